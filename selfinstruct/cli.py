@@ -1,0 +1,206 @@
+"""Command-line interface: each command parses options, calls one library function and renders the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from tqdm import tqdm
+
+from selfinstruct import __version__
+from selfinstruct.errors import InputError, SelfInstructError
+from selfinstruct.filtering import FilterReport, filter_file
+from selfinstruct.filters import DEFAULT_KEYWORDS, parse_filter_names
+from selfinstruct.seeds import validate_seeds
+from selfinstruct.settings import FilterSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(exc: SelfInstructError) -> NoReturn:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def verbosity_options(func: F) -> F:
+    func = click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors.")(func)
+    func = click.option("-v", "--verbose", count=True, help="More detail on stderr (repeat for more).")(func)
+    return func
+
+
+def _out_path(value: str, option: str) -> Path:
+    path = Path(value)
+    if path.is_dir():
+        raise InputError(f"{option} {value} is a directory; give a file path")
+    return path
+
+
+class OneLineErrorGroup(click.Group):
+    """Usage errors (bad option values, unknown commands) become one line on stderr and exit code 2."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        standalone_mode: bool = True,
+        **kw: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, standalone_mode=False, **kw)
+        try:
+            result = super().main(args, prog_name, standalone_mode=False, **kw)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(
+    cls=OneLineErrorGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="selfinstruct")
+def cli() -> None:
+    """Grow an instruction-tuning dataset from seed tasks (Self-Instruct / Alpaca) with any
+    OpenAI-compatible LLM, and filter, inspect and export it.
+    """
+
+
+@cli.command()
+@click.argument("seed_file")
+def validate(seed_file: str) -> None:
+    """Check a seed file and summarise it.
+
+    Accepts the Self-Instruct seed format (JSONL or a JSON array), Alpaca records and task pools.
+    Exits 2 with one line naming the file, the line and the fix when something is wrong.
+
+    \b
+    Example:
+      selfinstruct validate seeds/seed_tasks.jsonl
+    """
+    try:
+        summary = validate_seeds(seed_file)
+    except SelfInstructError as exc:
+        _fail(exc)
+    for line in summary.lines():
+        click.echo(line)
+
+
+@cli.command(name="filter")
+@click.argument("input_file", metavar="INPUT")
+@click.option("-o", "--out", required=True, help="Where to write the kept records (.json: a JSON array, else JSONL).")
+@click.option(
+    "--filters",
+    default="length,keyword,format,rouge",
+    show_default=True,
+    help="Comma-separated filters to apply.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.7,
+    show_default=True,
+    help="Drop an instruction whose ROUGE-L F1 to one already kept is above this.",
+)
+@click.option(
+    "--against",
+    multiple=True,
+    help="Reference file (e.g. the seeds) whose instructions count as already kept but are not written. Repeatable.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["en", "zh", "auto"]),
+    default="en",
+    show_default=True,
+    envvar="SELFINSTRUCT_LANGUAGE",
+    help="Script the format filter expects and which keyword list applies; auto decides per instruction.",
+)
+@click.option("--rejected", help="Also write each dropped record with its reason (JSONL).")
+@click.option(
+    "--keywords",
+    help="Comma-separated blacklist replacing the default (" + ", ".join(DEFAULT_KEYWORDS) + ").",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@verbosity_options
+def filter_cmd(
+    input_file: str,
+    out: str,
+    filters: str,
+    threshold: float,
+    against: tuple[str, ...],
+    language: str,
+    rejected: str | None,
+    keywords: str | None,
+    as_json: bool,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Clean an instruction dataset with the Self-Instruct filters.
+
+    INPUT is JSONL or a JSON array of records that each have an "instruction" string: seed files, task pools,
+    Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Filters: length (3 words or
+    fewer, or more than 150), keyword (tasks a text model cannot do: image, file, draw, ...), format (starts
+    with punctuation or outside the expected script, "Write a program"), rouge (ROUGE-L F1 above the
+    threshold against an instruction already kept or in --against).
+
+    \b
+    Example:
+      selfinstruct filter alpaca_data.json --out clean.json --against seeds/seed_tasks.jsonl
+      selfinstruct filter pool.jsonl --out kept.jsonl --filters rouge --threshold 0.6 --rejected dropped.jsonl
+    """
+    try:
+        out_path = _out_path(out, "--out")
+        rejected_path = _out_path(rejected, "--rejected") if rejected else None
+        if rejected_path is not None and rejected_path.resolve() == out_path.resolve():
+            raise InputError("--rejected must be a different file from --out")
+        settings = FilterSettings(
+            input=Path(input_file),
+            out=out_path,
+            filters=parse_filter_names(filters),
+            threshold=threshold,
+            against=tuple(Path(a) for a in against),
+            language=language,  # type: ignore[arg-type]
+            rejected=rejected_path,
+            keywords=tuple(k.strip() for k in keywords.split(",") if k.strip())
+            if keywords is not None
+            else DEFAULT_KEYWORDS,
+        )
+        with tqdm(desc="filtering", unit=" rec", disable=True if quiet else None, file=sys.stderr) as bar:
+            report = filter_file(settings, progress=bar.update)
+    except SelfInstructError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _render_filter_report(report, settings)
+
+
+def _render_filter_report(report: FilterReport, settings: FilterSettings) -> None:
+    share = report.kept / report.total if report.total else 0.0
+    click.echo(f"kept {report.kept:,} of {report.total:,} ({share:.1%}) in {report.seconds:.2f} s -> {settings.out}")
+    if report.reference:
+        click.echo(f"compared against {report.reference:,} reference instructions")
+    if report.dropped:
+        click.echo(f"dropped {report.dropped_total:,}:")
+        width = max(len(f"{f}: {r}") for f, r in report.dropped)
+        for (flt, reason), count in report.dropped.most_common():
+            click.echo(f"  {f'{flt}: {reason}':<{width}}  {count:>8,}")
+    wrong_script = report.dropped.get(("format", "wrong_script"), 0)
+    if settings.language == "en" and report.total and wrong_script > report.total / 2:
+        click.echo("hint: most records start outside English script; for Chinese data pass --language zh or auto")
+    if settings.rejected is not None:
+        click.echo(f"rejected records -> {settings.rejected}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="selfinstruct")

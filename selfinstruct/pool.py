@@ -1,0 +1,186 @@
+"""Append-only JSONL files that survive a crash at any instant.
+
+Every append is one `write()` of whole lines on an O_APPEND descriptor followed by fsync, so a killed
+process leaves every earlier record readable. A power cut can still tear the last line: on open it is
+detected, reported and cut off (or, when it is a complete record missing only its newline, completed).
+A corrupt line anywhere else is not a torn write, so it is an error rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from selfinstruct.errors import PoolError
+from selfinstruct.filters.rouge import NearDuplicateIndex
+from selfinstruct.records import dumps
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What opening the file fixed."""
+
+    path: str
+    action: str  # "truncated" | "completed"
+    line: int
+    dropped_bytes: int
+
+    def message(self) -> str:
+        if self.action == "completed":
+            return f"{self.path}:{self.line}: last record had no newline (interrupted write); completed it"
+        return (
+            f"{self.path}:{self.line}: removed a torn last line ({self.dropped_bytes} bytes) left by an "
+            "interrupted write; every complete record is kept"
+        )
+
+
+def _load(path: Path) -> tuple[list[dict[str, Any]], Repair | None]:
+    """Parse the file, repairing a torn tail on disk."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return [], None
+    except OSError as exc:
+        raise PoolError(f"{path}: cannot read: {exc.strerror}") from None
+    records: list[dict[str, Any]] = []
+    repair: Repair | None = None
+    lines = raw.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    offset = 0
+    for number, line in enumerate(lines, start=1):
+        offset += len(line) + 1
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise PoolError(
+                f"{path}:{number}: corrupt record (not valid JSON); fix or delete that line, then run again"
+            ) from None
+        if not isinstance(value, dict):
+            raise PoolError(f"{path}:{number}: expected a JSON object; fix or delete that line, then run again")
+        records.append(value)
+    if tail.strip():
+        number = len(lines) + 1
+        complete: dict[str, Any] | None = None
+        try:
+            value = json.loads(tail.decode("utf-8"))
+            if isinstance(value, dict):
+                complete = value
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            pass
+        if complete is not None:
+            with path.open("ab") as fh:
+                fh.write(b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            records.append(complete)
+            repair = Repair(str(path), "completed", number, 0)
+        else:
+            with path.open("r+b") as fh:
+                fh.truncate(offset)
+                fh.flush()
+                os.fsync(fh.fileno())
+            repair = Repair(str(path), "truncated", number, len(tail))
+    elif tail:
+        with path.open("r+b") as fh:  # stray whitespace after the last newline
+            fh.truncate(offset)
+    return records, repair
+
+
+class JsonlLog:
+    """An append-only JSONL file opened for writing by one process at a time."""
+
+    def __init__(self, path: Path | str, *, durable: bool = True) -> None:
+        self.path = Path(path)
+        self.durable = durable
+        self.records, self.repair = _load(self.path)
+        self._fd: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    raise PoolError(
+                        f"{self.path}: another selfinstruct process is writing to it; wait for it or use another --out"
+                    ) from None
+            self._fd = fd
+        return self._fd
+
+    def lock(self) -> None:
+        """Take the writer lock now (fails fast when another run holds it)."""
+        self._open()
+
+    def append(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append rows as one write: after a crash, all of them or a torn tail, never a hole."""
+        if not rows:
+            return
+        data = "".join(dumps(r) + "\n" for r in rows).encode("utf-8")
+        fd = self._open()
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        if self.durable:
+            os.fsync(fd)
+        self.records.extend(rows)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> JsonlLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TaskPool(JsonlLog):
+    """The task pool: seed-format task records plus provenance, in acceptance order.
+
+    Opening it restores what a run needs to resume: the records and, given an index, every pooled
+    instruction in the near-duplicate index.
+    """
+
+    def __init__(self, path: Path | str, *, index: NearDuplicateIndex | None = None, durable: bool = True) -> None:
+        super().__init__(path, durable=durable)
+        for number, record in enumerate(self.records, start=1):
+            if not isinstance(record.get("instruction"), str):
+                raise PoolError(f'{self.path}: record {number} has no "instruction" string; is this a task pool?')
+        self.index = index
+        if index is not None:
+            index.add_all(r["instruction"] for r in self.records)
+
+    @property
+    def instructions(self) -> list[str]:
+        return [r["instruction"] for r in self.records]
+
+    def append(self, rows: Sequence[dict[str, Any]]) -> None:
+        super().append(rows)
+        if self.index is not None:
+            self.index.add_all(r["instruction"] for r in rows)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.append([row])
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        self.append(list(rows))

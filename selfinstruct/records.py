@@ -1,0 +1,162 @@
+"""Read instruction records from JSONL or a JSON array, keeping the line each record starts on.
+
+Every failure is an InputError that names the file, the line and the fix, so the CLI can print one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from selfinstruct.errors import InputError
+
+
+@dataclass(frozen=True)
+class Record:
+    """One JSON object from an input file and the 1-based line it starts on."""
+
+    data: dict[str, Any]
+    line: int
+
+
+def read_text(path: Path) -> str:
+    """The file's text; a missing file, a directory or bytes that are not UTF-8 are InputErrors."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found; check the path", path=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory; pass a .jsonl or .json file", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8", path=path, line=line
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
+    # Split on "\n" only: U+2028 and friends are legal inside JSON strings.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"broken JSON ({exc.msg} at column {exc.colno}); each line must be one complete JSON object",
+                path=path,
+                line=number,
+            ) from None
+        if not isinstance(value, dict):
+            raise InputError(
+                f"expected a JSON object, got {_json_type(value)}; each line must be one task object",
+                path=path,
+                line=number,
+            )
+        yield Record(value, number)
+
+
+def _iter_json_array(text: str, path: Path) -> Iterator[Record]:
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    n = len(text)
+    expect_value = True
+    while True:
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= n:
+            raise InputError("JSON array is not closed; the file looks truncated", path=path, line=_line_of(text, n))
+        ch = text[pos]
+        if ch == "]":
+            rest = text[pos + 1 :].strip()
+            if rest:
+                raise InputError(
+                    "extra data after the closing ']'",
+                    path=path,
+                    line=_line_of(text, text.index(rest[0], pos + 1)),
+                )
+            return
+        if not expect_value:
+            if ch != ",":
+                raise InputError("expected ',' or ']' between array items", path=path, line=_line_of(text, pos))
+            pos += 1
+            expect_value = True
+            continue
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"broken JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno) from None
+        if not isinstance(value, dict):
+            raise InputError(
+                f"expected a JSON object in the array, got {_json_type(value)}",
+                path=path,
+                line=_line_of(text, pos),
+            )
+        yield Record(value, _line_of(text, pos))
+        pos = end
+        expect_value = False
+
+
+def _json_type(value: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def read_records(path: Path | str) -> list[Record]:
+    """All JSON objects in a JSONL file or a JSON array file; an empty file is an InputError."""
+    path = Path(path)
+    text = read_text(path)
+    stripped = text.lstrip()
+    if not stripped:
+        raise InputError("file is empty; it needs at least one task, one JSON object per line", path=path)
+    records = list(_iter_json_array(text, path) if stripped[0] == "[" else _iter_jsonl(text, path))
+    if not records:
+        raise InputError("no records in the file; it needs at least one task object", path=path)
+    return records
+
+
+def dumps(obj: Any) -> str:
+    """One compact JSON line, readable for Chinese (no \\u escapes)."""
+    return json.dumps(obj, ensure_ascii=False)
+
+
+@contextmanager
+def atomic_writer(path: Path | str) -> Iterator[IO[str]]:
+    """Write a file all at once: readers never see a half-written file, and a failure leaves nothing behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(path: Path | str, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows as JSONL atomically; returns the count."""
+    count = 0
+    with atomic_writer(path) as fh:
+        for row in rows:
+            fh.write(dumps(row) + "\n")
+            count += 1
+    return count

@@ -1,0 +1,35 @@
+"""Shared fixtures: paths to the optional ../shared data and the project's own seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+SEEDS = ROOT / "seeds" / "seed_tasks.jsonl"
+ZH_SEEDS = ROOT / "seeds" / "zh" / "seed_tasks.jsonl"
+
+
+def shared_file(name: str) -> Path:
+    """A file from ../shared/data, or skip the test when the folder is not there."""
+    path = SHARED / name
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    return path
+
+
+@pytest.fixture
+def original_seeds() -> Path:
+    return shared_file("seed_tasks.jsonl")
+
+
+@pytest.fixture
+def zh_original_seeds() -> Path:
+    return shared_file("zh_seed_tasks.jsonl")
+
+
+@pytest.fixture
+def user_oriented() -> Path:
+    return shared_file("user_oriented_instructions.jsonl")

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rouge_score import rouge_scorer
+
+from selfinstruct.cli import cli
+
+SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+RECORDS = [
+    {"instruction": "Write a short poem about the sea.", "input": "", "output": "Waves...", "extra": 1},
+    {"instruction": "Write a short poem about the ocean.", "input": "", "output": "Tides..."},
+    {"instruction": "Describe the image below.", "input": "", "output": "..."},
+    {"instruction": "Hi there", "input": "", "output": "Hello"},
+    {"instruction": "Explain how vaccines train the immune system.", "input": "", "output": "..."},
+    {"instruction": "- List three fruits that are red.", "input": "", "output": "..."},
+]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
+    return path
+
+
+def test_filter_keeps_records_unchanged_and_in_order(tmp_path: Path, dataset: Path) -> None:
+    out, rejected = tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    code, stdout, _ = run("filter", str(dataset), "--out", str(out), "--rejected", str(rejected), "-q")
+    assert code == 0
+    kept = [json.loads(line) for line in out.read_text().splitlines()]
+    assert kept == [RECORDS[0], RECORDS[4]]
+    assert "kept 2 of 6" in stdout
+    for reason in (
+        "rouge: near_duplicate",
+        "keyword: blacklisted",
+        "length: too_short",
+        "format: starts_with_punctuation",
+    ):
+        assert reason in stdout
+    rej = [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert [r["line"] for r in rej] == [2, 3, 4, 6]
+    assert rej[0]["similar_to"] == RECORDS[0]["instruction"] and rej[0]["score"] > 0.7
+    assert rej[0]["record"] == RECORDS[1]
+
+
+def test_json_array_in_and_out_and_json_summary(tmp_path: Path) -> None:
+    src = tmp_path / "alpaca_data.json"
+    src.write_text(json.dumps(RECORDS, indent=2), encoding="utf-8")
+    out = tmp_path / "clean.json"
+    code, stdout, _ = run("filter", str(src), "--out", str(out), "--filters", "rouge", "--json", "-q")
+    assert code == 0
+    assert json.loads(out.read_text()) == [RECORDS[i] for i in (0, 2, 3, 4, 5)]
+    summary = json.loads(stdout)
+    assert summary["kept"] == 5 and summary["by_reason"] == {"rouge:near_duplicate": 1}
+
+
+def test_against_reference_is_not_written(tmp_path: Path, dataset: Path) -> None:
+    ref = tmp_path / "seeds.jsonl"
+    ref.write_text(json.dumps({"instruction": "Explain how vaccines train our immune system."}) + "\n")
+    out = tmp_path / "out.jsonl"
+    code, stdout, _ = run("filter", str(dataset), "-o", str(out), "--against", str(ref), "--filters", "rouge", "-q")
+    assert code == 0
+    kept = [json.loads(line)["instruction"] for line in out.read_text().splitlines()]
+    assert RECORDS[4]["instruction"] not in kept and len(kept) == 4
+    assert "1 reference" in stdout
+
+
+def test_decisions_equal_rouge_score_greedy_loop(tmp_path: Path, original_seeds: Path) -> None:
+    rows = [json.loads(line) for line in original_seeds.read_text().splitlines()]
+    extra = [dict(r, id=r["id"] + "_v", instruction=r["instruction"].replace(" the ", " a ")) for r in rows[:80]]
+    src = tmp_path / "mixed.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows + extra))
+    out = tmp_path / "out.jsonl"
+    assert run("filter", str(src), "-o", str(out), "--filters", "rouge", "-q")[0] == 0
+    kept_brute: list[str] = []
+    for r in rows + extra:
+        if all(SCORER.score(k, r["instruction"])["rougeL"].fmeasure <= 0.7 for k in kept_brute):
+            kept_brute.append(r["instruction"])
+    assert [json.loads(line)["instruction"] for line in out.read_text().splitlines()] == kept_brute
+
+
+def test_chinese_dataset(tmp_path: Path, zh_original_seeds: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    code, stdout, _ = run("filter", str(zh_original_seeds), "-o", str(out), "--language", "zh", "-q")
+    assert code == 0
+    kept = len(out.read_text(encoding="utf-8").splitlines())
+    assert 160 < kept < 175
+    code, stdout, _ = run("filter", str(zh_original_seeds), "-o", str(out), "-q")
+    assert "--language zh" in stdout  # the hint when English rules drop everything
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ('{"instruction": "A fine task here"}\n{"oops"\n', [], ":2: broken JSON"),
+        ('{"instruction": ["list"]}\n', [], ':1: "instruction" must be a string'),
+        ('{"text": "no instruction"}\n', [], ':1: missing "instruction"'),
+        ("", [], "file is empty"),
+        ('{"instruction": "A fine task here"}\n', ["--threshold", "abc"], "'abc' is not a valid float"),
+        ('{"instruction": "A fine task here"}\n', ["--threshold", "1.5"], "not in the range"),
+        ('{"instruction": "A fine task here"}\n', ["--filters", "rouge,foo"], "unknown filter 'foo'"),
+        ('{"instruction": "A fine task here"}\n', ["--language", "fr"], "'fr' is not one of"),
+        (
+            '{"instruction": "A fine task here"}\n',
+            ["--against", "missing.jsonl"],
+            "missing.jsonl: file not found",
+        ),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path: Path, content: str, args: list[str], message: str) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(content, encoding="utf-8")
+    out, rej = tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    code, _stdout, stderr = run("filter", str(src), "-o", str(out), "--rejected", str(rej), *args)
+    assert code == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    assert not out.exists() and not rej.exists()
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_non_utf8_input(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"instruction": "Fine"}\n{"instruction": "\xff\xfe"}\n')
+    code, _, stderr = run("filter", str(src), "-o", str(tmp_path / "o.jsonl"))
+    assert code == 2 and f"{src}:2: not valid UTF-8" in stderr
+
+
+def test_out_is_a_directory(tmp_path: Path, dataset: Path) -> None:
+    code, _, stderr = run("filter", str(dataset), "-o", str(tmp_path))
+    assert code == 2 and "is a directory" in stderr
+
+
+def test_help_has_example() -> None:
+    code, stdout, _ = run("filter", "--help")
+    assert code == 0 and "Example:" in stdout and "--against" in stdout

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from selfinstruct.errors import PoolError
+from selfinstruct.filters import NearDuplicateIndex
+from selfinstruct.pool import JsonlLog, TaskPool
+
+
+def task(i: int) -> dict[str, object]:
+    return {
+        "id": f"machine_task_{i}",
+        "instruction": f"Task number {i} asks for item {i * 7}",
+        "instances": [],
+    }
+
+
+def test_append_and_reopen_restores_records_and_index(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.jsonl"
+    with TaskPool(path) as pool:
+        pool.append([task(0), task(1)])
+        pool.add(task(2))
+    index = NearDuplicateIndex()
+    reopened = TaskPool(path, index=index)
+    assert reopened.records == [task(0), task(1), task(2)]
+    assert len(index) == 3
+    assert index.best_match("Task number 1 asks for item 7") is not None
+
+
+def test_torn_last_line_is_cut_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.jsonl"
+    good = "".join(json.dumps(task(i)) + "\n" for i in range(3))
+    path.write_text(good + '{"id": "machine_task_3", "instru', encoding="utf-8")
+    pool = TaskPool(path)
+    assert len(pool) == 3
+    assert pool.repair is not None and pool.repair.action == "truncated" and pool.repair.line == 4
+    assert "torn last line" in pool.repair.message()
+    assert path.read_text(encoding="utf-8") == good
+    pool.add(task(3))
+    pool.close()
+    assert len(TaskPool(path)) == 4
+
+
+def test_torn_multibyte_character(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.jsonl"
+    line = json.dumps({"instruction": "写一首诗吧朋友们"}, ensure_ascii=False).encode()
+    path.write_bytes(line + b"\n" + line[:-5])
+    pool = TaskPool(path)
+    assert len(pool) == 1 and pool.repair is not None
+
+
+def test_complete_last_record_without_newline_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(task(0)) + "\n" + json.dumps(task(1)), encoding="utf-8")
+    pool = TaskPool(path)
+    assert len(pool) == 2 and pool.repair is not None and pool.repair.action == "completed"
+    pool.add(task(2))
+    pool.close()
+    assert [r["id"] for r in TaskPool(path).records] == ["machine_task_0", "machine_task_1", "machine_task_2"]
+
+
+def test_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(task(0)) + "\n{oops\n" + json.dumps(task(2)) + "\n", encoding="utf-8")
+    with pytest.raises(PoolError, match=r"tasks.jsonl:2: corrupt record"):
+        TaskPool(path)
+
+
+def test_not_a_task_pool(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.jsonl"
+    path.write_text('{"hello": 1}\n', encoding="utf-8")
+    with pytest.raises(PoolError, match='no "instruction"'):
+        TaskPool(path)
+
+
+def test_second_writer_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    first = JsonlLog(path)
+    first.lock()
+    second = JsonlLog(path)
+    with pytest.raises(PoolError, match="another selfinstruct process"):
+        second.append([{"a": 1}])
+    first.close()
+    second.append([{"a": 1}])
+    second.close()
+
+
+WRITER = """
+import sys
+from selfinstruct.pool import TaskPool
+pool = TaskPool(sys.argv[1], durable=False)
+i = len(pool)
+while True:
+    batch = [{"id": f"t{i + k}", "instruction": "x" * (i % 500) + f" task {i + k}"} for k in range(3)]
+    pool.append(batch)
+    i += 3
+    if i % 300 == 0:
+        print(i, flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.4])
+def test_kill_9_at_any_moment_leaves_every_record_readable(tmp_path: Path, delay: float) -> None:
+    path = tmp_path / "tasks.jsonl"
+    for _round in range(2):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        proc.stdout.readline()  # it is writing
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        pool = TaskPool(path)
+        ids = [r["id"] for r in pool.records]
+        assert ids == [f"t{i}" for i in range(len(ids))]  # no hole, no duplicate
+        assert len(ids) % 3 == 0  # batches are all-or-nothing under kill -9
+        pool.close()

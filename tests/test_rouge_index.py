@@ -1,0 +1,123 @@
+"""The fast index must decide exactly as plain LCS / rouge-score does."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rouge_score import rouge_scorer
+
+from selfinstruct.filters.rouge import NearDuplicateIndex, lcs_length, rouge_fmeasure
+from selfinstruct.text import rouge_tokens
+
+SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+# A tiny vocabulary makes collisions, repeats and near-duplicates common.
+words = st.sampled_from(["a", "the", "write", "poem", "sea", "list", "three", "tips", "x", "y"])
+instruction = st.lists(words, min_size=0, max_size=14).map(" ".join)
+
+
+def brute_force_best(kept: list[str], candidate: str) -> tuple[float, int]:
+    best, best_i = 0.0, -1
+    c = rouge_tokens(candidate)
+    for i, k in enumerate(kept):
+        kt = rouge_tokens(k)
+        score = rouge_fmeasure(lcs_length(c, kt), len(c), len(kt))
+        if score > best:
+            best, best_i = score, i
+    return best, best_i
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(instruction, min_size=1, max_size=40),
+    st.sampled_from([0.0, 0.3, 0.5, 0.6, 2 / 3, 0.7, 0.75, 0.8, 1.0]),
+)
+def test_index_agrees_with_plain_lcs(texts: list[str], threshold: float) -> None:
+    index = NearDuplicateIndex(threshold)
+    kept: list[str] = []
+    for text in texts:
+        best, best_i = brute_force_best(kept, text)
+        match = index.best_match(text)
+        if best > threshold:
+            assert match is not None
+            assert match.score == best
+            assert match.index == best_i
+        else:
+            assert match is None
+            index.add(text)
+            kept.append(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(instruction, min_size=1, max_size=30), instruction, st.integers(1, 12))
+def test_most_similar_is_exact_top_k(pool: list[str], query: str, k: int) -> None:
+    index = NearDuplicateIndex()
+    index.add_all(pool)
+    got = index.most_similar(query, k)
+    q = rouge_tokens(query)
+    expected = sorted(
+        (
+            (rouge_fmeasure(lcs_length(q, rouge_tokens(p)), len(q), len(rouge_tokens(p))), -i)
+            for i, p in enumerate(pool)
+        ),
+        reverse=True,
+    )
+    expected = [e for e in expected if e[0] > 0][:k]
+    assert [(m.score, -m.index) for m in got] == expected
+
+
+def test_fmeasure_formula_matches_rouge_score_exactly() -> None:
+    rng = random.Random(0)
+    vocab = ["a", "b", "c", "d", "e", "f", "g"]
+    for _ in range(2000):
+        a = " ".join(rng.choices(vocab, k=rng.randint(1, 12)))
+        b = " ".join(rng.choices(vocab, k=rng.randint(1, 12)))
+        ta, tb = rouge_tokens(a), rouge_tokens(b)
+        ours = rouge_fmeasure(lcs_length(ta, tb), len(ta), len(tb))
+        assert ours == SCORER.score(a, b)["rougeL"].fmeasure
+        assert ours == SCORER.score(b, a)["rougeL"].fmeasure
+
+
+def test_greedy_decisions_equal_rouge_score_on_original_seeds(original_seeds) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    texts = [json.loads(line)["instruction"] for line in original_seeds.open()]
+    # Add near-duplicates so both outcomes occur.
+    texts += [t.replace("the", "a", 1) for t in texts[:60]] + [t + " Be brief." for t in texts[60:90]]
+    index = NearDuplicateIndex(0.7)
+    kept: list[str] = []
+    for text in texts:
+        brute = any(SCORER.score(k, text)["rougeL"].fmeasure > 0.7 for k in kept)
+        fast = index.best_match(text) is not None
+        assert brute == fast, text
+        if not fast:
+            index.add(text)
+            kept.append(text)
+    # The original set itself holds two near-duplicate pairs.
+    assert 170 <= len(kept) < len(texts)
+
+
+def test_chinese_near_duplicates_are_found() -> None:
+    index = NearDuplicateIndex(0.7)
+    index.add("请写一首关于秋天的诗。")
+    match = index.best_match("请写一首关于秋天的短诗。")
+    assert match is not None and match.score > 0.9
+    assert index.best_match("解释一下光合作用的原理。") is None
+
+
+def test_threshold_is_validated() -> None:
+    with pytest.raises(ValueError):
+        NearDuplicateIndex(1.5)
+
+
+def test_empty_and_unseen_tokens() -> None:
+    index = NearDuplicateIndex()
+    assert index.best_match("anything at all") is None
+    index.add("!!!")
+    assert index.best_match("...") is None
+    index.add("alpha beta gamma")
+    assert index.best_match("delta epsilon zeta") is None
+    assert index.most_similar("delta", 5) == []
