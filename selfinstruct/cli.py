@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,11 +13,14 @@ import click
 from tqdm import tqdm
 
 from selfinstruct import __version__
+from selfinstruct.bootstrap import RunReport
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.filtering import FilterReport, filter_file
 from selfinstruct.filters import DEFAULT_KEYWORDS, parse_filter_names
+from selfinstruct.generate import DryRun, dry_run
+from selfinstruct.generate import generate as run_generate
 from selfinstruct.seeds import validate_seeds
-from selfinstruct.settings import FilterSettings
+from selfinstruct.settings import FilterSettings, GenerateSettings, resolve_generate_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -182,6 +186,210 @@ def filter_cmd(
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _render_filter_report(report, settings)
+
+
+@cli.command()
+@click.option(
+    "--seeds",
+    "seeds",
+    help="Seed tasks (JSONL/JSON; Self-Instruct or Alpaca records). Default: the bundled seeds for --language.",
+)
+@click.option(
+    "-n",
+    "n",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Machine tasks wanted in the pool (exactly).",
+)
+@click.option(
+    "-o",
+    "--out",
+    default="data/run",
+    show_default=True,
+    help="Run directory: tasks.jsonl, rejected.jsonl, seeds.jsonl, run.json.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["self-instruct", "alpaca"]),
+    default="self-instruct",
+    show_default=True,
+    help="Self-Instruct pipeline, or Alpaca's 20-tasks-per-request batches.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    envvar="SELFINSTRUCT_LANGUAGE",
+    help="Prompt templates, seeds and filters for English or Chinese.",
+)
+@click.option(
+    "--prompts", "prompts_dir", help="Directory of templates overriding the bundled ones (see prompts/README.md)."
+)
+@click.option(
+    "--seed", type=int, help="Random seed; with a deterministic endpoint the pool is byte-identical across runs."
+)
+@click.option(
+    "--model",
+    envvar="SELFINSTRUCT_MODEL",
+    help="Model name. Default: gpt-4o-mini on OpenAI, the served model on --base-url.",
+)
+@click.option(
+    "--base-url",
+    envvar="OPENAI_BASE_URL",
+    help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama).",
+)
+@click.option(
+    "--api-key",
+    envvar="OPENAI_API_KEY",
+    show_envvar=True,
+    help="API key (prefer the environment variable; it is never written to disk).",
+)
+@click.option(
+    "--api",
+    type=click.Choice(["chat", "completions"]),
+    default="chat",
+    show_default=True,
+    help="Chat models get the prompt as a user message; completions is the paper's base-model setting.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1024),
+    default=8,
+    show_default=True,
+    envvar="SELFINSTRUCT_CONCURRENCY",
+    help="Requests in flight.",
+)
+@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute limit.")
+@click.option(
+    "--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute limit (estimated per request)."
+)
+@click.option(
+    "--temperature",
+    multiple=True,
+    help="Temperature of the generating step, or STEP=VALUE (steps: instructions, classify, instances, alpaca).",
+)
+@click.option("--top-p", multiple=True, help="top_p, as --temperature.")
+@click.option("--max-tokens", multiple=True, help="max_tokens per request, as --temperature.")
+@click.option(
+    "--max-tokens-total",
+    type=click.IntRange(min=1),
+    help="Stop cleanly once the run directory has used this many tokens.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for one response.",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(0, 100),
+    default=6,
+    show_default=True,
+    help="Retries of a request on 429/5xx/timeouts/dropped connections.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.7,
+    show_default=True,
+    help="ROUGE-L near-duplicate threshold.",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(0, 4096),
+    default=32,
+    show_default=True,
+    help="Demonstrations come from tasks committed at least this many requests earlier "
+    "(keeps runs reproducible at any concurrency).",
+)
+@click.option(
+    "--saturation-window",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Candidates over which the acceptance rate is measured.",
+)
+@click.option(
+    "--min-acceptance",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.01,
+    show_default=True,
+    help="Stop when fewer than this share of the last candidates were accepted (0: never).",
+)
+@click.option(
+    "--local-model", help="Serve this GGUF file with the embedded llama.cpp server instead of the bundled SmolLM2-135M."
+)
+@click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
+@verbosity_options
+def generate(**opts: Any) -> None:
+    """Grow a task pool from seed tasks with the Self-Instruct pipeline.
+
+    Each request shows the model 8 demonstrations (6 seeds + 2 tasks from the pool) and asks for new
+    instructions; each survivor of the filters is classified (classification or not), gets instances
+    (output-first for classification, input-first otherwise), and is appended to OUT/tasks.jsonl.
+    Re-running the same command resumes: nothing is lost or duplicated.
+
+    With no --base-url and no OPENAI_API_KEY the embedded SmolLM2-135M model runs locally
+    (pip install "selfinstruct[local]").
+
+    \b
+    Example:
+      selfinstruct generate --seeds seeds/seed_tasks.jsonl -n 20 --out data/quickstart
+      OPENAI_API_KEY=... selfinstruct generate -n 1000 --model gpt-4o-mini --concurrency 32 --out data/run1
+      selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
+    """
+    if opts["verbose"]:
+        logging.basicConfig(level=logging.INFO if opts["verbose"] == 1 else logging.DEBUG, stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    try:
+        settings = resolve_generate_settings(opts)
+        if settings.dry_run:
+            _render_dry_run(dry_run(settings), settings)
+            return
+        with tqdm(
+            total=settings.n, desc="tasks", unit=" task", disable=True if opts["quiet"] else None,
+            file=sys.stderr, dynamic_ncols=True,
+        ) as bar:  # fmt: skip
+
+            def progress(accepted: int, postfix: dict[str, Any]) -> None:
+                if bar.n == 0 and accepted == 0 and postfix.get("pool"):
+                    bar.update(postfix["pool"])
+                bar.update(accepted)
+                bar.set_postfix(postfix, refresh=False)
+
+            report = run_generate(settings, progress=progress, notice=lambda m: click.echo(m, err=True))
+    except SelfInstructError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted. The run in {opts['out']} is intact: run the same command to resume.", err=True)
+        sys.exit(130)
+    _render_generate_report(report, settings)
+
+
+def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
+    for step, prompt in plan.prompts.items():
+        click.echo(f"===== prompt: {step} =====")
+        click.echo(prompt)
+        click.echo()
+    click.echo(f"===== estimate for {settings.n} tasks =====")
+    for step, count in plan.requests.items():
+        click.echo(f"  {step:<14} {count:>8,} requests")
+    click.echo(f"  {'tokens':<14} {plan.tokens:>8,} (about)")
+    click.echo(f"  assuming {plan.assumptions}")
+
+
+def _render_generate_report(report: RunReport, settings: GenerateSettings) -> None:
+    click.echo(
+        f"{report.message}: {report.accepted} tasks in {settings.out / 'tasks.jsonl'} (+{report.new_tasks} this run)"
+    )
+    click.echo(f"requests: {report.requests:,}  tokens this run: {report.tokens:,}")
+    if report.rejected:
+        top = ", ".join(f"{k} {v}" for k, v in report.rejected.most_common(6))
+        click.echo(f"rejected: {sum(report.rejected.values()):,} ({top}) -> {settings.out / 'rejected.jsonl'}")
 
 
 def _render_filter_report(report: FilterReport, settings: FilterSettings) -> None:

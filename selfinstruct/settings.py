@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
+from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_KEYWORDS, DEFAULT_THRESHOLD, FILTER_NAMES, LanguageOption
+from selfinstruct.llm import Api, EndpointSettings, StepParams
+from selfinstruct.resources import default_seeds
+from selfinstruct.text import Language
 
 
 @dataclass(frozen=True)
@@ -20,3 +27,160 @@ class FilterSettings:
     language: LanguageOption = "en"
     rejected: Path | None = None
     keywords: tuple[str, ...] = field(default=DEFAULT_KEYWORDS)
+
+
+Mode = Literal["self-instruct", "alpaca"]
+STEPS: tuple[str, ...] = ("instructions", "classify", "instances", "alpaca")
+
+
+def default_params(api: Api) -> dict[str, StepParams]:
+    """The paper's sampling settings per step (Self-Instruct's bootstrap and Alpaca's generate_instruction).
+
+    Base models (completions) get the original stop sequences; chat models answer a fresh message, so the
+    blank-line stop that ends a base model's list would cut a chat model's first item short.
+    """
+    completions = api == "completions"
+    return {
+        "instructions": StepParams(
+            temperature=0.7,
+            top_p=0.5,
+            max_tokens=1024,
+            stop=("\n\n", "\n16", "16.", "16 .") if completions else (),
+            presence_penalty=2.0,
+        ),
+        "classify": StepParams(temperature=0.0, top_p=0.0, max_tokens=3 if completions else 8, stop=("\n", "Task:")),
+        "instances": StepParams(temperature=0.0, top_p=0.0, max_tokens=350, stop=("Example 6", "Task:", "任务：")),
+        "alpaca": StepParams(temperature=1.0, top_p=1.0, max_tokens=3072, stop=("\n20", "20.", "20 .")),
+    }
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    """Everything `selfinstruct generate` needs, resolved once."""
+
+    seeds: Path
+    out: Path
+    n: int
+    endpoint: EndpointSettings
+    mode: Mode = "self-instruct"
+    language: Language = "en"
+    prompts_dir: Path | None = None
+    seed: int | None = None
+    window: int = 32
+    demos: int = 8  # per instruction prompt (alpaca mode: 3)
+    machine_demos: int = 2  # of which from the pool, once it has some
+    new_per_request: int = 8  # instructions asked for per prompt (alpaca mode: 20)
+    filters: tuple[str, ...] = FILTER_NAMES
+    threshold: float = DEFAULT_THRESHOLD
+    max_instances: int = 5
+    params: dict[str, StepParams] = field(default_factory=lambda: default_params("chat"))
+    max_tokens_total: int | None = None
+    saturation_window: int = 500
+    min_acceptance: float = 0.01
+    dry_run: bool = False
+    local_model: Path | None = None
+
+    def output_affecting(self) -> dict[str, object]:
+        """Settings that change what is generated: a resumed run must use the same values."""
+        return {
+            "mode": self.mode,
+            "language": self.language,
+            "seed": self.seed,
+            "window": self.window,
+            "demos": self.demos,
+            "machine_demos": self.machine_demos,
+            "new_per_request": self.new_per_request,
+            "filters": list(self.filters),
+            "threshold": self.threshold,
+            "max_instances": self.max_instances,
+            "model": self.endpoint.model,
+            "api": self.endpoint.api,
+            "params": {k: asdict(v) | {"stop": list(v.stop)} for k, v in sorted(self.params.items())},
+        }
+
+
+STEP_NAMES = ("instructions", "classify", "instances", "alpaca")
+
+
+def _step_values(values: tuple[str, ...], option: str, cast: Callable[[str], float]) -> dict[str, float]:
+    """`0.9` (the generating step) or `classify=0` (a named step); repeatable."""
+    out: dict[str, float] = {}
+    for value in values:
+        step, _, number = value.rpartition("=")
+        step = step.strip() or "generate"
+        if step not in (*STEP_NAMES, "generate"):
+            raise InputError(f"{option} {value}: unknown step {step!r}; use one of {', '.join(STEP_NAMES)}")
+        try:
+            out[step] = cast(number)
+        except ValueError:
+            raise InputError(f"{option} {value}: {number!r} is not a number") from None
+    return out
+
+
+def _apply_step_overrides(
+    params: dict[str, StepParams], mode: str, overrides: dict[str, dict[str, float]]
+) -> dict[str, StepParams]:
+    generating = "alpaca" if mode == "alpaca" else "instructions"
+    out = dict(params)
+    for field_name, per_step in overrides.items():
+        for step, value in per_step.items():
+            target = generating if step == "generate" else step
+            out[target] = dataclasses.replace(out[target], **{field_name: value})  # type: ignore[arg-type]
+    return out
+
+
+def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
+    """The CLI's resolved option values (flag, then environment, then default) as one settings object."""
+    language = opts["language"]
+    mode = opts["mode"]
+    api = opts["api"]
+    overrides: dict[str, dict[str, float]] = {
+        "temperature": _step_values(opts["temperature"], "--temperature", float),
+        "top_p": _step_values(opts["top_p"], "--top-p", float),
+        "max_tokens": {k: int(v) for k, v in _step_values(opts["max_tokens"], "--max-tokens", float).items()},
+    }
+    base_url = opts["base_url"] or None
+    api_key = opts["api_key"] or ""
+    model = opts["model"] or ("gpt-4o-mini" if api_key and not base_url else "")
+    local_model = Path(opts["local_model"]) if opts["local_model"] else None
+    if local_model is not None and (base_url or api_key):
+        raise InputError("--local-model serves a GGUF locally; it cannot be combined with --base-url or OPENAI_API_KEY")
+    if local_model is not None and not local_model.is_file():
+        raise InputError("--local-model: GGUF file not found", path=local_model)
+    seeds = Path(opts["seeds"]) if opts["seeds"] else default_seeds(language)
+    out = Path(opts["out"])
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a directory for the run")
+    prompts_dir = Path(opts["prompts_dir"]) if opts["prompts_dir"] else None
+    alpaca = mode == "alpaca"
+    return GenerateSettings(
+        seeds=seeds,
+        out=out,
+        n=opts["n"],
+        endpoint=EndpointSettings(
+            base_url=base_url,
+            api_key=api_key,
+            model=model,
+            api=api,
+            timeout=opts["timeout"],
+            max_retries=opts["max_retries"],
+            concurrency=opts["concurrency"],
+            rpm=opts["rpm"],
+            tpm=opts["tpm"],
+        ),
+        mode=mode,
+        language=language,
+        prompts_dir=prompts_dir,
+        seed=opts["seed"],
+        window=opts["window"],
+        demos=3 if alpaca else 8,
+        machine_demos=0 if alpaca else 2,
+        new_per_request=20 if alpaca else 8,
+        threshold=opts["threshold"],
+        params=_apply_step_overrides(default_params(api), mode, overrides),
+        max_tokens_total=opts["max_tokens_total"],
+        saturation_window=opts["saturation_window"],
+        min_acceptance=opts["min_acceptance"],
+        dry_run=opts["dry_run"],
+        local_model=local_model,
+    )

@@ -213,6 +213,8 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms per reply.
+    disable_nagle_algorithm = True
     server: _HTTPServer
     server_version = "FakeOpenAI/1.0"
 

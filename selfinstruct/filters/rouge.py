@@ -168,8 +168,11 @@ class NearDuplicateIndex:
             return chosen[0]
         return set().union(*chosen)
 
-    def matches(self, instruction: str, threshold: float | None = None) -> list[Match]:
-        """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first."""
+    def matches(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> list[Match]:
+        """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first.
+
+        `limit` restricts the search to the first `limit` indexed instructions (a snapshot of an earlier state).
+        """
         t = self.threshold if threshold is None else threshold
         code = self._encode(rouge_tokens(instruction), grow=False)
         m = len(code)
@@ -177,7 +180,7 @@ class NearDuplicateIndex:
             return []
         docs = self._candidate_docs(code, t)
         codes = self._codes
-        choices = {d: codes[d] for d in docs}
+        choices = {d: codes[d] for d in docs} if limit is None else {d: codes[d] for d in docs if d < limit}
         if not choices:
             return []
         found: list[Match] = []
@@ -192,9 +195,9 @@ class NearDuplicateIndex:
         found.sort(key=lambda x: (-x.score, x.index))
         return found
 
-    def best_match(self, instruction: str, threshold: float | None = None) -> Match | None:
+    def best_match(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> Match | None:
         """The most similar indexed instruction if its F1 is above threshold (ties: the earliest)."""
-        found = self.matches(instruction, threshold)
+        found = self.matches(instruction, threshold, limit=limit)
         return found[0] if found else None
 
     def most_similar(self, instruction: str, k: int = 10) -> list[Match]:

@@ -1,0 +1,191 @@
+"""`generate` as a library call: validate everything, pick the endpoint, run the bootstrap, leave a resumable run."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, derive_seed
+from selfinstruct.errors import EndpointError
+from selfinstruct.filters import FilterChain
+from selfinstruct.llm import EndpointSettings, LLMClient, Usage
+from selfinstruct.parsing import parse_yes_no
+from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
+from selfinstruct.runstate import RunState
+from selfinstruct.seeds import load_tasks
+from selfinstruct.settings import GenerateSettings
+from selfinstruct.tasks import Task
+
+Notice = Callable[[str], None]
+LOCAL_NOTICE = (
+    "no --base-url or OPENAI_API_KEY given: using the embedded model {name} on 127.0.0.1. A 135M model is for "
+    "trying the pipeline, not for production data: pass --base-url/--model or set OPENAI_API_KEY for real runs."
+)
+
+
+@contextmanager
+def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[EndpointSettings]:
+    """The endpoint to use; starts (and always stops) the embedded llama.cpp server when there is none."""
+    if settings.endpoint.base_url is not None or settings.endpoint.api_key:
+        yield settings.endpoint
+        return
+    from selfinstruct.localmodel import LocalServer
+
+    server = LocalServer(settings.local_model)
+    notice(LOCAL_NOTICE.format(name=settings.local_model or server.model_name))
+    notice("starting the local model server...")
+    server.start()
+    try:
+        yield dataclasses.replace(settings.endpoint, base_url=server.url, api_key="local", model=server.model_name)
+    finally:
+        server.stop()
+
+
+def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
+    """Everything read from the user's files, validated before any request or write."""
+    seeds = load_tasks(settings.seeds)
+    check_seeds(seeds, settings)
+    prompts = load_prompts(settings.language, settings.prompts_dir)
+    return seeds, prompts
+
+
+async def _classify_seeds(
+    seeds: list[Task],
+    client: LLMClient,
+    prompts: PromptSet,
+    settings: GenerateSettings,
+    seed: int,
+    known: dict[str, Any],
+) -> list[Task]:
+    """Seeds without is_classification get it from the model (cached in run.json for resumes)."""
+    todo = [t for t in seeds if t.is_classification is None and t.id not in known]
+
+    async def ask(task: Task) -> None:
+        reply = await client.complete(
+            "classify",
+            prompts["classify"].render(instruction=task.instruction),
+            settings.params["classify"],
+            seed=derive_seed(seed, "seed", task.id),
+        )
+        known[task.id] = bool(parse_yes_no(reply.text))
+
+    await asyncio.gather(*(ask(t) for t in todo))
+    return [
+        dataclasses.replace(t, is_classification=bool(known[t.id])) if t.is_classification is None else t for t in seeds
+    ]
+
+
+async def _run(
+    settings: GenerateSettings,
+    endpoint: EndpointSettings,
+    seeds: list[Task],
+    prompts: PromptSet,
+    progress: Progress | None,
+    notice: Notice,
+) -> RunReport:
+    chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
+    chain.add_reference(t.instruction for t in seeds)
+    fingerprint = settings.output_affecting() | {"model": endpoint.model}
+    state = RunState.open(settings.out, fingerprint, chain.index)
+    for repair in state.repairs:
+        notice(repair.message())
+    try:
+        saved_state = state.run.get("state", {})
+        seed = settings.seed if settings.seed is not None else saved_state.get("seed")
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        usage = Usage.from_dict(state.run.get("usage", {}))
+        client = LLMClient(endpoint, usage)
+        try:
+            if not endpoint.model:
+                models = await client.list_models()
+                if not models:
+                    raise EndpointError(f"{endpoint.where} serves no model; pass --model")
+                endpoint = dataclasses.replace(endpoint, model=models[0])
+                client = LLMClient(endpoint, usage)
+            fingerprint["model"] = endpoint.model
+            fingerprint["seed"] = seed
+            state.save(
+                status="starting",
+                settings=fingerprint,
+                endpoint={"base_url": endpoint.where, "concurrency": endpoint.concurrency},
+                seeds={"path": str(settings.seeds), "count": len(seeds)},
+                prompts=prompts.fingerprint(),
+                state={"next_request": state.next_request, "seed": seed, "target": settings.n},
+            )
+            known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
+            seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+            state.write_seeds(seeds)
+            state.save(seed_classification=known)
+            loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress)
+            try:
+                return await loop.run()
+            except BaseException as exc:
+                status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
+                state.save(status=status, error=str(exc), usage=client.usage.to_dict(), counts=loop.counts())
+                raise
+        finally:
+            await client.aclose()
+    finally:
+        state.close()
+
+
+def generate(
+    settings: GenerateSettings, *, progress: Progress | None = None, notice: Notice = lambda _: None
+) -> RunReport:
+    """Grow the pool in settings.out to settings.n tasks (resuming whatever is there)."""
+    seeds, prompts = load_inputs(settings)
+    with endpoint_for(settings, notice) as endpoint:
+        return asyncio.run(_run(settings, endpoint, seeds, prompts, progress, notice))
+
+
+@dataclass(frozen=True)
+class DryRun:
+    prompts: dict[str, str]
+    requests: dict[str, int]
+    tokens: int
+    assumptions: str
+
+
+def dry_run(settings: GenerateSettings) -> DryRun:
+    """One rendered prompt per step and a cost estimate for the target, without calling any model."""
+    seeds, prompts = load_inputs(settings)
+    rng = random.Random(settings.seed or 0)
+    n = settings.n
+    if settings.mode == "alpaca":
+        demos = rng.sample([t for t in seeds if t.instances], settings.demos)
+        rendered = {"alpaca": render_alpaca(prompts, settings.language, demos, settings.new_per_request)}
+        per_request = settings.new_per_request * 0.5
+        requests = {"alpaca": -(-n // max(1, int(per_request)))}
+        tokens = requests["alpaca"] * (len(rendered["alpaca"]) // 4 + settings.params["alpaca"].max_tokens // 2)
+        assumptions = f"{settings.new_per_request} tasks per response, half of them kept"
+        return DryRun(rendered, requests, tokens, assumptions)
+    sample = [t.instruction for t in rng.sample(seeds, min(len(seeds), settings.demos))]
+    cls_seed = next((t for t in seeds if t.is_classification), seeds[0])
+    gen_seed = next((t for t in seeds if t.is_classification is False), seeds[0])
+    rendered = {
+        "instructions": render_instructions(prompts, settings.language, sample, settings.new_per_request),
+        "classify": prompts["classify"].render(instruction=gen_seed.instruction),
+        "instances_output_first": prompts["instances_output_first"].render(instruction=cls_seed.instruction),
+        "instances_input_first": prompts["instances_input_first"].render(instruction=gen_seed.instruction),
+    }  # fmt: skip
+    survivors = settings.new_per_request * 0.5  # pass the filters
+    accepted = survivors * 0.75  # get usable instances
+    gen = -(-n // max(1, int(accepted)))
+    requests = {"instructions": gen, "classify": int(gen * survivors), "instances": int(gen * survivors)}
+    p = settings.params
+    tokens = (
+        gen * (len(rendered["instructions"]) // 4 + p["instructions"].max_tokens // 2)
+        + requests["classify"] * (len(rendered["classify"]) // 4 + p["classify"].max_tokens)
+        + requests["instances"] * (len(rendered["instances_input_first"]) // 4 + p["instances"].max_tokens // 2)
+    )
+    assumptions = (
+        f"{settings.new_per_request} instructions per response, half pass the filters, "
+        "3 in 4 of those get usable instances, completions use half their max_tokens"
+    )
+    return DryRun(rendered, requests, tokens, assumptions)

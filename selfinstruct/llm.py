@@ -1,0 +1,317 @@
+"""Async requests to an OpenAI-compatible endpoint: concurrency, rate limits, retries that heal, usage.
+
+The SDK's own retries are off (max_retries=0) so that every retry is counted, backs off with jitter, honours
+Retry-After, and so that errors that cannot heal (bad key, unknown model, a prompt too long) stop the run at
+once instead of being retried forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import openai
+
+from selfinstruct.errors import EndpointError
+
+log = logging.getLogger(__name__)
+
+Api = Literal["chat", "completions"]
+
+
+class ContextLengthError(EndpointError):
+    """The prompt does not fit the model's context; the caller may shorten it once."""
+
+
+@dataclass(frozen=True)
+class StepParams:
+    """Sampling parameters of one pipeline step."""
+
+    temperature: float
+    top_p: float
+    max_tokens: int
+    stop: tuple[str, ...] = ()
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str  # "stop", "length", ... or "empty" when the endpoint returned no choice
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass
+class StepUsage:
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retries: int = 0
+    empty: int = 0
+    truncated: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class Usage:
+    """Requests and tokens by pipeline step."""
+
+    steps: dict[str, StepUsage] = field(default_factory=lambda: defaultdict(StepUsage))
+
+    def step(self, name: str) -> StepUsage:
+        return self.steps[name]
+
+    @property
+    def requests(self) -> int:
+        return sum(s.requests for s in self.steps.values())
+
+    @property
+    def retries(self) -> int:
+        return sum(s.retries for s in self.steps.values())
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(s.total_tokens for s in self.steps.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: asdict(s) for name, s in sorted(self.steps.items())}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        usage = cls()
+        for name, values in data.items():
+            usage.steps[name] = StepUsage(**{k: int(v) for k, v in values.items() if k in StepUsage.__annotations__})
+        return usage
+
+
+class RateLimiter:
+    """Token buckets for requests and tokens per minute (a full minute's worth may burst)."""
+
+    def __init__(self, rpm: float | None = None, tpm: float | None = None) -> None:
+        self._buckets = [(float(limit or 1), [float(limit or 1)]) for limit in (rpm, tpm)]
+        self._enabled = [limit is not None and limit > 0 for limit in (rpm, tpm)]
+        self._last = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, tokens: int) -> None:
+        if not any(self._enabled):
+            return
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                elapsed, self._last = now - self._last, now
+                wait = 0.0
+                for enabled, (limit, level), need in zip(
+                    self._enabled, self._buckets, (1.0, float(tokens)), strict=True
+                ):
+                    if not enabled:
+                        continue
+                    level[0] = min(limit, level[0] + elapsed * limit / 60.0)
+                    need = min(need, limit)  # a request larger than a minute's budget waits for a full bucket
+                    if level[0] < need:
+                        wait = max(wait, (need - level[0]) * 60.0 / limit)
+                if wait <= 0:
+                    for enabled, (_, level), need in zip(
+                        self._enabled, self._buckets, (1.0, float(tokens)), strict=True
+                    ):
+                        if enabled:
+                            level[0] -= need
+                    return
+                await asyncio.sleep(wait)
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    base_url: str | None
+    api_key: str
+    model: str
+    api: Api = "chat"
+    timeout: float = 120.0
+    max_retries: int = 6
+    concurrency: int = 8
+    rpm: float | None = None
+    tpm: float | None = None
+    send_seed: bool = True
+
+    @property
+    def where(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    headers = exc.response.headers
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) / divisor)
+            except ValueError:
+                continue
+    return None
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(exc.message)
+
+
+def _is_context_error(exc: openai.APIStatusError) -> bool:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error", body) if isinstance(body, dict) else {}
+    code = str(inner.get("code", "")) if isinstance(inner, dict) else ""
+    text = _error_message(exc).lower()
+    return code == "context_length_exceeded" or "context length" in text or "context window" in text
+
+
+class LLMClient:
+    """One endpoint, shared by all pipeline steps; `complete` retries what can heal and raises what cannot."""
+
+    def __init__(self, settings: EndpointSettings, usage: Usage | None = None) -> None:
+        self.settings = settings
+        self.usage = usage or Usage()
+        self._client = openai.AsyncOpenAI(
+            base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout
+        )
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._limiter = RateLimiter(settings.rpm, settings.tpm)
+        self._jitter = random.Random()
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0))
+
+    async def _call(self, prompt: str, params: StepParams, seed: int | None) -> Completion:
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "model": s.model,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+        }
+        if params.stop:
+            kwargs["stop"] = list(params.stop)[:4]
+        if params.presence_penalty:
+            kwargs["presence_penalty"] = params.presence_penalty
+        if params.frequency_penalty:
+            kwargs["frequency_penalty"] = params.frequency_penalty
+        if seed is not None and s.send_seed:
+            kwargs["seed"] = seed
+        if s.api == "chat":
+            chat = await self._client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
+            usage = chat.usage
+            if not chat.choices:
+                return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
+            choice = chat.choices[0]
+            text = choice.message.content or ""
+            finish = choice.finish_reason or "stop"
+        else:
+            comp = await self._client.completions.create(prompt=prompt, **kwargs)
+            usage = comp.usage
+            if not comp.choices:
+                return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
+            text = comp.choices[0].text or ""
+            finish = comp.choices[0].finish_reason or "stop"
+        return Completion(
+            text,
+            str(finish),
+            usage.prompt_tokens if usage else 0,
+            usage.completion_tokens if usage else 0,
+        )
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
+        """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections."""
+        s = self.settings
+        stats = self.usage.step(step)
+        estimate = len(prompt) // 4 + params.max_tokens
+        last_error = ""
+        for attempt in range(s.max_retries + 1):
+            await self._limiter.acquire(estimate)
+            delay: float | None = None
+            try:
+                async with self._semaphore:
+                    result = await self._call(prompt, params, seed)
+            except openai.RateLimitError as exc:
+                message = _error_message(exc)
+                if "quota" in message.lower() or "insufficient_quota" in str(exc.body):
+                    raise EndpointError(
+                        f"{s.where}: out of quota (429 insufficient_quota): {message}; add credit or use another key"
+                    ) from None
+                last_error = f"429 rate limited: {message}"
+                delay = _retry_after(exc)
+            except openai.AuthenticationError as exc:
+                raise EndpointError(
+                    f"{s.where}: authentication failed (401): {_error_message(exc)}; check OPENAI_API_KEY"
+                ) from None
+            except openai.PermissionDeniedError as exc:
+                raise EndpointError(
+                    f"{s.where}: permission denied (403): {_error_message(exc)}; "
+                    f"check that the key may use model {s.model!r}"
+                ) from None
+            except openai.NotFoundError as exc:
+                raise EndpointError(
+                    f"{s.where}: not found (404): {_error_message(exc)}; check --model {s.model!r} "
+                    "and that --base-url ends with /v1"
+                ) from None
+            except openai.BadRequestError as exc:
+                if _is_context_error(exc):
+                    raise ContextLengthError(
+                        f"{s.where}: the prompt is longer than the context of model {s.model!r}: {_error_message(exc)}"
+                    ) from None
+                raise EndpointError(f"{s.where}: request rejected (400): {_error_message(exc)}") from None
+            except openai.UnprocessableEntityError as exc:
+                raise EndpointError(f"{s.where}: request rejected (422): {_error_message(exc)}") from None
+            except openai.APIStatusError as exc:
+                if exc.status_code < 500 and exc.status_code not in (408, 409):
+                    raise EndpointError(f"{s.where}: HTTP {exc.status_code}: {_error_message(exc)}") from None
+                last_error = f"HTTP {exc.status_code}: {_error_message(exc)}"
+                delay = _retry_after(exc)
+            except openai.APITimeoutError:
+                last_error = f"no answer within {s.timeout:g} s"
+            except openai.APIConnectionError as exc:
+                cause = exc.__cause__ or exc
+                last_error = f"connection failed: {type(cause).__name__}: {cause}".rstrip(": ")
+            else:
+                stats.requests += 1
+                stats.prompt_tokens += result.prompt_tokens
+                stats.completion_tokens += result.completion_tokens
+                if result.finish_reason == "empty" or not result.text.strip():
+                    stats.empty += 1
+                if result.finish_reason == "length":
+                    stats.truncated += 1
+                return result
+            if attempt == s.max_retries:
+                break
+            stats.retries += 1
+            wait = min(120.0, delay) if delay is not None else self._backoff(attempt)
+            log.info("%s request failed (%s); retry %d in %.1f s", step, last_error, attempt + 1, wait)
+            await asyncio.sleep(wait)
+        raise EndpointError(
+            f"{s.where}: gave up after {s.max_retries + 1} attempts ({last_error}); "
+            "the output is intact: run the same command again to resume"
+        )
+
+    async def list_models(self) -> list[str]:
+        """Model ids the endpoint serves (used to pick a default for local servers)."""
+        try:
+            page = await self._client.models.list()
+        except openai.AuthenticationError as exc:
+            raise EndpointError(f"{self.settings.where}: authentication failed (401): {_error_message(exc)}") from None
+        except (openai.APIConnectionError, openai.APIStatusError) as exc:
+            raise EndpointError(f"{self.settings.where}: cannot list models: {exc}") from None
+        return [m.id for m in page.data]

@@ -1,0 +1,456 @@
+"""Parsers for LLM responses to the Self-Instruct and Alpaca prompts in ``prompts/``.
+
+Models rarely keep to a format exactly: chat models add greetings, notes, bold, headings and code fences,
+base models run past the requested list, and Chinese answers use full-width colons. Every parser here reads
+English and Chinese markers interchangeably, works line by line, and drops what it cannot attribute to an
+item instead of guessing, because a wrong instruction or instance pollutes the pool for every later round.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from selfinstruct.tasks import Instance
+
+# Decoration a model may put in front of a marker: a markdown heading, a bullet, an opening bold.
+_LEAD = r"^\s*(?:#{1,6}\s*)?(?:[-*•+]\s+)?(?:(?:\*\*|__)\s*)?"
+# An optional closing bold around a marker or its colon.
+_CLOSE = r"\s*(?:(?:\*\*|__)\s*)?"
+_NUM = r"(?:\d{1,3}|[一二三四五六七八九十]{1,3})"
+_COLON = r"[:：]"
+_SCAN = 160
+
+_TASK_MARK = re.compile(
+    _LEAD + r"(?:\d{1,3}\s*[.)]" + _CLOSE + r")?(?:task|instruction|任务|指令)\s*(?:#\s*)?(?:" + _NUM + r"\s*)?"
+    r"(?:(?:\*\*|__)\s*)?(?:[:：.)、]|[-–—](?=\s)|(?<=\d)(?=\s))",
+    re.IGNORECASE,
+)
+_NUMBER_MARK = re.compile(_LEAD + r"(?:\d{1,3}\s*(?:[.)．、）]|[:：])(?!\d)|[(（]\d{1,3}[)）])")
+_BULLET_MARK = re.compile(r"^\s*[-*•+]\s+")
+
+# A line that begins a different section: the list of instructions is over.
+_SECTION_END = re.compile(
+    _LEAD + r"(?:inputs?|outputs?|answers?|solutions?|responses?|explanations?|notes?|examples?|instances?"
+    r"|输入|输出|答案|解答|回答|示例|说明|注意|备注|注)(?:\s*\d+)?" + _CLOSE + _COLON,
+    re.IGNORECASE,
+)
+# Closing remarks of a chat model after a list.
+_NOTE = re.compile(
+    r"^\s*(?:\*\*)?(?:these\b|this list\b|the (?:above|tasks|instructions)\b|all of (?:these|the above)\b"
+    r"|each of these\b|i hope\b|hope (?:this|these)\b|let me know\b|feel free\b"
+    r"|i(?:'ve| have) (?:tried|included|made|aimed)\b"
+    r"|以上|这些(?:任务|指令|示例|例子)|希望|如需|如果需要|如有需要)",
+    re.IGNORECASE,
+)
+# Closing remarks after instances or Alpaca tasks: narrow, since outputs have paragraphs of their own
+# (a letter may well say "I hope you are well" or "Let me know by Friday").
+_INSTANCE_NOTE = re.compile(
+    r"^\s*(?:\*\*)?(?:these (?:examples|instances|tasks|pairs)\b|i hope (?:these|the above|this helps)\b"
+    r"|hope (?:this|these) helps?\b|let me know if you (?:need|want|would like) (?:more|any|additional|other)\b"
+    r"|feel free to ask\b|以上(?:就?是|为)?(?:几个|一些|全部)?(?:示例|例子|任务)"
+    r"|希望(?:这些|以上)(?:示例|例子|任务|内容))",
+    re.IGNORECASE,
+)
+# Opening remarks or a refusal rather than an instruction ("下面是一段对话……" can be an instruction, so an
+# intro like "以下是8个新任务：" is recognised by its colon instead, see _is_chatter).
+_CHATTER = re.compile(
+    r"^\s*(?:sure\b|certainly\b|of course\b|okay\b|ok\b|alright\b|absolutely\b|here (?:are|is)\b|here's\b"
+    r"|i'm sorry|i am sorry|sorry\b|i can(?:no|')t\b|as an ai\b|好的|当然|没问题|抱歉|对不起)",
+    re.IGNORECASE,
+)
+_LIST_INTRO = re.compile(r"(?:task|instruction|following|below|more|任务|指令|以下|如下)", re.IGNORECASE)
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+_RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$")
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s|\*\*[^*]+\*\*\s*(?:[:：]\s*)?$|__[^_]+__\s*(?:[:：]\s*)?$)")
+_BOLD_TITLE = re.compile(r"^\*\*([^*\n]{1,60}?)(?:\*\*\s*[:：]|[:：]\s*\*\*)\s*(?P<rest>\S.*)$")
+_QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "「": "」", "『": "』", "`": "`"}
+_NA_VALUES = frozenset(
+    {"", "not applicable", "none", "n/a", "na", "no input", "noinput", "<noinput>", "<no input>", "null", "empty",
+     "-", "无", "无输入", "<无输入>", "不适用", "没有", "空"}
+)  # fmt: skip
+
+
+def _field_re(names: str, prefix: str = "") -> re.Pattern[str]:
+    """A "Label: rest" line, tolerating bold, headings, bullets, a number after the label and full-width colons."""
+    return re.compile(_LEAD + prefix + rf"(?P<field>{names})(?:\s*\d+)?" + _CLOSE + _COLON + _CLOSE, re.I)
+
+
+_INPUT_LABEL = _field_re("input|输入")
+_OUTPUT_LABEL = _field_re("output|输出")
+_CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类")
+_EXAMPLE_LINE = re.compile(
+    _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM + r"(?:\s*(?:[:：.)]|\*\*|__))*\s*",
+    re.IGNORECASE,
+)
+_TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON, re.IGNORECASE)
+_ALPACA_FIELD = _field_re("instruction|input|output|指令|输入|输出", prefix=r"(?:\d{1,3}\s*[.)．、]" + _CLOSE + r")?")
+_ALPACA_FIELDS = {"指令": "instruction", "输入": "input", "输出": "output"}
+_SEPARATOR = re.compile(r"^\s*#{3,}\s*$")
+
+
+@dataclass(frozen=True)
+class ParsedList:
+    items: list[str]
+    dropped_truncated: bool
+    ignored_lines: int
+
+
+@dataclass(frozen=True)
+class AlpacaItem:
+    instruction: str
+    input: str
+    output: str
+
+
+def normalize_whitespace(text: str) -> str:
+    """Collapse every run of whitespace (newlines and full-width spaces too) to one space; never touch case."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _at(pattern: re.Pattern[str], line: str) -> re.Match[str] | None:
+    """Match a marker pattern against the start of ``line`` only: markers are short, and bounding the scan keeps
+    the optional-whitespace runs in the patterns from backtracking quadratically on degenerate output."""
+    return pattern.match(line[:_SCAN])
+
+
+def _lines(text: str) -> list[str]:  # CRLF and lone CR too
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _unwrap_fence(lines: list[str]) -> list[str]:
+    """Drop a code fence wrapping the whole response; fences inside an output are content and stay."""
+    body = [i for i, line in enumerate(lines) if line.strip()]
+    if len(body) >= 2 and _FENCE.match(lines[body[0]]) and lines[body[-1]].strip() in ("```", "~~~"):
+        return lines[body[0] + 1 : body[-1]]
+    return lines
+
+
+def _is_cjk_edge(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" or "\u3000" <= ch <= "\u303f"
+
+
+def _join(parts: list[str]) -> str:
+    """Join wrapped lines with a space, but not between two Chinese characters, where a space is an error."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out and not (_is_cjk_edge(out[-1]) and _is_cjk_edge(part[0])):
+            out += " "
+        out += part
+    return out
+
+
+def _strip_quotes(text: str) -> str:
+    while len(text) >= 2 and _QUOTES.get(text[0]) == text[-1] and text[0] not in text[1:-1]:
+        text = text[1:-1].strip()
+    return text
+
+
+def _clean_instruction(parts: list[str]) -> str:
+    text = _join(parts)
+    title = _BOLD_TITLE.match(text)
+    # "**Poem about rain**: Write a poem ..." keeps only the instruction; "**Rewrite:** the text" is not a title.
+    if title and not title.group("rest")[0].islower():
+        text = title.group("rest")
+    return _strip_quotes(normalize_whitespace(text.replace("**", "")))
+
+
+def _block(parts: list[str]) -> str:
+    """Multi-line field text: keep inner line breaks; drop surrounding blanks and a fence around it all."""
+    return "\n".join(p.rstrip() for p in _unwrap_fence(parts)).strip()
+
+
+def _na(text: str) -> str:
+    """Map the many ways of saying "no input" to ""."""
+    key = normalize_whitespace(text.replace("**", "")).strip("()（）[]【】\"'“”「」.。").lower()
+    return "" if key in _NA_VALUES else text
+
+
+def _is_chatter(line: str) -> bool:
+    s = line.strip().replace("**", "")
+    return bool(_CHATTER.match(s)) or (s.endswith((":", "：")) and bool(_LIST_INTRO.search(s)))
+
+
+def _marker_kind(lines: list[str]) -> str:
+    """The item marker the response uses; weaker markers inside an item are then continuation text."""
+    if any(_at(_TASK_MARK, line) for line in lines):
+        return "task"
+    if any(_at(_NUMBER_MARK, line) for line in lines):
+        return "number"
+    return "bullet"
+
+
+def _item_start(line: str, kind: str) -> str | None:
+    """The text after the item marker when ``line`` starts an item, else None."""
+    patterns = {"task": (_TASK_MARK,), "number": (_TASK_MARK, _NUMBER_MARK)}
+    for pattern in patterns.get(kind, (_TASK_MARK, _NUMBER_MARK, _BULLET_MARK)):
+        m = _at(pattern, line)
+        if m:
+            rest = line[m.end() :].strip()
+            # "**Task 9:** Write ..." closes the marker's bold; in "1. **Title**: ..." the bold belongs to the text.
+            if m.group(0).count("**") % 2 and rest.startswith("**"):
+                rest = rest[2:].strip()
+            return rest
+    return None
+
+
+def parse_instruction_list(text: str, *, continued: bool, truncated: bool) -> ParsedList:
+    """Instructions from a numbered-list response to ``instructions.txt``.
+
+    ``continued``: the prompt ended with "Task N:", so text before the first marker is the first instruction
+    (unless it reads as chatter). ``truncated``: the response hit the token limit, so the item it ends in
+    may be cut and is dropped; a response that ends in notes after the list loses nothing.
+    """
+    lines = [line for line in _lines(text) if not _FENCE.match(line)]
+    kind = _marker_kind(lines)
+    items: list[list[str]] = []
+    current: list[str] | None = None
+    first = next((line for line in lines if line.strip()), "")
+    plain = not (_at(_SECTION_END, first) or _NOTE.match(first) or _HEADING.match(first))
+    if continued and first and plain and _item_start(first, kind) is None and not _is_chatter(first):
+        current = []
+        items.append(current)
+    ignored = 0
+    after_blank = False
+    stopped = False
+    tail_in_item = False
+    for raw in lines:
+        line = raw.strip()
+        if stopped:
+            ignored += bool(line)
+            continue
+        if not line or _RULE.match(line):
+            after_blank = True
+            continue
+        content = _item_start(line, kind)
+        if content is not None:
+            current = [content] if content else []
+            items.append(current)
+            tail_in_item = True
+        elif items and (_at(_SECTION_END, line) or _NOTE.match(line)):
+            stopped = True
+            ignored += 1
+            tail_in_item = False
+        elif current is not None and (not current or not (after_blank or _HEADING.match(line))):
+            current.append(line)  # the marker's own line was empty, or the item wraps onto this line
+            tail_in_item = True
+        else:
+            current = None
+            ignored += 1
+            tail_in_item = False
+        after_blank = False
+    dropped = False
+    if truncated and tail_in_item and items:
+        dropped = bool(_clean_instruction(items.pop()))
+    cleaned = [_clean_instruction(parts) for parts in items]
+    kept = [c for c in cleaned if any(ch.isalnum() for ch in c)]
+    return ParsedList(items=kept, dropped_truncated=dropped, ignored_lines=ignored)
+
+
+_YES_NO_WORD = re.compile(r"^[\W_]*(yes|yep|yeah|true|no|nope|not|false)\b", re.IGNORECASE)
+_YES_NO_ZH = re.compile(r"^[\W_]*(不是|不属于|不|否|非|是|属于|对)")
+# Unsure, or the options echoed back ("Yes/No", "是或否").
+_UNSURE = re.compile(
+    r"[\W_]*(?:not (?:sure|certain)\b|(?:yes|no)\s*(?:or|/)\s*(?:yes|no)\b|[是否]\s*(?:或|还是|/)\s*[是否])", re.I
+)
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """The answer to "Is it classification?" in English or Chinese; None when it cannot tell."""
+    lines = [line for line in _lines(text.replace("**", "").replace("__", "")) if line.strip()]
+    lines = [line for line in lines if not _FENCE.match(line)]
+    if not lines:
+        return None
+    line = lines[0].strip()[:300]
+    # A chat model may echo the question ("Is it classification? Yes") or label its reply ("Answer: No").
+    line = re.sub(r"^.*?(?:classification|分类任务)\s*[?？]\s*", "", line, flags=re.IGNORECASE)
+    line = re.sub(r"^[\W_]*(?:answer|a|答案|回答|答)\s*[:：]\s*", "", line, flags=re.IGNORECASE)
+    if not line and len(lines) > 1:
+        line = lines[1].strip()
+    if re.fullmatch(r"[\W_]*[yn][\W_]*", line, flags=re.IGNORECASE):
+        return line.strip("\"'.*() ").lower() == "y"
+    if _UNSURE.match(line):
+        return None
+    m = _YES_NO_WORD.match(line)
+    if m:
+        return m.group(1).lower() in ("yes", "yep", "yeah", "true")
+    m = _YES_NO_ZH.match(line)
+    if m:
+        return m.group(1) in ("是", "属于", "对")
+    low = line.lower()
+    if re.search(r"\bnot (?:a )?classification\b|不是(?:一个|一项)?分类|非分类|不属于分类", low):
+        return False
+    if re.search(r"\bis (?:a )?classification\b|是(?:一个|一项)?分类|属于分类", low):
+        return True
+    yes, no = bool(re.search(r"\byes\b", low)), bool(re.search(r"\bno\b", low))
+    return yes if yes != no else None
+
+
+def _example_rest(line: str) -> str | None:
+    """The rest of an "Example 2" line, or None when the line is ordinary text that merely starts with it."""
+    m = _at(_EXAMPLE_LINE, line)
+    if not m:
+        return None
+    rest = line[m.end() :].strip()
+    if not rest or rest[0] in "(（":
+        return ""
+    return rest if _at(_INPUT_LABEL, rest) or _at(_OUTPUT_LABEL, rest) else None
+
+
+def parse_input_first(text: str) -> list[Instance]:
+    """Instances from a response to ``instances_input_first.txt``: Example / Input / Output blocks.
+
+    An example without an output (cut off) is skipped; parsing stops when the model starts another "Task:".
+    """
+    out: list[Instance] = []
+    cur_in: list[str] | None = None
+    cur_out: list[str] | None = None
+    field: list[str] | None = None
+    seen = False
+    prev_blank = False
+
+    def flush() -> None:
+        if cur_out is not None:
+            out.append(Instance(input=_na(_block(cur_in or [])), output=_block(cur_out)))
+
+    for raw in _unwrap_fence(_lines(text)):
+        line, blank = raw, not raw.strip()
+        rest = _example_rest(line)
+        if rest is not None:
+            flush()
+            cur_in = cur_out = field = None
+            seen = True
+            line = rest
+            if not rest:
+                prev_blank = blank
+                continue
+        if _at(_TASK_LINE, line):
+            if seen:
+                break
+            continue  # the model echoed the task before its examples
+        m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
+        if m_in:
+            if cur_in is not None or cur_out is not None:
+                flush()
+                cur_out = None
+            cur_in = field = [line[m_in.end() :]]
+            seen = True
+        elif m_out:
+            if cur_out is not None:
+                flush()
+                cur_in = None
+            cur_out = field = [line[m_out.end() :]]
+            seen = True
+        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
+            break
+        elif field is not None:
+            field.append(line)
+        prev_blank = blank
+    flush()
+    return out
+
+
+def _clean_label(text: str) -> str:
+    return _strip_quotes(normalize_whitespace(text.replace("**", ""))).rstrip(".。")
+
+
+def parse_output_first(text: str) -> list[Instance]:
+    """Instances from a response to ``instances_output_first.txt``: each input gets the label above it."""
+    out: list[Instance] = []
+    label = ""
+    cur_in: list[str] | None = None
+    seen = False
+    prev_blank = False
+
+    def flush() -> None:
+        if label and cur_in is not None:
+            out.append(Instance(input=_na(_block(cur_in)), output=label))
+
+    for line in _unwrap_fence(_lines(text)):
+        blank = not line.strip()
+        m_label, m_in = _at(_CLASS_LABEL, line), _at(_INPUT_LABEL, line)
+        if _at(_TASK_LINE, line):
+            if seen:
+                break
+        elif m_label:
+            flush()
+            label, cur_in, seen = _clean_label(line[m_label.end() :]), None, True
+        elif m_in:
+            flush()  # a second input under the same label keeps that label
+            cur_in = [line[m_in.end() :]]
+            seen = True
+        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
+            break
+        elif _example_rest(line) == "":
+            pass  # an "Example 2" header between pairs
+        elif cur_in is not None:
+            cur_in.append(line)
+        elif seen and not label and not blank and _example_rest(line) is None:
+            label = _clean_label(line)  # "Class label:" with the label on the next line
+        prev_blank = blank
+    flush()
+    return out
+
+
+def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[list[AlpacaItem], int]:
+    """Tasks from a response to ``alpaca.txt``; returns (items, number of malformed blocks).
+
+    Blocks are split on "###" lines and on "N. Instruction:" labels. With ``continued`` the text before the
+    first label is the first instruction, but only when an Input/Output label follows it before any new
+    block: a chat model's greeting before "###" is not an instruction. A block missing its instruction or
+    output is malformed; with ``truncated`` the block the response ends in is dropped without counting.
+    """
+    items: list[AlpacaItem] = []
+    malformed = 0
+    block: dict[str, list[str]] | None = None
+    field = ""
+    pending: list[str] | None = [] if continued else None
+    prev_blank = False
+
+    def close(current: dict[str, list[str]] | None) -> None:
+        nonlocal malformed
+        if current is None:
+            return
+        instruction = _clean_instruction(current.get("instruction", []))
+        output = _block(current.get("output", []))
+        if instruction and output:
+            items.append(AlpacaItem(instruction, _na(_block(current.get("input", []))), output))
+        else:
+            malformed += 1
+
+    for line in _unwrap_fence(_lines(text)):
+        blank = not line.strip()
+        m = _at(_ALPACA_FIELD, line)
+        if _SEPARATOR.match(line):
+            close(block)
+            block, field, pending = None, "", None
+        elif m:
+            name = m.group("field").lower()
+            name = _ALPACA_FIELDS.get(name, name)
+            if pending is not None:
+                first = next((p for p in pending if p.strip()), "")
+                if name != "instruction" and first and not _is_chatter(first):
+                    block = {"instruction": pending}
+                pending = None
+            if name == "instruction" or block is None or name in block:
+                close(block)
+                block = {}
+            block[name] = [line[m.end() :]]
+            field = name
+        elif pending is not None:
+            pending.append(line)
+        elif block is not None and field:
+            if prev_blank and _INSTANCE_NOTE.match(line):
+                close(block)
+                block = None
+                break
+            block[field].append(line)
+        prev_blank = blank
+    first_pending = next((p for p in pending or [] if p.strip()), "")
+    if pending is not None and first_pending and not _is_chatter(first_pending):
+        block = {"instruction": pending}  # a continuation that never reached its Input label
+    if block is not None and not truncated:
+        close(block)
+    return items, malformed

@@ -1,0 +1,310 @@
+"""`selfinstruct generate` end to end against the loopback fake OpenAI server and the scripted model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from selfinstruct.cli import cli
+from selfinstruct.seeds import load_tasks
+from tests.fake_openai import FakeOpenAIServer, Fault
+from tests.scripted_model import respond
+
+from .conftest import SEEDS
+
+KEY = "sk-test-SECRET-0123456789"
+CLEAN_ENV = {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None}
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(respond, api_key=KEY) as srv:
+        yield srv
+
+
+def run(
+    server: FakeOpenAIServer, out: Path, *args: str, env: dict[str, str | None] | None = None
+) -> tuple[int, str, str]:
+    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
+    argv += ["--seed", "7", "-q", *args]
+    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY, **(env or {})})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def tasks(out: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (out / "tasks.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_exact_n_with_instances_and_run_record(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    code, stdout, stderr = run(server, out, "-n", "12")
+    assert code == 0, stderr
+    pool = tasks(out)
+    assert len(pool) == 12
+    assert [t["id"] for t in pool] == [f"machine_task_{i}" for i in range(12)]
+    assert all(t["instances"] for t in pool)
+    assert any(t["is_classification"] for t in pool) or True
+    # The pool is usable as seeds.
+    assert len(load_tasks(out / "tasks.jsonl")) == 12
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["status"] == "complete"
+    usage = run_json["usage"]
+    assert usage["instructions"]["requests"] >= 2 and usage["classify"]["requests"] >= 12
+    assert usage["instances"]["prompt_tokens"] > 0
+    assert run_json["counts"]["accepted"] == 12
+    assert "reached the target of 12 tasks" in stdout
+    meta = pool[0]["meta"]
+    assert isinstance(meta, dict) and "most_similar_instructions" in meta and meta["max_similarity"] <= 0.7
+    assert (out / "seeds.jsonl").exists()
+    for line in (out / "rejected.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        assert rec["stage"] in ("filter", "instances", "response") and rec["reason"]
+
+
+def test_classification_tasks_get_output_first_instances(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    assert run(server, out, "-n", "30")[0] == 0
+    cls = [t for t in tasks(out) if t["is_classification"]]
+    assert cls, "the scripted model makes ~20% classification tasks"
+    for t in cls:
+        outputs = {i["output"] for i in t["instances"]}  # type: ignore[attr-defined]
+        assert len(outputs) == len(t["instances"]) >= 2  # type: ignore[arg-type]
+    output_first = [r for r in server.requests if "Class label:" in r.prompt]
+    assert len(output_first) >= len(cls)
+
+
+def test_same_pool_at_concurrency_1_and_16(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(server, a, "-n", "25", "--concurrency", "1")[0] == 0
+    assert run(server, b, "-n", "25", "--concurrency", "16")[0] == 0
+    assert (a / "tasks.jsonl").read_bytes() == (b / "tasks.jsonl").read_bytes()
+
+
+def test_resume_extends_the_same_pool(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(server, a, "-n", "20")[0] == 0
+    assert run(server, b, "-n", "8")[0] == 0
+    code, stdout, _ = run(server, b, "-n", "20")
+    assert code == 0 and "+12 this run" in stdout
+    assert (a / "tasks.jsonl").read_bytes() == (b / "tasks.jsonl").read_bytes()
+    code, stdout, _ = run(server, b, "-n", "20")
+    assert code == 0 and "already has 20 tasks" in stdout
+
+
+def test_resume_refuses_other_settings(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    assert run(server, out, "-n", "3")[0] == 0
+    before = (out / "tasks.jsonl").read_bytes()
+    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
+    result = CliRunner().invoke(cli, [*argv, "--seed", "8", "-n", "5"], env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    assert result.exit_code == 2
+    assert "was generated with seed=7" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (out / "tasks.jsonl").read_bytes() == before
+
+
+def test_transient_faults_are_retried(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    server.inject(
+        Fault(status=429, retry_after=0.05),
+        Fault(status=500),
+        Fault(drop=True),
+        Fault(hang=3.0),
+        Fault(status=503),
+    )
+    out = tmp_path / "run"
+    # One request at a time and a target that needs several responses: every faulted request is awaited.
+    code, _, stderr = run(server, out, "-n", "30", "--timeout", "1", "--concurrency", "1")
+    assert code == 0, stderr
+    assert len(tasks(out)) == 30
+    assert server.pending_faults() == 0
+    usage = json.loads((out / "run.json").read_text())["usage"]
+    assert sum(step["retries"] for step in usage.values()) == 5
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Fault(status=401, message="Incorrect API key"), "authentication failed (401)"),
+        (Fault(status=403, message="not allowed"), "permission denied (403)"),
+        (Fault(status=404, message="The model does not exist"), "not found (404)"),
+        (Fault(status=429, message="You exceeded your current quota", code="insufficient_quota"), "out of quota"),
+    ],
+)
+def test_fatal_errors_stop_at_once_and_keep_the_pool(
+    tmp_path: Path, server: FakeOpenAIServer, fault: Fault, message: str
+) -> None:
+    out = tmp_path / "run"
+    assert run(server, out, "-n", "4")[0] == 0
+    before = (out / "tasks.jsonl").read_bytes()
+    n_before = len(server.requests)
+    server.inject_when(lambda r: True, fault, times=1000)
+    code, _, stderr = run(server, out, "-n", "10")
+    assert code == 1
+    assert message in stderr and "Traceback" not in stderr
+    assert len(server.requests) - n_before <= 8 * 4  # no retry storm: at most the first wave of requests
+    assert (out / "tasks.jsonl").read_bytes() == before
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+    server.reset()
+    code, _, _ = run(server, out, "-n", "10")  # and it resumes
+    assert code == 0 and len(tasks(out)) == 10
+
+
+def test_context_too_long_is_shortened_once(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    too_long = Fault(
+        status=400, message="This model's maximum context length is 10 tokens", code="context_length_exceeded"
+    )
+    server.inject_when(lambda r: r.prompt.rstrip().endswith("Task 9:"), too_long, times=1)
+    out = tmp_path / "run"
+    code, _, stderr = run(server, out, "-n", "3")
+    assert code == 0, stderr
+    shortened = [r for r in server.requests if r.prompt.rstrip().endswith("Task 5:")]
+    assert shortened  # retried with 4 demonstrations instead of 8
+    server.inject_when(lambda r: True, too_long, times=1000)
+    code, _, stderr = run(server, tmp_path / "run2", "-n", "3")
+    assert code == 1 and "even with fewer demonstrations" in stderr
+
+
+def test_garbage_and_truncated_replies_are_counted_not_fatal(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    server.inject_when(lambda r: r.prompt.rstrip().endswith("Task 9:"), Fault(text="@@@ ### ???"), times=2)
+    server.inject_when(
+        lambda r: r.prompt.rstrip().endswith("Task 9:"),
+        Fault(
+            text="Task 9: Write a limerick about tea for a quiet office.\nTask 10: Explain how tides",
+            finish_reason="length",
+        ),
+        times=1,
+    )
+    server.inject_when(lambda r: r.prompt.rstrip().endswith("Task 9:"), Fault(empty_choices=True), times=1)
+    out = tmp_path / "run"
+    code, _, stderr = run(server, out, "-n", "5", "--concurrency", "1")
+    assert code == 0, stderr
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    problems = [r["reason"] for r in rejected if r["stage"] == "response"]
+    assert problems.count("no_items") == 2 and problems.count("empty_response") == 1
+    assert all("Explain how tides" not in t["instruction"] for t in tasks(out))  # type: ignore[operator]
+
+
+def test_key_is_never_written(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    assert run(server, out, "-n", "3")[0] == 0
+    server.inject_when(lambda r: True, Fault(status=401), times=1000)
+    run(server, out, "-n", "6")
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert KEY not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert all(r.headers.get("authorization") == f"Bearer {KEY}" for r in server.requests[:3])
+
+
+def test_alpaca_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    code, _, stderr = run(server, out, "-n", "15", "--mode", "alpaca")
+    assert code == 0, stderr
+    pool = tasks(out)
+    assert len(pool) == 15 and all(len(t["instances"]) == 1 for t in pool)  # type: ignore[arg-type]
+    # (Requests cancelled mid-send when the target is reached reach the server without a body.)
+    assert all(r.prompt.count("###") >= 3 for r in server.requests if r.body)
+    assert json.loads((out / "run.json").read_text())["usage"]["alpaca"]["requests"] >= 1
+
+
+def test_completions_api(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    code, _, stderr = run(server, out, "-n", "6", "--api", "completions")
+    assert code == 0, stderr
+    assert len(tasks(out)) == 6
+    assert {r.path for r in server.requests} == {"/v1/completions"}
+
+
+def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    code, stdout, _ = run(server, out, "-n", "1000", "--dry-run")
+    assert code == 0
+    for step in ("instructions", "classify", "instances_input_first", "instances_output_first"):
+        assert f"===== prompt: {step} =====" in stdout
+    assert "estimate for 1000 tasks" in stdout and "requests" in stdout
+    assert server.requests == [] and not out.exists()
+
+
+def test_token_budget_stops_cleanly(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", "3000", "--concurrency", "2")
+    assert code == 0 and "token budget" in stdout
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["status"] == "budget" and 0 < len(tasks(out)) < 500
+
+
+def test_saturation_stop(tmp_path: Path) -> None:
+    same = "Task 9: Write a haiku about autumn rain.\nTask 10: Write a haiku about autumn rain, please."
+    with FakeOpenAIServer(lambda r: same if r.prompt.rstrip().endswith("Task 9:") else respond(r), api_key=KEY) as srv:
+        out = tmp_path / "run"
+        code, stdout, _ = run(srv, out, "-n", "50", "--saturation-window", "20", "--min-acceptance", "0.1")
+    assert code == 0 and "run out of new tasks" in stdout
+    assert json.loads((out / "run.json").read_text())["status"] == "saturated"
+    assert len(tasks(out)) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "missing.jsonl"], "missing.jsonl: file not found"),
+        (["-n", "0"], "Invalid value for '-n'"),
+        (["--concurrency", "0"], "Invalid value for '--concurrency'"),
+        (["--temperature", "bogus=1"], "unknown step 'bogus'"),
+        (["--temperature", "hot"], "'hot' is not a number"),
+        (["--mode", "magic"], "'magic' is not one of"),
+        (["--prompts", "no/such/dir"], "--prompts must be a directory"),
+    ],
+)
+def test_bad_options_exit_2_and_write_nothing(
+    tmp_path: Path, server: FakeOpenAIServer, args: list[str], message: str
+) -> None:
+    out = tmp_path / "run"
+    argv = ["generate", "--out", str(out), "--base-url", server.url, *args]
+    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() and server.requests == []
+
+
+def test_custom_prompt_template_is_used_and_validated(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "instructions.txt").write_text(
+        "Only medical tasks, please.\n{{demonstrations}}\nTask {{next_number}}:", encoding="utf-8"
+    )
+    out = tmp_path / "run"
+    code, _, stderr = run(server, out, "-n", "3", "--prompts", str(prompts))
+    assert code == 0, stderr
+    assert any(r.prompt.startswith("Only medical tasks") for r in server.requests)
+    (prompts / "instructions.txt").write_text("{{demonstrations}} {{colour}}", encoding="utf-8")
+    code, _, stderr = run(server, tmp_path / "run2", "-n", "3", "--prompts", str(prompts))
+    assert code == 2 and "unknown placeholder {{colour}}" in stderr
+
+
+def _cli(out: Path, url: str, n: int, concurrency: int) -> list[str]:
+    return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
+            "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q",
+            "--concurrency", str(concurrency)]  # fmt: skip
+
+
+@pytest.mark.parametrize("kill_after", [0.3, 0.8, 1.5])
+def test_kill_9_then_resume_is_byte_identical(tmp_path: Path, kill_after: float) -> None:
+    env = {**os.environ, "OPENAI_API_KEY": KEY}
+    env.pop("OPENAI_BASE_URL", None)
+    with FakeOpenAIServer(respond, api_key=KEY, latency=0.02) as srv:
+        reference = tmp_path / "reference"
+        subprocess.run(_cli(reference, srv.url, 30, 4), env=env, check=True, timeout=120)
+        out = tmp_path / "killed"
+        proc = subprocess.Popen(_cli(out, srv.url, 30, 4), env=env)
+        time.sleep(kill_after)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        subprocess.run(_cli(out, srv.url, 30, 8), env=env, check=True, timeout=120)
+    assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
