@@ -76,6 +76,7 @@ class RunReport:
     message: str = ""
 
 
+# Called with the pool size and counters after every commit (and once at the start, for resumed runs).
 Progress = Callable[[int, dict[str, Any]], None]
 
 
@@ -329,6 +330,8 @@ class Bootstrap:
         start_accepted = len(state.pool)
         if len(state.pool) >= self.s.n:
             return self._report("nothing_to_do", start_accepted, start_tokens)
+        if self.progress is not None:
+            self.progress(len(state.pool), self._postfix())
         pending: dict[int, asyncio.Task[JobResult]] = {}
         next_dispatch = next_commit = state.next_request
         status = "complete"
@@ -338,12 +341,11 @@ class Bootstrap:
                     pending[next_dispatch] = asyncio.create_task(self._job(next_dispatch))
                     next_dispatch += 1
                 result = await pending.pop(next_commit)
-                before = len(state.pool)
                 done = self._commit(result)
                 next_commit += 1
                 self._save("running")
                 if self.progress is not None:
-                    self.progress(len(state.pool) - before, self._postfix())
+                    self.progress(len(state.pool), self._postfix())
                 if done:
                     break
                 if self.s.max_tokens_total is not None and self.client.usage.total_tokens >= self.s.max_tokens_total:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 from tqdm import tqdm
 
 from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
+from selfinstruct.cli_common import fail as _fail
+from selfinstruct.cli_common import out_path as _out_path
+from selfinstruct.cli_common import verbosity_options
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.filtering import FilterReport, filter_file
 from selfinstruct.filters import DEFAULT_KEYWORDS, parse_filter_names
@@ -21,26 +24,6 @@ from selfinstruct.generate import DryRun, dry_run
 from selfinstruct.generate import generate as run_generate
 from selfinstruct.seeds import validate_seeds
 from selfinstruct.settings import FilterSettings, GenerateSettings, resolve_generate_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(exc: SelfInstructError) -> NoReturn:
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(exc.exit_code)
-
-
-def verbosity_options(func: F) -> F:
-    func = click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors.")(func)
-    func = click.option("-v", "--verbose", count=True, help="More detail on stderr (repeat for more).")(func)
-    return func
-
-
-def _out_path(value: str, option: str) -> Path:
-    path = Path(value)
-    if path.is_dir():
-        raise InputError(f"{option} {value} is a directory; give a file path")
-    return path
 
 
 class OneLineErrorGroup(click.Group):
@@ -355,10 +338,8 @@ def generate(**opts: Any) -> None:
             file=sys.stderr, dynamic_ncols=True,
         ) as bar:  # fmt: skip
 
-            def progress(accepted: int, postfix: dict[str, Any]) -> None:
-                if bar.n == 0 and accepted == 0 and postfix.get("pool"):
-                    bar.update(postfix["pool"])
-                bar.update(accepted)
+            def progress(pool_size: int, postfix: dict[str, Any]) -> None:
+                bar.update(pool_size - bar.n)
                 bar.set_postfix(postfix, refresh=False)
 
             report = run_generate(settings, progress=progress, notice=lambda m: click.echo(m, err=True))

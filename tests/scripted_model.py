@@ -98,6 +98,12 @@ AUDIENCES = [
 ]
 LABEL_SETS = [("positive", "negative"), ("spam", "not spam"), ("fact", "opinion"), ("formal", "informal")]
 
+ZH_VERBS = ["写", "解释", "总结", "描述", "推荐", "比较", "列出", "设计", "规划", "改写", "评价", "翻译"]
+ZH_OBJECTS = ["一首短诗", "三条建议", "一个小故事", "一份清单", "一句广告语", "一封邮件", "五个问题", "一份计划"]
+ZH_TOPICS = ["城市园艺", "黑洞", "远程办公", "珊瑚礁", "量子计算", "马拉松训练", "古代建筑", "气候政策",
+             "蜜蜂", "爵士乐历史", "火山", "围棋", "公开演讲", "睡眠习惯", "电动汽车", "中医养生"]  # fmt: skip
+ZH_AUDIENCES = ["给小学生", "给忙碌的父母", "给高中生", "给退休老人", "给工程师", "给初学者"]
+
 _INSTRUCTIONS_END = re.compile(r"(?:Task\s*(\d+)\s*:|任务\s*(\d+)\s*：)\s*$")
 _TASK_LINE = re.compile(r"^(?:Task|任务)[:：]\s*(.+?)\s*$", re.M)
 
@@ -113,12 +119,27 @@ def _instruction(rng: random.Random) -> str:
     return f"{rng.choice(VERBS)} {rng.choice(OBJECTS)} about {rng.choice(TOPICS)} {rng.choice(AUDIENCES)}."
 
 
-def instructions_reply(prompt: str, first: int) -> str:
+def _zh_instruction(rng: random.Random) -> str:
+    if rng.random() < 0.2:
+        return f"判断下面这条关于{rng.choice(ZH_TOPICS)}的评论是正面还是负面。"
+    return f"{rng.choice(ZH_AUDIENCES)}{rng.choice(ZH_VERBS)}{rng.choice(ZH_OBJECTS)}，主题是{rng.choice(ZH_TOPICS)}。"
+
+
+def instructions_reply(prompt: str, first: int, zh: bool = False) -> str:
     rng = _rng(prompt)
+    if zh:
+        return "\n".join(f"任务{first + i}：{_zh_instruction(rng)}" for i in range(8))
     lines = [f"Task {first + i}: {_instruction(rng)}" for i in range(8)]
     if rng.random() < 0.3:  # chat models chatter
         lines.insert(0, "Sure! Here are some new tasks:")
     return "\n".join(lines)
+
+
+def zh_instances_reply(prompt: str, instruction: str, output_first: bool) -> str:
+    rng = _rng(prompt)
+    if output_first:
+        return "\n".join(f"类别标签：{lab}\n输入：第{rng.randint(1, 999)}条{lab}评论。" for lab in ("正面", "负面"))
+    return "\n".join(f"示例 {i}\n输入：无\n输出：回答{i}（{rng.randint(1, 99)}）。" for i in (1, 2))
 
 
 def instances_reply(prompt: str, instruction: str, output_first: bool) -> str:
@@ -159,14 +180,20 @@ def respond(request: Request) -> Reply:
         return Reply(alpaca_reply(prompt, first, continued))
     if m:
         first = int(m.group(1) or m.group(2))
-        text = instructions_reply(prompt, first)
+        zh = m.group(2) is not None
+        text = instructions_reply(prompt, first, zh)
         if continued:
-            text = text.split(":", 1)[1].lstrip()  # continues right after "Task N:"
+            text = re.split("[:：]", text, maxsplit=1)[1].lstrip()  # continues right after "Task N:"
         return Reply(text)
-    if tail.endswith("Is it classification?") or tail.endswith("是否为分类任务？"):
+    if tail.endswith("Is it classification?"):
         instruction = _TASK_LINE.findall(prompt)[-1]
         return Reply("Yes" if instruction.startswith("Classify") else "No")
+    if tail.endswith("是否为分类任务？"):
+        instruction = _TASK_LINE.findall(prompt)[-1]
+        return Reply("是" if instruction.startswith("判断") else "否")
     tasks = _TASK_LINE.findall(prompt)
+    if tasks and ("类别标签：" in prompt or "示例 1" in prompt):
+        return Reply(zh_instances_reply(prompt, tasks[-1], output_first="类别标签：" in prompt))
     if tasks:
         return Reply(instances_reply(prompt, tasks[-1], output_first="Class label:" in prompt))
     return Reply("I am not sure what you want.")

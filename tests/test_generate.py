@@ -19,7 +19,7 @@ from selfinstruct.seeds import load_tasks
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 
-from .conftest import SEEDS
+from .conftest import SEEDS, ZH_SEEDS
 
 KEY = "sk-test-SECRET-0123456789"
 CLEAN_ENV = {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None}
@@ -212,6 +212,23 @@ def test_alpaca_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
     # (Requests cancelled mid-send when the target is reached reach the server without a body.)
     assert all(r.prompt.count("###") >= 3 for r in server.requests if r.body)
     assert json.loads((out / "run.json").read_text())["usage"]["alpaca"]["requests"] >= 1
+
+
+def test_chinese_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    code, _, stderr = run(server, out, "-n", "10", "--language", "zh", "--seeds", str(ZH_SEEDS))
+    assert code == 0, stderr
+    pool = tasks(out)
+    assert len(pool) == 10 and all(t["instances"] for t in pool)
+    assert all("\u4e00" <= str(t["instruction"])[0] <= "\u9fff" for t in pool)
+    assert any(t["is_classification"] for t in pool) or len(pool) == 10
+    assert all(
+        r.prompt.rstrip().endswith(("任务9：", "是否为分类任务？")) or "任务：" in r.prompt
+        for r in server.requests
+        if r.body
+    )
+    rejected = (out / "rejected.jsonl").read_text(encoding="utf-8")
+    assert "near_duplicate" in rejected  # Chinese near-duplicates are caught (rouge-score would score them 0)
 
 
 def test_completions_api(tmp_path: Path, server: FakeOpenAIServer) -> None:
