@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain, Rejection
 from selfinstruct.instances import clean_instances
@@ -129,7 +130,7 @@ class Bootstrap:
 
     def _params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
         params = self.s.params[step]
-        if extra_stop and self.client.settings.api == "chat":
+        if extra_stop:
             stops = tuple(dict.fromkeys(params.stop + extra_stop))[:4]
             params = StepParams(**{**params.__dict__, "stop": stops})
         return params
@@ -200,21 +201,7 @@ class Bootstrap:
     async def _complete(self, request: int, cand: Candidate) -> None:
         """Classify, then write instances output-first (classification) or input-first."""
         seed = derive_seed(self.seed, request, cand.index, "classify")
-        answer = await self.client.complete(
-            "classify",
-            self.prompts["classify"].render(instruction=cand.instruction),
-            self.s.params["classify"],
-            seed=seed,
-        )
-        verdict = parse_yes_no(answer.text)
-        if verdict is None:
-            log.info(
-                "request %d/%d: unclear classification answer %r; treating as not classification",
-                request,
-                cand.index,
-                answer.text[:40],
-            )
-        cand.is_classification = bool(verdict)
+        cand.is_classification = await classify(cand.instruction, self.client, self.prompts, self.s, seed)
         template = "instances_output_first" if cand.is_classification else "instances_input_first"
         reply = await self.client.complete(
             "instances",
@@ -404,6 +391,23 @@ class Bootstrap:
             rejected=self.rejected,
             message=messages[status],
         )
+
+
+async def classify(
+    instruction: str, client: LLMClient, prompts: PromptSet, settings: GenerateSettings, seed: int
+) -> bool:
+    """Is the task a classification task? Asked of the model, or read by rules for models too small to judge."""
+    if settings.classifier == "rules":
+        return looks_like_classification(instruction)
+    answer = await client.complete(
+        "classify", prompts["classify"].render(instruction=instruction), settings.params["classify"], seed=seed
+    )
+    verdict = parse_yes_no(answer.text)
+    if verdict is None:
+        log.info(
+            "unclear classification answer %r for %r; taking it as not classification", answer.text[:40], instruction
+        )
+    return bool(verdict)
 
 
 def _halve(demos: list[Any]) -> list[Any]:

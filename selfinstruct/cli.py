@@ -17,6 +17,7 @@ from selfinstruct.bootstrap import RunReport
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_common import verbosity_options
+from selfinstruct.cli_data import export_cmd, stats_cmd
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.filtering import FilterReport, filter_file
 from selfinstruct.filters import DEFAULT_KEYWORDS, parse_filter_names
@@ -232,17 +233,20 @@ def filter_cmd(
 @click.option(
     "--api",
     type=click.Choice(["chat", "completions"]),
-    default="chat",
-    show_default=True,
-    help="Chat models get the prompt as a user message; completions is the paper's base-model setting.",
+    help="chat (default) sends the prompt as a user message; completions is the paper's base-model setting "
+    "(default for the embedded model).",
+)
+@click.option(
+    "--classify",
+    type=click.Choice(["llm", "rules"]),
+    help="Who decides whether a task is classification: the model (default) or keyword rules "
+    "(default for the embedded model, which cannot judge it).",
 )
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 1024),
-    default=8,
-    show_default=True,
     envvar="SELFINSTRUCT_CONCURRENCY",
-    help="Requests in flight.",
+    help="Requests in flight [default: 8; 2 for the embedded model].",
 )
 @click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute limit.")
 @click.option(
@@ -393,3 +397,7 @@ def _render_filter_report(report: FilterReport, settings: FilterSettings) -> Non
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="selfinstruct")
+
+
+cli.add_command(stats_cmd)
+cli.add_command(export_cmd)

