@@ -29,7 +29,7 @@ from selfinstruct.settings import GenerateSettings  # noqa: E402
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--latency", str(latency)]
-    proc = subprocess.Popen([*cmd, "--responder", "tests.scripted_model:respond"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*cmd, "--responder", "benchmarks.bench_responder:respond"], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("READY "):
@@ -66,8 +66,8 @@ def main() -> None:
               f"{'tasks/s':>8} {'CPU ms/req':>10}")  # fmt: skip
         for c in args.concurrency:
             ideal = c / args.latency
-            # About 6 requests per accepted task with the scripted model; size the run to ~--seconds.
-            n = max(10, int(ideal * args.seconds / 6))
+            # About 2.5 requests per accepted task with this responder; size the run to ~--seconds.
+            n = max(10, int(ideal * args.seconds / 2.5))
             with tempfile.TemporaryDirectory() as tmp:
                 wall, cpu, requests, accepted = run_once(url, c, n, Path(tmp) / "run")
             rate = requests / wall

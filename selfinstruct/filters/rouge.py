@@ -174,16 +174,21 @@ class NearDuplicateIndex:
                 arr.append(entry)
 
     def _prefix(self, code: str, t: float) -> list[tuple[str, int]]:
-        """The distinct tokens (in rank space) among the first len - alpha + 1 in the global order, each with the
-        position of its first occurrence there."""
+        """The elements among the first len - alpha + 1 in the global order, with their positions there.
+
+        Elements are multiset elements: the k-th repeat of a token (k >= 1) has its own key, token + chr(k), so
+        that matching elements count shared tokens with multiplicity."""
         alpha = _min_overlap(len(code), t)
         if alpha is None:
             return []
         ordered = sorted(code.translate(self._rank_table), reverse=True)[: len(code) - alpha + 1]
-        first: dict[str, int] = {}
+        out: list[tuple[str, int]] = []
+        prev, k = "", 0
         for j, ch in enumerate(ordered):
-            first.setdefault(ch, j)
-        return list(first.items())
+            k = k + 1 if ch == prev else 0
+            prev = ch
+            out.append((ch + chr(k) if k else ch, j))
+        return out
 
     # -- searching ---------------------------------------------------------------------------------------
 
@@ -208,11 +213,15 @@ class NearDuplicateIndex:
         return sorted(set().union(*lists))
 
     def _prefix_candidates(self, code: str, t: float) -> Sequence[int]:
+        """Prefix, length and positional filters (PPJoin). The probes run in the global order, so for each
+        document the matched elements arrive in order: every common element before the last matched one is
+        among them, and nothing before the first matched one is shared. Hence the overlap is at most
+        (matched + what follows the last match) and at most (1 + what follows the first match)."""
         m = len(code)
         parts: list[npt.NDArray[np.int64]] = []
         query_pos: list[int] = []
-        for ch, i in self._prefix(code, t):
-            arr = self._prefix_postings.get(ch)
+        for key, i in self._prefix(code, t):
+            arr = self._prefix_postings.get(key)
             if arr:
                 parts.append(np.frombuffer(arr, dtype=np.int64))
                 query_pos.append(i)
@@ -221,14 +230,20 @@ class NearDuplicateIndex:
         if sum(len(p) for p in parts) <= _SMALL:
             return self._prefix_candidates_small(m, t, parts, query_pos)
         entries = np.concatenate(parts)
-        positions = np.repeat(np.array(query_pos, dtype=np.int64), [len(p) for p in parts])
-        # Probes run rarest first, so a document's first entry is its first common token.
-        docs, first = np.unique(entries >> _POS_BITS, return_index=True)
+        qpos = np.repeat(np.array(query_pos, dtype=np.int64), [len(p) for p in parts])
+        all_docs = entries >> _POS_BITS
+        order = np.argsort(all_docs, kind="stable")
+        grouped = all_docs[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        counts = np.diff(np.r_[starts, len(grouped)])
+        first, last = order[starts], order[starts + counts - 1]
+        docs = grouped[starts]
         n = np.frombuffer(self._lens, dtype=np.int64)[docs]
         total = (m + n).astype(np.float64)
         need = np.floor(t * total / 2) + 1
-        bound = 1 + np.minimum(m - positions[first] - 1, n - (entries[first] & _POS_MAX) - 1)
-        keep = (2 * np.minimum(m, n) > t * total) & (bound >= need)
+        after_first = 1 + np.minimum(m - qpos[first] - 1, n - (entries[first] & _POS_MAX) - 1)
+        after_last = counts + np.minimum(m - qpos[last] - 1, n - (entries[last] & _POS_MAX) - 1)
+        keep = (2 * np.minimum(m, n) > t * total) & (after_first >= need) & (after_last >= need)
         result: list[int] = docs[keep].tolist()
         return result
 
@@ -236,21 +251,22 @@ class NearDuplicateIndex:
         self, m: int, t: float, parts: list[npt.NDArray[np.int64]], query_pos: list[int]
     ) -> list[int]:
         """The same filters as _prefix_candidates, in plain Python for a handful of entries."""
-        lens = self._lens
-        seen: set[int] = set()
-        out: list[int] = []
+        state: dict[int, list[int]] = {}  # doc -> [matched, first bound, last query pos, last doc pos]
         for arr, i in zip(parts, query_pos, strict=True):
             for entry in arr.tolist():
-                doc = entry >> _POS_BITS
-                if doc in seen:
-                    continue
-                seen.add(doc)
-                n = lens[doc]
-                if (
-                    2 * min(m, n) > t * (m + n)
-                    and 1 + min(m - i - 1, n - (entry & _POS_MAX) - 1) >= int(t * (m + n) / 2) + 1
-                ):
-                    out.append(doc)
+                doc, j = entry >> _POS_BITS, entry & _POS_MAX
+                s = state.get(doc)
+                if s is None:
+                    state[doc] = [1, 1 + min(m - i - 1, self._lens[doc] - j - 1), i, j]
+                else:
+                    s[0] += 1
+                    s[2], s[3] = i, j
+        out = []
+        for doc, (matched, after_first, i, j) in state.items():
+            n = self._lens[doc]
+            need = int(t * (m + n) / 2) + 1
+            if 2 * min(m, n) > t * (m + n) and after_first >= need and matched + min(m - i - 1, n - j - 1) >= need:
+                out.append(doc)
         return sorted(out)
 
     def _scores(self, code: str, docs: Sequence[int]) -> npt.NDArray[np.float64]:
@@ -267,13 +283,7 @@ class NearDuplicateIndex:
             )
         choices = itemgetter(*docs)(self._codes)
         dist = process.cdist([code], choices, scorer=Indel.distance, dtype=np.int64)[0]
-        n = np.frombuffer(self._lens, dtype=np.int64)[np.asarray(docs, dtype=np.int64)]
-        lcs = (m + n - dist) // 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            precision = lcs / n
-            recall = lcs / m
-            f = 2 * precision * recall / (precision + recall)
-        return np.where((n > 0) & (precision + recall > 0), f, 0.0)
+        return _fmeasures(m, dist, np.frombuffer(self._lens, dtype=np.int64)[np.asarray(docs, dtype=np.int64)])
 
     def matches(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> list[Match]:
         """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first.
@@ -324,6 +334,16 @@ class NearDuplicateIndex:
             similar_to=match.instruction,
             score=match.score,
         )
+
+
+def _fmeasures(m: int, dist: npt.NDArray[np.int64], n: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """rouge_fmeasure over arrays: the same IEEE operations in the same order, so the same floats."""
+    lcs = (m + n - dist) // 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = lcs / n
+        recall = lcs / m
+        f = 2 * precision * recall / (precision + recall)
+    return np.where((n > 0) & (precision + recall > 0), f, 0.0)
 
 
 def _min_overlap(m: int, t: float) -> int | None:

@@ -1,0 +1,23 @@
+"""Fake-model replies for the generate benchmark: instruction lists drawn from the realistic instruction
+generator (so the pool does not saturate during long runs), everything else from the tests' scripted model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from benchmarks.instruction_gen import generate_instructions
+from tests.fake_openai import Reply, Request
+from tests.scripted_model import respond as scripted
+
+_OPEN_TASK = re.compile(r"Task\s*(\d+)\s*:\s*$")
+
+
+def respond(request: Request) -> Reply:
+    match = _OPEN_TASK.search(request.prompt.rstrip())
+    if match is None:
+        return scripted(request)
+    first = int(match.group(1))
+    seed = int.from_bytes(hashlib.sha256(request.prompt.encode()).digest()[:4], "big")
+    items = generate_instructions(8, dup_share=0.0, seed=seed)
+    return Reply("\n".join(f"Task {first + i}: {text}" for i, text in enumerate(items)))
