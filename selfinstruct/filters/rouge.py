@@ -39,6 +39,7 @@ _MAX_VOCAB = 0x10FFFF - _SURROGATES - 1
 _UNSEEN = "\U0010ffff"  # a query token the index has never seen: no code of an indexed token equals it
 _POS_BITS = 10  # prefix postings hold doc << 10 | position; longer prefixes clamp (a looser, still safe bound)
 _POS_MAX = (1 << _POS_BITS) - 1
+_TRUE = np.ones(1, dtype=bool)
 _SMALL = 24  # below this many entries/candidates, plain Python beats numpy's per-call overhead
 
 
@@ -234,8 +235,8 @@ class NearDuplicateIndex:
         all_docs = entries >> _POS_BITS
         order = np.argsort(all_docs, kind="stable")
         grouped = all_docs[order]
-        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-        counts = np.diff(np.r_[starts, len(grouped)])
+        starts = np.flatnonzero(np.concatenate((_TRUE, grouped[1:] != grouped[:-1])))
+        counts = np.diff(starts, append=len(grouped))
         first, last = order[starts], order[starts + counts - 1]
         docs = grouped[starts]
         n = np.frombuffer(self._lens, dtype=np.int64)[docs]
