@@ -29,7 +29,8 @@ from selfinstruct.settings import GenerateSettings  # noqa: E402
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--latency", str(latency)]
-    proc = subprocess.Popen([*cmd, "--responder", "benchmarks.bench_responder:respond"], stdout=subprocess.PIPE, text=True)
+    responder = ["--responder", "benchmarks.bench_responder:respond"]
+    proc = subprocess.Popen([*cmd, *responder], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("READY "):
