@@ -180,7 +180,8 @@ def dry_run(settings: GenerateSettings) -> DryRun:
     survivors = settings.new_per_request * 0.5  # pass the filters
     accepted = survivors * 0.75  # get usable instances
     gen = -(-n // max(1, int(accepted)))
-    requests = {"instructions": gen, "classify": int(gen * survivors), "instances": int(gen * survivors)}
+    classify = 0 if settings.classifier == "rules" else int(gen * survivors)  # rules ask no model
+    requests = {"instructions": gen, "classify": classify, "instances": int(gen * survivors)}
     p = settings.params
     tokens = (
         gen * (len(rendered["instructions"]) // 4 + p["instructions"].max_tokens // 2)
@@ -190,5 +191,6 @@ def dry_run(settings: GenerateSettings) -> DryRun:
     assumptions = (
         f"{settings.new_per_request} instructions per response, half pass the filters, "
         "3 in 4 of those get usable instances, completions use half their max_tokens"
+        + ("; classification by rules" if settings.classifier == "rules" else "")
     )
     return DryRun(rendered, requests, tokens, assumptions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -247,6 +248,8 @@ def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path, server: FakeOp
         assert f"===== prompt: {step} =====" in stdout
     assert "estimate for 1000 tasks" in stdout and "requests" in stdout
     assert server.requests == [] and not out.exists()
+    code, stdout, _ = run(server, out, "-n", "1000", "--dry-run", "--classify", "rules")
+    assert code == 0 and re.search(r"classify\s+0 requests", stdout) and "classification by rules" in stdout
 
 
 def test_token_budget_stops_cleanly(tmp_path: Path, server: FakeOpenAIServer) -> None:
