@@ -83,6 +83,21 @@ async def _classify_seeds(
     ]
 
 
+async def _with_model(endpoint: EndpointSettings) -> EndpointSettings:
+    """Without --model, the first model the endpoint serves; resolved before the run directory is opened, so
+    that a resumed run is compared with the model it really used."""
+    if endpoint.model:
+        return endpoint
+    client = LLMClient(endpoint)
+    try:
+        models = await client.list_models()
+    finally:
+        await client.aclose()
+    if not models:
+        raise EndpointError(f"{endpoint.where} serves no model; pass --model")
+    return dataclasses.replace(endpoint, model=models[0])
+
+
 async def _run(
     settings: GenerateSettings,
     endpoint: EndpointSettings,
@@ -93,6 +108,7 @@ async def _run(
 ) -> RunReport:
     chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
     chain.add_reference(t.instruction for t in seeds)
+    endpoint = await _with_model(endpoint)
     fingerprint = settings.output_affecting() | {"model": endpoint.model}
     state = RunState.open(settings.out, fingerprint, chain.index)
     for repair in state.repairs:
@@ -105,13 +121,6 @@ async def _run(
         usage = Usage.from_dict(state.run.get("usage", {}))
         client = LLMClient(endpoint, usage)
         try:
-            if not endpoint.model:
-                models = await client.list_models()
-                if not models:
-                    raise EndpointError(f"{endpoint.where} serves no model; pass --model")
-                endpoint = dataclasses.replace(endpoint, model=models[0])
-                client = LLMClient(endpoint, usage)
-            fingerprint["model"] = endpoint.model
             fingerprint["seed"] = seed
             state.save(
                 status="starting",

