@@ -60,10 +60,10 @@ class RunState:
             _check_compatible(run_path, run.get("settings", {}), fingerprint)
         elif (out / TASKS).exists():
             raise PoolError(f"{out / TASKS} exists but {run_path} does not; use a new --out or restore run.json")
-        pool = TaskPool(out / TASKS, index=index)
-        # From here on the bootstrap indexes each instruction the moment it is accepted (later candidates of
-        # the same response must see it before the batch is written), so the pool must not add it again.
-        pool.index = None
+        # The pool does not own the index: the bootstrap indexes each instruction the moment it is accepted
+        # (later candidates of the same response must see it before the batch is written).
+        pool = TaskPool(out / TASKS)
+        index.add_all(pool.instructions)
         rejected = JsonlLog(out / REJECTED)
         pool.lock()
         state = cls(out=out, pool=pool, rejected=rejected, run=run)
