@@ -283,7 +283,7 @@ def _max_sim_blocks(exact: list[str], byte: list[str], start: int) -> list[float
 
 
 def _max_sim_index(texts: Sequence[str], start: int) -> list[float | None]:
-    """Without numpy: NearDuplicateIndex queries at falling thresholds; scores below 0.1 come back as 0.0."""
+    """NearDuplicateIndex queries at falling thresholds; scores below 0.1 come back as 0.0."""
     index, out = NearDuplicateIndex(), list[float | None]()
     index.add_all(texts[:start])
     for text in texts[start:]:
@@ -299,16 +299,12 @@ def max_similarities(
 ) -> tuple[list[float | None], bool]:
     """For each instruction, the ROUGE-L F1 to its most similar instruction among `references` and the
     instructions before it (None for the very first when there are no references), and whether the scores are
-    exact. They are (via numpy, which the stats extra installs) unless numpy is missing or `exact` is False;
-    then scores below 0.1 are 0.0 and only their bin is right."""
+    exact. They are, unless `exact` is False or the vocabulary overflows the code points; then scores below 0.1
+    are 0.0 and only their bin is right."""
     texts = [*references, *instructions]
     codes = _encode_all(texts) if exact is not False else None
     if codes is not None:
-        try:
-            return _max_sim_blocks(*codes, len(references)), True
-        except ImportError:
-            if exact:
-                raise
+        return _max_sim_blocks(*codes, len(references)), True
     return _max_sim_index(texts, len(references)), False
 
 
