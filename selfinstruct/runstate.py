@@ -58,8 +58,10 @@ class RunState:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise PoolError(f"{run_path}: not valid JSON; restore it or use a new --out") from None
             _check_compatible(run_path, run.get("settings", {}), fingerprint)
-        elif (out / TASKS).exists():
-            raise PoolError(f"{out / TASKS} exists but {run_path} does not; use a new --out or restore run.json")
+        elif any(_has_data(out / name) for name in (TASKS, REJECTED)):
+            # Empty logs without run.json are a run killed while starting (the logs open before run.json is
+            # first written): nothing was generated, so it simply starts again.
+            raise PoolError(f"{out / TASKS} has records but {run_path} is missing; use a new --out or restore run.json")
         # The pool does not own the index: the bootstrap indexes each instruction the moment it is accepted
         # (later candidates of the same response must see it before the batch is written).
         pool = TaskPool(out / TASKS)
@@ -112,6 +114,10 @@ class RunState:
     def close(self) -> None:
         self.pool.close()
         self.rejected.close()
+
+
+def _has_data(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 0
 
 
 def _check_compatible(path: Path, saved: dict[str, Any], current: dict[str, Any]) -> None:

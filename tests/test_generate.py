@@ -101,6 +101,21 @@ def test_resume_extends_the_same_pool(tmp_path: Path, server: FakeOpenAIServer) 
     assert code == 0 and "already has 20 tasks" in stdout
 
 
+def test_killed_while_starting_starts_again(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """Killed after the logs were created but before run.json was first written: nothing is lost, so the same
+    command runs; a pool with records but no run.json is refused."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "tasks.jsonl").touch()
+    (out / "rejected.jsonl").touch()
+    assert run(server, out, "-n", "3")[0] == 0
+    assert len(tasks(out)) == 3
+    (out / "run.json").unlink()
+    code, _, stderr = run(server, out, "-n", "5")
+    assert code == 2 and "run.json is missing" in stderr
+    assert len(tasks(out)) == 3
+
+
 def test_resume_refuses_other_settings(tmp_path: Path, server: FakeOpenAIServer) -> None:
     out = tmp_path / "run"
     assert run(server, out, "-n", "3")[0] == 0
