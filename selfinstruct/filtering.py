@@ -14,6 +14,8 @@ from selfinstruct.filters import FilterChain
 from selfinstruct.records import Record, atomic_writer, dumps, read_records
 from selfinstruct.settings import FilterSettings
 
+_CHUNK = 1024  # records per progress update (a multiple of the index's block)
+
 
 @dataclass
 class FilterReport:
@@ -74,18 +76,17 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
     chain.add_reference(references)
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    for n, (rec, instruction) in enumerate(zip(records, instructions, strict=True), start=1):
-        rejection = chain.offer(instruction)
-        if rejection is None:
-            kept.append(rec.data)
-        else:
-            report.dropped[(rejection.filter, rejection.reason)] += 1
-            if settings.rejected is not None:
-                rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
-        if progress is not None and n % 1000 == 0:
-            progress(1000)
-    if progress is not None:
-        progress(len(records) % 1000)
+    for first in range(0, len(records), _CHUNK):
+        chunk = records[first : first + _CHUNK]
+        for rec, rejection in zip(chunk, chain.offer_many(instructions[first : first + _CHUNK]), strict=True):
+            if rejection is None:
+                kept.append(rec.data)
+            else:
+                report.dropped[(rejection.filter, rejection.reason)] += 1
+                if settings.rejected is not None:
+                    rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
+        if progress is not None:
+            progress(len(chunk))
     report.kept = len(kept)
     report.seconds = time.perf_counter() - start
 

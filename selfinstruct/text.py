@@ -63,6 +63,16 @@ def rouge_tokens(text: str) -> list[str]:
     return tokens
 
 
+_ASCII_WORD_BYTES = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
+
+
+def rouge_token_bytes(text: str) -> list[bytes]:
+    """rouge_tokens as UTF-8 bytes; on ASCII text about 2.5x faster (the near-duplicate index's hot path)."""
+    if text.isascii():
+        return text.encode("ascii").lower().translate(_ASCII_WORD_BYTES).split()
+    return [token.encode() for token in rouge_tokens(text)]
+
+
 def cjk_count(text: str) -> int:
     return sum(1 for ch in text if is_cjk_ideograph(ch))
 

@@ -51,6 +51,55 @@ def test_index_agrees_with_plain_lcs(texts: list[str], threshold: float) -> None
             kept.append(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(instruction, min_size=0, max_size=12),
+    st.lists(instruction, min_size=0, max_size=60),
+    st.sampled_from([0.0, 0.3, 0.5, 0.6, 2 / 3, 0.7, 0.75, 0.8, 1.0]),
+    st.integers(1, 70),
+)
+def test_add_unique_agrees_with_plain_lcs(reference: list[str], texts: list[str], threshold: float, block: int) -> None:
+    """Blocks (of any size, straddling rebuilds of the prefix index) decide exactly as the one-by-one greedy loop."""
+    index = NearDuplicateIndex(threshold)
+    index.add_all(reference)
+    kept = list(reference)
+    got = index.add_unique(texts, block=block)
+    assert len(got) == len(texts)
+    for text, match in zip(texts, got, strict=True):
+        best, best_i = brute_force_best(kept, text)
+        if best > threshold:
+            assert match is not None
+            assert (match.score, match.index, match.instruction) == (best, best_i, kept[best_i])
+        else:
+            assert match is None
+            kept.append(text)
+    assert index.instructions == kept
+
+
+def test_add_unique_across_prefix_rebuilds_with_realistic_text() -> None:
+    """Thousands of generated instructions (the index re-ranks its tokens at 256 and 1024), in blocks and one by
+    one: the same decisions and the same matches."""
+    from benchmarks.instruction_gen import generate_instructions
+
+    texts = generate_instructions(2500, dup_share=0.3, seed=7)
+    one_by_one = NearDuplicateIndex()
+    expected = []
+    for text in texts:
+        match = one_by_one.best_match(text)
+        if match is None:
+            one_by_one.add(text)
+        expected.append(match)
+    for block in (1, 7, 64, 512):
+        index = NearDuplicateIndex(workers=2)
+        assert index.add_unique(texts, block=block) == expected
+    assert 0 < sum(m is not None for m in expected) < len(texts)
+
+
+def test_add_unique_rejects_a_bad_block() -> None:
+    with pytest.raises(ValueError):
+        NearDuplicateIndex().add_unique(["a b c d"], block=0)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(instruction, min_size=1, max_size=30), instruction, st.integers(1, 12))
 def test_most_similar_is_exact_top_k(pool: list[str], query: str, k: int) -> None:

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import tokenize as rouge_tokenize
 
-from selfinstruct.text import detect_language, rouge_tokens, word_count
+from selfinstruct.text import detect_language, rouge_token_bytes, rouge_tokens, word_count
 
 ascii_text = st.text(alphabet=string.printable, max_size=200)
 
@@ -15,6 +15,12 @@ ascii_text = st.text(alphabet=string.printable, max_size=200)
 @given(ascii_text)
 def test_tokens_equal_rouge_score_on_ascii(text: str) -> None:
     assert rouge_tokens(text) == rouge_tokenize.tokenize(text, None)
+
+
+@settings(max_examples=500)
+@given(st.one_of(ascii_text, st.text(max_size=60)))
+def test_token_bytes_are_the_tokens_encoded(text: str) -> None:
+    assert rouge_token_bytes(text) == [token.encode() for token in rouge_tokens(text)]
 
 
 def test_cjk_ideographs_are_single_tokens() -> None:

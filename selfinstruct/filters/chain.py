@@ -93,3 +93,14 @@ class FilterChain:
         if rejection is None:
             self.keep(instruction)
         return rejection
+
+    def offer_many(self, instructions: Sequence[str]) -> list[Rejection | None]:
+        """offer for each instruction in turn (the same decisions), with the near-duplicate checks batched."""
+        out = [self.check_text(instruction) for instruction in instructions]
+        if self.uses_rouge:
+            todo = [k for k, rejection in enumerate(out) if rejection is None]
+            matches = self.index.add_unique([instructions[k] for k in todo])
+            for k, match in zip(todo, matches, strict=True):
+                if match is not None:
+                    out[k] = self.index.rejection(match)
+        return out

@@ -11,36 +11,59 @@ candidate; this index gives the same decisions while touching a few of them (a s
    first seen in between rank rarest, which keeps the order consistent for everything indexed so far.
 2. Length and positional filters. F1 <= 2*min(m,n)/(m+n); and since nothing before the first common token
    is shared, the overlap is at most 1 + the shorter of the two remainders after it.
-3. Verification. Survivors get an exact bit-parallel LCS (rapidfuzz Indel on strings with one code point per
+3. Verification. Survivors get an exact bit-parallel LCS (rapidfuzz on strings with one code point per
    token) and rouge-score's own float formula (same operations, same order), so boundary cases decide
    exactly as rouge-score does. Bounds use a small safety margin: they can only admit extra candidates.
+
+`add_unique` runs the greedy filter over many instructions a block at a time: the index is probed once per
+block with every query's prefix (one sort groups the postings by query and document), the survivors are
+verified in one pairwise LCS call, and the block's own pairs in one small matrix. Per-query work in Python
+is then a handful of dict lookups, which is what makes the index fast on small inputs as well as large ones.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import process
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
-from selfinstruct.text import rouge_tokens
+from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
 _EPS = 1e-6  # margin of every bound (and of float error); only ever admits extra candidates
 _SURROGATES = 0xE000 - 0xD800
 _MAX_VOCAB = 0x10FFFF - _SURROGATES - 1
 _UNSEEN = "\U0010ffff"  # a query token the index has never seen: no code of an indexed token equals it
-_POS_BITS = 10  # prefix postings hold doc << 10 | position; longer prefixes clamp (a looser, still safe bound)
+# A prefix posting is doc << _DOC_SHIFT | position; a probe ORs in query << _Q_SHIFT | its position << _POS_BITS,
+# so sorting the probed entries groups them by (query, document) and orders each group by position.
+# Positions clamp at _POS_MAX (a looser, still safe bound for instructions of over a thousand tokens).
+_POS_BITS = 10
 _POS_MAX = (1 << _POS_BITS) - 1
+_DOC_SHIFT = 2 * _POS_BITS
+_Q_SHIFT = 54
+_DOC_MASK = (1 << (_Q_SHIFT - _DOC_SHIFT)) - 1
+BLOCK_MAX = 1 << (63 - _Q_SHIFT)  # queries per block, so that keys stay positive int64
+DEFAULT_BLOCK = 64
 _TRUE = np.ones(1, dtype=bool)
-_SMALL = 24  # below this many entries/candidates, plain Python beats numpy's per-call overhead
+_NO_PAIRS = np.zeros(0, dtype=np.int64)
+_NO_POSTINGS: array[int] = array("q")
+_M_TOP_PAD = -2  # glibc mallopt parameter
+_SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidfuzz's per-call overhead
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+Prefix = list[str]  # element keys in the global order; an element's position is its index
 
 
 def rouge_fmeasure(lcs: int, m: int, n: int) -> float:
@@ -79,30 +102,40 @@ class Match:
 class NearDuplicateIndex:
     """Instructions kept so far, searchable for exact ROUGE-L F1 above a threshold.
 
+    `workers` is the number of threads for the batched LCS calls (-1: every core).
+
     Example:
         >>> index = NearDuplicateIndex()
         >>> index.add("Write a short poem about the sea.")
         0
         >>> index.best_match("Write a short poem about the ocean.").score > 0.7
         True
+        >>> [m is None for m in index.add_unique(["Name three rivers in Asia.", "Name 3 rivers in Asia."])]
+        [True, False]
     """
 
     name = "rouge"
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, workers: int = 1) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
         self.threshold = threshold
-        self._chars: dict[str, str] = {}  # token -> its code point (by first-seen id)
+        self.workers = workers
+        self._chars: dict[bytes, str] = {}  # token -> its code point (by first-seen id)
         self._texts: list[str] = []
         self._codes: list[str] = []
         self._lens: array[int] = array("q")
-        self._postings: dict[str, list[int]] = {}  # every token -> documents (any threshold, most_similar)
+        # Where each document's indexed prefix ends: the order key of its last element, and how many follow it.
+        self._prefix_end: array[int] = array("q")
+        self._prefix_rest: array[int] = array("q")
+        # Every token -> its documents, for lower thresholds and most_similar: built on first use, then kept up.
+        self._postings: dict[str, list[int]] | None = None
         # Prefix filter for thresholds >= self.threshold, in rank space: token code -> rank code (rarer = higher).
         self._prefix_t = threshold - _EPS
         self._rank_table: dict[int, int] = {}
         self._prefix_postings: dict[str, array[int]] = {}
         self._next_rebuild = 256
+        self._alpha: dict[int, int | None] = {}  # length -> _min_overlap(length, self._prefix_t)
         self._last: tuple[str, str] = ("", "")
 
     def __len__(self) -> int:
@@ -114,81 +147,115 @@ class NearDuplicateIndex:
 
     # -- building ----------------------------------------------------------------------------------------
 
-    def _encode(self, instruction: str) -> str:
-        """The instruction as one code point per token (the fastest input for rapidfuzz)."""
-        if self._last[0] == instruction:
-            return self._last[1]
+    def _encode(self, instruction: str, *, assign: bool = False) -> str:
+        """The instruction as one code point per token (the fastest input for rapidfuzz).
+
+        Tokens never seen before become _UNSEEN, unless `assign` gives them codes (and the rarest ranks) of their
+        own: a block of queries needs distinct codes for distinct new tokens, since they are compared together."""
+        last_text, last_code = self._last
+        if last_text == instruction and not (assign and _UNSEEN in last_code):
+            return last_code
         chars = self._chars
-        code = "".join([chars.get(tok, _UNSEEN) for tok in rouge_tokens(instruction)])
+        tokens = rouge_token_bytes(instruction)
+        code = "".join(map(chars.get, tokens, repeat(_UNSEEN)))
+        if assign and _UNSEEN in code:
+            ranks = self._rank_table  # holds every token; a new one ranks after all of them, i.e. rarest
+            for tok in tokens:
+                if tok not in chars:
+                    if len(chars) >= _MAX_VOCAB:
+                        raise OverflowError("near-duplicate index vocabulary is full (over 1.1M distinct tokens)")
+                    ch = chars[tok] = _char(len(chars))
+                    ranks[ord(ch)] = ord(ch)  # len(ranks) == len(chars), so the next rank is the same code point
+            code = "".join(map(chars.__getitem__, tokens))
         self._last = (instruction, code)
         return code
 
     def add(self, instruction: str) -> int:
         """Index an instruction; returns its position."""
-        code = self._encode(instruction)
-        if _UNSEEN in code:
-            chars = self._chars
-            for tok in rouge_tokens(instruction):
-                if tok not in chars:
-                    if len(chars) >= _MAX_VOCAB:
-                        raise OverflowError("near-duplicate index vocabulary is full (over 1.1M distinct tokens)")
-                    ch = chars[tok] = _char(len(chars))
-                    self._rank_table[ord(ch)] = ord(_char(len(self._rank_table)))  # new tokens rank rarest
-            code = "".join([chars[tok] for tok in rouge_tokens(instruction)])
-            self._last = (instruction, code)
-        doc = len(self._texts)
-        self._texts.append(instruction)
-        self._codes.append(code)
-        self._lens.append(len(code))
-        for ch in set(code):
-            lst = self._postings.get(ch)
-            if lst is None:
-                self._postings[ch] = [doc]
-            else:
-                lst.append(doc)
-        self._index_prefix(doc, code)
-        if doc + 1 >= self._next_rebuild:
-            self._rebuild_prefixes()
+        code = self._encode(instruction, assign=True)
+        doc = self._append(instruction, code, self._prefix(code, self._prefix_t))
+        self._maybe_rebuild()
         return doc
 
     def add_all(self, instructions: Iterable[str]) -> None:
         for instruction in instructions:
             self.add(instruction)
 
-    def _rebuild_prefixes(self) -> None:
-        """Re-rank tokens by document frequency and re-index every prefix (each time the index grows 4x: O(N))."""
-        by_df = sorted(self._postings, key=lambda ch: (-len(self._postings[ch]), ch))
+    def _append(self, instruction: str, code: str, prefix: Prefix) -> int:
+        doc = len(self._texts)
+        self._texts.append(instruction)
+        self._codes.append(code)
+        self._lens.append(len(code))
+        postings = self._postings
+        if postings is not None:
+            for ch in set(code):
+                lst = postings.get(ch)
+                if lst is None:
+                    postings[ch] = [doc]
+                else:
+                    lst.append(doc)
+        self._prefix_end.append(_end_key(prefix))
+        self._prefix_rest.append(len(code) - len(prefix))
+        self._index_prefix(doc, prefix)
+        return doc
+
+    def _maybe_rebuild(self) -> None:
+        """Re-rank tokens by document frequency and re-index every prefix each time the index grows 4x: O(N)."""
+        if len(self._codes) < self._next_rebuild:
+            return
+        df = Counter(chain.from_iterable(map(set, self._codes)))
+        by_df = sorted(self._chars.values(), key=lambda ch: (-df[ch], ch))
         self._rank_table = {ord(ch): ord(_char(rank)) for rank, ch in enumerate(by_df)}
         self._prefix_postings = {}
         for doc, code in enumerate(self._codes):
-            self._index_prefix(doc, code)
+            prefix = self._prefix(code, self._prefix_t)
+            self._prefix_end[doc] = _end_key(prefix)
+            self._index_prefix(doc, prefix)
         self._next_rebuild = 4 * len(self._codes)
 
-    def _index_prefix(self, doc: int, code: str) -> None:
+    def _full_postings(self) -> dict[str, list[int]]:
+        if self._postings is None:
+            postings: dict[str, list[int]] = {}
+            for doc, code in enumerate(self._codes):
+                for ch in set(code):
+                    postings.setdefault(ch, []).append(doc)
+            self._postings = postings
+        return self._postings
+
+    def _index_prefix(self, doc: int, prefix: Prefix) -> None:
         postings = self._prefix_postings
-        for ch, j in self._prefix(code, self._prefix_t):
-            entry = doc << _POS_BITS | min(j, _POS_MAX)
-            arr = postings.get(ch)
+        base = doc << _DOC_SHIFT
+        for j, key in enumerate(prefix):
+            entry = base | (j if j < _POS_MAX else _POS_MAX)
+            arr = postings.get(key)
             if arr is None:
-                postings[ch] = array("q", (entry,))
+                postings[key] = array("q", (entry,))
             else:
                 arr.append(entry)
 
-    def _prefix(self, code: str, t: float) -> list[tuple[str, int]]:
-        """The elements among the first len - alpha + 1 in the global order, with their positions there.
+    def _prefix(self, code: str, t: float) -> Prefix:
+        """The keys of the elements among the first len - alpha + 1 in the global order.
 
         Elements are multiset elements: the k-th repeat of a token (k >= 1) has its own key, token + chr(k), so
         that matching elements count shared tokens with multiplicity."""
-        alpha = _min_overlap(len(code), t)
+        m = len(code)
+        if t == self._prefix_t:
+            alpha = self._alpha.get(m, 0)
+            if alpha == 0:
+                alpha = self._alpha[m] = _min_overlap(m, t)
+        else:
+            alpha = _min_overlap(m, t)
         if alpha is None:
             return []
-        ordered = sorted(code.translate(self._rank_table), reverse=True)[: len(code) - alpha + 1]
-        out: list[tuple[str, int]] = []
+        ordered = sorted(code.translate(self._rank_table), reverse=True)[: m - alpha + 1]
+        if len(set(ordered)) == len(ordered):  # no repeated token in the prefix (the usual case)
+            return ordered
+        out: Prefix = []
         prev, k = "", 0
-        for j, ch in enumerate(ordered):
+        for ch in ordered:
             k = k + 1 if ch == prev else 0
             prev = ch
-            out.append((ch + chr(k) if k else ch, j))
+            out.append(ch + chr(k) if k else ch)
         return out
 
     # -- searching ---------------------------------------------------------------------------------------
@@ -198,93 +265,78 @@ class NearDuplicateIndex:
         if t < 0:
             return range(len(self._codes))
         if t >= self._prefix_t:
-            return self._prefix_candidates(code, t)
+            docs: list[int] = self._candidate_pairs([code], [self._prefix(code, t)], t)[1].tolist()
+            return docs
         # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
         alpha = _min_overlap(len(code), t)
         if alpha is None:
             return []
         counts = Counter(code)
         covered, lists = 0, []
-        for ch in sorted(counts, key=lambda c: len(self._postings.get(c, ()))):
-            if ch in self._postings:
-                lists.append(self._postings[ch])
+        postings = self._full_postings()
+        for ch in sorted(counts, key=lambda c: len(postings.get(c, ()))):
+            if ch in postings:
+                lists.append(postings[ch])
             covered += counts[ch]
             if covered >= len(code) - alpha + 1:
                 break
         return sorted(set().union(*lists))
 
-    def _prefix_candidates(self, code: str, t: float) -> Sequence[int]:
-        """Prefix, length and positional filters (PPJoin). The probes run in the global order, so for each
-        document the matched elements arrive in order: every common element before the last matched one is
-        among them, and nothing before the first matched one is shared. Hence the overlap is at most
-        (matched + what follows the last match) and at most (1 + what follows the first match)."""
-        m = len(code)
-        parts: list[npt.NDArray[np.int64]] = []
-        query_pos: list[int] = []
-        for key, i in self._prefix(code, t):
-            arr = self._prefix_postings.get(key)
-            if arr:
-                parts.append(np.frombuffer(arr, dtype=np.int64))
-                query_pos.append(i)
-        if not parts:
-            return []
-        if sum(len(p) for p in parts) <= _SMALL:
-            return self._prefix_candidates_small(m, t, parts, query_pos)
-        entries = np.concatenate(parts)
-        qpos = np.repeat(np.array(query_pos, dtype=np.int64), [len(p) for p in parts])
-        all_docs = entries >> _POS_BITS
-        order = np.argsort(all_docs, kind="stable")
-        grouped = all_docs[order]
-        starts = np.flatnonzero(np.concatenate((_TRUE, grouped[1:] != grouped[:-1])))
-        counts = np.diff(starts, append=len(grouped))
-        first, last = order[starts], order[starts + counts - 1]
-        docs = grouped[starts]
-        n = np.frombuffer(self._lens, dtype=np.int64)[docs]
+    def _candidate_pairs(self, codes: Sequence[str], prefixes: Sequence[Prefix], t: float) -> tuple[IntArray, IntArray]:
+        """(query, document) pairs that could score above t, for a block of queries (a superset of the true ones).
+
+        Prefix, length and positional filters (PPJoin). The probes run in the global order, so for each pair the
+        matched elements arrive in order: every common element before the last matched one is among them, and
+        nothing before the first matched one is shared. Hence the overlap is at most (matched + what follows
+        the last match) and at most (1 + what follows the first match). Moreover a common element that was not
+        matched lies outside one of the two prefixes, so after the end of the prefix that ends first in the
+        global order: the overlap is also at most (matched + the elements after that prefix)."""
+        lists = list(map(self._prefix_postings.get, chain.from_iterable(prefixes), repeat(_NO_POSTINGS)))
+        probed = b"".join(lists)  # one copy of every probed list, in C (a numpy view of each costs far more)
+        if not probed:
+            return _NO_PAIRS, _NO_PAIRS
+        plens = np.array([len(p) for p in prefixes], dtype=np.int64)
+        starts = np.cumsum(plens) - plens
+        position = np.minimum(np.arange(int(plens.sum()), dtype=np.int64) - np.repeat(starts, plens), _POS_MAX)
+        tags = np.repeat(np.arange(len(prefixes), dtype=np.int64) << _Q_SHIFT, plens) | position << _POS_BITS
+        keys = np.frombuffer(probed, dtype=np.int64) | np.repeat(tags, list(map(len, lists)))
+        keys.sort(kind="stable")  # runs of sorted postings: the merge sort mostly merges
+        group = keys >> _DOC_SHIFT
+        brk = group[1:] != group[:-1]
+        first = keys[np.concatenate((_TRUE, brk))]
+        ends = np.flatnonzero(np.concatenate((brk, _TRUE)))
+        last = keys[ends]
+        counts = np.diff(ends, prepend=-1)
+        query = first >> _Q_SHIFT
+        doc = (first >> _DOC_SHIFT) & _DOC_MASK
+        m = np.array([len(c) for c in codes], dtype=np.int64)[query]
+        n = np.frombuffer(self._lens, dtype=np.int64)[doc]
         total = (m + n).astype(np.float64)
         need = np.floor(t * total / 2) + 1
-        after_first = 1 + np.minimum(m - qpos[first] - 1, n - (entries[first] & _POS_MAX) - 1)
-        after_last = counts + np.minimum(m - qpos[last] - 1, n - (entries[last] & _POS_MAX) - 1)
-        keep = (2 * np.minimum(m, n) > t * total) & (after_first >= need) & (after_last >= need)
-        result: list[int] = docs[keep].tolist()
-        return result
+        after_first = np.minimum(m - ((first >> _POS_BITS) & _POS_MAX), n - (first & _POS_MAX))
+        after_last = counts - 1 + np.minimum(m - ((last >> _POS_BITS) & _POS_MAX), n - (last & _POS_MAX))
+        query_end = np.array([_end_key(p) for p in prefixes], dtype=np.int64)[query]
+        query_rest = m - plens[query]
+        doc_end = np.frombuffer(self._prefix_end, dtype=np.int64)[doc]
+        doc_rest = np.frombuffer(self._prefix_rest, dtype=np.int64)[doc]
+        after_prefix = counts + np.where(query_end <= doc_end, query_rest, doc_rest)
+        keep = np.flatnonzero(
+            (2 * np.minimum(m, n) > t * total) & (after_first >= need) & (after_last >= need) & (after_prefix >= need)
+        )
+        return query[keep], doc[keep]
 
-    def _prefix_candidates_small(
-        self, m: int, t: float, parts: list[npt.NDArray[np.int64]], query_pos: list[int]
-    ) -> list[int]:
-        """The same filters as _prefix_candidates, in plain Python for a handful of entries."""
-        state: dict[int, list[int]] = {}  # doc -> [matched, first bound, last query pos, last doc pos]
-        for arr, i in zip(parts, query_pos, strict=True):
-            for entry in arr.tolist():
-                doc, j = entry >> _POS_BITS, entry & _POS_MAX
-                s = state.get(doc)
-                if s is None:
-                    state[doc] = [1, 1 + min(m - i - 1, self._lens[doc] - j - 1), i, j]
-                else:
-                    s[0] += 1
-                    s[2], s[3] = i, j
-        out = []
-        for doc, (matched, after_first, i, j) in state.items():
-            n = self._lens[doc]
-            need = int(t * (m + n) / 2) + 1
-            if 2 * min(m, n) > t * (m + n) and after_first >= need and matched + min(m - i - 1, n - j - 1) >= need:
-                out.append(doc)
-        return sorted(out)
-
-    def _scores(self, code: str, docs: Sequence[int]) -> npt.NDArray[np.float64]:
+    def _scores(self, code: str, docs: Sequence[int]) -> FloatArray:
         """Exact ROUGE-L F1 of `code` against each doc, with rouge-score's float operations in its order."""
-        m = len(code)
-        if len(docs) <= _SMALL:  # numpy and cdist cost more than they save on a handful
-            codes = self._codes
+        m, codes = len(code), self._codes
+        if len(docs) <= _SMALL:
+            lcs = LCSseq.similarity
             return np.array(
-                [
-                    rouge_fmeasure((m + len(codes[d]) - Indel.distance(code, codes[d])) // 2, m, len(codes[d]))
-                    for d in docs
-                ],
+                [rouge_fmeasure(lcs(code, codes[d]), m, len(codes[d])) for d in docs],
                 dtype=np.float64,
             )
-        choices = itemgetter(*docs)(self._codes)
-        dist = process.cdist([code], choices, scorer=Indel.distance, dtype=np.int64)[0]
-        return _fmeasures(m, dist, np.frombuffer(self._lens, dtype=np.int64)[np.asarray(docs, dtype=np.int64)])
+        choices = itemgetter(*docs)(codes)
+        sims = process.cdist([code], choices, scorer=LCSseq.similarity, dtype=np.int64)[0]
+        return _fmeasures(sims, m, np.frombuffer(self._lens, dtype=np.int64)[np.asarray(docs, dtype=np.int64)])
 
     def matches(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> list[Match]:
         """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first.
@@ -316,18 +368,79 @@ class NearDuplicateIndex:
         code = self._encode(instruction)
         if not code or not self._codes or k <= 0:
             return []
-        docs = sorted(set().union(*(self._postings.get(ch, ()) for ch in set(code))))
+        postings = self._full_postings()
+        docs = sorted(set().union(*(postings.get(ch, ()) for ch in set(code))))
         if not docs:
             return []
         scores = self._scores(code, docs)
         order = sorted(range(len(docs)), key=lambda i: (-scores[i], docs[i]))[:k]
         return [Match(docs[i], self._texts[docs[i]], float(scores[i])) for i in order]
 
-    def check(self, instruction: str) -> Rejection | None:
-        """The filter interface: a Rejection naming the duplicated instruction, or None."""
-        match = self.best_match(instruction)
-        if match is None:
-            return None
+    # -- the greedy filter, a block at a time ------------------------------------------------------------
+
+    def add_unique(self, instructions: Iterable[str], *, block: int = DEFAULT_BLOCK) -> list[Match | None]:
+        """The greedy in-order filter: for each instruction, its best match above the threshold among everything
+        kept before it (the index, then the earlier instructions of this call that were kept), or None, in which
+        case it is added. Same decisions and matches as best_match followed by add for each in turn."""
+        if not 1 <= block <= BLOCK_MAX:
+            raise ValueError(f"block must be between 1 and {BLOCK_MAX}")
+        _retain_heap()
+        texts = list(instructions)
+        out: list[Match | None] = []
+        for start in range(0, len(texts), block):
+            out.extend(self._add_block(texts[start : start + block]))
+            self._maybe_rebuild()
+        return out
+
+    def _add_block(self, texts: list[str]) -> list[Match | None]:
+        t = self._prefix_t
+        codes = [self._encode(text, assign=True) for text in texts]
+        prefixes = [self._prefix(code, t) for code in codes]
+        m = np.array([len(code) for code in codes], dtype=np.int64)
+        # Against the index: the best (score, doc) of each query, ties to the earliest doc.
+        best: list[tuple[float, int] | None] = [None] * len(texts)
+        if self._codes:
+            query, doc = self._candidate_pairs(codes, prefixes, t)
+            if len(query):
+                lcs = process.cpdist(
+                    itemgetter(*query.tolist())(codes) if len(query) > 1 else [codes[int(query[0])]],
+                    itemgetter(*doc.tolist())(self._codes) if len(doc) > 1 else [self._codes[int(doc[0])]],
+                    scorer=LCSseq.similarity,
+                    dtype=np.int64,
+                    workers=self.workers,
+                )
+                scores = _fmeasures(lcs, m[query], np.frombuffer(self._lens, dtype=np.int64)[doc])
+                hit = np.flatnonzero(scores > self.threshold)
+                if len(hit):
+                    order = hit[np.lexsort((doc[hit], -scores[hit], query[hit]))]
+                    for q, d, s in zip(query[order].tolist(), doc[order].tolist(), scores[order].tolist(), strict=True):
+                        if best[q] is None:
+                            best[q] = (s, d)
+        # Within the block: one small matrix, row i against the earlier rows j < i.
+        within: dict[int, list[tuple[int, float]]] = {}
+        if len(texts) > 1:
+            lcs = process.cdist(codes, codes, scorer=LCSseq.similarity, dtype=np.int64, workers=self.workers)
+            pair_scores = _fmeasures(lcs, m[:, None], m[None, :])
+            rows, cols = np.nonzero(np.tril(pair_scores > self.threshold, -1))
+            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+                within.setdefault(i, []).append((j, float(pair_scores[i, j])))
+        out: list[Match | None] = []
+        kept: dict[int, int] = {}  # block position -> its doc
+        for i, text in enumerate(texts):
+            b = best[i]
+            for j, s in within.get(i, ()):
+                d = kept.get(j)
+                if d is not None and (b is None or s > b[0]):
+                    b = (s, d)
+            if b is None:
+                kept[i] = self._append(text, codes[i], prefixes[i])
+                out.append(None)
+            else:
+                out.append(Match(b[1], self._texts[b[1]], b[0]))
+        return out
+
+    def rejection(self, match: Match) -> Rejection:
+        """The filter's verdict on a candidate whose best match is `match`."""
         return Rejection(
             self.name,
             "near_duplicate",
@@ -336,15 +449,19 @@ class NearDuplicateIndex:
             score=match.score,
         )
 
+    def check(self, instruction: str) -> Rejection | None:
+        """The filter interface: a Rejection naming the duplicated instruction, or None."""
+        match = self.best_match(instruction)
+        return None if match is None else self.rejection(match)
 
-def _fmeasures(m: int, dist: npt.NDArray[np.int64], n: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+
+def _fmeasures(lcs: IntArray, m: IntArray | int, n: IntArray | int) -> FloatArray:
     """rouge_fmeasure over arrays: the same IEEE operations in the same order, so the same floats."""
-    lcs = (m + n - dist) // 2
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = lcs / n
         recall = lcs / m
         f = 2 * precision * recall / (precision + recall)
-    return np.where((n > 0) & (precision + recall > 0), f, 0.0)
+    return np.where((np.asarray(m) > 0) & (np.asarray(n) > 0) & (precision + recall > 0), f, 0.0)
 
 
 def _min_overlap(m: int, t: float) -> int | None:
@@ -359,6 +476,32 @@ def _min_overlap(m: int, t: float) -> int | None:
     while alpha > 1 and 2 * (alpha - 1) > t * (m + n_lo):
         alpha -= 1
     return alpha
+
+
+_heap_retained = False
+
+
+def _retain_heap() -> None:
+    """Ask glibc to keep 64 MiB at the top of the heap when it trims.
+
+    Each block allocates and frees a few arrays of about a megabyte. With glibc's default trim threshold
+    (128 KiB) the heap shrinks after every block and grows again in the next, page-faulting the same memory in
+    each time: at 50k instructions that was 1.5M page faults and a third of the run in the kernel. Keeping
+    the pad costs at most 64 MiB of address space. Elsewhere (not glibc) nothing is changed."""
+    global _heap_retained
+    if _heap_retained:
+        return
+    _heap_retained = True
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc: leave the allocator alone
+        ctypes.CDLL(None).mallopt(_M_TOP_PAD, 64 << 20)
+
+
+def _end_key(prefix: Prefix) -> int:
+    """The position in the global order (rarest first, then repeat number) of a prefix's last element."""
+    if not prefix:
+        return -1
+    key = prefix[-1]
+    return (0x10FFFF - ord(key[0])) << 21 | (ord(key[1]) if len(key) > 1 else 0)
 
 
 def _char(tid: int) -> str:
