@@ -13,11 +13,12 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal
 
 from selfinstruct.errors import EndpointError
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,8 @@ class LLMClient:
     """One endpoint, shared by all pipeline steps; `complete` retries what can heal and raises what cannot."""
 
     def __init__(self, settings: EndpointSettings, usage: Usage | None = None) -> None:
+        import openai  # here, not at module level: it takes 0.4 s, and filter/stats/export never need it
+
         self.settings = settings
         self.usage = usage or Usage()
         urls = {settings.base_url, *settings.routes.values()}
@@ -244,6 +247,8 @@ class LLMClient:
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections."""
+        import openai
+
         s = self.settings
         stats = self.usage.step(step)
         estimate = len(prompt) // 4 + params.max_tokens
@@ -316,6 +321,8 @@ class LLMClient:
 
     async def list_models(self) -> list[str]:
         """Model ids the endpoint serves (used to pick a default for local servers)."""
+        import openai
+
         try:
             page = await self._client.models.list()
         except openai.AuthenticationError as exc:
