@@ -204,8 +204,9 @@ class NearDuplicateIndex:
         if len(self._codes) < self._next_rebuild:
             return
         df = Counter(chain.from_iterable(map(set, self._codes)))
-        by_df = sorted(self._chars.values(), key=lambda ch: (-df[ch], ch))
-        self._rank_table = {ord(ch): ord(_char(rank)) for rank, ch in enumerate(by_df)}
+        by_df = sorted(self._chars.values())
+        by_df.sort(key=df.__getitem__, reverse=True)  # most frequent first; stable, so ties stay in code order
+        self._rank_table = dict(zip(map(ord, by_df), map(_code_point, range(len(by_df))), strict=True))
         self._prefix_postings = {}
         for doc, code in enumerate(self._codes):
             prefix = self._prefix(code, self._prefix_t)
@@ -504,8 +505,10 @@ def _end_key(prefix: Prefix) -> int:
     return (0x10FFFF - ord(key[0])) << 21 | (ord(key[1]) if len(key) > 1 else 0)
 
 
+def _code_point(tid: int) -> int:
+    """Token (or rank) number -> a code point: 1, 2, ..., skipping the surrogates (0 stays unused)."""
+    return tid + 1 if tid + 1 < 0xD800 else tid + 1 + _SURROGATES
+
+
 def _char(tid: int) -> str:
-    cp = tid + 1
-    if cp >= 0xD800:
-        cp += _SURROGATES
-    return chr(cp)
+    return chr(_code_point(tid))
