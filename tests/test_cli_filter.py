@@ -144,3 +144,13 @@ def test_out_is_a_directory(tmp_path: Path, dataset: Path) -> None:
 def test_help_has_example() -> None:
     code, stdout, _ = run("filter", "--help")
     assert code == 0 and "Example:" in stdout and "--against" in stdout
+
+
+def test_the_cli_starts_without_importing_the_openai_sdk() -> None:
+    """filter, stats and export never call an endpoint, so they do not pay for importing openai (0.4 s)."""
+    import subprocess
+    import sys
+
+    code = "import sys, selfinstruct.cli, selfinstruct.generate; assert 'openai' not in sys.modules, 'openai imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
