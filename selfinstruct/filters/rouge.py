@@ -55,7 +55,7 @@ _Q_SHIFT = 54
 _DOC_MASK = (1 << (_Q_SHIFT - _DOC_SHIFT)) - 1
 BLOCK_MAX = 1 << (63 - _Q_SHIFT)  # queries per block, so that keys stay positive int64
 DEFAULT_BLOCK = 64
-_TRUE = np.ones(1, dtype=bool)
+_ZERO = np.zeros(1, dtype=np.int64)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _NO_POSTINGS: array[int] = array("q")
 _M_TOP_PAD = -2  # glibc mallopt parameter
@@ -303,9 +303,9 @@ class NearDuplicateIndex:
         keys = np.frombuffer(probed, dtype=np.int64) | np.repeat(tags, list(map(len, lists)))
         keys.sort(kind="stable")  # runs of sorted postings: the merge sort mostly merges
         group = keys >> _DOC_SHIFT
-        brk = group[1:] != group[:-1]
-        first = keys[np.concatenate((_TRUE, brk))]
-        ends = np.flatnonzero(np.concatenate((brk, _TRUE)))
+        ends = np.flatnonzero(group[1:] != group[:-1])  # the last entry of each (query, document) but the final one
+        first = keys[np.concatenate((_ZERO, ends + 1))]
+        ends = np.concatenate((ends, [len(keys) - 1]))
         last = keys[ends]
         counts = np.diff(ends, prepend=-1)
         query = first >> _Q_SHIFT
