@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from selfinstruct.filters.rouge import NearDuplicateIndex, lcs_length, rouge_fmeasure
+from selfinstruct.filters.rouge import NearDuplicateIndex
+from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.text import rouge_tokens
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)

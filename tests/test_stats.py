@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from selfinstruct import stats as stats_mod
 from selfinstruct.cli_data import stats_cmd
 from selfinstruct.errors import InputError
-from selfinstruct.filters.rouge import lcs_length, rouge_fmeasure
+from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.seeds import load_tasks
 from selfinstruct.stats import (
     SIM_BINS,

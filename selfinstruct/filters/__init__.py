@@ -5,7 +5,8 @@ from selfinstruct.filters.chain import FILTER_NAMES, FilterChain, LanguageOption
 from selfinstruct.filters.format import FormatFilter
 from selfinstruct.filters.keyword import DEFAULT_KEYWORDS, DEFAULT_ZH_KEYWORDS, KeywordFilter
 from selfinstruct.filters.length import LengthFilter
-from selfinstruct.filters.rouge import DEFAULT_THRESHOLD, Match, NearDuplicateIndex, rouge_fmeasure
+from selfinstruct.filters.rouge import DEFAULT_THRESHOLD, Match, NearDuplicateIndex
+from selfinstruct.filters.rouge_math import rouge_fmeasure
 
 __all__ = [
     "DEFAULT_KEYWORDS",

@@ -33,11 +33,11 @@ from itertools import chain, repeat
 from operator import itemgetter
 
 import numpy as np
-import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
+from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap, rouge_fmeasure
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
@@ -61,33 +61,7 @@ _NO_POSTINGS: array[int] = array("q")
 _M_TOP_PAD = -2  # glibc mallopt parameter
 _SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidfuzz's per-call overhead
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 Prefix = list[str]  # element keys in the global order; an element's position is its index
-
-
-def rouge_fmeasure(lcs: int, m: int, n: int) -> float:
-    """ROUGE-L F1 computed exactly as rouge-score does it (same float operations, same order)."""
-    if m == 0 or n == 0:
-        return 0.0
-    precision = lcs / n
-    recall = lcs / m
-    if precision + recall > 0:
-        return 2 * precision * recall / (precision + recall)
-    return 0.0
-
-
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    """Plain dynamic-programming LCS: the reference the fast index is tested against."""
-    if not a or not b:
-        return 0
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
 
 
 @dataclass(frozen=True)
@@ -135,7 +109,7 @@ class NearDuplicateIndex:
         self._rank_table: dict[int, int] = {}
         self._prefix_postings: dict[str, array[int]] = {}
         self._next_rebuild = 256
-        self._alpha: dict[int, int | None] = {}  # length -> _min_overlap(length, self._prefix_t)
+        self._alpha: dict[int, int | None] = {}  # length -> min_overlap(length, self._prefix_t)
         self._last: tuple[str, str] = ("", "")
 
     def __len__(self) -> int:
@@ -243,9 +217,9 @@ class NearDuplicateIndex:
         if t == self._prefix_t:
             alpha = self._alpha.get(m, 0)
             if alpha == 0:
-                alpha = self._alpha[m] = _min_overlap(m, t)
+                alpha = self._alpha[m] = min_overlap(m, t)
         else:
-            alpha = _min_overlap(m, t)
+            alpha = min_overlap(m, t)
         if alpha is None:
             return []
         ordered = sorted(code.translate(self._rank_table), reverse=True)[: m - alpha + 1]
@@ -269,7 +243,7 @@ class NearDuplicateIndex:
             docs: list[int] = self._candidate_pairs([code], [self._prefix(code, t)], t)[1].tolist()
             return docs
         # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
-        alpha = _min_overlap(len(code), t)
+        alpha = min_overlap(len(code), t)
         if alpha is None:
             return []
         counts = Counter(code)
@@ -337,7 +311,7 @@ class NearDuplicateIndex:
             )
         choices = itemgetter(*docs)(codes)
         sims = process.cdist([code], choices, scorer=LCSseq.similarity, dtype=np.int64)[0]
-        return _fmeasures(sims, m, np.frombuffer(self._lens, dtype=np.int64)[np.asarray(docs, dtype=np.int64)])
+        return fmeasures(sims, m, np.frombuffer(self._lens, dtype=np.int64)[np.asarray(docs, dtype=np.int64)])
 
     def matches(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> list[Match]:
         """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first.
@@ -410,7 +384,7 @@ class NearDuplicateIndex:
                     dtype=np.int64,
                     workers=self.workers,
                 )
-                scores = _fmeasures(lcs, m[query], np.frombuffer(self._lens, dtype=np.int64)[doc])
+                scores = fmeasures(lcs, m[query], np.frombuffer(self._lens, dtype=np.int64)[doc])
                 hit = np.flatnonzero(scores > self.threshold)
                 if len(hit):
                     order = hit[np.lexsort((doc[hit], -scores[hit], query[hit]))]
@@ -421,7 +395,7 @@ class NearDuplicateIndex:
         within: dict[int, list[tuple[int, float]]] = {}
         if len(texts) > 1:
             lcs = process.cdist(codes, codes, scorer=LCSseq.similarity, dtype=np.int64, workers=self.workers)
-            pair_scores = _fmeasures(lcs, m[:, None], m[None, :])
+            pair_scores = fmeasures(lcs, m[:, None], m[None, :])
             rows, cols = np.nonzero(np.tril(pair_scores > self.threshold, -1))
             for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
                 within.setdefault(i, []).append((j, float(pair_scores[i, j])))
@@ -454,29 +428,6 @@ class NearDuplicateIndex:
         """The filter interface: a Rejection naming the duplicated instruction, or None."""
         match = self.best_match(instruction)
         return None if match is None else self.rejection(match)
-
-
-def _fmeasures(lcs: IntArray, m: IntArray | int, n: IntArray | int) -> FloatArray:
-    """rouge_fmeasure over arrays: the same IEEE operations in the same order, so the same floats."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = lcs / n
-        recall = lcs / m
-        f = 2 * precision * recall / (precision + recall)
-    return np.where((np.asarray(m) > 0) & (np.asarray(n) > 0) & (precision + recall > 0), f, 0.0)
-
-
-def _min_overlap(m: int, t: float) -> int | None:
-    """The fewest shared tokens with which a length-m sequence can have F1 > t with any other sequence, or
-    None when none can. Shorter partners need fewer, down to the shortest admissible length."""
-    n_lo = 1  # smallest partner length that can beat t: 2*min(m,n)/(m+n) > t
-    while n_lo <= m and 2 * n_lo <= t * (m + n_lo):
-        n_lo += 1
-    if n_lo > m:
-        return None
-    alpha = max(1, int(t * (m + n_lo) / 2) + 1)
-    while alpha > 1 and 2 * (alpha - 1) > t * (m + n_lo):
-        alpha -= 1
-    return alpha
 
 
 _heap_retained = False
