@@ -61,7 +61,7 @@ class RunState:
         elif any(_has_data(out / name) for name in (TASKS, REJECTED)):
             # Empty logs without run.json are a run killed while starting (the logs open before run.json is
             # first written): nothing was generated, so it simply starts again.
-            raise PoolError(f"{out / TASKS} has records but {run_path} is missing; use a new --out or restore run.json")
+            raise PoolError(f"{out} holds generated records but {run_path} is missing; use a new --out or restore it")
         # The pool does not own the index: the bootstrap indexes each instruction the moment it is accepted
         # (later candidates of the same response must see it before the batch is written).
         pool = TaskPool(out / TASKS)

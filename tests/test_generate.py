@@ -112,7 +112,7 @@ def test_killed_while_starting_starts_again(tmp_path: Path, server: FakeOpenAISe
     assert len(tasks(out)) == 3
     (out / "run.json").unlink()
     code, _, stderr = run(server, out, "-n", "5")
-    assert code == 2 and "run.json is missing" in stderr
+    assert code == 2 and "run.json is missing" in stderr and len(stderr.strip().splitlines()) == 1
     assert len(tasks(out)) == 3
 
 
