@@ -36,12 +36,16 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
         return
     from selfinstruct.localmodel import LocalServer
 
-    # llama.cpp serves one request at a time and reuses the KV cache of the previous prompt's prefix. Two
-    # one-thread servers, one for instruction lists and one for the per-task steps, use both cores and keep
-    # each step's long few-shot prefix cached (~1.8x the throughput of one two-thread server).
+    # llama.cpp decodes each server's requests on its own threads and reuses the KV cache of a slot's previous
+    # prompt. Two one-thread servers, one for instruction lists and one for the per-task steps, use both cores
+    # and keep each step's long few-shot prefix cached (see README for the measured alternatives).
     generating = "alpaca" if settings.mode == "alpaca" else "instructions"
     servers = [LocalServer(settings.local_model, n_threads=1) for _ in range(2)]
     notice(LOCAL_NOTICE.format(name=settings.local_model or servers[0].model_name))
+
+    def health() -> str | None:
+        return next((f for f in (server.failure() for server in servers) if f is not None), None)
+
     with contextlib.ExitStack() as stack:
         for server in servers:
             stack.callback(server.stop)
@@ -52,6 +56,7 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
             api_key="local",
             model=servers[0].model_name,
             routes={generating: servers[0].url},
+            health=health,
         )
 
 

@@ -12,10 +12,11 @@ import logging
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from selfinstruct.errors import EndpointError
+from selfinstruct.errors import EndpointError, LocalModelError
 
 if TYPE_CHECKING:
     import openai
@@ -146,6 +147,9 @@ class EndpointSettings:
     # Optional per-step endpoints (the embedded model runs one server per step group so that each keeps
     # its prompt prefix cached); steps not listed use base_url.
     routes: dict[str, str] = field(default_factory=dict)
+    # For a server we run ourselves: why it is gone, or None while it lives. Asked when a request to it
+    # fails, so that a dead server stops the run at once instead of being retried like a network hiccup.
+    health: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def where(self) -> str:
@@ -296,9 +300,11 @@ class LLMClient:
                 delay = _retry_after(exc)
             except openai.APITimeoutError:
                 last_error = f"no answer within {s.timeout:g} s"
+                self._check_health()
             except openai.APIConnectionError as exc:
                 cause = exc.__cause__ or exc
                 last_error = f"connection failed: {type(cause).__name__}: {cause}".rstrip(": ")
+                self._check_health()
             else:
                 stats.requests += 1
                 stats.prompt_tokens += result.prompt_tokens
@@ -318,6 +324,11 @@ class LLMClient:
             f"{s.where}: gave up after {s.max_retries + 1} attempts ({last_error}); "
             "the output is intact: run the same command again to resume"
         )
+
+    def _check_health(self) -> None:
+        failure = self.settings.health() if self.settings.health is not None else None
+        if failure is not None:
+            raise LocalModelError(failure)
 
     async def list_models(self) -> list[str]:
         """Model ids the endpoint serves (used to pick a default for local servers)."""

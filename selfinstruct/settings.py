@@ -48,7 +48,9 @@ def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
         return {
             "instructions": StepParams(temperature=0.7, top_p=0.9, max_tokens=320, presence_penalty=0.5),
             "classify": StepParams(temperature=0.0, top_p=1.0, max_tokens=3, stop=("\n",)),
-            "instances": StepParams(temperature=0.0, top_p=1.0, max_tokens=200, stop=("Task:", "Example 4", "任务：")),
+            "instances": StepParams(
+                temperature=0.0, top_p=1.0, max_tokens=200, stop=("Task:", "Example 4", "任务："), presence_penalty=1.5
+            ),
             "alpaca": StepParams(temperature=0.7, top_p=0.9, max_tokens=1200, stop=("\n20", "20.")),
         }
     return {

