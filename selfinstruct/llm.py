@@ -144,9 +144,6 @@ class EndpointSettings:
     rpm: float | None = None
     tpm: float | None = None
     send_seed: bool = True
-    # Optional per-step endpoints (the embedded model runs one server per step group so that each keeps
-    # its prompt prefix cached); steps not listed use base_url.
-    routes: dict[str, str] = field(default_factory=dict)
     # For a server we run ourselves: why it is gone, or None while it lives. Asked when a request to it
     # fails, so that a dead server stops the run at once instead of being retried like a network hiccup.
     health: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
@@ -193,26 +190,22 @@ class LLMClient:
 
         self.settings = settings
         self.usage = usage or Usage()
-        urls = {settings.base_url, *settings.routes.values()}
-        self._clients = {
-            url: openai.AsyncOpenAI(base_url=url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout)
-            for url in urls
-        }
-        self._client = self._clients[settings.base_url]
+        self._client = openai.AsyncOpenAI(
+            base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout
+        )
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.close()
+        await self._client.close()
 
     def _backoff(self, attempt: int) -> float:
         return float(min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0))
 
     async def _call(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         s = self.settings
-        client = self._clients[s.routes.get(step, s.base_url)]
+        client = self._client
         kwargs: dict[str, Any] = {
             "model": s.model,
             "temperature": params.temperature,
