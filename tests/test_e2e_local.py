@@ -72,17 +72,27 @@ def test_generate_with_the_embedded_model(tmp_path: Path) -> None:
     assert wait_gone(proc.pid) == []
 
 
+def start_mid_run(out: Path) -> tuple[subprocess.Popen[str], psutil.Process]:
+    """A 50-task CLI run with its local server up and requests in flight."""
+    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "50", "--out", str(out), "-q"]
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not servers_of(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    servers = servers_of(proc.pid)
+    if len(servers) != 1:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"the CLI should have started one local server, found {len(servers)}")
+    time.sleep(3)  # mid-run: requests in flight
+    return proc, servers[0]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killing_the_cli_leaves_no_server(tmp_path: Path, sig: signal.Signals) -> None:
     out = tmp_path / "run"
-    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "50", "--out", str(out), "-q"]
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc, _ = start_mid_run(out)
     try:
-        deadline = time.monotonic() + 120
-        while not servers_of(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-        assert len(servers_of(proc.pid)) == 1, "the CLI should have started its local server"
-        time.sleep(3)  # mid-run: requests in flight
         proc.send_signal(sig)
         proc.wait(timeout=60)
     finally:
@@ -102,16 +112,9 @@ def test_a_server_that_dies_mid_run_stops_the_run_at_once(tmp_path: Path) -> Non
     """SIGKILL the llama.cpp server mid-run: one clear line (signal, model, log tail, what to try), exit 1 at
     once instead of retrying a dead server as a connection failure, and a pool that is intact."""
     out = tmp_path / "run"
-    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "50", "--out", str(out), "-q"]
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc, server = start_mid_run(out)
     try:
-        deadline = time.monotonic() + 120
-        while not servers_of(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-        servers = servers_of(proc.pid)
-        assert len(servers) == 1, "the CLI should have started its local server"
-        time.sleep(3)  # mid-run: requests in flight
-        servers[0].send_signal(signal.SIGKILL)
+        server.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         _, stderr = proc.communicate(timeout=60)
         stopped_after = time.monotonic() - killed_at
