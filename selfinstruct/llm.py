@@ -132,6 +132,9 @@ class RateLimiter:
                 await asyncio.sleep(wait)
 
 
+KEYLESS_PLACEHOLDER = "no-key"  # sent to a --base-url when OPENAI_API_KEY is not set: the SDK refuses none
+
+
 @dataclass(frozen=True)
 class EndpointSettings:
     base_url: str | None
@@ -266,7 +269,7 @@ class LLMClient:
                 delay = _retry_after(exc)
             except openai.AuthenticationError as exc:
                 raise EndpointError(
-                    f"{s.where}: authentication failed (401): {_error_message(exc)}; check OPENAI_API_KEY"
+                    f"{s.where}: authentication failed (401): {_error_message(exc)}; {self._key_hint}"
                 ) from None
             except openai.PermissionDeniedError as exc:
                 raise EndpointError(
@@ -318,6 +321,12 @@ class LLMClient:
             "the output is intact: run the same command again to resume"
         )
 
+    @property
+    def _key_hint(self) -> str:
+        if self.settings.api_key == KEYLESS_PLACEHOLDER:
+            return "this server wants an API key: set OPENAI_API_KEY"
+        return "check OPENAI_API_KEY"
+
     def _check_health(self) -> None:
         failure = self.settings.health() if self.settings.health is not None else None
         if failure is not None:
@@ -330,7 +339,9 @@ class LLMClient:
         try:
             page = await self._client.models.list()
         except openai.AuthenticationError as exc:
-            raise EndpointError(f"{self.settings.where}: authentication failed (401): {_error_message(exc)}") from None
+            raise EndpointError(
+                f"{self.settings.where}: authentication failed (401): {_error_message(exc)}; {self._key_hint}"
+            ) from None
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             raise EndpointError(f"{self.settings.where}: cannot list models: {exc}") from None
         return [m.id for m in page.data]

