@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +45,21 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _line_of(text: str, index: int) -> int:
-    return text.count("\n", 0, index) + 1
+class _Lines:
+    """The 1-based line of positions asked for in increasing order, counting only the newlines since the last
+    one: linear in the file's size (counting from the start for every record was quadratic)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+
+    def at(self, index: int) -> int:
+        if index < self.pos:  # never happens in a forward scan; stays correct if it does
+            return self.text.count("\n", 0, index) + 1
+        self.line += self.text.count("\n", self.pos, index)
+        self.pos = index
+        return self.line
 
 
 def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
@@ -73,6 +86,7 @@ def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
 
 def _iter_json_array(text: str, path: Path) -> Iterator[Record]:
     decoder = json.JSONDecoder()
+    lines = _Lines(text)
     pos = text.index("[") + 1
     n = len(text)
     expect_value = True
@@ -80,20 +94,17 @@ def _iter_json_array(text: str, path: Path) -> Iterator[Record]:
         while pos < n and text[pos] in " \t\r\n":
             pos += 1
         if pos >= n:
-            raise InputError("JSON array is not closed; the file looks truncated", path=path, line=_line_of(text, n))
+            raise InputError("JSON array is not closed; the file looks truncated", path=path, line=lines.at(n))
         ch = text[pos]
         if ch == "]":
-            rest = text[pos + 1 :].strip()
-            if rest:
-                raise InputError(
-                    "extra data after the closing ']'",
-                    path=path,
-                    line=_line_of(text, text.index(rest[0], pos + 1)),
-                )
+            rest = text[pos + 1 :]
+            if rest.strip():
+                extra = pos + 1 + len(rest) - len(rest.lstrip())
+                raise InputError("extra data after the closing ']'", path=path, line=lines.at(extra))
             return
         if not expect_value:
             if ch != ",":
-                raise InputError("expected ',' or ']' between array items", path=path, line=_line_of(text, pos))
+                raise InputError("expected ',' or ']' between array items", path=path, line=lines.at(pos))
             pos += 1
             expect_value = True
             continue
@@ -103,11 +114,9 @@ def _iter_json_array(text: str, path: Path) -> Iterator[Record]:
             raise InputError(f"broken JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno) from None
         if not isinstance(value, dict):
             raise InputError(
-                f"expected a JSON object in the array, got {_json_type(value)}",
-                path=path,
-                line=_line_of(text, pos),
+                f"expected a JSON object in the array, got {_json_type(value)}", path=path, line=lines.at(pos)
             )
-        yield Record(value, _line_of(text, pos))
+        yield Record(value, lines.at(pos))
         pos = end
         expect_value = False
 
@@ -135,9 +144,23 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def umask() -> int:
+    """The process's umask. There is no call that only reads it: set and restore it at once."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode a plain open() would give a new file (0o666 less the umask), for files made by mkstemp
+    (always 0600): an export must be readable by the trainer's user wherever the umask allows it."""
+    return 0o666 & ~umask()
+
+
 @contextmanager
 def atomic_writer(path: Path | str) -> Iterator[IO[str]]:
-    """Write a file all at once: readers never see a half-written file, and a failure leaves nothing behind."""
+    """Write a file all at once: readers never see a half-written file, and a failure leaves nothing behind.
+    The file gets the mode the umask gives new files, not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -146,17 +169,8 @@ def atomic_writer(path: Path | str) -> Iterator[IO[str]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_jsonl(path: Path | str, rows: Iterable[dict[str, Any]]) -> int:
-    """Write rows as JSONL atomically; returns the count."""
-    count = 0
-    with atomic_writer(path) as fh:
-        for row in rows:
-            fh.write(dumps(row) + "\n")
-            count += 1
-    return count
