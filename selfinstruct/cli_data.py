@@ -13,6 +13,7 @@ from tqdm import tqdm
 from selfinstruct.cli_common import fail, out_path, verbosity_options
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.export import FORMATS, export_data
+from selfinstruct.settings import resolve_export_settings
 from selfinstruct.stats import compute_stats, render_text
 
 
@@ -86,39 +87,100 @@ def stats_cmd(
 @click.command(name="export")
 @click.argument("pool", metavar="POOL")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
-@click.option("-o", "--out", required=True, help="File to write (alpaca: a JSON array; the others: JSONL).")
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    help="File to write: NAME.json is a JSON array, NAME.jsonl one record per line; a folder for --format hf.",
+)
 @click.option(
     "--instances-per-task", type=click.IntRange(min=1), help="Export at most the first K instances of each task."
 )
 @click.option("--include-seeds", is_flag=True, help="Put the run directory's seeds.jsonl tasks first.")
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Random seed of the prompt-completion template choice."
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Random seed of the prompt-completion templates, --shuffle and the validation split.",
 )
-def export_cmd(pool: str, fmt: str, out: str, instances_per_task: int | None, include_seeds: bool, seed: int) -> None:
+@click.option("--shuffle", is_flag=True, help="Shuffle the records (within each split) with --seed.")
+@click.option(
+    "--validation-split",
+    type=float,
+    metavar="SHARE",
+    help="Hold out this share of the tasks (whole tasks) as validation, e.g. 0.05: NAME.validation.jsonl beside "
+    "the file, a validation split in hf. Default: 0, and 0.05 for hf.",
+)
+@click.option("--system", metavar="TEXT", help="A system turn before each conversation (sharegpt, openai-chat, hf).")
+@click.option(
+    "--roles",
+    type=click.Choice(["sharegpt", "openai"]),
+    help="sharegpt turn names: sharegpt = human/gpt (LLaMA-Factory, the default), openai = user/assistant (TRL).",
+)
+@click.option(
+    "--eos",
+    metavar="TEXT",
+    help="Append TEXT to every prompt-completion completion (default: nothing; trainers add their own EOS).",
+)
+def export_cmd(
+    pool: str,
+    fmt: str,
+    out: str,
+    instances_per_task: int | None,
+    include_seeds: bool,
+    seed: int,
+    shuffle: bool,
+    validation_split: float | None,
+    system: str | None,
+    roles: str | None,
+    eos: str | None,
+) -> None:
     """Export a task pool for fine-tuning, one record per instance.
 
-    POOL is a run directory (its tasks.jsonl) or any task file. Formats: alpaca (JSON array of
-    instruction/input/output), sharegpt (JSONL conversations human/gpt), openai-chat (JSONL messages
-    user/assistant), prompt-completion (JSONL prompt/completion joined by randomized templates, as the paper
-    fine-tuned GPT-3). Nothing is written when the input is bad.
+    POOL is a run directory (its tasks.jsonl) or any task file. Formats: alpaca (instruction/input/output),
+    sharegpt (conversations, human/gpt or with --roles openai user/assistant), openai-chat (messages
+    user/assistant), prompt-completion (prompt/completion joined by randomized templates, as the paper
+    fine-tuned GPT-3) and hf (a Hugging Face dataset folder: Parquet splits, a dataset card recording how the
+    data was made, LLaMA-Factory and axolotl configs; pip install "selfinstruct[hf]"). The --out extension
+    picks a JSON array (.json) or JSON lines (.jsonl). Nothing is written when the input is bad or there is
+    nothing to export.
 
     \b
     Example:
       selfinstruct export data/run1 --format alpaca --out alpaca.json --include-seeds
-      selfinstruct export data/run1/tasks.jsonl --format openai-chat --out train.jsonl --instances-per-task 1
-      selfinstruct export data/run1 --format prompt-completion --out gpt3.jsonl --seed 42
+      selfinstruct export data/run1 --format openai-chat --out train.jsonl --validation-split 0.05 --shuffle
+      selfinstruct export data/run1 --format sharegpt --out trl.jsonl --roles openai --system "Be concise."
+      selfinstruct export data/run1 --format prompt-completion --out gpt3.jsonl --seed 42 --eos "<|endoftext|>"
+      selfinstruct export data/run1 --format hf --out run1_hf --include-seeds
     """
     try:
-        target = out_path(out, "--out")
         source = Path(pool)
         if not source.exists():
             raise InputError("not found; pass a run directory or a task file", path=source)
-        result = export_data(
-            source, fmt, target, instances_per_task=instances_per_task, include_seeds=include_seeds, seed=seed
+        settings = resolve_export_settings(
+            source,
+            fmt,
+            out,
+            instances_per_task=instances_per_task,
+            include_seeds=include_seeds,
+            seed=seed,
+            shuffle=shuffle,
+            validation_split=validation_split,
+            eos=eos,
+            roles=roles,
+            system=system,
         )
+        result = export_data(settings)
     except SelfInstructError as exc:
         fail(exc)
     seeds = f" + {result.seeds:,} seed tasks" if result.seeds else ""
-    click.echo(f"wrote {result.written:,} {fmt} records from {result.tasks:,} tasks{seeds} -> {target}")
+    if fmt == "hf":
+        where = ": " + ", ".join(f"{o.records:,} {o.split}" for o in result.outputs) + f" -> {settings.out}/"
+    elif len(result.outputs) == 1:
+        where = f" -> {result.outputs[0].path}"
+    else:
+        where = ": " + ", ".join(f"{o.records:,} {o.split} -> {o.path}" for o in result.outputs)
+    click.echo(f"wrote {result.written:,} {fmt} records from {result.tasks:,} tasks{seeds}{where}")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

@@ -42,3 +42,9 @@ class LocalModelError(SelfInstructError):
     """The embedded local model cannot be started."""
 
     exit_code = 1
+
+
+class EmptyExportError(SelfInstructError):
+    """The export would hold no record (no task with an instance): a file no trainer can load is not written."""
+
+    exit_code = 1

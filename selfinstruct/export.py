@@ -1,30 +1,33 @@
 """Export a task pool (a run directory or any task file) to the formats fine-tuning tools read.
 
-One record per instance:
-- alpaca: a JSON array of {"instruction", "input", "output"} (Stanford Alpaca's alpaca_data.json);
-- sharegpt: JSONL {"conversations": [{"from": "human", ...}, {"from": "gpt", ...}]};
-- openai-chat: JSONL {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]};
-- prompt-completion: JSONL {"prompt", "completion"} as in the paper's GPT-3 fine-tuning: the instruction and
-  input are joined by one of several templates picked at random per instance, the completion starts with a
-  space and ends with an end-of-text marker.
+One record per instance; `--out x.json` writes a JSON array, `x.jsonl` one record per line:
+- alpaca: {"instruction", "input", "output"} (Stanford Alpaca's alpaca_data.json);
+- sharegpt: {"conversations": [{"from": "human", ...}, {"from": "gpt", ...}]} (LLaMA-Factory's default tags),
+  or with --roles openai {"from": "user"/"assistant"} (TRL maps from/value to role/content but keeps role names);
+- openai-chat: {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]};
+- prompt-completion: {"prompt", "completion"} as in the paper's GPT-3 fine-tuning: the instruction and input
+  are joined by one of several templates picked at random per instance, and the completion starts with a space.
+  No end-of-text marker is appended unless --eos asks for one: trainers add their tokenizer's own EOS;
+- hf: a Hugging Face dataset folder (selfinstruct.hf_dataset).
+
+A validation split holds out whole tasks, so that no instruction is in both splits.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from selfinstruct.errors import InputError
+from selfinstruct.errors import EmptyExportError, InputError
 from selfinstruct.records import atomic_writer, dumps
+from selfinstruct.settings import EXPORT_FORMATS, ExportSettings, resolve_export_settings
 from selfinstruct.stats import dataset_language, read_run_dir
-from selfinstruct.tasks import Instance, Task
+from selfinstruct.tasks import Task
 
-FORMATS = ("alpaca", "sharegpt", "openai-chat", "prompt-completion")
-END_OF_TEXT = "<|endoftext|>"
+FORMATS = EXPORT_FORMATS
 
 # (template with an input, template without) pairs; the prompt ends where the model starts answering.
 TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -41,6 +44,17 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
         ("指令：{instruction}\n\n{input}\n\n回复：", "指令：{instruction}\n\n回复："),
     ),
 }
+SHAREGPT_ROLES = {"sharegpt": ("human", "gpt"), "openai": ("user", "assistant")}
+
+
+@dataclass
+class Output:
+    """One written file (or the hf folder's split) and what it holds."""
+
+    split: str  # "train", "validation", or "all" when there is no split
+    path: Path
+    records: int
+    tasks: int
 
 
 @dataclass
@@ -49,6 +63,7 @@ class ExportResult:
     tasks: int  # pool tasks exported (with at least one instance)
     seeds: int  # seed tasks exported
     skipped: int  # tasks without instances: nothing to train on
+    outputs: list[Output] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -71,84 +86,130 @@ def _load(path: Path, include_seeds: bool, notes: list[str]) -> tuple[list[Task]
     return tasks, seeds if include_seeds else [], run
 
 
-def _records(tasks: list[Task], fmt: str, k: int | None, rng: random.Random, language: str) -> Iterator[dict[str, Any]]:
+def _turns(settings: ExportSettings, prompt: str, answer: str) -> list[tuple[str, str]]:
+    """(role, text) pairs in OpenAI's role names, with the system turn first when there is one."""
+    system = [("system", settings.system)] if settings.system else []
+    return [*system, ("user", prompt), ("assistant", answer)]
+
+
+def _task_records(task: Task, s: ExportSettings, rng: random.Random, language: str) -> Iterator[dict[str, Any]]:
     templates = TEMPLATES["zh" if language == "zh" else "en"]
     space = "" if language == "zh" else " "
-    for task in tasks:
-        instances: tuple[Instance, ...] = task.instances[:k] if k is not None else task.instances
-        for inst in instances:
-            if fmt == "alpaca":
-                yield {"instruction": task.instruction, "input": inst.input, "output": inst.output}
-            elif fmt == "sharegpt":
-                prompt = join_prompt(task.instruction, inst.input)
-                yield {"conversations": [{"from": "human", "value": prompt}, {"from": "gpt", "value": inst.output}]}
-            elif fmt == "openai-chat":
-                prompt = join_prompt(task.instruction, inst.input)
-                yield {"messages": [{"role": "user", "content": prompt},
-                                    {"role": "assistant", "content": inst.output}]}  # fmt: skip
-            else:
-                with_input, without = rng.choice(templates)
-                has_input = bool(inst.input.strip())
-                template = with_input if has_input else without
-                prompt = template.format(instruction=task.instruction, input=inst.input.strip())
-                yield {"prompt": prompt, "completion": f"{space}{inst.output}{END_OF_TEXT}"}
+    instances = task.instances[: s.instances_per_task] if s.instances_per_task is not None else task.instances
+    for inst in instances:
+        prompt = join_prompt(task.instruction, inst.input)
+        if s.fmt == "alpaca":
+            yield {"instruction": task.instruction, "input": inst.input, "output": inst.output}
+        elif s.fmt == "sharegpt":
+            user, assistant = SHAREGPT_ROLES[s.roles]
+            names = {"system": "system", "user": user, "assistant": assistant}
+            turns = _turns(s, prompt, inst.output)
+            yield {"conversations": [{"from": names[role], "value": text} for role, text in turns]}
+        elif s.fmt == "openai-chat":
+            yield {"messages": [{"role": role, "content": text} for role, text in _turns(s, prompt, inst.output)]}
+        elif s.fmt == "hf":
+            messages = [{"role": role, "content": text} for role, text in _turns(s, prompt, inst.output)]
+            yield {"task_id": task.id, "instruction": task.instruction, "input": inst.input, "output": inst.output,
+                   "messages": messages}  # fmt: skip
+        else:
+            with_input, without = rng.choice(templates)
+            template = with_input if inst.input.strip() else without
+            text = template.format(instruction=task.instruction, input=inst.input.strip())
+            yield {"prompt": text, "completion": f"{space}{inst.output}{s.eos}"}
 
 
-def export_data(
-    path: Path,
-    fmt: str,
-    out: Path,
-    *,
-    instances_per_task: int | None = None,
-    include_seeds: bool = False,
-    seed: int = 0,
-) -> ExportResult:
-    """Export `path` to `out` in format `fmt`; everything is read and checked before `out` is written."""
-    path, out = Path(path), Path(out)
-    if fmt not in FORMATS:
-        raise InputError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if instances_per_task is not None and instances_per_task < 1:
-        raise InputError("instances per task must be at least 1")
-    inputs = [path / name for name in ("tasks.jsonl", "seeds.jsonl", "run.json")] if path.is_dir() else [path]
-    if out.exists() and any(p.exists() and p.resolve() == out.resolve() for p in inputs):
-        raise InputError("the output file is one of the input files; write the export somewhere else", path=out)
-    if out.is_dir():
-        raise InputError("is a directory; give a file path for the export", path=out)
+def _split(groups: list[list[dict[str, Any]]], s: ExportSettings) -> dict[str, list[list[dict[str, Any]]]]:
+    """Whole tasks to the validation split, picked at random from --seed; the rest, in order, to train."""
+    if not s.validation_split:
+        return {"all": groups}
+    held = max(1, round(s.validation_split * len(groups)))
+    if held >= len(groups):
+        raise InputError(
+            f"--validation-split {s.validation_split} of {len(groups)} task(s) with instances leaves nothing to "
+            "train on; lower it or export more tasks"
+        )
+    picked = set(random.Random(f"validation:{s.seed}").sample(range(len(groups)), held))
+    return {
+        "train": [g for k, g in enumerate(groups) if k not in picked],
+        "validation": [g for k, g in enumerate(groups) if k in picked],
+    }
+
+
+def _check_paths(s: ExportSettings) -> None:
+    """Refuse to write over an input: everything is checked before anything is written."""
+    source = s.source
+    inputs = [source / name for name in ("tasks.jsonl", "seeds.jsonl", "run.json")] if source.is_dir() else [source]
+    inputs = [p.resolve() for p in inputs if p.exists()]
+    targets = [s.out] if s.validation_out is None else [s.out, s.validation_out]
+    for target in targets:
+        if target.exists() and target.resolve() in inputs:
+            raise InputError("the output file is one of the input files; write the export somewhere else", path=target)
+        if target.is_dir() and s.fmt != "hf":
+            raise InputError("is a directory; give a .json or .jsonl file for the export", path=target)
+    if s.fmt == "hf":
+        out = s.out.resolve()
+        if any(out == p or out in p.parents for p in [*inputs, source.resolve()]):
+            raise InputError("the dataset folder would hold the input; write the export somewhere else", path=s.out)
+
+
+def _write_records(fh: IO[str], rows: list[dict[str, Any]], as_array: bool) -> None:
+    if as_array:
+        fh.write("[\n" + ",\n".join("  " + dumps(r) for r in rows) + ("\n]\n" if rows else "]\n"))
+    else:
+        fh.writelines(dumps(r) + "\n" for r in rows)
+
+
+def export_data(settings: ExportSettings) -> ExportResult:
+    """Export settings.source as settings.out; everything is read and checked before anything is written."""
+    s = settings
+    _check_paths(s)
+    if s.fmt == "hf":
+        from selfinstruct.hf_dataset import require_pyarrow
+
+        require_pyarrow()
     notes: list[str] = []
-    tasks, seeds, run = _load(path, include_seeds, notes)
+    tasks, seeds, run = _load(s.source, s.include_seeds, notes)
     language = dataset_language(run, [*seeds, *tasks])
     chosen = [t for t in [*seeds, *tasks] if t.instances]
     skipped = len(seeds) + len(tasks) - len(chosen)
+    if not chosen:
+        total = len(seeds) + len(tasks)
+        have = f"none of its {total:,} tasks has an instance" if total else "it holds no tasks"
+        raise EmptyExportError(f"{s.source}: nothing to export: {have}; nothing was written")
     if skipped:
         notes.append(f"skipped {skipped:,} task(s) without instances")
-    rng = random.Random(seed)
-    written = 0
-    with atomic_writer(out) as fh:
-        records = _records(chosen, fmt, instances_per_task, rng, language)
-        if fmt == "alpaca":
-            fh.write("[")
-            for written, record in enumerate(records, start=1):
-                fh.write(("\n  " if written == 1 else ",\n  ") + json.dumps(record, ensure_ascii=False))
-            fh.write("\n]\n" if written else "]\n")
-        else:
-            for record in records:
-                fh.write(dumps(record) + "\n")
-                written += 1
+    rng = random.Random(s.seed)  # the template choice, in pool order: the same whatever the split or shuffle
+    groups = [list(_task_records(task, s, rng, language)) for task in chosen]
+    splits = _split(groups, s)
+    if s.fmt == "hf" and "all" in splits:
+        splits = {"train": splits["all"]}  # a dataset folder always has a train split
+    rows = {name: [r for g in gs for r in g] for name, gs in splits.items()}
+    if s.shuffle:
+        for name, split_rows in rows.items():
+            random.Random(f"shuffle:{name}:{s.seed}").shuffle(split_rows)
     seed_count = sum(1 for t in seeds if t.instances)
-    return ExportResult(written=written, tasks=len(chosen) - seed_count, seeds=seed_count, skipped=skipped,
-                        notes=notes)  # fmt: skip
+    result = ExportResult(written=sum(len(r) for r in rows.values()), tasks=len(chosen) - seed_count,
+                          seeds=seed_count, skipped=skipped, notes=notes)  # fmt: skip
+    if s.fmt == "hf":
+        from selfinstruct.hf_dataset import write_dataset_folder
+
+        result.outputs = [Output(n, s.out, len(r), len(splits[n])) for n, r in rows.items()]
+        write_dataset_folder(s, rows, run, language, result)
+        return result
+    paths = {"all": s.out, "train": s.out, "validation": s.validation_out}
+    if "validation" in rows:
+        with atomic_writer(s.out) as train, atomic_writer(paths["validation"] or s.out) as validation:
+            _write_records(train, rows["train"], s.as_array)
+            _write_records(validation, rows["validation"], s.as_array)
+    else:
+        with atomic_writer(s.out) as fh:
+            _write_records(fh, rows["all"], s.as_array)
+    result.outputs = [Output(n, paths[n] or s.out, len(r), len(splits[n])) for n, r in rows.items()]
+    if s.fmt == "openai-chat" and s.as_array:
+        notes.append("OpenAI's fine-tuning API takes JSONL only: use a .jsonl name to upload this file there")
+    return result
 
 
-def export(
-    path: Path,
-    fmt: str,
-    out: Path,
-    *,
-    instances_per_task: int | None = None,
-    include_seeds: bool = False,
-    seed: int = 0,
-) -> int:
-    """Export `path` to `out` in format `fmt`; returns the number of records written."""
-    return export_data(
-        path, fmt, out, instances_per_task=instances_per_task, include_seeds=include_seeds, seed=seed
-    ).written
+def export(path: Path | str, fmt: str, out: Path | str, **options: Any) -> int:
+    """Export `path` to `out` in format `fmt` (options as resolve_export_settings takes them); the record count."""
+    return export_data(resolve_export_settings(path, fmt, out, **options)).written
