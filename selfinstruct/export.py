@@ -205,6 +205,8 @@ def export_data(settings: ExportSettings) -> ExportResult:
         with atomic_writer(s.out) as fh:
             _write_records(fh, rows["all"], s.as_array)
     result.outputs = [Output(n, paths[n] or s.out, len(r), len(splits[n])) for n, r in rows.items()]
+    if s.fmt == "sharegpt" and s.roles == "sharegpt":
+        notes.append("human/gpt turns suit LLaMA-Factory; TRL keeps them as role names: use --roles openai for TRL")
     if s.fmt == "openai-chat" and s.as_array:
         notes.append("OpenAI's fine-tuning API takes JSONL only: use a .jsonl name to upload this file there")
     return result
