@@ -152,8 +152,8 @@ def _stats(p: Provenance) -> str:
     out.append(_table((f"length ({s.length_unit})", "median", "p90", "max"), rows))
     if any(s.similarity_counts):
         bins = [f"{k / 10:.1f}–{(k + 1) / 10:.1f}" for k in range(len(s.similarity_counts))]
-        out.append("\nROUGE-L F1 of each task to its most similar earlier instruction or seed "
-                   "(the paper's Figure 3):\n\n")  # fmt: skip
+        out.append("\nROUGE-L F1 of each task to its most similar other instruction, as `selfinstruct stats` "
+                   "computes it (the paper's Figure 3):\n\n")  # fmt: skip
         out.append(_table(("ROUGE-L", "tasks"), list(zip(bins, s.similarity_counts, strict=True))))
     out.append("\nThe verb–noun diversity (the paper's Figure 2) is not included: run `selfinstruct stats` for it.\n")
     return "".join(out)

@@ -15,6 +15,7 @@ A validation split holds out whole tasks, so that no instruction is in both spli
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -196,15 +197,11 @@ def export_data(settings: ExportSettings) -> ExportResult:
         result.outputs = [Output(n, s.out, len(r), len(splits[n])) for n, r in rows.items()]
         write_dataset_folder(s, rows, run, language, result)
         return result
-    paths = {"all": s.out, "train": s.out, "validation": s.validation_out}
-    if "validation" in rows:
-        with atomic_writer(s.out) as train, atomic_writer(paths["validation"] or s.out) as validation:
-            _write_records(train, rows["train"], s.as_array)
-            _write_records(validation, rows["validation"], s.as_array)
-    else:
-        with atomic_writer(s.out) as fh:
-            _write_records(fh, rows["all"], s.as_array)
-    result.outputs = [Output(n, paths[n] or s.out, len(r), len(splits[n])) for n, r in rows.items()]
+    targets = {name: s.validation_file if name == "validation" else s.out for name in rows}
+    with contextlib.ExitStack() as stack:  # all files are renamed into place only once all are written
+        for name, split_rows in rows.items():
+            _write_records(stack.enter_context(atomic_writer(targets[name])), split_rows, s.as_array)
+    result.outputs = [Output(n, targets[n], len(r), len(splits[n])) for n, r in rows.items()]
     if s.fmt == "sharegpt" and s.roles == "sharegpt":
         notes.append("human/gpt turns suit LLaMA-Factory; TRL keeps them as role names: use --roles openai for TRL")
     if s.fmt == "openai-chat" and s.as_array:

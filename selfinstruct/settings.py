@@ -233,11 +233,14 @@ class ExportSettings:
         return self.out.suffix.lower() == ".json"
 
     @property
-    def validation_out(self) -> Path | None:
-        """The validation file next to the main one: x.jsonl -> x.validation.jsonl (none for hf or no split)."""
-        if self.fmt == "hf" or not self.validation_split:
-            return None
+    def validation_file(self) -> Path:
+        """Where a file export's validation split goes: next to the main file, x.jsonl -> x.validation.jsonl."""
         return self.out.with_name(f"{self.out.stem}.validation{self.out.suffix}")
+
+    @property
+    def validation_out(self) -> Path | None:
+        """The validation file this export writes (none for hf, whose folder holds both splits, or no split)."""
+        return None if self.fmt == "hf" or not self.validation_split else self.validation_file
 
 
 def resolve_export_settings(
