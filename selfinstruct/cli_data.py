@@ -171,7 +171,7 @@ def export_cmd(
             roles=roles,
             system=system,
         )
-        result = export_data(settings)
+        result = export_data(settings, notice=lambda message: click.echo(f"{message} ...", err=True))
     except SelfInstructError as exc:
         fail(exc)
     seeds = f" + {result.seeds:,} seed tasks" if result.seeds else ""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -160,8 +160,9 @@ def _write_records(fh: IO[str], rows: list[dict[str, Any]], as_array: bool) -> N
         fh.writelines(dumps(r) + "\n" for r in rows)
 
 
-def export_data(settings: ExportSettings) -> ExportResult:
-    """Export settings.source as settings.out; everything is read and checked before anything is written."""
+def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = lambda _: None) -> ExportResult:
+    """Export settings.source as settings.out; everything is read and checked before anything is written.
+    `notice` hears about slow steps before they start (the hf card's statistics)."""
     s = settings
     _check_paths(s)
     if s.fmt == "hf":
@@ -195,7 +196,7 @@ def export_data(settings: ExportSettings) -> ExportResult:
         from selfinstruct.hf_dataset import write_dataset_folder
 
         result.outputs = [Output(n, s.out, len(r), len(splits[n])) for n, r in rows.items()]
-        write_dataset_folder(s, rows, run, language, result)
+        write_dataset_folder(s, rows, run, language, result, notice)
         return result
     targets = {name: s.validation_file if name == "validation" else s.out for name in rows}
     with contextlib.ExitStack() as stack:  # all files are renamed into place only once all are written

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,11 +104,12 @@ def axolotl_snippet(folder: str, splits: list[SplitInfo]) -> str:
 
 def write_dataset_folder(
     settings: ExportSettings, rows: dict[str, list[dict[str, Any]]], run: dict[str, Any], language: str,
-    result: ExportResult,
+    result: ExportResult, notice: Callable[[str], object] = lambda _: None,
 ) -> None:  # fmt: skip
     """Write the folder for `rows` (split -> records in the hf layout) with its card and trainer configs."""
     out = settings.out
     _check_target(out)
+    notice(f"computing the statistics of {settings.source} for the dataset card (ROUGE-L over all tasks)")
     provenance = gather(settings.source, run)
     name = dataset_name(out)
     tasks = {o.split: o.tasks for o in result.outputs}
