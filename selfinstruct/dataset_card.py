@@ -148,8 +148,8 @@ def _stats(p: Provenance) -> str:
     out = [f"Of the source's pool (`selfinstruct stats {p.source} --no-verbs`): {s.tasks:,} tasks, "
            f"{s.instances:,} instances, {_pct(s.classification_share)} classification tasks, "
            f"{_pct(s.empty_input_share)} of instances without input.\n\n"]  # fmt: skip
-    rows = [(name, f"{m:g}", f"{p90:g}", f"{mx:g}") for name, (m, p90, mx) in s.lengths.items()]
-    out.append(_table((f"length ({s.length_unit})", "median", "p90", "max"), rows))
+    rows = [(name, *(f"{round(v, 1):g}" for v in values)) for name, values in s.lengths.items()]
+    out.append(_table((f"length in {s.length_unit}", "median", "p90", "max"), rows))
     if any(s.similarity_counts):
         bins = [f"{k / 10:.1f}–{(k + 1) / 10:.1f}" for k in range(len(s.similarity_counts))]
         out.append("\nROUGE-L F1 of each task to its most similar other instruction, as `selfinstruct stats` "

@@ -166,9 +166,10 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     s = settings
     _check_paths(s)
     if s.fmt == "hf":
-        from selfinstruct.hf_dataset import require_pyarrow
+        from selfinstruct.hf_dataset import check_target, require_pyarrow
 
         require_pyarrow()
+        check_target(s.out)
     notes: list[str] = []
     tasks, seeds, run = _load(s.source, s.include_seeds, notes)
     language = dataset_language(run, [*seeds, *tasks])

@@ -49,7 +49,8 @@ def dataset_name(folder: Path) -> str:
     return re.sub(r"[^0-9A-Za-z_]+", "_", folder.resolve().name).strip("_") or "selfinstruct"
 
 
-def _check_target(out: Path) -> None:
+def check_target(out: Path) -> None:
+    """Refuse a folder that is neither new, empty nor an earlier hf export (it would be replaced)."""
     if not out.exists():
         return
     entries = {p.name for p in out.iterdir()}
@@ -108,7 +109,7 @@ def write_dataset_folder(
 ) -> None:  # fmt: skip
     """Write the folder for `rows` (split -> records in the hf layout) with its card and trainer configs."""
     out = settings.out
-    _check_target(out)
+    check_target(out)  # again: the folder may have changed while the data was read
     notice(f"computing the statistics of {settings.source} for the dataset card (ROUGE-L over all tasks)")
     provenance = gather(settings.source, run)
     name = dataset_name(out)

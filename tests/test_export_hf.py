@@ -26,7 +26,7 @@ from selfinstruct.settings import resolve_export_settings
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 
-from .conftest import SEEDS
+from .conftest import SEEDS, ZH_SEEDS
 
 
 def _hf_missing() -> str:
@@ -184,6 +184,13 @@ def test_a_task_file_says_what_was_not_recorded(tmp_path: Path) -> None:
     assert "the source is a task file, not a run directory" in card and "`seed_tasks.jsonl`" in card
     assert "158 tasks" in card
     assert set(datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))) == {"train", "validation"}
+
+
+def test_chinese_data_is_tagged_zh(tmp_path: Path) -> None:
+    out = tmp_path / "zh"
+    _export(ZH_SEEDS, out, "--validation-split", "0")
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert _header(card)["language"] == ["zh"] and "1.5 Chinese characters" in card
 
 
 def test_an_earlier_export_is_replaced_other_folders_are_refused(run_dir: Path, tmp_path: Path) -> None:
