@@ -186,6 +186,21 @@ def test_a_task_file_says_what_was_not_recorded(tmp_path: Path) -> None:
     assert set(datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))) == {"train", "validation"}
 
 
+def test_a_run_without_run_json_facts_says_so(run_dir: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "tasks.jsonl").write_bytes((run_dir / "tasks.jsonl").read_bytes())
+    (bare / "run.json").write_text("{}")
+    out = tmp_path / "ds"
+    _export(bare, out, "--validation-split", "0")
+    card = (out / "README.md").read_text(encoding="utf-8")
+    section = card.split("## Not recorded\n", 1)[1].split("## Use", 1)[0]
+    for what in ("the generator model", "the endpoint", "the mode", "the seed tasks (seeds.jsonl)",
+                 "the prompt templates", "the run's random seed", "the token usage"):  # fmt: skip
+        assert f"- {what}\n" in section
+    assert "| generator model | not recorded |" in card and "30 tasks" in card
+
+
 def test_chinese_data_is_tagged_zh(tmp_path: Path) -> None:
     out = tmp_path / "zh"
     _export(ZH_SEEDS, out, "--validation-split", "0")
