@@ -94,7 +94,8 @@ def _pct(value: float | None) -> str:
 def _made(p: Provenance) -> str:
     if p.kind != "run":
         return f"Exported from the task file `{p.source}` with {p.tool}; how its tasks were made was not recorded.\n"
-    out = [f"Generated with {p.tool} (run directory `{p.source}`, status `{p.status or 'not recorded'}`).\n\n"]
+    out = [f"Exported with {p.tool} from the run directory `{p.source}` (run status: "
+           f"`{p.status or 'not recorded'}`).\n\n"]  # fmt: skip
     facts = [
         ("generator model", f"`{p.model}`" if p.model else None),
         ("API", p.api),
@@ -134,7 +135,9 @@ def _counts(p: Provenance) -> str:
     accepted = p.counts.get("accepted", stats.tasks if stats else None)
     out = [f"Accepted tasks: {accepted}; rejected candidates: {p.counts.get('rejected', 'not recorded')}; "
            f"acceptance rate: {_pct(stats.acceptance_rate if stats else None)}.\n"]  # fmt: skip
-    if isinstance(reasons, dict) and reasons:
+    if not p.rejections_recorded:
+        out.append("\nThe rejected candidates were not recorded (no rejected.jsonl).\n")
+    elif isinstance(reasons, dict) and reasons:
         out.append("\n" + _table(("stage:reason", "count"), list(reasons.items())))
     else:
         out.append("\nNo rejection was recorded.\n")
@@ -204,7 +207,7 @@ ds = load_dataset("{folder}")  # or the Hub repo id once uploaded
 
 def render_card(p: Provenance, card: CardInput, folder: str) -> str:
     """The whole README.md."""
-    not_recorded = "".join(f"- {what}\n" for what in p.not_recorded) or "Nothing: every fact above was recorded.\n"
+    not_recorded = "".join(f"- {what}\n" for what in p.not_recorded)
     return (
         yaml_header(card)
         + f"\n# {card.pretty_name}\n\n{MARKER}\n\n"

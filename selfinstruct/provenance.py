@@ -39,7 +39,7 @@ class HeadlineStats:
 class Provenance:
     source: str  # the directory or file name, not its full path
     kind: str  # "run" or "file"
-    tool: str = f"selfinstruct {__version__}"
+    tool: str = f"selfinstruct {__version__}"  # the exporting version; run.json does not record the generating one
     model: str | None = None
     api: str | None = None  # chat or completions
     endpoint_kind: str | None = None
@@ -56,6 +56,7 @@ class Provenance:
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)  # accepted, rejected, rejected_by_reason
     stats: HeadlineStats | None = None
+    rejections_recorded: bool = False  # the run directory has a rejected.jsonl
     not_recorded: list[str] = field(default_factory=list)
 
 
@@ -140,6 +141,10 @@ def gather(source: Path, run: dict[str, Any]) -> Provenance:
         for step, nums in sorted(_dict(run.get("usage")).items())
     }
     prov.counts = _dict(run.get("counts"))
+    prov.rejections_recorded = (source / "rejected.jsonl").is_file()
+    if not prov.rejections_recorded and prov.stats is not None:
+        prov.stats.acceptance_rate = None  # no rejected.jsonl: 100% would be made up
+    prov.not_recorded.append("the selfinstruct version that generated the run (run.json has none)")
     missing = {
         "the generator model": prov.model,
         "the endpoint": prov.endpoint_kind,
@@ -148,6 +153,7 @@ def gather(source: Path, run: dict[str, Any]) -> Provenance:
         "the prompt templates": prov.prompts or None,
         "the run's random seed": prov.generation_seed,
         "the token usage": prov.usage or None,
+        "the rejected candidates (rejected.jsonl)": True if prov.rejections_recorded else None,
     }
     prov.not_recorded += [what for what, value in missing.items() if value is None]
     return prov

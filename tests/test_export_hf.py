@@ -130,7 +130,8 @@ def test_card_body_records_how_the_data_was_made(run_dir: Path, tmp_path: Path) 
     for reason, count in run["counts"]["rejected_by_reason"].items():
         assert f"{count} |" in card and reason.split(":")[-1] in card
     assert "30 tasks" in card and "ROUGE-L" in card and "| instruction |" in card
-    assert "## Not recorded" in card
+    not_recorded = card.split("## Not recorded\n", 1)[1].split("## Use", 1)[0]
+    assert not_recorded.strip() == "- the selfinstruct version that generated the run (run.json has none)"
     assert "hf upload" in card and "--repo-type dataset" in card
     for path in out.rglob("*"):
         if path.is_file():
@@ -196,9 +197,11 @@ def test_a_run_without_run_json_facts_says_so(run_dir: Path, tmp_path: Path) -> 
     card = (out / "README.md").read_text(encoding="utf-8")
     section = card.split("## Not recorded\n", 1)[1].split("## Use", 1)[0]
     for what in ("the generator model", "the endpoint", "the mode", "the seed tasks (seeds.jsonl)",
-                 "the prompt templates", "the run's random seed", "the token usage"):  # fmt: skip
+                 "the prompt templates", "the run's random seed", "the token usage",
+                 "the rejected candidates (rejected.jsonl)"):  # fmt: skip
         assert f"- {what}\n" in section
     assert "| generator model | not recorded |" in card and "30 tasks" in card
+    assert "acceptance rate: –" in card  # no rejected.jsonl: no rate is made up
 
 
 def test_chinese_data_is_tagged_zh(tmp_path: Path) -> None:
