@@ -240,3 +240,15 @@ def test_the_folder_honours_the_umask(run_dir: Path, tmp_path: Path, umask_027: 
     for path in [out, *out.rglob("*")]:
         expected = 0o750 if path.is_dir() else 0o640
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+@pytest.mark.parametrize("fmt", ["alpaca", "sharegpt", "openai-chat", "prompt-completion"])
+def test_every_file_export_loads_with_datasets(run_dir: Path, tmp_path: Path, fmt: str, suffix: str) -> None:
+    import datasets
+
+    out = tmp_path / f"x{suffix}"
+    result = export_data(resolve_export_settings(run_dir, fmt, out, validation_split=0.1))
+    files = {o.split: str(o.path) for o in result.outputs}
+    ds = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path / "cache"))
+    assert {k: ds[k].num_rows for k in ds} == {o.split: o.records for o in result.outputs}
