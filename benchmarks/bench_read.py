@@ -9,6 +9,7 @@ reports for the filter loop, peak RSS and how many records were kept.
 
     python benchmarks/bench_read.py              # 52,002 records
     python benchmarks/bench_read.py --n 8970     # the size of the issue's measurement
+    python benchmarks/bench_read.py --hf         # also `selfinstruct export FILE --format hf` (needs .[hf])
 """
 
 from __future__ import annotations
@@ -61,19 +62,24 @@ def time_read(path: Path, repeat: int) -> float:
     return best
 
 
-def run_filter(path: Path, out: Path) -> tuple[float, float, int, int]:
-    """(wall seconds, filter-loop seconds, peak RSS in MiB, kept) of one `selfinstruct filter` child process."""
-    cmd = [sys.executable, "-m", "selfinstruct", "filter", str(path), "--out", str(out), "--json", "-q"]
+def run_cli(*args: str) -> tuple[float, int, bytes]:
+    """(wall seconds, peak RSS in MiB, stdout) of one `selfinstruct` child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "selfinstruct", *args], stdout=subprocess.PIPE, cwd=ROOT)
     assert proc.stdout is not None
     stdout = proc.stdout.read()
     _, status, rusage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
-        raise SystemExit(f"filter failed with status {status}")
+        raise SystemExit(f"selfinstruct {args[0]} failed with status {status}")
+    return wall, rusage.ru_maxrss // 1024, stdout
+
+
+def run_filter(path: Path, out: Path) -> tuple[float, float, int, int]:
+    """(wall seconds, filter-loop seconds, peak RSS in MiB, kept) of one `selfinstruct filter` child process."""
+    wall, rss, stdout = run_cli("filter", str(path), "--out", str(out), "--json", "-q")
     report = json.loads(stdout)
-    return wall, float(report["seconds"]), rusage.ru_maxrss // 1024, int(report["kept"])
+    return wall, float(report["seconds"]), rss, int(report["kept"])
 
 
 def main() -> None:
@@ -81,6 +87,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=52_002)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="reads per layout (the fastest is printed)")
+    parser.add_argument("--hf", action="store_true", help="also time `export --format hf` of the JSON array")
     args = parser.parse_args()
 
     records = alpaca_records(args.n, args.seed)
@@ -96,6 +103,9 @@ def main() -> None:
             wall, loop, rss, kept = run_filter(path, Path(tmp) / f"clean{path.suffix}")
             size = path.stat().st_size / 2**20
             print(f"{name:<11} {size:>6.1f} {read_s:>7.2f} {wall:>13.2f} {loop:>7.2f} {rss:>9} {kept:>7,}", flush=True)
+        if args.hf:
+            wall, rss, _ = run_cli("export", str(array), "--format", "hf", "--out", str(Path(tmp) / "hf"))
+            print(f"\nexport --format hf of the JSON array: {wall:.2f} s wall, peak {rss} MiB")
 
 
 if __name__ == "__main__":
