@@ -145,7 +145,14 @@ def dumps(obj: Any) -> str:
 
 
 def umask() -> int:
-    """The process's umask. There is no call that only reads it: set and restore it at once."""
+    """The process's umask: read from /proc on Linux; elsewhere set and restored at once (os.umask cannot only
+    read it, and another thread creating a file in between would get 022)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
