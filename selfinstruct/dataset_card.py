@@ -166,11 +166,11 @@ def _export(card: CardInput) -> str:
     rows = [(s.name, f"{s.rows:,}", f"{s.tasks:,}", f"`{s.path}`") for s in card.splits]
     out = [_table(("split", "rows", "tasks", "files"), rows), "\n"]
     out.append(
-        "One row per instance. Columns: `task_id`, `instruction`, `input`, `output`, and `messages` (the same "
+        "One row per instance. Columns: `task_id`, `instruction`, `input`, `output`, and `messages`, the same "
         "instance as chat turns with `role`/`content`: "
-        + ("a system turn, " if card.system else "")
-        + "the user turn is the instruction, then a blank line and the input when there is one; the assistant "
-        "turn is the output).\n\n"
+        + ("the system prompt, then " if card.system else "")
+        + "the user turn (the instruction, then a blank line and the input when there is one) and the assistant "
+        "turn (the output).\n\n"
     )
     split = (f"{card.validation_split * 100:g}% of the tasks (whole tasks, so no instruction is in both splits), "
              f"picked with seed {card.seed}") if card.validation_split else "none"  # fmt: skip
