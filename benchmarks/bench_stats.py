@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.instruction_gen import generate_instructions  # noqa: E402
-from selfinstruct.stats import load_parser, verb_stats  # noqa: E402
+from selfinstruct.stats_verbs import load_parser, verb_stats  # noqa: E402
 
 CHILD = """
 import json, sys, time

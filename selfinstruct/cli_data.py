@@ -40,7 +40,7 @@ def stats_cmd(
       selfinstruct stats data/run1 --plot stats.png --html stats.html
       selfinstruct stats alpaca_data.json --json --no-verbs > stats.json
     """
-    from selfinstruct import stats_plot
+    from selfinstruct import stats_html, stats_plot
 
     bar: tqdm[Any] | None = None
 
@@ -66,7 +66,7 @@ def stats_cmd(
         if plot_path is not None:
             stats_plot.write_plot(result, plot_path)
         if html_path is not None:
-            stats_plot.write_html(result, html_path)
+            stats_html.write_html(result, html_path)
     except SelfInstructError as exc:
         fail(exc)
     if as_json:

@@ -12,21 +12,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct import stats as stats_mod
+from selfinstruct import stats_verbs
 from selfinstruct.cli_data import stats_cmd
 from selfinstruct.errors import InputError
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.seeds import load_tasks
-from selfinstruct.stats import (
-    SIM_BINS,
-    compute_stats,
-    distribution,
-    load_parser,
-    max_similarities,
-    render_text,
-    similarity_bin,
-    verb_stats,
-)
+from selfinstruct.stats import SIM_BINS, compute_stats, render_text
+from selfinstruct.stats_lengths import distribution
+from selfinstruct.stats_similarity import max_similarities, similarity_bin
+from selfinstruct.stats_verbs import load_parser, verb_stats
 from selfinstruct.text import rouge_tokens
 
 from .conftest import SEEDS, ZH_SEEDS
@@ -229,7 +223,7 @@ def test_chinese_seed_file_language(tmp_path: Path) -> None:
 
 
 def test_missing_parser_gives_an_install_note(pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stats_mod, "load_parser", lambda: None)
+    monkeypatch.setattr(stats_verbs, "load_parser", lambda: None)
     s = compute_stats(pool)
     assert s.verbs is None and s.verbs_note is not None and 'pip install "selfinstruct[stats]"' in s.verbs_note
     result = CliRunner().invoke(stats_cmd, [str(pool), "-q"])
@@ -252,7 +246,7 @@ def test_verbs(nlp: Any) -> None:
         "Classify the sentiment of the tweet.",
         "What is the capital of France?",
     ]
-    assert [stats_mod._verb_noun(nlp(t)) for t in texts[:4]] == [
+    assert [stats_verbs._verb_noun(nlp(t)) for t in texts[:4]] == [
         ("write", "poem"), ("write", "story"), ("give", "reason"), ("classify", "sentiment")
     ]  # fmt: skip
     seen: list[int] = []
@@ -288,7 +282,7 @@ def test_cli_plot_and_html(run_dir: Path, tmp_path: Path) -> None:
 
 def test_html_for_chinese(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from selfinstruct.stats_plot import write_html
+    from selfinstruct.stats_html import write_html
 
     write_html(compute_stats(ZH_SEEDS), tmp_path / "zh.html")
     text = (tmp_path / "zh.html").read_text(encoding="utf-8")
