@@ -84,7 +84,7 @@ def _similarity(ax: Any, counts: list[int], title: str, threshold: float | None)
     if threshold is not None:
         ax.axvline(threshold, color=PALETTE[3], linestyle="--", linewidth=1.5,
                    label=f"filter threshold {threshold:g}: above it a candidate is rejected")  # fmt: skip
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     ax.set_xlim(0, 1)
     ax.set_title(title)
     ax.set_xlabel("ROUGE-L F1")
@@ -101,11 +101,12 @@ def _verbs(ax: Any, stats: Stats) -> None:
         ax.text(0.5, 0.5, stats.verbs_note or "no verbs found", ha="center", va="center", wrap=True, fontsize=10)
         return
     top = list(reversed(stats.verbs.top))
+    widest = max(total for _, total, _ in top)
     for y, (_, total, nouns) in enumerate(top):
         left = 0
         for k, (noun, count) in enumerate(nouns):
             ax.barh(y, count, left=left, color=PALETTE[k % len(PALETTE)], edgecolor="white")
-            if count >= total * 0.12:
+            if count >= widest * 0.011 * max(3, len(noun) * (2 if stats.language == "zh" else 1)):  # the label fits
                 ax.text(left + count / 2, y, noun, ha="center", va="center", fontsize=7, color="white", clip_on=True)
             left += count
         ax.barh(y, total - left, left=left, color=OTHER, edgecolor="white")

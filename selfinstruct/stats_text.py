@@ -82,11 +82,10 @@ def _run(stats: Stats) -> list[str]:
         for reason, examples in stats.rejected_examples.items():
             lines.append(f"  {reason}")
             for ex in examples:
-                shown = ex.raw if ex.raw else ex.instruction or ex.detail
-                label = "reply" if ex.raw else "instruction" if ex.instruction else "detail"
-                lines.append(f"    - {label}: {_one_line(shown)}")
-                if ex.detail and shown != ex.detail:
-                    lines.append(f"      why: {_one_line(ex.detail, 160)}")
+                shown = [("instruction", ex.instruction), ("why", ex.detail), ("reply", ex.raw or "")]
+                shown = [(label, text) for label, text in shown if text.strip()] or [("(no text recorded)", "")]
+                lines += [f"    {'-' if k == 0 else ' '} {label}: {_one_line(text)}"
+                          for k, (label, text) in enumerate(shown)]  # fmt: skip
     return lines
 
 
