@@ -18,7 +18,7 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;"
     "text-align:right;vertical-align:top}td:first-child,th:first-child{text-align:left}td.text{text-align:left;"
-    "max-width:40em;white-space:pre-wrap;overflow-wrap:anywhere}svg{max-width:100%;height:auto}"
+    "max-width:40em;white-space:pre-wrap;overflow-wrap:anywhere}th{text-align:left}svg{max-width:100%;height:auto}"
     ".warn{background:#fff4e5;border-left:4px solid #e6894a;padding:.5em 1em}"
     "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;padding:.5em;max-height:20em;overflow:auto}"
 )
