@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -84,7 +85,7 @@ def _similarity(ax: Any, counts: list[int], title: str, threshold: float | None)
     if threshold is not None:
         ax.axvline(threshold, color=PALETTE[3], linestyle="--", linewidth=1.5,
                    label=f"filter threshold {threshold:g}: above it a candidate is rejected")  # fmt: skip
-        ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+        ax.legend(loc="best", fontsize=8, framealpha=0.9)
     ax.set_xlim(0, 1)
     ax.set_title(title)
     ax.set_xlabel("ROUGE-L F1")
@@ -114,6 +115,7 @@ def _verbs(ax: Any, stats: Stats) -> None:
     noun = "object" if stats.language == "zh" else "direct-object"
     ax.set_title(f"top verbs and their {noun} nouns ({stats.verbs.model})", fontsize=10)
     ax.set_xlabel("instructions with this verb and a noun")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ranks = ("most common noun", "2nd", "3rd", "4th")
     handles = [Patch(color=PALETTE[k], label=ranks[k]) for k in range(len(PALETTE))]
     handles.append(Patch(color=OTHER, label="other nouns"))
@@ -147,6 +149,7 @@ def _draw(stats: Stats, parts: tuple[str, ...], fmt: str) -> bytes:
     style: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "selfinstruct"}
     if font is not None:
         style["font.sans-serif"] = [font, *plt.rcParams["font.sans-serif"]]
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # CJK fonts often lack a "normal" weight
     with plt.rc_context(style), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
         fig = plt.figure(figsize=(14, 3.6 * sum(h for h, _ in rows)), layout="constrained")

@@ -408,3 +408,15 @@ def test_bad_run_directory(run_dir: Path) -> None:
 def test_help_has_an_example() -> None:
     result = CliRunner().invoke(stats_cmd, ["--help"])
     assert result.exit_code == 0 and "Example:" in result.stdout and "selfinstruct stats" in result.stdout
+
+
+def test_png_of_chinese_without_a_cjk_font_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    need("matplotlib")
+    from selfinstruct import stats_plot
+
+    s = compute_stats(ZH_SEEDS, parse_verbs=False)
+    monkeypatch.setattr(stats_plot, "CJK_FONTS", ())  # as on a machine without any font with Chinese glyphs
+    assert stats_plot.png_note(s) == stats_plot.NO_CJK_FONT
+    result = CliRunner().invoke(stats_cmd, [str(ZH_SEEDS), "--no-verbs", "--plot", str(tmp_path / "zh.png"), "-q"])
+    assert result.exit_code == 0 and "no font with Chinese glyphs" in result.stderr
+    assert stats_plot.png_note(compute_stats(SEEDS, parse_verbs=False)) is None  # English needs none
