@@ -20,28 +20,43 @@ from selfinstruct.stats import compute_stats, render_text
 @click.command(name="stats")
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
-@click.option("--plot", help="Also write length and similarity histograms and the verb chart to this PNG file.")
-@click.option("--html", "html_file", help="Also write a self-contained HTML report (tables and plots) to this file.")
-@click.option("--no-verbs", is_flag=True, help="Skip the verb–noun parse with spaCy (the slow part).")
+@click.option("--plot", help="Also write the length and similarity histograms and the verb chart to this PNG file.")
+@click.option("--html", "html_file", help="Also write a self-contained HTML report (one file, charts inlined).")
+@click.option("--no-verbs", is_flag=True, help="Skip the verb–noun parse (spaCy, or jieba for Chinese; the slow part).")
+@click.option(
+    "--sample", type=click.IntRange(min=0), default=10, show_default=True, help="Tasks drawn for manual review."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Random seed of the sample and of the rejected examples."
+)
 @verbosity_options
 def stats_cmd(
-    path: str, as_json: bool, plot: str | None, html_file: str | None, no_verbs: bool, quiet: bool, verbose: int
+    path: str,
+    as_json: bool,
+    plot: str | None,
+    html_file: str | None,
+    no_verbs: bool,
+    sample: int,
+    seed: int,
+    quiet: bool,
+    verbose: int,
 ) -> None:
-    """Describe a task pool: counts, lengths, novelty and diversity.
+    """Describe a task pool: counts, lengths, novelty and diversity, with the data behind them.
 
-    PATH is a run directory of `selfinstruct generate` (adds token usage, the acceptance rate and why
-    candidates were rejected) or any task file (seeds, a pool, Alpaca JSON). Reports tasks and instances,
-    length distributions of instructions, inputs and outputs, each task's ROUGE-L to the most similar earlier
-    instruction or seed (the paper's Figure 3) and root verbs with their direct objects (Figure 2; needs
-    pip install "selfinstruct[stats]").
+    PATH is a run directory of `selfinstruct generate` (adds token usage, truncated replies, the acceptance
+    rate, and examples of rejected candidates per reason) or any task file (seeds, a pool, Alpaca JSON).
+    Reports tasks and instances, sanity warnings, lengths in words and tokens, each task's ROUGE-L to the
+    most similar earlier instruction or seed and to the most similar seed (the paper's Figure 3), the closest
+    pairs and the exact duplicates, root verbs with their objects (Figure 2; needs
+    pip install "selfinstruct[stats]") and a seeded sample of tasks to read.
 
     \b
     Example:
       selfinstruct stats data/run1
-      selfinstruct stats data/run1 --plot stats.png --html stats.html
+      selfinstruct stats data/run1 --plot stats.png --html stats.html --sample 20 --seed 1
       selfinstruct stats alpaca_data.json --json --no-verbs > stats.json
     """
-    from selfinstruct import stats_plot
+    from selfinstruct import stats_html, stats_plot
 
     bar: tqdm[Any] | None = None
 
@@ -51,6 +66,7 @@ def stats_cmd(
             bar = tqdm(desc="parsing instructions", unit=" instr", disable=True if quiet else None, file=sys.stderr)
         bar.update(n)
 
+    notes: list[str] = []
     try:
         plot_path = out_path(plot, "--plot") if plot else None
         html_path = out_path(html_file, "--html") if html_file else None
@@ -60,22 +76,25 @@ def stats_cmd(
         if not source.exists():
             raise InputError("not found; pass a run directory or a task file", path=source)
         try:
-            result = compute_stats(source, parse_verbs=not no_verbs, progress=progress)
+            result = compute_stats(source, parse_verbs=not no_verbs, progress=progress, sample=sample, seed=seed)
         finally:
             if bar is not None:
                 bar.close()
         if plot_path is not None:
             stats_plot.write_plot(result, plot_path)
+            if (note := stats_plot.png_note(result)) is not None:
+                notes.append(note)
         if html_path is not None:
-            stats_plot.write_html(result, html_path)
+            stats_html.write_html(result, html_path)
     except SelfInstructError as exc:
         fail(exc)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-        if result.verbs_note and result.verbs is None and not no_verbs:
-            click.echo(f"note: {result.verbs_note}", err=True)
+        notes += [n for n in (result.verbs_note if not no_verbs else None, result.tokens_note) if n]
     else:
         click.echo(render_text(result), nl=False)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if verbose:
         timing = ", ".join(f"{k} {v:.2f} s" for k, v in result.seconds.items())
         click.echo(f"time: {timing}", err=True)

