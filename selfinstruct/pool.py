@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from selfinstruct.errors import PoolError
-from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.records import dumps
 
 try:
@@ -157,30 +156,16 @@ class JsonlLog:
 class TaskPool(JsonlLog):
     """The task pool: seed-format task records plus provenance, in acceptance order.
 
-    Opening it restores what a run needs to resume: the records and, given an index, every pooled
-    instruction in the near-duplicate index.
+    It does not own the near-duplicate index: the bootstrap indexes each instruction the moment it is accepted
+    (later candidates of the same response must see it before the batch is written).
     """
 
-    def __init__(self, path: Path | str, *, index: NearDuplicateIndex | None = None, durable: bool = True) -> None:
+    def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         super().__init__(path, durable=durable)
         for number, record in enumerate(self.records, start=1):
             if not isinstance(record.get("instruction"), str):
                 raise PoolError(f'{self.path}: record {number} has no "instruction" string; is this a task pool?')
-        self.index = index
-        if index is not None:
-            index.add_all(r["instruction"] for r in self.records)
 
     @property
     def instructions(self) -> list[str]:
         return [r["instruction"] for r in self.records]
-
-    def append(self, rows: Sequence[dict[str, Any]]) -> None:
-        super().append(rows)
-        if self.index is not None:
-            self.index.add_all(r["instruction"] for r in rows)
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.append([row])
-
-    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
-        self.append(list(rows))
