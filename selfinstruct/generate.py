@@ -17,7 +17,7 @@ from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
-from selfinstruct.runstate import RunState
+from selfinstruct.runstate import RunState, input_fingerprint
 from selfinstruct.seeds import load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
@@ -104,7 +104,8 @@ async def _run(
     chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
     chain.add_reference(t.instruction for t in seeds)
     endpoint = await _with_model(endpoint)
-    fingerprint = settings.output_affecting() | {"model": endpoint.model}
+    inputs = input_fingerprint(seeds, prompts, _templates(settings))
+    fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
     state = RunState.open(settings.out, fingerprint, chain.index)
     for repair in state.repairs:
         notice(repair.message())
@@ -140,6 +141,14 @@ async def _run(
             await client.aclose()
     finally:
         state.close()
+
+
+def _templates(settings: GenerateSettings) -> list[str]:
+    """The templates the run renders: a resume must find them unchanged (the others may be edited freely)."""
+    if settings.mode == "alpaca":
+        return ["alpaca"]
+    used = ["instructions", "instances_input_first", "instances_output_first"]
+    return [*used, "classify"] if settings.classifier == "llm" else used
 
 
 def generate(

@@ -97,13 +97,20 @@ def _load(path: Path) -> tuple[list[dict[str, Any]], Repair | None]:
 
 
 class JsonlLog:
-    """An append-only JSONL file opened for writing by one process at a time."""
+    """An append-only JSONL file opened for writing by one process at a time (locked from opening to close)."""
 
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         self.path = Path(path)
         self.durable = durable
-        self.records, self.repair = _load(self.path)
         self._fd: int | None = None
+        # The writer lock comes first: repairing a torn tail while another process still appends to the file
+        # would cut off its records.
+        self._open()
+        try:
+            self.records, self.repair = _load(self.path)
+        except BaseException:
+            self.close()
+            raise
 
     def __len__(self) -> int:
         return len(self.records)
@@ -122,10 +129,6 @@ class JsonlLog:
                     ) from None
             self._fd = fd
         return self._fd
-
-    def lock(self) -> None:
-        """Take the writer lock now (fails fast when another run holds it)."""
-        self._open()
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append rows as one write: after a crash, all of them or a torn tail, never a hole."""
@@ -164,6 +167,7 @@ class TaskPool(JsonlLog):
         super().__init__(path, durable=durable)
         for number, record in enumerate(self.records, start=1):
             if not isinstance(record.get("instruction"), str):
+                self.close()
                 raise PoolError(f'{self.path}: record {number} has no "instruction" string; is this a task pool?')
 
     @property

@@ -81,13 +81,30 @@ def test_not_a_task_pool(tmp_path: Path) -> None:
 def test_second_writer_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     first = JsonlLog(path)
-    first.lock()
-    second = JsonlLog(path)
     with pytest.raises(PoolError, match="another selfinstruct process"):
-        second.append([{"a": 1}])
+        JsonlLog(path)
     first.close()
+    second = JsonlLog(path)
     second.append([{"a": 1}])
     second.close()
+
+
+def test_lock_is_taken_before_the_torn_line_repair(tmp_path: Path) -> None:
+    """A torn-looking tail may be a record another process is writing right now: a second opener must be
+    refused without touching the file."""
+    path = tmp_path / "tasks.jsonl"
+    writer = TaskPool(path)
+    writer.append([task(0)])
+    with path.open("ab") as fh:
+        fh.write(b'{"id": "machine_task_1", "instru')  # the other process is half-way through a write
+    before = path.read_bytes()
+    with pytest.raises(PoolError, match="another selfinstruct process"):
+        TaskPool(path)
+    assert path.read_bytes() == before
+    writer.close()
+    reopened = TaskPool(path)
+    assert reopened.repair is not None and reopened.repair.action == "truncated" and len(reopened) == 1
+    reopened.close()
 
 
 WRITER = """
