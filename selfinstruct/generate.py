@@ -15,6 +15,7 @@ from typing import Any
 from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, classify, derive_seed
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain
+from selfinstruct.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
 from selfinstruct.runstate import RunState, input_fingerprint
@@ -70,6 +71,7 @@ async def _classify_seeds(
     todo = [t for t in seeds if t.is_classification is None and t.id not in known]
 
     async def ask(task: Task) -> None:
+        label(seed_task=task.id)
         known[task.id] = await classify(task.instruction, client, prompts, settings, derive_seed(seed, "seed", task.id))
 
     await asyncio.gather(*(ask(t) for t in todo))
@@ -115,7 +117,10 @@ async def _run(
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         usage = Usage.from_dict(state.run.get("usage", {}))
-        client = LLMClient(endpoint, usage)
+        journal = ResponseJournal(settings.out / JOURNAL)
+        if journal.repair is not None:
+            notice(journal.repair.message())
+        client = JournaledClient(LLMClient(endpoint, usage), journal, Usage.from_dict(state.run.get("replayed", {})))
         try:
             fingerprint["seed"] = seed
             state.save(
@@ -132,13 +137,22 @@ async def _run(
             state.save(seed_classification=known)
             loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress)
             try:
-                return await loop.run()
+                report = await loop.run()
             except BaseException as exc:
                 status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
-                state.save(status=status, error=str(exc), usage=client.usage.to_dict(), counts=loop.counts())
+                state.save(
+                    status=status,
+                    error=str(exc),
+                    usage=client.usage.to_dict(),
+                    replayed=client.replayed.to_dict(),
+                    counts=loop.counts(),
+                )
                 raise
+            state.save(replayed=client.replayed.to_dict())
+            return report
         finally:
             await client.aclose()
+            journal.close()
     finally:
         state.close()
 

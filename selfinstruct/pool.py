@@ -96,6 +96,21 @@ def _load(path: Path) -> tuple[list[dict[str, Any]], Repair | None]:
     return records, repair
 
 
+def open_locked(path: Path, mode: int = os.O_RDWR) -> int:
+    """An O_APPEND descriptor holding the file's writer lock (created if missing); fails fast when taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, mode | os.O_APPEND | os.O_CREAT, 0o644)
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise PoolError(
+                f"{path}: another selfinstruct process is writing to it; wait for it or use another --out"
+            ) from None
+    return fd
+
+
 class JsonlLog:
     """An append-only JSONL file opened for writing by one process at a time (locked from opening to close)."""
 
@@ -117,17 +132,7 @@ class JsonlLog:
 
     def _open(self) -> int:
         if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    os.close(fd)
-                    raise PoolError(
-                        f"{self.path}: another selfinstruct process is writing to it; wait for it or use another --out"
-                    ) from None
-            self._fd = fd
+            self._fd = open_locked(self.path, os.O_WRONLY)
         return self._fd
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
