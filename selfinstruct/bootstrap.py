@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from selfinstruct import journal
 from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain, Rejection
@@ -158,6 +159,7 @@ class Bootstrap:
                 ) from None
 
     async def _job(self, request: int) -> JobResult:
+        journal.label(request=request)
         if self.s.mode == "alpaca":
             return await self._alpaca_job(request)
         demos = self.instruction_demos(request)
@@ -200,6 +202,7 @@ class Bootstrap:
 
     async def _complete(self, request: int, cand: Candidate) -> None:
         """Classify, then write instances output-first (classification) or input-first."""
+        journal.label(request=request, candidate=cand.index)
         seed = derive_seed(self.seed, request, cand.index, "classify")
         cand.is_classification = await classify(cand.instruction, self.client, self.prompts, self.s, seed)
         template = "instances_output_first" if cand.is_classification else "instances_input_first"

@@ -15,9 +15,10 @@ from typing import Any
 from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, classify, derive_seed
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain
+from selfinstruct.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
-from selfinstruct.runstate import RunState
+from selfinstruct.runstate import RunState, input_fingerprint
 from selfinstruct.seeds import load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
@@ -70,6 +71,7 @@ async def _classify_seeds(
     todo = [t for t in seeds if t.is_classification is None and t.id not in known]
 
     async def ask(task: Task) -> None:
+        label(seed_task=task.id)
         known[task.id] = await classify(task.instruction, client, prompts, settings, derive_seed(seed, "seed", task.id))
 
     await asyncio.gather(*(ask(t) for t in todo))
@@ -104,7 +106,8 @@ async def _run(
     chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
     chain.add_reference(t.instruction for t in seeds)
     endpoint = await _with_model(endpoint)
-    fingerprint = settings.output_affecting() | {"model": endpoint.model}
+    inputs = input_fingerprint(seeds, prompts, _templates(settings))
+    fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
     state = RunState.open(settings.out, fingerprint, chain.index)
     for repair in state.repairs:
         notice(repair.message())
@@ -114,7 +117,10 @@ async def _run(
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         usage = Usage.from_dict(state.run.get("usage", {}))
-        client = LLMClient(endpoint, usage)
+        journal = ResponseJournal(settings.out / JOURNAL)
+        if journal.repair is not None:
+            notice(journal.repair.message())
+        client = JournaledClient(LLMClient(endpoint, usage), journal, Usage.from_dict(state.run.get("replayed", {})))
         try:
             fingerprint["seed"] = seed
             state.save(
@@ -131,15 +137,32 @@ async def _run(
             state.save(seed_classification=known)
             loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress)
             try:
-                return await loop.run()
+                report = await loop.run()
             except BaseException as exc:
                 status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
-                state.save(status=status, error=str(exc), usage=client.usage.to_dict(), counts=loop.counts())
+                state.save(
+                    status=status,
+                    error=str(exc),
+                    usage=client.usage.to_dict(),
+                    replayed=client.replayed.to_dict(),
+                    counts=loop.counts(),
+                )
                 raise
+            state.save(replayed=client.replayed.to_dict())
+            return report
         finally:
             await client.aclose()
+            journal.close()
     finally:
         state.close()
+
+
+def _templates(settings: GenerateSettings) -> list[str]:
+    """The templates the run renders: a resume must find them unchanged (the others may be edited freely)."""
+    if settings.mode == "alpaca":
+        return ["alpaca"]
+    used = ["instructions", "instances_input_first", "instances_output_first"]
+    return [*used, "classify"] if settings.classifier == "llm" else used
 
 
 def generate(

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from selfinstruct.errors import PoolError
-from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.records import dumps
 
 try:
@@ -97,36 +96,44 @@ def _load(path: Path) -> tuple[list[dict[str, Any]], Repair | None]:
     return records, repair
 
 
+def open_locked(path: Path, mode: int = os.O_RDWR) -> int:
+    """An O_APPEND descriptor holding the file's writer lock (created if missing); fails fast when taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, mode | os.O_APPEND | os.O_CREAT, 0o644)
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise PoolError(
+                f"{path}: another selfinstruct process is writing to it; wait for it or use another --out"
+            ) from None
+    return fd
+
+
 class JsonlLog:
-    """An append-only JSONL file opened for writing by one process at a time."""
+    """An append-only JSONL file opened for writing by one process at a time (locked from opening to close)."""
 
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         self.path = Path(path)
         self.durable = durable
-        self.records, self.repair = _load(self.path)
         self._fd: int | None = None
+        # The writer lock comes first: repairing a torn tail while another process still appends to the file
+        # would cut off its records.
+        self._open()
+        try:
+            self.records, self.repair = _load(self.path)
+        except BaseException:
+            self.close()
+            raise
 
     def __len__(self) -> int:
         return len(self.records)
 
     def _open(self) -> int:
         if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    os.close(fd)
-                    raise PoolError(
-                        f"{self.path}: another selfinstruct process is writing to it; wait for it or use another --out"
-                    ) from None
-            self._fd = fd
+            self._fd = open_locked(self.path, os.O_WRONLY)
         return self._fd
-
-    def lock(self) -> None:
-        """Take the writer lock now (fails fast when another run holds it)."""
-        self._open()
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append rows as one write: after a crash, all of them or a torn tail, never a hole."""
@@ -157,30 +164,17 @@ class JsonlLog:
 class TaskPool(JsonlLog):
     """The task pool: seed-format task records plus provenance, in acceptance order.
 
-    Opening it restores what a run needs to resume: the records and, given an index, every pooled
-    instruction in the near-duplicate index.
+    It does not own the near-duplicate index: the bootstrap indexes each instruction the moment it is accepted
+    (later candidates of the same response must see it before the batch is written).
     """
 
-    def __init__(self, path: Path | str, *, index: NearDuplicateIndex | None = None, durable: bool = True) -> None:
+    def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         super().__init__(path, durable=durable)
         for number, record in enumerate(self.records, start=1):
             if not isinstance(record.get("instruction"), str):
+                self.close()
                 raise PoolError(f'{self.path}: record {number} has no "instruction" string; is this a task pool?')
-        self.index = index
-        if index is not None:
-            index.add_all(r["instruction"] for r in self.records)
 
     @property
     def instructions(self) -> list[str]:
         return [r["instruction"] for r in self.records]
-
-    def append(self, rows: Sequence[dict[str, Any]]) -> None:
-        super().append(rows)
-        if self.index is not None:
-            self.index.add_all(r["instruction"] for r in rows)
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.append([row])
-
-    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
-        self.append(list(rows))

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from selfinstruct.errors import PoolError
-from selfinstruct.filters import NearDuplicateIndex
 from selfinstruct.pool import JsonlLog, TaskPool
 
 
@@ -23,16 +22,14 @@ def task(i: int) -> dict[str, object]:
     }
 
 
-def test_append_and_reopen_restores_records_and_index(tmp_path: Path) -> None:
+def test_append_and_reopen_restores_records(tmp_path: Path) -> None:
     path = tmp_path / "tasks.jsonl"
     with TaskPool(path) as pool:
         pool.append([task(0), task(1)])
-        pool.add(task(2))
-    index = NearDuplicateIndex()
-    reopened = TaskPool(path, index=index)
+        pool.append([task(2)])
+    reopened = TaskPool(path)
     assert reopened.records == [task(0), task(1), task(2)]
-    assert len(index) == 3
-    assert index.best_match("Task number 1 asks for item 7") is not None
+    assert reopened.instructions == [str(task(i)["instruction"]) for i in range(3)]
 
 
 def test_torn_last_line_is_cut_and_reported(tmp_path: Path) -> None:
@@ -44,7 +41,7 @@ def test_torn_last_line_is_cut_and_reported(tmp_path: Path) -> None:
     assert pool.repair is not None and pool.repair.action == "truncated" and pool.repair.line == 4
     assert "torn last line" in pool.repair.message()
     assert path.read_text(encoding="utf-8") == good
-    pool.add(task(3))
+    pool.append([task(3)])
     pool.close()
     assert len(TaskPool(path)) == 4
 
@@ -62,7 +59,7 @@ def test_complete_last_record_without_newline_is_kept(tmp_path: Path) -> None:
     path.write_text(json.dumps(task(0)) + "\n" + json.dumps(task(1)), encoding="utf-8")
     pool = TaskPool(path)
     assert len(pool) == 2 and pool.repair is not None and pool.repair.action == "completed"
-    pool.add(task(2))
+    pool.append([task(2)])
     pool.close()
     assert [r["id"] for r in TaskPool(path).records] == ["machine_task_0", "machine_task_1", "machine_task_2"]
 
@@ -84,13 +81,30 @@ def test_not_a_task_pool(tmp_path: Path) -> None:
 def test_second_writer_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     first = JsonlLog(path)
-    first.lock()
-    second = JsonlLog(path)
     with pytest.raises(PoolError, match="another selfinstruct process"):
-        second.append([{"a": 1}])
+        JsonlLog(path)
     first.close()
+    second = JsonlLog(path)
     second.append([{"a": 1}])
     second.close()
+
+
+def test_lock_is_taken_before_the_torn_line_repair(tmp_path: Path) -> None:
+    """A torn-looking tail may be a record another process is writing right now: a second opener must be
+    refused without touching the file."""
+    path = tmp_path / "tasks.jsonl"
+    writer = TaskPool(path)
+    writer.append([task(0)])
+    with path.open("ab") as fh:
+        fh.write(b'{"id": "machine_task_1", "instru')  # the other process is half-way through a write
+    before = path.read_bytes()
+    with pytest.raises(PoolError, match="another selfinstruct process"):
+        TaskPool(path)
+    assert path.read_bytes() == before
+    writer.close()
+    reopened = TaskPool(path)
+    assert reopened.repair is not None and reopened.repair.action == "truncated" and len(reopened) == 1
+    reopened.close()
 
 
 WRITER = """
