@@ -146,7 +146,6 @@ class EndpointSettings:
     concurrency: int = 8
     rpm: float | None = None
     tpm: float | None = None
-    send_seed: bool = True
     # For a server we run ourselves: why it is gone, or None while it lives. Asked when a request to it
     # fails, so that a dead server stops the run at once instead of being retried like a network hiccup.
     health: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
@@ -221,7 +220,7 @@ class LLMClient:
             kwargs["presence_penalty"] = params.presence_penalty
         if params.frequency_penalty:
             kwargs["frequency_penalty"] = params.frequency_penalty
-        if seed is not None and s.send_seed:
+        if seed is not None:
             kwargs["seed"] = seed
         if s.api == "chat":
             chat = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)

@@ -31,7 +31,6 @@ class FilterSettings:
 
 Mode = Literal["self-instruct", "alpaca"]
 Classifier = Literal["llm", "rules"]
-STEPS: tuple[str, ...] = ("instructions", "classify", "instances", "alpaca")
 
 
 def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
