@@ -2,12 +2,14 @@
 
 The SDK's own retries are off (max_retries=0) so that every retry is counted, backs off with jitter, honours
 Retry-After, and so that errors that cannot heal (bad key, unknown model, a prompt too long) stop the run at
-once instead of being retried forever.
+once instead of being retried forever. A 200 whose body is not a completion (broken JSON, a proxy's HTML
+page, `"choices": null`) is a fault of the way there, not of the model: it is retried like a 5xx.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -155,6 +157,35 @@ class EndpointSettings:
         return self.base_url or "https://api.openai.com/v1"
 
 
+class _MalformedResponse(Exception):
+    """A 200 whose body is not a completion (a proxy's HTML page, broken JSON, no choices): retried like a 5xx."""
+
+
+def _completion_of(reply: Any, api: Api) -> Completion:
+    """The text, finish reason and usage of a parsed response, or _MalformedResponse saying what is wrong."""
+    if isinstance(reply, (str, bytes)):
+        text = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
+        snippet = " ".join(text.split())[:80]
+        raise _MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
+    choices = getattr(reply, "choices", None)
+    usage = getattr(reply, "usage", None)
+    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+    if choices is None:
+        raise _MalformedResponse("JSON without choices")
+    if not choices:  # a well-formed answer with nothing in it: an empty response, not an endpoint fault
+        return Completion("", "empty", prompt_tokens, 0)
+    try:
+        choice = choices[0]
+        text = choice.message.content if api == "chat" else choice.text
+        finish = choice.finish_reason or "stop"
+    except (AttributeError, TypeError, IndexError):
+        raise _MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
+    if text is not None and not isinstance(text, str):
+        raise _MalformedResponse(f"a choice whose text is {type(text).__name__}")
+    return Completion(text or "", str(finish), prompt_tokens, completion_tokens)
+
+
 def _retry_after(exc: openai.APIStatusError) -> float | None:
     headers = exc.response.headers
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
@@ -223,26 +254,10 @@ class LLMClient:
         if seed is not None:
             kwargs["seed"] = seed
         if s.api == "chat":
-            chat = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
-            usage = chat.usage
-            if not chat.choices:
-                return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
-            choice = chat.choices[0]
-            text = choice.message.content or ""
-            finish = choice.finish_reason or "stop"
+            reply: Any = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
         else:
-            comp = await client.completions.create(prompt=prompt, **kwargs)
-            usage = comp.usage
-            if not comp.choices:
-                return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
-            text = comp.choices[0].text or ""
-            finish = comp.choices[0].finish_reason or "stop"
-        return Completion(
-            text,
-            str(finish),
-            usage.prompt_tokens if usage else 0,
-            usage.completion_tokens if usage else 0,
-        )
+            reply = await client.completions.create(prompt=prompt, **kwargs)
+        return _completion_of(reply, s.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections."""
@@ -300,6 +315,10 @@ class LLMClient:
                 cause = exc.__cause__ or exc
                 last_error = f"connection failed: {type(cause).__name__}: {cause}".rstrip(": ")
                 self._check_health()
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                last_error = f"malformed 200 response: broken JSON ({exc})"
+            except _MalformedResponse as exc:
+                last_error = f"malformed 200 response: {exc}"
             else:
                 stats.requests += 1
                 stats.prompt_tokens += result.prompt_tokens

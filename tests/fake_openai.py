@@ -110,9 +110,11 @@ class Reply:
 class Fault:
     """An injected failure; applied to one request before the responder runs.
 
-    ``hang`` is applied first (sleep), then the first of ``drop``, ``status``, ``text``, ``empty_choices``
-    that is set decides the answer; with only ``hang`` set the request is answered normally.
-    ``retry_after`` adds ``Retry-After`` / ``retry-after-ms`` headers to whatever is answered.
+    ``hang`` is applied first (sleep), then the first of ``drop``, ``status``, ``body``, ``text``,
+    ``empty_choices``, ``null_choices`` that is set decides the answer; with only ``hang`` set the request is
+    answered normally. ``retry_after`` adds ``Retry-After`` / ``retry-after-ms`` headers to whatever is answered.
+    ``body`` is sent verbatim with status 200 and ``content_type``: a broken
+    JSON document, or the HTML page a proxy answers with. ``null_choices`` answers ``{"choices": null}``.
     """
 
     status: int | None = None
@@ -124,6 +126,9 @@ class Fault:
     text: str | None = None
     finish_reason: str | None = None
     empty_choices: bool = False
+    body: str | None = None
+    content_type: str = "application/json"
+    null_choices: bool = False
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -251,10 +256,14 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send_json(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode("utf-8")
+        self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", extra_headers)
+
+    def _send_raw(
+        self, status: int, data: bytes, content_type: str, extra_headers: dict[str, str] | None = None
+    ) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-request-id", self.server.fake._next_id("req_fake"))
             for name, value in (extra_headers or {}).items():
@@ -566,11 +575,21 @@ class FakeOpenAIServer:
             self._answer_models(h, path, request, extra, fault)
             return
 
+        if fault is not None and fault.body is not None:
+            self._count(path, "fault_body", request)
+            h._send_raw(200, fault.body.encode("utf-8"), fault.content_type, extra)
+            return
+
         model = str(body.get("model") or self.models[0])
         n = body.get("n") or 1
         n = n if isinstance(n, int) and n > 0 else 1
 
         replies: list[Reply] = []
+        if fault is not None and fault.null_choices:
+            self._count(path, "fault_null_choices", request)
+            payload = self._completion_payload(path, model, request, [])
+            h._send_json(200, {**payload, "choices": None}, extra)
+            return
         if fault is not None and fault.empty_choices:
             outcome = "fault_empty_choices"
         elif fault is not None and fault.text is not None:
