@@ -1,10 +1,22 @@
-"""The bootstrap loop: many requests in flight, one deterministic outcome.
+"""The bootstrap loop: many requests in flight, one deterministic outcome, and no request that is not needed.
 
-Request k is a pure function of (seed, k, the pool committed by requests <= k - window - 1): its demonstrations
-are sampled with an RNG seeded by (seed, k) from that pool prefix, and its candidates are pre-checked against
-that prefix only. Results are committed strictly in request order, where the final near-duplicate check sees
-everything accepted before. So with a deterministic endpoint the pool is byte-identical whatever the
+Determinism. Requests are numbered, and request k's demonstrations are sampled with an RNG seeded by (seed, k)
+from the pool committed by the end of the previous *round*. Rounds are runs of consecutive requests: request 0
+alone, then each round as long as all earlier ones together, at most `--window` requests (0 | 1 | 2-3 | 4-7 |
+8-15 | 16-31 | 32-63 | 64-95 | ...). A request is sent only once every request of the earlier rounds is
+committed, so what it sees never depends on timing or concurrency, and from the second round on it sees the
+model's own tasks. Candidates are decided strictly in (request, candidate) order, where the final
+near-duplicate check sees everything accepted before, and a candidate's classify and instances requests are a
+pure function of the candidate. So with a deterministic endpoint the pool is byte-identical whatever the
 concurrency, and a killed run resumes into the same file it would have written without the kill.
+
+Economy. Which requests are sent never changes the pool, only what it costs. A candidate is classified and
+given instances only while it can still matter: while the tasks accepted so far plus every earlier candidate
+that might still be accepted fall short of the target. It is first checked against the whole pool committed so
+far, so a near-duplicate costs nothing. A new instruction request is sent only when the expected supply (the
+measured yield of accepted tasks per instruction request for those in flight, the measured acceptance of the
+candidates waiting) falls short of the target. At most `concurrency` jobs run at a time, commit order first, so
+at concurrency 1 a run pays the sequential minimum.
 """
 
 from __future__ import annotations
@@ -55,6 +67,11 @@ class Candidate:
     stage: str = "filter"
     is_classification: bool | None = None
     instances: list[Instance] = field(default_factory=list)
+    # Scheduling: checked against the whole pool at the commit cursor; a near-duplicate of a task committed
+    # while it waited (rejected at commit, never sent further); its classify + instances requests.
+    final: bool = False
+    doomed: bool = False
+    work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -71,10 +88,32 @@ class RunReport:
     accepted: int
     target: int
     new_tasks: int
-    requests: int
-    tokens: int
+    requests: int  # this run
+    tokens: int  # this run
     rejected: Counter[str]
     message: str = ""
+    total_requests: int = 0  # the run directory, all runs together
+    total_tokens: int = 0
+
+    @property
+    def requests_per_task(self) -> float | None:
+        """Requests this run paid per task it added."""
+        return self.requests / self.new_tasks if self.new_tasks else None
+
+
+PRIOR_ACCEPTANCE = (3, 4)  # accepted of candidates sent for instances, before any is measured: 3 in 4
+
+
+def round_start(request: int, window: int) -> int:
+    """The first request of `request`'s round; see the module docstring."""
+    start = 0
+    while True:
+        size = min(window, max(1, start))
+        if size == window:  # this round and every later one have the same size
+            return start + (request - start) // window * window
+        if request < start + size:
+            return start
+        start += size
 
 
 # Called with the pool size and counters after every commit (and once at the start, for resumed runs).
@@ -107,15 +146,26 @@ class Bootstrap:
             f"{r.get('stage')}:{r.get('reason')}" for r in state.rejected.records if r.get("stage")
         )
         self.recent: deque[bool] = deque(_recent_outcomes(state), maxlen=settings.saturation_window)
-        self.per_request: deque[int] = deque(maxlen=50)
+        # Scheduling. The request at the commit cursor is state.next_request; its decided records wait in
+        # _tasks/_rejected until the whole request is written.
+        self._instr: dict[int, asyncio.Task[JobResult]] = {}
+        self._results: dict[int, JobResult] = {}
+        self._flying: set[asyncio.Task[Any]] = set()
+        self._next_dispatch = state.next_request
+        self._cursor = 0
+        self._tasks: list[dict[str, Any]] = []
+        self._rejected: list[dict[str, Any]] = []
+        # Measured yield: accepted tasks per committed instruction request (a resumed run starts from its
+        # files) and accepted share of the candidates sent for instances, each with a small prior.
+        self._yield = [len(state.pool) + settings.new_per_request / 2, state.next_request + 1.0]
+        self._acceptance = [float(PRIOR_ACCEPTANCE[0]), float(PRIOR_ACCEPTANCE[1])]
 
     # -- prompts -----------------------------------------------------------------------------------------
 
     def instruction_demos(self, request: int) -> list[str]:
         """The request's demonstrations: machine tasks from the pool prefix it may see, the rest seeds."""
         rng = random.Random(derive_seed(self.seed, request, "demos"))
-        available = self.state.pool_count_through(request - self.s.window - 1)
-        machine_pool = self.state.pool.records[:available]
+        machine_pool = self.state.pool.records[: self._visible(request)]
         machine = rng.sample(machine_pool, min(self.s.machine_demos, len(machine_pool)))
         human = rng.sample(self.seeds, min(len(self.seeds), self.s.demos - len(machine)))
         demos = [t.instruction for t in human] + [str(t["instruction"]) for t in machine]
@@ -127,6 +177,10 @@ class Bootstrap:
         rng = random.Random(derive_seed(self.seed, request, "demos"))
         usable = [t for t in self.seeds if t.instances]
         return rng.sample(usable, min(self.s.demos, len(usable)))
+
+    def _visible(self, request: int) -> int:
+        """How many pool tasks request k may see: those of the rounds before its own."""
+        return self.state.pool_count_through(round_start(request, self.s.window) - 1)
 
     def _params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
         params = self.s.params[step]
@@ -180,16 +234,16 @@ class Bootstrap:
         )
         if not parsed.items:
             return JobResult(request, [], "no_items", completion.text[:200])
-        limit = len(self.seeds) + self.state.pool_count_through(request - self.s.window - 1)
+        limit = len(self.seeds) + self._visible(request)
         candidates = [
             self._precheck(Candidate(j, normalize_whitespace(text)), limit)
             for j, text in enumerate(parsed.items[: self.s.new_per_request])
         ]
-        await asyncio.gather(*(self._complete(request, c) for c in candidates if c.rejection is None))
-        return JobResult(request, candidates)
+        return JobResult(request, candidates)  # classify and instances come later, when needed
 
     def _precheck(self, cand: Candidate, limit: int) -> Candidate:
-        """Cheap filters, and ROUGE-L against the snapshot every concurrency level shares."""
+        """Cheap filters, and ROUGE-L against the snapshot every concurrency level shares (a rejection there is
+        final: the commit-time check sees a superset)."""
         rejection = self.chain.check_text(cand.instruction)
         if rejection is None and self.chain.uses_rouge:
             match = self.chain.index.best_match(cand.instruction, limit=limit)
@@ -235,7 +289,7 @@ class Bootstrap:
         )
         if not items:
             return JobResult(request, [], "no_items", completion.text[:200])
-        limit = len(self.seeds) + self.state.pool_count_through(request - self.s.window - 1)
+        limit = len(self.seeds) + self._visible(request)
         candidates = []
         for j, item in enumerate(items[: self.s.new_per_request]):
             cand = self._precheck(Candidate(j, normalize_whitespace(item.instruction)), limit)
@@ -249,31 +303,44 @@ class Bootstrap:
 
     # -- committing --------------------------------------------------------------------------------------
 
-    def _commit(self, result: JobResult) -> bool:
-        """Write one request's outcome in candidate order; True when the target has been reached."""
+    def _commit(self, result: JobResult) -> bool | None:
+        """Decide the request's candidates in order and write its outcome; True when the target has been reached,
+        None while the candidate at the cursor waits for its instances (the decided ones wait in memory)."""
         k = result.request
         state = self.state
-        tasks: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
-        accepted = len(state.pool)
+        tasks, rejected = self._tasks, self._rejected
         reached = False
-        if result.problem and (k, -1) not in state.written:
+        if result.problem and (k, -1) not in state.written and not rejected:
             rejected.append(
                 {"meta": {"request": k, "candidate": -1}, "stage": "response", "reason": result.problem,
                  "detail": result.detail}
             )  # fmt: skip
             self.rejected[f"response:{result.problem}"] += 1
-        for cand in result.candidates:
-            if accepted + len(tasks) >= self.s.n:
+        while self._cursor < len(result.candidates):
+            cand = result.candidates[self._cursor]
+            accepted = len(state.pool) + len(tasks)
+            if accepted >= self.s.n:
                 reached = True
                 break
             if (k, cand.index) in state.written:
+                self._cursor += 1
                 continue
+            if not cand.final:  # everything before it is decided: this check is the final one
+                cand.final = True
+                if (cand.rejection is None or cand.stage == "instances") and self.chain.uses_rouge:
+                    match = self.chain.index.best_match(cand.instruction)
+                    if match is not None:
+                        cand.rejection = _rouge_rejection(match.instruction, match.score, self.chain.threshold)
+                        cand.stage = "filter"
+            if cand.rejection is None and self.s.mode != "alpaca" and (cand.work is None or not cand.work.done()):
+                return None  # _dispatch sends it first
+            self._cursor += 1
+            if cand.work is not None and not cand.work.done():
+                cand.work.cancel()  # sent early, then a near-duplicate of a task accepted before it
             rejection, stage = cand.rejection, cand.stage
-            if rejection is None and self.chain.uses_rouge:
-                match = self.chain.index.best_match(cand.instruction)
-                if match is not None:
-                    rejection, stage = _rouge_rejection(match.instruction, match.score, self.chain.threshold), "filter"
+            if cand.work is not None or (self.s.mode == "alpaca" and stage != "filter"):
+                self._acceptance[0] += rejection is None
+                self._acceptance[1] += 1
             self.recent.append(rejection is None)
             if rejection is not None:
                 rejected.append(
@@ -284,7 +351,7 @@ class Bootstrap:
                 continue
             similar = self.chain.index.most_similar(cand.instruction, 10) if self.chain.uses_rouge else []
             record = {
-                "id": f"machine_task_{accepted + len(tasks)}",
+                "id": f"machine_task_{accepted}",
                 "instruction": cand.instruction,
                 "instances": [i.to_dict() for i in cand.instances],
                 "is_classification": cand.is_classification,
@@ -298,59 +365,112 @@ class Bootstrap:
             tasks.append(record)
             self.chain.keep(cand.instruction)  # later candidates of this response are compared with it
         state.commit(k, tasks, rejected)
-        self.per_request.append(len(tasks))
-        if not reached:
+        del self._results[k]
+        self._yield[0] += len(tasks)
+        self._yield[1] += 1
+        self._tasks, self._rejected, self._cursor = [], [], 0
+        if not reached:  # a request cut short by the target is finished by a run with a larger -n
             state.next_request = k + 1
         return reached or len(state.pool) >= self.s.n
 
     # -- the loop ----------------------------------------------------------------------------------------
 
-    def _wanted_jobs(self) -> int:
-        """Jobs worth having in flight: enough to reach the target, never more than the window allows."""
-        remaining = self.s.n - len(self.state.pool)
-        per_job = max(0.5, sum(self.per_request) / len(self.per_request)) if self.per_request else 2.0
-        return max(1, min(self.s.window + 1, int(remaining / per_job * 1.5) + 1))
+    def _dispatch(self) -> None:
+        """Hand free job slots to the work that can still matter, in commit order, then to instruction requests."""
+        free = self.client.settings.concurrency - len(self._flying)
+        if free <= 0:
+            return
+        n = self.s.n
+        accepted = len(self.state.pool) + len(self._tasks)
+        ahead = 0  # earlier candidates that may still be accepted: an upper bound
+        live = 0  # of which sent (or, in alpaca mode, complete) and not yet decided
+        for k in range(self.state.next_request, self._next_dispatch):
+            result = self._results.get(k)
+            if result is None:  # still in flight: it may bring new_per_request candidates, all ahead
+                ahead += self.s.new_per_request
+                continue
+            first = self._cursor if k == self.state.next_request else 0
+            for cand in result.candidates[first:]:
+                if cand.rejection is not None or cand.doomed or (k, cand.index) in self.state.written:
+                    continue
+                if cand.work is not None or self.s.mode == "alpaca":
+                    ahead, live = ahead + 1, live + 1
+                    continue
+                if accepted + ahead >= n:
+                    return  # enough candidates before this one to reach the target: nothing more is needed
+                if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
+                    cand.doomed = True  # a near-duplicate of a task committed while it waited
+                    continue
+                if free == 0:
+                    return
+                cand.work = asyncio.create_task(self._complete(k, cand))
+                self._flying.add(cand.work)
+                free, ahead, live = free - 1, ahead + 1, live + 1
+        if accepted + ahead >= n:
+            return
+        per_request = self._yield[0] / self._yield[1]
+        acceptance = self._acceptance[0] / self._acceptance[1]
+        while free > 0 and round_start(self._next_dispatch, self.s.window) <= self.state.next_request:
+            if accepted + acceptance * live + per_request * len(self._instr) >= n:
+                return  # what is on its way should do: measured, not assumed
+            k = self._next_dispatch
+            self._instr[k] = asyncio.create_task(self._job(k))
+            self._flying.add(self._instr[k])
+            self._next_dispatch, free = k + 1, free - 1
 
     async def run(self) -> RunReport:
         state = self.state
         start_tokens = self.client.usage.total_tokens
+        start_requests = self.client.usage.requests
         start_accepted = len(state.pool)
         if len(state.pool) >= self.s.n:
-            return self._report("nothing_to_do", start_accepted, start_tokens)
+            return self._report("nothing_to_do", start_accepted, start_tokens, start_requests)
         if self.progress is not None:
             self.progress(len(state.pool), self._postfix())
-        pending: dict[int, asyncio.Task[JobResult]] = {}
-        next_dispatch = next_commit = state.next_request
         status = "complete"
         try:
             while True:
-                while next_dispatch <= next_commit + self.s.window and len(pending) < self._wanted_jobs():
-                    pending[next_dispatch] = asyncio.create_task(self._job(next_dispatch))
-                    next_dispatch += 1
-                result = await pending.pop(next_commit)
-                done = self._commit(result)
-                next_commit += 1
-                self._save("running")
-                if self.progress is not None:
-                    self.progress(len(state.pool), self._postfix())
-                if done:
+                stop = self._advance()
+                if stop is not None:
+                    status = stop
                     break
-                if self.s.max_tokens_total is not None and self.client.usage.total_tokens >= self.s.max_tokens_total:
-                    status = "budget"
-                    break
-                if (
-                    self.s.min_acceptance > 0
-                    and len(self.recent) == self.recent.maxlen
-                    and sum(self.recent) / len(self.recent) < self.s.min_acceptance
-                ):
-                    status = "saturated"
-                    break
+                self._dispatch()
+                if not self._flying:
+                    raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
+                done, _ = await asyncio.wait(self._flying, return_when=asyncio.FIRST_COMPLETED)
+                self._flying -= done
+                for task in done:
+                    if not task.cancelled():
+                        task.result()  # an endpoint error stops the run here
+                for k in [k for k, task in self._instr.items() if task.done()]:
+                    self._results[k] = self._instr.pop(k).result()
         finally:
-            for task in pending.values():
+            for task in self._flying:
                 task.cancel()
-            await asyncio.gather(*pending.values(), return_exceptions=True)
+            await asyncio.gather(*self._flying, return_exceptions=True)
         self._save(status)
-        return self._report(status, start_accepted, start_tokens)
+        return self._report(status, start_accepted, start_tokens, start_requests)
+
+    def _advance(self) -> str | None:
+        """Commit every request that can be decided now; the stop status once the run should end."""
+        while self.state.next_request in self._results:
+            done = self._commit(self._results[self.state.next_request])
+            if done is None:
+                return None
+            self._save("running")
+            if self.progress is not None:
+                self.progress(len(self.state.pool), self._postfix())
+            if done:
+                return "complete"
+            if self.s.max_tokens_total is not None and self.client.usage.total_tokens >= self.s.max_tokens_total:
+                return "budget"
+            if (
+                self.s.min_acceptance > 0
+                and len(self.recent) == self.recent.maxlen
+                and sum(self.recent) / len(self.recent) < self.s.min_acceptance
+            ):
+                return "saturated"
+        return None
 
     def _postfix(self) -> dict[str, Any]:
         usage = self.client.usage
@@ -371,7 +491,7 @@ class Bootstrap:
             counts=self.counts(),
         )
 
-    def _report(self, status: str, start_accepted: int, start_tokens: int) -> RunReport:
+    def _report(self, status: str, start_accepted: int, start_tokens: int, start_requests: int) -> RunReport:
         messages = {
             "complete": f"reached the target of {self.s.n} tasks",
             "nothing_to_do": f"the pool already has {len(self.state.pool)} tasks (target {self.s.n})",
@@ -386,10 +506,12 @@ class Bootstrap:
             accepted=len(self.state.pool),
             target=self.s.n,
             new_tasks=len(self.state.pool) - start_accepted,
-            requests=self.client.usage.requests,
+            requests=self.client.usage.requests - start_requests,
             tokens=self.client.usage.total_tokens - start_tokens,
             rejected=self.rejected,
             message=messages[status],
+            total_requests=self.client.usage.requests,
+            total_tokens=self.client.usage.total_tokens,
         )
 
 

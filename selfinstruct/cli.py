@@ -287,11 +287,11 @@ def filter_cmd(
 )
 @click.option(
     "--window",
-    type=click.IntRange(0, 4096),
+    type=click.IntRange(1, 4096),
     default=32,
     show_default=True,
-    help="Demonstrations come from tasks committed at least this many requests earlier "
-    "(keeps runs reproducible at any concurrency).",
+    help="Largest round of instruction requests. A request's machine demonstrations come from the rounds before "
+    "its own (sizes 1, 1, 2, 4, ... up to this), which keeps runs reproducible at any concurrency.",
 )
 @click.option(
     "--saturation-window",
@@ -371,7 +371,9 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
     click.echo(
         f"{report.message}: {report.accepted} tasks in {settings.out / 'tasks.jsonl'} (+{report.new_tasks} this run)"
     )
-    click.echo(f"requests: {report.requests:,}  tokens this run: {report.tokens:,}")
+    per_task = f"{report.requests_per_task:.2f}" if report.requests_per_task is not None else "-"
+    click.echo(f"this run: {report.requests:,} requests, {report.tokens:,} tokens; requests per task: {per_task}")
+    click.echo(f"run directory, all runs: {report.total_requests:,} requests, {report.total_tokens:,} tokens")
     if report.rejected:
         top = ", ".join(f"{k} {v}" for k, v in report.rejected.most_common(6))
         click.echo(f"rejected: {sum(report.rejected.values()):,} ({top}) -> {settings.out / 'rejected.jsonl'}")

@@ -74,7 +74,7 @@ class GenerateSettings:
     language: Language = "en"
     prompts_dir: Path | None = None
     seed: int | None = None
-    window: int = 32
+    window: int = 32  # largest round of instruction requests (see bootstrap)
     demos: int = 8  # per instruction prompt (alpaca mode: 3)
     machine_demos: int = 2  # of which from the pool, once it has some
     new_per_request: int = 8  # instructions asked for per prompt (alpaca mode: 20)
