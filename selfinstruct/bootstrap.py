@@ -25,13 +25,13 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from selfinstruct.classify import looks_like_classification
-from selfinstruct.errors import EndpointError, InputError
+from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain, Rejection
 from selfinstruct.instances import clean_instances
 from selfinstruct.llm import Completion, ContextLengthError, LLMClient, StepParams
@@ -46,6 +46,7 @@ from selfinstruct.parsing import (
 from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
 from selfinstruct.runstate import RunState
 from selfinstruct.settings import GenerateSettings
+from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Candidate:
     stage: str = "filter"
     is_classification: bool | None = None
     instances: list[Instance] = field(default_factory=list)
+    reply: str = ""  # the instances reply, shown when the model turns out to be unusable
     # Scheduling: checked against the whole pool at the commit cursor; a near-duplicate of a task committed
     # while it waited (rejected at commit, never sent further); its classify + instances requests.
     final: bool = False
@@ -84,7 +86,7 @@ class JobResult:
 
 @dataclass
 class RunReport:
-    status: str  # complete | budget | saturated | nothing_to_do
+    status: str  # complete | nothing_to_do | budget | saturated | unusable
     accepted: int
     target: int
     new_tasks: int
@@ -145,7 +147,13 @@ class Bootstrap:
         self.rejected: Counter[str] = Counter(
             f"{r.get('stage')}:{r.get('reason')}" for r in state.rejected.records if r.get("stage")
         )
-        self.recent: deque[bool] = deque(_recent_outcomes(state), maxlen=settings.saturation_window)
+        self.stops = StopRules(
+            window=settings.saturation_window,
+            min_acceptance=settings.min_acceptance,
+            max_unusable=settings.max_unusable,
+            history=history_of(state.pool.records, state.rejected.records),
+        )
+        self._verdict: Verdict | None = None
         # Scheduling. The request at the commit cursor is state.next_request; its decided records wait in
         # _tasks/_rejected until the whole request is written.
         self._instr: dict[int, asyncio.Task[JobResult]] = {}
@@ -263,6 +271,7 @@ class Bootstrap:
             self.s.params["instances"],
             seed=derive_seed(self.seed, request, cand.index, "instances"),
         )
+        cand.reply = reply.text
         raw = parse_output_first(reply.text) if cand.is_classification else parse_input_first(reply.text)
         kept, reason = clean_instances(raw, max_instances=self.s.max_instances)
         cand.instances = kept
@@ -316,6 +325,8 @@ class Bootstrap:
                  "detail": result.detail}
             )  # fmt: skip
             self.rejected[f"response:{result.problem}"] += 1
+            raw = result.detail if result.problem == "no_items" else ""  # (the detail of an empty one is its finish)
+            self.stops.rejected(f"response:{result.problem}", unusable=True, raw=raw)
         while self._cursor < len(result.candidates):
             cand = result.candidates[self._cursor]
             accepted = len(state.pool) + len(tasks)
@@ -335,14 +346,13 @@ class Bootstrap:
             if cand.rejection is None and self.s.mode != "alpaca" and (cand.work is None or not cand.work.done()):
                 return None  # _dispatch sends it first
             self._cursor += 1
-            if cand.work is not None and not cand.work.done():
-                cand.work.cancel()  # sent early, then a near-duplicate of a task accepted before it
             rejection, stage = cand.rejection, cand.stage
             if cand.work is not None or (self.s.mode == "alpaca" and stage != "filter"):
                 self._acceptance[0] += rejection is None
                 self._acceptance[1] += 1
-            self.recent.append(rejection is None)
             if rejection is not None:
+                self.stops.rejected(f"{stage}:{rejection.reason}", unusable=stage == "instances",
+                                    raw=cand.reply or cand.instruction)  # fmt: skip
                 rejected.append(
                     {"meta": {"request": k, "candidate": cand.index}, "stage": stage, **rejection.to_dict(),
                      "instruction": cand.instruction}
@@ -363,6 +373,7 @@ class Bootstrap:
                 },
             }
             tasks.append(record)
+            self.stops.accepted()
             self.chain.keep(cand.instruction)  # later candidates of this response are compared with it
         state.commit(k, tasks, rejected)
         del self._results[k]
@@ -433,6 +444,8 @@ class Bootstrap:
                 stop = self._advance()
                 if stop is not None:
                     status = stop
+                    # What is in flight is paid for already: let it land, so that usage counts it.
+                    await asyncio.gather(*self._flying, return_exceptions=True)
                     break
                 self._dispatch()
                 if not self._flying:
@@ -440,8 +453,7 @@ class Bootstrap:
                 done, _ = await asyncio.wait(self._flying, return_when=asyncio.FIRST_COMPLETED)
                 self._flying -= done
                 for task in done:
-                    if not task.cancelled():
-                        task.result()  # an endpoint error stops the run here
+                    task.result()  # an endpoint error stops the run here
                 for k in [k for k, task in self._instr.items() if task.done()]:
                     self._results[k] = self._instr.pop(k).result()
         finally:
@@ -464,12 +476,9 @@ class Bootstrap:
                 return "complete"
             if self.s.max_tokens_total is not None and self.client.usage.total_tokens >= self.s.max_tokens_total:
                 return "budget"
-            if (
-                self.s.min_acceptance > 0
-                and len(self.recent) == self.recent.maxlen
-                and sum(self.recent) / len(self.recent) < self.s.min_acceptance
-            ):
-                return "saturated"
+            self._verdict = self.stops.verdict()
+            if self._verdict is not None:
+                return self._verdict.status
         return None
 
     def _postfix(self) -> dict[str, Any]:
@@ -496,11 +505,9 @@ class Bootstrap:
             "complete": f"reached the target of {self.s.n} tasks",
             "nothing_to_do": f"the pool already has {len(self.state.pool)} tasks (target {self.s.n})",
             "budget": f"stopped: token budget of {self.s.max_tokens_total} reached",
-            "saturated": (
-                f"stopped: fewer than {self.s.min_acceptance:.0%} of the last {self.s.saturation_window} candidates "
-                "were accepted; the model has run out of new tasks for these seeds and prompts"
-            ),
         }
+        if self._verdict is not None:
+            messages[self._verdict.status] = self._verdict.message
         return RunReport(
             status=status,
             accepted=len(self.state.pool),
@@ -544,29 +551,3 @@ def _rouge_rejection(similar_to: str, score: float, threshold: float) -> Rejecti
         similar_to=similar_to,
         score=round(score, 6),
     )
-
-
-def _recent_outcomes(state: RunState) -> list[bool]:
-    """Accept/reject outcomes in commit order, rebuilt from the files so saturation survives a resume."""
-    keyed: list[tuple[int, int, bool]] = []
-    for records, ok in ((state.pool.records, True), (state.rejected.records, False)):
-        for r in records:
-            meta = r.get("meta")
-            if isinstance(meta, dict) and isinstance(meta.get("candidate"), int) and meta["candidate"] >= 0:
-                keyed.append((int(meta["request"]), int(meta["candidate"]), ok))
-    keyed.sort()
-    return [ok for _, _, ok in keyed]
-
-
-def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
-    """Enough seeds for the demonstrations the mode needs."""
-    if settings.mode == "alpaca":
-        if sum(1 for t in seeds if t.instances) < settings.demos:
-            raise InputError(
-                f"alpaca mode needs at least {settings.demos} seed tasks with instances", path=settings.seeds
-            )
-    elif len(seeds) < settings.demos - settings.machine_demos:
-        raise InputError(
-            f"has {len(seeds)} tasks; self-instruct needs at least {settings.demos - settings.machine_demos}",
-            path=settings.seeds,
-        )

@@ -308,6 +308,14 @@ def filter_cmd(
     help="Stop when fewer than this share of the last candidates were accepted (0: never).",
 )
 @click.option(
+    "--max-unusable",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Stop (exit 5) after this many responses in a row that gave nothing usable: empty, unparseable, "
+    "refusals, instances that all break the rules.",
+)
+@click.option(
     "--local-model", help="Serve this GGUF file with the embedded llama.cpp server instead of the bundled SmolLM2-135M."
 )
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
@@ -319,6 +327,9 @@ def generate(**opts: Any) -> None:
     instructions; each survivor of the filters is classified (classification or not), gets instances
     (output-first for classification, input-first otherwise), and is appended to OUT/tasks.jsonl.
     Re-running the same command resumes: nothing is lost or duplicated.
+
+    Exit codes: 0 target reached, 1 endpoint error, 2 bad input, 3 budget reached, 4 saturated (the model
+    has run out of new tasks), 5 model unusable (empty, unparseable or refusing replies), 130 interrupted.
 
     With no --base-url and no OPENAI_API_KEY the embedded SmolLM2-135M model runs locally
     (pip install "selfinstruct[local]").
@@ -353,6 +364,11 @@ def generate(**opts: Any) -> None:
         click.echo(f"Interrupted. The run in {opts['out']} is intact: run the same command to resume.", err=True)
         sys.exit(130)
     _render_generate_report(report, settings)
+    sys.exit(EXIT_CODES[report.status])
+
+
+# How a generate run ended, as its exit code (README, "Exit codes"). Errors: 1 endpoint, 2 bad input, 130 Ctrl-C.
+EXIT_CODES = {"complete": 0, "nothing_to_do": 0, "budget": 3, "saturated": 4, "unusable": 5}
 
 
 def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:

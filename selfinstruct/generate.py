@@ -7,13 +7,13 @@ import contextlib
 import dataclasses
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, classify, derive_seed
-from selfinstruct.errors import EndpointError
+from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, classify, derive_seed
+from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
@@ -47,6 +47,20 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
         server.start()
         yield dataclasses.replace(
             settings.endpoint, base_url=server.url, api_key="local", model=server.model_name, health=server.failure
+        )
+
+
+def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
+    """Enough seeds for the demonstrations the mode needs."""
+    if settings.mode == "alpaca":
+        if sum(1 for t in seeds if t.instances) < settings.demos:
+            raise InputError(
+                f"alpaca mode needs at least {settings.demos} seed tasks with instances", path=settings.seeds
+            )
+    elif len(seeds) < settings.demos - settings.machine_demos:
+        raise InputError(
+            f"has {len(seeds)} tasks; self-instruct needs at least {settings.demos - settings.machine_demos}",
+            path=settings.seeds,
         )
 
 

@@ -85,6 +85,7 @@ class GenerateSettings:
     max_tokens_total: int | None = None
     saturation_window: int = 500
     min_acceptance: float = 0.01
+    max_unusable: int = 20  # responses in a row that gave nothing usable, then the run stops
     dry_run: bool = False
     local: bool = False  # no endpoint given: run the embedded llama.cpp model
     local_model: Path | None = None
@@ -198,6 +199,7 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         max_tokens_total=opts["max_tokens_total"],
         saturation_window=opts["saturation_window"],
         min_acceptance=opts["min_acceptance"],
+        max_unusable=opts["max_unusable"],
         dry_run=opts["dry_run"],
         local=local,
         local_model=local_model,

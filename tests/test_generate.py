@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from selfinstruct.cli import cli
 from selfinstruct.seeds import load_tasks
-from tests.fake_openai import FakeOpenAIServer, Fault
+from tests.fake_openai import FakeOpenAIServer, Fault, Request
 from tests.scripted_model import respond
 
 from .conftest import SEEDS, ZH_SEEDS
@@ -308,7 +308,7 @@ def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path, server: FakeOp
 def test_token_budget_stops_cleanly(tmp_path: Path, server: FakeOpenAIServer) -> None:
     out = tmp_path / "run"
     code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", "3000", "--concurrency", "2")
-    assert code == 0 and "token budget" in stdout
+    assert code == 3 and "token budget" in stdout
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["status"] == "budget" and 0 < len(tasks(out)) < 500
 
@@ -318,9 +318,55 @@ def test_saturation_stop(tmp_path: Path) -> None:
     with FakeOpenAIServer(lambda r: same if r.prompt.rstrip().endswith("Task 9:") else respond(r), api_key=KEY) as srv:
         out = tmp_path / "run"
         code, stdout, _ = run(srv, out, "-n", "50", "--saturation-window", "20", "--min-acceptance", "0.1")
-    assert code == 0 and "run out of new tasks" in stdout
+    assert code == 4 and "run out of new tasks" in stdout and "filter:near_duplicate" in stdout
     assert json.loads((out / "run.json").read_text())["status"] == "saturated"
     assert len(tasks(out)) == 1
+
+
+REFUSAL = "I'm sorry, I can't help with that request."
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [("", "response:empty_response"), (REFUSAL, "response:no_items"), ("@@@ ### ???", "response:no_items")],
+)
+@pytest.mark.parametrize("concurrency", [1, 32])
+def test_a_useless_model_stops_the_run_quickly(tmp_path: Path, reply: str, reason: str, concurrency: int) -> None:
+    """Issue 10, defect 4: a server answering every request uselessly ran 3,433 requests in 60 s, no stop."""
+    with FakeOpenAIServer(lambda r: reply, api_key=KEY) as srv:
+        out = tmp_path / "run"
+        code, stdout, _ = run(srv, out, "-n", "50", "--concurrency", str(concurrency))
+        sent = len(srv.requests)
+    assert code == 5, stdout
+    assert (
+        "the model is unusable" in stdout and f"20 responses in a row gave nothing usable (mostly {reason})" in stdout
+    )
+    assert f"example reply: {' '.join(reply.split())!r}" in stdout
+    assert sent <= 20 + 16  # the streak is counted in commit order; at most one round more is in flight
+    assert json.loads((out / "run.json").read_text())["status"] == "unusable"
+
+
+def test_refused_instances_stop_the_run(tmp_path: Path) -> None:
+    """Instruction lists are fine but every instances reply is a refusal: nothing can ever be accepted."""
+
+    def responder(request: Request) -> str:
+        text = respond(request).text
+        return REFUSAL if text.startswith(("Example", "Class label")) else text
+
+    with FakeOpenAIServer(responder, api_key=KEY) as srv:
+        code, stdout, _ = run(srv, tmp_path / "run", "-n", "50", "--max-unusable", "10")
+        sent = len(srv.requests)
+    assert code == 5 and "10 responses in a row" in stdout and "instances:" in stdout and REFUSAL in stdout
+    assert sent <= 3 * 2 * 8 + 3
+
+
+def test_null_choices_everywhere_is_an_endpoint_error(tmp_path: Path) -> None:
+    with FakeOpenAIServer(respond, api_key=KEY) as srv:
+        srv.inject_when(lambda r: True, Fault(null_choices=True), times=10_000)
+        code, _, stderr = run(srv, tmp_path / "run", "-n", "50", "--max-retries", "2", "--concurrency", "32")
+        sent = len(srv.requests)
+    assert code == 1 and "malformed 200 response: JSON without choices" in stderr and "Traceback" not in stderr
+    assert sent <= 3  # round 0 is one request, tried three times
 
 
 @pytest.mark.parametrize(
