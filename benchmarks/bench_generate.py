@@ -60,7 +60,7 @@ def run_once(url: str, concurrency: int, n: int, out: Path) -> tuple[float, floa
     )
     wall0, cpu0 = time.perf_counter(), time.process_time()
     report = generate(settings)
-    return time.perf_counter() - wall0, time.process_time() - cpu0, report.requests, report.accepted
+    return time.perf_counter() - wall0, time.process_time() - cpu0, report.run.requests, report.accepted
 
 
 def minimum_requests(out: Path) -> tuple[int, int]:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from selfinstruct.budget import BudgetExhausted, Prices, Spend
 from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain, Rejection
@@ -90,19 +91,19 @@ class RunReport:
     accepted: int
     target: int
     new_tasks: int
-    requests: int  # this run
-    tokens: int  # this run
+    run: Spend  # this run
+    total: Spend  # the run directory, all runs together
     rejected: Counter[str]
     message: str = ""
-    total_requests: int = 0  # the run directory, all runs together
-    total_tokens: int = 0
+    prices: Prices | None = None
 
     @property
     def requests_per_task(self) -> float | None:
         """Requests this run paid per task it added."""
-        return self.requests / self.new_tasks if self.new_tasks else None
+        return self.run.requests / self.new_tasks if self.new_tasks else None
 
 
+TICK = 1.0  # seconds between progress updates while nothing lands
 PRIOR_ACCEPTANCE = (3, 4)  # accepted of candidates sent for instances, before any is measured: 3 in 4
 
 
@@ -135,8 +136,10 @@ class Bootstrap:
         seeds: Sequence[Task],
         seed: int,
         progress: Progress | None = None,
+        baseline: Spend | None = None,
     ) -> None:
         self.s = settings
+        self.baseline = baseline or client.usage.spend()  # what the run directory had spent before this run
         self.client = client
         self.state = state
         self.chain = chain
@@ -343,8 +346,8 @@ class Bootstrap:
                     if match is not None:
                         cand.rejection = _rouge_rejection(match.instruction, match.score, self.chain.threshold)
                         cand.stage = "filter"
-            if cand.rejection is None and self.s.mode != "alpaca" and (cand.work is None or not cand.work.done()):
-                return None  # _dispatch sends it first
+            if cand.rejection is None and self.s.mode != "alpaca" and not _landed(cand.work):
+                return None  # _dispatch sends it first (or the budget could not pay for it)
             self._cursor += 1
             rejection, stage = cand.rejection, cand.stage
             if cand.work is not None or (self.s.mode == "alpaca" and stage != "filter"):
@@ -431,11 +434,9 @@ class Bootstrap:
 
     async def run(self) -> RunReport:
         state = self.state
-        start_tokens = self.client.usage.total_tokens
-        start_requests = self.client.usage.requests
         start_accepted = len(state.pool)
         if len(state.pool) >= self.s.n:
-            return self._report("nothing_to_do", start_accepted, start_tokens, start_requests)
+            return self._report("nothing_to_do", start_accepted)
         if self.progress is not None:
             self.progress(len(state.pool), self._postfix())
         status = "complete"
@@ -450,18 +451,34 @@ class Bootstrap:
                 self._dispatch()
                 if not self._flying:
                     raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
-                done, _ = await asyncio.wait(self._flying, return_when=asyncio.FIRST_COMPLETED)
-                self._flying -= done
-                for task in done:
-                    task.result()  # an endpoint error stops the run here
-                for k in [k for k, task in self._instr.items() if task.done()]:
-                    self._results[k] = self._instr.pop(k).result()
+                done, _ = await asyncio.wait(self._flying, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
+                if self._harvest(done):
+                    # The next request cannot be paid for: let the others land, commit what they decide, stop.
+                    self._harvest(set(await _settled(self._flying)))
+                    status = self._advance() or "budget"
+                    break
+                if not done and self.progress is not None:
+                    self.progress(len(state.pool), self._postfix())
         finally:
             for task in self._flying:
                 task.cancel()
             await asyncio.gather(*self._flying, return_exceptions=True)
         self._save(status)
-        return self._report(status, start_accepted, start_tokens, start_requests)
+        return self._report(status, start_accepted)
+
+    def _harvest(self, done: set[asyncio.Task[Any]]) -> bool:
+        """Take in finished jobs; True when one could not be paid for (the budget is exhausted)."""
+        self._flying -= done
+        exhausted = False
+        for task in done:
+            exc = task.exception()
+            if isinstance(exc, BudgetExhausted):
+                exhausted = True
+            elif exc is not None:
+                raise exc  # an endpoint error stops the run here
+        for k in [k for k, task in self._instr.items() if task.done() and task.exception() is None]:
+            self._results[k] = self._instr.pop(k).result()
+        return exhausted
 
     def _advance(self) -> str | None:
         """Commit every request that can be decided now; the stop status once the run should end."""
@@ -474,8 +491,6 @@ class Bootstrap:
                 self.progress(len(self.state.pool), self._postfix())
             if done:
                 return "complete"
-            if self.s.max_tokens_total is not None and self.client.usage.total_tokens >= self.s.max_tokens_total:
-                return "budget"
             self._verdict = self.stops.verdict()
             if self._verdict is not None:
                 return self._verdict.status
@@ -500,11 +515,12 @@ class Bootstrap:
             counts=self.counts(),
         )
 
-    def _report(self, status: str, start_accepted: int, start_tokens: int, start_requests: int) -> RunReport:
+    def _report(self, status: str, start_accepted: int) -> RunReport:
+        budget = self.client.budget
         messages = {
             "complete": f"reached the target of {self.s.n} tasks",
             "nothing_to_do": f"the pool already has {len(self.state.pool)} tasks (target {self.s.n})",
-            "budget": f"stopped: token budget of {self.s.max_tokens_total} reached",
+            "budget": f"stopped: the next request could overrun the {budget.describe() if budget else 'budget'}",
         }
         if self._verdict is not None:
             messages[self._verdict.status] = self._verdict.message
@@ -513,12 +529,11 @@ class Bootstrap:
             accepted=len(self.state.pool),
             target=self.s.n,
             new_tasks=len(self.state.pool) - start_accepted,
-            requests=self.client.usage.requests - start_requests,
-            tokens=self.client.usage.total_tokens - start_tokens,
+            run=self.client.usage.spend() - self.baseline,
+            total=self.client.usage.spend(),
             rejected=self.rejected,
             message=messages[status],
-            total_requests=self.client.usage.requests,
-            total_tokens=self.client.usage.total_tokens,
+            prices=self.s.prices,
         )
 
 
@@ -537,6 +552,16 @@ async def classify(
             "unclear classification answer %r for %r; taking it as not classification", answer.text[:40], instruction
         )
     return bool(verdict)
+
+
+def _landed(work: asyncio.Task[None] | None) -> bool:
+    return work is not None and work.done() and not work.cancelled() and work.exception() is None
+
+
+async def _settled(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    if tasks:
+        await asyncio.wait(tasks)
+    return tasks
 
 
 def _halve(demos: list[Any]) -> list[Any]:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
+from selfinstruct.budget import usd
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_common import verbosity_options
@@ -262,7 +263,27 @@ def filter_cmd(
 @click.option(
     "--max-tokens-total",
     type=click.IntRange(min=1),
-    help="Stop cleanly once the run directory has used this many tokens.",
+    help="Hard cap on the tokens of the run directory (all runs): each request reserves its worst case "
+    "(prompt estimate + max_tokens) first, so usage never passes it. Exit 3 when reached.",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Hard cap in USD, as --max-tokens-total; needs --price-input and --price-output.",
+)
+@click.option(
+    "--price-input",
+    type=click.FloatRange(min=0),
+    envvar="SELFINSTRUCT_PRICE_INPUT",
+    show_envvar=True,
+    help="USD per 1M prompt tokens (for --max-cost, the progress bar and the --dry-run estimate).",
+)
+@click.option(
+    "--price-output",
+    type=click.FloatRange(min=0),
+    envvar="SELFINSTRUCT_PRICE_OUTPUT",
+    show_envvar=True,
+    help="USD per 1M completion tokens.",
 )
 @click.option(
     "--timeout",
@@ -388,8 +409,14 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
         f"{report.message}: {report.accepted} tasks in {settings.out / 'tasks.jsonl'} (+{report.new_tasks} this run)"
     )
     per_task = f"{report.requests_per_task:.2f}" if report.requests_per_task is not None else "-"
-    click.echo(f"this run: {report.requests:,} requests, {report.tokens:,} tokens; requests per task: {per_task}")
-    click.echo(f"run directory, all runs: {report.total_requests:,} requests, {report.total_tokens:,} tokens")
+    for label, spend in (("this run", report.run), ("run directory, all runs", report.total)):
+        cost = spend.cost(report.prices)
+        click.echo(
+            f"{label}: {spend.requests:,} requests, {spend.tokens:,} tokens ({spend.prompt_tokens:,} prompt, "
+            f"{spend.completion_tokens:,} completion)"
+            + (f", {usd(cost)}" if cost is not None else "")
+            + (f"; requests per task: {per_task}" if spend is report.run else "")
+        )
     if report.rejected:
         top = ", ".join(f"{k} {v}" for k, v in report.rejected.most_common(6))
         click.echo(f"rejected: {sum(report.rejected.values()):,} ({top}) -> {settings.out / 'rejected.jsonl'}")

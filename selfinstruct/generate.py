@@ -7,12 +7,14 @@ import contextlib
 import dataclasses
 import os
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, classify, derive_seed
+from selfinstruct.budget import Budget, BudgetExhausted
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
@@ -92,6 +94,20 @@ async def _classify_seeds(
     ]
 
 
+def budget_for(settings: GenerateSettings, usage: Usage) -> Budget | None:
+    """The run's hard cap, starting from what the run directory has spent already."""
+    if settings.max_tokens_total is None and settings.max_cost is None:
+        return None
+    prices = settings.prices
+    return Budget(
+        max_tokens=settings.max_tokens_total,
+        max_cost=settings.max_cost,
+        prices=prices,
+        used_tokens=usage.total_tokens,
+        used_cost=prices.cost(usage.prompt_tokens, usage.completion_tokens) if prices is not None else 0.0,
+    )
+
+
 async def _with_model(endpoint: EndpointSettings) -> EndpointSettings:
     """Without --model, the first model the endpoint serves; resolved before the run directory is opened, so
     that a resumed run is compared with the model it really used."""
@@ -128,7 +144,8 @@ async def _run(
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         usage = Usage.from_dict(state.run.get("usage", {}))
-        client = LLMClient(endpoint, usage)
+        client = LLMClient(endpoint, usage, budget=budget_for(settings, usage))
+        baseline = usage.spend()
         try:
             fingerprint["seed"] = seed
             state.save(
@@ -140,10 +157,17 @@ async def _run(
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
             )
             known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
-            seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+            try:
+                seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+            except BudgetExhausted as exc:
+                state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())
+                message = f"stopped while classifying the seeds: the next request could overrun the {exc}"
+                spend = client.usage.spend()
+                return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
+                                 message, settings.prices)  # fmt: skip
             state.write_seeds(seeds)
             state.save(seed_classification=known)
-            loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress)
+            loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
             try:
                 return await loop.run()
             except BaseException as exc:

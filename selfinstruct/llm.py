@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from selfinstruct.budget import Budget, Spend
 from selfinstruct.errors import EndpointError, LocalModelError
 
 if TYPE_CHECKING:
@@ -86,6 +87,17 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return sum(s.total_tokens for s in self.steps.values())
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(s.prompt_tokens for s in self.steps.values())
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(s.completion_tokens for s in self.steps.values())
+
+    def spend(self) -> Spend:
+        return Spend(self.requests, self.prompt_tokens, self.completion_tokens)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: asdict(s) for name, s in sorted(self.steps.items())}
@@ -218,11 +230,15 @@ def _is_context_error(exc: openai.APIStatusError) -> bool:
 class LLMClient:
     """One endpoint, shared by all pipeline steps; `complete` retries what can heal and raises what cannot."""
 
-    def __init__(self, settings: EndpointSettings, usage: Usage | None = None) -> None:
+    def __init__(self, settings: EndpointSettings, usage: Usage | None = None, *, budget: Budget | None = None) -> None:
         import openai  # here, not at module level: it takes 0.4 s, and filter/stats/export never need it
 
         self.settings = settings
         self.usage = usage or Usage()
+        self.budget = budget
+        self.in_flight = 0  # requests on the wire now
+        self.waiting: dict[int, str] = {}  # request id -> why it waits ("429: waiting 30 s"), for the progress bar
+        self._ids = 0
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout
         )
@@ -260,7 +276,20 @@ class LLMClient:
         return _completion_of(reply, s.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
-        """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections."""
+        """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
+        200s; with a budget, its worst case is reserved first (BudgetExhausted when it cannot fit)."""
+        if self.budget is None:
+            return await self._attempts(step, prompt, params, seed)
+        reservation = await self.budget.reserve(step, prompt, params.max_tokens)
+        result: Completion | None = None
+        try:
+            result = await self._attempts(step, prompt, params, seed)
+            return result
+        finally:
+            used = (result.prompt_tokens, result.completion_tokens) if result is not None else (0, 0)
+            await self.budget.settle(reservation, step, prompt, *used)
+
+    async def _attempts(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         import openai
 
         s = self.settings
@@ -272,7 +301,11 @@ class LLMClient:
             delay: float | None = None
             try:
                 async with self._semaphore:
-                    result = await self._call(step, prompt, params, seed)
+                    self.in_flight += 1
+                    try:
+                        result = await self._call(step, prompt, params, seed)
+                    finally:
+                        self.in_flight -= 1
             except openai.RateLimitError as exc:
                 message = _error_message(exc)
                 if "quota" in message.lower() or "insufficient_quota" in str(exc.body):
@@ -333,7 +366,13 @@ class LLMClient:
             stats.retries += 1
             wait = min(120.0, delay) if delay is not None else self._backoff(attempt)
             log.info("%s request failed (%s); retry %d in %.1f s", step, last_error, attempt + 1, wait)
-            await asyncio.sleep(wait)
+            self._ids += 1
+            wait_id = self._ids
+            self.waiting[wait_id] = f"{last_error.split(':')[0]}: waiting {wait:.0f} s"
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                del self.waiting[wait_id]
         raise EndpointError(
             f"{s.where}: gave up after {s.max_retries + 1} attempts ({last_error}); "
             "the output is intact: run the same command again to resume"

@@ -305,12 +305,53 @@ def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path, server: FakeOp
     assert code == 0 and re.search(r"classify\s+0 requests", stdout) and "classification by rules" in stdout
 
 
-def test_token_budget_stops_cleanly(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def _usage(out: Path) -> tuple[int, int, int]:
+    steps = json.loads((out / "run.json").read_text())["usage"].values()
+    return (sum(s["requests"] for s in steps), sum(s["prompt_tokens"] for s in steps),
+            sum(s["completion_tokens"] for s in steps))  # fmt: skip
+
+
+@pytest.mark.parametrize(("cap", "concurrency"), [(10_000, 2), (30_000, 8), (30_000, 32), (80_000, 16)])
+def test_token_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer, cap: int, concurrency: int) -> None:
+    """Issue 10, defect 3: --max-tokens-total 30000 stopped after 128,250 tokens."""
     out = tmp_path / "run"
-    code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", "3000", "--concurrency", "2")
-    assert code == 3 and "token budget" in stdout
+    code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", str(cap), "--concurrency", str(concurrency))
+    assert code == 3 and "token budget of" in stdout
+    requests, prompt, completion = _usage(out)
+    assert requests == len(server.requests)  # every request that reached the server is counted
+    assert prompt + completion <= cap
+    assert prompt + completion >= cap * 0.8  # and stops near it, not far before
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["status"] == "budget" and 0 < len(tasks(out)) < 500
+    # Resuming with the same cap stops at once; a larger one continues from where it was.
+    code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", str(cap))
+    assert code == 3 and sum(_usage(out)[1:]) <= cap
+
+
+def test_cost_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    prices = ["--price-input", "0.15", "--price-output", "0.60"]
+    code, stdout, _ = run(server, out, "-n", "500", "--max-cost", "0.005", *prices, "--concurrency", "8")
+    assert code == 3 and "cost budget of $0.0050" in stdout
+    _, prompt, completion = _usage(out)
+    assert (prompt * 0.15 + completion * 0.60) / 1e6 <= 0.005
+    env = {"SELFINSTRUCT_PRICE_INPUT": "0.15", "SELFINSTRUCT_PRICE_OUTPUT": "0.60"}
+    code, stdout, _ = run(server, tmp_path / "env", "-n", "5", "--max-cost", "1", env=env)
+    assert code == 0 and "$" in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-cost", "5"], "--max-cost needs the model's prices"),
+        (["--price-input", "0.15"], "give both --price-input and --price-output"),
+        (["--max-cost", "-1"], "Invalid value for '--max-cost'"),
+    ],
+)
+def test_cost_options_need_prices(tmp_path: Path, server: FakeOpenAIServer, args: list[str], message: str) -> None:
+    code, _, stderr = run(server, tmp_path / "run", "-n", "5", *args)
+    assert code == 2 and message in stderr and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists() and server.requests == []
 
 
 def test_saturation_stop(tmp_path: Path) -> None:
