@@ -20,9 +20,9 @@ from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_common import verbosity_options
 from selfinstruct.cli_data import export_cmd, stats_cmd
 from selfinstruct.errors import InputError, SelfInstructError
+from selfinstruct.estimate import DryRun, dry_run
 from selfinstruct.filtering import FilterReport, filter_file
 from selfinstruct.filters import DEFAULT_KEYWORDS, parse_filter_names
-from selfinstruct.generate import DryRun, dry_run
 from selfinstruct.generate import generate as run_generate
 from selfinstruct.seeds import validate_seeds
 from selfinstruct.settings import FilterSettings, GenerateSettings, resolve_generate_settings
@@ -398,9 +398,19 @@ def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
         click.echo(prompt)
         click.echo()
     click.echo(f"===== estimate for {settings.n} tasks =====")
+    click.echo(f"  {'step':<14} {'requests':>9} {'prompt tokens':>14} {'completion tokens':>18}")
     for step, count in plan.requests.items():
-        click.echo(f"  {step:<14} {count:>8,} requests")
-    click.echo(f"  {'tokens':<14} {plan.tokens:>8,} (about)")
+        click.echo(f"  {step:<14} {count:>9,} {plan.prompt_tokens[step]:>14,} {plan.completion_tokens[step]:>18,}")
+    total_prompt, total_completion = sum(plan.prompt_tokens.values()), sum(plan.completion_tokens.values())
+    click.echo(f"  {'total':<14} {sum(plan.requests.values()):>9,} {total_prompt:>14,} {total_completion:>18,}")
+    click.echo(f"  tokens: {plan.tokens:,} (about)")
+    if plan.cost is not None and plan.prices is not None:
+        click.echo(
+            f"  cost: {usd(plan.cost)} (about) at ${plan.prices.input:g} / ${plan.prices.output:g} per 1M "
+            "prompt / completion tokens"
+        )
+    else:
+        click.echo("  cost: give --price-input and --price-output (USD per 1M tokens) for a dollar estimate")
     click.echo(f"  assuming {plan.assumptions}")
 
 

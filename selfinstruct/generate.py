@@ -10,7 +10,6 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, classify, derive_seed
@@ -18,7 +17,7 @@ from selfinstruct.budget import Budget, BudgetExhausted
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
-from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
+from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.runstate import RunState
 from selfinstruct.seeds import load_tasks
 from selfinstruct.settings import GenerateSettings
@@ -187,52 +186,3 @@ def generate(
     seeds, prompts = load_inputs(settings)
     with endpoint_for(settings, notice) as endpoint:
         return asyncio.run(_run(settings, endpoint, seeds, prompts, progress, notice))
-
-
-@dataclass(frozen=True)
-class DryRun:
-    prompts: dict[str, str]
-    requests: dict[str, int]
-    tokens: int
-    assumptions: str
-
-
-def dry_run(settings: GenerateSettings) -> DryRun:
-    """One rendered prompt per step and a cost estimate for the target, without calling any model."""
-    seeds, prompts = load_inputs(settings)
-    rng = random.Random(settings.seed or 0)
-    n = settings.n
-    if settings.mode == "alpaca":
-        demos = rng.sample([t for t in seeds if t.instances], settings.demos)
-        rendered = {"alpaca": render_alpaca(prompts, settings.language, demos, settings.new_per_request)}
-        per_request = settings.new_per_request * 0.5
-        requests = {"alpaca": -(-n // max(1, int(per_request)))}
-        tokens = requests["alpaca"] * (len(rendered["alpaca"]) // 4 + settings.params["alpaca"].max_tokens // 2)
-        assumptions = f"{settings.new_per_request} tasks per response, half of them kept"
-        return DryRun(rendered, requests, tokens, assumptions)
-    sample = [t.instruction for t in rng.sample(seeds, min(len(seeds), settings.demos))]
-    cls_seed = next((t for t in seeds if t.is_classification), seeds[0])
-    gen_seed = next((t for t in seeds if t.is_classification is False), seeds[0])
-    rendered = {
-        "instructions": render_instructions(prompts, settings.language, sample, settings.new_per_request),
-        "classify": prompts["classify"].render(instruction=gen_seed.instruction),
-        "instances_output_first": prompts["instances_output_first"].render(instruction=cls_seed.instruction),
-        "instances_input_first": prompts["instances_input_first"].render(instruction=gen_seed.instruction),
-    }  # fmt: skip
-    survivors = settings.new_per_request * 0.5  # pass the filters
-    accepted = survivors * 0.75  # get usable instances
-    gen = -(-n // max(1, int(accepted)))
-    classify = 0 if settings.classifier == "rules" else int(gen * survivors)  # rules ask no model
-    requests = {"instructions": gen, "classify": classify, "instances": int(gen * survivors)}
-    p = settings.params
-    tokens = (
-        gen * (len(rendered["instructions"]) // 4 + p["instructions"].max_tokens // 2)
-        + requests["classify"] * (len(rendered["classify"]) // 4 + p["classify"].max_tokens)
-        + requests["instances"] * (len(rendered["instances_input_first"]) // 4 + p["instances"].max_tokens // 2)
-    )
-    assumptions = (
-        f"{settings.new_per_request} instructions per response, half pass the filters, "
-        "3 in 4 of those get usable instances, completions use half their max_tokens"
-        + ("; classification by rules" if settings.classifier == "rules" else "")
-    )
-    return DryRun(rendered, requests, tokens, assumptions)

@@ -30,6 +30,7 @@ import importlib
 import itertools
 import json
 import logging
+import re
 import signal
 import socket
 import sys
@@ -52,6 +53,7 @@ __all__ = [
     "Request",
     "Responder",
     "Stats",
+    "bpe_like_count",
     "echo_responder",
     "main",
 ]
@@ -151,6 +153,15 @@ def echo_responder(request: Request) -> Reply:
 
 def _word_count(text: str) -> int:
     return len(text.split())
+
+
+def bpe_like_count(text: str) -> int:
+    """Closer to a real tokenizer than word counts: words, numbers and each punctuation mark are tokens, as
+    GPT-style pre-tokenization splits them, and each CJK character is one."""
+    return len(_BPE_PIECES.findall(text))
+
+
+_BPE_PIECES = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\d_\u3400-\u9fff]+|\d{1,3}|[^\w\s]")
 
 
 def _content_text(content: Any) -> str:
@@ -331,8 +342,11 @@ class FakeOpenAIServer:
         port: int = 0,
         api_key: str | None = None,
         models: list[str] | None = None,
+        count_tokens: Callable[[str], int] | None = None,
     ) -> None:
         self.responder: Responder = responder or echo_responder
+        # Usage reported for a text without an explicit count: whitespace words by default.
+        self.count_tokens: Callable[[str], int] = count_tokens or _word_count
         self.latency = latency
         self.host = host
         self.api_key = api_key
@@ -626,11 +640,11 @@ class FakeOpenAIServer:
         raise TypeError(f"responder must return Reply or str, got {type(result).__name__}")
 
     def _completion_payload(self, path: str, model: str, request: Request, replies: list[Reply]) -> dict[str, Any]:
-        prompt_tokens = _word_count(request.prompt)
+        prompt_tokens = self.count_tokens(request.prompt)
         if replies and replies[0].prompt_tokens is not None:
             prompt_tokens = replies[0].prompt_tokens
         completion_tokens = sum(
-            r.completion_tokens if r.completion_tokens is not None else _word_count(r.text) for r in replies
+            r.completion_tokens if r.completion_tokens is not None else self.count_tokens(r.text) for r in replies
         )
         usage = {
             "prompt_tokens": prompt_tokens,

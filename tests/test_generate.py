@@ -302,7 +302,7 @@ def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path, server: FakeOp
     assert "estimate for 1000 tasks" in stdout and "requests" in stdout
     assert server.requests == [] and not out.exists()
     code, stdout, _ = run(server, out, "-n", "1000", "--dry-run", "--classify", "rules")
-    assert code == 0 and re.search(r"classify\s+0 requests", stdout) and "classification by rules" in stdout
+    assert code == 0 and re.search(r"classify\s+0\s+0\s+0\n", stdout) and "classification by rules" in stdout
 
 
 def _usage(out: Path) -> tuple[int, int, int]:
