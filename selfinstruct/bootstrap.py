@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ def round_start(request: int, window: int) -> int:
         start += size
 
 
-# Called with the pool size and counters after every commit (and once at the start, for resumed runs).
+# Called with the pool size and counters (see _postfix) after every commit, at the start, and every TICK.
 Progress = Callable[[int, dict[str, Any]], None]
 
 
@@ -147,6 +148,7 @@ class Bootstrap:
         self.seeds = list(seeds)
         self.seed = seed
         self.progress = progress
+        self._last_progress = 0.0
         self.rejected: Counter[str] = Counter(
             f"{r.get('stage')}:{r.get('reason')}" for r in state.rejected.records if r.get("stage")
         )
@@ -457,7 +459,7 @@ class Bootstrap:
                     self._harvest(set(await _settled(self._flying)))
                     status = self._advance() or "budget"
                     break
-                if not done and self.progress is not None:
+                if self.progress is not None and time.monotonic() - self._last_progress >= TICK:
                     self.progress(len(state.pool), self._postfix())
         finally:
             for task in self._flying:
@@ -497,8 +499,23 @@ class Bootstrap:
         return None
 
     def _postfix(self) -> dict[str, Any]:
-        usage = self.client.usage
-        return {"rejected": sum(self.rejected.values()), "requests": usage.requests, "tokens": usage.total_tokens}
+        """What the progress display shows: the run directory's totals, and what is happening right now."""
+        self._last_progress = time.monotonic()
+        usage, client = self.client.usage, self.client
+        waits = list(client.waiting.values())
+        postfix: dict[str, Any] = {
+            "in_flight": client.in_flight,
+            "requests": usage.requests,
+            "retries": usage.retries,
+            "rejected": sum(self.rejected.values()),
+            "tokens": usage.total_tokens,
+        }
+        cost = usage.spend().cost(self.s.prices)
+        if cost is not None:
+            postfix["cost"] = cost
+        if waits:
+            postfix["waiting"] = waits[-1] + (f" (+{len(waits) - 1} more)" if len(waits) > 1 else "")
+        return postfix
 
     def counts(self) -> dict[str, Any]:
         return {

@@ -19,6 +19,7 @@ from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_common import verbosity_options
 from selfinstruct.cli_data import export_cmd, stats_cmd
+from selfinstruct.cli_progress import ProgressView
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.estimate import DryRun, dry_run
 from selfinstruct.filtering import FilterReport, filter_file
@@ -369,16 +370,11 @@ def generate(**opts: Any) -> None:
         if settings.dry_run:
             _render_dry_run(dry_run(settings), settings)
             return
-        with tqdm(
-            total=settings.n, desc="tasks", unit=" task", disable=True if opts["quiet"] else None,
-            file=sys.stderr, dynamic_ncols=True,
-        ) as bar:  # fmt: skip
-
-            def progress(pool_size: int, postfix: dict[str, Any]) -> None:
-                bar.update(pool_size - bar.n)
-                bar.set_postfix(postfix, refresh=False)
-
-            report = run_generate(settings, progress=progress, notice=lambda m: click.echo(m, err=True))
+        view = ProgressView(settings.n, quiet=opts["quiet"])
+        try:
+            report = run_generate(settings, progress=view, notice=lambda m: click.echo(m, err=True))
+        finally:
+            view.close()
     except SelfInstructError as exc:
         _fail(exc)
     except KeyboardInterrupt:
