@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, classify, derive_seed
+from selfinstruct.bootstrap import Bootstrap, RunReport, classify, derive_seed
 from selfinstruct.budget import Budget, BudgetExhausted
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.runstate import RunState
+from selfinstruct.scheduler import Progress
 from selfinstruct.seeds import load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
