@@ -3,12 +3,14 @@
 Determinism. Requests are numbered, and request k's demonstrations are sampled with an RNG seeded by (seed, k)
 from the pool committed by the end of the previous *round*. Rounds are runs of consecutive requests: request 0
 alone, then each round as long as all earlier ones together, at most `--window` requests (0 | 1 | 2-3 | 4-7 |
-8-15 | 16-31 | 32-63 | 64-95 | ...). A request is sent only once every request of the earlier rounds is
-committed, so what it sees never depends on timing or concurrency, and from the second round on it sees the
-model's own tasks. Candidates are decided strictly in (request, candidate) order, where the final
-near-duplicate check sees everything accepted before, and a candidate's classify and instances requests are a
-pure function of the candidate. So with a deterministic endpoint the pool is byte-identical whatever the
-concurrency, and a killed run resumes into the same file it would have written without the kill.
+8-15 | 16-31 | 32-63 | 64-95 | ...). Once two full rounds have begun (from request 64 with the default), a
+round sees the pool up to the end of the round before the previous one, so that two full rounds can be in
+flight. A request is sent only once every request it may see is committed, so what it sees never depends on
+timing or concurrency, and from the second round (request 1) on it sees the model's own tasks. Candidates
+are decided strictly in (request, candidate) order, where the final near-duplicate check sees everything
+accepted before, and a candidate's classify and instances requests are a pure function of the candidate.
+So with a deterministic endpoint the pool is byte-identical whatever the concurrency, and a killed run
+resumes into the same file it would have written without the kill.
 
 Economy. Which requests are sent never changes the pool, only what it costs. A candidate is classified and
 given instances only while it can still matter: while the tasks accepted so far plus every earlier candidate
@@ -46,7 +48,7 @@ from selfinstruct.parsing import (
 )
 from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
 from selfinstruct.runstate import RunState
-from selfinstruct.scheduler import Progress, Scheduler, landed, round_start
+from selfinstruct.scheduler import Progress, Scheduler, horizon, landed
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
@@ -161,7 +163,7 @@ class Bootstrap(Scheduler):
 
     def _visible(self, request: int) -> int:
         """How many pool tasks request k may see: those of the rounds before its own."""
-        return self.state.pool_count_through(round_start(request, self.s.window) - 1)
+        return self.state.pool_count_through(horizon(request, self.s.window) - 1)
 
     def _params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
         params = self.s.params[step]

@@ -313,7 +313,8 @@ def filter_cmd(
     default=32,
     show_default=True,
     help="Largest round of instruction requests. A request's machine demonstrations come from the rounds before "
-    "its own (sizes 1, 1, 2, 4, ... up to this), which keeps runs reproducible at any concurrency.",
+    "its own (sizes 1, 1, 2, 4, ... up to this; full rounds lag one round more), which keeps runs reproducible "
+    "at any concurrency.",
 )
 @click.option(
     "--saturation-window",

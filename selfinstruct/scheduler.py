@@ -39,6 +39,17 @@ def round_start(request: int, window: int) -> int:
         start += size
 
 
+def horizon(request: int, window: int) -> int:
+    """Requests before this one are the pool `request` may see: the rounds before its own, or, once two full
+    rounds (of `window` requests, after round 0) have begun, the rounds before the previous one, so that two
+    full rounds can be in flight."""
+    start = round_start(request, window)
+    previous = round_start(start - 1, window) if start > 0 else 0
+    if previous > 0 and start - previous == window:
+        return previous
+    return start
+
+
 # Called with the pool size and counters (see _postfix) after every commit, at the start, and every TICK.
 Progress = Callable[[int, dict[str, Any]], None]
 
@@ -125,7 +136,7 @@ class Scheduler:
             return
         per_request = self._yield[0] / self._yield[1]
         acceptance = self._acceptance[0] / self._acceptance[1]
-        while free > 0 and round_start(self._next_dispatch, self.s.window) <= self.state.next_request:
+        while free > 0 and horizon(self._next_dispatch, self.s.window) <= self.state.next_request:
             if accepted + acceptance * live + per_request * len(self._instr) >= n:
                 return  # what is on its way should do: measured, not assumed
             k = self._next_dispatch

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from selfinstruct.budget import Budget, BudgetExhausted, Prices
-from selfinstruct.scheduler import round_start
+from selfinstruct.scheduler import horizon, round_start
 
 
 def test_reservations_in_flight_count_as_spent() -> None:
@@ -74,3 +74,12 @@ def test_rounds_are_contiguous_and_grow_to_the_window(request: int, window: int)
     if start > 0:
         before = round_start(start - 1, window)
         assert start - before == min(window, max(1, before))  # the previous round ends where this begins
+
+
+@given(st.integers(0, 10_000), st.integers(1, 64))
+def test_a_request_sees_whole_rounds_before_its_own(request: int, window: int) -> None:
+    seen = horizon(request, window)
+    start = round_start(request, window)
+    assert seen <= start and (seen == 0 or round_start(seen, window) == seen)  # a round boundary
+    assert request < 1 or seen >= 1  # from request 1 on, the model's own tasks can be shown
+    assert start - seen <= window  # at most the previous round is not yet visible

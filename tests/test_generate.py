@@ -92,6 +92,15 @@ def test_same_pool_at_concurrency_1_and_16(tmp_path: Path, server: FakeOpenAISer
     assert (c / "tasks.jsonl").read_bytes().startswith((a / "tasks.jsonl").read_bytes())
 
 
+def test_same_pool_past_the_first_full_rounds(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """Beyond request 32 two full rounds may be in flight; the pool must not notice."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(server, a, "-n", "150", "--concurrency", "3", "--window", "4")[0] == 0
+    assert run(server, b, "-n", "150", "--concurrency", "64", "--window", "4")[0] == 0
+    assert max(t["meta"]["request"] for t in tasks(a)) > 16  # type: ignore[index]
+    assert (a / "tasks.jsonl").read_bytes() == (b / "tasks.jsonl").read_bytes()
+
+
 def _minimum_requests(out: Path) -> int:
     """What a strictly sequential run pays for this pool: each instruction request up to the last one with an
     accepted task, plus classify + instances for each candidate that reached the instances stage."""
