@@ -361,6 +361,8 @@ def generate(**opts: Any) -> None:
     Example:
       selfinstruct generate --seeds seeds/seed_tasks.jsonl -n 20 --out data/quickstart
       OPENAI_API_KEY=... selfinstruct generate -n 1000 --model gpt-4o-mini --concurrency 32 --out data/run1
+      selfinstruct generate -n 1000 --price-input 0.15 --price-output 0.60 --dry-run   # what would it cost?
+      OPENAI_API_KEY=... selfinstruct generate -n 1000 --max-cost 2 --price-input 0.15 --price-output 0.60
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
     """
     if opts["verbose"]:
