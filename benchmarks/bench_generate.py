@@ -5,13 +5,21 @@ request after exactly --latency seconds, so the ideal request rate at concurrenc
 C this prints requests per second, the share of the ideal, accepted tasks per second and the client's CPU time
 per request (what limits scaling when many requests are in flight).
 
+With --economy it measures what a run pays instead: requests per accepted task at each concurrency against
+the minimum the pipeline needs for the same pool. That minimum is read from the run's own files: every
+instruction request up to the last one committed, plus a classify and an instances request for every
+candidate that reached that stage (accepted, or rejected for its instances); a strictly sequential run pays
+exactly that.
+
     python benchmarks/bench_generate.py                       # C = 1, 8, 32, 128; latency 0.2 s
     python benchmarks/bench_generate.py --concurrency 32 --latency 0.1
+    python benchmarks/bench_generate.py --economy -n 50 200 --concurrency 1 32
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,10 +34,12 @@ from selfinstruct.generate import generate  # noqa: E402
 from selfinstruct.llm import EndpointSettings  # noqa: E402
 from selfinstruct.settings import GenerateSettings  # noqa: E402
 
+RESPONDERS = {"scripted": "tests.scripted_model:respond", "realistic": "benchmarks.bench_responder:respond"}
 
-def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+
+def start_server(latency: float, responder_spec: str = RESPONDERS["realistic"]) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--latency", str(latency)]
-    responder = ["--responder", "benchmarks.bench_responder:respond"]
+    responder = ["--responder", responder_spec]
     proc = subprocess.Popen([*cmd, *responder], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -50,15 +60,58 @@ def run_once(url: str, concurrency: int, n: int, out: Path) -> tuple[float, floa
     )
     wall0, cpu0 = time.perf_counter(), time.process_time()
     report = generate(settings)
-    return time.perf_counter() - wall0, time.process_time() - cpu0, report.requests, report.accepted
+    return time.perf_counter() - wall0, time.process_time() - cpu0, report.run.requests, report.accepted
+
+
+def minimum_requests(out: Path) -> tuple[int, int]:
+    """(minimum requests for this pool, accepted tasks), from tasks.jsonl and rejected.jsonl."""
+    files = [out / name for name in ("tasks.jsonl", "rejected.jsonl") if (out / name).exists()]
+    records = [json.loads(line) for path in files for line in path.open(encoding="utf-8")]
+    accepted = sum(1 for r in records if "id" in r)
+    reached_instances = accepted + sum(1 for r in records if r.get("stage") == "instances")
+    last_request = max(r["meta"]["request"] for r in records if "id" in r)
+    return last_request + 1 + 2 * reached_instances, accepted
+
+
+def economy(args: argparse.Namespace) -> None:
+    print(f"{'responder':>10} {'C':>4} {'n':>5} {'requests':>8} {'minimum':>8} {'excess':>7} {'req/task':>8} "
+          f"{'tokens':>9} {'wall s':>7}")  # fmt: skip
+    for name in args.responders:
+        proc, url = start_server(args.latency, RESPONDERS[name])
+        try:
+            for n in args.n:
+                for c in args.concurrency:
+                    with tempfile.TemporaryDirectory() as tmp:
+                        out = Path(tmp) / "run"
+                        wall, _, requests, _ = run_once(url, c, n, out)
+                        minimum, accepted = minimum_requests(out)
+                        tokens = sum(
+                            s["prompt_tokens"] + s["completion_tokens"]
+                            for s in json.loads((out / "run.json").read_text())["usage"].values()
+                        )
+                    print(f"{name:>10} {c:>4} {accepted:>5} {requests:>8} {minimum:>8} {requests / minimum - 1:>7.1%} "
+                          f"{requests / accepted:>8.2f} {tokens:>9,} {wall:>7.1f}", flush=True)  # fmt: skip
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 128])
-    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=None)
+    parser.add_argument("--latency", type=float, default=None, help="seconds per request [0.2; --economy: 0.02]")
     parser.add_argument("--seconds", type=float, default=15.0, help="approximate length of each run")
+    parser.add_argument("--economy", action="store_true", help="requests per task against the minimum")
+    parser.add_argument("-n", type=int, nargs="+", default=[50, 200], help="--economy: tasks per run")
+    parser.add_argument("--responders", nargs="+", choices=sorted(RESPONDERS), default=sorted(RESPONDERS))
     args = parser.parse_args()
+    if args.economy:
+        args.concurrency = args.concurrency or [1, 32]
+        args.latency = 0.02 if args.latency is None else args.latency
+        economy(args)
+        return
+    args.concurrency = args.concurrency or [1, 8, 32, 128]
+    args.latency = 0.2 if args.latency is None else args.latency
 
     proc, url = start_server(args.latency)
     try:

@@ -1,10 +1,24 @@
-"""The bootstrap loop: many requests in flight, one deterministic outcome.
+"""The bootstrap loop: many requests in flight, one deterministic outcome, and no request that is not needed.
 
-Request k is a pure function of (seed, k, the pool committed by requests <= k - window - 1): its demonstrations
-are sampled with an RNG seeded by (seed, k) from that pool prefix, and its candidates are pre-checked against
-that prefix only. Results are committed strictly in request order, where the final near-duplicate check sees
-everything accepted before. So with a deterministic endpoint the pool is byte-identical whatever the
-concurrency, and a killed run resumes into the same file it would have written without the kill.
+Determinism. Requests are numbered, and request k's demonstrations are sampled with an RNG seeded by (seed, k)
+from the pool committed by the end of the previous *round*. Rounds are runs of consecutive requests: request 0
+alone, then each round as long as all earlier ones together, at most `--window` requests (0 | 1 | 2-3 | 4-7 |
+8-15 | 16-31 | 32-63 | 64-95 | ...). Once two full rounds have begun (from request 64 with the default), a
+round sees the pool up to the end of the round before the previous one, so that two full rounds can be in
+flight. A request is sent only once every request it may see is committed, so what it sees never depends on
+timing or concurrency, and from the second round (request 1) on it sees the model's own tasks. Candidates
+are decided strictly in (request, candidate) order, where the final near-duplicate check sees everything
+accepted before, and a candidate's classify and instances requests are a pure function of the candidate.
+So with a deterministic endpoint the pool is byte-identical whatever the concurrency, and a killed run
+resumes into the same file it would have written without the kill.
+
+Economy. Which requests are sent never changes the pool, only what it costs. A candidate is classified and
+given instances only while it can still matter: while the tasks accepted so far plus every earlier candidate
+that might still be accepted fall short of the target. It is first checked against the whole pool committed so
+far, so a near-duplicate costs nothing. A new instruction request is sent only when the expected supply (the
+measured yield of accepted tasks per instruction request for those in flight, the measured acceptance of the
+candidates waiting) falls short of the target. At most `concurrency` jobs run at a time, commit order first, so
+at concurrency 1 a run pays the sequential minimum.
 """
 
 from __future__ import annotations
@@ -13,14 +27,15 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from selfinstruct import journal
+from selfinstruct.budget import Prices, Spend
 from selfinstruct.classify import looks_like_classification
-from selfinstruct.errors import EndpointError, InputError
+from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain, Rejection
 from selfinstruct.instances import clean_instances
 from selfinstruct.llm import Completion, ContextLengthError, LLMClient, StepParams
@@ -34,7 +49,9 @@ from selfinstruct.parsing import (
 )
 from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
 from selfinstruct.runstate import RunState
+from selfinstruct.scheduler import Progress, Scheduler, horizon, landed
 from selfinstruct.settings import GenerateSettings
+from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
 
 log = logging.getLogger(__name__)
@@ -56,6 +73,12 @@ class Candidate:
     stage: str = "filter"
     is_classification: bool | None = None
     instances: list[Instance] = field(default_factory=list)
+    reply: str = ""  # the instances reply, shown when the model turns out to be unusable
+    # Scheduling: checked against the whole pool at the commit cursor; a near-duplicate of a task committed
+    # while it waited (rejected at commit, never sent further); its classify + instances requests.
+    final: bool = False
+    doomed: bool = False
+    work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -68,21 +91,23 @@ class JobResult:
 
 @dataclass
 class RunReport:
-    status: str  # complete | budget | saturated | nothing_to_do
+    status: str  # complete | nothing_to_do | budget | saturated | unusable
     accepted: int
     target: int
     new_tasks: int
-    requests: int
-    tokens: int
+    run: Spend  # this run
+    total: Spend  # the run directory, all runs together
     rejected: Counter[str]
     message: str = ""
+    prices: Prices | None = None
+
+    @property
+    def requests_per_task(self) -> float | None:
+        """Requests this run paid per task it added."""
+        return self.run.requests / self.new_tasks if self.new_tasks else None
 
 
-# Called with the pool size and counters after every commit (and once at the start, for resumed runs).
-Progress = Callable[[int, dict[str, Any]], None]
-
-
-class Bootstrap:
+class Bootstrap(Scheduler):
     """Grows the pool in `state` to `settings.n` tasks."""
 
     def __init__(
@@ -95,8 +120,10 @@ class Bootstrap:
         seeds: Sequence[Task],
         seed: int,
         progress: Progress | None = None,
+        baseline: Spend | None = None,
     ) -> None:
         self.s = settings
+        self.baseline = baseline or client.usage.spend()  # what the run directory had spent before this run
         self.client = client
         self.state = state
         self.chain = chain
@@ -104,19 +131,25 @@ class Bootstrap:
         self.seeds = list(seeds)
         self.seed = seed
         self.progress = progress
+        self._last_progress = 0.0
         self.rejected: Counter[str] = Counter(
             f"{r.get('stage')}:{r.get('reason')}" for r in state.rejected.records if r.get("stage")
         )
-        self.recent: deque[bool] = deque(_recent_outcomes(state), maxlen=settings.saturation_window)
-        self.per_request: deque[int] = deque(maxlen=50)
+        self.stops = StopRules(
+            window=settings.saturation_window,
+            min_acceptance=settings.min_acceptance,
+            max_unusable=settings.max_unusable,
+            history=history_of(state.pool.records, state.rejected.records),
+        )
+        self._verdict: Verdict | None = None
+        self._init_schedule()
 
     # -- prompts -----------------------------------------------------------------------------------------
 
     def instruction_demos(self, request: int) -> list[str]:
         """The request's demonstrations: machine tasks from the pool prefix it may see, the rest seeds."""
         rng = random.Random(derive_seed(self.seed, request, "demos"))
-        available = self.state.pool_count_through(request - self.s.window - 1)
-        machine_pool = self.state.pool.records[:available]
+        machine_pool = self.state.pool.records[: self._visible(request)]
         machine = rng.sample(machine_pool, min(self.s.machine_demos, len(machine_pool)))
         human = rng.sample(self.seeds, min(len(self.seeds), self.s.demos - len(machine)))
         demos = [t.instruction for t in human] + [str(t["instruction"]) for t in machine]
@@ -128,6 +161,10 @@ class Bootstrap:
         rng = random.Random(derive_seed(self.seed, request, "demos"))
         usable = [t for t in self.seeds if t.instances]
         return rng.sample(usable, min(self.s.demos, len(usable)))
+
+    def _visible(self, request: int) -> int:
+        """How many pool tasks request k may see: those of the rounds before its own."""
+        return self.state.pool_count_through(horizon(request, self.s.window) - 1)
 
     def _params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
         params = self.s.params[step]
@@ -182,16 +219,16 @@ class Bootstrap:
         )
         if not parsed.items:
             return JobResult(request, [], "no_items", completion.text[:200])
-        limit = len(self.seeds) + self.state.pool_count_through(request - self.s.window - 1)
+        limit = len(self.seeds) + self._visible(request)
         candidates = [
             self._precheck(Candidate(j, normalize_whitespace(text)), limit)
             for j, text in enumerate(parsed.items[: self.s.new_per_request])
         ]
-        await asyncio.gather(*(self._complete(request, c) for c in candidates if c.rejection is None))
-        return JobResult(request, candidates)
+        return JobResult(request, candidates)  # classify and instances come later, when needed
 
     def _precheck(self, cand: Candidate, limit: int) -> Candidate:
-        """Cheap filters, and ROUGE-L against the snapshot every concurrency level shares."""
+        """Cheap filters, and ROUGE-L against the snapshot every concurrency level shares (a rejection there is
+        final: the commit-time check sees a superset)."""
         rejection = self.chain.check_text(cand.instruction)
         if rejection is None and self.chain.uses_rouge:
             match = self.chain.index.best_match(cand.instruction, limit=limit)
@@ -212,6 +249,7 @@ class Bootstrap:
             self.s.params["instances"],
             seed=derive_seed(self.seed, request, cand.index, "instances"),
         )
+        cand.reply = reply.text
         raw = parse_output_first(reply.text) if cand.is_classification else parse_input_first(reply.text)
         kept, reason = clean_instances(raw, max_instances=self.s.max_instances)
         cand.instances = kept
@@ -238,7 +276,7 @@ class Bootstrap:
         )
         if not items:
             return JobResult(request, [], "no_items", completion.text[:200])
-        limit = len(self.seeds) + self.state.pool_count_through(request - self.s.window - 1)
+        limit = len(self.seeds) + self._visible(request)
         candidates = []
         for j, item in enumerate(items[: self.s.new_per_request]):
             cand = self._precheck(Candidate(j, normalize_whitespace(item.instruction)), limit)
@@ -252,33 +290,47 @@ class Bootstrap:
 
     # -- committing --------------------------------------------------------------------------------------
 
-    def _commit(self, result: JobResult) -> bool:
-        """Write one request's outcome in candidate order; True when the target has been reached."""
+    def _commit(self, result: JobResult) -> bool | None:
+        """Decide the request's candidates in order and write its outcome; True when the target has been reached,
+        None while the candidate at the cursor waits for its instances (the decided ones wait in memory)."""
         k = result.request
         state = self.state
-        tasks: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
-        accepted = len(state.pool)
+        tasks, rejected = self._tasks, self._rejected
         reached = False
-        if result.problem and (k, -1) not in state.written:
+        if result.problem and (k, -1) not in state.written and not rejected:
             rejected.append(
                 {"meta": {"request": k, "candidate": -1}, "stage": "response", "reason": result.problem,
                  "detail": result.detail}
             )  # fmt: skip
             self.rejected[f"response:{result.problem}"] += 1
-        for cand in result.candidates:
-            if accepted + len(tasks) >= self.s.n:
+            raw = result.detail if result.problem == "no_items" else ""  # (the detail of an empty one is its finish)
+            self.stops.rejected(f"response:{result.problem}", unusable=True, raw=raw)
+        while self._cursor < len(result.candidates):
+            cand = result.candidates[self._cursor]
+            accepted = len(state.pool) + len(tasks)
+            if accepted >= self.s.n:
                 reached = True
                 break
             if (k, cand.index) in state.written:
+                self._cursor += 1
                 continue
+            if not cand.final:  # everything before it is decided: this check is the final one
+                cand.final = True
+                if (cand.rejection is None or cand.stage == "instances") and self.chain.uses_rouge:
+                    match = self.chain.index.best_match(cand.instruction)
+                    if match is not None:
+                        cand.rejection = _rouge_rejection(match.instruction, match.score, self.chain.threshold)
+                        cand.stage = "filter"
+            if cand.rejection is None and self.s.mode != "alpaca" and not landed(cand.work):
+                return None  # _dispatch sends it first (or the budget could not pay for it)
+            self._cursor += 1
             rejection, stage = cand.rejection, cand.stage
-            if rejection is None and self.chain.uses_rouge:
-                match = self.chain.index.best_match(cand.instruction)
-                if match is not None:
-                    rejection, stage = _rouge_rejection(match.instruction, match.score, self.chain.threshold), "filter"
-            self.recent.append(rejection is None)
+            if cand.work is not None or (self.s.mode == "alpaca" and stage != "filter"):
+                self._acceptance[0] += rejection is None
+                self._acceptance[1] += 1
             if rejection is not None:
+                self.stops.rejected(f"{stage}:{rejection.reason}", unusable=stage == "instances",
+                                    raw=cand.reply or cand.instruction)  # fmt: skip
                 rejected.append(
                     {"meta": {"request": k, "candidate": cand.index}, "stage": stage, **rejection.to_dict(),
                      "instruction": cand.instruction}
@@ -287,7 +339,7 @@ class Bootstrap:
                 continue
             similar = self.chain.index.most_similar(cand.instruction, 10) if self.chain.uses_rouge else []
             record = {
-                "id": f"machine_task_{accepted + len(tasks)}",
+                "id": f"machine_task_{accepted}",
                 "instruction": cand.instruction,
                 "instances": [i.to_dict() for i in cand.instances],
                 "is_classification": cand.is_classification,
@@ -299,65 +351,16 @@ class Bootstrap:
                 },
             }
             tasks.append(record)
+            self.stops.accepted()
             self.chain.keep(cand.instruction)  # later candidates of this response are compared with it
         state.commit(k, tasks, rejected)
-        self.per_request.append(len(tasks))
-        if not reached:
+        del self._results[k]
+        self._yield[0] += len(tasks)
+        self._yield[1] += 1
+        self._tasks, self._rejected, self._cursor = [], [], 0
+        if not reached:  # a request cut short by the target is finished by a run with a larger -n
             state.next_request = k + 1
         return reached or len(state.pool) >= self.s.n
-
-    # -- the loop ----------------------------------------------------------------------------------------
-
-    def _wanted_jobs(self) -> int:
-        """Jobs worth having in flight: enough to reach the target, never more than the window allows."""
-        remaining = self.s.n - len(self.state.pool)
-        per_job = max(0.5, sum(self.per_request) / len(self.per_request)) if self.per_request else 2.0
-        return max(1, min(self.s.window + 1, int(remaining / per_job * 1.5) + 1))
-
-    async def run(self) -> RunReport:
-        state = self.state
-        start_tokens = self.client.usage.total_tokens
-        start_accepted = len(state.pool)
-        if len(state.pool) >= self.s.n:
-            return self._report("nothing_to_do", start_accepted, start_tokens)
-        if self.progress is not None:
-            self.progress(len(state.pool), self._postfix())
-        pending: dict[int, asyncio.Task[JobResult]] = {}
-        next_dispatch = next_commit = state.next_request
-        status = "complete"
-        try:
-            while True:
-                while next_dispatch <= next_commit + self.s.window and len(pending) < self._wanted_jobs():
-                    pending[next_dispatch] = asyncio.create_task(self._job(next_dispatch))
-                    next_dispatch += 1
-                result = await pending.pop(next_commit)
-                done = self._commit(result)
-                next_commit += 1
-                self._save("running")
-                if self.progress is not None:
-                    self.progress(len(state.pool), self._postfix())
-                if done:
-                    break
-                if self.s.max_tokens_total is not None and self.client.usage.total_tokens >= self.s.max_tokens_total:
-                    status = "budget"
-                    break
-                if (
-                    self.s.min_acceptance > 0
-                    and len(self.recent) == self.recent.maxlen
-                    and sum(self.recent) / len(self.recent) < self.s.min_acceptance
-                ):
-                    status = "saturated"
-                    break
-        finally:
-            for task in pending.values():
-                task.cancel()
-            await asyncio.gather(*pending.values(), return_exceptions=True)
-        self._save(status)
-        return self._report(status, start_accepted, start_tokens)
-
-    def _postfix(self) -> dict[str, Any]:
-        usage = self.client.usage
-        return {"rejected": sum(self.rejected.values()), "requests": usage.requests, "tokens": usage.total_tokens}
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -374,25 +377,25 @@ class Bootstrap:
             counts=self.counts(),
         )
 
-    def _report(self, status: str, start_accepted: int, start_tokens: int) -> RunReport:
+    def _report(self, status: str, start_accepted: int) -> RunReport:
+        budget = self.client.budget
         messages = {
             "complete": f"reached the target of {self.s.n} tasks",
             "nothing_to_do": f"the pool already has {len(self.state.pool)} tasks (target {self.s.n})",
-            "budget": f"stopped: token budget of {self.s.max_tokens_total} reached",
-            "saturated": (
-                f"stopped: fewer than {self.s.min_acceptance:.0%} of the last {self.s.saturation_window} candidates "
-                "were accepted; the model has run out of new tasks for these seeds and prompts"
-            ),
+            "budget": f"stopped: the next request could overrun the {budget.describe() if budget else 'budget'}",
         }
+        if self._verdict is not None:
+            messages[self._verdict.status] = self._verdict.message
         return RunReport(
             status=status,
             accepted=len(self.state.pool),
             target=self.s.n,
             new_tasks=len(self.state.pool) - start_accepted,
-            requests=self.client.usage.requests,
-            tokens=self.client.usage.total_tokens - start_tokens,
+            run=self.client.usage.spend() - self.baseline,
+            total=self.client.usage.spend(),
             rejected=self.rejected,
             message=messages[status],
+            prices=self.s.prices,
         )
 
 
@@ -425,29 +428,3 @@ def _rouge_rejection(similar_to: str, score: float, threshold: float) -> Rejecti
         similar_to=similar_to,
         score=round(score, 6),
     )
-
-
-def _recent_outcomes(state: RunState) -> list[bool]:
-    """Accept/reject outcomes in commit order, rebuilt from the files so saturation survives a resume."""
-    keyed: list[tuple[int, int, bool]] = []
-    for records, ok in ((state.pool.records, True), (state.rejected.records, False)):
-        for r in records:
-            meta = r.get("meta")
-            if isinstance(meta, dict) and isinstance(meta.get("candidate"), int) and meta["candidate"] >= 0:
-                keyed.append((int(meta["request"]), int(meta["candidate"]), ok))
-    keyed.sort()
-    return [ok for _, _, ok in keyed]
-
-
-def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
-    """Enough seeds for the demonstrations the mode needs."""
-    if settings.mode == "alpaca":
-        if sum(1 for t in seeds if t.instances) < settings.demos:
-            raise InputError(
-                f"alpaca mode needs at least {settings.demos} seed tasks with instances", path=settings.seeds
-            )
-    elif len(seeds) < settings.demos - settings.machine_demos:
-        raise InputError(
-            f"has {len(seeds)} tasks; self-instruct needs at least {settings.demos - settings.machine_demos}",
-            path=settings.seeds,
-        )

@@ -14,14 +14,16 @@ from tqdm import tqdm
 
 from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
+from selfinstruct.budget import usd
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_common import verbosity_options
 from selfinstruct.cli_data import export_cmd, stats_cmd
+from selfinstruct.cli_progress import ProgressView
 from selfinstruct.errors import InputError, SelfInstructError
+from selfinstruct.estimate import DryRun, dry_run
 from selfinstruct.filtering import FilterReport, filter_file
 from selfinstruct.filters import DEFAULT_KEYWORDS, parse_filter_names
-from selfinstruct.generate import DryRun, dry_run
 from selfinstruct.generate import generate as run_generate
 from selfinstruct.seeds import validate_seeds
 from selfinstruct.settings import FilterSettings, GenerateSettings, resolve_generate_settings
@@ -262,7 +264,27 @@ def filter_cmd(
 @click.option(
     "--max-tokens-total",
     type=click.IntRange(min=1),
-    help="Stop cleanly once the run directory has used this many tokens.",
+    help="Hard cap on the tokens of the run directory (all runs): each request reserves its worst case "
+    "(prompt estimate + max_tokens) first, so usage never passes it. Exit 3 when reached.",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Hard cap in USD, as --max-tokens-total; needs --price-input and --price-output.",
+)
+@click.option(
+    "--price-input",
+    type=click.FloatRange(min=0),
+    envvar="SELFINSTRUCT_PRICE_INPUT",
+    show_envvar=True,
+    help="USD per 1M prompt tokens (for --max-cost, the progress bar and the --dry-run estimate).",
+)
+@click.option(
+    "--price-output",
+    type=click.FloatRange(min=0),
+    envvar="SELFINSTRUCT_PRICE_OUTPUT",
+    show_envvar=True,
+    help="USD per 1M completion tokens.",
 )
 @click.option(
     "--timeout",
@@ -287,11 +309,12 @@ def filter_cmd(
 )
 @click.option(
     "--window",
-    type=click.IntRange(0, 4096),
+    type=click.IntRange(1, 4096),
     default=32,
     show_default=True,
-    help="Demonstrations come from tasks committed at least this many requests earlier "
-    "(keeps runs reproducible at any concurrency).",
+    help="Largest round of instruction requests. A request's machine demonstrations come from the rounds before "
+    "its own (sizes 1, 1, 2, 4, ... up to this; full rounds lag one round more), which keeps runs reproducible "
+    "at any concurrency.",
 )
 @click.option(
     "--saturation-window",
@@ -308,6 +331,14 @@ def filter_cmd(
     help="Stop when fewer than this share of the last candidates were accepted (0: never).",
 )
 @click.option(
+    "--max-unusable",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Stop (exit 5) after this many responses in a row that gave nothing usable: empty, unparseable, "
+    "refusals, instances that all break the rules.",
+)
+@click.option(
     "--local-model", help="Serve this GGUF file with the embedded llama.cpp server instead of the bundled SmolLM2-135M."
 )
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
@@ -320,6 +351,9 @@ def generate(**opts: Any) -> None:
     (output-first for classification, input-first otherwise), and is appended to OUT/tasks.jsonl.
     Re-running the same command resumes: nothing is lost or duplicated.
 
+    Exit codes: 0 target reached, 1 endpoint error, 2 bad input, 3 budget reached, 4 saturated (the model
+    has run out of new tasks), 5 model unusable (empty, unparseable or refusing replies), 130 interrupted.
+
     With no --base-url and no OPENAI_API_KEY the embedded SmolLM2-135M model runs locally
     (pip install "selfinstruct[local]").
 
@@ -327,6 +361,8 @@ def generate(**opts: Any) -> None:
     Example:
       selfinstruct generate --seeds seeds/seed_tasks.jsonl -n 20 --out data/quickstart
       OPENAI_API_KEY=... selfinstruct generate -n 1000 --model gpt-4o-mini --concurrency 32 --out data/run1
+      selfinstruct generate -n 1000 --price-input 0.15 --price-output 0.60 --dry-run   # what would it cost?
+      OPENAI_API_KEY=... selfinstruct generate -n 1000 --max-cost 2 --price-input 0.15 --price-output 0.60
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
     """
     if opts["verbose"]:
@@ -337,22 +373,22 @@ def generate(**opts: Any) -> None:
         if settings.dry_run:
             _render_dry_run(dry_run(settings), settings)
             return
-        with tqdm(
-            total=settings.n, desc="tasks", unit=" task", disable=True if opts["quiet"] else None,
-            file=sys.stderr, dynamic_ncols=True,
-        ) as bar:  # fmt: skip
-
-            def progress(pool_size: int, postfix: dict[str, Any]) -> None:
-                bar.update(pool_size - bar.n)
-                bar.set_postfix(postfix, refresh=False)
-
-            report = run_generate(settings, progress=progress, notice=lambda m: click.echo(m, err=True))
+        view = ProgressView(settings.n, quiet=opts["quiet"])
+        try:
+            report = run_generate(settings, progress=view, notice=lambda m: click.echo(m, err=True))
+        finally:
+            view.close()
     except SelfInstructError as exc:
         _fail(exc)
     except KeyboardInterrupt:
         click.echo(f"Interrupted. The run in {opts['out']} is intact: run the same command to resume.", err=True)
         sys.exit(130)
     _render_generate_report(report, settings)
+    sys.exit(EXIT_CODES[report.status])
+
+
+# How a generate run ended, as its exit code (README, "Exit codes"). Errors: 1 endpoint, 2 bad input, 130 Ctrl-C.
+EXIT_CODES = {"complete": 0, "nothing_to_do": 0, "budget": 3, "saturated": 4, "unusable": 5}
 
 
 def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
@@ -361,9 +397,19 @@ def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
         click.echo(prompt)
         click.echo()
     click.echo(f"===== estimate for {settings.n} tasks =====")
+    click.echo(f"  {'step':<14} {'requests':>9} {'prompt tokens':>14} {'completion tokens':>18}")
     for step, count in plan.requests.items():
-        click.echo(f"  {step:<14} {count:>8,} requests")
-    click.echo(f"  {'tokens':<14} {plan.tokens:>8,} (about)")
+        click.echo(f"  {step:<14} {count:>9,} {plan.prompt_tokens[step]:>14,} {plan.completion_tokens[step]:>18,}")
+    total_prompt, total_completion = sum(plan.prompt_tokens.values()), sum(plan.completion_tokens.values())
+    click.echo(f"  {'total':<14} {sum(plan.requests.values()):>9,} {total_prompt:>14,} {total_completion:>18,}")
+    click.echo(f"  tokens: {plan.tokens:,} (about)")
+    if plan.cost is not None and plan.prices is not None:
+        click.echo(
+            f"  cost: {usd(plan.cost)} (about) at ${plan.prices.input:g} / ${plan.prices.output:g} per 1M "
+            "prompt / completion tokens"
+        )
+    else:
+        click.echo("  cost: give --price-input and --price-output (USD per 1M tokens) for a dollar estimate")
     click.echo(f"  assuming {plan.assumptions}")
 
 
@@ -371,7 +417,15 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
     click.echo(
         f"{report.message}: {report.accepted} tasks in {settings.out / 'tasks.jsonl'} (+{report.new_tasks} this run)"
     )
-    click.echo(f"requests: {report.requests:,}  tokens this run: {report.tokens:,}")
+    per_task = f"{report.requests_per_task:.2f}" if report.requests_per_task is not None else "-"
+    for label, spend in (("this run", report.run), ("run directory, all runs", report.total)):
+        cost = spend.cost(report.prices)
+        click.echo(
+            f"{label}: {spend.requests:,} requests, {spend.tokens:,} tokens ({spend.prompt_tokens:,} prompt, "
+            f"{spend.completion_tokens:,} completion)"
+            + (f", {usd(cost)}" if cost is not None else "")
+            + (f"; requests per task: {per_task}" if spend is report.run else "")
+        )
     if report.rejected:
         top = ", ".join(f"{k} {v}" for k, v in report.rejected.most_common(6))
         click.echo(f"rejected: {sum(report.rejected.values()):,} ({top}) -> {settings.out / 'rejected.jsonl'}")

@@ -7,18 +7,20 @@ import contextlib
 import dataclasses
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, classify, derive_seed
-from selfinstruct.errors import EndpointError
+from selfinstruct.bootstrap import Bootstrap, RunReport, classify, derive_seed
+from selfinstruct.budget import Budget, BudgetExhausted
+from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
-from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
+from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.runstate import RunState, input_fingerprint
+from selfinstruct.scheduler import Progress
 from selfinstruct.seeds import load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
@@ -51,6 +53,20 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
         )
 
 
+def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
+    """Enough seeds for the demonstrations the mode needs."""
+    if settings.mode == "alpaca":
+        if sum(1 for t in seeds if t.instances) < settings.demos:
+            raise InputError(
+                f"alpaca mode needs at least {settings.demos} seed tasks with instances", path=settings.seeds
+            )
+    elif len(seeds) < settings.demos - settings.machine_demos:
+        raise InputError(
+            f"has {len(seeds)} tasks; self-instruct needs at least {settings.demos - settings.machine_demos}",
+            path=settings.seeds,
+        )
+
+
 def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
     """Everything read from the user's files, validated before any request or write."""
     seeds = load_tasks(settings.seeds)
@@ -78,6 +94,20 @@ async def _classify_seeds(
     return [
         dataclasses.replace(t, is_classification=bool(known[t.id])) if t.is_classification is None else t for t in seeds
     ]
+
+
+def budget_for(settings: GenerateSettings, usage: Usage) -> Budget | None:
+    """The run's hard cap, starting from what the run directory has spent already."""
+    if settings.max_tokens_total is None and settings.max_cost is None:
+        return None
+    prices = settings.prices
+    return Budget(
+        max_tokens=settings.max_tokens_total,
+        max_cost=settings.max_cost,
+        prices=prices,
+        used_tokens=usage.total_tokens,
+        used_cost=prices.cost(usage.prompt_tokens, usage.completion_tokens) if prices is not None else 0.0,
+    )
 
 
 async def _with_model(endpoint: EndpointSettings) -> EndpointSettings:
@@ -120,7 +150,9 @@ async def _run(
         journal = ResponseJournal(settings.out / JOURNAL)
         if journal.repair is not None:
             notice(journal.repair.message())
-        client = JournaledClient(LLMClient(endpoint, usage), journal, Usage.from_dict(state.run.get("replayed", {})))
+        paid = LLMClient(endpoint, usage, budget=budget_for(settings, usage))
+        client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})))
+        baseline = usage.spend()
         try:
             fingerprint["seed"] = seed
             state.save(
@@ -132,10 +164,17 @@ async def _run(
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
             )
             known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
-            seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+            try:
+                seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+            except BudgetExhausted as exc:
+                state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())
+                message = f"stopped while classifying the seeds: the next request could overrun the {exc}"
+                spend = client.usage.spend()
+                return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
+                                 message, settings.prices)  # fmt: skip
             state.write_seeds(seeds)
             state.save(seed_classification=known)
-            loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress)
+            loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
             try:
                 report = await loop.run()
             except BaseException as exc:
@@ -172,52 +211,3 @@ def generate(
     seeds, prompts = load_inputs(settings)
     with endpoint_for(settings, notice) as endpoint:
         return asyncio.run(_run(settings, endpoint, seeds, prompts, progress, notice))
-
-
-@dataclass(frozen=True)
-class DryRun:
-    prompts: dict[str, str]
-    requests: dict[str, int]
-    tokens: int
-    assumptions: str
-
-
-def dry_run(settings: GenerateSettings) -> DryRun:
-    """One rendered prompt per step and a cost estimate for the target, without calling any model."""
-    seeds, prompts = load_inputs(settings)
-    rng = random.Random(settings.seed or 0)
-    n = settings.n
-    if settings.mode == "alpaca":
-        demos = rng.sample([t for t in seeds if t.instances], settings.demos)
-        rendered = {"alpaca": render_alpaca(prompts, settings.language, demos, settings.new_per_request)}
-        per_request = settings.new_per_request * 0.5
-        requests = {"alpaca": -(-n // max(1, int(per_request)))}
-        tokens = requests["alpaca"] * (len(rendered["alpaca"]) // 4 + settings.params["alpaca"].max_tokens // 2)
-        assumptions = f"{settings.new_per_request} tasks per response, half of them kept"
-        return DryRun(rendered, requests, tokens, assumptions)
-    sample = [t.instruction for t in rng.sample(seeds, min(len(seeds), settings.demos))]
-    cls_seed = next((t for t in seeds if t.is_classification), seeds[0])
-    gen_seed = next((t for t in seeds if t.is_classification is False), seeds[0])
-    rendered = {
-        "instructions": render_instructions(prompts, settings.language, sample, settings.new_per_request),
-        "classify": prompts["classify"].render(instruction=gen_seed.instruction),
-        "instances_output_first": prompts["instances_output_first"].render(instruction=cls_seed.instruction),
-        "instances_input_first": prompts["instances_input_first"].render(instruction=gen_seed.instruction),
-    }  # fmt: skip
-    survivors = settings.new_per_request * 0.5  # pass the filters
-    accepted = survivors * 0.75  # get usable instances
-    gen = -(-n // max(1, int(accepted)))
-    classify = 0 if settings.classifier == "rules" else int(gen * survivors)  # rules ask no model
-    requests = {"instructions": gen, "classify": classify, "instances": int(gen * survivors)}
-    p = settings.params
-    tokens = (
-        gen * (len(rendered["instructions"]) // 4 + p["instructions"].max_tokens // 2)
-        + requests["classify"] * (len(rendered["classify"]) // 4 + p["classify"].max_tokens)
-        + requests["instances"] * (len(rendered["instances_input_first"]) // 4 + p["instances"].max_tokens // 2)
-    )
-    assumptions = (
-        f"{settings.new_per_request} instructions per response, half pass the filters, "
-        "3 in 4 of those get usable instances, completions use half their max_tokens"
-        + ("; classification by rules" if settings.classifier == "rules" else "")
-    )
-    return DryRun(rendered, requests, tokens, assumptions)

@@ -2,12 +2,14 @@
 
 The SDK's own retries are off (max_retries=0) so that every retry is counted, backs off with jitter, honours
 Retry-After, and so that errors that cannot heal (bad key, unknown model, a prompt too long) stop the run at
-once instead of being retried forever.
+once instead of being retried forever. A 200 whose body is not a completion (broken JSON, a proxy's HTML
+page, `"choices": null`) is a fault of the way there, not of the model: it is retried like a 5xx.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from selfinstruct.budget import Budget, Spend
 from selfinstruct.errors import EndpointError, LocalModelError
 
 if TYPE_CHECKING:
@@ -85,6 +88,17 @@ class Usage:
     def total_tokens(self) -> int:
         return sum(s.total_tokens for s in self.steps.values())
 
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(s.prompt_tokens for s in self.steps.values())
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(s.completion_tokens for s in self.steps.values())
+
+    def spend(self) -> Spend:
+        return Spend(self.requests, self.prompt_tokens, self.completion_tokens)
+
     def to_dict(self) -> dict[str, Any]:
         return {name: asdict(s) for name, s in sorted(self.steps.items())}
 
@@ -146,7 +160,6 @@ class EndpointSettings:
     concurrency: int = 8
     rpm: float | None = None
     tpm: float | None = None
-    send_seed: bool = True
     # For a server we run ourselves: why it is gone, or None while it lives. Asked when a request to it
     # fails, so that a dead server stops the run at once instead of being retried like a network hiccup.
     health: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
@@ -154,6 +167,35 @@ class EndpointSettings:
     @property
     def where(self) -> str:
         return self.base_url or "https://api.openai.com/v1"
+
+
+class _MalformedResponse(Exception):
+    """A 200 whose body is not a completion (a proxy's HTML page, broken JSON, no choices): retried like a 5xx."""
+
+
+def _completion_of(reply: Any, api: Api) -> Completion:
+    """The text, finish reason and usage of a parsed response, or _MalformedResponse saying what is wrong."""
+    if isinstance(reply, (str, bytes)):
+        text = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
+        snippet = " ".join(text.split())[:80]
+        raise _MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
+    choices = getattr(reply, "choices", None)
+    usage = getattr(reply, "usage", None)
+    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+    if choices is None:
+        raise _MalformedResponse("JSON without choices")
+    if not choices:  # a well-formed answer with nothing in it: an empty response, not an endpoint fault
+        return Completion("", "empty", prompt_tokens, 0)
+    try:
+        choice = choices[0]
+        text = choice.message.content if api == "chat" else choice.text
+        finish = choice.finish_reason or "stop"
+    except (AttributeError, TypeError, IndexError):
+        raise _MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
+    if text is not None and not isinstance(text, str):
+        raise _MalformedResponse(f"a choice whose text is {type(text).__name__}")
+    return Completion(text or "", str(finish), prompt_tokens, completion_tokens)
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:
@@ -188,11 +230,15 @@ def _is_context_error(exc: openai.APIStatusError) -> bool:
 class LLMClient:
     """One endpoint, shared by all pipeline steps; `complete` retries what can heal and raises what cannot."""
 
-    def __init__(self, settings: EndpointSettings, usage: Usage | None = None) -> None:
+    def __init__(self, settings: EndpointSettings, usage: Usage | None = None, *, budget: Budget | None = None) -> None:
         import openai  # here, not at module level: it takes 0.4 s, and filter/stats/export never need it
 
         self.settings = settings
         self.usage = usage or Usage()
+        self.budget = budget
+        self.in_flight = 0  # requests on the wire now
+        self.waiting: dict[int, str] = {}  # request id -> why it waits ("429: waiting 30 s"), for the progress bar
+        self._ids = 0
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout
         )
@@ -221,32 +267,29 @@ class LLMClient:
             kwargs["presence_penalty"] = params.presence_penalty
         if params.frequency_penalty:
             kwargs["frequency_penalty"] = params.frequency_penalty
-        if seed is not None and s.send_seed:
+        if seed is not None:
             kwargs["seed"] = seed
         if s.api == "chat":
-            chat = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
-            usage = chat.usage
-            if not chat.choices:
-                return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
-            choice = chat.choices[0]
-            text = choice.message.content or ""
-            finish = choice.finish_reason or "stop"
+            reply: Any = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
         else:
-            comp = await client.completions.create(prompt=prompt, **kwargs)
-            usage = comp.usage
-            if not comp.choices:
-                return Completion("", "empty", usage.prompt_tokens if usage else 0, 0)
-            text = comp.choices[0].text or ""
-            finish = comp.choices[0].finish_reason or "stop"
-        return Completion(
-            text,
-            str(finish),
-            usage.prompt_tokens if usage else 0,
-            usage.completion_tokens if usage else 0,
-        )
+            reply = await client.completions.create(prompt=prompt, **kwargs)
+        return _completion_of(reply, s.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
-        """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections."""
+        """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
+        200s; with a budget, its worst case is reserved first (BudgetExhausted when it cannot fit)."""
+        if self.budget is None:
+            return await self._attempts(step, prompt, params, seed)
+        reservation = await self.budget.reserve(step, prompt, params.max_tokens)
+        result: Completion | None = None
+        try:
+            result = await self._attempts(step, prompt, params, seed)
+            return result
+        finally:
+            used = (result.prompt_tokens, result.completion_tokens) if result is not None else (0, 0)
+            await self.budget.settle(reservation, step, prompt, *used)
+
+    async def _attempts(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         import openai
 
         s = self.settings
@@ -258,7 +301,11 @@ class LLMClient:
             delay: float | None = None
             try:
                 async with self._semaphore:
-                    result = await self._call(step, prompt, params, seed)
+                    self.in_flight += 1
+                    try:
+                        result = await self._call(step, prompt, params, seed)
+                    finally:
+                        self.in_flight -= 1
             except openai.RateLimitError as exc:
                 message = _error_message(exc)
                 if "quota" in message.lower() or "insufficient_quota" in str(exc.body):
@@ -301,6 +348,10 @@ class LLMClient:
                 cause = exc.__cause__ or exc
                 last_error = f"connection failed: {type(cause).__name__}: {cause}".rstrip(": ")
                 self._check_health()
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                last_error = f"malformed 200 response: broken JSON ({exc})"
+            except _MalformedResponse as exc:
+                last_error = f"malformed 200 response: {exc}"
             else:
                 stats.requests += 1
                 stats.prompt_tokens += result.prompt_tokens
@@ -315,7 +366,13 @@ class LLMClient:
             stats.retries += 1
             wait = min(120.0, delay) if delay is not None else self._backoff(attempt)
             log.info("%s request failed (%s); retry %d in %.1f s", step, last_error, attempt + 1, wait)
-            await asyncio.sleep(wait)
+            self._ids += 1
+            wait_id = self._ids
+            self.waiting[wait_id] = f"{last_error.split(':')[0]}: waiting {wait:.0f} s"
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                del self.waiting[wait_id]
         raise EndpointError(
             f"{s.where}: gave up after {s.max_retries + 1} attempts ({last_error}); "
             "the output is intact: run the same command again to resume"

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_KEYWORDS, DEFAULT_THRESHOLD, FILTER_NAMES, LanguageOption
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
@@ -31,7 +32,6 @@ class FilterSettings:
 
 Mode = Literal["self-instruct", "alpaca"]
 Classifier = Literal["llm", "rules"]
-STEPS: tuple[str, ...] = ("instructions", "classify", "instances", "alpaca")
 
 
 def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
@@ -75,7 +75,7 @@ class GenerateSettings:
     language: Language = "en"
     prompts_dir: Path | None = None
     seed: int | None = None
-    window: int = 32
+    window: int = 32  # largest round of instruction requests (see bootstrap)
     demos: int = 8  # per instruction prompt (alpaca mode: 3)
     machine_demos: int = 2  # of which from the pool, once it has some
     new_per_request: int = 8  # instructions asked for per prompt (alpaca mode: 20)
@@ -84,8 +84,11 @@ class GenerateSettings:
     max_instances: int = 5
     params: dict[str, StepParams] = field(default_factory=lambda: default_params("chat"))
     max_tokens_total: int | None = None
+    max_cost: float | None = None  # USD, with prices
+    prices: Prices | None = None
     saturation_window: int = 500
     min_acceptance: float = 0.01
+    max_unusable: int = 20  # responses in a row that gave nothing usable, then the run stops
     dry_run: bool = False
     local: bool = False  # no endpoint given: run the embedded llama.cpp model
     local_model: Path | None = None
@@ -139,6 +142,22 @@ def _apply_step_overrides(
             target = generating if step == "generate" else step
             out[target] = dataclasses.replace(out[target], **{field_name: value})  # type: ignore[arg-type]
     return out
+
+
+def _prices(opts: dict[str, Any]) -> Prices | None:
+    """--price-input/--price-output (or their environment variables): both or neither; --max-cost needs them."""
+    given = [opts["price_input"], opts["price_output"]]
+    if given.count(None) == 1:
+        raise InputError(
+            "give both --price-input and --price-output (USD per 1M tokens), or SELFINSTRUCT_PRICE_INPUT and "
+            "SELFINSTRUCT_PRICE_OUTPUT"
+        )
+    if opts["max_cost"] is not None and None in given:
+        raise InputError(
+            "--max-cost needs the model's prices: --price-input and --price-output in USD per 1M tokens "
+            "(or SELFINSTRUCT_PRICE_INPUT and SELFINSTRUCT_PRICE_OUTPUT)"
+        )
+    return None if None in given else Prices(float(given[0]), float(given[1]))
 
 
 def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
@@ -197,8 +216,11 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         threshold=opts["threshold"],
         params=_apply_step_overrides(default_params(api, local=local), mode, overrides),
         max_tokens_total=opts["max_tokens_total"],
+        max_cost=opts["max_cost"],
+        prices=_prices(opts),
         saturation_window=opts["saturation_window"],
         min_acceptance=opts["min_acceptance"],
+        max_unusable=opts["max_unusable"],
         dry_run=opts["dry_run"],
         local=local,
         local_model=local_model,

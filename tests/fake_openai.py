@@ -30,6 +30,7 @@ import importlib
 import itertools
 import json
 import logging
+import re
 import signal
 import socket
 import sys
@@ -52,6 +53,7 @@ __all__ = [
     "Request",
     "Responder",
     "Stats",
+    "bpe_like_count",
     "echo_responder",
     "main",
 ]
@@ -110,9 +112,11 @@ class Reply:
 class Fault:
     """An injected failure; applied to one request before the responder runs.
 
-    ``hang`` is applied first (sleep), then the first of ``drop``, ``status``, ``text``, ``empty_choices``
-    that is set decides the answer; with only ``hang`` set the request is answered normally.
-    ``retry_after`` adds ``Retry-After`` / ``retry-after-ms`` headers to whatever is answered.
+    ``hang`` is applied first (sleep), then the first of ``drop``, ``status``, ``body``, ``text``,
+    ``empty_choices``, ``null_choices`` that is set decides the answer; with only ``hang`` set the request is
+    answered normally. ``retry_after`` adds ``Retry-After`` / ``retry-after-ms`` headers to whatever is answered.
+    ``body`` is sent verbatim with status 200 and ``content_type``: a broken
+    JSON document, or the HTML page a proxy answers with. ``null_choices`` answers ``{"choices": null}``.
     """
 
     status: int | None = None
@@ -124,6 +128,9 @@ class Fault:
     text: str | None = None
     finish_reason: str | None = None
     empty_choices: bool = False
+    body: str | None = None
+    content_type: str = "application/json"
+    null_choices: bool = False
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -146,6 +153,15 @@ def echo_responder(request: Request) -> Reply:
 
 def _word_count(text: str) -> int:
     return len(text.split())
+
+
+def bpe_like_count(text: str) -> int:
+    """Closer to a real tokenizer than word counts: words, numbers and each punctuation mark are tokens, as
+    GPT-style pre-tokenization splits them, and each CJK character is one."""
+    return len(_BPE_PIECES.findall(text))
+
+
+_BPE_PIECES = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\d_\u3400-\u9fff]+|\d{1,3}|[^\w\s]")
 
 
 def _content_text(content: Any) -> str:
@@ -251,10 +267,14 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send_json(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode("utf-8")
+        self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", extra_headers)
+
+    def _send_raw(
+        self, status: int, data: bytes, content_type: str, extra_headers: dict[str, str] | None = None
+    ) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-request-id", self.server.fake._next_id("req_fake"))
             for name, value in (extra_headers or {}).items():
@@ -322,8 +342,11 @@ class FakeOpenAIServer:
         port: int = 0,
         api_key: str | None = None,
         models: list[str] | None = None,
+        count_tokens: Callable[[str], int] | None = None,
     ) -> None:
         self.responder: Responder = responder or echo_responder
+        # Usage reported for a text without an explicit count: whitespace words by default.
+        self.count_tokens: Callable[[str], int] = count_tokens or _word_count
         self.latency = latency
         self.host = host
         self.api_key = api_key
@@ -566,11 +589,21 @@ class FakeOpenAIServer:
             self._answer_models(h, path, request, extra, fault)
             return
 
+        if fault is not None and fault.body is not None:
+            self._count(path, "fault_body", request)
+            h._send_raw(200, fault.body.encode("utf-8"), fault.content_type, extra)
+            return
+
         model = str(body.get("model") or self.models[0])
         n = body.get("n") or 1
         n = n if isinstance(n, int) and n > 0 else 1
 
         replies: list[Reply] = []
+        if fault is not None and fault.null_choices:
+            self._count(path, "fault_null_choices", request)
+            payload = self._completion_payload(path, model, request, [])
+            h._send_json(200, {**payload, "choices": None}, extra)
+            return
         if fault is not None and fault.empty_choices:
             outcome = "fault_empty_choices"
         elif fault is not None and fault.text is not None:
@@ -607,11 +640,11 @@ class FakeOpenAIServer:
         raise TypeError(f"responder must return Reply or str, got {type(result).__name__}")
 
     def _completion_payload(self, path: str, model: str, request: Request, replies: list[Reply]) -> dict[str, Any]:
-        prompt_tokens = _word_count(request.prompt)
+        prompt_tokens = self.count_tokens(request.prompt)
         if replies and replies[0].prompt_tokens is not None:
             prompt_tokens = replies[0].prompt_tokens
         completion_tokens = sum(
-            r.completion_tokens if r.completion_tokens is not None else _word_count(r.text) for r in replies
+            r.completion_tokens if r.completion_tokens is not None else self.count_tokens(r.text) for r in replies
         )
         usage = {
             "prompt_tokens": prompt_tokens,

@@ -90,20 +90,20 @@ def test_filter_names() -> None:
 
 def test_chain_is_greedy_in_order_and_cheap_rejects_do_not_enter_the_index() -> None:
     chain = FilterChain()
-    assert chain.offer("Write a short poem about the sea.") is None
-    dup = chain.offer("Write a short poem about the ocean.")
+    assert chain.offer_many(["Write a short poem about the sea."])[0] is None
+    dup = chain.offer_many(["Write a short poem about the ocean."])[0]
     assert dup is not None and dup.filter == "rouge" and dup.similar_to == "Write a short poem about the sea."
     # Rejected by keyword: must not be indexed, so its twin is judged on its own.
-    assert chain.offer("Describe the image of a sunset over the sea.") is not None
-    assert chain.offer("Describe the painting of a sunset over the sea.") is None
+    assert chain.offer_many(["Describe the image of a sunset over the sea."])[0] is not None
+    assert chain.offer_many(["Describe the painting of a sunset over the sea."])[0] is None
     assert len(chain.index) == 2
 
 
 def test_chain_auto_language() -> None:
     chain = FilterChain(language="auto")
-    assert chain.offer("写一首关于秋天的诗。") is None
-    assert chain.offer("Write a haiku about autumn leaves.") is None
-    assert chain.offer("描述这张图片的内容。") is not None
+    assert chain.offer_many(["写一首关于秋天的诗。"])[0] is None
+    assert chain.offer_many(["Write a haiku about autumn leaves."])[0] is None
+    assert chain.offer_many(["描述这张图片的内容。"])[0] is not None
 
 
 def test_chain_validates() -> None:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from selfinstruct.cli import cli
 from selfinstruct.seeds import load_tasks
-from tests.fake_openai import FakeOpenAIServer, Fault
+from tests.fake_openai import FakeOpenAIServer, Fault, Request
 from tests.scripted_model import respond
 
 from .conftest import SEEDS, ZH_SEEDS
@@ -84,10 +84,57 @@ def test_classification_tasks_get_output_first_instances(tmp_path: Path, server:
 
 
 def test_same_pool_at_concurrency_1_and_16(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     assert run(server, a, "-n", "25", "--concurrency", "1")[0] == 0
     assert run(server, b, "-n", "25", "--concurrency", "16")[0] == 0
     assert (a / "tasks.jsonl").read_bytes() == (b / "tasks.jsonl").read_bytes()
+    assert run(server, c, "-n", "60", "--concurrency", "64")[0] == 0  # several rounds, many in flight
+    assert (c / "tasks.jsonl").read_bytes().startswith((a / "tasks.jsonl").read_bytes())
+
+
+def test_same_pool_past_the_first_full_rounds(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """Beyond request 32 two full rounds may be in flight; the pool must not notice."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(server, a, "-n", "150", "--concurrency", "3", "--window", "4")[0] == 0
+    assert run(server, b, "-n", "150", "--concurrency", "64", "--window", "4")[0] == 0
+    assert max(t["meta"]["request"] for t in tasks(a)) > 16  # type: ignore[index]
+    assert (a / "tasks.jsonl").read_bytes() == (b / "tasks.jsonl").read_bytes()
+
+
+def _minimum_requests(out: Path) -> int:
+    """What a strictly sequential run pays for this pool: each instruction request up to the last one with an
+    accepted task, plus classify + instances for each candidate that reached the instances stage."""
+    files = [out / name for name in ("tasks.jsonl", "rejected.jsonl") if (out / name).exists()]
+    records = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    pool = [r for r in records if "id" in r]
+    reached_instances = len(pool) + sum(1 for r in records if r.get("stage") == "instances")
+    return max(r["meta"]["request"] for r in pool) + 1 + 2 * reached_instances
+
+
+@pytest.mark.parametrize(("concurrency", "slack"), [(1, 0.15), (32, 0.30)])
+def test_requests_per_task_near_the_minimum(
+    tmp_path: Path, server: FakeOpenAIServer, concurrency: int, slack: float
+) -> None:
+    """Issue 10, defect 1: 50 tasks at concurrency 1 took 311 requests where about 125 were needed."""
+    out = tmp_path / "run"
+    code, stdout, stderr = run(server, out, "-n", "50", "--concurrency", str(concurrency))
+    assert code == 0, stderr
+    paid = sum(step["requests"] for step in json.loads((out / "run.json").read_text())["usage"].values())
+    assert paid == len(server.requests)
+    minimum = _minimum_requests(out)
+    assert minimum <= paid <= minimum * (1 + slack), (paid, minimum)
+    assert f"requests per task: {paid / 50:.2f}" in stdout
+
+
+def test_small_runs_show_the_model_its_own_tasks(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """Issue 10, defect 7: from the second round (request 1) on, 2 of the 8 demonstrations are machine tasks."""
+    out = tmp_path / "run"
+    assert run(server, out, "-n", "30", "--concurrency", "8")[0] == 0
+    machine = {str(t["instruction"]) for t in tasks(out)}
+    prompts = [r.prompt for r in server.requests if r.prompt.rstrip().endswith("Task 9:")]
+    assert len(prompts) >= 3
+    shown = [sum(f": {m}\n" in p for m in machine) for p in prompts]
+    assert shown[0] == 0 and all(count == 2 for count in shown[1:]), shown
 
 
 def test_resume_extends_the_same_pool(tmp_path: Path, server: FakeOpenAIServer) -> None:
@@ -232,12 +279,12 @@ def test_alpaca_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
 
 def test_chinese_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
     out = tmp_path / "run"
-    code, _, stderr = run(server, out, "-n", "10", "--language", "zh", "--seeds", str(ZH_SEEDS))
+    code, _, stderr = run(server, out, "-n", "40", "--language", "zh", "--seeds", str(ZH_SEEDS))
     assert code == 0, stderr
     pool = tasks(out)
-    assert len(pool) == 10 and all(t["instances"] for t in pool)
+    assert len(pool) == 40 and all(t["instances"] for t in pool)
     assert all("\u4e00" <= str(t["instruction"])[0] <= "\u9fff" for t in pool)
-    assert any(t["is_classification"] for t in pool) or len(pool) == 10
+    assert any(t["is_classification"] for t in pool)
     assert all(
         r.prompt.rstrip().endswith(("任务9：", "是否为分类任务？")) or "任务：" in r.prompt
         for r in server.requests
@@ -264,15 +311,56 @@ def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path, server: FakeOp
     assert "estimate for 1000 tasks" in stdout and "requests" in stdout
     assert server.requests == [] and not out.exists()
     code, stdout, _ = run(server, out, "-n", "1000", "--dry-run", "--classify", "rules")
-    assert code == 0 and re.search(r"classify\s+0 requests", stdout) and "classification by rules" in stdout
+    assert code == 0 and re.search(r"classify\s+0\s+0\s+0\n", stdout) and "classification by rules" in stdout
 
 
-def test_token_budget_stops_cleanly(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def _usage(out: Path) -> tuple[int, int, int]:
+    steps = json.loads((out / "run.json").read_text())["usage"].values()
+    return (sum(s["requests"] for s in steps), sum(s["prompt_tokens"] for s in steps),
+            sum(s["completion_tokens"] for s in steps))  # fmt: skip
+
+
+@pytest.mark.parametrize(("cap", "concurrency"), [(10_000, 2), (30_000, 8), (30_000, 32), (80_000, 16)])
+def test_token_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer, cap: int, concurrency: int) -> None:
+    """Issue 10, defect 3: --max-tokens-total 30000 stopped after 128,250 tokens."""
     out = tmp_path / "run"
-    code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", "3000", "--concurrency", "2")
-    assert code == 0 and "token budget" in stdout
+    code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", str(cap), "--concurrency", str(concurrency))
+    assert code == 3 and "token budget of" in stdout
+    requests, prompt, completion = _usage(out)
+    assert requests == len(server.requests)  # every request that reached the server is counted
+    assert prompt + completion <= cap
+    assert prompt + completion >= cap * 0.8  # and stops near it, not far before
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["status"] == "budget" and 0 < len(tasks(out)) < 500
+    # Resuming with the same cap stops at once; a larger one continues from where it was.
+    code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", str(cap))
+    assert code == 3 and sum(_usage(out)[1:]) <= cap
+
+
+def test_cost_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    prices = ["--price-input", "0.15", "--price-output", "0.60"]
+    code, stdout, _ = run(server, out, "-n", "500", "--max-cost", "0.005", *prices, "--concurrency", "8")
+    assert code == 3 and "cost budget of $0.0050" in stdout
+    _, prompt, completion = _usage(out)
+    assert (prompt * 0.15 + completion * 0.60) / 1e6 <= 0.005
+    env = {"SELFINSTRUCT_PRICE_INPUT": "0.15", "SELFINSTRUCT_PRICE_OUTPUT": "0.60"}
+    code, stdout, _ = run(server, tmp_path / "env", "-n", "5", "--max-cost", "1", env=env)
+    assert code == 0 and "$" in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-cost", "5"], "--max-cost needs the model's prices"),
+        (["--price-input", "0.15"], "give both --price-input and --price-output"),
+        (["--max-cost", "-1"], "Invalid value for '--max-cost'"),
+    ],
+)
+def test_cost_options_need_prices(tmp_path: Path, server: FakeOpenAIServer, args: list[str], message: str) -> None:
+    code, _, stderr = run(server, tmp_path / "run", "-n", "5", *args)
+    assert code == 2 and message in stderr and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists() and server.requests == []
 
 
 def test_saturation_stop(tmp_path: Path) -> None:
@@ -280,9 +368,55 @@ def test_saturation_stop(tmp_path: Path) -> None:
     with FakeOpenAIServer(lambda r: same if r.prompt.rstrip().endswith("Task 9:") else respond(r), api_key=KEY) as srv:
         out = tmp_path / "run"
         code, stdout, _ = run(srv, out, "-n", "50", "--saturation-window", "20", "--min-acceptance", "0.1")
-    assert code == 0 and "run out of new tasks" in stdout
+    assert code == 4 and "run out of new tasks" in stdout and "filter:near_duplicate" in stdout
     assert json.loads((out / "run.json").read_text())["status"] == "saturated"
     assert len(tasks(out)) == 1
+
+
+REFUSAL = "I'm sorry, I can't help with that request."
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [("", "response:empty_response"), (REFUSAL, "response:no_items"), ("@@@ ### ???", "response:no_items")],
+)
+@pytest.mark.parametrize("concurrency", [1, 32])
+def test_a_useless_model_stops_the_run_quickly(tmp_path: Path, reply: str, reason: str, concurrency: int) -> None:
+    """Issue 10, defect 4: a server answering every request uselessly ran 3,433 requests in 60 s, no stop."""
+    with FakeOpenAIServer(lambda r: reply, api_key=KEY) as srv:
+        out = tmp_path / "run"
+        code, stdout, _ = run(srv, out, "-n", "50", "--concurrency", str(concurrency))
+        sent = len(srv.requests)
+    assert code == 5, stdout
+    assert (
+        "the model is unusable" in stdout and f"20 responses in a row gave nothing usable (mostly {reason})" in stdout
+    )
+    assert f"example reply: {' '.join(reply.split())!r}" in stdout
+    assert sent <= 20 + 16  # the streak is counted in commit order; at most one round more is in flight
+    assert json.loads((out / "run.json").read_text())["status"] == "unusable"
+
+
+def test_refused_instances_stop_the_run(tmp_path: Path) -> None:
+    """Instruction lists are fine but every instances reply is a refusal: nothing can ever be accepted."""
+
+    def responder(request: Request) -> str:
+        text = respond(request).text
+        return REFUSAL if text.startswith(("Example", "Class label")) else text
+
+    with FakeOpenAIServer(responder, api_key=KEY) as srv:
+        code, stdout, _ = run(srv, tmp_path / "run", "-n", "50", "--max-unusable", "10")
+        sent = len(srv.requests)
+    assert code == 5 and "10 responses in a row" in stdout and "instances:" in stdout and REFUSAL in stdout
+    assert sent <= 3 * 2 * 8 + 3
+
+
+def test_null_choices_everywhere_is_an_endpoint_error(tmp_path: Path) -> None:
+    with FakeOpenAIServer(respond, api_key=KEY) as srv:
+        srv.inject_when(lambda r: True, Fault(null_choices=True), times=10_000)
+        code, _, stderr = run(srv, tmp_path / "run", "-n", "50", "--max-retries", "2", "--concurrency", "32")
+        sent = len(srv.requests)
+    assert code == 1 and "malformed 200 response: JSON without choices" in stderr and "Traceback" not in stderr
+    assert sent <= 3  # round 0 is one request, tried three times
 
 
 @pytest.mark.parametrize(

@@ -87,15 +87,9 @@ class FilterChain:
         if self.uses_rouge:
             self.index.add_all(instructions)
 
-    def offer(self, instruction: str) -> Rejection | None:
-        """check + keep: the greedy in-order decision of the original scripts."""
-        rejection = self.check(instruction)
-        if rejection is None:
-            self.keep(instruction)
-        return rejection
-
     def offer_many(self, instructions: Sequence[str]) -> list[Rejection | None]:
-        """offer for each instruction in turn (the same decisions), with the near-duplicate checks batched."""
+        """The greedy in-order decision of the original scripts (check, then keep if accepted) for each
+        instruction in turn, with the near-duplicate checks batched."""
         out = [self.check_text(instruction) for instruction in instructions]
         if self.uses_rouge:
             todo = [k for k, rejection in enumerate(out) if rejection is None]

@@ -1,0 +1,238 @@
+"""When requests are sent: the loop that keeps at most `concurrency` jobs in flight and commits in order.
+
+The rules are in the bootstrap module's docstring (determinism, economy); this module applies them:
+`Bootstrap` says what each job is and how its outcome is decided, the `Scheduler` decides which job runs
+when. The pipeline's own state (settings, client, run state, filters) is the subclass's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from selfinstruct.budget import BudgetExhausted
+
+if TYPE_CHECKING:
+    from selfinstruct.bootstrap import Candidate, JobResult, RunReport
+    from selfinstruct.filters import FilterChain
+    from selfinstruct.llm import LLMClient
+    from selfinstruct.runstate import RunState
+    from selfinstruct.settings import GenerateSettings
+    from selfinstruct.stopping import StopRules, Verdict
+
+TICK = 1.0  # seconds between progress updates while nothing lands
+PRIOR_ACCEPTANCE = (3, 4)  # accepted of candidates sent for instances, before any is measured: 3 in 4
+
+
+def round_start(request: int, window: int) -> int:
+    """The first request of `request`'s round; see the module docstring."""
+    start = 0
+    while True:
+        size = min(window, max(1, start))
+        if size == window:  # this round and every later one have the same size
+            return start + (request - start) // window * window
+        if request < start + size:
+            return start
+        start += size
+
+
+def horizon(request: int, window: int) -> int:
+    """Requests before this one are the pool `request` may see: the rounds before its own, or, once two full
+    rounds (of `window` requests, after round 0) have begun, the rounds before the previous one, so that two
+    full rounds can be in flight."""
+    start = round_start(request, window)
+    previous = round_start(start - 1, window) if start > 0 else 0
+    if previous > 0 and start - previous == window:
+        return previous
+    return start
+
+
+# Called with the pool size and counters (see _postfix) after every commit, at the start, and every TICK.
+Progress = Callable[[int, dict[str, Any]], None]
+
+
+class Scheduler:
+    """The dispatch loop of a bootstrap run; see the module docstring."""
+
+    s: GenerateSettings
+    client: LLMClient
+    state: RunState
+    chain: FilterChain
+    progress: Progress | None
+    stops: StopRules
+    rejected: Counter[str]
+    _verdict: Verdict | None
+    _last_progress: float
+
+    def _init_schedule(self) -> None:
+        # Scheduling. The request at the commit cursor is self.state.next_request; its decided records wait in
+        # _tasks/_rejected until the whole request is written.
+        self._instr: dict[int, asyncio.Task[JobResult]] = {}
+        self._results: dict[int, JobResult] = {}
+        self._flying: set[asyncio.Task[Any]] = set()
+        self._next_dispatch = self.state.next_request
+        self._cursor = 0
+        self._tasks: list[dict[str, Any]] = []
+        self._rejected: list[dict[str, Any]] = []
+        # Measured yield: accepted tasks per committed instruction request (a resumed run starts from its
+        # files) and accepted share of the candidates sent for instances, each with a small prior.
+        self._yield = [len(self.state.pool) + self.s.new_per_request / 2, self.state.next_request + 1.0]
+        self._acceptance = [float(PRIOR_ACCEPTANCE[0]), float(PRIOR_ACCEPTANCE[1])]
+
+    # -- what a subclass provides ------------------------------------------------------------------------
+
+    async def _job(self, request: int) -> JobResult:
+        raise NotImplementedError
+
+    async def _complete(self, request: int, cand: Candidate) -> None:
+        raise NotImplementedError
+
+    def _commit(self, result: JobResult) -> bool | None:
+        raise NotImplementedError
+
+    def _save(self, status: str) -> None:
+        raise NotImplementedError
+
+    def _report(self, status: str, start_accepted: int) -> RunReport:
+        raise NotImplementedError
+
+    # -- the loop ----------------------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Hand free job slots to the work that can still matter, in commit order, then to instruction requests."""
+        free = self.client.settings.concurrency - len(self._flying)
+        if free <= 0:
+            return
+        n = self.s.n
+        accepted = len(self.state.pool) + len(self._tasks)
+        ahead = 0  # earlier candidates that may still be accepted: an upper bound
+        live = 0  # of which sent (or, in alpaca mode, complete) and not yet decided
+        for k in range(self.state.next_request, self._next_dispatch):
+            result = self._results.get(k)
+            if result is None:  # still in flight: it may bring new_per_request candidates, all ahead
+                ahead += self.s.new_per_request
+                continue
+            first = self._cursor if k == self.state.next_request else 0
+            for cand in result.candidates[first:]:
+                if cand.rejection is not None or cand.doomed or (k, cand.index) in self.state.written:
+                    continue
+                if cand.work is not None or self.s.mode == "alpaca":
+                    ahead, live = ahead + 1, live + 1
+                    continue
+                if accepted + ahead >= n:
+                    return  # enough candidates before this one to reach the target: nothing more is needed
+                if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
+                    cand.doomed = True  # a near-duplicate of a task committed while it waited
+                    continue
+                if free == 0:
+                    return
+                cand.work = asyncio.create_task(self._complete(k, cand))
+                self._flying.add(cand.work)
+                free, ahead, live = free - 1, ahead + 1, live + 1
+        if accepted + ahead >= n:
+            return
+        per_request = self._yield[0] / self._yield[1]
+        acceptance = self._acceptance[0] / self._acceptance[1]
+        while free > 0 and horizon(self._next_dispatch, self.s.window) <= self.state.next_request:
+            if accepted + acceptance * live + per_request * len(self._instr) >= n:
+                return  # what is on its way should do: measured, not assumed
+            k = self._next_dispatch
+            self._instr[k] = asyncio.create_task(self._job(k))
+            self._flying.add(self._instr[k])
+            self._next_dispatch, free = k + 1, free - 1
+
+    async def run(self) -> RunReport:
+        state = self.state
+        start_accepted = len(state.pool)
+        if len(state.pool) >= self.s.n:
+            return self._report("nothing_to_do", start_accepted)
+        if self.progress is not None:
+            self.progress(len(state.pool), self._postfix())
+        status = "complete"
+        try:
+            while True:
+                stop = self._advance()
+                if stop is not None:
+                    status = stop
+                    # What is in flight is paid for already: let it land, so that usage counts it.
+                    await asyncio.gather(*self._flying, return_exceptions=True)
+                    break
+                self._dispatch()
+                if not self._flying:
+                    raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
+                done, _ = await asyncio.wait(self._flying, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
+                if self._harvest(done):
+                    # The next request cannot be paid for: let the others land, commit what they decide, stop.
+                    self._harvest(set(await _settled(self._flying)))
+                    status = self._advance() or "budget"
+                    break
+                if self.progress is not None and time.monotonic() - self._last_progress >= TICK:
+                    self.progress(len(state.pool), self._postfix())
+        finally:
+            for task in self._flying:
+                task.cancel()
+            await asyncio.gather(*self._flying, return_exceptions=True)
+        self._save(status)
+        return self._report(status, start_accepted)
+
+    def _harvest(self, done: set[asyncio.Task[Any]]) -> bool:
+        """Take in finished jobs; True when one could not be paid for (the budget is exhausted)."""
+        self._flying -= done
+        exhausted = False
+        for task in done:
+            exc = task.exception()
+            if isinstance(exc, BudgetExhausted):
+                exhausted = True
+            elif exc is not None:
+                raise exc  # an endpoint error stops the run here
+        for k in [k for k, task in self._instr.items() if task.done() and task.exception() is None]:
+            self._results[k] = self._instr.pop(k).result()
+        return exhausted
+
+    def _advance(self) -> str | None:
+        """Commit every request that can be decided now; the stop status once the run should end."""
+        while self.state.next_request in self._results:
+            done = self._commit(self._results[self.state.next_request])
+            if done is None:
+                return None
+            self._save("running")
+            if self.progress is not None:
+                self.progress(len(self.state.pool), self._postfix())
+            if done:
+                return "complete"
+            self._verdict = self.stops.verdict()
+            if self._verdict is not None:
+                return self._verdict.status
+        return None
+
+    def _postfix(self) -> dict[str, Any]:
+        """What the progress display shows: the run directory's totals, and what is happening right now."""
+        self._last_progress = time.monotonic()
+        usage, client = self.client.usage, self.client
+        waits = list(client.waiting.values())
+        postfix: dict[str, Any] = {
+            "in_flight": client.in_flight,
+            "requests": usage.requests,
+            "retries": usage.retries,
+            "rejected": sum(self.rejected.values()),
+            "tokens": usage.total_tokens,
+        }
+        cost = usage.spend().cost(self.s.prices)
+        if cost is not None:
+            postfix["cost"] = cost
+        if waits:
+            postfix["waiting"] = waits[-1] + (f" (+{len(waits) - 1} more)" if len(waits) > 1 else "")
+        return postfix
+
+
+def landed(work: asyncio.Task[None] | None) -> bool:
+    return work is not None and work.done() and not work.cancelled() and work.exception() is None
+
+
+async def _settled(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    if tasks:
+        await asyncio.wait(tasks)
+    return tasks

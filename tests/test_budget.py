@@ -1,0 +1,85 @@
+"""The budget's reservations and the rounds rule, without an endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from selfinstruct.budget import Budget, BudgetExhausted, Prices
+from selfinstruct.scheduler import horizon, round_start
+
+
+def test_reservations_in_flight_count_as_spent() -> None:
+    async def go() -> list[str]:
+        budget = Budget(max_tokens=1000)
+        events: list[str] = []
+        first = await budget.reserve("classify", "x" * 100, 400)  # 50 + 16 + 400 = 466 reserved
+
+        async def second() -> None:
+            try:
+                reservation = await budget.reserve("classify", "x" * 100, 600)  # 666 does not fit beside 466
+                events.append("second sent")
+                await budget.settle(reservation, "classify", "x" * 100, 20, 100)
+            except BudgetExhausted:
+                events.append("second refused")
+
+        task = asyncio.create_task(second())
+        await asyncio.sleep(0.01)
+        events.append("first lands")
+        await budget.settle(first, "classify", "x" * 100, 20, 380)  # 400 used: 400 + 666 > 1000, none in flight
+        await task
+        return events
+
+    assert asyncio.run(go()) == ["first lands", "second refused"]
+
+
+def test_exhausted_only_when_nothing_else_is_in_flight() -> None:
+    async def go() -> None:
+        budget = Budget(max_tokens=500, used_tokens=450)
+        with pytest.raises(BudgetExhausted, match="token budget of 500"):
+            await budget.reserve("instances", "hello", 100)
+
+    asyncio.run(go())
+
+
+def test_prompt_estimate_follows_the_reported_ratio_with_a_margin() -> None:
+    async def go() -> int:
+        budget = Budget(max_tokens=10**6)
+        reservation = await budget.reserve("instructions", "word " * 200, 10)
+        await budget.settle(reservation, "instructions", "word " * 200, 200, 5)
+        return budget.prompt_estimate("instructions", "word " * 200)
+
+    first_guess = Budget().prompt_estimate("instructions", "word " * 200)
+    learned = asyncio.run(go())
+    assert learned == 200 * 1.25 + 16 < first_guess
+
+
+def test_cost_cap_needs_prices_and_counts_dollars() -> None:
+    with pytest.raises(ValueError):
+        Budget(max_cost=1.0)
+    prices = Prices(input=1.0, output=2.0)
+    assert prices.cost(1_000_000, 500_000) == 2.0
+
+
+@given(st.integers(0, 10_000), st.integers(1, 64))
+def test_rounds_are_contiguous_and_grow_to_the_window(request: int, window: int) -> None:
+    start = round_start(request, window)
+    assert start <= request
+    assert round_start(start, window) == start
+    size = min(window, max(1, start))
+    assert request < start + size  # inside its round
+    if start > 0:
+        before = round_start(start - 1, window)
+        assert start - before == min(window, max(1, before))  # the previous round ends where this begins
+
+
+@given(st.integers(0, 10_000), st.integers(1, 64))
+def test_a_request_sees_whole_rounds_before_its_own(request: int, window: int) -> None:
+    seen = horizon(request, window)
+    start = round_start(request, window)
+    assert seen <= start and (seen == 0 or round_start(seen, window) == seen)  # a round boundary
+    assert request < 1 or seen >= 1  # from request 1 on, the model's own tasks can be shown
+    assert start - seen <= window  # at most the previous round is not yet visible
