@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -341,3 +342,10 @@ def test_missing_input_and_directory_output(tmp_path: Path, pool: Path) -> None:
 def test_help_has_an_example() -> None:
     result = CliRunner().invoke(export_cmd, ["--help"])
     assert result.exit_code == 0 and "Example:" in result.stdout and "selfinstruct export" in result.stdout
+
+
+def test_hf_without_pyarrow_names_the_extra(pool: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
+    out = tmp_path / "ds"
+    result = CliRunner().invoke(export_cmd, [str(pool), "--format", "hf", "--out", str(out)])
+    assert result.exit_code == 2 and 'pip install "selfinstruct[hf]"' in result.stderr and not out.exists()
