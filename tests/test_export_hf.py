@@ -220,11 +220,13 @@ def test_an_earlier_export_is_replaced_other_folders_are_refused(run_dir: Path, 
     other = tmp_path / "notes"
     other.mkdir()
     (other / "keep.txt").write_text("mine")
+    run_files = sorted(p.name for p in run_dir.iterdir())
     for target in (other, run_dir):
         result = CliRunner().invoke(export_cmd, [str(run_dir), "--format", "hf", "--out", str(target)])
         assert result.exit_code == 2 and result.stderr.strip().count("\n") == 0, result.output
     assert [p.name for p in other.iterdir()] == ["keep.txt"]
-    assert sorted(p.name for p in run_dir.iterdir()) == ["rejected.jsonl", "run.json", "seeds.jsonl", "tasks.jsonl"]
+    assert sorted(p.name for p in run_dir.iterdir()) == run_files
+    assert {"rejected.jsonl", "run.json", "seeds.jsonl", "tasks.jsonl"} <= set(run_files)
 
 
 @pytest.fixture

@@ -158,10 +158,13 @@ def test_interrupted_run_resumes_without_paying_again(tmp_path: Path, sig: signa
         proc.send_signal(sig)
         proc.wait(timeout=60)
         assert _lines(out / "tasks.jsonl") < n, "the run finished before it could be interrupted"
-        assert _lines(out / "responses.jsonl") > 0
+        journaled = _lines(out / "responses.jsonl")
+        assert journaled > 0
         subprocess.run(_cli(out, srv.url, n), env=env, check=True, timeout=300, capture_output=True)
         resumed = meter.take()
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
     assert resumed <= 1.05 * uninterrupted, (resumed, uninterrupted)
     replayed = json.loads((out / "run.json").read_text(encoding="utf-8"))["replayed"]
-    assert sum(step["requests"] for step in replayed.values()) > 0
+    # How many journaled responses were still uncommitted at the interruption depends on timing (the engine asks
+    # only for what can still matter, so often none is); those there were are replayed, never paid again.
+    assert sum(step["requests"] for step in replayed.values()) <= journaled
