@@ -21,14 +21,12 @@ from typing import Any
 from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain, Rejection
-from selfinstruct.instances import clean_instances
+from selfinstruct.instances import clean_instances, instances_from_reply
 from selfinstruct.llm import Completion, ContextLengthError, LLMClient, StepParams
 from selfinstruct.parsing import (
     normalize_whitespace,
     parse_alpaca_batch,
-    parse_input_first,
     parse_instruction_list,
-    parse_output_first,
     parse_yes_no,
 )
 from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
@@ -209,12 +207,16 @@ class Bootstrap:
             self.s.params["instances"],
             seed=derive_seed(self.seed, request, cand.index, "instances"),
         )
-        raw = parse_output_first(reply.text) if cand.is_classification else parse_input_first(reply.text)
-        kept, reason = clean_instances(raw, max_instances=self.s.max_instances)
-        cand.instances = kept
-        if reason is not None:
+        outcome = instances_from_reply(
+            reply.text,
+            output_first=cand.is_classification,
+            truncated=reply.finish_reason == "length",
+            max_instances=self.s.max_instances,
+        )
+        cand.instances = outcome.instances
+        if outcome.reason is not None:
             cand.stage = "instances"
-            cand.rejection = Rejection("instances", reason, f"{len(raw)} parsed, none usable")
+            cand.rejection = Rejection("instances", outcome.reason, outcome.detail)
 
     async def _alpaca_job(self, request: int) -> JobResult:
         demos = self.alpaca_demos(request)

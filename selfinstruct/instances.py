@@ -9,7 +9,9 @@ instances go; exact duplicates are removed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from selfinstruct.parsing import parse_input_first, parse_output_first
 from selfinstruct.tasks import Instance
 
 _COLONS = (":", "：")
@@ -45,3 +47,34 @@ def clean_instances(instances: Sequence[Instance], *, max_instances: int = 5) ->
             return [], "conflicting_outputs"
     unique = list(dict.fromkeys(valid))
     return unique[:max_instances], None
+
+
+@dataclass(frozen=True)
+class InstanceOutcome:
+    """The instances kept from one reply, or why there are none (``reason``), with what was parsed."""
+
+    instances: list[Instance]
+    reason: str | None
+    parsed: int
+    dropped_truncated: bool
+
+    @property
+    def detail(self) -> str:
+        cut = " (the reply was cut at max_tokens; its last instance was dropped)" if self.dropped_truncated else ""
+        return f"{self.parsed} parsed, none usable{cut}"
+
+
+def instances_from_reply(text: str, *, output_first: bool, truncated: bool, max_instances: int = 5) -> InstanceOutcome:
+    """Parse one instance reply and clean it.
+
+    A reply cut at max_tokens (``truncated``) loses the instance it ends in, as in the original; when that
+    was its only instance the reason is "truncated", so a run shows that max_tokens is too small rather than
+    blaming the parser.
+    """
+    parse = parse_output_first if output_first else parse_input_first
+    raw = parse(text, truncated=truncated)
+    dropped = truncated and len(parse(text)) > len(raw)
+    if not raw and dropped:
+        return InstanceOutcome([], "truncated", 0, True)
+    kept, reason = clean_instances(raw, max_instances=max_instances)
+    return InstanceOutcome(kept, reason, len(raw), dropped)

@@ -9,6 +9,7 @@ item instead of guessing, because a wrong instruction or instance pollutes the p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from selfinstruct.tasks import Instance
@@ -299,10 +300,13 @@ def _example_rest(line: str) -> str | None:
     return rest if _at(_INPUT_LABEL, rest) or _at(_OUTPUT_LABEL, rest) else None
 
 
-def parse_input_first(text: str) -> list[Instance]:
+def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     """Instances from a response to ``instances_input_first.txt``: Example / Input / Output blocks.
 
     An example without an output (cut off) is skipped; parsing stops when the model starts another "Task:".
+    ``truncated``: the response hit the token limit, so the instance it ends in is incomplete and is dropped
+    (as the original's prepare_for_finetuning.py does); a response that ends in notes after the last
+    instance loses nothing.
     """
     out: list[Instance] = []
     cur_in: list[str] | None = None
@@ -310,6 +314,7 @@ def parse_input_first(text: str) -> list[Instance]:
     field: list[str] | None = None
     seen = False
     prev_blank = False
+    stopped = False
 
     def flush() -> None:
         if cur_out is not None:
@@ -328,6 +333,7 @@ def parse_input_first(text: str) -> list[Instance]:
                 continue
         if _at(_TASK_LINE, line):
             if seen:
+                stopped = True
                 break
             continue  # the model echoed the task before its examples
         m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
@@ -344,25 +350,37 @@ def parse_input_first(text: str) -> list[Instance]:
             cur_out = field = [line[m_out.end() :]]
             seen = True
         elif prev_blank and seen and _INSTANCE_NOTE.match(line):
+            stopped = True
             break
         elif field is not None:
             field.append(line)
         prev_blank = blank
+    return _flush_last(out, flush, truncated and not stopped)
+
+
+def _flush_last(out: list[Instance], flush: Callable[[], None], cut: bool) -> list[Instance]:
+    """Flush the block the response ends in; when the response was cut there, that instance is dropped."""
+    complete = len(out)
     flush()
-    return out
+    return out[:complete] if cut else out
 
 
 def _clean_label(text: str) -> str:
     return _strip_quotes(normalize_whitespace(text.replace("**", ""))).rstrip(".。")
 
 
-def parse_output_first(text: str) -> list[Instance]:
-    """Instances from a response to ``instances_output_first.txt``: each input gets the label above it."""
+def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
+    """Instances from a response to ``instances_output_first.txt``: each input gets the label above it.
+
+    ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
+    dropped.
+    """
     out: list[Instance] = []
     label = ""
     cur_in: list[str] | None = None
     seen = False
     prev_blank = False
+    stopped = False
 
     def flush() -> None:
         if label and cur_in is not None:
@@ -373,6 +391,7 @@ def parse_output_first(text: str) -> list[Instance]:
         m_label, m_in = _at(_CLASS_LABEL, line), _at(_INPUT_LABEL, line)
         if _at(_TASK_LINE, line):
             if seen:
+                stopped = True
                 break
         elif m_label:
             flush()
@@ -382,6 +401,7 @@ def parse_output_first(text: str) -> list[Instance]:
             cur_in = [line[m_in.end() :]]
             seen = True
         elif prev_blank and seen and _INSTANCE_NOTE.match(line):
+            stopped = True
             break
         elif _example_rest(line) == "":
             pass  # an "Example 2" header between pairs
@@ -393,8 +413,7 @@ def parse_output_first(text: str) -> list[Instance]:
         elif seen and not label and not blank and _example_rest(line) is None:
             label = _clean_label(line)  # "Class label:" with the label on the next line
         prev_blank = blank
-    flush()
-    return out
+    return _flush_last(out, flush, truncated and not stopped)
 
 
 def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[list[AlpacaItem], int]:

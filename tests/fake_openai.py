@@ -30,6 +30,7 @@ import importlib
 import itertools
 import json
 import logging
+import re
 import signal
 import socket
 import sys
@@ -113,6 +114,11 @@ class Fault:
     ``hang`` is applied first (sleep), then the first of ``drop``, ``status``, ``text``, ``empty_choices``
     that is set decides the answer; with only ``hang`` set the request is answered normally.
     ``retry_after`` adds ``Retry-After`` / ``retry-after-ms`` headers to whatever is answered.
+
+    Faults that change a normal answer instead of replacing it: ``cut`` keeps only that fraction of the
+    responder's text (cut mid-word, as a token limit does) and reports ``finish_reason="length"``, the way
+    a reply that ran into ``max_tokens`` arrives; ``reasoning_content`` adds a reasoning model's separate
+    thinking field to a chat answer, which a client must never take for the answer.
     """
 
     status: int | None = None
@@ -124,6 +130,8 @@ class Fault:
     text: str | None = None
     finish_reason: str | None = None
     empty_choices: bool = False
+    cut: float | None = None
+    reasoning_content: str | None = None
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -322,8 +330,12 @@ class FakeOpenAIServer:
         port: int = 0,
         api_key: str | None = None,
         models: list[str] | None = None,
+        enforce_max_tokens: bool = False,
     ) -> None:
         self.responder: Responder = responder or echo_responder
+        # Like a real server: a reply longer than the request's max_tokens (counted as whitespace-separated
+        # words, the fake's token unit) is cut there and reported with finish_reason "length".
+        self.enforce_max_tokens = enforce_max_tokens
         self.latency = latency
         self.host = host
         self.api_key = api_key
@@ -578,7 +590,10 @@ class FakeOpenAIServer:
             reply = Reply(text=fault.text, finish_reason=fault.finish_reason or "stop")
             replies = [reply] * n
         else:
-            outcome = "fault_hang" if fault is not None else "ok"
+            outcome = "ok"
+            if fault is not None:
+                outcome = "fault_cut" if fault.cut is not None else "fault_hang"
+                outcome = "fault_reasoning" if fault.reasoning_content is not None else outcome
             try:
                 for _ in range(n):
                     replies.append(self._call_responder(request))
@@ -588,8 +603,26 @@ class FakeOpenAIServer:
                 h._send_error(500, f"Responder raised {type(exc).__name__}: {exc}", "responder_error", extra)
                 return
 
+        replies = [self._limit(r, body, fault) for r in replies]
         self._count(path, outcome, request)
-        h._send_json(200, self._completion_payload(path, model, request, replies), extra)
+        payload = self._completion_payload(path, model, request, replies)
+        if fault is not None and fault.reasoning_content is not None and path == CHAT_PATH:
+            for choice in payload["choices"]:
+                choice["message"]["reasoning_content"] = fault.reasoning_content
+        h._send_json(200, payload, extra)
+
+    def _limit(self, reply: Reply, body: dict[str, Any], fault: Fault | None) -> Reply:
+        """Apply a ``cut`` fault and, when enforced, the request's max_tokens."""
+        text, finish = reply.text, reply.finish_reason
+        if fault is not None and fault.cut is not None and text:
+            text, finish = text[: int(len(text) * fault.cut)], "length"
+        limit = body.get("max_tokens")
+        if self.enforce_max_tokens and isinstance(limit, int) and _word_count(text) > limit:
+            words = list(re.finditer(r"\S+", text))
+            text, finish = text[: words[limit - 1].end()] if limit > 0 else "", "length"
+        if (text, finish) == (reply.text, reply.finish_reason):
+            return reply
+        return Reply(text=text, finish_reason=finish, prompt_tokens=reply.prompt_tokens)
 
     def _call_responder(self, request: Request) -> Reply:
         result = self.responder(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selfinstruct.instances import clean_instances
+from selfinstruct.instances import clean_instances, instances_from_reply
 from selfinstruct.tasks import Instance
 
 
@@ -117,3 +117,17 @@ def test_accepts_any_sequence_and_does_not_mutate() -> None:
     kept, _ = clean_instances(source)
     assert kept == [ins("a", "A")]
     assert source == (ins(" a ", "A"), ins("a", "A"))
+
+
+def test_reply_cut_at_max_tokens_loses_its_last_instance() -> None:
+    text = "Example 1\nInput: 2 hours\nOutput: 120 minutes\nExample 2\nInput: 3 hours\nOutput: 18"
+    outcome = instances_from_reply(text, output_first=False, truncated=True)
+    assert outcome.instances == [ins("2 hours", "120 minutes")]
+    assert outcome.reason is None and outcome.dropped_truncated
+    assert len(instances_from_reply(text, output_first=False, truncated=False).instances) == 2
+
+
+def test_reply_cut_inside_its_only_instance_is_rejected_as_truncated() -> None:
+    outcome = instances_from_reply("Class label: Spam\nInput: Win a fr", output_first=True, truncated=True)
+    assert (outcome.instances, outcome.reason) == ([], "truncated")
+    assert "cut at max_tokens" in outcome.detail

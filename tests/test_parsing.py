@@ -887,3 +887,38 @@ def test_output_first_ignores_output_lines_small_models_add() -> None:
         Instance("Loved it, would buy again.", "Positive"),
         Instance("Broke in a day.", "Negative"),
     ]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# replies cut at max_tokens (finish_reason "length")
+
+
+def test_input_first_truncated_drops_the_instance_the_reply_ends_in() -> None:
+    text = "Example 1\nInput: What is 2 + 2?\nOutput: 4\nExample 2\nInput: What short\nOutput: can you giv"
+    assert parse_input_first(text, truncated=True) == [Instance("What is 2 + 2?", "4")]
+    assert parse_input_first(text)[-1] == Instance("What short", "can you giv")
+
+
+def test_input_first_truncated_in_the_next_header_drops_the_output_it_joined() -> None:
+    text = "Example 1\nInput: Not applicable\nOutput: A haiku.\n\nExample 2\nOutput: Another one.\n\nExample"
+    assert parse_input_first(text, truncated=True) == [Instance("", "A haiku.")]
+
+
+def test_input_first_truncated_in_an_input_without_output_keeps_the_complete_ones() -> None:
+    text = "Example 1\nInput: red\nOutput: rouge\nExample 2\nInput: bl"
+    assert parse_input_first(text, truncated=True) == [Instance("red", "rouge")]
+
+
+def test_input_first_truncated_in_a_closing_note_keeps_everything() -> None:
+    text = "Example 1\nInput: red\nOutput: rouge\n\nI hope these examples help with your"
+    assert parse_input_first(text, truncated=True) == [Instance("red", "rouge")]
+
+
+def test_output_first_truncated_drops_the_last_pair() -> None:
+    text = "Class label: Positive\nInput: Great phone.\nClass label: Negative\nInput: The screen cra"
+    assert parse_output_first(text, truncated=True) == [Instance("Great phone.", "Positive")]
+
+
+def test_output_first_truncated_after_the_next_task_keeps_everything() -> None:
+    text = "Class label: Yes\nInput: 2024\nClass label: No\nInput: 1900\n\nTask: Say whether the num"
+    assert len(parse_output_first(text, truncated=True)) == 2
