@@ -161,20 +161,20 @@ class Bootstrap:
         demos = self.instruction_demos(request)
         last = len(demos) + self.s.new_per_request
         stop = (task_label(self.s.language, last + 1),)
-        completion = await self._generate(
-            "instructions",
-            request,
-            lambda shorten: render_instructions(
-                self.prompts, self.s.language, _halve(demos) if shorten else demos, self.s.new_per_request
-            ),
-            self._params("instructions", stop),
-        )
+        shown: list[list[str]] = []  # the demonstrations of the prompt that was answered (maybe shortened)
+
+        def prompt(shorten: int) -> str:
+            shown.append(_halve(demos) if shorten else demos)
+            return render_instructions(self.prompts, self.s.language, shown[-1], self.s.new_per_request)
+
+        completion = await self._generate("instructions", request, prompt, self._params("instructions", stop))
         if not completion.text.strip():
             return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}")
         parsed = parse_instruction_list(
             completion.text,
             continued=self.client.settings.api == "completions",
             truncated=completion.finish_reason == "length",
+            first_number=len(shown[-1]) + 1,
         )
         if not parsed.items:
             return JobResult(request, [], "no_items", completion.text[:200])

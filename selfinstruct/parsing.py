@@ -80,6 +80,7 @@ def _field_re(names: str, prefix: str = "") -> re.Pattern[str]:
 _INPUT_LABEL = _field_re("input|输入")
 _OUTPUT_LABEL = _field_re("output|输出")
 _CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类")
+_COMMENT_LABEL = _field_re(r"explanations?|reason(?:ing)?|rationale|notes?|解释|说明|理由|注")
 _EXAMPLE_LINE = re.compile(
     _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM + r"(?:\s*(?:[:：.)]|\*\*|__))*\s*",
     re.IGNORECASE,
@@ -95,6 +96,7 @@ class ParsedList:
     items: list[str]
     dropped_truncated: bool
     ignored_lines: int
+    echoed: int = 0  # demonstrations the model repeated before its own tasks (also in ignored_lines)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,39 @@ class AlpacaItem:
 def normalize_whitespace(text: str) -> str:
     """Collapse every run of whitespace (newlines and full-width spaces too) to one space; never touch case."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+_REASONING_TAGS = ("think", "thinking", "reasoning")
+_STRAY_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
+
+
+def strip_reasoning(text: str) -> str:
+    """The reply without a reasoning model's thinking: ``<think>...</think>`` blocks (also ``<thinking>`` and
+    ``<reasoning>``), a leading block whose opening tag the server's chat template swallowed (text up to a
+    lone ``</think>``), and an unclosed block at the end (the reply ran out of tokens while still thinking).
+    Plain string search, not a regex: a degenerate reply with thousands of tags stays linear."""
+    low = text.lower()
+    if "<" not in low or not any(f"<{t}>" in low or f"</{t}>" in low for t in _REASONING_TAGS):
+        return text
+    out: list[str] = []
+    pos = 0
+    first_open = min((i for t in _REASONING_TAGS if (i := low.find(f"<{t}>")) >= 0), default=len(low))
+    first_close = min((i for t in _REASONING_TAGS if (i := low.find(f"</{t}>")) >= 0), default=len(low))
+    if first_close < first_open:  # "...reasoning...</think> answer": the opening tag was in the prompt
+        last_close = max(low.rfind(f"</{t}>", 0, first_open) for t in _REASONING_TAGS)
+        pos = low.index(">", last_close) + 1
+    while pos < len(text):
+        opens = [(i, t) for t in _REASONING_TAGS if (i := low.find(f"<{t}>", pos)) >= 0]
+        if not opens:
+            out.append(text[pos:])
+            break
+        i, tag = min(opens)
+        out.append(text[pos:i])
+        close = low.find(f"</{tag}>", i)
+        if close < 0:
+            break  # still thinking when the reply ended
+        pos = close + len(tag) + 3
+    return _STRAY_CLOSE.sub("", "".join(out))
 
 
 def _at(pattern: re.Pattern[str], line: str) -> re.Match[str] | None:
@@ -183,8 +218,8 @@ def _marker_kind(lines: list[str]) -> str:
     return "bullet"
 
 
-def _item_start(line: str, kind: str) -> str | None:
-    """The text after the item marker when ``line`` starts an item, else None."""
+def _item_start(line: str, kind: str) -> tuple[str, int | None] | None:
+    """(the text after the item marker, the marker's number or None) when ``line`` starts an item, else None."""
     patterns = {"task": (_TASK_MARK,), "number": (_TASK_MARK, _NUMBER_MARK)}
     for pattern in patterns.get(kind, (_TASK_MARK, _NUMBER_MARK, _BULLET_MARK)):
         m = _at(pattern, line)
@@ -193,30 +228,53 @@ def _item_start(line: str, kind: str) -> str | None:
             # "**Task 9:** Write ..." closes the marker's bold; in "1. **Title**: ..." the bold belongs to the text.
             if m.group(0).count("**") % 2 and rest.startswith("**"):
                 rest = rest[2:].strip()
-            return rest
+            digits = re.findall(r"\d+", m.group(0))  # "1. **Task 17:**" is task 17
+            return rest, int(digits[-1]) if digits else None
     return None
 
 
-def parse_instruction_list(text: str, *, continued: bool, truncated: bool) -> ParsedList:
+@dataclass
+class _Item:
+    number: int | None
+    parts: list[str]
+
+
+def parse_instruction_list(
+    text: str, *, continued: bool, truncated: bool, first_number: int | None = None
+) -> ParsedList:
     """Instructions from a numbered-list response to ``instructions.txt``.
 
     ``continued``: the prompt ended with "Task N:", so text before the first marker is the first instruction
     (unless it reads as chatter). ``truncated``: the response hit the token limit, so the item it ends in
     may be cut and is dropped; a response that ends in notes after the list loses nothing.
+
+    ``first_number``: the number of the first new task the prompt asked for (the demonstrations are 1 to
+    first_number - 1). A chat model that echoes the demonstrations before its own tasks numbers them below
+    it: once any item carries a number from first_number on, the items numbered below it are dropped as
+    echoes. A reply numbered only below it renumbered its new tasks from 1 and is kept; unnumbered items
+    (bullets, a continued first line) are kept.
+
+    An ``Input:``, ``Output:``, ``Note:`` ... line under a task (a model that adds an input or an answer)
+    opens a section that is skipped up to the next task marker; in a numbered list only a marker numbered
+    above the last task continues the list, so an answers section renumbered from 1 is not taken for tasks.
+    In a bullet list, whose bullets may be the section's own content, such a line ends the list.
     """
+    text = strip_reasoning(text)
     lines = [line for line in _lines(text) if not _FENCE.match(line)]
     kind = _marker_kind(lines)
-    items: list[list[str]] = []
+    items: list[_Item] = []
     current: list[str] | None = None
     first = next((line for line in lines if line.strip()), "")
     plain = not (_at(_SECTION_END, first) or _NOTE.match(first) or _HEADING.match(first))
     if continued and first and plain and _item_start(first, kind) is None and not _is_chatter(first):
         current = []
-        items.append(current)
+        items.append(_Item(first_number, current))
     ignored = 0
     after_blank = False
     stopped = False
+    in_section = False
     tail_in_item = False
+    last_number: int | None = first_number - 1 if first_number is not None and items else None
     for raw in lines:
         line = raw.strip()
         if stopped:
@@ -225,12 +283,25 @@ def parse_instruction_list(text: str, *, continued: bool, truncated: bool) -> Pa
         if not line or _RULE.match(line):
             after_blank = True
             continue
-        content = _item_start(line, kind)
-        if content is not None:
+        start = _item_start(line, kind)
+        if start is not None and in_section and not _continues_list(start[1], last_number, kind):
+            start = None
+        if start is not None:
+            content, number = start
             current = [content] if content else []
-            items.append(current)
+            items.append(_Item(number, current))
+            last_number = number if number is not None else last_number
+            in_section = False
             tail_in_item = True
-        elif items and (_at(_SECTION_END, line) or _NOTE.match(line)):
+        elif in_section:
+            ignored += 1
+        elif items and _at(_SECTION_END, line):
+            stopped = kind == "bullet"
+            in_section = not stopped
+            current = None
+            ignored += 1
+            tail_in_item = False
+        elif items and _NOTE.match(line):
             stopped = True
             ignored += 1
             tail_in_item = False
@@ -244,10 +315,21 @@ def parse_instruction_list(text: str, *, continued: bool, truncated: bool) -> Pa
         after_blank = False
     dropped = False
     if truncated and tail_in_item and items:
-        dropped = bool(_clean_instruction(items.pop()))
-    cleaned = [_clean_instruction(parts) for parts in items]
+        dropped = bool(_clean_instruction(items.pop().parts))
+    echoes = 0
+    if first_number is not None and any(i.number is not None and i.number >= first_number for i in items):
+        kept_items = [i for i in items if i.number is None or i.number >= first_number]
+        echoes, items = len(items) - len(kept_items), kept_items
+    cleaned = [_clean_instruction(item.parts) for item in items]
     kept = [c for c in cleaned if any(ch.isalnum() for ch in c)]
-    return ParsedList(items=kept, dropped_truncated=dropped, ignored_lines=ignored)
+    return ParsedList(items=kept, dropped_truncated=dropped, ignored_lines=ignored + echoes, echoed=echoes)
+
+
+def _continues_list(number: int | None, last: int | None, kind: str) -> bool:
+    """Whether a marker inside a skipped section starts the next task rather than the section's own list."""
+    if number is None:
+        return kind == "task"  # an unnumbered "Task:" marker; a bare bullet belongs to the section
+    return last is None or number > last
 
 
 _YES_NO_WORD = re.compile(r"^[\W_]*(yes|yep|yeah|true|no|nope|not|false)\b", re.IGNORECASE)
@@ -260,6 +342,7 @@ _UNSURE = re.compile(
 
 def parse_yes_no(text: str) -> bool | None:
     """The answer to "Is it classification?" in English or Chinese; None when it cannot tell."""
+    text = strip_reasoning(text)
     lines = [line for line in _lines(text.replace("**", "").replace("__", "")) if line.strip()]
     lines = [line for line in lines if not _FENCE.match(line)]
     if not lines:
@@ -308,6 +391,7 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     (as the original's prepare_for_finetuning.py does); a response that ends in notes after the last
     instance loses nothing.
     """
+    text = strip_reasoning(text)
     out: list[Instance] = []
     cur_in: list[str] | None = None
     cur_out: list[str] | None = None
@@ -372,19 +456,36 @@ def _clean_label(text: str) -> str:
 def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     """Instances from a response to ``instances_output_first.txt``: each input gets the label above it.
 
+    As in the original, everything under a class label up to the next one is its input, whatever the model
+    calls it: ``Input:``, or ``Sentence:``/``Review:``/``Problem: ... Proposed answer: ...`` (kept as
+    written). A label with no input at all is an instance with an empty input (a classification task that
+    needs none, e.g. "Class label: Montreal"); when other labels of the reply do have inputs, such a label
+    is one the model forgot to give an input and is dropped. Text under a label that is followed by an
+    ``Input:`` line was commentary, not an input. ``Output:``/``Explanation:``/``Note:`` lines after an
+    input, and what follows them up to the next label or input, are not input.
+
     ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
     dropped.
     """
+    text = strip_reasoning(text)
     out: list[Instance] = []
     label = ""
+    label_used = False  # the current label has produced an instance
     cur_in: list[str] | None = None
+    labelled = False  # cur_in began at an "Input:" marker
+    skipping = False  # after an Output:/Explanation: line, until the next label or input
     seen = False
     prev_blank = False
     stopped = False
 
-    def flush() -> None:
+    def flush(label_only: bool = False) -> None:
+        nonlocal label_used
         if label and cur_in is not None:
             out.append(Instance(input=_na(_block(cur_in)), output=label))
+            label_used = True
+        elif label and label_only and not label_used:
+            out.append(Instance(input="", output=label))
+            label_used = True
 
     for line in _unwrap_fence(_lines(text)):
         blank = not line.strip()
@@ -394,26 +495,36 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
                 stopped = True
                 break
         elif m_label:
-            flush()
-            label, cur_in, seen = _clean_label(line[m_label.end() :]), None, True
+            flush(label_only=True)
+            label, label_used, cur_in, skipping, seen = _clean_label(line[m_label.end() :]), False, None, False, True
         elif m_in:
-            flush()  # a second input under the same label keeps that label
-            cur_in = [line[m_in.end() :]]
-            seen = True
+            if labelled:
+                flush()  # a second input under the same label keeps that label
+            cur_in, labelled, skipping, seen = [line[m_in.end() :]], True, False, True
         elif prev_blank and seen and _INSTANCE_NOTE.match(line):
             stopped = True
             break
         elif _example_rest(line) == "":
             pass  # an "Example 2" header between pairs
-        elif _at(_OUTPUT_LABEL, line):
-            flush()  # an "Output:" line is not part of the input; the label above is the output
-            cur_in = None
+        elif _at(_OUTPUT_LABEL, line) or _at(_COMMENT_LABEL, line):
+            flush()  # not part of the input; the label above is the output
+            cur_in, skipping = None, True
+        elif skipping:
+            pass
         elif cur_in is not None:
             cur_in.append(line)
         elif seen and not label and not blank and _example_rest(line) is None:
             label = _clean_label(line)  # "Class label:" with the label on the next line
+        elif label and not blank and _example_rest(line) is None:
+            cur_in, labelled = [line], False  # an input under a label of its own ("Sentence: ...")
         prev_blank = blank
-    return _flush_last(out, flush, truncated and not stopped)
+    complete = len(out)
+    flush(label_only=True)
+    if truncated and not stopped:
+        out = out[:complete]
+    if any(i.input for i in out):
+        out = [i for i in out if i.input]
+    return out
 
 
 def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[list[AlpacaItem], int]:
@@ -424,6 +535,7 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
     block: a chat model's greeting before "###" is not an instruction. A block missing its instruction or
     output is malformed; with ``truncated`` the block the response ends in is dropped without counting.
     """
+    text = strip_reasoning(text)
     items: list[AlpacaItem] = []
     malformed = 0
     block: dict[str, list[str]] | None = None
