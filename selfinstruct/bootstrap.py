@@ -212,6 +212,7 @@ class Bootstrap:
             output_first=cand.is_classification,
             truncated=reply.finish_reason == "length",
             max_instances=self.s.max_instances,
+            rng=random.Random(derive_seed(self.seed, request, cand.index, "instance_choice")),
         )
         cand.instances = outcome.instances
         if outcome.reason is not None:

@@ -8,6 +8,7 @@ instances go; exact duplicates are removed.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,12 +27,19 @@ def _is_valid(instance: Instance) -> bool:
     )
 
 
-def clean_instances(instances: Sequence[Instance], *, max_instances: int = 5) -> tuple[list[Instance], str | None]:
+def clean_instances(
+    instances: Sequence[Instance], *, max_instances: int = 5, rng: random.Random | None = None
+) -> tuple[list[Instance], str | None]:
     """Return (kept instances in order, None) or ([], reason).
 
     Reasons: "no_instances_parsed" (nothing to clean), "no_valid_instances" (every instance broke a rule),
     "conflicting_outputs" (one input, several outputs). Several outputs for an empty input are fine: a task
     without input (e.g. "Write a haiku") legitimately has many answers.
+
+    More than ``max_instances`` left: the original keeps a random choice of them (prepare_for_finetuning.py),
+    so a task with many class labels does not always lose its last labels; ``rng`` makes that choice (seeded
+    by the caller for reproducible runs), and the chosen instances keep the order the model wrote them in.
+    Without ``rng`` the first ones are kept.
     """
     if max_instances < 1:
         raise ValueError("max_instances must be at least 1")
@@ -46,6 +54,8 @@ def clean_instances(instances: Sequence[Instance], *, max_instances: int = 5) ->
         if instance.input and first_output.setdefault(instance.input, instance.output) != instance.output:
             return [], "conflicting_outputs"
     unique = list(dict.fromkeys(valid))
+    if rng is not None and len(unique) > max_instances:
+        return [unique[i] for i in sorted(rng.sample(range(len(unique)), max_instances))], None
     return unique[:max_instances], None
 
 
@@ -64,7 +74,9 @@ class InstanceOutcome:
         return f"{self.parsed} parsed, none usable{cut}"
 
 
-def instances_from_reply(text: str, *, output_first: bool, truncated: bool, max_instances: int = 5) -> InstanceOutcome:
+def instances_from_reply(
+    text: str, *, output_first: bool, truncated: bool, max_instances: int = 5, rng: random.Random | None = None
+) -> InstanceOutcome:
     """Parse one instance reply and clean it.
 
     A reply cut at max_tokens (``truncated``) loses the instance it ends in, as in the original; when that
@@ -76,5 +88,5 @@ def instances_from_reply(text: str, *, output_first: bool, truncated: bool, max_
     dropped = truncated and len(parse(text)) > len(raw)
     if not raw and dropped:
         return InstanceOutcome([], "truncated", 0, True)
-    kept, reason = clean_instances(raw, max_instances=max_instances)
+    kept, reason = clean_instances(raw, max_instances=max_instances, rng=rng)
     return InstanceOutcome(kept, reason, len(raw), dropped)

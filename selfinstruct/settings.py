@@ -58,7 +58,9 @@ def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
             temperature=0.7, top_p=0.5, max_tokens=1024, stop=("\n\n",) if completions else (), presence_penalty=2.0
         ),
         "classify": StepParams(temperature=0.0, top_p=0.0, max_tokens=3 if completions else 8, stop=("\n", "Task:")),
-        "instances": StepParams(temperature=0.0, top_p=0.0, max_tokens=350, stop=("Example 6", "Task:", "任务：")),
+        "instances": StepParams(
+            temperature=0.0, top_p=0.0, max_tokens=350, stop=("Example 6", "Task:", "任务："), presence_penalty=1.5
+        ),
         "alpaca": StepParams(temperature=1.0, top_p=1.0, max_tokens=3072, stop=("\n20", "20.", "20 .")),
     }
 

@@ -1,8 +1,9 @@
-"""Replies cut at max_tokens never leave a cut-off string in the pool (issue 11, defect 1).
+"""The paper's post-processing end to end against the fake server (issue 11).
 
-The fake server cuts a share of the scripted model's replies mid-text and reports finish_reason "length",
-as an endpoint does when a reply runs into max_tokens. Every string the scripted model writes has a known
-complete form, so any cut-off instance or instruction that reached tasks.jsonl would be visible.
+Replies cut at max_tokens never leave a cut-off string in the pool: the fake server cuts a share of the
+scripted model's replies mid-text and reports finish_reason "length", as an endpoint does when a reply
+runs into max_tokens. Every string the scripted model writes has a known complete form, so any cut-off
+instance or instruction that reached tasks.jsonl would be visible.
 """
 
 from __future__ import annotations
@@ -115,3 +116,26 @@ def test_replies_over_max_tokens_are_cut_like_a_real_server(tmp_path: Path) -> N
             assert GENERATIVE_OUTPUT.match(instance["output"]) or LABELLED_INPUT.match(instance["input"]), instance
     usage = json.loads((out / "run.json").read_text())["usage"]
     assert usage["instances"]["truncated"] > 0
+
+
+def test_instances_are_asked_with_the_papers_penalty_and_a_seeded_choice_of_five(tmp_path: Path) -> None:
+    labels = [f"Label {c}" for c in "ABCDEFGH"]
+    many = "\n".join(f"Class label: {lab}\nInput: An input for {lab}." for lab in labels)
+
+    def scripted(request: Request) -> object:
+        if "Class label:" in request.prompt and not request.prompt.rstrip().endswith("Is it classification?"):
+            return many
+        return respond(request)
+
+    pools = []
+    for concurrency in ("1", "8"):
+        with FakeOpenAIServer(scripted, api_key=KEY) as server:
+            out = tmp_path / f"run{concurrency}"
+            _generate(server, out, "-n", "30", "--concurrency", concurrency)
+            instance_requests = [r for r in server.requests if r.body and "Class label:" in r.prompt]
+        assert instance_requests and all(r.body["presence_penalty"] == 1.5 for r in instance_requests)
+        pools.append((out / "tasks.jsonl").read_bytes())
+        chosen = [[i["output"] for i in t["instances"]] for t in _pool(out) if t["is_classification"]]
+        assert chosen and all(len(c) == 5 and c == sorted(c) for c in chosen)
+        assert len({tuple(c) for c in chosen}) > 1  # a choice per task, not the first five every time
+    assert pools[0] == pools[1]
