@@ -31,6 +31,7 @@ from selfinstruct.parsing import (
 )
 from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
 from selfinstruct.runstate import RunState
+from selfinstruct.seeds import check_classification_seeds, demonstration_seeds
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Instance, Task
 
@@ -99,6 +100,10 @@ class Bootstrap:
         self.chain = chain
         self.prompts = prompts
         self.seeds = list(seeds)
+        self.demo_seeds = demonstration_seeds(self.seeds, classification_only=settings.classification_only)
+        if settings.classification_only and settings.mode == "self-instruct":
+            needed = settings.demos - settings.machine_demos
+            check_classification_seeds(self.seeds, needed=needed, path=settings.seeds, decided=True)
         self.seed = seed
         self.progress = progress
         self.rejected: Counter[str] = Counter(
@@ -115,7 +120,7 @@ class Bootstrap:
         available = self.state.pool_count_through(request - self.s.window - 1)
         machine_pool = self.state.pool.records[:available]
         machine = rng.sample(machine_pool, min(self.s.machine_demos, len(machine_pool)))
-        human = rng.sample(self.seeds, min(len(self.seeds), self.s.demos - len(machine)))
+        human = rng.sample(self.demo_seeds, min(len(self.demo_seeds), self.s.demos - len(machine)))
         demos = [t.instruction for t in human] + [str(t["instruction"]) for t in machine]
         rng.shuffle(demos)
         return demos
@@ -165,7 +170,13 @@ class Bootstrap:
 
         def prompt(shorten: int) -> str:
             shown.append(_halve(demos) if shorten else demos)
-            return render_instructions(self.prompts, self.s.language, shown[-1], self.s.new_per_request)
+            return render_instructions(
+                self.prompts,
+                self.s.language,
+                shown[-1],
+                self.s.new_per_request,
+                classification_only=self.s.classification_only,
+            )
 
         completion = await self._generate("instructions", request, prompt, self._params("instructions", stop))
         if not completion.text.strip():
@@ -451,3 +462,5 @@ def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
             f"has {len(seeds)} tasks; self-instruct needs at least {settings.demos - settings.machine_demos}",
             path=settings.seeds,
         )
+    elif settings.classification_only:
+        check_classification_seeds(seeds, needed=settings.demos - settings.machine_demos, path=settings.seeds)

@@ -201,6 +201,12 @@ def filter_cmd(
     help="Self-Instruct pipeline, or Alpaca's 20-tasks-per-request batches.",
 )
 @click.option(
+    "--classification-only",
+    is_flag=True,
+    help="Generate classification tasks: demonstrations only from seeds with is_classification true, and the "
+    "classification list prompt (the original's --use_clf_seed_tasks_only).",
+)
+@click.option(
     "--language",
     type=click.Choice(["en", "zh"]),
     default="en",
@@ -328,6 +334,7 @@ def generate(**opts: Any) -> None:
       selfinstruct generate --seeds seeds/seed_tasks.jsonl -n 20 --out data/quickstart
       OPENAI_API_KEY=... selfinstruct generate -n 1000 --model gpt-4o-mini --concurrency 32 --out data/run1
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
+      selfinstruct generate --classification-only -n 200 --out data/clf
     """
     if opts["verbose"]:
         logging.basicConfig(level=logging.INFO if opts["verbose"] == 1 else logging.DEBUG, stream=sys.stderr,

@@ -18,7 +18,7 @@ from selfinstruct.filters import FilterChain
 from selfinstruct.llm import EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
 from selfinstruct.runstate import RunState
-from selfinstruct.seeds import load_tasks
+from selfinstruct.seeds import demonstration_seeds, load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
 
@@ -172,11 +172,13 @@ def dry_run(settings: GenerateSettings) -> DryRun:
         tokens = requests["alpaca"] * (len(rendered["alpaca"]) // 4 + settings.params["alpaca"].max_tokens // 2)
         assumptions = f"{settings.new_per_request} tasks per response, half of them kept"
         return DryRun(rendered, requests, tokens, assumptions)
-    sample = [t.instruction for t in rng.sample(seeds, min(len(seeds), settings.demos))]
+    shown = demonstration_seeds(seeds, classification_only=settings.classification_only)
+    sample = [t.instruction for t in rng.sample(shown, min(len(shown), settings.demos))]
     cls_seed = next((t for t in seeds if t.is_classification), seeds[0])
     gen_seed = next((t for t in seeds if t.is_classification is False), seeds[0])
     rendered = {
-        "instructions": render_instructions(prompts, settings.language, sample, settings.new_per_request),
+        "instructions": render_instructions(prompts, settings.language, sample, settings.new_per_request,
+                                            classification_only=settings.classification_only),
         "classify": prompts["classify"].render(instruction=gen_seed.instruction),
         "instances_output_first": prompts["instances_output_first"].render(instruction=cls_seed.instruction),
         "instances_input_first": prompts["instances_input_first"].render(instruction=gen_seed.instruction),

@@ -23,6 +23,11 @@ TEMPLATES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"demonstrations", "next_number", "last_number", "count"}),
         frozenset({"demonstrations"}),
     ),
+    # --classification-only: the same list, asking for classification tasks (the original's clf prompt).
+    "instructions_classification": (
+        frozenset({"demonstrations", "next_number", "last_number", "count"}),
+        frozenset({"demonstrations"}),
+    ),
     "classify": (frozenset({"instruction"}), frozenset({"instruction"})),
     "instances_input_first": (frozenset({"instruction"}), frozenset({"instruction"})),
     "instances_output_first": (frozenset({"instruction"}), frozenset({"instruction"})),
@@ -117,13 +122,14 @@ def demonstration(instruction: str) -> str:
     return re.sub(r"\s+", " ", instruction).strip().rstrip(_TRAILING_COLONS).rstrip()
 
 
-def render_instructions(prompts: PromptSet, language: str, demos: Sequence[str], count: int) -> str:
+def render_instructions(
+    prompts: PromptSet, language: str, demos: Sequence[str], count: int, *, classification_only: bool = False
+) -> str:
     """The instruction-generation prompt: demos as a numbered task list, then room for `count` more."""
     block = "\n".join(_TASK_LABEL[language].format(i=i, text=demonstration(d)) for i, d in enumerate(demos, start=1))
     first = len(demos) + 1
-    return prompts["instructions"].render(
-        demonstrations=block, next_number=first, last_number=first + count - 1, count=count
-    )
+    template = "instructions_classification" if classification_only else "instructions"
+    return prompts[template].render(demonstrations=block, next_number=first, last_number=first + count - 1, count=count)
 
 
 def render_alpaca(prompts: PromptSet, language: str, demos: Sequence[Task], count: int) -> str:

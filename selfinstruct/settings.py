@@ -92,6 +92,7 @@ class GenerateSettings:
     local: bool = False  # no endpoint given: run the embedded llama.cpp model
     local_model: Path | None = None
     classifier: Classifier = "llm"
+    classification_only: bool = False  # demonstrations from classification seeds, classification prompt
 
     def output_affecting(self) -> dict[str, object]:
         """Settings that change what is generated: a resumed run must use the same values."""
@@ -107,6 +108,7 @@ class GenerateSettings:
             "threshold": self.threshold,
             "max_instances": self.max_instances,
             "classifier": self.classifier,
+            "classification_only": self.classification_only,
             "model": self.endpoint.model,
             "api": self.endpoint.api,
             "params": {k: asdict(v) | {"stop": list(v.stop)} for k, v in sorted(self.params.items())},
@@ -172,6 +174,9 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         raise InputError(f"--out {out} is a file; give a directory for the run")
     prompts_dir = Path(opts["prompts_dir"]) if opts["prompts_dir"] else None
     alpaca = mode == "alpaca"
+    classification_only = bool(opts.get("classification_only"))
+    if classification_only and alpaca:
+        raise InputError("--classification-only works with --mode self-instruct (alpaca batches have no such prompt)")
     return GenerateSettings(
         seeds=seeds,
         out=out,
@@ -205,4 +210,5 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         local=local,
         local_model=local_model,
         classifier=classifier,
+        classification_only=classification_only,
     )

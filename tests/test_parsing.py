@@ -786,6 +786,7 @@ def test_degenerate_output_is_parsed_quickly() -> None:
 
 PLACEHOLDERS = {
     "instructions.txt": {"demonstrations", "next_number", "last_number", "count"},
+    "instructions_classification.txt": {"demonstrations", "next_number", "last_number", "count"},
     "classify.txt": {"instruction"},
     "instances_input_first.txt": {"instruction"},
     "instances_output_first.txt": {"instruction"},
@@ -794,6 +795,7 @@ PLACEHOLDERS = {
 ENDINGS = {
     "en": {
         "instructions.txt": "\nTask 9:",
+        "instructions_classification.txt": "\nTask 9:",
         "classify.txt": "\nTask: Sort a list.\nIs it classification?",
         "instances_input_first.txt": "\n\nTask: Sort a list.\n",
         "instances_output_first.txt": "\n\nTask: Sort a list.\n",
@@ -801,6 +803,7 @@ ENDINGS = {
     },
     "zh": {
         "instructions.txt": "\n任务9：",
+        "instructions_classification.txt": "\n任务9：",
         "classify.txt": "\n任务：Sort a list.\n是否为分类任务？",
         "instances_input_first.txt": "\n\n任务：Sort a list.\n",
         "instances_output_first.txt": "\n\n任务：Sort a list.\n",
