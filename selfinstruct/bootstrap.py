@@ -30,6 +30,7 @@ from selfinstruct.parsing import (
     parse_yes_no,
 )
 from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
+from selfinstruct.rejections import candidate_rejection, response_rejection
 from selfinstruct.runstate import RunState
 from selfinstruct.seeds import check_classification_seeds, demonstration_seeds
 from selfinstruct.settings import GenerateSettings
@@ -54,6 +55,7 @@ class Candidate:
     stage: str = "filter"
     is_classification: bool | None = None
     instances: list[Instance] = field(default_factory=list)
+    raw: str = ""  # the reply behind a rejection: the instruction list, or the instance reply
 
 
 @dataclass
@@ -62,6 +64,7 @@ class JobResult:
     candidates: list[Candidate]
     problem: str | None = None  # "empty_response" | "no_items" when nothing could be parsed
     detail: str = ""
+    raw: str = ""
 
 
 @dataclass
@@ -180,7 +183,8 @@ class Bootstrap:
 
         completion = await self._generate("instructions", request, prompt, self._params("instructions", stop))
         if not completion.text.strip():
-            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}")
+            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
+                             completion.text)  # fmt: skip
         parsed = parse_instruction_list(
             completion.text,
             continued=self.client.settings.api == "completions",
@@ -188,10 +192,10 @@ class Bootstrap:
             first_number=len(shown[-1]) + 1,
         )
         if not parsed.items:
-            return JobResult(request, [], "no_items", completion.text[:200])
+            return JobResult(request, [], "no_items", completion.text[:200], completion.text)
         limit = len(self.seeds) + self.state.pool_count_through(request - self.s.window - 1)
         candidates = [
-            self._precheck(Candidate(j, normalize_whitespace(text)), limit)
+            self._precheck(Candidate(j, normalize_whitespace(text), raw=completion.text), limit)
             for j, text in enumerate(parsed.items[: self.s.new_per_request])
         ]
         await asyncio.gather(*(self._complete(request, c) for c in candidates if c.rejection is None))
@@ -227,7 +231,7 @@ class Bootstrap:
         )
         cand.instances = outcome.instances
         if outcome.reason is not None:
-            cand.stage = "instances"
+            cand.stage, cand.raw = "instances", reply.text
             cand.rejection = Rejection("instances", outcome.reason, outcome.detail)
 
     async def _alpaca_job(self, request: int) -> JobResult:
@@ -241,18 +245,19 @@ class Bootstrap:
             self._params("alpaca"),
         )
         if not completion.text.strip():
-            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}")
+            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
+                             completion.text)  # fmt: skip
         items, _malformed = parse_alpaca_batch(
             completion.text,
             continued=self.client.settings.api == "completions",
             truncated=completion.finish_reason == "length",
         )
         if not items:
-            return JobResult(request, [], "no_items", completion.text[:200])
+            return JobResult(request, [], "no_items", completion.text[:200], completion.text)
         limit = len(self.seeds) + self.state.pool_count_through(request - self.s.window - 1)
         candidates = []
         for j, item in enumerate(items[: self.s.new_per_request]):
-            cand = self._precheck(Candidate(j, normalize_whitespace(item.instruction)), limit)
+            cand = self._precheck(Candidate(j, normalize_whitespace(item.instruction), raw=completion.text), limit)
             if cand.rejection is None:
                 kept, reason = clean_instances([Instance(item.input, item.output)], max_instances=1)
                 cand.instances = kept
@@ -272,10 +277,7 @@ class Bootstrap:
         accepted = len(state.pool)
         reached = False
         if result.problem and (k, -1) not in state.written:
-            rejected.append(
-                {"meta": {"request": k, "candidate": -1}, "stage": "response", "reason": result.problem,
-                 "detail": result.detail}
-            )  # fmt: skip
+            rejected.append(response_rejection(k, result.problem, result.detail, result.raw))
             self.rejected[f"response:{result.problem}"] += 1
         for cand in result.candidates:
             if accepted + len(tasks) >= self.s.n:
@@ -290,10 +292,7 @@ class Bootstrap:
                     rejection, stage = _rouge_rejection(match.instruction, match.score, self.chain.threshold), "filter"
             self.recent.append(rejection is None)
             if rejection is not None:
-                rejected.append(
-                    {"meta": {"request": k, "candidate": cand.index}, "stage": stage, **rejection.to_dict(),
-                     "instruction": cand.instruction}
-                )  # fmt: skip
+                rejected.append(candidate_rejection(k, cand.index, stage, rejection, cand.instruction, cand.raw))
                 self.rejected[f"{stage}:{rejection.reason}"] += 1
                 continue
             similar = self.chain.index.most_similar(cand.instruction, 10) if self.chain.uses_rouge else []

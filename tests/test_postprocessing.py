@@ -139,3 +139,28 @@ def test_instances_are_asked_with_the_papers_penalty_and_a_seeded_choice_of_five
         assert chosen and all(len(c) == 5 and c == sorted(c) for c in chosen)
         assert len({tuple(c) for c in chosen}) > 1  # a choice per task, not the first five every time
     assert pools[0] == pools[1]
+
+
+def test_every_rejection_carries_stage_reason_and_the_raw_reply(tmp_path: Path) -> None:
+    unparseable = "I would rather not write examples for this task."
+    with FakeOpenAIServer(respond, api_key=KEY) as server:
+        is_list = _ends_with("Task 9:")
+        server.inject_when(is_list, Fault(text="@@@ " * 2000), times=1)  # 8,000 characters of garbage
+        server.inject_when(is_list, Fault(text=""), times=1)
+        server.inject_when(lambda r: "Example 1\nInput:" in r.prompt, Fault(text=unparseable), times=3)
+        out = tmp_path / "run"
+        _generate(server, out, "-n", "12", "--concurrency", "1")
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    assert rejected
+    for record in rejected:
+        assert record["stage"] and record["reason"] and isinstance(record["raw"], str), record
+        assert len(record["raw"]) <= 4000
+    by_reason = {f"{r['stage']}:{r['reason']}": r for r in rejected}
+    assert by_reason["response:no_items"]["raw"] == ("@@@ " * 1000)
+    assert by_reason["response:empty_response"]["raw"] == ""
+    assert by_reason["instances:no_instances_parsed"]["raw"] == unparseable
+    assert by_reason["filter:near_duplicate"]["raw"].count("Task") >= 1  # the instruction list it came from
+
+
+def _ends_with(tail: str) -> Callable[[Request], bool]:
+    return lambda request: request.prompt.rstrip().endswith(tail)
