@@ -11,7 +11,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selfinstruct.parsing import parse_input_first, parse_instruction_list, parse_output_first
+from selfinstruct.parsing import (
+    AlpacaItem,
+    parse_alpaca_batch,
+    parse_input_first,
+    parse_instruction_list,
+    parse_output_first,
+)
 from selfinstruct.tasks import Instance
 
 VERBS = ["Write", "Explain", "Summarize", "Describe", "Suggest", "Compare", "Plan", "Rewrite", "Classify", "Name"]
@@ -142,4 +148,24 @@ def test_output_first_whole_and_cut(case: tuple[str, list[Instance]], share: flo
     reply, written = case
     assert parse_output_first(reply) == written
     parsed = parse_output_first(reply[: int(len(reply) * share)], truncated=True)
+    assert parsed == written[: len(parsed)]
+
+
+@st.composite
+def alpaca_reply(draw: st.DrawFn) -> tuple[str, list[AlpacaItem]]:
+    tasks = draw(st.lists(instruction, min_size=1, max_size=6, unique=True))
+    written = [AlpacaItem(t, draw(st.one_of(st.just(""), field)), draw(field)) for t in tasks]
+    parts = [THINK] if draw(st.booleans()) else []
+    for i, item in enumerate(written, start=4):
+        parts.append(f"###\n{i}. Instruction: {item.instruction}\n{i}. Input:\n{item.input or '<noinput>'}\n"
+                     f"{i}. Output:\n{item.output}")  # fmt: skip
+    return "\n".join(parts), written
+
+
+@settings(max_examples=300, deadline=None)
+@given(alpaca_reply(), st.floats(0, 1))
+def test_alpaca_batch_whole_and_cut(case: tuple[str, list[AlpacaItem]], share: float) -> None:
+    reply, written = case
+    assert parse_alpaca_batch(reply, continued=False, truncated=False)[0] == written
+    parsed, _ = parse_alpaca_batch(reply[: int(len(reply) * share)], continued=False, truncated=True)
     assert parsed == written[: len(parsed)]

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli import cli
+from selfinstruct.seeds import load_tasks
 from selfinstruct.stats import compute_stats
 from tests.fake_openai import FakeOpenAIServer, Fault, Request
 from tests.scripted_model import respond
@@ -164,3 +165,24 @@ def test_every_rejection_carries_stage_reason_and_the_raw_reply(tmp_path: Path) 
 
 def _ends_with(tail: str) -> Callable[[Request], bool]:
     return lambda request: request.prompt.rstrip().endswith(tail)
+
+
+def test_a_chat_model_that_echoes_the_demonstrations_gets_its_new_tasks_taken(tmp_path: Path) -> None:
+    """Task 1-8 echoed, then Task 9-16 with an input under each: the 8 new tasks are the candidates."""
+
+    def echoing(request: Request) -> object:
+        reply = respond(request)
+        if not request.prompt.rstrip().endswith("Task 9:"):
+            return reply
+        demos = re.findall(r"^Task \d+: .+$", request.prompt, flags=re.M)
+        new = [f"{line}\nInput: some material for it" for line in str(getattr(reply, "text", reply)).splitlines()
+               if line.startswith("Task ")]  # fmt: skip
+        return "Sure! Here is the whole list:\n" + "\n".join(demos + new)
+
+    with FakeOpenAIServer(echoing, api_key=KEY) as server:
+        out = tmp_path / "run"
+        _generate(server, out, "-n", "20")
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    seeds = {t.instruction for t in load_tasks(SEEDS)}
+    assert not [r for r in rejected if r.get("similar_to") in seeds and r.get("score") == 1.0]
+    assert len(_pool(out)) == 20 and all(INSTRUCTION.match(str(t["instruction"])) for t in _pool(out))
