@@ -274,7 +274,7 @@ def parse_instruction_list(
     stopped = False
     in_section = False
     tail_in_item = False
-    last_number: int | None = first_number - 1 if first_number is not None and items else None
+    last_number: int | None = first_number if items else None  # a continued first item is task first_number
     for raw in lines:
         line = raw.strip()
         if stopped:

@@ -169,3 +169,16 @@ def test_alpaca_batch_whole_and_cut(case: tuple[str, list[AlpacaItem]], share: f
     assert parse_alpaca_batch(reply, continued=False, truncated=False)[0] == written
     parsed, _ = parse_alpaca_batch(reply[: int(len(reply) * share)], continued=False, truncated=True)
     assert parsed == written[: len(parsed)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(instructions, st.sampled_from(["Task {n}: {t}", "{n}. {t}"]), st.booleans(), st.floats(0, 1))
+def test_continued_base_model_list_whole_and_cut(new: list[str], style: str, inputs: bool, share: float) -> None:
+    """A base model continues "Task 9:" directly, then numbers its next tasks itself."""
+    lines = [" " + new[0]] + [style.format(n=n, t=t) for n, t in enumerate(new[1:], start=10)]
+    if inputs:
+        lines = [f"{line}\nInput: {' '.join(WORDS[:4])}" for line in lines]
+    reply = "\n".join(lines)
+    assert parse_instruction_list(reply, continued=True, truncated=False, first_number=9).items == new
+    cut = parse_instruction_list(reply[: int(len(reply) * share)], continued=True, truncated=True, first_number=9)
+    assert cut.items == new[: len(cut.items)]
