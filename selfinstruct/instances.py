@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from selfinstruct.parsing import parse_input_first, parse_output_first
+from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.tasks import Instance
 
 _COLONS = (":", "：")

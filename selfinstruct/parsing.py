@@ -4,15 +4,16 @@ Models rarely keep to a format exactly: chat models add greetings, notes, bold, 
 base models run past the requested list, and Chinese answers use full-width colons. Every parser here reads
 English and Chinese markers interchangeably, works line by line, and drops what it cannot attribute to an
 item instead of guessing, because a wrong instruction or instance pollutes the pool for every later round.
+This module parses instruction lists, yes/no answers and Alpaca batches, and holds the line primitives the
+instance parsers (``instance_parsing.py``) share.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from selfinstruct.tasks import Instance
+from selfinstruct.reasoning import strip_reasoning
 
 # Decoration a model may put in front of a marker: a markdown heading, a bullet, an opening bold.
 _LEAD = r"^\s*(?:#{1,6}\s*)?(?:[-*•+]\s+)?(?:(?:\*\*|__)\s*)?"
@@ -77,15 +78,6 @@ def _field_re(names: str, prefix: str = "") -> re.Pattern[str]:
     return re.compile(_LEAD + prefix + rf"(?P<field>{names})(?:\s*\d+)?" + _CLOSE + _COLON + _CLOSE, re.I)
 
 
-_INPUT_LABEL = _field_re("input|输入")
-_OUTPUT_LABEL = _field_re("output|输出")
-_CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类")
-_COMMENT_LABEL = _field_re(r"explanations?|reason(?:ing)?|rationale|notes?|解释|说明|理由|注")
-_EXAMPLE_LINE = re.compile(
-    _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM + r"(?:\s*(?:[:：.)]|\*\*|__))*\s*",
-    re.IGNORECASE,
-)
-_TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON, re.IGNORECASE)
 _ALPACA_FIELD = _field_re("instruction|input|output|指令|输入|输出", prefix=r"(?:\d{1,3}\s*[.)．、]" + _CLOSE + r")?")
 _ALPACA_FIELDS = {"指令": "instruction", "输入": "input", "输出": "output"}
 _SEPARATOR = re.compile(r"^\s*#{3,}\s*$")
@@ -109,39 +101,6 @@ class AlpacaItem:
 def normalize_whitespace(text: str) -> str:
     """Collapse every run of whitespace (newlines and full-width spaces too) to one space; never touch case."""
     return re.sub(r"\s+", " ", text).strip()
-
-
-_REASONING_TAGS = ("think", "thinking", "reasoning")
-_STRAY_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
-
-
-def strip_reasoning(text: str) -> str:
-    """The reply without a reasoning model's thinking: ``<think>...</think>`` blocks (also ``<thinking>`` and
-    ``<reasoning>``), a leading block whose opening tag the server's chat template swallowed (text up to a
-    lone ``</think>``), and an unclosed block at the end (the reply ran out of tokens while still thinking).
-    Plain string search, not a regex: a degenerate reply with thousands of tags stays linear."""
-    low = text.lower()
-    if "<" not in low or not any(f"<{t}>" in low or f"</{t}>" in low for t in _REASONING_TAGS):
-        return text
-    out: list[str] = []
-    pos = 0
-    first_open = min((i for t in _REASONING_TAGS if (i := low.find(f"<{t}>")) >= 0), default=len(low))
-    first_close = min((i for t in _REASONING_TAGS if (i := low.find(f"</{t}>")) >= 0), default=len(low))
-    if first_close < first_open:  # "...reasoning...</think> answer": the opening tag was in the prompt
-        last_close = max(low.rfind(f"</{t}>", 0, first_open) for t in _REASONING_TAGS)
-        pos = low.index(">", last_close) + 1
-    while pos < len(text):
-        opens = [(i, t) for t in _REASONING_TAGS if (i := low.find(f"<{t}>", pos)) >= 0]
-        if not opens:
-            out.append(text[pos:])
-            break
-        i, tag = min(opens)
-        out.append(text[pos:i])
-        close = low.find(f"</{tag}>", i)
-        if close < 0:
-            break  # still thinking when the reply ended
-        pos = close + len(tag) + 3
-    return _STRAY_CLOSE.sub("", "".join(out))
 
 
 def _at(pattern: re.Pattern[str], line: str) -> re.Match[str] | None:
@@ -370,161 +329,6 @@ def parse_yes_no(text: str) -> bool | None:
         return True
     yes, no = bool(re.search(r"\byes\b", low)), bool(re.search(r"\bno\b", low))
     return yes if yes != no else None
-
-
-def _example_rest(line: str) -> str | None:
-    """The rest of an "Example 2" line, or None when the line is ordinary text that merely starts with it."""
-    m = _at(_EXAMPLE_LINE, line)
-    if not m:
-        return None
-    rest = line[m.end() :].strip()
-    if not rest or rest[0] in "(（":
-        return ""
-    return rest if _at(_INPUT_LABEL, rest) or _at(_OUTPUT_LABEL, rest) else None
-
-
-def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
-    """Instances from a response to ``instances_input_first.txt``: Example / Input / Output blocks.
-
-    An example without an output (cut off) is skipped; parsing stops when the model starts another "Task:".
-    ``truncated``: the response hit the token limit, so the instance it ends in is incomplete and is dropped
-    (as the original's prepare_for_finetuning.py does); a response that ends in notes after the last
-    instance loses nothing.
-    """
-    text = strip_reasoning(text)
-    out: list[Instance] = []
-    cur_in: list[str] | None = None
-    cur_out: list[str] | None = None
-    field: list[str] | None = None
-    seen = False
-    prev_blank = False
-    stopped = False
-
-    def flush() -> None:
-        if cur_out is not None:
-            out.append(Instance(input=_na(_block(cur_in or [])), output=_block(cur_out)))
-
-    for raw in _unwrap_fence(_lines(text)):
-        line, blank = raw, not raw.strip()
-        rest = _example_rest(line)
-        if rest is not None:
-            flush()
-            cur_in = cur_out = field = None
-            seen = True
-            line = rest
-            if not rest:
-                prev_blank = blank
-                continue
-        if _at(_TASK_LINE, line):
-            if seen:
-                stopped = True
-                break
-            continue  # the model echoed the task before its examples
-        m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
-        if m_in:
-            if cur_in is not None or cur_out is not None:
-                flush()
-                cur_out = None
-            cur_in = field = [line[m_in.end() :]]
-            seen = True
-        elif m_out:
-            if cur_out is not None:
-                flush()
-                cur_in = None
-            cur_out = field = [line[m_out.end() :]]
-            seen = True
-        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
-            stopped = True
-            break
-        elif field is not None:
-            field.append(line)
-        prev_blank = blank
-    return _flush_last(out, flush, truncated and not stopped)
-
-
-def _flush_last(out: list[Instance], flush: Callable[[], None], cut: bool) -> list[Instance]:
-    """Flush the block the response ends in; when the response was cut there, that instance is dropped."""
-    complete = len(out)
-    flush()
-    return out[:complete] if cut else out
-
-
-def _clean_label(text: str) -> str:
-    return _strip_quotes(normalize_whitespace(text.replace("**", ""))).rstrip(".。")
-
-
-def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
-    """Instances from a response to ``instances_output_first.txt``: each input gets the label above it.
-
-    As in the original, everything under a class label up to the next one is its input, whatever the model
-    calls it: ``Input:``, or ``Sentence:``/``Review:``/``Problem: ... Proposed answer: ...`` (kept as
-    written). A label with no input at all is an instance with an empty input (a classification task that
-    needs none, e.g. "Class label: Montreal"); when other labels of the reply do have inputs, such a label
-    is one the model forgot to give an input and is dropped. Text under a label that is followed by an
-    ``Input:`` line was commentary, not an input. ``Output:``/``Explanation:``/``Note:`` lines after an
-    input, and what follows them up to the next label or input, are not input.
-
-    ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
-    dropped.
-    """
-    text = strip_reasoning(text)
-    out: list[Instance] = []
-    label = ""
-    label_used = False  # the current label has produced an instance
-    cur_in: list[str] | None = None
-    labelled = False  # cur_in began at an "Input:" marker
-    skipping = False  # after an Output:/Explanation: line, until the next label or input
-    seen = False
-    prev_blank = False
-    stopped = False
-
-    def flush(label_only: bool = False) -> None:
-        nonlocal label_used
-        if label and cur_in is not None:
-            out.append(Instance(input=_na(_block(cur_in)), output=label))
-            label_used = True
-        elif label and label_only and not label_used:
-            out.append(Instance(input="", output=label))
-            label_used = True
-
-    for line in _unwrap_fence(_lines(text)):
-        blank = not line.strip()
-        m_label, m_in = _at(_CLASS_LABEL, line), _at(_INPUT_LABEL, line)
-        if _at(_TASK_LINE, line):
-            if seen:
-                stopped = True
-                break
-        elif m_label:
-            flush(label_only=True)
-            label, label_used, cur_in, skipping, seen = _clean_label(line[m_label.end() :]), False, None, False, True
-        elif m_in:
-            if labelled:
-                flush()  # a second input under the same label keeps that label
-            cur_in, labelled, skipping, seen = [line[m_in.end() :]], True, False, True
-        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
-            stopped = True
-            break
-        elif _example_rest(line) == "":
-            pass  # an "Example 2" header between pairs
-        elif _at(_OUTPUT_LABEL, line) or _at(_COMMENT_LABEL, line):
-            flush()  # not part of the input; the label above is the output
-            cur_in, skipping = None, True
-        elif skipping:
-            pass
-        elif cur_in is not None:
-            cur_in.append(line)
-        elif seen and not label and not blank and _example_rest(line) is None:
-            label = _clean_label(line)  # "Class label:" with the label on the next line
-        elif label and not blank and _example_rest(line) is None:
-            cur_in, labelled = [line], False  # an input under a label of its own ("Sentence: ...")
-        prev_blank = blank
-    complete = len(out)
-    flush(label_only=True)
-    if truncated and not stopped:
-        out = out[:complete]
-    if any(i.input for i in out):
-        out = [i for i in out if i.input]
-    return out
 
 
 def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[list[AlpacaItem], int]:

@@ -13,17 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.parsing import (
     AlpacaItem,
     ParsedList,
     normalize_whitespace,
     parse_alpaca_batch,
-    parse_input_first,
     parse_instruction_list,
-    parse_output_first,
     parse_yes_no,
-    strip_reasoning,
 )
+from selfinstruct.reasoning import strip_reasoning
 from selfinstruct.tasks import Instance
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,12 +11,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.parsing import (
     AlpacaItem,
     parse_alpaca_batch,
-    parse_input_first,
     parse_instruction_list,
-    parse_output_first,
 )
 from selfinstruct.tasks import Instance
 
