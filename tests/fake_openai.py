@@ -724,6 +724,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--responder", default=None, help="package.module:function (default: echo)")
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     parser.add_argument("--model", action="append", dest="models", help="model id to list (repeatable)")
+    parser.add_argument(
+        "--enforce-max-tokens", action="store_true", help="cut replies at the request's max_tokens (words)"
+    )
     args = parser.parse_args(argv)
 
     repo_root = str(Path(__file__).resolve().parent.parent)
@@ -746,6 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         api_key=args.api_key,
         models=args.models,
+        enforce_max_tokens=args.enforce_max_tokens,
     )
     server.start()
     try:
