@@ -37,19 +37,19 @@ from selfinstruct.budget import Prices, Spend
 from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain, Rejection
-from selfinstruct.instances import clean_instances
+from selfinstruct.instances import clean_instances, instances_from_reply
 from selfinstruct.llm import Completion, ContextLengthError, LLMClient, StepParams
 from selfinstruct.parsing import (
     normalize_whitespace,
     parse_alpaca_batch,
-    parse_input_first,
     parse_instruction_list,
-    parse_output_first,
     parse_yes_no,
 )
 from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
+from selfinstruct.rejections import candidate_rejection, response_rejection
 from selfinstruct.runstate import RunState
 from selfinstruct.scheduler import Progress, Scheduler, horizon, landed
+from selfinstruct.seeds import check_classification_seeds, demonstration_seeds
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
@@ -73,12 +73,12 @@ class Candidate:
     stage: str = "filter"
     is_classification: bool | None = None
     instances: list[Instance] = field(default_factory=list)
-    reply: str = ""  # the instances reply, shown when the model turns out to be unusable
     # Scheduling: checked against the whole pool at the commit cursor; a near-duplicate of a task committed
     # while it waited (rejected at commit, never sent further); its classify + instances requests.
     final: bool = False
     doomed: bool = False
     work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
+    raw: str = ""  # the reply behind a rejection: the instruction list, or the instance reply
 
 
 @dataclass
@@ -87,6 +87,7 @@ class JobResult:
     candidates: list[Candidate]
     problem: str | None = None  # "empty_response" | "no_items" when nothing could be parsed
     detail: str = ""
+    raw: str = ""
 
 
 @dataclass
@@ -129,6 +130,10 @@ class Bootstrap(Scheduler):
         self.chain = chain
         self.prompts = prompts
         self.seeds = list(seeds)
+        self.demo_seeds = demonstration_seeds(self.seeds, classification_only=settings.classification_only)
+        if settings.classification_only and settings.mode == "self-instruct":
+            needed = settings.demos - settings.machine_demos
+            check_classification_seeds(self.seeds, needed=needed, path=settings.seeds, decided=True)
         self.seed = seed
         self.progress = progress
         self._last_progress = 0.0
@@ -151,7 +156,7 @@ class Bootstrap(Scheduler):
         rng = random.Random(derive_seed(self.seed, request, "demos"))
         machine_pool = self.state.pool.records[: self._visible(request)]
         machine = rng.sample(machine_pool, min(self.s.machine_demos, len(machine_pool)))
-        human = rng.sample(self.seeds, min(len(self.seeds), self.s.demos - len(machine)))
+        human = rng.sample(self.demo_seeds, min(len(self.demo_seeds), self.s.demos - len(machine)))
         demos = [t.instruction for t in human] + [str(t["instruction"]) for t in machine]
         rng.shuffle(demos)
         return demos
@@ -202,26 +207,33 @@ class Bootstrap(Scheduler):
         demos = self.instruction_demos(request)
         last = len(demos) + self.s.new_per_request
         stop = (task_label(self.s.language, last + 1),)
-        completion = await self._generate(
-            "instructions",
-            request,
-            lambda shorten: render_instructions(
-                self.prompts, self.s.language, _halve(demos) if shorten else demos, self.s.new_per_request
-            ),
-            self._params("instructions", stop),
-        )
+        shown: list[list[str]] = []  # the demonstrations of the prompt that was answered (maybe shortened)
+
+        def prompt(shorten: int) -> str:
+            shown.append(_halve(demos) if shorten else demos)
+            return render_instructions(
+                self.prompts,
+                self.s.language,
+                shown[-1],
+                self.s.new_per_request,
+                classification_only=self.s.classification_only,
+            )
+
+        completion = await self._generate("instructions", request, prompt, self._params("instructions", stop))
         if not completion.text.strip():
-            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}")
+            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
+                             completion.text)  # fmt: skip
         parsed = parse_instruction_list(
             completion.text,
             continued=self.client.settings.api == "completions",
             truncated=completion.finish_reason == "length",
+            first_number=len(shown[-1]) + 1,
         )
         if not parsed.items:
-            return JobResult(request, [], "no_items", completion.text[:200])
+            return JobResult(request, [], "no_items", completion.text[:200], completion.text)
         limit = len(self.seeds) + self._visible(request)
         candidates = [
-            self._precheck(Candidate(j, normalize_whitespace(text)), limit)
+            self._precheck(Candidate(j, normalize_whitespace(text), raw=completion.text), limit)
             for j, text in enumerate(parsed.items[: self.s.new_per_request])
         ]
         return JobResult(request, candidates)  # classify and instances come later, when needed
@@ -249,13 +261,17 @@ class Bootstrap(Scheduler):
             self.s.params["instances"],
             seed=derive_seed(self.seed, request, cand.index, "instances"),
         )
-        cand.reply = reply.text
-        raw = parse_output_first(reply.text) if cand.is_classification else parse_input_first(reply.text)
-        kept, reason = clean_instances(raw, max_instances=self.s.max_instances)
-        cand.instances = kept
-        if reason is not None:
-            cand.stage = "instances"
-            cand.rejection = Rejection("instances", reason, f"{len(raw)} parsed, none usable")
+        outcome = instances_from_reply(
+            reply.text,
+            output_first=cand.is_classification,
+            truncated=reply.finish_reason == "length",
+            max_instances=self.s.max_instances,
+            rng=random.Random(derive_seed(self.seed, request, cand.index, "instance_choice")),
+        )
+        cand.instances = outcome.instances
+        if outcome.reason is not None:
+            cand.stage, cand.raw = "instances", reply.text
+            cand.rejection = Rejection("instances", outcome.reason, outcome.detail)
 
     async def _alpaca_job(self, request: int) -> JobResult:
         demos = self.alpaca_demos(request)
@@ -268,18 +284,19 @@ class Bootstrap(Scheduler):
             self._params("alpaca"),
         )
         if not completion.text.strip():
-            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}")
+            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
+                             completion.text)  # fmt: skip
         items, _malformed = parse_alpaca_batch(
             completion.text,
             continued=self.client.settings.api == "completions",
             truncated=completion.finish_reason == "length",
         )
         if not items:
-            return JobResult(request, [], "no_items", completion.text[:200])
+            return JobResult(request, [], "no_items", completion.text[:200], completion.text)
         limit = len(self.seeds) + self._visible(request)
         candidates = []
         for j, item in enumerate(items[: self.s.new_per_request]):
-            cand = self._precheck(Candidate(j, normalize_whitespace(item.instruction)), limit)
+            cand = self._precheck(Candidate(j, normalize_whitespace(item.instruction), raw=completion.text), limit)
             if cand.rejection is None:
                 kept, reason = clean_instances([Instance(item.input, item.output)], max_instances=1)
                 cand.instances = kept
@@ -298,10 +315,7 @@ class Bootstrap(Scheduler):
         tasks, rejected = self._tasks, self._rejected
         reached = False
         if result.problem and (k, -1) not in state.written and not rejected:
-            rejected.append(
-                {"meta": {"request": k, "candidate": -1}, "stage": "response", "reason": result.problem,
-                 "detail": result.detail}
-            )  # fmt: skip
+            rejected.append(response_rejection(k, result.problem, result.detail, result.raw))
             self.rejected[f"response:{result.problem}"] += 1
             raw = result.detail if result.problem == "no_items" else ""  # (the detail of an empty one is its finish)
             self.stops.rejected(f"response:{result.problem}", unusable=True, raw=raw)
@@ -330,11 +344,8 @@ class Bootstrap(Scheduler):
                 self._acceptance[1] += 1
             if rejection is not None:
                 self.stops.rejected(f"{stage}:{rejection.reason}", unusable=stage == "instances",
-                                    raw=cand.reply or cand.instruction)  # fmt: skip
-                rejected.append(
-                    {"meta": {"request": k, "candidate": cand.index}, "stage": stage, **rejection.to_dict(),
-                     "instruction": cand.instruction}
-                )  # fmt: skip
+                                    raw=cand.raw or cand.instruction)  # fmt: skip
+                rejected.append(candidate_rejection(k, cand.index, stage, rejection, cand.instruction, cand.raw))
                 self.rejected[f"{stage}:{rejection.reason}"] += 1
                 continue
             similar = self.chain.index.most_similar(cand.instruction, 10) if self.chain.uses_rouge else []

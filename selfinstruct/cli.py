@@ -203,6 +203,12 @@ def filter_cmd(
     help="Self-Instruct pipeline, or Alpaca's 20-tasks-per-request batches.",
 )
 @click.option(
+    "--classification-only",
+    is_flag=True,
+    help="Generate classification tasks: demonstrations only from seeds with is_classification true, and the "
+    "classification list prompt (the original's --use_clf_seed_tasks_only).",
+)
+@click.option(
     "--language",
     type=click.Choice(["en", "zh"]),
     default="en",
@@ -364,6 +370,7 @@ def generate(**opts: Any) -> None:
       selfinstruct generate -n 1000 --price-input 0.15 --price-output 0.60 --dry-run   # what would it cost?
       OPENAI_API_KEY=... selfinstruct generate -n 1000 --max-cost 2 --price-input 0.15 --price-output 0.60
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
+      selfinstruct generate --classification-only -n 200 --out data/clf
     """
     if opts["verbose"]:
         logging.basicConfig(level=logging.INFO if opts["verbose"] == 1 else logging.DEBUG, stream=sys.stderr,

@@ -18,6 +18,7 @@ from statistics import mean
 from selfinstruct.budget import Prices, typical_tokens
 from selfinstruct.generate import load_inputs
 from selfinstruct.prompts import render_alpaca, render_instructions, task_label
+from selfinstruct.seeds import demonstration_seeds
 from selfinstruct.settings import GenerateSettings
 
 PASS_FILTERS = 0.75  # of new instructions: not too short or long, no blacklisted word, not a near-duplicate
@@ -68,8 +69,10 @@ def dry_run(settings: GenerateSettings) -> DryRun:
         shown = {"alpaca": rendered[0]}
         assumptions = f"{per} tasks per response, {PASS_FILTERS:.0%} pass the filters, {USABLE_INSTANCES:.0%} usable"
     else:
-        demo_lists = [[t.instruction for t in rng.sample(seeds, min(len(seeds), settings.demos))] for _ in range(5)]
-        rendered = [render_instructions(prompts, lang, demos, per) for demos in demo_lists]
+        pool = demonstration_seeds(seeds, classification_only=settings.classification_only)
+        demo_lists = [[t.instruction for t in rng.sample(pool, min(len(pool), settings.demos))] for _ in range(5)]
+        only = settings.classification_only
+        rendered = [render_instructions(prompts, lang, demos, per, classification_only=only) for demos in demo_lists]
         share = mean(bool(t.is_classification) for t in seeds)
 
         def _worked_task(template: str) -> float:

@@ -21,7 +21,7 @@ from selfinstruct.llm import EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.runstate import RunState, input_fingerprint
 from selfinstruct.scheduler import Progress
-from selfinstruct.seeds import load_tasks
+from selfinstruct.seeds import check_classification_seeds, load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
 
@@ -65,6 +65,8 @@ def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
             f"has {len(seeds)} tasks; self-instruct needs at least {settings.demos - settings.machine_demos}",
             path=settings.seeds,
         )
+    elif settings.classification_only:
+        check_classification_seeds(seeds, needed=settings.demos - settings.machine_demos, path=settings.seeds)
 
 
 def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
@@ -200,7 +202,11 @@ def _templates(settings: GenerateSettings) -> list[str]:
     """The templates the run renders: a resume must find them unchanged (the others may be edited freely)."""
     if settings.mode == "alpaca":
         return ["alpaca"]
-    used = ["instructions", "instances_input_first", "instances_output_first"]
+    used = [
+        "instructions_classification" if settings.classification_only else "instructions",
+        "instances_input_first",
+        "instances_output_first",
+    ]
     return [*used, "classify"] if settings.classifier == "llm" else used
 
 

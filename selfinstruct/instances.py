@@ -8,8 +8,11 @@ instances go; exact duplicates are removed.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.tasks import Instance
 
 _COLONS = (":", "：")
@@ -24,12 +27,19 @@ def _is_valid(instance: Instance) -> bool:
     )
 
 
-def clean_instances(instances: Sequence[Instance], *, max_instances: int = 5) -> tuple[list[Instance], str | None]:
+def clean_instances(
+    instances: Sequence[Instance], *, max_instances: int = 5, rng: random.Random | None = None
+) -> tuple[list[Instance], str | None]:
     """Return (kept instances in order, None) or ([], reason).
 
     Reasons: "no_instances_parsed" (nothing to clean), "no_valid_instances" (every instance broke a rule),
     "conflicting_outputs" (one input, several outputs). Several outputs for an empty input are fine: a task
     without input (e.g. "Write a haiku") legitimately has many answers.
+
+    More than ``max_instances`` left: the original keeps a random choice of them (prepare_for_finetuning.py),
+    so a task with many class labels does not always lose its last labels; ``rng`` makes that choice (seeded
+    by the caller for reproducible runs), and the chosen instances keep the order the model wrote them in.
+    Without ``rng`` the first ones are kept.
     """
     if max_instances < 1:
         raise ValueError("max_instances must be at least 1")
@@ -44,4 +54,39 @@ def clean_instances(instances: Sequence[Instance], *, max_instances: int = 5) ->
         if instance.input and first_output.setdefault(instance.input, instance.output) != instance.output:
             return [], "conflicting_outputs"
     unique = list(dict.fromkeys(valid))
+    if rng is not None and len(unique) > max_instances:
+        return [unique[i] for i in sorted(rng.sample(range(len(unique)), max_instances))], None
     return unique[:max_instances], None
+
+
+@dataclass(frozen=True)
+class InstanceOutcome:
+    """The instances kept from one reply, or why there are none (``reason``), with what was parsed."""
+
+    instances: list[Instance]
+    reason: str | None
+    parsed: int
+    dropped_truncated: bool
+
+    @property
+    def detail(self) -> str:
+        cut = " (the reply was cut at max_tokens; its last instance was dropped)" if self.dropped_truncated else ""
+        return f"{self.parsed} parsed, none usable{cut}"
+
+
+def instances_from_reply(
+    text: str, *, output_first: bool, truncated: bool, max_instances: int = 5, rng: random.Random | None = None
+) -> InstanceOutcome:
+    """Parse one instance reply and clean it.
+
+    A reply cut at max_tokens (``truncated``) loses the instance it ends in, as in the original; when that
+    was its only instance the reason is "truncated", so a run shows that max_tokens is too small rather than
+    blaming the parser.
+    """
+    parse = parse_output_first if output_first else parse_input_first
+    raw = parse(text, truncated=truncated)
+    dropped = truncated and len(parse(text)) > len(raw)
+    if not raw and dropped:
+        return InstanceOutcome([], "truncated", 0, True)
+    kept, reason = clean_instances(raw, max_instances=max_instances, rng=rng)
+    return InstanceOutcome(kept, reason, len(raw), dropped)

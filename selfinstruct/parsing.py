@@ -4,6 +4,8 @@ Models rarely keep to a format exactly: chat models add greetings, notes, bold, 
 base models run past the requested list, and Chinese answers use full-width colons. Every parser here reads
 English and Chinese markers interchangeably, works line by line, and drops what it cannot attribute to an
 item instead of guessing, because a wrong instruction or instance pollutes the pool for every later round.
+This module parses instruction lists, yes/no answers and Alpaca batches, and holds the line primitives the
+instance parsers (``instance_parsing.py``) share.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from selfinstruct.tasks import Instance
+from selfinstruct.reasoning import strip_reasoning
 
 # Decoration a model may put in front of a marker: a markdown heading, a bullet, an opening bold.
 _LEAD = r"^\s*(?:#{1,6}\s*)?(?:[-*•+]\s+)?(?:(?:\*\*|__)\s*)?"
@@ -76,14 +78,6 @@ def _field_re(names: str, prefix: str = "") -> re.Pattern[str]:
     return re.compile(_LEAD + prefix + rf"(?P<field>{names})(?:\s*\d+)?" + _CLOSE + _COLON + _CLOSE, re.I)
 
 
-_INPUT_LABEL = _field_re("input|输入")
-_OUTPUT_LABEL = _field_re("output|输出")
-_CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类")
-_EXAMPLE_LINE = re.compile(
-    _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM + r"(?:\s*(?:[:：.)]|\*\*|__))*\s*",
-    re.IGNORECASE,
-)
-_TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON, re.IGNORECASE)
 _ALPACA_FIELD = _field_re("instruction|input|output|指令|输入|输出", prefix=r"(?:\d{1,3}\s*[.)．、]" + _CLOSE + r")?")
 _ALPACA_FIELDS = {"指令": "instruction", "输入": "input", "输出": "output"}
 _SEPARATOR = re.compile(r"^\s*#{3,}\s*$")
@@ -94,6 +88,7 @@ class ParsedList:
     items: list[str]
     dropped_truncated: bool
     ignored_lines: int
+    echoed: int = 0  # demonstrations the model repeated before its own tasks (also in ignored_lines)
 
 
 @dataclass(frozen=True)
@@ -182,8 +177,8 @@ def _marker_kind(lines: list[str]) -> str:
     return "bullet"
 
 
-def _item_start(line: str, kind: str) -> str | None:
-    """The text after the item marker when ``line`` starts an item, else None."""
+def _item_start(line: str, kind: str) -> tuple[str, int | None] | None:
+    """(the text after the item marker, the marker's number or None) when ``line`` starts an item, else None."""
     patterns = {"task": (_TASK_MARK,), "number": (_TASK_MARK, _NUMBER_MARK)}
     for pattern in patterns.get(kind, (_TASK_MARK, _NUMBER_MARK, _BULLET_MARK)):
         m = _at(pattern, line)
@@ -192,30 +187,53 @@ def _item_start(line: str, kind: str) -> str | None:
             # "**Task 9:** Write ..." closes the marker's bold; in "1. **Title**: ..." the bold belongs to the text.
             if m.group(0).count("**") % 2 and rest.startswith("**"):
                 rest = rest[2:].strip()
-            return rest
+            digits = re.findall(r"\d+", m.group(0))  # "1. **Task 17:**" is task 17
+            return rest, int(digits[-1]) if digits else None
     return None
 
 
-def parse_instruction_list(text: str, *, continued: bool, truncated: bool) -> ParsedList:
+@dataclass
+class _Item:
+    number: int | None
+    parts: list[str]
+
+
+def parse_instruction_list(
+    text: str, *, continued: bool, truncated: bool, first_number: int | None = None
+) -> ParsedList:
     """Instructions from a numbered-list response to ``instructions.txt``.
 
     ``continued``: the prompt ended with "Task N:", so text before the first marker is the first instruction
     (unless it reads as chatter). ``truncated``: the response hit the token limit, so the item it ends in
     may be cut and is dropped; a response that ends in notes after the list loses nothing.
+
+    ``first_number``: the number of the first new task the prompt asked for (the demonstrations are 1 to
+    first_number - 1). A chat model that echoes the demonstrations before its own tasks numbers them below
+    it: once any item carries a number from first_number on, the items numbered below it are dropped as
+    echoes. A reply numbered only below it renumbered its new tasks from 1 and is kept; unnumbered items
+    (bullets, a continued first line) are kept.
+
+    An ``Input:``, ``Output:``, ``Note:`` ... line under a task (a model that adds an input or an answer)
+    opens a section that is skipped up to the next task marker; in a numbered list only a marker numbered
+    above the last task continues the list, so an answers section renumbered from 1 is not taken for tasks.
+    In a bullet list, whose bullets may be the section's own content, such a line ends the list.
     """
+    text = strip_reasoning(text)
     lines = [line for line in _lines(text) if not _FENCE.match(line)]
     kind = _marker_kind(lines)
-    items: list[list[str]] = []
+    items: list[_Item] = []
     current: list[str] | None = None
     first = next((line for line in lines if line.strip()), "")
     plain = not (_at(_SECTION_END, first) or _NOTE.match(first) or _HEADING.match(first))
     if continued and first and plain and _item_start(first, kind) is None and not _is_chatter(first):
         current = []
-        items.append(current)
+        items.append(_Item(first_number, current))
     ignored = 0
     after_blank = False
     stopped = False
+    in_section = False
     tail_in_item = False
+    last_number: int | None = first_number if items else None  # a continued first item is task first_number
     for raw in lines:
         line = raw.strip()
         if stopped:
@@ -224,12 +242,25 @@ def parse_instruction_list(text: str, *, continued: bool, truncated: bool) -> Pa
         if not line or _RULE.match(line):
             after_blank = True
             continue
-        content = _item_start(line, kind)
-        if content is not None:
+        start = _item_start(line, kind)
+        if start is not None and in_section and not _continues_list(start[1], last_number, kind):
+            start = None
+        if start is not None:
+            content, number = start
             current = [content] if content else []
-            items.append(current)
+            items.append(_Item(number, current))
+            last_number = number if number is not None else last_number
+            in_section = False
             tail_in_item = True
-        elif items and (_at(_SECTION_END, line) or _NOTE.match(line)):
+        elif in_section:
+            ignored += 1
+        elif items and _at(_SECTION_END, line):
+            stopped = kind == "bullet"
+            in_section = not stopped
+            current = None
+            ignored += 1
+            tail_in_item = False
+        elif items and _NOTE.match(line):
             stopped = True
             ignored += 1
             tail_in_item = False
@@ -243,10 +274,21 @@ def parse_instruction_list(text: str, *, continued: bool, truncated: bool) -> Pa
         after_blank = False
     dropped = False
     if truncated and tail_in_item and items:
-        dropped = bool(_clean_instruction(items.pop()))
-    cleaned = [_clean_instruction(parts) for parts in items]
+        dropped = bool(_clean_instruction(items.pop().parts))
+    echoes = 0
+    if first_number is not None and any(i.number is not None and i.number >= first_number for i in items):
+        kept_items = [i for i in items if i.number is None or i.number >= first_number]
+        echoes, items = len(items) - len(kept_items), kept_items
+    cleaned = [_clean_instruction(item.parts) for item in items]
     kept = [c for c in cleaned if any(ch.isalnum() for ch in c)]
-    return ParsedList(items=kept, dropped_truncated=dropped, ignored_lines=ignored)
+    return ParsedList(items=kept, dropped_truncated=dropped, ignored_lines=ignored + echoes, echoed=echoes)
+
+
+def _continues_list(number: int | None, last: int | None, kind: str) -> bool:
+    """Whether a marker inside a skipped section starts the next task rather than the section's own list."""
+    if number is None:
+        return kind == "task"  # an unnumbered "Task:" marker; a bare bullet belongs to the section
+    return last is None or number > last
 
 
 _YES_NO_WORD = re.compile(r"^[\W_]*(yes|yep|yeah|true|no|nope|not|false)\b", re.IGNORECASE)
@@ -259,6 +301,7 @@ _UNSURE = re.compile(
 
 def parse_yes_no(text: str) -> bool | None:
     """The answer to "Is it classification?" in English or Chinese; None when it cannot tell."""
+    text = strip_reasoning(text)
     lines = [line for line in _lines(text.replace("**", "").replace("__", "")) if line.strip()]
     lines = [line for line in lines if not _FENCE.match(line)]
     if not lines:
@@ -288,115 +331,6 @@ def parse_yes_no(text: str) -> bool | None:
     return yes if yes != no else None
 
 
-def _example_rest(line: str) -> str | None:
-    """The rest of an "Example 2" line, or None when the line is ordinary text that merely starts with it."""
-    m = _at(_EXAMPLE_LINE, line)
-    if not m:
-        return None
-    rest = line[m.end() :].strip()
-    if not rest or rest[0] in "(（":
-        return ""
-    return rest if _at(_INPUT_LABEL, rest) or _at(_OUTPUT_LABEL, rest) else None
-
-
-def parse_input_first(text: str) -> list[Instance]:
-    """Instances from a response to ``instances_input_first.txt``: Example / Input / Output blocks.
-
-    An example without an output (cut off) is skipped; parsing stops when the model starts another "Task:".
-    """
-    out: list[Instance] = []
-    cur_in: list[str] | None = None
-    cur_out: list[str] | None = None
-    field: list[str] | None = None
-    seen = False
-    prev_blank = False
-
-    def flush() -> None:
-        if cur_out is not None:
-            out.append(Instance(input=_na(_block(cur_in or [])), output=_block(cur_out)))
-
-    for raw in _unwrap_fence(_lines(text)):
-        line, blank = raw, not raw.strip()
-        rest = _example_rest(line)
-        if rest is not None:
-            flush()
-            cur_in = cur_out = field = None
-            seen = True
-            line = rest
-            if not rest:
-                prev_blank = blank
-                continue
-        if _at(_TASK_LINE, line):
-            if seen:
-                break
-            continue  # the model echoed the task before its examples
-        m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
-        if m_in:
-            if cur_in is not None or cur_out is not None:
-                flush()
-                cur_out = None
-            cur_in = field = [line[m_in.end() :]]
-            seen = True
-        elif m_out:
-            if cur_out is not None:
-                flush()
-                cur_in = None
-            cur_out = field = [line[m_out.end() :]]
-            seen = True
-        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
-            break
-        elif field is not None:
-            field.append(line)
-        prev_blank = blank
-    flush()
-    return out
-
-
-def _clean_label(text: str) -> str:
-    return _strip_quotes(normalize_whitespace(text.replace("**", ""))).rstrip(".。")
-
-
-def parse_output_first(text: str) -> list[Instance]:
-    """Instances from a response to ``instances_output_first.txt``: each input gets the label above it."""
-    out: list[Instance] = []
-    label = ""
-    cur_in: list[str] | None = None
-    seen = False
-    prev_blank = False
-
-    def flush() -> None:
-        if label and cur_in is not None:
-            out.append(Instance(input=_na(_block(cur_in)), output=label))
-
-    for line in _unwrap_fence(_lines(text)):
-        blank = not line.strip()
-        m_label, m_in = _at(_CLASS_LABEL, line), _at(_INPUT_LABEL, line)
-        if _at(_TASK_LINE, line):
-            if seen:
-                break
-        elif m_label:
-            flush()
-            label, cur_in, seen = _clean_label(line[m_label.end() :]), None, True
-        elif m_in:
-            flush()  # a second input under the same label keeps that label
-            cur_in = [line[m_in.end() :]]
-            seen = True
-        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
-            break
-        elif _example_rest(line) == "":
-            pass  # an "Example 2" header between pairs
-        elif _at(_OUTPUT_LABEL, line):
-            flush()  # an "Output:" line is not part of the input; the label above is the output
-            cur_in = None
-        elif cur_in is not None:
-            cur_in.append(line)
-        elif seen and not label and not blank and _example_rest(line) is None:
-            label = _clean_label(line)  # "Class label:" with the label on the next line
-        prev_blank = blank
-    flush()
-    return out
-
-
 def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[list[AlpacaItem], int]:
     """Tasks from a response to ``alpaca.txt``; returns (items, number of malformed blocks).
 
@@ -405,6 +339,7 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
     block: a chat model's greeting before "###" is not an instruction. A block missing its instruction or
     output is malformed; with ``truncated`` the block the response ends in is dropped without counting.
     """
+    text = strip_reasoning(text)
     items: list[AlpacaItem] = []
     malformed = 0
     block: dict[str, list[str]] | None = None

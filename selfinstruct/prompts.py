@@ -23,6 +23,11 @@ TEMPLATES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"demonstrations", "next_number", "last_number", "count"}),
         frozenset({"demonstrations"}),
     ),
+    # --classification-only: the same list, asking for classification tasks (the original's clf prompt).
+    "instructions_classification": (
+        frozenset({"demonstrations", "next_number", "last_number", "count"}),
+        frozenset({"demonstrations"}),
+    ),
     "classify": (frozenset({"instruction"}), frozenset({"instruction"})),
     "instances_input_first": (frozenset({"instruction"}), frozenset({"instruction"})),
     "instances_output_first": (frozenset({"instruction"}), frozenset({"instruction"})),
@@ -106,13 +111,25 @@ def task_label(language: str, number: int) -> str:
     return _TASK_LABEL[language].format(i=number, text="").rstrip()
 
 
-def render_instructions(prompts: PromptSet, language: str, demos: Sequence[str], count: int) -> str:
+_TRAILING_COLONS = ":："
+
+
+def demonstration(instruction: str) -> str:
+    """An instruction as a demonstration shows it, normalised as both original scripts do: whitespace runs
+    (newlines too) collapsed to one space and a trailing colon stripped, so that a multi-line seed stays one
+    line of the one-per-line list and "...the following email:" does not invite the model to add the email.
+    The full-width colon is stripped too, for Chinese seeds."""
+    return re.sub(r"\s+", " ", instruction).strip().rstrip(_TRAILING_COLONS).rstrip()
+
+
+def render_instructions(
+    prompts: PromptSet, language: str, demos: Sequence[str], count: int, *, classification_only: bool = False
+) -> str:
     """The instruction-generation prompt: demos as a numbered task list, then room for `count` more."""
-    block = "\n".join(_TASK_LABEL[language].format(i=i, text=d) for i, d in enumerate(demos, start=1))
+    block = "\n".join(_TASK_LABEL[language].format(i=i, text=demonstration(d)) for i, d in enumerate(demos, start=1))
     first = len(demos) + 1
-    return prompts["instructions"].render(
-        demonstrations=block, next_number=first, last_number=first + count - 1, count=count
-    )
+    template = "instructions_classification" if classification_only else "instructions"
+    return prompts[template].render(demonstrations=block, next_number=first, last_number=first + count - 1, count=count)
 
 
 def render_alpaca(prompts: PromptSet, language: str, demos: Sequence[Task], count: int) -> str:
@@ -122,7 +139,7 @@ def render_alpaca(prompts: PromptSet, language: str, demos: Sequence[Task], coun
     for i, task in enumerate(demos, start=1):
         example = task.instances[0]
         parts.append(
-            f"###\n{i}. {ins} {task.instruction}\n{i}. {inp}\n{example.input.strip() or '<noinput>'}\n"
+            f"###\n{i}. {ins} {demonstration(task.instruction)}\n{i}. {inp}\n{example.input.strip() or '<noinput>'}\n"
             f"{i}. {out}\n{example.output.strip()}"
         )
     return prompts["alpaca"].render(demonstrations="\n".join(parts), count=count, next_number=len(demos) + 1)

@@ -131,3 +131,23 @@ def summarize(path: Path | str, tasks: Sequence[Task]) -> SeedSummary:
 def validate_seeds(path: Path | str) -> SeedSummary:
     """Load a seed file and summarise it (the `validate` command)."""
     return summarize(path, load_tasks(path))
+
+
+def demonstration_seeds(seeds: Sequence[Task], *, classification_only: bool) -> list[Task]:
+    """The seeds an instruction prompt may show. With ``classification_only`` (the original's
+    --use_clf_seed_tasks_only) only classification seeds, so that the model writes classification tasks;
+    the near-duplicate filter still compares against every seed."""
+    return [t for t in seeds if t.is_classification] if classification_only else list(seeds)
+
+
+def check_classification_seeds(seeds: Sequence[Task], *, needed: int, path: Path, decided: bool = False) -> None:
+    """Enough classification seeds for --classification-only. Before a run classifies the seeds that lack
+    ``is_classification`` (``decided`` False) those count as possible; afterwards only the real ones do."""
+    known = sum(1 for t in seeds if t.is_classification)
+    possible = known if decided else known + sum(1 for t in seeds if t.is_classification is None)
+    if possible < needed:
+        raise InputError(
+            f"has {known} classification tasks (is_classification true); --classification-only needs at least "
+            f"{needed} to show as demonstrations",
+            path=path,
+        )

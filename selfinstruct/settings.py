@@ -58,7 +58,9 @@ def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
             temperature=0.7, top_p=0.5, max_tokens=1024, stop=("\n\n",) if completions else (), presence_penalty=2.0
         ),
         "classify": StepParams(temperature=0.0, top_p=0.0, max_tokens=3 if completions else 8, stop=("\n", "Task:")),
-        "instances": StepParams(temperature=0.0, top_p=0.0, max_tokens=350, stop=("Example 6", "Task:", "任务：")),
+        "instances": StepParams(
+            temperature=0.0, top_p=0.0, max_tokens=350, stop=("Example 6", "Task:", "任务："), presence_penalty=1.5
+        ),
         "alpaca": StepParams(temperature=1.0, top_p=1.0, max_tokens=3072, stop=("\n20", "20.", "20 .")),
     }
 
@@ -93,6 +95,7 @@ class GenerateSettings:
     local: bool = False  # no endpoint given: run the embedded llama.cpp model
     local_model: Path | None = None
     classifier: Classifier = "llm"
+    classification_only: bool = False  # demonstrations from classification seeds, classification prompt
 
     def output_affecting(self) -> dict[str, object]:
         """Settings that change what is generated: a resumed run must use the same values."""
@@ -108,6 +111,7 @@ class GenerateSettings:
             "threshold": self.threshold,
             "max_instances": self.max_instances,
             "classifier": self.classifier,
+            "classification_only": self.classification_only,
             "model": self.endpoint.model,
             "api": self.endpoint.api,
             "params": {k: asdict(v) | {"stop": list(v.stop)} for k, v in sorted(self.params.items())},
@@ -189,6 +193,9 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         raise InputError(f"--out {out} is a file; give a directory for the run")
     prompts_dir = Path(opts["prompts_dir"]) if opts["prompts_dir"] else None
     alpaca = mode == "alpaca"
+    classification_only = bool(opts.get("classification_only"))
+    if classification_only and alpaca:
+        raise InputError("--classification-only works with --mode self-instruct (alpaca batches have no such prompt)")
     return GenerateSettings(
         seeds=seeds,
         out=out,
@@ -225,6 +232,7 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         local=local,
         local_model=local_model,
         classifier=classifier,
+        classification_only=classification_only,
     )
 
 

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+# ../shared/data beside the checkout; a git worktree under <repo>/../wt/<name> finds it one level further up.
+SHARED = next(
+    (p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data") if p.is_dir()),
+    ROOT.parent / "shared" / "data",
+)
 SEEDS = ROOT / "seeds" / "seed_tasks.jsonl"
 ZH_SEEDS = ROOT / "seeds" / "zh" / "seed_tasks.jsonl"
 

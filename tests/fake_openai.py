@@ -117,6 +117,11 @@ class Fault:
     answered normally. ``retry_after`` adds ``Retry-After`` / ``retry-after-ms`` headers to whatever is answered.
     ``body`` is sent verbatim with status 200 and ``content_type``: a broken
     JSON document, or the HTML page a proxy answers with. ``null_choices`` answers ``{"choices": null}``.
+
+    Faults that change a normal answer instead of replacing it: ``cut`` keeps only that fraction of the
+    responder's text (cut mid-word, as a token limit does) and reports ``finish_reason="length"``, the way
+    a reply that ran into ``max_tokens`` arrives; ``reasoning_content`` adds a reasoning model's separate
+    thinking field to a chat answer, which a client must never take for the answer.
     """
 
     status: int | None = None
@@ -131,6 +136,8 @@ class Fault:
     body: str | None = None
     content_type: str = "application/json"
     null_choices: bool = False
+    cut: float | None = None
+    reasoning_content: str | None = None
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -343,10 +350,14 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         models: list[str] | None = None,
         count_tokens: Callable[[str], int] | None = None,
+        enforce_max_tokens: bool = False,
     ) -> None:
         self.responder: Responder = responder or echo_responder
         # Usage reported for a text without an explicit count: whitespace words by default.
         self.count_tokens: Callable[[str], int] = count_tokens or _word_count
+        # Like a real server: a reply longer than the request's max_tokens (counted as whitespace-separated
+        # words, the fake's token unit) is cut there and reported with finish_reason "length".
+        self.enforce_max_tokens = enforce_max_tokens
         self.latency = latency
         self.host = host
         self.api_key = api_key
@@ -611,7 +622,10 @@ class FakeOpenAIServer:
             reply = Reply(text=fault.text, finish_reason=fault.finish_reason or "stop")
             replies = [reply] * n
         else:
-            outcome = "fault_hang" if fault is not None else "ok"
+            outcome = "ok"
+            if fault is not None:
+                outcome = "fault_cut" if fault.cut is not None else "fault_hang"
+                outcome = "fault_reasoning" if fault.reasoning_content is not None else outcome
             try:
                 for _ in range(n):
                     replies.append(self._call_responder(request))
@@ -621,8 +635,26 @@ class FakeOpenAIServer:
                 h._send_error(500, f"Responder raised {type(exc).__name__}: {exc}", "responder_error", extra)
                 return
 
+        replies = [self._limit(r, body, fault) for r in replies]
         self._count(path, outcome, request)
-        h._send_json(200, self._completion_payload(path, model, request, replies), extra)
+        payload = self._completion_payload(path, model, request, replies)
+        if fault is not None and fault.reasoning_content is not None and path == CHAT_PATH:
+            for choice in payload["choices"]:
+                choice["message"]["reasoning_content"] = fault.reasoning_content
+        h._send_json(200, payload, extra)
+
+    def _limit(self, reply: Reply, body: dict[str, Any], fault: Fault | None) -> Reply:
+        """Apply a ``cut`` fault and, when enforced, the request's max_tokens."""
+        text, finish = reply.text, reply.finish_reason
+        if fault is not None and fault.cut is not None and text:
+            text, finish = text[: int(len(text) * fault.cut)], "length"
+        limit = body.get("max_tokens")
+        if self.enforce_max_tokens and isinstance(limit, int) and _word_count(text) > limit:
+            words = list(re.finditer(r"\S+", text))
+            text, finish = text[: words[limit - 1].end()] if limit > 0 else "", "length"
+        if (text, finish) == (reply.text, reply.finish_reason):
+            return reply
+        return Reply(text=text, finish_reason=finish, prompt_tokens=reply.prompt_tokens)
 
     def _call_responder(self, request: Request) -> Reply:
         result = self.responder(request)
@@ -724,6 +756,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--responder", default=None, help="package.module:function (default: echo)")
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     parser.add_argument("--model", action="append", dest="models", help="model id to list (repeatable)")
+    parser.add_argument(
+        "--enforce-max-tokens", action="store_true", help="cut replies at the request's max_tokens (words)"
+    )
     args = parser.parse_args(argv)
 
     repo_root = str(Path(__file__).resolve().parent.parent)
@@ -746,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         api_key=args.api_key,
         models=args.models,
+        enforce_max_tokens=args.enforce_max_tokens,
     )
     server.start()
     try:

@@ -499,3 +499,37 @@ def test_subprocess_default_responder_and_sigint(tmp_path: Path) -> None:
             proc.wait(timeout=5)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+# -- replies that run into max_tokens, reasoning fields ------------------------------------------------------
+
+
+def test_cut_fault_keeps_a_share_of_the_reply_and_reports_length(server: FakeOpenAIServer, client: OpenAI) -> None:
+    server.responder = lambda req: Reply(text="0123456789")
+    server.inject(Fault(cut=0.45))
+    cut, whole = chat(client), chat(client)
+    assert (cut.choices[0].message.content, cut.choices[0].finish_reason) == ("0123", "length")
+    assert (whole.choices[0].message.content, whole.choices[0].finish_reason) == ("0123456789", "stop")
+    assert [r.outcome for r in server.requests] == ["fault_cut", "ok"]
+
+
+def test_enforced_max_tokens_cuts_long_replies_only() -> None:
+    with (
+        FakeOpenAIServer(lambda req: "one two\nthree four", enforce_max_tokens=True) as srv,
+        OpenAI(base_url=srv.url, api_key="k", max_retries=0) as c,
+    ):
+        short = c.completions.create(model="fake-model", prompt="p", max_tokens=3)
+        enough = c.completions.create(model="fake-model", prompt="p", max_tokens=4)
+        unlimited = c.completions.create(model="fake-model", prompt="p")
+    assert (short.choices[0].text, short.choices[0].finish_reason) == ("one two\nthree", "length")
+    assert (enough.choices[0].text, enough.choices[0].finish_reason) == ("one two\nthree four", "stop")
+    assert unlimited.choices[0].finish_reason == "stop"
+
+
+def test_reasoning_content_fault_adds_the_field_to_chat_answers(server: FakeOpenAIServer, client: OpenAI) -> None:
+    server.inject(Fault(reasoning_content="Let me think: Task 9 could be..."))
+    resp = chat(client, "hi")
+    message = resp.choices[0].message
+    assert message.content == "ok: hi"
+    assert getattr(message, "reasoning_content", None) == "Let me think: Task 9 could be..."
+    assert server.requests[0].outcome == "fault_reasoning"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from selfinstruct.instances import clean_instances
+from selfinstruct.instances import clean_instances, instances_from_reply
+from selfinstruct.llm import Api
+from selfinstruct.settings import default_params
 from selfinstruct.tasks import Instance
 
 
@@ -117,3 +121,35 @@ def test_accepts_any_sequence_and_does_not_mutate() -> None:
     kept, _ = clean_instances(source)
     assert kept == [ins("a", "A")]
     assert source == (ins(" a ", "A"), ins("a", "A"))
+
+
+def test_reply_cut_at_max_tokens_loses_its_last_instance() -> None:
+    text = "Example 1\nInput: 2 hours\nOutput: 120 minutes\nExample 2\nInput: 3 hours\nOutput: 18"
+    outcome = instances_from_reply(text, output_first=False, truncated=True)
+    assert outcome.instances == [ins("2 hours", "120 minutes")]
+    assert outcome.reason is None and outcome.dropped_truncated
+    assert len(instances_from_reply(text, output_first=False, truncated=False).instances) == 2
+
+
+def test_reply_cut_inside_its_only_instance_is_rejected_as_truncated() -> None:
+    outcome = instances_from_reply("Class label: Spam\nInput: Win a fr", output_first=True, truncated=True)
+    assert (outcome.instances, outcome.reason) == ([], "truncated")
+    assert "cut at max_tokens" in outcome.detail
+
+
+def test_more_than_max_instances_gives_a_seeded_random_choice_in_written_order() -> None:
+    many = [ins(f"input {i}", f"label {i}") for i in range(9)]
+    choices = {tuple(clean_instances(many, rng=random.Random(seed))[0]) for seed in range(20)}
+    assert len(choices) > 1  # not always the first five
+    for choice in choices:
+        assert len(choice) == 5 and list(choice) == sorted(choice, key=many.index)
+    again = clean_instances(many, rng=random.Random(3))
+    assert again == clean_instances(many, rng=random.Random(3))
+    assert clean_instances(many)[0] == many[:5]  # without an rng: the first five
+    assert clean_instances(many[:4], rng=random.Random(3))[0] == many[:4]
+
+
+@pytest.mark.parametrize("api", ["chat", "completions"])
+@pytest.mark.parametrize("local", [False, True])
+def test_instances_use_the_papers_presence_penalty(api: Api, local: bool) -> None:
+    assert default_params(api, local=local)["instances"].presence_penalty == 1.5

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.parsing import (
     AlpacaItem,
     ParsedList,
     normalize_whitespace,
     parse_alpaca_batch,
-    parse_input_first,
     parse_instruction_list,
-    parse_output_first,
     parse_yes_no,
 )
+from selfinstruct.reasoning import strip_reasoning
 from selfinstruct.tasks import Instance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,11 +204,37 @@ def test_empty_items_are_dropped() -> None:
     assert items(text) == ["Describe a busy market."]
 
 
-def test_stops_at_a_different_section() -> None:
-    text = "Task 9: Convert 5 miles to kilometers.\nOutput: 8.05 km\nTask 10: Something the base model made up."
+def test_an_output_line_under_a_task_is_skipped_not_the_end_of_the_list() -> None:
+    text = "Task 9: Convert 5 miles to kilometers.\nOutput: 8.05 km\nTask 10: Name the largest moon of Saturn."
     parsed = parse_instruction_list(text, continued=False, truncated=False)
-    assert parsed.items == ["Convert 5 miles to kilometers."]
-    assert parsed.ignored_lines == 2
+    assert parsed.items == ["Convert 5 miles to kilometers.", "Name the largest moon of Saturn."]
+    assert parsed.ignored_lines == 1
+
+
+def test_an_input_under_each_task_keeps_every_task() -> None:
+    text = (
+        "Task 9: Summarize the paragraph below in one sentence.\nInput: The city council met on Tuesday to\n"
+        "discuss the new bike lanes.\nTask 10: Translate the sentence into French.\nInput: I would like a coffee.\n"
+        "Task 11: Fix the grammar of the sentence.\n**Input:** She don't like apples.\n\n"
+        "Note: every task above has an input.\nTask 12: Explain what a haiku is."
+    )
+    parsed = parse_instruction_list(text, continued=False, truncated=False, first_number=9)
+    assert parsed.items == [
+        "Summarize the paragraph below in one sentence.",
+        "Translate the sentence into French.",
+        "Fix the grammar of the sentence.",
+        "Explain what a haiku is.",
+    ]
+
+
+def test_numbered_lists_inside_an_input_section_are_not_tasks() -> None:
+    text = "9. Sort the items by price.\nInput:\n1. Apples $3\n2. Pears $2\n10. Name a prime number above 50."
+    assert items(text) == ["Sort the items by price.", "Name a prime number above 50."]
+
+
+def test_in_a_bullet_list_a_section_line_still_ends_the_list() -> None:
+    text = "- Sort the fruit below by colour.\nInput:\n- banana\n- cherry"
+    assert items(text) == ["Sort the fruit below by colour."]
 
 
 def test_answers_section_after_the_list_is_not_parsed() -> None:
@@ -561,7 +587,7 @@ def test_output_first_with_example_headers_and_label_on_next_line() -> None:
     ]
 
 
-@pytest.mark.parametrize("text", ["", "No labels here.", "Class label: Orphan"])
+@pytest.mark.parametrize("text", ["", "No labels here.", "Input: an input with no label", "Class label:"])
 def test_output_first_garbage(text: str) -> None:
     assert parse_output_first(text) == []
 
@@ -759,6 +785,7 @@ def test_degenerate_output_is_parsed_quickly() -> None:
 
 PLACEHOLDERS = {
     "instructions.txt": {"demonstrations", "next_number", "last_number", "count"},
+    "instructions_classification.txt": {"demonstrations", "next_number", "last_number", "count"},
     "classify.txt": {"instruction"},
     "instances_input_first.txt": {"instruction"},
     "instances_output_first.txt": {"instruction"},
@@ -767,6 +794,7 @@ PLACEHOLDERS = {
 ENDINGS = {
     "en": {
         "instructions.txt": "\nTask 9:",
+        "instructions_classification.txt": "\nTask 9:",
         "classify.txt": "\nTask: Sort a list.\nIs it classification?",
         "instances_input_first.txt": "\n\nTask: Sort a list.\n",
         "instances_output_first.txt": "\n\nTask: Sort a list.\n",
@@ -774,6 +802,7 @@ ENDINGS = {
     },
     "zh": {
         "instructions.txt": "\n任务9：",
+        "instructions_classification.txt": "\n任务9：",
         "classify.txt": "\n任务：Sort a list.\n是否为分类任务？",
         "instances_input_first.txt": "\n\n任务：Sort a list.\n",
         "instances_output_first.txt": "\n\n任务：Sort a list.\n",
@@ -887,3 +916,139 @@ def test_output_first_ignores_output_lines_small_models_add() -> None:
         Instance("Loved it, would buy again.", "Positive"),
         Instance("Broke in a day.", "Negative"),
     ]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# replies cut at max_tokens (finish_reason "length")
+
+
+def test_input_first_truncated_drops_the_instance_the_reply_ends_in() -> None:
+    text = "Example 1\nInput: What is 2 + 2?\nOutput: 4\nExample 2\nInput: What short\nOutput: can you giv"
+    assert parse_input_first(text, truncated=True) == [Instance("What is 2 + 2?", "4")]
+    assert parse_input_first(text)[-1] == Instance("What short", "can you giv")
+
+
+def test_input_first_truncated_in_the_next_header_drops_the_output_it_joined() -> None:
+    text = "Example 1\nInput: Not applicable\nOutput: A haiku.\n\nExample 2\nOutput: Another one.\n\nExample"
+    assert parse_input_first(text, truncated=True) == [Instance("", "A haiku.")]
+
+
+def test_input_first_truncated_in_an_input_without_output_keeps_the_complete_ones() -> None:
+    text = "Example 1\nInput: red\nOutput: rouge\nExample 2\nInput: bl"
+    assert parse_input_first(text, truncated=True) == [Instance("red", "rouge")]
+
+
+def test_input_first_truncated_in_a_closing_note_keeps_everything() -> None:
+    text = "Example 1\nInput: red\nOutput: rouge\n\nI hope these examples help with your"
+    assert parse_input_first(text, truncated=True) == [Instance("red", "rouge")]
+
+
+def test_output_first_truncated_drops_the_last_pair() -> None:
+    text = "Class label: Positive\nInput: Great phone.\nClass label: Negative\nInput: The screen cra"
+    assert parse_output_first(text, truncated=True) == [Instance("Great phone.", "Positive")]
+
+
+def test_output_first_truncated_after_the_next_task_keeps_everything() -> None:
+    text = "Class label: Yes\nInput: 2024\nClass label: No\nInput: 1900\n\nTask: Say whether the num"
+    assert len(parse_output_first(text, truncated=True)) == 2
+
+
+# --------------------------------------------------------------------------------------------------------------
+# classification instances the original keeps: label only, inputs under labels of their own
+
+
+def test_output_first_label_only_instances_have_an_empty_input() -> None:
+    assert parse_output_first("Class label: Montreal") == [Instance("", "Montreal")]
+    text = "Class label: Montreal\nClass label: Toronto\n\nClass label: Vancouver"
+    assert [i.output for i in parse_output_first(text)] == ["Montreal", "Toronto", "Vancouver"]
+
+
+def test_output_first_inputs_under_other_field_names_are_kept_as_written() -> None:
+    text = (
+        "Class label: Positive\nSentence: The hotel staff were wonderful.\n"
+        "Class label: Negative\nSentence: The room smelled of smoke.\nIt was also noisy.\n"
+        "Class label: Correct\nProblem: 2 + 2\nProposed answer: 4"
+    )
+    assert parse_output_first(text) == [
+        Instance("Sentence: The hotel staff were wonderful.", "Positive"),
+        Instance("Sentence: The room smelled of smoke.\nIt was also noisy.", "Negative"),
+        Instance("Problem: 2 + 2\nProposed answer: 4", "Correct"),
+    ]
+
+
+def test_output_first_label_without_input_among_labelled_ones_is_dropped() -> None:
+    text = "Class label: Yes\nInput: 2024\nClass label: No\n\nClass label: Maybe\nInput: 2100"
+    assert parse_output_first(text) == [Instance("2024", "Yes"), Instance("2100", "Maybe")]
+
+
+def test_output_first_commentary_before_the_input_and_explanations_after_it_are_not_input() -> None:
+    text = (
+        "Class label: Spam\nThis one tries to sell something.\nInput: Buy cheap watches now!\n"
+        "Explanation: it advertises.\nIt also shouts.\nClass label: Not spam\nInput: Lunch at noon?"
+    )
+    assert parse_output_first(text) == [
+        Instance("Buy cheap watches now!", "Spam"),
+        Instance("Lunch at noon?", "Not spam"),
+    ]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# following the task numbers the prompt asked for; reasoning blocks
+
+
+def test_echoed_demonstrations_are_skipped_and_the_new_tasks_kept() -> None:
+    demos = [f"Task {i}: Demo task number {i} about something." for i in range(1, 9)]
+    new = ["Task 9: Write a limerick about a cat.", "Task 10: Explain how a bicycle gear works."]
+    parsed = parse_instruction_list("\n".join(demos + new), continued=False, truncated=False, first_number=9)
+    assert parsed.items == ["Write a limerick about a cat.", "Explain how a bicycle gear works."]
+    assert parsed.echoed == 8
+
+
+def test_a_reply_renumbered_from_one_is_kept() -> None:
+    text = "1. Write a limerick about a cat.\n2. Explain how a bicycle gear works."
+    assert parse_instruction_list(text, continued=False, truncated=False, first_number=9).items == [
+        "Write a limerick about a cat.",
+        "Explain how a bicycle gear works.",
+    ]
+
+
+def test_unnumbered_and_continued_items_are_kept_with_numbering() -> None:
+    text = " Write a limerick about a cat.\nTask 10: Name a bird.\nTask 3: Echo of a demo."
+    assert parse_instruction_list(text, continued=True, truncated=False, first_number=9).items == [
+        "Write a limerick about a cat.",
+        "Name a bird.",
+    ]
+    bullets = "- Write a limerick about a cat.\n- Name a bird."
+    assert len(parse_instruction_list(bullets, continued=False, truncated=False, first_number=9).items) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<think>\nTask 9: a thought\n</think>\nTask 9: Write a poem.", "\nTask 9: Write a poem."),
+        ("<THINKING>x</THINKING>Yes", "Yes"),
+        ("the model's hidden reasoning</think>\nNo", "\nNo"),
+        ("Task 9: Write a poem.\n<think>still thinking when the tokens ran o", "Task 9: Write a poem.\n"),
+        ("a <think>b</think> c <reasoning>d</reasoning> e", "a  c  e"),
+        ("no tags at all < > here", "no tags at all < > here"),
+    ],
+)
+def test_strip_reasoning(text: str, expected: str) -> None:
+    assert strip_reasoning(text) == expected
+
+
+def test_every_parser_ignores_reasoning_blocks() -> None:
+    think = "<think>Class label: Wrong\nInput: Wrong\nExample 1\nOutput: Wrong\nYes</think>\n"
+    assert parse_yes_no(think + "No") is False
+    assert parse_output_first(think + "Class label: Right\nInput: x") == [Instance("x", "Right")]
+    assert parse_input_first(think + "Example 1\nInput: x\nOutput: y") == [Instance("x", "y")]
+    batch = think + "1. Instruction: Name a colour.\n1. Input:\n<noinput>\n1. Output:\nBlue"
+    assert parse_alpaca_batch(batch, continued=False, truncated=False)[0] == [AlpacaItem("Name a colour.", "", "Blue")]
+
+
+def test_degenerate_reasoning_tags_are_stripped_quickly() -> None:
+    text = "<think>" * 20000 + "x" * 1000
+    start = time.perf_counter()
+    assert strip_reasoning(text) == ""
+    assert strip_reasoning("</think>" * 20000 + "<think>a</think>" * 5000) == ""
+    assert time.perf_counter() - start < 1.0
