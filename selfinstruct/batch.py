@@ -227,9 +227,11 @@ class BatchClient:
 
 
 def _failure_text(error: Any, response: dict[str, Any]) -> str:
+    """`HTTP 400 context_length_exceeded: ...` or `batch_expired: ...`: status and code first, for the caller."""
     if isinstance(error, dict):
         return f"{error.get('code') or 'error'}: {error.get('message') or ''}".strip(": ")
     body = response.get("body")
     inner = body.get("error") if isinstance(body, dict) else None
-    message = inner.get("message") if isinstance(inner, dict) else ""
-    return f"HTTP {response.get('status_code')}: {message}".rstrip(": ")
+    inner = inner if isinstance(inner, dict) else {}
+    head = " ".join(str(x) for x in (f"HTTP {response.get('status_code')}", inner.get("code")) if x)
+    return f"{head}: {inner.get('message') or ''}".rstrip(": ")

@@ -6,7 +6,8 @@ uploaded batch is answered by the server's responder, exactly as a synchronous r
 A batch walks ``validating -> in_progress -> finalizing -> completed``, one step per retrieve (or per
 ``step_seconds`` of wall time, whichever is later), so tests script its life by polling. Faults:
 
-* ``fail_rate``: that share of lines fails with a 500 inside the batch (in the error file); which lines
+* ``fail_rate``: that share of lines fails inside the batch with ``line_error`` (status, code, message; a 500
+  by default) in the error file; which lines
   fail is a pure function of (custom_id, how many times it was submitted), so a retry can succeed;
 * ``errors_next``: HTTP statuses answered to the next control calls, before any routing;
 * ``fail_next`` / ``expire_next``: the next created batches end ``failed`` (validation errors) or
@@ -62,6 +63,7 @@ class FakeBatches:
         self.step_seconds = step_seconds
         self.fail_next = 0
         self.expire_next = 0
+        self.line_error: tuple[int, str | None, str] = (500, None, "The server had an error (injected).")
         self.errors_next: list[int] = []  # HTTP statuses for the next control calls (upload, create, retrieve)
         self.submissions: Counter[str] = Counter()
         self.files: dict[str, tuple[str, bytes]] = {}  # id -> (purpose, content)
@@ -214,8 +216,9 @@ class FakeBatches:
                 err.append(_line(cid, None, {"code": "batch_expired", "message": EXPIRED}))
                 continue
             if self._fails(cid):
-                body = {"error": {"message": "The server had an error (injected).", "type": "server_error"}}
-                err.append(_line(cid, {"status_code": 500, "request_id": f"req_{cid}", "body": body}, None))
+                status, code, message = self.line_error
+                body = {"error": {"message": message, "type": "server_error", "code": code}}
+                err.append(_line(cid, {"status_code": status, "request_id": f"req_{cid}", "body": body}, None))
                 continue
             answer = fake.answer_body(str(line["url"]), line["body"])
             out.append(_line(cid, {"status_code": 200, "request_id": f"req_{cid}", "body": answer}, None))

@@ -1,0 +1,265 @@
+"""A client with `LLMClient.complete`'s interface that sends its requests through the Batch API.
+
+The pipeline does not change: its coroutines ask for completions as they always do, and wait. Requests
+asked for while the pipeline is busy are gathered; once no new request has come for `gather_seconds` (every
+coroutine is waiting), they go out as one batch. So the rounds of the batch engine are the pipeline's own
+steps: a batch of instruction requests, then one of classify requests for the candidates that survived the
+filters, then one of instances, then the next round's instruction requests, demonstrated from the pool the
+previous rounds committed.
+
+Nothing is ever submitted twice. A request's custom_id is a hash of the exact request body, and every
+submitted batch is written (fsync'd) to `batches.jsonl` in the run directory before it is waited on. A
+restarted run that asks for the same request again finds it in that ledger and waits for the batch already in
+flight, however long ago it was submitted; only lines that failed inside a batch are sent again, at most
+`max_attempts` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selfinstruct.batch import BatchClient, BatchRequest, BatchResults, BatchStatus
+from selfinstruct.errors import EndpointError, InputError
+from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams, Usage
+from selfinstruct.wire import request_body, request_path
+
+log = logging.getLogger(__name__)
+
+LEDGER = "batches.jsonl"
+
+
+def custom_id(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> str:
+    """The same request always gets the same id, and a different request a different one."""
+    body = request_body(settings, prompt, params, seed)
+    text = json.dumps([request_path(settings), body], sort_keys=True, ensure_ascii=False)
+    return "r" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class BatchLedger:
+    """`batches.jsonl`: every batch this run submitted, with the custom_ids it holds (append-only, fsync'd)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.batches: dict[str, list[str]] = {}
+        if path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        raw = self.path.read_bytes()
+        lines = raw.split(b"\n")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                self.batches[str(record["batch"])] = [str(c) for c in record["custom_ids"]]
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+                if number == len(lines) or (number == len(lines) - 1 and not lines[-1]):
+                    # A line torn by a kill during the append: that batch's id never reached the disk, so its
+                    # requests are sent again (their lines may be billed twice by the provider, once).
+                    with self.path.open("r+b") as f:
+                        f.truncate(len(b"\n".join(lines[: number - 1])) + (1 if number > 1 else 0))
+                    return
+                raise InputError(
+                    f"{self.path}:{number}: not a batch record; the run directory is damaged "
+                    "(restore the line or start a new --out)"
+                ) from None
+
+    def add(self, batch_id: str, ids: list[str]) -> None:
+        line = json.dumps({"batch": batch_id, "custom_ids": ids}) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.batches[batch_id] = ids
+
+    def attempts(self, cid: str) -> list[str]:
+        """The batches that held this request, oldest first."""
+        return [b for b, ids in self.batches.items() if cid in ids]
+
+
+@dataclass
+class _Pending:
+    step: str
+    request: BatchRequest
+    waiters: list[asyncio.Future[Completion]] = field(default_factory=list)
+
+
+class BatchingClient:
+    """`complete()` like LLMClient, answered from batches; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        run_dir: Path,
+        usage: Usage | None = None,
+        *,
+        gather_seconds: float = 1.0,
+        max_batch: int = 50_000,
+        max_attempts: int = 5,
+        poll_seconds: float = 5.0,
+        max_poll_seconds: float = 60.0,
+        on_status: Callable[[BatchStatus], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.usage = usage or Usage()
+        self.ledger = BatchLedger(run_dir / LEDGER)
+        self.gather_seconds = gather_seconds
+        self.max_batch = max_batch
+        self.max_attempts = max_attempts
+        self.on_status = on_status
+        self._client = BatchClient(settings, poll_seconds=poll_seconds, max_poll_seconds=max_poll_seconds)
+        self._queue: dict[str, _Pending] = {}
+        self._inflight: dict[str, _Pending] = {}
+        self._batches: dict[str, asyncio.Task[BatchResults]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._error: BaseException | None = None
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return list(self.ledger.batches)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks) + list(self._batches.values()):
+            task.cancel()
+        await self._client.aclose()
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
+        """The completion of one request, from the batch that holds it (submitting one when none does)."""
+        if self._error is not None:
+            raise self._error
+        cid = custom_id(self.settings, prompt, params, seed)
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        pending = self._inflight.get(cid) or self._queue.get(cid)
+        if pending is not None:  # the same request asked twice at once: one line, two waiters
+            pending.waiters.append(future)
+            return await future
+        pending = _Pending(step, BatchRequest(cid, prompt, params, seed), [future])
+        earlier = self.ledger.attempts(cid)
+        if earlier:
+            self._inflight[cid] = pending
+            self._spawn(self._collect(earlier[-1], [cid]))
+        else:
+            self._enqueue(pending)
+        return await future
+
+    # -- submitting ----------------------------------------------------------------------------------
+
+    def _enqueue(self, pending: _Pending) -> None:
+        self._queue[pending.request.custom_id] = pending
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        if len(self._queue) >= self.max_batch:
+            self._flush()
+        else:
+            self._timer = loop.call_later(self.gather_seconds, self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        if not self._queue:
+            return
+        batch = list(self._queue.values())
+        self._queue.clear()
+        for p in batch:
+            self._inflight[p.request.custom_id] = p
+        self._spawn(self._submit(batch))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        self._fail_all(task.exception())  # type: ignore[arg-type]
+
+    def _fail_all(self, exc: BaseException) -> None:
+        """A control call that cannot heal stops the run: every waiter gets the error, once."""
+        self._error = exc
+        for p in [*self._queue.values(), *self._inflight.values()]:
+            for w in p.waiters:
+                if not w.done():
+                    w.set_exception(exc)
+        self._queue.clear()
+        self._inflight.clear()
+
+    async def _submit(self, batch: list[_Pending]) -> None:
+        status = await self._client.submit([p.request for p in batch])
+        ids = [p.request.custom_id for p in batch]
+        self.ledger.add(status.id, ids)  # before anything can go wrong: a restart waits for this batch
+        log.info("batch %s submitted: %d requests", status.id, len(ids))
+        if self.on_status is not None:
+            self.on_status(status)
+        await self._collect(status.id, ids)
+
+    # -- collecting ----------------------------------------------------------------------------------
+
+    async def _results(self, batch_id: str) -> BatchResults:
+        final = await self._client.wait(batch_id, self.on_status)
+        return await self._client.results(final, self.ledger.batches[batch_id])
+
+    async def _collect(self, batch_id: str, ids: list[str]) -> None:
+        """Wait for the batch (once per batch, however many ask), then answer or resend each of `ids`."""
+        task = self._batches.get(batch_id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._results(batch_id))
+            self._batches[batch_id] = task
+        results = await task
+        for cid in ids:
+            pending = self._inflight.pop(cid, None)
+            if pending is None:
+                continue
+            if cid in results.completions:
+                self._answer(pending, results.completions[cid])
+            else:
+                self._retry(pending, results.failures[cid])
+
+    def _answer(self, pending: _Pending, result: Completion) -> None:
+        stats = self.usage.step(pending.step)
+        stats.requests += 1
+        stats.prompt_tokens += result.prompt_tokens
+        stats.completion_tokens += result.completion_tokens
+        if result.finish_reason == "empty" or not result.text.strip():
+            stats.empty += 1
+        if result.finish_reason == "length":
+            stats.truncated += 1
+        for w in pending.waiters:
+            if not w.done():
+                w.set_result(result)
+
+    def _retry(self, pending: _Pending, why: str) -> None:
+        """A line that failed inside its batch goes into the next one, unless it cannot heal or tried enough."""
+        cid = pending.request.custom_id
+        tries = len(self.ledger.attempts(cid))
+        exc: EndpointError | None = None
+        if "context_length_exceeded" in why or "maximum context length" in why:
+            exc = ContextLengthError(f"{self.settings.where}: the prompt is longer than the model's context: {why}")
+        elif why.startswith("HTTP 4") and not why.startswith(("HTTP 408", "HTTP 409", "HTTP 429")):
+            exc = EndpointError(f"{self.settings.where}: a batch request was rejected ({why})")
+        elif tries >= self.max_attempts:
+            exc = EndpointError(
+                f"{self.settings.where}: a request failed in {tries} batches (last: {why}); "
+                "the output is intact: run the same command again to retry"
+            )
+        if exc is not None:
+            for w in pending.waiters:
+                if not w.done():
+                    w.set_exception(exc)
+            return
+        self.usage.step(pending.step).retries += 1
+        log.info("batch line %s failed (%s); sending it again (attempt %d)", cid, why, tries + 1)
+        self._enqueue(pending)
