@@ -146,21 +146,54 @@ class BatchClient:
             "run the same command again to pick up the batches in flight"
         )
 
-    async def submit(self, requests: Sequence[BatchRequest], metadata: dict[str, str] | None = None) -> BatchStatus:
-        """Upload the request file and create the batch (24 h window)."""
+    async def upload(self, requests: Sequence[BatchRequest]) -> str:
+        """The id of the uploaded request file (uploads cost nothing; a lost one is simply made again)."""
         data = request_file(self.settings, requests)
         uploaded = await self._retrying(
             "uploading a batch file",
             lambda: self._client.files.create(file=("requests.jsonl", data), purpose="batch"),
         )
+        return uploaded.id
+
+    async def create(self, file_id: str, *, maybe_exists: bool = False) -> BatchStatus:
+        """The batch of an uploaded file (24 h window), created at most once.
+
+        A create whose answer was lost may have created the batch anyway: before trying again (or at once, with
+        `maybe_exists`, for a file an earlier process uploaded), look for a batch of this file, so that neither a
+        flaky connection nor a kill ever pays for the same requests twice.
+        """
         endpoint: Any = request_path(self.settings)
-        created = await self._retrying(
-            "creating a batch",
-            lambda: self._client.batches.create(
-                input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h", metadata=metadata
-            ),
-        )
-        return _status(created)
+        tried = maybe_exists
+
+        async def create_once() -> Any:
+            nonlocal tried
+            if tried:
+                found = await self.find_by_file(file_id)
+                if found is not None:
+                    return found
+            tried = True
+            return _status(
+                await self._client.batches.create(
+                    input_file_id=file_id, endpoint=endpoint, completion_window="24h", metadata={"file": file_id}
+                )
+            )
+
+        status: BatchStatus = await self._retrying("creating a batch", create_once)
+        return status
+
+    async def submit(self, requests: Sequence[BatchRequest]) -> BatchStatus:
+        return await self.create(await self.upload(requests))
+
+    async def find_by_file(self, file_id: str, limit: int = 1000) -> BatchStatus | None:
+        """The batch created from this request file, among the newest `limit` batches of the account."""
+        seen = 0
+        async for batch in self._client.batches.list(limit=100):
+            if batch.input_file_id == file_id:
+                return _status(batch)
+            seen += 1
+            if seen >= limit:
+                break
+        return None
 
     async def retrieve(self, batch_id: str) -> BatchStatus:
         batch = await self._retrying(f"checking batch {batch_id}", lambda: self._client.batches.retrieve(batch_id))

@@ -44,48 +44,67 @@ def custom_id(settings: EndpointSettings, prompt: str, params: StepParams, seed:
 
 
 class BatchLedger:
-    """`batches.jsonl`: every batch this run submitted, with the custom_ids it holds (append-only, fsync'd)."""
+    """`batches.jsonl`: every request file this run uploaded with its custom_ids, and the batch made of it.
+
+    The file line is written (fsync'd) before the batch is created and the batch line right after, so a kill at
+    any point leaves either a file with no batch (the restart finds the batch by its input file, or creates it)
+    or a batch to wait for: the billable step is never repeated.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.batches: dict[str, list[str]] = {}
+        self.files: dict[str, list[str]] = {}  # file id -> custom_ids
+        self.batch_of: dict[str, str] = {}  # file id -> batch id
         if path.exists():
             self._read()
 
     def _read(self) -> None:
-        raw = self.path.read_bytes()
-        lines = raw.split(b"\n")
+        lines = self.path.read_bytes().split(b"\n")
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-                self.batches[str(record["batch"])] = [str(c) for c in record["custom_ids"]]
+                if "batch" in record:
+                    self.batch_of[str(record["file"])] = str(record["batch"])
+                else:
+                    self.files[str(record["file"])] = [str(c) for c in record["custom_ids"]]
             except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
-                if number == len(lines) or (number == len(lines) - 1 and not lines[-1]):
-                    # A line torn by a kill during the append: that batch's id never reached the disk, so its
-                    # requests are sent again (their lines may be billed twice by the provider, once).
+                if all(not rest.strip() for rest in lines[number:]):
+                    # Torn by a kill during the append: what it recorded is done again (an upload, or the lookup
+                    # of a batch by its file), never a second batch.
                     with self.path.open("r+b") as f:
-                        f.truncate(len(b"\n".join(lines[: number - 1])) + (1 if number > 1 else 0))
+                        f.truncate(sum(len(x) + 1 for x in lines[: number - 1]))
                     return
                 raise InputError(
                     f"{self.path}:{number}: not a batch record; the run directory is damaged "
                     "(restore the line or start a new --out)"
                 ) from None
 
-    def add(self, batch_id: str, ids: list[str]) -> None:
-        line = json.dumps({"batch": batch_id, "custom_ids": ids}) + "\n"
+    def _append(self, record: dict[str, Any]) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
         try:
-            os.write(fd, line.encode())
+            os.write(fd, (json.dumps(record) + "\n").encode())
             os.fsync(fd)
         finally:
             os.close(fd)
-        self.batches[batch_id] = ids
+
+    def add_file(self, file_id: str, ids: list[str]) -> None:
+        self._append({"file": file_id, "custom_ids": ids})
+        self.files[file_id] = ids
+
+    def add_batch(self, file_id: str, batch_id: str) -> None:
+        self._append({"file": file_id, "batch": batch_id})
+        self.batch_of[file_id] = batch_id
+
+    @property
+    def batches(self) -> dict[str, list[str]]:
+        """Batch id -> custom_ids, oldest first."""
+        return {self.batch_of[f]: ids for f, ids in self.files.items() if f in self.batch_of}
 
     def attempts(self, cid: str) -> list[str]:
-        """The batches that held this request, oldest first."""
-        return [b for b, ids in self.batches.items() if cid in ids]
+        """The request files that held this request, oldest first."""
+        return [f for f, ids in self.files.items() if cid in ids]
 
 
 @dataclass
@@ -125,6 +144,7 @@ class BatchingClient:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
+        self._uploaded: set[str] = set()  # request files of this process: their batch cannot exist yet
 
     @property
     def batch_ids(self) -> list[str]:
@@ -149,7 +169,7 @@ class BatchingClient:
         earlier = self.ledger.attempts(cid)
         if earlier:
             self._inflight[cid] = pending
-            self._spawn(self._collect(earlier[-1], [cid]))
+            self._spawn(self._collect(earlier[-1]))
         else:
             self._enqueue(pending)
         return await future
@@ -198,31 +218,39 @@ class BatchingClient:
         self._inflight.clear()
 
     async def _submit(self, batch: list[_Pending]) -> None:
-        status = await self._client.submit([p.request for p in batch])
-        ids = [p.request.custom_id for p in batch]
-        self.ledger.add(status.id, ids)  # before anything can go wrong: a restart waits for this batch
-        log.info("batch %s submitted: %d requests", status.id, len(ids))
-        if self.on_status is not None:
-            self.on_status(status)
-        await self._collect(status.id, ids)
+        file_id = await self._client.upload([p.request for p in batch])
+        self._uploaded.add(file_id)
+        self.ledger.add_file(file_id, [p.request.custom_id for p in batch])
+        await self._collect(file_id)
 
     # -- collecting ----------------------------------------------------------------------------------
 
-    async def _results(self, batch_id: str) -> BatchResults:
-        final = await self._client.wait(batch_id, self.on_status)
-        return await self._client.results(final, self.ledger.batches[batch_id])
+    async def _batch_of(self, file_id: str) -> str:
+        """The batch made of this request file: recorded, found on the endpoint, or created now."""
+        if file_id not in self.ledger.batch_of:
+            status = await self._client.create(file_id, maybe_exists=file_id not in self._uploaded)
+            self.ledger.add_batch(file_id, status.id)
+            log.info("batch %s submitted: %d requests", status.id, len(self.ledger.files[file_id]))
+            if self.on_status is not None:
+                self.on_status(status)
+        return self.ledger.batch_of[file_id]
 
-    async def _collect(self, batch_id: str, ids: list[str]) -> None:
-        """Wait for the batch (once per batch, however many ask), then answer or resend each of `ids`."""
-        task = self._batches.get(batch_id)
+    async def _results(self, file_id: str) -> BatchResults:
+        batch_id = await self._batch_of(file_id)
+        final = await self._client.wait(batch_id, self.on_status)
+        return await self._client.results(final, self.ledger.files[file_id])
+
+    async def _collect(self, file_id: str) -> None:
+        """Wait for the file's batch (once, however many ask), then answer or resend each request still waiting."""
+        task = self._batches.get(file_id)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._results(batch_id))
-            self._batches[batch_id] = task
+            task = asyncio.get_running_loop().create_task(self._results(file_id))
+            self._batches[file_id] = task
         results = await task
-        for cid in ids:
-            pending = self._inflight.pop(cid, None)
-            if pending is None:
-                continue
+        for cid in self.ledger.files[file_id]:
+            if cid not in self._inflight or self.ledger.attempts(cid)[-1] != file_id:
+                continue  # not asked for by this run (yet), or waiting for a newer batch
+            pending = self._inflight.pop(cid)
             if cid in results.completions:
                 self._answer(pending, results.completions[cid])
             else:

@@ -7,15 +7,18 @@ import contextlib
 import dataclasses
 import os
 import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from selfinstruct.batch import BatchStatus
+from selfinstruct.batching import BatchingClient
 from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, classify, derive_seed
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain
-from selfinstruct.llm import EndpointSettings, LLMClient, Usage
+from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts, render_alpaca, render_instructions
 from selfinstruct.runstate import RunState
 from selfinstruct.seeds import load_tasks
@@ -60,7 +63,7 @@ def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
 
 async def _classify_seeds(
     seeds: list[Task],
-    client: LLMClient,
+    client: Completer,
     prompts: PromptSet,
     settings: GenerateSettings,
     seed: int,
@@ -93,6 +96,26 @@ async def _with_model(endpoint: EndpointSettings) -> EndpointSettings:
     return dataclasses.replace(endpoint, model=models[0])
 
 
+def _client(settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage, notice: Notice) -> Completer:
+    """The synchronous client, or with --batch one that sends the same requests as batches."""
+    if not settings.batch:
+        return LLMClient(endpoint, usage)
+    start = time.monotonic()
+
+    def on_status(status: BatchStatus) -> None:
+        notice(f"batch {status.id}: {status.describe()} ({time.monotonic() - start:.0f} s)")
+
+    return BatchingClient(
+        endpoint,
+        settings.out,
+        usage,
+        gather_seconds=min(1.0, settings.batch_poll / 2),
+        poll_seconds=settings.batch_poll,
+        max_poll_seconds=max(60.0, settings.batch_poll),
+        on_status=on_status,
+    )
+
+
 async def _run(
     settings: GenerateSettings,
     endpoint: EndpointSettings,
@@ -114,7 +137,7 @@ async def _run(
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         usage = Usage.from_dict(state.run.get("usage", {}))
-        client = LLMClient(endpoint, usage)
+        client = _client(settings, endpoint, usage, notice)
         try:
             fingerprint["seed"] = seed
             state.save(
@@ -131,11 +154,15 @@ async def _run(
             state.save(seed_classification=known)
             loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress)
             try:
-                return await loop.run()
+                report = await loop.run()
             except BaseException as exc:
                 status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
                 state.save(status=status, error=str(exc), usage=client.usage.to_dict(), counts=loop.counts())
                 raise
+            finally:
+                if isinstance(client, BatchingClient):
+                    state.save(batches=client.batch_ids)
+            return report
         finally:
             await client.aclose()
     finally:

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from selfinstruct.errors import EndpointError, LocalModelError
 
@@ -183,6 +183,17 @@ def _is_context_error(exc: openai.APIStatusError) -> bool:
     code = str(inner.get("code", "")) if isinstance(inner, dict) else ""
     text = _error_message(exc).lower()
     return code == "context_length_exceeded" or "context length" in text or "context window" in text
+
+
+class Completer(Protocol):
+    """What the pipeline asks of a client: LLMClient, the batching client, or a wrapper around either."""
+
+    settings: EndpointSettings
+    usage: Usage
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
+
+    async def aclose(self) -> None: ...
 
 
 class LLMClient:

@@ -104,6 +104,10 @@ class FakeBatches:
             return 200, self._file_object(parts[1], entry)
         if parts == ["batches"] and method == "POST":
             return self._create(fake, raw)
+        if parts == ["batches"] and method == "GET":
+            newest = [self._batch_object(self.batches[b]) for b in reversed(self.created)]
+            first, last = (newest[0]["id"], newest[-1]["id"]) if newest else (None, None)
+            return 200, {"object": "list", "data": newest, "first_id": first, "last_id": last, "has_more": False}
         if parts[0] == "batches" and len(parts) >= 2:
             batch = self.batches.get(parts[1])
             if batch is None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct.batch import BatchRequest
 from selfinstruct.batching import LEDGER, BatchingClient, BatchLedger, custom_id
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams
@@ -156,9 +157,35 @@ def test_a_restarted_run_waits_for_the_batch_in_flight(
 
 def test_ledger_torn_last_line_is_dropped_and_damage_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / LEDGER
-    path.write_text('{"batch": "b1", "custom_ids": ["x"]}\n{"batch": "b2", "cust')
-    assert BatchLedger(path).batches == {"b1": ["x"]}
-    assert path.read_text() == '{"batch": "b1", "custom_ids": ["x"]}\n'
-    path.write_text('garbage\n{"batch": "b1", "custom_ids": ["x"]}\n')
+    good = '{"file": "f1", "custom_ids": ["x"]}\n{"file": "f1", "batch": "b1"}\n'
+    path.write_text(good + '{"file": "f2", "cust')
+    ledger = BatchLedger(path)
+    assert ledger.batches == {"b1": ["x"]} and ledger.attempts("x") == ["f1"]
+    assert path.read_text() == good
+    path.write_text("garbage\n" + good)
     with pytest.raises(InputError, match=r"batches.jsonl:1: not a batch record"):
         BatchLedger(path)
+
+
+def test_a_batch_created_but_not_recorded_is_found_not_created_again(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    """A kill between the create call and the ledger line: the restart finds the batch by its input file."""
+    server, batches = fake
+    client = _client(server, tmp_path)
+
+    async def upload_and_create_unrecorded() -> None:
+        cid = custom_id(client.settings, "a", PARAMS, 0)
+        try:
+            file_id = await client._client.upload([BatchRequest(cid, "a", PARAMS, 0)])
+            client.ledger.add_file(file_id, [cid])
+            await client._client.create(file_id)  # killed before the ledger heard of this batch
+        finally:
+            await client.aclose()
+
+    asyncio.run(upload_and_create_unrecorded())
+    assert len(batches.created) == 1
+    again = _client(server, tmp_path)
+    answers = asyncio.run(_ask_all(again, ["a"]))
+    assert answers[0].text == "answer to a"
+    assert len(batches.created) == 1 and again.batch_ids == batches.created
