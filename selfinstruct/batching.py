@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ class BatchLedger:
         self.path = path
         self.files: dict[str, list[str]] = {}  # file id -> custom_ids
         self.batch_of: dict[str, str] = {}  # file id -> batch id
+        self.steps: dict[str, dict[str, int]] = {}  # file id -> requests per pipeline step, for progress lines
         if path.exists():
             self._read()
 
@@ -69,6 +71,7 @@ class BatchLedger:
                     self.batch_of[str(record["file"])] = str(record["batch"])
                 else:
                     self.files[str(record["file"])] = [str(c) for c in record["custom_ids"]]
+                    self.steps[str(record["file"])] = {str(k): int(v) for k, v in record.get("steps", {}).items()}
             except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
                 if all(not rest.strip() for rest in lines[number:]):
                     # Torn by a kill during the append: what it recorded is done again (an upload, or the lookup
@@ -89,9 +92,10 @@ class BatchLedger:
         finally:
             os.close(fd)
 
-    def add_file(self, file_id: str, ids: list[str]) -> None:
-        self._append({"file": file_id, "custom_ids": ids})
+    def add_file(self, file_id: str, ids: list[str], steps: dict[str, int] | None = None) -> None:
+        self._append({"file": file_id, "custom_ids": ids, "steps": steps or {}})
         self.files[file_id] = ids
+        self.steps[file_id] = steps or {}
 
     def add_batch(self, file_id: str, batch_id: str) -> None:
         self._append({"file": file_id, "batch": batch_id})
@@ -128,7 +132,7 @@ class BatchingClient:
         max_attempts: int = 5,
         poll_seconds: float = 5.0,
         max_poll_seconds: float = 60.0,
-        on_status: Callable[[BatchStatus], None] | None = None,
+        on_status: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.usage = usage or Usage()
@@ -136,7 +140,8 @@ class BatchingClient:
         self.gather_seconds = gather_seconds
         self.max_batch = max_batch
         self.max_attempts = max_attempts
-        self.on_status = on_status
+        self._on_status = on_status
+        self._shown: dict[str, str] = {}  # batch id -> the last state shown
         self._client = BatchClient(settings, poll_seconds=poll_seconds, max_poll_seconds=max_poll_seconds)
         self._queue: dict[str, _Pending] = {}
         self._inflight: dict[str, _Pending] = {}
@@ -220,7 +225,8 @@ class BatchingClient:
     async def _submit(self, batch: list[_Pending]) -> None:
         file_id = await self._client.upload([p.request for p in batch])
         self._uploaded.add(file_id)
-        self.ledger.add_file(file_id, [p.request.custom_id for p in batch])
+        steps = Counter(p.step for p in batch)
+        self.ledger.add_file(file_id, [p.request.custom_id for p in batch], dict(sorted(steps.items())))
         await self._collect(file_id)
 
     # -- collecting ----------------------------------------------------------------------------------
@@ -231,13 +237,21 @@ class BatchingClient:
             status = await self._client.create(file_id, maybe_exists=file_id not in self._uploaded)
             self.ledger.add_batch(file_id, status.id)
             log.info("batch %s submitted: %d requests", status.id, len(self.ledger.files[file_id]))
-            if self.on_status is not None:
-                self.on_status(status)
+            self._show(status, file_id)
         return self.ledger.batch_of[file_id]
+
+    def _show(self, status: BatchStatus, file_id: str) -> None:
+        """`batch b1 (12 instructions): in_progress 3/12`, once per state change (a restart shows where it stands)."""
+        text = status.describe()
+        if self._on_status is None or self._shown.get(status.id) == text:
+            return
+        self._shown[status.id] = text
+        steps = ", ".join(f"{n} {step}" for step, n in self.ledger.steps.get(file_id, {}).items())
+        self._on_status(f"batch {status.id}" + (f" ({steps})" if steps else "") + f": {text}")
 
     async def _results(self, file_id: str) -> BatchResults:
         batch_id = await self._batch_of(file_id)
-        final = await self._client.wait(batch_id, self.on_status)
+        final = await self._client.wait(batch_id, lambda status: self._show(status, file_id))
         return await self._client.results(final, self.ledger.files[file_id])
 
     async def _collect(self, file_id: str) -> None:

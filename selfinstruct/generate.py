@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from selfinstruct.batch import BatchStatus
 from selfinstruct.batching import BatchingClient
 from selfinstruct.bootstrap import Bootstrap, Progress, RunReport, check_seeds, classify, derive_seed
 from selfinstruct.errors import EndpointError
@@ -102,8 +101,8 @@ def _client(settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage
         return LLMClient(endpoint, usage)
     start = time.monotonic()
 
-    def on_status(status: BatchStatus) -> None:
-        notice(f"batch {status.id}: {status.describe()} ({time.monotonic() - start:.0f} s)")
+    def on_status(line: str) -> None:
+        notice(f"{line} ({time.monotonic() - start:.0f} s)")
 
     return BatchingClient(
         endpoint,
