@@ -38,7 +38,7 @@ from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain, Rejection
 from selfinstruct.instances import clean_instances, instances_from_reply
-from selfinstruct.llm import Completion, ContextLengthError, LLMClient, StepParams
+from selfinstruct.llm import Completer, Completion, ContextLengthError, StepParams
 from selfinstruct.parsing import (
     normalize_whitespace,
     parse_alpaca_batch,
@@ -114,7 +114,7 @@ class Bootstrap(Scheduler):
     def __init__(
         self,
         settings: GenerateSettings,
-        client: LLMClient,
+        client: Completer,
         state: RunState,
         chain: FilterChain,
         prompts: PromptSet,
@@ -411,7 +411,7 @@ class Bootstrap(Scheduler):
 
 
 async def classify(
-    instruction: str, client: LLMClient, prompts: PromptSet, settings: GenerateSettings, seed: int
+    instruction: str, client: Completer, prompts: PromptSet, settings: GenerateSettings, seed: int
 ) -> bool:
     """Is the task a classification task? Asked of the model, or read by rules for models too small to judge."""
     if settings.classifier == "rules":

@@ -347,6 +347,20 @@ def filter_cmd(
 @click.option(
     "--local-model", help="Serve this GGUF file with the embedded llama.cpp server instead of the bundled SmolLM2-135M."
 )
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Send the requests through the Batch API (half price on OpenAI; results within 24 h). "
+    "Re-running the same command picks up the batches in flight.",
+)
+@click.option(
+    "--batch-poll",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    envvar="SELFINSTRUCT_BATCH_POLL",
+    help="Seconds between checks of a batch at first (backing off to 60 s).",
+)
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
 @verbosity_options
 def generate(**opts: Any) -> None:

@@ -7,17 +7,19 @@ import contextlib
 import dataclasses
 import os
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from selfinstruct.batching import BatchingClient
 from selfinstruct.bootstrap import Bootstrap, RunReport, classify, derive_seed
 from selfinstruct.budget import Budget, BudgetExhausted
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.journal import JOURNAL, JournaledClient, ResponseJournal, label
-from selfinstruct.llm import EndpointSettings, LLMClient, Usage
+from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage
 from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.runstate import RunState, input_fingerprint
 from selfinstruct.scheduler import Progress
@@ -79,7 +81,7 @@ def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
 
 async def _classify_seeds(
     seeds: list[Task],
-    client: LLMClient,
+    client: Completer,
     prompts: PromptSet,
     settings: GenerateSettings,
     seed: int,
@@ -127,6 +129,28 @@ async def _with_model(endpoint: EndpointSettings) -> EndpointSettings:
     return dataclasses.replace(endpoint, model=models[0])
 
 
+def _client(settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage, notice: Notice) -> Completer:
+    """The synchronous client, or with --batch one that sends the same requests as batches."""
+    budget = budget_for(settings, usage)
+    if not settings.batch:
+        return LLMClient(endpoint, usage, budget=budget)
+    start = time.monotonic()
+
+    def on_status(line: str) -> None:
+        notice(f"{line} ({time.monotonic() - start:.0f} s)")
+
+    return BatchingClient(
+        endpoint,
+        settings.out,
+        usage,
+        budget=budget,
+        gather_seconds=min(1.0, settings.batch_poll / 2),
+        poll_seconds=settings.batch_poll,
+        max_poll_seconds=max(60.0, settings.batch_poll),
+        on_status=on_status,
+    )
+
+
 async def _run(
     settings: GenerateSettings,
     endpoint: EndpointSettings,
@@ -152,7 +176,7 @@ async def _run(
         journal = ResponseJournal(settings.out / JOURNAL)
         if journal.repair is not None:
             notice(journal.repair.message())
-        paid = LLMClient(endpoint, usage, budget=budget_for(settings, usage))
+        paid = _client(settings, endpoint, usage, notice)
         client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})))
         baseline = usage.spend()
         try:
@@ -189,6 +213,9 @@ async def _run(
                     counts=loop.counts(),
                 )
                 raise
+            finally:
+                if isinstance(paid, BatchingClient):
+                    state.save(batches=paid.batch_ids)
             state.save(replayed=client.replayed.to_dict())
             return report
         finally:

@@ -19,11 +19,12 @@ import contextvars
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.llm import Completion, LLMClient, StepParams, Usage
+from selfinstruct.llm import Completer, Completion, StepParams, Usage
 from selfinstruct.pool import Repair, open_locked
 
 JOURNAL = "responses.jsonl"
@@ -142,20 +143,27 @@ def _parse(line: bytes) -> str | None:
     return str(record["key"]) if fields_ok else None
 
 
-class JournaledClient(LLMClient):
-    """An LLMClient whose every paid response goes through the journal, and whose journaled ones cost nothing.
+class JournaledClient:
+    """A client whose every paid response goes through the journal, and whose journaled ones cost nothing.
 
-    It wraps a client rather than re-creating one: same `complete` interface, same settings and usage (paid
-    requests only); `replayed` counts what the journal answered instead of the endpoint."""
+    It wraps a client (synchronous or batching) rather than re-creating one: same `complete` interface, same
+    settings, usage (paid requests only) and budget; `replayed` counts what the journal answered instead."""
 
-    def __init__(self, inner: LLMClient, journal: ResponseJournal, replayed: Usage | None = None) -> None:
-        # No super().__init__(): everything but `complete` is the inner client's.
+    def __init__(self, inner: Completer, journal: ResponseJournal, replayed: Usage | None = None) -> None:
         self.inner = inner
         self.journal = journal
         self.replayed = replayed or Usage()
+        self.settings = inner.settings
+        self.usage = inner.usage
+        self.budget = inner.budget
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+    @property
+    def in_flight(self) -> int:
+        return self.inner.in_flight
+
+    @property
+    def waiting(self) -> Mapping[Any, str]:
+        return self.inner.waiting
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         s = self.inner.settings
@@ -173,6 +181,3 @@ class JournaledClient(LLMClient):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-    async def list_models(self) -> list[str]:
-        return await self.inner.list_models()

@@ -14,12 +14,13 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from selfinstruct.budget import Budget, Spend
 from selfinstruct.errors import EndpointError, LocalModelError
+from selfinstruct.wire import request_body
 
 if TYPE_CHECKING:
     import openai
@@ -227,6 +228,24 @@ def _is_context_error(exc: openai.APIStatusError) -> bool:
     return code == "context_length_exceeded" or "context length" in text or "context window" in text
 
 
+class Completer(Protocol):
+    """What the pipeline asks of a client: LLMClient, the batching client, or a wrapper around either."""
+
+    settings: EndpointSettings
+    usage: Usage
+    budget: Budget | None
+
+    @property
+    def in_flight(self) -> int: ...  # requests sent and not yet answered
+
+    @property
+    def waiting(self) -> Mapping[Any, str]: ...  # why requests wait ("429: waiting 30 s"), for the progress bar
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
 class LLMClient:
     """One endpoint, shared by all pipeline steps; `complete` retries what can heal and raises what cannot."""
 
@@ -253,27 +272,12 @@ class LLMClient:
         return float(min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0))
 
     async def _call(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
-        s = self.settings
-        client = self._client
-        kwargs: dict[str, Any] = {
-            "model": s.model,
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "max_tokens": params.max_tokens,
-        }
-        if params.stop:
-            kwargs["stop"] = list(params.stop)[:4]
-        if params.presence_penalty:
-            kwargs["presence_penalty"] = params.presence_penalty
-        if params.frequency_penalty:
-            kwargs["frequency_penalty"] = params.frequency_penalty
-        if seed is not None:
-            kwargs["seed"] = seed
-        if s.api == "chat":
-            reply: Any = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
+        body = request_body(self.settings, prompt, params, seed)
+        if self.settings.api == "chat":
+            reply: Any = await self._client.chat.completions.create(**body)
         else:
-            reply = await client.completions.create(prompt=prompt, **kwargs)
-        return _completion_of(reply, s.api)
+            reply = await self._client.completions.create(**body)
+        return _completion_of(reply, self.settings.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed

@@ -18,7 +18,7 @@ from selfinstruct.budget import BudgetExhausted
 if TYPE_CHECKING:
     from selfinstruct.bootstrap import Candidate, JobResult, RunReport
     from selfinstruct.filters import FilterChain
-    from selfinstruct.llm import LLMClient
+    from selfinstruct.llm import Completer
     from selfinstruct.runstate import RunState
     from selfinstruct.settings import GenerateSettings
     from selfinstruct.stopping import StopRules, Verdict
@@ -58,7 +58,7 @@ class Scheduler:
     """The dispatch loop of a bootstrap run; see the module docstring."""
 
     s: GenerateSettings
-    client: LLMClient
+    client: Completer
     state: RunState
     chain: FilterChain
     progress: Progress | None

@@ -96,6 +96,8 @@ class GenerateSettings:
     local_model: Path | None = None
     classifier: Classifier = "llm"
     classification_only: bool = False  # demonstrations from classification seeds, classification prompt
+    batch: bool = False  # through the Batch API; the same requests, so the same pool
+    batch_poll: float = 5.0
 
     def output_affecting(self) -> dict[str, object]:
         """Settings that change what is generated: a resumed run must use the same values."""
@@ -187,6 +189,10 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         raise InputError("--local-model serves a GGUF locally; it cannot be combined with --base-url or OPENAI_API_KEY")
     if local_model is not None and not local_model.is_file():
         raise InputError("--local-model: GGUF file not found", path=local_model)
+    if opts.get("batch") and local:
+        raise InputError(
+            "--batch needs an endpoint with the Batch API (--base-url or OPENAI_API_KEY); the embedded model has none"
+        )
     seeds = Path(opts["seeds"]) if opts["seeds"] else default_seeds(language)
     out = Path(opts["out"])
     if out.exists() and not out.is_dir():
@@ -233,6 +239,8 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         local_model=local_model,
         classifier=classifier,
         classification_only=classification_only,
+        batch=bool(opts.get("batch")),
+        batch_poll=float(opts.get("batch_poll") or 5.0),
     )
 
 

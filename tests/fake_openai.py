@@ -43,10 +43,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "COMPLETION_PATHS",
+    "ExtraRoutes",
     "FakeOpenAIServer",
     "Fault",
     "Reply",
@@ -141,6 +142,12 @@ class Fault:
 
 
 Responder = Callable[[Request], "Reply | str"]
+
+
+class ExtraRoutes(Protocol):
+    """More endpoints on the same server (e.g. tests.fake_batches): answers and returns True when a path is its own."""
+
+    def handle(self, fake: FakeOpenAIServer, h: _Handler, method: str, path: str, raw: bytes) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -295,6 +302,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise _ClientGone(str(exc)) from exc
 
+    def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError as exc:
+            self.close_connection = True
+            raise _ClientGone(str(exc)) from exc
+
     def _send_error(
         self,
         status: int,
@@ -351,8 +370,10 @@ class FakeOpenAIServer:
         models: list[str] | None = None,
         count_tokens: Callable[[str], int] | None = None,
         enforce_max_tokens: bool = False,
+        routes: ExtraRoutes | None = None,
     ) -> None:
         self.responder: Responder = responder or echo_responder
+        self.routes = routes
         # Usage reported for a text without an explicit count: whitespace words by default.
         self.count_tokens: Callable[[str], int] = count_tokens or _word_count
         # Like a real server: a reply longer than the request's max_tokens (counted as whitespace-separated
@@ -530,6 +551,8 @@ class FakeOpenAIServer:
     def _handle(self, h: _Handler, method: str, raw: bytes) -> None:
         path = _normalise_path(h.path)
         headers = {k.lower(): v for k, v in h.headers.items()}
+        if self.routes is not None and self._authorized(headers) and self.routes.handle(self, h, method, path, raw):
+            return
         completion = method == "POST" and path in COMPLETION_PATHS
         is_models = method == "GET" and (path == MODELS_PATH or path.startswith(MODELS_PATH + "/"))
 
@@ -655,6 +678,16 @@ class FakeOpenAIServer:
         if (text, finish) == (reply.text, reply.finish_reason):
             return reply
         return Reply(text=text, finish_reason=finish, prompt_tokens=reply.prompt_tokens)
+
+    def answer_body(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The 200 body a completion request would get: used for the lines of a batch (recorded as "batch")."""
+        path = _normalise_path(path)
+        request = Request(path=path, body=body, headers={}, prompt=_extract_prompt(path, body))
+        with self._lock:
+            self._requests.append(request)
+        reply = self._call_responder(request)
+        self._count(path, "batch", request)
+        return self._completion_payload(path, str(body.get("model") or self.models[0]), request, [reply])
 
     def _call_responder(self, request: Request) -> Reply:
         result = self.responder(request)
