@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
+from selfinstruct.cli_audit import audit_cmd
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_common import verbosity_options
@@ -401,3 +402,4 @@ def main() -> None:
 
 cli.add_command(stats_cmd)
 cli.add_command(export_cmd)
+cli.add_command(audit_cmd)
