@@ -141,12 +141,22 @@ def audit_scores(path: Path | str) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class ScoreSelection:
-    keep: list[bool]  # per item, in the order given
-    dropped: Counter[str]  # "score_below_X" / "unreadable" / "not_audited" -> count
+    """Per item in the order given: None when kept, else why it is dropped ("score_below_X", "unreadable",
+    "not_audited")."""
+
+    drops: list[str | None]
+
+    @property
+    def keep(self) -> list[bool]:
+        return [d is None for d in self.drops]
 
     @property
     def kept(self) -> int:
-        return sum(self.keep)
+        return sum(1 for d in self.drops if d is None)
+
+    @property
+    def dropped(self) -> Counter[str]:
+        return Counter(d for d in self.drops if d is not None)
 
 
 def keep_min_score(items: Sequence[tuple[str, str]], journal: Path | str, min_score: float) -> ScoreSelection:
@@ -157,8 +167,7 @@ def keep_min_score(items: Sequence[tuple[str, str]], journal: Path | str, min_sc
     """
     path = Path(journal)
     entries = read_journal(path)
-    keep: list[bool] = []
-    dropped: Counter[str] = Counter()
+    drops: list[str | None] = []
     below = f"score_below_{min_score:g}"
     for task_id, instruction in items:
         entry = entries.get(task_id)
@@ -169,14 +178,11 @@ def keep_min_score(items: Sequence[tuple[str, str]], journal: Path | str, min_sc
                 path=path,
             )
         if entry is None:
-            reason = "not_audited"
+            drops.append("not_audited")
         elif entry["status"] != "judged":
-            reason = "unreadable"
+            drops.append("unreadable")
         elif entry["score"] < min_score:
-            reason = below
+            drops.append(below)
         else:
-            keep.append(True)
-            continue
-        keep.append(False)
-        dropped[reason] += 1
-    return ScoreSelection(keep, dropped)
+            drops.append(None)
+    return ScoreSelection(drops)
