@@ -17,7 +17,7 @@ JOURNAL = "audit.jsonl"
 # Greedy, so that a deterministic endpoint gives the same verdict for the same prompt and seed; 256 tokens
 # hold the JSON verdict with a long reason. The embedded model gets fewer: it rambles, slowly.
 JUDGE_PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=256)
-LOCAL_JUDGE_PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=120)
+LOCAL_JUDGE_PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=80)
 
 
 @dataclass(frozen=True)

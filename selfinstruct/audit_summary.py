@@ -36,7 +36,8 @@ def wilson(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # Exact ends at 0 and n: the bound is 0 (or 1) in exact arithmetic, rounding leaves 1e-18.
+    return (0.0 if successes == 0 else max(0.0, centre - half), 1.0 if successes == n else min(1.0, centre + half))
 
 
 def summarize(entries: Iterable[dict[str, Any]], *, audited: int, meta: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -183,4 +183,6 @@ def read_verdict(text: str, finish_reason: str = "stop") -> Reading:
         return Reading(None, "refusal")
     if finish_reason == "length":
         return Reading(None, "truncated")
+    if not problem and "{" in text:
+        problem = "no verdict: broken or incomplete JSON"
     return Reading(None, problem or "no verdict: neither JSON nor labelled lines")

@@ -124,5 +124,6 @@ def test_complete_json_in_a_cut_off_reply_is_still_read() -> None:
 
 
 def test_a_verdict_that_starts_with_an_apology_is_still_a_verdict() -> None:
-    text = "I'm sorry, but the output is wrong.\nValid instruction: yes\nAppropriate input: yes\nCorrect output: no\nScore: 2"
+    text = "I'm sorry, but the output is wrong.\nValid instruction: yes\nAppropriate input: yes\n"
+    text += "Correct output: no\nScore: 2"
     assert read_verdict(text).verdict == Verdict(True, True, False, 2, "")
