@@ -283,7 +283,11 @@ async def _run(
 def audit(settings: AuditSettings, *, progress: Progress | None = None, notice: Notice = lambda _: None) -> AuditReport:
     """Judge every audited task not yet in settings.journal, then write the summary next to the journal."""
     plan = plan_audit(settings)
-    with endpoint_for(_generate_view(settings), notice) as endpoint:
+
+    def judge_notice(message: str) -> None:  # generate's notice names generate's options
+        notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
+
+    with endpoint_for(_generate_view(settings), judge_notice) as endpoint:
         return asyncio.run(_run(settings, endpoint, plan, progress, notice))
 
 

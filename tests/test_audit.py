@@ -419,3 +419,15 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, kill_af
     reference_summary = json.loads((reference.parent / "audit_summary.json").read_text())
     for key in ("questions", "score", "judged", "unreadable", "unreadable_reasons"):
         assert summary[key] == reference_summary[key]
+
+
+def test_json_summary_and_help(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 3)
+    code, stdout, stderr = run_audit(server, pool, "--json")
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary == json.loads((tmp_path / "pool.audit_summary.json").read_text())
+    assert summary["audited"] == 3 and summary["questions"]["valid_instruction"]["paper"] == 0.92
+    result = CliRunner().invoke(cli, ["audit", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.stdout and "--min-score 4" in result.stdout
