@@ -34,6 +34,7 @@ Notice = Callable[[str], None]
 Progress = Callable[[int], object]  # called with 1 per task journaled
 STEP = "audit"
 ATTEMPTS = 2  # an unreadable reply is asked once more, with another seed
+RETRY_TEMPERATURE = 0.7
 EMBEDDED_NOTE = (
     "the judge is the embedded {name} model. A 135M model is not a real judge: its figures only show that "
     "the audit runs. Pass --judge-base-url/--judge-model or set OPENAI_API_KEY for a real audit."
@@ -130,7 +131,9 @@ async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: in
         attempts = attempt + 1
         try:
             request_seed = derive_seed(seed, STEP, item.task.id, attempt)
-            reply = await client.complete(STEP, item.prompt, params, seed=request_seed)
+            # The retry samples (seeded): at temperature 0 another seed would only buy the same reply again.
+            sampling = params if attempt == 0 else dataclasses.replace(params, temperature=RETRY_TEMPERATURE)
+            reply = await client.complete(STEP, item.prompt, sampling, seed=request_seed)
         except ContextLengthError:
             why = "prompt longer than the judge's context"
             break

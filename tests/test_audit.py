@@ -157,6 +157,9 @@ def test_200_tasks_every_one_judged_or_unreadable_and_the_table_adds_up(
     assert "not a real judge" not in stdout
     # One request per readable task, two for unreadable ones, each with its own derived seed.
     assert len(server.requests) == sum(r["attempts"] for r in lines)
+    retries = [r for r in server.requests if r.body["temperature"] != 0]
+    assert len(retries) == sum(1 for r in lines if r["attempts"] == 2)
+    assert all(r.body["temperature"] == 0.7 for r in retries)
     by_seed = {r.body["seed"] for r in server.requests}
     assert len(by_seed) == len(server.requests)
     assert derive_seed(0, "audit", "machine_task_0", 0) in by_seed
