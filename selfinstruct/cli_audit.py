@@ -111,7 +111,7 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
     else:
         click.echo(render_table(report.summary), nl=False)
         click.echo(
-            f"this run: {report.asked:,} tasks judged, {report.tokens:,} tokens; {report.already:,} were already in "
+            f"this run: {report.asked:,} tasks asked, {report.tokens:,} tokens; {report.already:,} were already in "
             f"{settings.journal}; summary -> {settings.summary_path}"
         )
     if report.budget_reached:

@@ -38,4 +38,4 @@ def test_audit_with_the_embedded_model(tmp_path: Path) -> None:
     # Resuming asks nothing: every task is journaled.
     again = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert "this run: 0 tasks judged" in again.stdout and "3 were already in" in again.stdout
+    assert "this run: 0 tasks asked" in again.stdout and "3 were already in" in again.stdout
