@@ -394,7 +394,7 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, kill_af
     for name in CLEAN_ENV:
         if name != "OPENAI_API_KEY":
             env.pop(name, None)
-    with FakeOpenAIServer(judge, api_key=KEY, latency=0.03) as srv:
+    with FakeOpenAIServer(judge, api_key=KEY, latency=0.05) as srv:  # 200 tasks take >= 2.5 s
         reference = tmp_path / "reference" / "tasks.jsonl"
         make_pool(reference, 200)
         subprocess.run(_audit_cli(reference, srv.url, 4), env=env, check=True, timeout=120)
