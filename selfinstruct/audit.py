@@ -283,9 +283,21 @@ async def _run(
     )
 
 
-def audit(settings: AuditSettings, *, progress: Progress | None = None, notice: Notice = lambda _: None) -> AuditReport:
-    """Judge every audited task not yet in settings.journal, then write the summary next to the journal."""
+def audit(
+    settings: AuditSettings,
+    *,
+    progress: Progress | None = None,
+    notice: Notice = lambda _: None,
+    total: Callable[[int], object] | None = None,
+) -> AuditReport:
+    """Judge every audited task not yet in settings.journal, then write the summary next to the journal.
+
+    `total` is told the number of audited tasks once they are known (a progress bar's length); `progress`
+    then counts them, those already in the journal first.
+    """
     plan = plan_audit(settings)
+    if total is not None:
+        total(len(plan.items))
 
     def judge_notice(message: str) -> None:  # generate's notice names generate's options
         notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))

@@ -95,7 +95,12 @@ def audit_cmd(**opts: Any) -> None:
             return
         with tqdm(desc="judged", unit=" task", disable=True if opts["quiet"] else None, file=sys.stderr,
                   dynamic_ncols=True) as bar:  # fmt: skip
-            report = audit(settings, progress=bar.update, notice=lambda m: click.echo(m, err=True))
+
+            def set_total(n: int) -> None:
+                bar.total = n
+                bar.refresh()
+
+            report = audit(settings, progress=bar.update, notice=lambda m: click.echo(m, err=True), total=set_total)
     except SelfInstructError as exc:
         fail(exc)
     except KeyboardInterrupt:
