@@ -141,12 +141,18 @@ def _json_objects(text: str) -> list[dict[str, Any]]:
     return found
 
 
-def _canonical(obj: dict[str, Any]) -> dict[str, Any]:
+def _canonical(obj: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """Known fields by canonical name; one nested level is looked into ({"answers": {...}, "score": 4})."""
     fields: dict[str, Any] = {}
     for raw_key, value in obj.items():
         field = _KEY_TO_FIELD.get(_key(str(raw_key)))
-        if field is not None and field not in fields:
+        if field is not None and field not in fields and not isinstance(value, dict):
             fields[field] = value
+    if depth == 0:  # top-level answers win over nested ones (e.g. an echoed {"task": {"instruction": ...}})
+        for value in obj.values():
+            if isinstance(value, dict):
+                for name, inner in _canonical(value, 1).items():
+                    fields.setdefault(name, inner)
     return fields
 
 

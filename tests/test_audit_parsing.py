@@ -127,3 +127,16 @@ def test_a_verdict_that_starts_with_an_apology_is_still_a_verdict() -> None:
     text = "I'm sorry, but the output is wrong.\nValid instruction: yes\nAppropriate input: yes\n"
     text += "Correct output: no\nScore: 2"
     assert read_verdict(text).verdict == Verdict(True, True, False, 2, "")
+
+
+def test_answers_nested_one_level_are_read() -> None:
+    text = '{"answers": {"Valid instruction": true, "Appropriate input": "yes", "Correct output": false}, "Score": "4"}'
+    assert read_verdict(text).verdict == Verdict(True, True, False, 4, "")
+
+
+def test_top_level_answers_win_over_an_echoed_nested_task() -> None:
+    text = (
+        '{"task": {"instruction": "Write a haiku.", "input": "", "output": "Leaves"}, "valid_instruction": "no", '
+        '"appropriate_input": "yes", "correct_output": "no", "score": 1, "reason": "r"}'
+    )
+    assert read_verdict(text).verdict == Verdict(False, True, False, 1, "r")
