@@ -15,6 +15,7 @@ from tqdm import tqdm
 from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
 from selfinstruct.budget import usd
+from selfinstruct.cli_audit import audit_cmd
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_common import verbosity_options
@@ -23,7 +24,7 @@ from selfinstruct.cli_progress import ProgressView
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.estimate import DryRun, dry_run
 from selfinstruct.filtering import FilterReport, filter_file
-from selfinstruct.filters import DEFAULT_KEYWORDS, parse_filter_names
+from selfinstruct.filters import DEFAULT_KEYWORDS, FILTER_NAMES, parse_filter_names
 from selfinstruct.generate import generate as run_generate
 from selfinstruct.seeds import validate_seeds
 from selfinstruct.settings import FilterSettings, GenerateSettings, resolve_generate_settings
@@ -90,9 +91,7 @@ def validate(seed_file: str) -> None:
 @click.option("-o", "--out", required=True, help="Where to write the kept records (.json: a JSON array, else JSONL).")
 @click.option(
     "--filters",
-    default="length,keyword,format,rouge",
-    show_default=True,
-    help="Comma-separated filters to apply.",
+    help="Comma-separated filters to apply [default: length,keyword,format,rouge; none with --min-score].",
 )
 @click.option(
     "--threshold",
@@ -119,17 +118,25 @@ def validate(seed_file: str) -> None:
     "--keywords",
     help="Comma-separated blacklist replacing the default (" + ", ".join(DEFAULT_KEYWORDS) + ").",
 )
+@click.option(
+    "--min-score",
+    type=click.FloatRange(1, 5),
+    help="Keep only tasks that `selfinstruct audit` scored at least this (tasks it did not score are dropped).",
+)
+@click.option("--audit", "audit_file", help="Audit journal for --min-score [default: the one audit wrote for INPUT].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @verbosity_options
 def filter_cmd(
     input_file: str,
     out: str,
-    filters: str,
+    filters: str | None,
     threshold: float,
     against: tuple[str, ...],
     language: str,
     rejected: str | None,
     keywords: str | None,
+    min_score: float | None,
+    audit_file: str | None,
     as_json: bool,
     quiet: bool,
     verbose: int,
@@ -140,22 +147,28 @@ def filter_cmd(
     Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Filters: length (3 words or
     fewer, or more than 150), keyword (tasks a text model cannot do: image, file, draw, ...), format (starts
     with punctuation or outside the expected script, "Write a program"), rouge (ROUGE-L F1 above the
-    threshold against an instruction already kept or in --against).
+    threshold against an instruction already kept or in --against). --min-score X keeps only the tasks
+    `selfinstruct audit` scored X or more (AlpaGasus-style); alone it applies no other filter.
 
     \b
     Example:
       selfinstruct filter alpaca_data.json --out clean.json --against seeds/seed_tasks.jsonl
       selfinstruct filter pool.jsonl --out kept.jsonl --filters rouge --threshold 0.6 --rejected dropped.jsonl
+      selfinstruct filter data/run1/tasks.jsonl --min-score 4 --out good.jsonl
     """
     try:
         out_path = _out_path(out, "--out")
         rejected_path = _out_path(rejected, "--rejected") if rejected else None
         if rejected_path is not None and rejected_path.resolve() == out_path.resolve():
             raise InputError("--rejected must be a different file from --out")
+        if audit_file and min_score is None:
+            raise InputError("--audit names the audit journal for --min-score; pass --min-score too")
         settings = FilterSettings(
             input=Path(input_file),
             out=out_path,
-            filters=parse_filter_names(filters),
+            filters=parse_filter_names(filters)
+            if filters is not None
+            else (() if min_score is not None else FILTER_NAMES),
             threshold=threshold,
             against=tuple(Path(a) for a in against),
             language=language,  # type: ignore[arg-type]
@@ -163,6 +176,8 @@ def filter_cmd(
             keywords=tuple(k.strip() for k in keywords.split(",") if k.strip())
             if keywords is not None
             else DEFAULT_KEYWORDS,
+            min_score=min_score,
+            audit=Path(audit_file) if audit_file else None,
         )
         with tqdm(desc="filtering", unit=" rec", disable=True if quiet else None, file=sys.stderr) as bar:
             report = filter_file(settings, progress=bar.update)
@@ -476,3 +491,4 @@ def main() -> None:
 
 cli.add_command(stats_cmd)
 cli.add_command(export_cmd)
+cli.add_command(audit_cmd)

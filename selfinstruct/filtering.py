@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from selfinstruct.audit_journal import keep_min_score
+from selfinstruct.audit_settings import default_journal
 from selfinstruct.errors import InputError
 from selfinstruct.filters import FilterChain
+from selfinstruct.filters.base import Rejection
 from selfinstruct.records import Record, atomic_writer, dumps, read_records
 from selfinstruct.settings import FilterSettings
 
@@ -24,6 +27,7 @@ class FilterReport:
     reference: int = 0
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (filter, reason) -> count
     seconds: float = 0.0
+    min_score: float | None = None
 
     @property
     def dropped_total(self) -> int:
@@ -37,6 +41,7 @@ class FilterReport:
             "reference": self.reference,
             "by_reason": {f"{f}:{r}": n for (f, r), n in sorted(self.dropped.items())},
             "seconds": round(self.seconds, 3),
+            **({"min_score": self.min_score} if self.min_score is not None else {}),
         }
 
 
@@ -54,31 +59,56 @@ def _instructions(records: list[Record], path: Path) -> list[str]:
     return out
 
 
+def _score_rejection(drop: str | None, min_score: float | None) -> Rejection | None:
+    if drop is None:
+        return None
+    detail = {
+        "not_audited": "not in the audit",
+        "unreadable": "the judge's reply could not be read",
+    }.get(drop, f"audit score below {min_score:g}")
+    return Rejection("audit", drop, detail)
+
+
 def filter_file(settings: FilterSettings, progress: Callable[[int], object] | None = None) -> FilterReport:
     """Filter settings.input into settings.out (and settings.rejected), keeping order and every field.
 
     Everything is read and validated before anything is written; outputs are written atomically.
     """
-    chain = FilterChain(
-        filters=settings.filters,
-        threshold=settings.threshold,
-        language=settings.language,
-        keywords=settings.keywords,
+    # No filter named is allowed with --min-score: then the audit score alone decides.
+    chain = (
+        FilterChain(
+            filters=settings.filters,
+            threshold=settings.threshold,
+            language=settings.language,
+            keywords=settings.keywords,
+        )
+        if settings.filters or settings.min_score is None
+        else None
     )
     records = read_records(settings.input)
     instructions = _instructions(records, settings.input)
+    drops: list[str | None] = [None] * len(records)
+    if settings.min_score is not None:
+        journal = settings.audit or default_journal(settings.input)
+        ids = [str(rec.data.get("id", f"seed_task_{i}")) for i, rec in enumerate(records)]  # as load_tasks
+        drops = keep_min_score(list(zip(ids, instructions, strict=True)), journal, settings.min_score).drops
     references: list[str] = []
     for ref in settings.against:
         references.extend(_instructions(read_records(ref), ref))
 
-    report = FilterReport(total=len(records), reference=len(references))
+    report = FilterReport(total=len(records), reference=len(references), min_score=settings.min_score)
     start = time.perf_counter()
-    chain.add_reference(references)
+    if chain is not None:
+        chain.add_reference(references)
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for first in range(0, len(records), _CHUNK):
         chunk = records[first : first + _CHUNK]
-        for rec, rejection in zip(chunk, chain.offer_many(instructions[first : first + _CHUNK]), strict=True):
+        scored = [_score_rejection(d, settings.min_score) for d in drops[first : first + _CHUNK]]
+        passing = [instructions[first + k] for k, r in enumerate(scored) if r is None]
+        decided = iter(chain.offer_many(passing) if chain is not None else [None] * len(passing))
+        for rec, score_rejection in zip(chunk, scored, strict=True):
+            rejection = score_rejection if score_rejection is not None else next(decided)
             if rejection is None:
                 kept.append(rec.data)
             else:

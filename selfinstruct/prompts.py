@@ -15,7 +15,7 @@ from pathlib import Path
 from selfinstruct.errors import InputError
 from selfinstruct.records import read_text
 from selfinstruct.resources import bundled_dir
-from selfinstruct.tasks import Task
+from selfinstruct.tasks import Instance, Task
 
 # Each template: the placeholders it may use, and those it must use.
 TEMPLATES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -32,6 +32,7 @@ TEMPLATES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "instances_input_first": (frozenset({"instruction"}), frozenset({"instruction"})),
     "instances_output_first": (frozenset({"instruction"}), frozenset({"instruction"})),
     "alpaca": (frozenset({"demonstrations", "count", "next_number"}), frozenset({"demonstrations"})),
+    "audit": (frozenset({"instruction", "input", "output"}), frozenset({"instruction", "input", "output"})),
 }
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -143,3 +144,13 @@ def render_alpaca(prompts: PromptSet, language: str, demos: Sequence[Task], coun
             f"{i}. {out}\n{example.output.strip()}"
         )
     return prompts["alpaca"].render(demonstrations="\n".join(parts), count=count, next_number=len(demos) + 1)
+
+
+_NO_INPUT = {"en": "(none)", "zh": "（无）"}
+
+
+def render_audit(prompts: PromptSet, language: str, instruction: str, example: Instance) -> str:
+    """The judge's prompt for one task and the one instance audited; an empty input is shown as "(none)"."""
+    return prompts["audit"].render(
+        instruction=instruction, input=example.input.strip() or _NO_INPUT[language], output=example.output.strip()
+    )

@@ -28,6 +28,8 @@ class FilterSettings:
     language: LanguageOption = "en"
     rejected: Path | None = None
     keywords: tuple[str, ...] = field(default=DEFAULT_KEYWORDS)
+    min_score: float | None = None  # keep only tasks the audit scored at least this (see audit_journal)
+    audit: Path | None = None  # the audit journal; default: the one `selfinstruct audit` writes for the input
 
 
 Mode = Literal["self-instruct", "alpaca"]

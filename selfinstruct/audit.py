@@ -1,0 +1,346 @@
+"""`audit` as a library call: ask a judge model the Self-Instruct paper's three questions about each task.
+
+The audited tasks are all tasks with an instance, or the first N in an order seeded by --seed (so a larger
+N audits a superset, and a grown pool keeps the sample of the tasks it already had); one instance per task
+is chosen with the same seed, as the paper checked one instance per task. Requests go through LLMClient
+(concurrency, rate limits, retries) with a per-request seed derived from (seed, task, attempt); every verdict
+is appended to the journal as it arrives, so a killed audit resumes without asking anything again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, instruction_hash, read_journal
+from selfinstruct.audit_settings import AuditSettings
+from selfinstruct.audit_summary import summarize, write_summary
+from selfinstruct.bootstrap import derive_seed
+from selfinstruct.errors import EndpointError, InputError
+from selfinstruct.generate import endpoint_for
+from selfinstruct.judge_parsing import read_verdict
+from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, LLMClient, StepParams
+from selfinstruct.prompts import PromptSet, load_prompts, render_audit
+from selfinstruct.resources import default_seeds
+from selfinstruct.seeds import load_tasks
+from selfinstruct.settings import GenerateSettings
+from selfinstruct.tasks import Task
+
+Notice = Callable[[str], None]
+Progress = Callable[[int], object]  # called with 1 per task journaled
+STEP = "audit"
+ATTEMPTS = 2  # an unreadable reply is asked once more, with another seed
+RETRY_TEMPERATURE = 0.7
+EMBEDDED_NOTE = (
+    "the judge is the embedded {name} model. A 135M model is not a real judge: its figures only show that "
+    "the audit runs. Pass --judge-base-url/--judge-model or set OPENAI_API_KEY for a real audit."
+)
+COMPLETION_ESTIMATE = 60  # tokens of a JSON verdict with a one-sentence reason
+
+
+class Judge(Protocol):
+    """What the audit needs of an engine: LLMClient, or a journal wrapper with the same `complete`."""
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    task: Task
+    instance: int
+    sha: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The audited tasks of a pool (pool order), the ones still to ask, and what was left out."""
+
+    pool_tasks: int
+    items: list[AuditItem]
+    skipped_no_instance: int
+    prompts: PromptSet
+
+
+def select(tasks: Sequence[Task], sample: int | None, seed: int) -> list[tuple[Task, int]]:
+    """(task, instance index) of each audited task, in pool order."""
+    candidates = [t for t in tasks if t.instances]
+    if sample is not None and sample < len(candidates):
+        chosen = {t.id for t in sorted(candidates, key=lambda t: (derive_seed(seed, "sample", t.id), t.id))[:sample]}
+        candidates = [t for t in candidates if t.id in chosen]
+    return [(t, derive_seed(seed, "instance", t.id) % len(t.instances)) for t in candidates]
+
+
+def plan_audit(settings: AuditSettings) -> Plan:
+    """Read and validate the pool and the template, and pick what is audited; no request, no write."""
+    if settings.sample is not None and settings.sample < 1:
+        raise InputError("--sample must be at least 1")
+    tasks = load_tasks(settings.tasks_file)
+    prompts = load_prompts(settings.language, settings.prompts_dir)
+    items = [
+        AuditItem(task, k, instruction_hash(task.instruction),
+                  render_audit(prompts, settings.language, task.instruction, task.instances[k]))
+        for task, k in select(tasks, settings.sample, settings.seed)
+    ]  # fmt: skip
+    if not items:
+        raise InputError("no task with an instance to audit; the judge needs an input and an output",
+                         path=settings.tasks_file)  # fmt: skip
+    return Plan(len(tasks), items, sum(1 for t in tasks if not t.instances), prompts)
+
+
+class TokenBudget:
+    """--max-tokens-total as a cap: a task is asked only if its worst case (both attempts, full max_tokens)
+    still fits beside what was spent and what is in flight; what a task did not use is given back."""
+
+    def __init__(self, limit: int | None, spent: int) -> None:
+        self.limit = limit
+        self.spent = spent
+        self._reserved = 0
+        self.reached = False
+
+    def reserve(self, tokens: int) -> bool:
+        if self.limit is not None and self.spent + self._reserved + tokens > self.limit:
+            self.reached = True
+            return False
+        self._reserved += tokens
+        return True
+
+    def settle(self, reserved: int, used: int) -> None:
+        self._reserved -= reserved
+        self.spent += used
+
+
+def estimate_tokens(text: str) -> int:
+    """About 4 characters per token for Latin script, one per character for CJK and other scripts."""
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return ascii_chars // 4 + (len(text) - ascii_chars)
+
+
+async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
+    """The journal line of one task: its verdict, or why the judge's replies (two at most) were unreadable."""
+    prompt_tokens = completion_tokens = 0
+    reply = Completion("", "empty", 0, 0)
+    why = ""
+    attempts = 0
+    verdict = None
+    for attempt in range(ATTEMPTS):
+        attempts = attempt + 1
+        try:
+            request_seed = derive_seed(seed, STEP, item.task.id, attempt)
+            # The retry samples (seeded): at temperature 0 another seed would only buy the same reply again.
+            sampling = params if attempt == 0 else dataclasses.replace(params, temperature=RETRY_TEMPERATURE)
+            reply = await client.complete(STEP, item.prompt, sampling, seed=request_seed)
+        except ContextLengthError:
+            why = "prompt longer than the judge's context"
+            break
+        prompt_tokens += reply.prompt_tokens
+        completion_tokens += reply.completion_tokens
+        reading = read_verdict(reply.text, reply.finish_reason)
+        verdict, why = reading.verdict, reading.why
+        if verdict is not None:
+            break
+    record: dict[str, Any] = {"task_id": item.task.id, "instruction_sha256": item.sha, "instance": item.instance}
+    if verdict is not None:
+        record |= {"status": "judged", "answers": verdict.answers(), "score": verdict.score, "reason": verdict.reason}
+    else:
+        record |= {"status": "unreadable", "why": why}
+    return record | {
+        "attempts": attempts,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "raw": reply.text[:RAW_LIMIT],
+    }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    summary: dict[str, Any]
+    asked: int  # tasks judged (or found unreadable) by this run
+    already: int  # tasks found in the journal
+    tokens: int  # spent by this run
+    budget_reached: bool
+
+
+async def _judge_all(
+    todo: list[AuditItem],
+    client: Judge,
+    settings: AuditSettings,
+    journal: AuditJournal,
+    budget: TokenBudget,
+    progress: Progress | None,
+) -> None:
+    queue = iter(todo)
+    worst = ATTEMPTS * settings.params.max_tokens
+
+    async def worker() -> None:
+        for item in queue:  # one shared iterator: each item goes to exactly one worker
+            reserved = worst + ATTEMPTS * estimate_tokens(item.prompt)
+            if not budget.reserve(reserved):
+                return
+            try:
+                record = await judge_one(item, client, settings.params, settings.seed)
+            except BaseException:
+                budget.settle(reserved, 0)
+                raise
+            budget.settle(reserved, record["prompt_tokens"] + record["completion_tokens"])
+            journal.append(record)
+            if progress is not None:
+                progress(1)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(settings.endpoint.concurrency, len(todo))))]
+    try:
+        done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    for w in done:
+        failure = None if w.cancelled() else w.exception()
+        if failure is not None:
+            raise failure
+
+
+async def _served_model(endpoint: EndpointSettings) -> EndpointSettings:
+    """Without --judge-model on a --judge-base-url, the first model the endpoint serves."""
+    if endpoint.model:
+        return endpoint
+    client = LLMClient(endpoint)
+    try:
+        models = await client.list_models()
+    finally:
+        await client.aclose()
+    if not models:
+        raise EndpointError(f"{endpoint.where} serves no model; pass --judge-model")
+    return dataclasses.replace(endpoint, model=models[0])
+
+
+def _generate_view(settings: AuditSettings) -> GenerateSettings:
+    """generate's endpoint_for takes generate's settings; only the endpoint and the local-model fields matter."""
+    return GenerateSettings(
+        seeds=default_seeds(settings.language),
+        out=settings.journal.parent,
+        n=1,
+        endpoint=settings.endpoint,
+        local=settings.local,
+        local_model=settings.local_model,
+    )
+
+
+def _meta(settings: AuditSettings, plan: Plan, model: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "source": str(settings.tasks_file),
+        "journal": str(settings.journal),
+        "judge_model": model,
+        "seed": settings.seed,
+        "sample": settings.sample,
+        "pool_tasks": plan.pool_tasks,
+        "skipped_no_instance": plan.skipped_no_instance,
+        "template_sha256": plan.prompts["audit"].sha256,
+        "embedded_judge": settings.local,
+    }
+    if settings.local:
+        meta["note"] = EMBEDDED_NOTE.format(name=model)
+    return meta
+
+
+async def _run(
+    settings: AuditSettings, endpoint: EndpointSettings, plan: Plan, progress: Progress | None, notice: Notice
+) -> AuditReport:
+    endpoint = await _served_model(endpoint)
+    identity = JudgeIdentity(endpoint.model, settings.seed, plan.prompts["audit"].sha256)
+    journal = AuditJournal(settings.journal, identity)
+    if journal.repair is not None:
+        notice(journal.repair.message())
+    try:
+        journal.check_tasks({item.task.id: item.sha for item in plan.items})
+        todo = [item for item in plan.items if item.task.id not in journal.entries]
+        spent = sum(int(e.get("prompt_tokens", 0)) + int(e.get("completion_tokens", 0))
+                    for e in journal.entries.values())  # fmt: skip
+        budget = TokenBudget(settings.max_tokens_total, spent)
+        if progress is not None:
+            progress(len(plan.items) - len(todo))
+        client = LLMClient(endpoint)
+        try:
+            if todo:
+                await _judge_all(todo, client, settings, journal, budget, progress)
+        finally:
+            await client.aclose()
+            entries = [journal.entries[i.task.id] for i in plan.items if i.task.id in journal.entries]
+            summary = summarize(entries, audited=len(plan.items), meta=_meta(settings, plan, endpoint.model))
+            write_summary(settings.summary_path, summary)
+    finally:
+        journal.close()
+    return AuditReport(
+        summary=summary,
+        asked=sum(1 for i in todo if i.task.id in journal.entries),
+        already=len(plan.items) - len(todo),
+        tokens=budget.spent - spent,
+        budget_reached=budget.reached,
+    )
+
+
+def audit(
+    settings: AuditSettings,
+    *,
+    progress: Progress | None = None,
+    notice: Notice = lambda _: None,
+    total: Callable[[int], object] | None = None,
+) -> AuditReport:
+    """Judge every audited task not yet in settings.journal, then write the summary next to the journal.
+
+    `total` is told the number of audited tasks once they are known (a progress bar's length); `progress`
+    then counts them, those already in the journal first.
+    """
+    plan = plan_audit(settings)
+    if total is not None:
+        total(len(plan.items))
+
+    def judge_notice(message: str) -> None:  # generate's notice names generate's options
+        notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
+
+    with endpoint_for(_generate_view(settings), judge_notice) as endpoint:
+        return asyncio.run(_run(settings, endpoint, plan, progress, notice))
+
+
+@dataclass(frozen=True)
+class AuditDryRun:
+    example: str  # one rendered judge prompt
+    audited: int
+    journaled: int
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None  # USD, when both prices are given
+    assumptions: str
+    note: str
+
+
+def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
+    """What the audit would ask and cost, without calling any model (nor starting the embedded one)."""
+    plan = plan_audit(settings)
+    journaled = set(read_journal(settings.journal)) if settings.journal.exists() else set()
+    todo = [item for item in plan.items if item.task.id not in journaled]
+    prompt_tokens = sum(estimate_tokens(item.prompt) for item in todo)
+    completion_tokens = len(todo) * min(COMPLETION_ESTIMATE, settings.params.max_tokens)
+    cost = None
+    if settings.price_input is not None and settings.price_output is not None:
+        cost = (prompt_tokens * settings.price_input + completion_tokens * settings.price_output) / 1e6
+    example = random.Random(settings.seed).choice(todo or plan.items).prompt
+    name = settings.local_model.name if settings.local_model else "SmolLM2-135M"
+    note = EMBEDDED_NOTE.format(name=name) if settings.local else ""
+    return AuditDryRun(
+        example=example,
+        audited=len(plan.items),
+        journaled=len(plan.items) - len(todo),
+        requests=len(todo),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost=cost,
+        assumptions=f"one request per task (a retry for each unreadable reply comes on top), about "
+        f"{COMPLETION_ESTIMATE} completion tokens per verdict, prompts at 4 characters per token (1 for CJK)",
+        note=note,
+    )

@@ -1,0 +1,142 @@
+"""The `audit` command (registered on the main group in cli.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
+from selfinstruct.audit_render import render_table
+from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
+from selfinstruct.cli_common import fail, verbosity_options
+from selfinstruct.errors import SelfInstructError
+
+
+@click.command(name="audit")
+@click.argument("source", metavar="RUN_DIR_OR_FILE")
+@click.option("--sample", type=click.IntRange(min=1), help="Audit a seeded random sample of N tasks (default: all).")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the sample, the instance per task and the requests."
+)
+@click.option(
+    "--judge-model",
+    envvar="SELFINSTRUCT_JUDGE_MODEL",
+    help="Judge model. Default: gpt-4o-mini on OpenAI, the served model on --judge-base-url.",
+)
+@click.option(
+    "--judge-base-url",
+    envvar=["SELFINSTRUCT_JUDGE_BASE_URL", "OPENAI_BASE_URL"],
+    help="OpenAI-compatible endpoint of the judge, e.g. http://localhost:8000/v1.",
+)
+@click.option(
+    "--api-key",
+    envvar=["SELFINSTRUCT_JUDGE_API_KEY", "OPENAI_API_KEY"],
+    help="API key of the judge (prefer the environment variable; it is never written to disk).",
+)
+@click.option("--api", type=click.Choice(["chat", "completions"]), help="chat (default) or completions.")
+@click.option("--language", type=click.Choice(["en", "zh"]), help="Template language [default: the run's, else en].")
+@click.option("--prompts", "prompts_dir", help="Directory of templates overriding the bundled audit.txt.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1024),
+    envvar="SELFINSTRUCT_CONCURRENCY",
+    help="Requests in flight [default: 8; 2 for the embedded model].",
+)
+@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute limit.")
+@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute limit (estimated).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="Seconds to wait for one response.")  # fmt: skip
+@click.option("--max-retries", type=click.IntRange(0, 100), default=6, show_default=True,
+              help="Retries of a request on 429/5xx/timeouts/dropped connections.")  # fmt: skip
+@click.option(
+    "--max-tokens-total",
+    type=click.IntRange(min=1),
+    help="Token cap of the whole audit (journal included): a task is asked only if its worst case still fits.",
+)
+@click.option("--price-input", type=click.FloatRange(min=0), help="USD per million prompt tokens (for --dry-run).")
+@click.option("--price-output", type=click.FloatRange(min=0), help="USD per million completion tokens (for --dry-run).")
+@click.option("--local-model", help="Judge with this GGUF file on the embedded llama.cpp server.")
+@click.option("-o", "--out", help="Audit journal [default: RUN_DIR/audit.jsonl, or FILE's NAME.audit.jsonl].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--dry-run", is_flag=True, help="Print one judge prompt and the requests, tokens, cost; call no model.")
+@verbosity_options
+def audit_cmd(**opts: Any) -> None:
+    """Measure the quality of a pool with an LLM judge, as the Self-Instruct paper did by hand.
+
+    For each task (all, or a seeded --sample), one instance chosen with --seed is shown to the judge, which
+    answers the paper's three questions (is the instruction a valid task; is the input appropriate; is the
+    output correct and acceptable) and gives a 1-5 score with a one-sentence reason. Verdicts are appended to
+    audit.jsonl as they arrive: re-running the same command after a crash or kill -9 asks only what is missing.
+    A reply that cannot be read is asked once more, then counted as unreadable (never guessed). The summary,
+    our shares beside the paper's 92/79/58/54% with 95% confidence intervals, is printed and written to
+    audit_summary.json. Keep the good tasks with `selfinstruct filter POOL --min-score 4`.
+
+    With no --judge-base-url and no OPENAI_API_KEY the embedded 135M model judges: a smoke test, not a judge.
+
+    \b
+    Example:
+      OPENAI_API_KEY=... selfinstruct audit data/run1 --sample 200 --judge-model gpt-4o-mini
+      selfinstruct audit data/run1 --judge-base-url http://localhost:8000/v1 --concurrency 32
+      selfinstruct audit data/run1 --dry-run --price-input 0.15 --price-output 0.6
+      selfinstruct filter data/run1/tasks.jsonl --min-score 4 --out good.jsonl
+    """
+    if opts["verbose"]:
+        logging.basicConfig(level=logging.INFO if opts["verbose"] == 1 else logging.DEBUG, stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    try:
+        settings = resolve_audit_settings(opts)
+        if settings.dry_run:
+            _render_dry_run(dry_run_audit(settings), settings)
+            return
+        with tqdm(desc="judged", unit=" task", disable=True if opts["quiet"] else None, file=sys.stderr,
+                  dynamic_ncols=True) as bar:  # fmt: skip
+
+            def set_total(n: int) -> None:
+                bar.total = n
+                bar.refresh()
+
+            report = audit(settings, progress=bar.update, notice=lambda m: click.echo(m, err=True), total=set_total)
+    except SelfInstructError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted. The audit in {opts['out'] or opts['source']} is intact: run the same command "
+                   "to resume.", err=True)  # fmt: skip
+        sys.exit(130)
+    _render_report(report, settings, as_json=opts["as_json"])
+
+
+def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.summary, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_table(report.summary), nl=False)
+        click.echo(
+            f"this run: {report.asked:,} tasks asked, {report.tokens:,} tokens; {report.already:,} were already in "
+            f"{settings.journal}; summary -> {settings.summary_path}"
+        )
+    if report.budget_reached:
+        click.echo(f"stopped at --max-tokens-total {settings.max_tokens_total:,}: {report.summary['pending']:,} "
+                   "tasks not judged; raise it and run again to finish", err=True)  # fmt: skip
+
+
+def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:
+    click.echo("===== judge prompt (one task) =====")
+    click.echo(plan.example)
+    click.echo()
+    click.echo(f"===== estimate for {plan.audited:,} audited tasks ({plan.journaled:,} already judged) =====")
+    click.echo(f"  {'requests':<18} {plan.requests:>10,}")
+    click.echo(f"  {'prompt tokens':<18} {plan.prompt_tokens:>10,} (about)")
+    click.echo(f"  {'completion tokens':<18} {plan.completion_tokens:>10,} (about)")
+    if plan.cost is not None:
+        click.echo(f"  {'cost':<18} {'$' + format(plan.cost, ',.4f'):>10} (at ${settings.price_input:g} / "
+                   f"${settings.price_output:g} per million prompt / completion tokens)")  # fmt: skip
+    else:
+        click.echo("  cost: pass --price-input and --price-output (USD per million tokens)")
+    click.echo(f"  assuming {plan.assumptions}")
+    if plan.note:
+        click.echo(f"NOTE: {plan.note}")

@@ -1,0 +1,436 @@
+"""`selfinstruct audit` against the loopback fake server with a scripted judge, and `filter --min-score`.
+
+The scripted judge answers each task in a style fixed by the task's number: JSON (some in code fences),
+plain labelled lines, malformed on even request seeds (so the retry with another seed may heal it), always
+malformed, or a refusal. Its verdict is a pure function of the task, so every expectation is computed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from selfinstruct.audit_journal import audit_scores, keep_min_score, read_journal
+from selfinstruct.audit_summary import wilson
+from selfinstruct.bootstrap import derive_seed
+from selfinstruct.cli import cli
+from tests.fake_openai import FakeOpenAIServer, Fault, Reply, Request
+
+KEY = "sk-test-audit"
+CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_JUDGE_MODEL",
+                               "SELFINSTRUCT_JUDGE_BASE_URL", "SELFINSTRUCT_JUDGE_API_KEY")}  # fmt: skip
+_INSTRUCTION = re.compile(r"Instruction:\n(.*?)\n\nInput:", re.S)
+_NUMBER = re.compile(r"#(\d+)")
+STYLES = ("json", "json", "fenced", "json", "plain", "json", "flaky", "json", "garbled", "refusal")
+
+
+def verdict_of(number: int) -> dict[str, Any]:
+    score = int(hashlib.sha256(str(number).encode()).hexdigest(), 16) % 5 + 1
+    return {
+        "valid_instruction": score >= 2,
+        "appropriate_input": score >= 3 or number % 7 == 0,
+        "correct_output": score >= 4,
+        "score": score,
+        "reason": f"Scripted reason {number}.",
+    }
+
+
+def style_of(number: int) -> str:
+    return STYLES[number % len(STYLES)]
+
+
+def judge(request: Request) -> Reply:
+    """The scripted judge (the fake server's responder)."""
+    match = _INSTRUCTION.search(request.prompt)
+    number_match = _NUMBER.search(match.group(1)) if match else None
+    if number_match is None:
+        return Reply("I am not sure what you want.")
+    number = int(number_match.group(1))
+    v = verdict_of(number)
+    yn = {True: "yes", False: "no"}
+    style = style_of(number)
+    seed = request.body.get("seed")
+    if style == "refusal":
+        return Reply("I'm sorry, but I can't help with evaluating this content.")
+    if style == "garbled" or (style == "flaky" and isinstance(seed, int) and seed % 2 == 0):
+        return Reply('{"valid_instruction": "yes", "score": ')
+    if style == "plain":
+        return Reply(
+            f"**Valid instruction:** {yn[v['valid_instruction']].title()}\n**Appropriate input:** "
+            f"{yn[v['appropriate_input']]}\n**Correct output:** {yn[v['correct_output']]}\n"
+            f"**Score:** {v['score']}/5\n**Reason:** {v['reason']}"
+        )
+    body = json.dumps({k: yn[x] if isinstance(x, bool) else x for k, x in v.items()})
+    return Reply(f"Here is my verdict:\n```json\n{body}\n```" if style == "fenced" else body)
+
+
+def expected(number: int, task_id: str, seed: int = 0) -> dict[str, Any] | None:
+    """The verdict the audit must journal for a task, or None when it must be unreadable."""
+    style = style_of(number)
+    if style in ("refusal", "garbled"):
+        return None
+    if style == "flaky" and all(derive_seed(seed, "audit", task_id, k) % 2 == 0 for k in (0, 1)):
+        return None
+    return verdict_of(number)
+
+
+def make_pool(path: Path, n: int) -> list[dict[str, Any]]:
+    tasks = []
+    for i in range(n):
+        instances = [
+            {"input": f"input {i}.{k}" if i % 3 else "", "output": f"output {i}.{k}"} for k in range(1 + i % 3)
+        ]
+        tasks.append({"id": f"machine_task_{i}", "instruction": f"Do task #{i} about topic {i * 7 % 13}.",
+                      "instances": instances, "is_classification": False})  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    return tasks
+
+
+def journal_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(judge, api_key=KEY) as srv:
+        yield srv
+
+
+def run_audit(server: FakeOpenAIServer, source: Path, *args: str) -> tuple[int, str, str]:
+    argv = ["audit", str(source), "--judge-base-url", server.url, "--judge-model", "fake-model", "-q", *args]
+    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_200_tasks_every_one_judged_or_unreadable_and_the_table_adds_up(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    run_dir = tmp_path / "run"
+    tasks = make_pool(run_dir / "tasks.jsonl", 200)
+    code, stdout, stderr = run_audit(server, run_dir, "--concurrency", "16")
+    assert code == 0, stderr
+    lines = journal_lines(run_dir / "audit.jsonl")
+    assert sorted(r["task_id"] for r in lines) == sorted(t["id"] for t in tasks)  # each task exactly once
+    for rec in lines:
+        number = int(rec["task_id"].rsplit("_", 1)[1])
+        want = expected(number, rec["task_id"])
+        if want is None:
+            assert rec["status"] == "unreadable" and rec["why"] and "score" not in rec
+            assert rec["attempts"] == 2  # retried once, then given up, never guessed
+        else:
+            assert rec["status"] == "judged"
+            assert rec["answers"] == {k: want[k] for k in ("valid_instruction", "appropriate_input", "correct_output")}
+            assert (rec["score"], rec["reason"]) == (want["score"], want["reason"])
+        assert rec["judge_model"] == "fake-model" and rec["seed"] == 0 and len(rec["raw"]) <= 600
+    summary = json.loads((run_dir / "audit_summary.json").read_text())
+    judged = [r for r in lines if r["status"] == "judged"]
+    assert summary["audited"] == 200 == summary["judged"] + summary["unreadable"] + summary["pending"]
+    assert summary["pending"] == 0 and summary["judged"] == len(judged)
+    assert sum(summary["unreadable_reasons"].values()) == summary["unreadable"]
+    assert summary["unreadable_reasons"]["refusal"] == 20
+    assert sum(summary["score"]["distribution"].values()) == summary["judged"]
+    for row in ("valid_instruction", "appropriate_input", "correct_output"):
+        yes = sum(1 for r in judged if r["answers"][row])
+        q = summary["questions"][row]
+        assert (q["yes"], q["of"]) == (yes, len(judged))
+        assert q["ci95"] == [round(x, 4) for x in wilson(yes, len(judged))]
+    all_valid = sum(1 for r in judged if all(r["answers"].values()))
+    assert summary["questions"]["all_valid"]["yes"] == all_valid
+    assert summary["questions"]["all_valid"]["paper"] == 0.54
+    # The printed table: our figures beside the paper's, and the counts that add up.
+    assert "valid instruction" in stdout and "92%" in stdout and "79%" in stdout and "58%" in stdout
+    assert "54%" in stdout and "95% CI" in stdout
+    assert f"judged {summary['judged']} + unreadable {summary['unreadable']}" in stdout and "= 200 audited" in stdout
+    assert "not a real judge" not in stdout
+    # One request per readable task, two for unreadable ones, each with its own derived seed.
+    assert len(server.requests) == sum(r["attempts"] for r in lines)
+    retries = [r for r in server.requests if r.body["temperature"] != 0]
+    assert len(retries) == sum(1 for r in lines if r["attempts"] == 2)
+    assert all(r.body["temperature"] == 0.7 for r in retries)
+    by_seed = {r.body["seed"] for r in server.requests}
+    assert len(by_seed) == len(server.requests)
+    assert derive_seed(0, "audit", "machine_task_0", 0) in by_seed
+
+
+def test_filter_min_score_keeps_exactly_the_tasks_scored_at_least_x(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    run_dir = tmp_path / "run"
+    tasks = make_pool(run_dir / "tasks.jsonl", 200)
+    assert run_audit(server, run_dir)[0] == 0
+    scores = audit_scores(run_dir / "audit.jsonl")
+    for x in (1, 3.5, 4, 5):
+        out = tmp_path / f"kept_{x}.jsonl"
+        result = CliRunner().invoke(cli, ["filter", str(run_dir / "tasks.jsonl"), "--min-score", str(x), "--out",
+                                          str(out), "-q", "--json"])  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        kept = journal_lines(out)
+        want = [t for t in tasks if scores.get(t["id"], 0) >= x]
+        assert kept == want  # unchanged, in order, exactly these
+        report = json.loads(result.stdout)
+        assert report["kept"] == len(want) and report["kept"] + report["dropped"] == 200
+        unreadable = sum(1 for t in tasks if t["id"] not in scores)
+        assert report["by_reason"].get("audit:unreadable", 0) == unreadable
+    selection = keep_min_score([(t["id"], t["instruction"]) for t in tasks], run_dir / "audit.jsonl", 4)
+    assert selection.kept == sum(1 for s in scores.values() if s >= 4)
+
+
+def test_filter_min_score_text_summary_and_with_other_filters(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    run_dir = tmp_path / "run"
+    make_pool(run_dir / "tasks.jsonl", 30)
+    assert run_audit(server, run_dir, "--sample", "10")[0] == 0
+    out = tmp_path / "kept.jsonl"
+    result = CliRunner().invoke(cli, ["filter", str(run_dir / "tasks.jsonl"), "--min-score", "3", "--out", str(out),
+                                      "--filters", "length", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "audit: not_audited" in result.stdout and "kept " in result.stdout
+    assert "20" in result.stdout.split("audit: not_audited", 1)[1].splitlines()[0]
+
+
+def test_sample_and_instances_are_seeded_and_a_larger_sample_is_a_superset(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 60)
+    outs = {}
+    for name, args in {"a": ("--sample", "20", "--seed", "3"), "b": ("--sample", "20", "--seed", "3")}.items():
+        journal = tmp_path / f"{name}.jsonl"
+        assert run_audit(server, pool, *args, "--out", str(journal))[0] == 0
+        outs[name] = sorted(journal_lines(journal), key=lambda r: r["task_id"])
+    assert outs["a"] == outs["b"]  # same sample, same instances, same verdicts
+    assert len(outs["a"]) == 20
+    assert len({r["instance"] for r in outs["a"]}) > 1
+    other = tmp_path / "other.jsonl"
+    assert run_audit(server, pool, "--sample", "20", "--seed", "4", "--out", str(other))[0] == 0
+    assert {r["task_id"] for r in journal_lines(other)} != {r["task_id"] for r in outs["a"]}
+    # Growing the sample on the same journal asks only the new tasks.
+    before = len(server.requests)
+    journal = tmp_path / "a.jsonl"
+    code, stdout, _ = run_audit(server, pool, "--sample", "30", "--seed", "3", "--out", str(journal))
+    assert code == 0
+    lines = journal_lines(journal)
+    assert len(lines) == 30 and {r["task_id"] for r in outs["a"]} <= {r["task_id"] for r in lines}
+    new_prompts = [r.prompt for r in server.requests[before:]]
+    assert not any(f"#{r['task_id'].rsplit('_', 1)[1]} " in p for r in outs["a"] for p in new_prompts)
+    assert "20 were already in" in stdout
+    assert (tmp_path / "a_summary.json").is_file()
+
+
+def test_a_file_source_writes_its_journal_next_to_it(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 5)
+    assert run_audit(server, pool)[0] == 0
+    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == 5
+    assert json.loads((tmp_path / "pool.audit_summary.json").read_text())["audited"] == 5
+    out = tmp_path / "kept.jsonl"
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "1", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_transient_faults_are_retried_by_the_engine(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 6)
+    server.inject(Fault(status=503), Fault(status=429, retry_after=0.01), Fault(drop=True))
+    code, _, stderr = run_audit(server, pool, "--concurrency", "1")
+    assert code == 0, stderr
+    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == 6
+
+
+def test_a_dead_judge_stops_with_one_line_and_keeps_the_journal(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 6)
+    server.inject_when(lambda r: "#4 " in r.prompt, Fault(status=401), times=1)
+    code, _, stderr = run_audit(server, pool, "--concurrency", "1")
+    assert code == 1 and "authentication failed (401)" in stderr and "Traceback" not in stderr
+    done = journal_lines(tmp_path / "pool.audit.jsonl")
+    assert [r["task_id"] for r in done] == [f"machine_task_{i}" for i in range(4)]
+    summary = json.loads((tmp_path / "pool.audit_summary.json").read_text())
+    assert summary["pending"] == 2
+    assert run_audit(server, pool)[0] == 0
+    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == 6
+
+
+def test_max_tokens_total_is_a_cap(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 20)
+    code, _, stderr = run_audit(server, pool, "--max-tokens-total", "3000", "--concurrency", "2")
+    assert code == 0, stderr
+    lines = journal_lines(tmp_path / "pool.audit.jsonl")
+    assert 0 < len(lines) < 20 and "--max-tokens-total" in stderr
+    assert sum(r["prompt_tokens"] + r["completion_tokens"] for r in lines) <= 3000
+
+
+def test_dry_run_counts_what_is_left_and_calls_nothing(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 12)
+    assert run_audit(server, pool, "--sample", "4")[0] == 0
+    server.reset()
+    code, stdout, stderr = run_audit(server, pool, "--dry-run", "--price-input", "0.15", "--price-output", "0.6")
+    assert code == 0, stderr
+    assert server.requests == []
+    assert "===== judge prompt" in stdout and "Instruction:\nDo task #" in stdout
+    assert re.search(r"requests\s+8\b", stdout) and "(4 already judged)" in stdout and "$" in stdout
+    assert "not a real judge" not in stdout
+
+
+def test_the_embedded_judge_says_it_is_no_judge_in_a_dry_run(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 3)
+    result = CliRunner().invoke(cli, ["audit", str(pool), "--dry-run"], env=CLEAN_ENV)
+    assert result.exit_code == 0, result.stderr
+    assert "A 135M model is not a real judge" in result.stdout
+    assert "cost: pass --price-input" in result.stdout
+    assert not (tmp_path / "pool.audit.jsonl").exists()
+
+
+def test_chinese_template(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 2)
+    code, _, stderr = run_audit(server, pool, "--language", "zh")
+    assert code == 0, stderr
+    assert all("只回复一个 JSON 对象" in r.prompt for r in server.requests)
+    assert any("输入：\n（无）" in r.prompt for r in server.requests)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        (lambda d: d / "missing", [], "not found"),
+        (lambda d: (d / "empty_run").mkdir() or d / "empty_run", [], "no tasks.jsonl here"),
+        (lambda d: _write(d / "bad.jsonl", '{"instruction": "x"\n'), [], "bad.jsonl:1: broken JSON"),
+        (lambda d: _write(d / "none.jsonl", '{"instruction": "Write a poem."}\n'), [], "no task with an instance"),
+        (lambda d: _write(d / "p.jsonl", '{"instruction": "Write.", "output": "x"}\n'), ["--out", "."],
+         "is a directory"),
+        (lambda d: _write(d / "p.jsonl", '{"instruction": "Write.", "output": "x"}\n'), ["--sample", "0"],
+         "Invalid value for '--sample'"),
+        (lambda d: _write(d / "p.jsonl", '{"instruction": "Write.", "output": "x"}\n'), ["--prompts", "nope"],
+         "--prompts must be a directory"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, server: FakeOpenAIServer, setup: Any, args: list[str], message: str
+) -> None:
+    source = setup(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, _, stderr = run_audit(server, source, *[a if a != "." else str(tmp_path) for a in args])
+    assert code == 2, stderr
+    assert message in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and server.requests == []
+
+
+def test_a_journal_of_another_judge_or_pool_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    tasks = make_pool(pool, 4)
+    assert run_audit(server, pool)[0] == 0
+    code, _, stderr = run_audit(server, pool, "--seed", "9")
+    assert code == 2 and "judged with seed=0, not 9" in stderr
+    server.models.append("other-model")
+    argv = ["audit", str(pool), "--judge-base-url", server.url, "--judge-model", "other-model", "-q"]
+    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    assert result.exit_code == 2 and 'judge_model="fake-model"' in result.stderr
+    tasks[1]["instruction"] = "Do task #1 about something else."
+    pool.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    code, _, stderr = run_audit(server, pool)
+    assert code == 2 and "another pool" in stderr
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "1", "--out", str(tmp_path / "k.jsonl")])
+    assert result.exit_code == 2 and "another pool" in result.stderr and not (tmp_path / "k.jsonl").exists()
+
+
+def test_filter_min_score_input_errors(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 3)
+    out = tmp_path / "k.jsonl"
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "4", "--out", str(out)])
+    assert result.exit_code == 2 and "no audit journal here" in result.stderr and not out.exists()
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--audit", "x.jsonl", "--out", str(out)])
+    assert result.exit_code == 2 and "pass --min-score too" in result.stderr
+    journal = _write(tmp_path / "j.jsonl", '{"task_id": "a"}\n{"task_id": "b"}\n')
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "4", "--audit", str(journal), "--out",
+                                      str(out)])  # fmt: skip
+    assert result.exit_code == 2 and "j.jsonl:1:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "9", "--out", str(out)])
+    assert result.exit_code == 2 and "--min-score" in result.stderr
+
+
+def test_torn_last_line_is_cut_and_that_task_asked_again(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 5)
+    assert run_audit(server, pool)[0] == 0
+    journal = tmp_path / "pool.audit.jsonl"
+    data = journal.read_bytes()
+    journal.write_bytes(data[: -len(data.splitlines()[-1]) // 2 - 1])  # half of the last line, no newline
+    assert len(audit_scores(journal)) <= 4  # the reader skips the torn line, and writes nothing
+    server.reset()
+    code, _, stderr = run_audit(server, pool)
+    assert code == 0 and "removed a torn last line" in stderr
+    assert len(server.requests) in (1, 2)
+    assert sorted(r["task_id"] for r in journal_lines(journal)) == [f"machine_task_{i}" for i in range(5)]
+
+
+def _audit_cli(pool: Path, url: str, concurrency: int) -> list[str]:
+    return [sys.executable, "-m", "selfinstruct", "audit", str(pool), "--judge-base-url", url, "--judge-model",
+            "fake-model", "-q", "--concurrency", str(concurrency)]  # fmt: skip
+
+
+@pytest.mark.parametrize("kill_after", [0.6, 1.2])
+def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, kill_after: float) -> None:
+    env = {**os.environ, "OPENAI_API_KEY": KEY}
+    for name in CLEAN_ENV:
+        if name != "OPENAI_API_KEY":
+            env.pop(name, None)
+    with FakeOpenAIServer(judge, api_key=KEY, latency=0.05) as srv:  # 200 tasks take >= 2.5 s
+        reference = tmp_path / "reference" / "tasks.jsonl"
+        make_pool(reference, 200)
+        subprocess.run(_audit_cli(reference, srv.url, 4), env=env, check=True, timeout=120)
+        pool = tmp_path / "killed" / "tasks.jsonl"
+        make_pool(pool, 200)
+        proc = subprocess.Popen(_audit_cli(pool, srv.url, 4), env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        journal = pool.parent / "audit.jsonl"
+        while (not journal.exists() or journal.stat().st_size == 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(kill_after)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        journaled = set(read_journal(journal))  # what survived the kill (a torn last line is not in it)
+        assert 0 < len(journaled) < 200, "kill the audit mid-run"
+        mark = len(srv.requests)
+        subprocess.run(_audit_cli(pool, srv.url, 8), env=env, check=True, timeout=120)
+        asked_again = {int(m.group(1)) for r in srv.requests[mark:] if (m := _NUMBER.search(r.prompt))}
+    assert not asked_again & {int(t.rsplit("_", 1)[1]) for t in journaled}
+    final = sorted(journal_lines(pool.parent / "audit.jsonl"), key=lambda r: r["task_id"])
+    want = sorted(journal_lines(reference.parent / "audit.jsonl"), key=lambda r: r["task_id"])
+    assert [r["task_id"] for r in final] == [r["task_id"] for r in want]  # every task once
+    assert final == want  # the same verdicts, tokens and replies as an audit never killed
+    summary = json.loads((pool.parent / "audit_summary.json").read_text())
+    reference_summary = json.loads((reference.parent / "audit_summary.json").read_text())
+    for key in ("questions", "score", "judged", "unreadable", "unreadable_reasons"):
+        assert summary[key] == reference_summary[key]
+
+
+def test_json_summary_and_help(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 3)
+    code, stdout, stderr = run_audit(server, pool, "--json")
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary == json.loads((tmp_path / "pool.audit_summary.json").read_text())
+    assert summary["audited"] == 3 and summary["questions"]["valid_instruction"]["paper"] == 0.92
+    result = CliRunner().invoke(cli, ["audit", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.stdout and "--min-score 4" in result.stdout
