@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from selfinstruct.cli_common import fail, out_path, verbosity_options
 from selfinstruct.errors import InputError, SelfInstructError
-from selfinstruct.export import FORMATS, export_data
+from selfinstruct.export import FORMATS, export_data, score_summary
 from selfinstruct.settings import resolve_export_settings
 from selfinstruct.stats import compute_stats, render_text
 
@@ -142,6 +142,12 @@ def stats_cmd(
     metavar="TEXT",
     help="Append TEXT to every prompt-completion completion (default: nothing; trainers add their own EOS).",
 )
+@click.option(
+    "--min-score",
+    type=click.FloatRange(1, 5),
+    help="Export only pool tasks that `selfinstruct audit` scored at least this (unscored ones are left out).",
+)
+@click.option("--audit", "audit_file", help="Audit journal for --min-score [default: the one audit wrote for POOL].")
 def export_cmd(
     pool: str,
     fmt: str,
@@ -154,6 +160,8 @@ def export_cmd(
     system: str | None,
     roles: str | None,
     eos: str | None,
+    min_score: float | None,
+    audit_file: str | None,
 ) -> None:
     """Export a task pool for fine-tuning, one record per instance.
 
@@ -162,8 +170,9 @@ def export_cmd(
     user/assistant), prompt-completion (prompt/completion joined by randomized templates, as the paper
     fine-tuned GPT-3) and hf (a Hugging Face dataset folder: Parquet splits, a dataset card recording how the
     data was made, LLaMA-Factory and axolotl configs; pip install "selfinstruct[hf]"). The --out extension
-    picks a JSON array (.json) or JSON lines (.jsonl). Nothing is written when the input is bad or there is
-    nothing to export.
+    picks a JSON array (.json) or JSON lines (.jsonl). --min-score X keeps only the pool tasks `selfinstruct
+    audit` scored at least X (AlpaGasus-style; seeds are kept). Nothing is written when the input is bad or
+    there is nothing to export.
 
     \b
     Example:
@@ -172,6 +181,7 @@ def export_cmd(
       selfinstruct export data/run1 --format sharegpt --out trl.jsonl --roles openai --system "Be concise."
       selfinstruct export data/run1 --format prompt-completion --out gpt3.jsonl --seed 42 --eos "<|endoftext|>"
       selfinstruct export data/run1 --format hf --out run1_hf --include-seeds
+      selfinstruct export data/run1 --format alpaca --out best.json --min-score 4.5   # after selfinstruct audit
     """
     try:
         source = Path(pool)
@@ -189,6 +199,8 @@ def export_cmd(
             eos=eos,
             roles=roles,
             system=system,
+            min_score=min_score,
+            audit=audit_file,
         )
         result = export_data(settings, notice=lambda message: click.echo(f"{message} ...", err=True))
     except SelfInstructError as exc:
@@ -201,5 +213,7 @@ def export_cmd(
     else:
         where = ": " + ", ".join(f"{o.records:,} {o.split} -> {o.path}" for o in result.outputs)
     click.echo(f"wrote {result.written:,} {fmt} records from {result.tasks:,} tasks{seeds}{where}")
+    if min_score is not None:
+        click.echo(score_summary(result, min_score))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,8 @@ class ExportResult:
     skipped: int  # tasks without instances: nothing to train on
     outputs: list[Output] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # With --min-score: pool tasks dropped for want of an audit score that high, by reason.
+    score_drops: Counter[str] = field(default_factory=Counter)
 
 
 def join_prompt(instruction: str, inp: str) -> str:
@@ -172,12 +175,23 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
         check_target(s.out)
     notes: list[str] = []
     tasks, seeds, run = _load(s.source, s.include_seeds, notes)
+    score_drops: Counter[str] = Counter()
+    if s.min_score is not None:
+        from selfinstruct.audit_journal import keep_min_score
+        from selfinstruct.audit_settings import default_journal
+
+        journal = s.audit or default_journal(s.source)
+        selection = keep_min_score([(t.id, t.instruction) for t in tasks], journal, s.min_score)
+        score_drops = Counter(d for d in selection.drops if d is not None)
+        tasks = [t for t, keep in zip(tasks, selection.keep, strict=True) if keep]
     language = dataset_language(run, [*seeds, *tasks])
     chosen = [t for t in [*seeds, *tasks] if t.instances]
     skipped = len(seeds) + len(tasks) - len(chosen)
     if not chosen:
         total = len(seeds) + len(tasks)
         have = f"none of its {total:,} tasks has an instance" if total else "it holds no tasks"
+        if score_drops:
+            have = f"the audit scored none of its tasks at least {s.min_score:g} ({_drops(score_drops)})"
         raise EmptyExportError(f"{s.source}: nothing to export: {have}; nothing was written")
     if skipped:
         notes.append(f"skipped {skipped:,} task(s) without instances")
@@ -192,7 +206,7 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
             random.Random(f"shuffle:{name}:{s.seed}").shuffle(split_rows)
     seed_count = sum(1 for t in seeds if t.instances)
     result = ExportResult(written=sum(len(r) for r in rows.values()), tasks=len(chosen) - seed_count,
-                          seeds=seed_count, skipped=skipped, notes=notes)  # fmt: skip
+                          seeds=seed_count, skipped=skipped, notes=notes, score_drops=score_drops)  # fmt: skip
     if s.fmt == "hf":
         from selfinstruct.hf_dataset import write_dataset_folder
 
@@ -209,6 +223,19 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     if s.fmt == "openai-chat" and s.as_array:
         notes.append("OpenAI's fine-tuning API takes JSONL only: use a .jsonl name to upload this file there")
     return result
+
+
+def _drops(drops: Counter[str]) -> str:
+    return ", ".join(f"{reason} {count:,}" for reason, count in sorted(drops.items()))
+
+
+def score_summary(result: ExportResult, min_score: float) -> str:
+    """`kept 40 of 50 pool tasks the audit scored at least 4.5 (dropped: score_below_4.5 8, unreadable 2)`."""
+    dropped = sum(result.score_drops.values())
+    tail = f" (dropped: {_drops(result.score_drops)})" if dropped else ""
+    return (
+        f"kept {result.tasks:,} of {result.tasks + dropped:,} pool tasks the audit scored at least {min_score:g}{tail}"
+    )
 
 
 def export(path: Path | str, fmt: str, out: Path | str, **options: Any) -> int:

@@ -266,6 +266,8 @@ class ExportSettings:
     eos: str = ""  # appended to each prompt-completion completion; none by default (trainers add their own)
     roles: ShareGPTRoles = "sharegpt"  # sharegpt turns: human/gpt (LLaMA-Factory) or user/assistant (TRL)
     system: str = ""  # a system turn before each conversation
+    min_score: float | None = None  # keep only pool tasks the audit scored at least this (AlpaGasus-style)
+    audit: Path | None = None  # the audit journal for min_score (default: the one `audit` wrote for source)
 
     @property
     def as_array(self) -> bool:
@@ -296,6 +298,8 @@ def resolve_export_settings(
     eos: str | None = None,
     roles: str | None = None,
     system: str | None = None,
+    min_score: float | None = None,
+    audit: Path | str | None = None,
 ) -> ExportSettings:
     """Check the export options together (None: not given) and resolve their defaults; nonsense is an InputError."""
     source, out = Path(source), Path(out)
@@ -327,6 +331,10 @@ def resolve_export_settings(
         raise InputError(f"--system needs a format with a system turn (sharegpt, openai-chat, hf); {fmt} has none")
     if system is not None and not system.strip():
         raise InputError("--system is empty; give the system prompt text or leave the option out")
+    if audit is not None and min_score is None:
+        raise InputError("--audit names the audit journal for --min-score; pass --min-score too")
+    if min_score is not None and not 1.0 <= min_score <= 5.0:
+        raise InputError(f"--min-score {min_score:g} is out of range; the audit scores from 1 to 5")
     split = (HF_VALIDATION_SPLIT if fmt == "hf" else 0.0) if validation_split is None else validation_split
     if not 0.0 <= split < 1.0:
         raise InputError(f"--validation-split {split} is out of range; give a share like 0.05 (0 for none)")
@@ -342,4 +350,6 @@ def resolve_export_settings(
         eos=eos or "",
         roles="openai" if roles == "openai" else "sharegpt",
         system=system or "",
+        min_score=min_score,
+        audit=Path(audit) if audit is not None else None,
     )

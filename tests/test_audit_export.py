@@ -1,0 +1,54 @@
+"""`export --min-score`: only the pool tasks the audit scored at least X reach the training file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from selfinstruct.audit_journal import audit_scores
+from selfinstruct.cli import cli
+from tests.fake_openai import FakeOpenAIServer
+from tests.test_audit import make_pool, run_audit, server  # noqa: F401  (server is a fixture)
+
+
+def _export(source: Path, out: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["export", str(source), "--format", "alpaca", "--out", str(out), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_export_min_score_keeps_exactly_the_tasks_scored_at_least_x(
+    tmp_path: Path,
+    server: FakeOpenAIServer,  # noqa: F811
+) -> None:
+    run_dir = tmp_path / "run"
+    tasks = make_pool(run_dir / "tasks.jsonl", 60)
+    assert run_audit(server, run_dir)[0] == 0
+    scores = audit_scores(run_dir / "audit.jsonl")
+    for x in (1, 4, 5):
+        out = tmp_path / f"best_{x}.json"
+        code, stdout, stderr = _export(run_dir, out, "--min-score", str(x))
+        want = [t for t in tasks if scores.get(t["id"], 0) >= x]
+        if not want:
+            assert code == 1 and "scored none of its tasks at least" in stderr and not out.exists()
+            continue
+        assert code == 0, stderr
+        records = json.loads(out.read_text(encoding="utf-8"))
+        assert [r["instruction"] for r in records] == [t["instruction"] for t in want for _ in t["instances"]]
+        assert f"kept {len(want)} of 60 pool tasks the audit scored at least {x:g}" in stdout
+
+
+def test_export_min_score_needs_an_audit_and_a_sane_value(
+    tmp_path: Path,
+    server: FakeOpenAIServer,  # noqa: F811
+) -> None:
+    run_dir = tmp_path / "run"
+    make_pool(run_dir / "tasks.jsonl", 5)
+    code, _, stderr = _export(run_dir, tmp_path / "x.json", "--min-score", "4")
+    assert code == 2 and "audit.jsonl" in stderr and stderr.count("\n") == 1
+    code, _, stderr = _export(run_dir, tmp_path / "x.json", "--audit", str(run_dir / "audit.jsonl"))
+    assert code == 2 and "pass --min-score too" in stderr
+    code, _, stderr = _export(run_dir, tmp_path / "x.json", "--min-score", "7")
+    assert code == 2
+    assert not (tmp_path / "x.json").exists()
