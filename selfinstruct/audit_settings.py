@@ -41,7 +41,7 @@ class AuditSettings:
     @property
     def summary_path(self) -> Path:
         """audit.jsonl -> audit_summary.json, pool.audit.jsonl -> pool.audit_summary.json."""
-        return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_summary.json")
+        return summary_path(self.journal)
 
 
 def tasks_file_of(source: Path) -> Path:
@@ -55,6 +55,11 @@ def tasks_file_of(source: Path) -> Path:
     if not source.exists():
         raise InputError("not found; pass a run directory or a task file", path=source)
     return source
+
+
+def summary_path(journal: Path) -> Path:
+    """audit.jsonl -> audit_summary.json, pool.audit.jsonl -> pool.audit_summary.json."""
+    return journal.with_name(journal.name.removesuffix(".jsonl") + "_summary.json")
 
 
 def default_journal(source: Path) -> Path:

@@ -82,3 +82,23 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     with atomic_writer(path) as fh:
         json.dump(summary, fh, ensure_ascii=False, indent=2)
         fh.write("\n")
+
+
+def find_summary(source: Path) -> dict[str, Any] | None:
+    """The summary the last `audit` of `source` wrote (for stats and the dataset card), or None when there is
+    none or it is not one this version can read."""
+    from selfinstruct.audit_settings import default_journal, summary_path
+
+    path = summary_path(default_journal(source))
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    needed = ("questions", "score", "audited", "judged", "unreadable", "pending")
+    if (
+        not isinstance(summary, dict)
+        or summary.get("version") != SUMMARY_VERSION
+        or any(k not in summary for k in needed)
+    ):
+        return None
+    return summary

@@ -162,6 +162,20 @@ def _stats(p: Provenance) -> str:
     return "".join(out)
 
 
+def _audit(p: Provenance) -> str:
+    """The last `selfinstruct audit` of the source, as the paper's Table 2 with our figures beside its."""
+    if p.audit is None:
+        return ""
+    from selfinstruct.audit_render import render_table
+
+    return (
+        "\n## Quality audit\n\n"
+        "An LLM judge (`selfinstruct audit`) answered the Self-Instruct paper's three questions for one instance "
+        "of each audited task and scored it 1-5; the paper's figures are from its expert evaluation of 200 "
+        "tasks.\n\n```\n" + render_table(p.audit) + "\n```\n"
+    )
+
+
 def _export(card: CardInput) -> str:
     rows = [(s.name, f"{s.rows:,}", f"{s.tasks:,}", f"`{s.path}`") for s in card.splits]
     out = [_table(("split", "rows", "tasks", "files"), rows), "\n"]
@@ -223,6 +237,7 @@ def render_card(p: Provenance, card: CardInput, folder: str) -> str:
         + _counts(p)
         + "\n## Statistics\n\n"
         + _stats(p)
+        + _audit(p)
         + "\n## Not recorded\n\n"
         + not_recorded
         + "\n## Use\n\n"

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from selfinstruct import __version__
+from selfinstruct.audit_summary import find_summary
 from selfinstruct.localmodel import DEFAULT_MODEL_NAME
 
 OPENAI_HOST = "api.openai.com"
@@ -58,6 +59,7 @@ class Provenance:
     stats: HeadlineStats | None = None
     rejections_recorded: bool = False  # the run directory has a rejected.jsonl
     not_recorded: list[str] = field(default_factory=list)
+    audit: dict[str, Any] | None = None  # audit_summary.json of the source, when it was audited
 
 
 def headline_stats(source: Path) -> HeadlineStats:
@@ -107,7 +109,7 @@ def _dict(value: Any) -> dict[str, Any]:
 def gather(source: Path, run: dict[str, Any]) -> Provenance:
     """The provenance of `source` (a run directory and its run.json, or a plain task file)."""
     if not source.is_dir():
-        prov = Provenance(source=source.name, kind="file", stats=headline_stats(source))
+        prov = Provenance(source.name, "file", stats=headline_stats(source), audit=find_summary(source))
         prov.not_recorded.append(
             "the source is a task file, not a run directory: the generator model, endpoint, mode, seeds, "
             "prompt templates, settings and rejections were not recorded"
@@ -115,7 +117,9 @@ def gather(source: Path, run: dict[str, Any]) -> Provenance:
         return prov
     settings = _dict(run.get("settings"))
     state = _dict(run.get("state"))
-    prov = Provenance(source=source.resolve().name, kind="run", stats=headline_stats(source))
+    prov = Provenance(
+        source=source.resolve().name, kind="run", stats=headline_stats(source), audit=find_summary(source)
+    )
     prov.model = settings.get("model") or None
     prov.api = settings.get("api")
     prov.mode = settings.get("mode")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct import stats_review, stats_verbs
+from selfinstruct.audit_summary import find_summary
 from selfinstruct.filters.rouge import DEFAULT_THRESHOLD
 from selfinstruct.seeds import load_tasks
 from selfinstruct.stats_lengths import distribution
@@ -159,6 +160,7 @@ def compute_stats(
         run=run_info,
         truncated=_truncated(run_info),
         rejected_examples=stats_review.rejected_examples(rejected, seed),
+        audit=find_summary(path),
     )
     counter, label = load_token_counter()
     if counter is None:

@@ -186,7 +186,13 @@ def render_html(stats: Stats) -> str:
     if stats.seed_similarity_counts is not None:
         sim += ["<h3>To the most similar seed (the paper's Figure 3)</h3>", _hist_table(stats.seed_similarity_counts)]
     parts.append(_section("similarity", f"ROUGE-L similarity (filter threshold {stats.threshold:g})", *sim))
-    parts += [_pairs(stats), _verbs(stats), _sample(stats)]
+    parts += [_pairs(stats), _verbs(stats)]
+    if stats.audit is not None:
+        from selfinstruct.audit_render import render_table
+
+        table = f"<pre>{_e(render_table(stats.audit))}</pre>"
+        parts.append(_section("audit", "Quality audit (the paper's Table 2, by an LLM judge)", table))
+    parts.append(_sample(stats))
     parts.append(f"<details><summary>Text report</summary><pre>{_e(render_text(stats))}</pre></details>")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

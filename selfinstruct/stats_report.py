@@ -134,6 +134,7 @@ class Stats:
     rejected_examples: dict[str, list[RejectedExample]] = field(default_factory=dict)  # "stage:reason" -> a few
     verbs: VerbStats | None = None
     verbs_note: str | None = None
+    audit: dict[str, Any] | None = None  # audit_summary.json of the last `selfinstruct audit` of this source
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property

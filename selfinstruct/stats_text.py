@@ -135,6 +135,15 @@ def _sample(stats: Stats) -> list[str]:
     return lines
 
 
+def _audit(stats: Stats) -> list[str]:
+    """The last `selfinstruct audit` of this source: the paper's table, ours beside it."""
+    if stats.audit is None:
+        return []
+    from selfinstruct.audit_render import render_table
+
+    return ["", "audit (selfinstruct audit)", *(f"  {line}" for line in render_table(stats.audit).splitlines())]
+
+
 def render_text(stats: Stats) -> str:
     """A readable, aligned plain-text report."""
     kind = "run directory" if stats.kind == "run" else "task file"
@@ -147,5 +156,5 @@ def render_text(stats: Stats) -> str:
         lines += _lengths(f"lengths in tokens ({stats.tokenizer})", stats.token_lengths)
     else:
         lines += ["", f"note: {stats.tokens_note}"]
-    lines += _similarity(stats) + _verbs(stats) + _sample(stats)
+    lines += _similarity(stats) + _verbs(stats) + _audit(stats) + _sample(stats)
     return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"

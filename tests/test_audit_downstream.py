@@ -1,4 +1,5 @@
-"""`export --min-score`: only the pool tasks the audit scored at least X reach the training file."""
+"""What an audit changes downstream: `export --min-score` keeps only the tasks scored at least X, and `stats`
+and the hf dataset card show the audit's table."""
 
 from __future__ import annotations
 
@@ -52,3 +53,30 @@ def test_export_min_score_needs_an_audit_and_a_sane_value(
     code, _, stderr = _export(run_dir, tmp_path / "x.json", "--min-score", "7")
     assert code == 2
     assert not (tmp_path / "x.json").exists()
+
+
+def test_stats_and_the_dataset_card_show_the_audit_table(
+    tmp_path: Path,
+    server: FakeOpenAIServer,  # noqa: F811
+) -> None:
+    run_dir = tmp_path / "run"
+    make_pool(run_dir / "tasks.jsonl", 40)
+    result = CliRunner().invoke(cli, ["stats", str(run_dir), "--no-verbs"])
+    assert result.exit_code == 0 and "audit (selfinstruct audit)" not in result.stdout  # no audit yet
+    assert run_audit(server, run_dir)[0] == 0
+    summary = json.loads((run_dir / "audit_summary.json").read_text(encoding="utf-8"))
+    result = CliRunner().invoke(
+        cli, ["stats", str(run_dir), "--no-verbs", "--json", "--html", str(tmp_path / "s.html")]
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["audit"]["judged"] == summary["judged"] and report["audit"]["questions"] == summary["questions"]
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    assert 'id="audit"' in page and "valid instruction" in page.lower()
+    text = CliRunner().invoke(cli, ["stats", str(run_dir), "--no-verbs"]).stdout
+    table = text.split("audit (selfinstruct audit)", 1)[1]
+    assert "92%" in table and f"= {summary['audited']} audited" in table
+    exported = CliRunner().invoke(cli, ["export", str(run_dir), "--format", "hf", "--out", str(tmp_path / "ds")])
+    assert exported.exit_code == 0, exported.stderr
+    card = (tmp_path / "ds" / "README.md").read_text(encoding="utf-8")
+    assert "## Quality audit" in card and f"= {summary['audited']} audited" in card
