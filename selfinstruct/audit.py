@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from selfinstruct.bootstrap import derive_seed
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.generate import endpoint_for
 from selfinstruct.judge_parsing import read_verdict
-from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, LLMClient, StepParams
+from selfinstruct.llm import Completer, Completion, ContextLengthError, EndpointSettings, LLMClient, StepParams
 from selfinstruct.prompts import PromptSet, load_prompts, render_audit
 from selfinstruct.resources import default_seeds
 from selfinstruct.seeds import load_tasks
@@ -191,7 +192,8 @@ async def _judge_all(
             if progress is not None:
                 progress(1)
 
-    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(settings.endpoint.concurrency, len(todo))))]
+    width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes every request at once
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(width, len(todo))))]
     try:
         done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
     finally:
@@ -202,6 +204,23 @@ async def _judge_all(
         failure = None if w.cancelled() else w.exception()
         if failure is not None:
             raise failure
+
+
+def _client(settings: AuditSettings, endpoint: EndpointSettings, notice: Notice) -> Completer:
+    """The synchronous client, or with --batch the batching one (its ledger beside the journal)."""
+    if not settings.batch:
+        return LLMClient(endpoint)
+    from selfinstruct.batching import BatchingClient
+
+    start = time.monotonic()
+    return BatchingClient(
+        endpoint,
+        settings.batch_ledger,
+        gather_seconds=min(1.0, settings.batch_poll / 2),
+        poll_seconds=settings.batch_poll,
+        max_poll_seconds=max(60.0, settings.batch_poll),
+        on_status=lambda line: notice(f"{line} ({time.monotonic() - start:.0f} s)"),
+    )
 
 
 async def _served_model(endpoint: EndpointSettings) -> EndpointSettings:
@@ -263,7 +282,7 @@ async def _run(
         budget = TokenBudget(settings.max_tokens_total, spent)
         if progress is not None:
             progress(len(plan.items) - len(todo))
-        client = LLMClient(endpoint)
+        client = _client(settings, endpoint, notice)
         try:
             if todo:
                 await _judge_all(todo, client, settings, journal, budget, progress)

@@ -37,6 +37,13 @@ class AuditSettings:
     price_input: float | None = None  # USD per million prompt tokens
     price_output: float | None = None  # USD per million completion tokens
     dry_run: bool = False
+    batch: bool = False  # the Batch API: one batch for the whole audit (plus one for the retries)
+    batch_poll: float = 5.0
+
+    @property
+    def batch_ledger(self) -> Path:
+        """audit.jsonl -> audit_batches.jsonl: the batches this audit submitted (so a restart waits for them)."""
+        return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_batches.jsonl")
 
     @property
     def summary_path(self) -> Path:
@@ -102,6 +109,10 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
     model = opts.get("judge_model") or ("gpt-4o-mini" if api_key and not base_url else "")
     prompts_dir = Path(opts["prompts_dir"]) if opts.get("prompts_dir") else None
     language: Language = opts.get("language") or _run_language(source)
+    if opts.get("batch") and local:
+        raise InputError(
+            "--batch needs a judge endpoint with the Batch API (--judge-base-url or a key); the embedded model has none"
+        )
     return AuditSettings(
         source=source,
         tasks_file=tasks_file,
@@ -128,4 +139,6 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
         price_input=opts.get("price_input"),
         price_output=opts.get("price_output"),
         dry_run=bool(opts.get("dry_run")),
+        batch=bool(opts.get("batch")),
+        batch_poll=float(opts.get("batch_poll") or 5.0),
     )

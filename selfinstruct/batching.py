@@ -125,7 +125,7 @@ class BatchingClient:
     def __init__(
         self,
         settings: EndpointSettings,
-        run_dir: Path,
+        ledger: Path,
         usage: Usage | None = None,
         *,
         budget: Budget | None = None,
@@ -139,7 +139,7 @@ class BatchingClient:
         self.settings = settings
         self.usage = usage or Usage()
         self.budget = budget
-        self.ledger = BatchLedger(run_dir / LEDGER)
+        self.ledger = BatchLedger(ledger)
         self.waiting: dict[str, str] = {}  # batch id -> its state, for the progress bar
         self.gather_seconds = gather_seconds
         self.max_batch = max_batch

@@ -63,6 +63,20 @@ from selfinstruct.errors import SelfInstructError
 @click.option("--local-model", help="Judge with this GGUF file on the embedded llama.cpp server.")
 @click.option("-o", "--out", help="Audit journal [default: RUN_DIR/audit.jsonl, or FILE's NAME.audit.jsonl].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Send the judge requests through the Batch API (half price on OpenAI; results within 24 h); "
+    "re-running the same command waits for the batches in flight.",
+)
+@click.option(
+    "--batch-poll",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    envvar="SELFINSTRUCT_BATCH_POLL",
+    help="Seconds between checks of a batch at first (backing off to 60 s).",
+)
 @click.option("--dry-run", is_flag=True, help="Print one judge prompt and the requests, tokens, cost; call no model.")
 @verbosity_options
 def audit_cmd(**opts: Any) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from selfinstruct.batching import BatchingClient
+from selfinstruct.batching import LEDGER, BatchingClient
 from selfinstruct.bootstrap import Bootstrap, RunReport, classify, derive_seed
 from selfinstruct.budget import Budget, BudgetExhausted
 from selfinstruct.errors import EndpointError, InputError
@@ -141,7 +141,7 @@ def _client(settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage
 
     return BatchingClient(
         endpoint,
-        settings.out,
+        settings.out / LEDGER,
         usage,
         budget=budget,
         gather_seconds=min(1.0, settings.batch_poll / 2),

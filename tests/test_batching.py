@@ -31,7 +31,9 @@ def fake() -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
 
 def _client(server: FakeOpenAIServer, run_dir: Path, **kw: object) -> BatchingClient:
     settings = EndpointSettings(base_url=server.url, api_key="k", model="fake-model", max_retries=1)
-    return BatchingClient(settings, run_dir, gather_seconds=0.05, poll_seconds=0.01, max_poll_seconds=0.02, **kw)  # type: ignore[arg-type]
+    return BatchingClient(
+        settings, run_dir / LEDGER, gather_seconds=0.05, poll_seconds=0.01, max_poll_seconds=0.02, **kw
+    )  # type: ignore[arg-type]
 
 
 async def _ask_all(client: BatchingClient, prompts: list[str], step: str = "instructions") -> list[Completion]:
