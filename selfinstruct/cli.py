@@ -369,6 +369,12 @@ def filter_cmd(
     "Re-running the same command picks up the batches in flight.",
 )
 @click.option(
+    "--batch-discount",
+    type=click.FloatRange(0, 1),
+    envvar="SELFINSTRUCT_BATCH_DISCOUNT",
+    help="With --batch: the share of --price-input/--price-output a batch costs [default: 0.5, OpenAI's].",
+)
+@click.option(
     "--batch-poll",
     type=click.FloatRange(min=0.01),
     default=5.0,

@@ -115,6 +115,8 @@ def dry_run(settings: GenerateSettings) -> DryRun:
             "those get usable instances, replies as long as the templates' examples"
             + ("; classification by rules" if settings.classifier == "rules" else "")
         )
+    if settings.batch and settings.prices is not None:
+        assumptions += "; Batch API prices (the given prices times --batch-discount)"
     return DryRun(
         prompts=shown,
         requests=requests,

@@ -168,6 +168,18 @@ def _prices(opts: dict[str, Any]) -> Prices | None:
     return None if None in given else Prices(float(given[0]), float(given[1]))
 
 
+def _batch_prices(prices: Prices | None, opts: dict[str, Any]) -> Prices | None:
+    """With --batch the given (synchronous) prices times --batch-discount: what the summary, --max-cost and
+    --dry-run count."""
+    discount = opts.get("batch_discount")
+    if discount is not None and not opts.get("batch"):
+        raise InputError("--batch-discount applies to --batch runs only; pass --batch too")
+    if prices is None or not opts.get("batch"):
+        return prices
+    factor = 0.5 if discount is None else float(discount)
+    return Prices(prices.input * factor, prices.output * factor)
+
+
 def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     """The CLI's resolved option values (flag, then environment, then default) as one settings object."""
     language = opts["language"]
@@ -232,7 +244,7 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         params=_apply_step_overrides(default_params(api, local=local), mode, overrides),
         max_tokens_total=opts["max_tokens_total"],
         max_cost=opts["max_cost"],
-        prices=_prices(opts),
+        prices=_batch_prices(_prices(opts), opts),
         saturation_window=opts["saturation_window"],
         min_acceptance=opts["min_acceptance"],
         max_unusable=opts["max_unusable"],

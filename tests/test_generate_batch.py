@@ -104,3 +104,17 @@ def test_kill_9_while_a_batch_is_in_flight_then_resume(tmp_path: Path) -> None:
     assert set(batches.submissions.values()) == {1}, "a request was submitted twice"
     assert json.loads((out / "run.json").read_text())["batches"] == batches.created
     assert batches.created[: len(in_flight)] == in_flight
+
+
+def test_batch_prices_are_the_given_prices_times_the_discount(tmp_path: Path) -> None:
+    base = ["generate", "--dry-run", "-n", "100", "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
+            "--out", str(tmp_path / "run"), "--price-input", "1", "--price-output", "2"]  # fmt: skip
+    sync = CliRunner().invoke(cli, base, env=ENV)
+    half = CliRunner().invoke(cli, [*base, "--batch"], env=ENV)
+    third = CliRunner().invoke(cli, [*base, "--batch", "--batch-discount", "0.3"], env=ENV)
+    assert sync.exit_code == half.exit_code == third.exit_code == 0, sync.stderr + half.stderr + third.stderr
+    assert "at $1 / $2 per 1M" in sync.stdout and "at $0.5 / $1 per 1M" in half.stdout
+    assert "at $0.3 / $0.6 per 1M" in third.stdout and "Batch API prices" in half.stdout
+    refused = CliRunner().invoke(cli, [*base, "--batch-discount", "0.3"], env=ENV)
+    assert refused.exit_code == 2 and "pass --batch too" in refused.stderr
+    assert not (tmp_path / "run").exists()
