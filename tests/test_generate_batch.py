@@ -118,3 +118,12 @@ def test_batch_prices_are_the_given_prices_times_the_discount(tmp_path: Path) ->
     refused = CliRunner().invoke(cli, [*base, "--batch-discount", "0.3"], env=ENV)
     assert refused.exit_code == 2 and "pass --batch too" in refused.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_the_token_budget_holds_across_batch_rounds(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, _ = fake
+    code, stderr = _run(tmp_path / "run", server.url, 500, "--batch", "--max-tokens-total", "30000")
+    assert code == 3, stderr  # budget reached before the target
+    usage = json.loads((tmp_path / "run" / "run.json").read_text())["usage"]
+    used = sum(step["prompt_tokens"] + step["completion_tokens"] for step in usage.values())
+    assert 0 < used <= 30000
