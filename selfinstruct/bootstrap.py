@@ -286,13 +286,14 @@ class Bootstrap(Scheduler):
         if not completion.text.strip():
             return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
                              completion.text)  # fmt: skip
-        items, _malformed = parse_alpaca_batch(
+        items, malformed = parse_alpaca_batch(
             completion.text,
             continued=self.client.settings.api == "completions",
             truncated=completion.finish_reason == "length",
         )
         if not items:
-            return JobResult(request, [], "no_items", completion.text[:200], completion.text)
+            detail = f"{malformed} block(s) without an instruction or an output" if malformed else "no task block"
+            return JobResult(request, [], "no_items", detail, completion.text)
         limit = len(self.seeds) + self._visible(request)
         candidates = []
         for j, item in enumerate(items[: self.s.new_per_request]):
@@ -317,7 +318,7 @@ class Bootstrap(Scheduler):
         if result.problem and (k, -1) not in state.written and not rejected:
             rejected.append(response_rejection(k, result.problem, result.detail, result.raw))
             self.rejected[f"response:{result.problem}"] += 1
-            raw = result.detail if result.problem == "no_items" else ""  # (the detail of an empty one is its finish)
+            raw = result.raw if result.problem == "no_items" else ""  # (an empty one has no reply to show)
             self.stops.rejected(f"response:{result.problem}", unusable=True, raw=raw)
         while self._cursor < len(result.candidates):
             cand = result.candidates[self._cursor]
