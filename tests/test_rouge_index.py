@@ -119,6 +119,27 @@ def test_most_similar_is_exact_top_k(pool: list[str], query: str, k: int) -> Non
     assert [(m.score, -m.index) for m in got] == expected
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12))
+def test_most_similar_is_exact_top_k_on_large_pools(seed: int, k: int) -> None:
+    """Hundreds of documents share a token with the query, so the bounds, not a full scan, pick the candidates:
+    ties at the k-th score, repeated tokens and lengths of every kind must still come out exactly."""
+    rng = random.Random(seed)
+    vocab = ["a", "the", "write", "poem", "sea", "list", "three", "tips", "x", "y", "z", "w"]
+    pool = [" ".join(rng.choices(vocab, k=rng.randint(1, 16))) for _ in range(rng.randint(50, 400))]
+    index = NearDuplicateIndex()
+    index.add_all(pool)
+    tokens = [rouge_tokens(p) for p in pool]
+    for _ in range(3):
+        query = " ".join(rng.choices(vocab, k=rng.randint(1, 16)))
+        q = rouge_tokens(query)
+        expected = sorted(
+            ((rouge_fmeasure(lcs_length(q, t), len(q), len(t)), -i) for i, t in enumerate(tokens)), reverse=True
+        )
+        expected = [e for e in expected if e[0] > 0][:k]
+        assert [(m.score, -m.index) for m in index.most_similar(query, k)] == expected
+
+
 def test_fmeasure_formula_matches_rouge_score_exactly() -> None:
     rng = random.Random(0)
     vocab = ["a", "b", "c", "d", "e", "f", "g"]

@@ -103,7 +103,8 @@ class NearDuplicateIndex:
         self._prefix_end: array[int] = array("q")
         self._prefix_rest: array[int] = array("q")
         # Every token -> its documents, for lower thresholds and most_similar: built on first use, then kept up.
-        self._postings: dict[str, list[int]] | None = None
+        # int64 arrays, so that numpy reads them without a copy.
+        self._postings: dict[str, array[int]] | None = None
         # Prefix filter for thresholds >= self.threshold, in rank space: token code -> rank code (rarer = higher).
         self._prefix_t = threshold - _EPS
         self._rank_table: dict[int, int] = {}
@@ -165,7 +166,7 @@ class NearDuplicateIndex:
             for ch in set(code):
                 lst = postings.get(ch)
                 if lst is None:
-                    postings[ch] = [doc]
+                    postings[ch] = array("q", (doc,))
                 else:
                     lst.append(doc)
         self._prefix_end.append(_end_key(prefix))
@@ -188,12 +189,16 @@ class NearDuplicateIndex:
             self._index_prefix(doc, prefix)
         self._next_rebuild = 4 * len(self._codes)
 
-    def _full_postings(self) -> dict[str, list[int]]:
+    def _full_postings(self) -> dict[str, array[int]]:
         if self._postings is None:
-            postings: dict[str, list[int]] = {}
+            postings: dict[str, array[int]] = {}
             for doc, code in enumerate(self._codes):
                 for ch in set(code):
-                    postings.setdefault(ch, []).append(doc)
+                    lst = postings.get(ch)
+                    if lst is None:
+                        postings[ch] = array("q", (doc,))
+                    else:
+                        lst.append(doc)
             self._postings = postings
         return self._postings
 
@@ -339,16 +344,52 @@ class NearDuplicateIndex:
         return found[0] if found else None
 
     def most_similar(self, instruction: str, k: int = 10) -> list[Match]:
-        """The k most similar indexed instructions with exact scores (all that share a token; for metadata)."""
+        """The k most similar indexed instructions with exact scores, best first (ties: the earliest); only
+        instructions sharing a token (score > 0) count.
+
+        Exact without scoring everything: each document sharing a token gets an upper bound on its F1 from its
+        bag-of-tokens overlap (LCS <= overlap), counted for all documents at once from the postings. The best
+        few by bound are scored; the k-th best of those scores, tau, is a floor for the answer (k documents
+        already reach it), so only documents whose bound reaches tau can belong to it, and only they are
+        scored. The cost grows with the postings of the query's tokens (a vectorised count), not with LCS
+        computations over the whole pool."""
         code = self._encode(instruction)
         if not code or not self._codes or k <= 0:
             return []
         postings = self._full_postings()
-        docs = sorted(set().union(*(postings.get(ch, ()) for ch in set(code))))
-        if not docs:
+        counts = Counter(code)
+        shared = [ch for ch in counts if ch in postings]
+        if not shared:
             return []
+        lists = [np.frombuffer(postings[ch], dtype=np.int64) for ch in shared]
+        docs_all = np.concatenate(lists) if len(lists) > 1 else lists[0]
+        weights = [counts[ch] for ch in shared]
+        if max(weights) == 1:
+            overlap = np.bincount(docs_all, minlength=len(self._codes))
+        else:  # a token the query repeats can match up to that many times
+            overlap = np.bincount(
+                docs_all, weights=np.repeat(np.array(weights, dtype=np.float64), [len(x) for x in lists])
+            ).astype(np.int64)
+        # Floor: the 4k documents with the largest overlaps (any k scored documents give a valid floor).
+        hist = np.bincount(overlap)
+        hist[0] = 0
+        if int(hist.sum()) <= max(4 * k, _SMALL):
+            return self._top(code, np.flatnonzero(overlap).tolist(), k)
+        at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
+        t0 = int(np.flatnonzero(at_least >= 4 * k)[-1])
+        first = np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[: 4 * k]
+        tau = self._top(code, first.tolist(), k)[-1].score
+        # F1 <= 2*ov/(m+n) <= 2*ov/(m+ov) since n >= ov: below this overlap nothing can reach tau.
+        need = max(1, int(np.floor(tau * len(code) / (2 - tau) - 1e-3)))
+        docs = np.flatnonzero(overlap >= need)
+        lens = np.frombuffer(self._lens, dtype=np.int64)[docs]
+        bound = fmeasures(np.minimum(overlap[docs], lens), len(code), lens) + _EPS
+        return self._top(code, docs[bound >= tau].tolist(), k)
+
+    def _top(self, code: str, docs: list[int], k: int) -> list[Match]:
+        """The k best of `docs` by exact score, ties to the earliest."""
         scores = self._scores(code, docs)
-        order = sorted(range(len(docs)), key=lambda i: (-scores[i], docs[i]))[:k]
+        order: list[int] = np.lexsort((np.asarray(docs, dtype=np.int64), -scores))[:k].tolist()
         return [Match(docs[i], self._texts[docs[i]], float(scores[i])) for i in order]
 
     # -- the greedy filter, a block at a time ------------------------------------------------------------
