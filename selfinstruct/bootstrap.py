@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Instance, Task
 
 log = logging.getLogger(__name__)
+SAVE_INTERVAL = 1.0  # seconds between run.json saves while running
 
 
 def derive_seed(seed: int, *parts: object) -> int:
@@ -109,6 +111,7 @@ class Bootstrap:
         )
         self.recent: deque[bool] = deque(_recent_outcomes(state), maxlen=settings.saturation_window)
         self.per_request: deque[int] = deque(maxlen=50)
+        self._saved_at = -SAVE_INTERVAL
 
     # -- prompts -----------------------------------------------------------------------------------------
 
@@ -333,7 +336,7 @@ class Bootstrap:
                 result = await pending.pop(next_commit)
                 done = self._commit(result)
                 next_commit += 1
-                self._save("running")
+                self._save("running", throttle=True)
                 if self.progress is not None:
                     self.progress(len(state.pool), self._postfix())
                 if done:
@@ -366,7 +369,13 @@ class Bootstrap:
             "rejected_by_reason": dict(sorted(self.rejected.items())),
         }
 
-    def _save(self, status: str) -> None:
+    def _save(self, status: str, *, throttle: bool = False) -> None:
+        """run.json for humans and for the next run's settings check; at most once a second while running
+        (it holds every seed's classification, and a resume takes its position from the logs, not from it)."""
+        now = time.monotonic()
+        if throttle and now - self._saved_at < SAVE_INTERVAL:
+            return
+        self._saved_at = now
         self.state.save(
             status=status,
             state={"next_request": self.state.next_request, "seed": self.seed, "target": self.s.n},
