@@ -155,6 +155,8 @@ class JournaledClient(LLMClient):
         self.replayed = replayed or Usage()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not set yet: no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:

@@ -361,9 +361,29 @@ class NearDuplicateIndex:
         shared = [ch for ch in counts if ch in postings]
         if not shared:
             return []
-        lists = [np.frombuffer(postings[ch], dtype=np.int64) for ch in shared]
+        # Words in over 1/8 of the pool are not counted but assumed shared by every document: their long posting
+        # lists are most of the cost. That is exact whenever the floor shows that sharing only them cannot
+        # compete; otherwise everything is counted.
+        n_docs = len(self._codes)
+        rare = [ch for ch in shared if 8 * len(postings[ch]) <= n_docs]
+        extra = sum(counts[ch] for ch in shared if 8 * len(postings[ch]) > n_docs)
+        found = self._top_by_bounds(code, counts, rare, extra, k) if rare and extra else None
+        if found is None:
+            found = self._top_by_bounds(code, counts, shared, 0, k)
+        assert found is not None
+        return found
+
+    def _top_by_bounds(
+        self, code: str, counts: Counter[str], tokens: list[str], extra: int, k: int
+    ) -> list[Match] | None:
+        """most_similar with the overlap counted over `tokens` and `extra` more assumed shared by every document;
+        None when that assumption is too loose to decide."""
+        postings = self._postings
+        assert postings is not None
+        m = len(code)
+        lists = [np.frombuffer(postings[ch], dtype=np.int64) for ch in tokens]
         docs_all = np.concatenate(lists) if len(lists) > 1 else lists[0]
-        weights = [counts[ch] for ch in shared]
+        weights = [counts[ch] for ch in tokens]
         if max(weights) == 1:
             overlap = np.bincount(docs_all, minlength=len(self._codes))
         else:  # a token the query repeats can match up to that many times
@@ -373,17 +393,26 @@ class NearDuplicateIndex:
         # Floor: the 4k documents with the largest overlaps (any k scored documents give a valid floor).
         hist = np.bincount(overlap)
         hist[0] = 0
-        if int(hist.sum()) <= max(4 * k, _SMALL):
-            return self._top(code, np.flatnonzero(overlap).tolist(), k)
-        at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
-        t0 = int(np.flatnonzero(at_least >= 4 * k)[-1])
-        first = np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[: 4 * k]
+        found = int(hist.sum())
+        if found <= max(4 * k, _SMALL):
+            if not extra:
+                return self._top(code, np.flatnonzero(overlap).tolist(), k)
+            if found < k:
+                return None
+            first = np.flatnonzero(overlap)
+        else:
+            at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
+            t0 = int(np.flatnonzero(at_least >= 4 * k)[-1])
+            first = np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[: 4 * k]
         tau = self._top(code, first.tolist(), k)[-1].score
-        # F1 <= 2*ov/(m+n) <= 2*ov/(m+ov) since n >= ov: below this overlap nothing can reach tau.
-        need = max(1, int(np.floor(tau * len(code) / (2 - tau) - 1e-3)))
+        # F1 <= 2*ov/(m+n) <= 2*ov/(m+ov), since n >= ov. A document outside the counted postings shares at
+        # most `extra` tokens; if that cannot reach tau, it cannot be in the answer.
+        if extra and 2 * extra / (m + extra) + _EPS >= tau:
+            return None
+        need = max(1, int(np.floor(tau * m / (2 - tau) - 1e-3)) - extra)
         docs = np.flatnonzero(overlap >= need)
         lens = np.frombuffer(self._lens, dtype=np.int64)[docs]
-        bound = fmeasures(np.minimum(overlap[docs], lens), len(code), lens) + _EPS
+        bound = fmeasures(np.minimum(overlap[docs] + extra, lens), m, lens) + _EPS
         return self._top(code, docs[bound >= tau].tolist(), k)
 
     def _top(self, code: str, docs: list[int], k: int) -> list[Match]:
