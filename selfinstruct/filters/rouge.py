@@ -361,59 +361,60 @@ class NearDuplicateIndex:
         shared = [ch for ch in counts if ch in postings]
         if not shared:
             return []
-        # Words in over 1/8 of the pool are not counted but assumed shared by every document: their long posting
-        # lists are most of the cost. That is exact whenever the floor shows that sharing only them cannot
-        # compete; otherwise everything is counted.
-        n_docs = len(self._codes)
-        rare = [ch for ch in shared if 8 * len(postings[ch]) <= n_docs]
-        extra = sum(counts[ch] for ch in shared if 8 * len(postings[ch]) > n_docs)
-        found = self._top_by_bounds(code, counts, rare, extra, k) if rare and extra else None
-        if found is None:
-            found = self._top_by_bounds(code, counts, shared, 0, k)
-        assert found is not None
-        return found
-
-    def _top_by_bounds(
-        self, code: str, counts: Counter[str], tokens: list[str], extra: int, k: int
-    ) -> list[Match] | None:
-        """most_similar with the overlap counted over `tokens` and `extra` more assumed shared by every document;
-        None when that assumption is too loose to decide."""
-        postings = self._postings
-        assert postings is not None
-        m = len(code)
-        lists = [np.frombuffer(postings[ch], dtype=np.int64) for ch in tokens]
-        docs_all = np.concatenate(lists) if len(lists) > 1 else lists[0]
-        weights = [counts[ch] for ch in tokens]
-        if max(weights) == 1:
-            overlap = np.bincount(docs_all, minlength=len(self._codes))
-        else:  # a token the query repeats can match up to that many times
-            overlap = np.bincount(
-                docs_all, weights=np.repeat(np.array(weights, dtype=np.float64), [len(x) for x in lists])
-            ).astype(np.int64)
-        # Floor: the 4k documents with the largest overlaps (any k scored documents give a valid floor).
-        hist = np.bincount(overlap)
-        hist[0] = 0
-        found = int(hist.sum())
-        if found <= max(4 * k, _SMALL):
-            if not extra:
+        # The long posting lists of common words are most of the cost. So: count the overlap over the rarer
+        # words, take the floor tau from that, then leave out of the count as many of the commonest words as
+        # possible while sharing only them still cannot reach tau; those are assumed shared by every document.
+        m, n_docs = len(code), len(self._codes)
+        shared.sort(key=lambda ch: len(postings[ch]))
+        rare = [ch for ch in shared if 8 * len(postings[ch]) <= n_docs] or shared
+        overlap = self._overlap(counts, rare)
+        first = self._floor_docs(overlap, k)
+        if first is None:  # few documents: score them all, counting every word
+            overlap = self._overlap(counts, shared)
+            first = self._floor_docs(overlap, k)
+            if first is None:
                 return self._top(code, np.flatnonzero(overlap).tolist(), k)
-            if found < k:
-                return None
-            first = np.flatnonzero(overlap)
-        else:
-            at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
-            t0 = int(np.flatnonzero(at_least >= 4 * k)[-1])
-            first = np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[: 4 * k]
+            rare = shared
         tau = self._top(code, first.tolist(), k)[-1].score
-        # F1 <= 2*ov/(m+n) <= 2*ov/(m+ov), since n >= ov. A document outside the counted postings shares at
-        # most `extra` tokens; if that cannot reach tau, it cannot be in the answer.
-        if extra and 2 * extra / (m + extra) + _EPS >= tau:
-            return None
+        extra, skipped = 0, len(shared)
+        for ch in reversed(shared[len(rare) :]):  # commonest first
+            more = extra + counts[ch]
+            if 2 * more / (m + more) + _EPS >= tau:
+                break
+            extra, skipped = more, skipped - 1
+        if skipped > len(rare):
+            overlap = overlap + self._overlap(counts, shared[len(rare) : skipped])
+        # F1 <= 2*ov/(m+n) <= 2*ov/(m+ov), since n >= ov; a document outside the counted postings shares at most
+        # `extra` tokens, which cannot reach tau.
         need = max(1, int(np.floor(tau * m / (2 - tau) - 1e-3)) - extra)
         docs = np.flatnonzero(overlap >= need)
         lens = np.frombuffer(self._lens, dtype=np.int64)[docs]
         bound = fmeasures(np.minimum(overlap[docs] + extra, lens), m, lens) + _EPS
         return self._top(code, docs[bound >= tau].tolist(), k)
+
+    def _overlap(self, counts: Counter[str], tokens: list[str]) -> IntArray:
+        """Per document, how many of the query's tokens (with multiplicity) among `tokens` it may share."""
+        postings = self._postings
+        assert postings is not None
+        lists = [np.frombuffer(postings[ch], dtype=np.int64) for ch in tokens]
+        docs_all = np.concatenate(lists) if len(lists) > 1 else lists[0]
+        weights = [counts[ch] for ch in tokens]
+        if max(weights) == 1:
+            return np.bincount(docs_all, minlength=len(self._codes))
+        weighted = np.repeat(np.array(weights, dtype=np.float64), [len(x) for x in lists])
+        return np.bincount(docs_all, weights=weighted, minlength=len(self._codes)).astype(np.int64)
+
+    @staticmethod
+    def _floor_docs(overlap: IntArray, k: int) -> IntArray | None:
+        """The 4k documents with the largest overlaps (any k scored ones give a valid floor), or None when
+        there are too few to be worth a floor."""
+        hist = np.bincount(overlap)
+        hist[0] = 0
+        if int(hist.sum()) <= max(4 * k, _SMALL):
+            return None
+        at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
+        t0 = int(np.flatnonzero(at_least >= 4 * k)[-1])
+        return np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[: 4 * k]
 
     def _top(self, code: str, docs: list[int], k: int) -> list[Match]:
         """The k best of `docs` by exact score, ties to the earliest."""
