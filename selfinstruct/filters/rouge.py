@@ -348,11 +348,11 @@ class NearDuplicateIndex:
         instructions sharing a token (score > 0) count.
 
         Exact without scoring everything: each document sharing a token gets an upper bound on its F1 from its
-        bag-of-tokens overlap (LCS <= overlap), counted for all documents at once from the postings. The best
-        few by bound are scored; the k-th best of those scores, tau, is a floor for the answer (k documents
-        already reach it), so only documents whose bound reaches tau can belong to it, and only they are
-        scored. The cost grows with the postings of the query's tokens (a vectorised count), not with LCS
-        computations over the whole pool."""
+        bag-of-tokens overlap (LCS <= overlap), counted for all documents at once from the postings. The
+        documents with the largest overlaps are scored; the k-th best of those scores, tau, is a floor for the
+        answer (k documents already reach it), so only documents whose bound reaches tau can belong to it, and
+        only they are scored. The cost is a vectorised count over the postings of the query's rarer words, not
+        LCS computations over the whole pool."""
         code = self._encode(instruction)
         if not code or not self._codes or k <= 0:
             return []
