@@ -23,8 +23,6 @@ is then a handful of dict lookups, which is what makes the index fast on small i
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -37,7 +35,16 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
-from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap, rouge_fmeasure
+from selfinstruct.filters.heap import retain_heap
+from selfinstruct.filters.rouge_math import (
+    FloatArray,
+    IntArray,
+    floor_docs,
+    fmeasures,
+    min_overlap,
+    overlaps,
+    rouge_fmeasure,
+)
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
@@ -58,7 +65,6 @@ DEFAULT_BLOCK = 64
 _ZERO = np.zeros(1, dtype=np.int64)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _NO_POSTINGS: array[int] = array("q")
-_M_TOP_PAD = -2  # glibc mallopt parameter
 _SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidfuzz's per-call overhead
 
 Prefix = list[str]  # element keys in the global order; an element's position is its index
@@ -368,10 +374,10 @@ class NearDuplicateIndex:
         shared.sort(key=lambda ch: len(postings[ch]))
         rare = [ch for ch in shared if 8 * len(postings[ch]) <= n_docs] or shared
         overlap = self._overlap(counts, rare)
-        first = self._floor_docs(overlap, k)
+        first = floor_docs(overlap, 4 * k, _SMALL)
         if first is None:  # few documents: score them all, counting every word
             overlap = self._overlap(counts, shared)
-            first = self._floor_docs(overlap, k)
+            first = floor_docs(overlap, 4 * k, _SMALL)
             if first is None:
                 return self._top(code, np.flatnonzero(overlap).tolist(), k)
             rare = shared
@@ -393,28 +399,9 @@ class NearDuplicateIndex:
         return self._top(code, docs[bound >= tau].tolist(), k)
 
     def _overlap(self, counts: Counter[str], tokens: list[str]) -> IntArray:
-        """Per document, how many of the query's tokens (with multiplicity) among `tokens` it may share."""
         postings = self._postings
         assert postings is not None
-        lists = [np.frombuffer(postings[ch], dtype=np.int64) for ch in tokens]
-        docs_all = np.concatenate(lists) if len(lists) > 1 else lists[0]
-        weights = [counts[ch] for ch in tokens]
-        if max(weights) == 1:
-            return np.bincount(docs_all, minlength=len(self._codes))
-        weighted = np.repeat(np.array(weights, dtype=np.float64), [len(x) for x in lists])
-        return np.bincount(docs_all, weights=weighted, minlength=len(self._codes)).astype(np.int64)
-
-    @staticmethod
-    def _floor_docs(overlap: IntArray, k: int) -> IntArray | None:
-        """The 4k documents with the largest overlaps (any k scored ones give a valid floor), or None when
-        there are too few to be worth a floor."""
-        hist = np.bincount(overlap)
-        hist[0] = 0
-        if int(hist.sum()) <= max(4 * k, _SMALL):
-            return None
-        at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
-        t0 = int(np.flatnonzero(at_least >= 4 * k)[-1])
-        return np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[: 4 * k]
+        return overlaps([postings[ch] for ch in tokens], [counts[ch] for ch in tokens], len(self._codes))
 
     def _top(self, code: str, docs: list[int], k: int) -> list[Match]:
         """The k best of `docs` by exact score, ties to the earliest."""
@@ -430,7 +417,7 @@ class NearDuplicateIndex:
         case it is added. Same decisions and matches as best_match followed by add for each in turn."""
         if not 1 <= block <= BLOCK_MAX:
             raise ValueError(f"block must be between 1 and {BLOCK_MAX}")
-        _retain_heap()
+        retain_heap()
         texts = list(instructions)
         out: list[Match | None] = []
         for start in range(0, len(texts), block):
@@ -499,24 +486,6 @@ class NearDuplicateIndex:
         """The filter interface: a Rejection naming the duplicated instruction, or None."""
         match = self.best_match(instruction)
         return None if match is None else self.rejection(match)
-
-
-_heap_retained = False
-
-
-def _retain_heap() -> None:
-    """Ask glibc to keep 64 MiB at the top of the heap when it trims.
-
-    Each block allocates and frees a few arrays of about a megabyte. With glibc's default trim threshold
-    (128 KiB) the heap shrinks after every block and grows again in the next, page-faulting the same memory in
-    each time: at 50k instructions that was 1.5M page faults and a third of the run in the kernel. Keeping
-    the pad costs at most 64 MiB of address space. Elsewhere (not glibc) nothing is changed."""
-    global _heap_retained
-    if _heap_retained:
-        return
-    _heap_retained = True
-    with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc: leave the allocator alone
-        ctypes.CDLL(None).mallopt(_M_TOP_PAD, 64 << 20)
 
 
 def _end_key(prefix: Prefix) -> int:
