@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
 
 log = logging.getLogger(__name__)
+SAVE_INTERVAL = 1.0  # seconds between run.json saves while running
 
 
 def derive_seed(seed: int, *parts: object) -> int:
@@ -148,6 +150,7 @@ class Bootstrap(Scheduler):
         )
         self._verdict: Verdict | None = None
         self._init_schedule()
+        self._saved_at = -SAVE_INTERVAL
 
     # -- prompts -----------------------------------------------------------------------------------------
 
@@ -381,7 +384,13 @@ class Bootstrap(Scheduler):
             "rejected_by_reason": dict(sorted(self.rejected.items())),
         }
 
-    def _save(self, status: str) -> None:
+    def _save(self, status: str, *, throttle: bool = False) -> None:
+        """run.json for humans and for the next run's settings check; at most once a second while running
+        (it holds every seed's classification, and a resume takes its position from the logs, not from it)."""
+        now = time.monotonic()
+        if throttle and now - self._saved_at < SAVE_INTERVAL:
+            return
+        self._saved_at = now
         self.state.save(
             status=status,
             state={"next_request": self.state.next_request, "seed": self.seed, "target": self.s.n},

@@ -211,6 +211,7 @@ async def _run(
                     usage=client.usage.to_dict(),
                     replayed=client.replayed.to_dict(),
                     counts=loop.counts(),
+                    state={"next_request": state.next_request, "seed": seed, "target": settings.n},
                 )
                 raise
             finally:

@@ -93,7 +93,7 @@ class Scheduler:
     def _commit(self, result: JobResult) -> bool | None:
         raise NotImplementedError
 
-    def _save(self, status: str) -> None:
+    def _save(self, status: str, *, throttle: bool = False) -> None:
         raise NotImplementedError
 
     def _report(self, status: str, start_accepted: int) -> RunReport:
@@ -198,7 +198,7 @@ class Scheduler:
             done = self._commit(self._results[self.state.next_request])
             if done is None:
                 return None
-            self._save("running")
+            self._save("running", throttle=True)  # at most once a second; the logs are the truth on resume
             if self.progress is not None:
                 self.progress(len(self.state.pool), self._postfix())
             if done:

@@ -122,6 +122,55 @@ def test_most_similar_is_exact_top_k(pool: list[str], query: str, k: int) -> Non
     assert [(m.score, -m.index) for m in got] == expected
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.booleans())
+def test_most_similar_is_exact_top_k_on_large_pools(seed: int, k: int, zipf: bool) -> None:
+    """Hundreds of documents share a token with the query, so the bounds, not a full scan, pick the candidates:
+    ties at the k-th score, repeated tokens and lengths of every kind must still come out exactly. With a
+    Zipf-like vocabulary a few words are in most documents, and their postings are left out of the count."""
+    rng = random.Random(seed)
+    vocab = ["a", "the", "write", "poem", "sea", "list", "three", "tips", "x", "y", "z", "w"]
+    if zipf:
+        vocab += [f"w{i}" for i in range(150)]
+    weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
+    pool = [" ".join(rng.choices(vocab, weights, k=rng.randint(1, 16))) for _ in range(rng.randint(50, 400))]
+    index = NearDuplicateIndex()
+    index.add_all(pool)
+    tokens = [rouge_tokens(p) for p in pool]
+    for _ in range(8):
+        query = " ".join(rng.choices(vocab, weights, k=rng.randint(1, 16)))
+        q = rouge_tokens(query)
+        expected = sorted(
+            ((rouge_fmeasure(lcs_length(q, t), len(q), len(t)), -i) for i, t in enumerate(tokens)), reverse=True
+        )
+        expected = [e for e in expected if e[0] > 0][:k]
+        assert [(m.score, -m.index) for m in index.most_similar(query, k)] == expected
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_most_similar_is_exact_when_common_words_are_not_counted(seed: int) -> None:
+    """Every document holds the same two common words: most_similar leaves their postings out of the count and
+    assumes them shared, which must not change a single match."""
+    rng = random.Random(seed)
+    rare = [f"r{i}" for i in range(120)]
+
+    def words() -> list[str]:  # a run of the rare words, so that some documents are close to each other
+        start = rng.randrange(110)
+        return rare[start : start + rng.randint(3, 10)]
+
+    pool = [" ".join(["write", "the", *words()]) for _ in range(400)]
+    index = NearDuplicateIndex()
+    index.add_all(pool)
+    tokens = [rouge_tokens(p) for p in pool]
+    for _ in range(20):
+        query = " ".join(["write", "the", *words()])
+        q = rouge_tokens(query)
+        expected = sorted(
+            ((rouge_fmeasure(lcs_length(q, t), len(q), len(t)), -i) for i, t in enumerate(tokens)), reverse=True
+        )[:10]
+        assert [(m.score, -m.index) for m in index.most_similar(query, 10)] == expected
+
+
 def test_fmeasure_formula_matches_rouge_score_exactly() -> None:
     rng = random.Random(0)
     vocab = ["a", "b", "c", "d", "e", "f", "g"]

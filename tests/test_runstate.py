@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli import cli
+from selfinstruct.runstate import RunState
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 
@@ -125,3 +128,27 @@ def test_a_stale_run_json_resumes_from_the_logs(tmp_path: Path, server: FakeOpen
     assert code == 0, stderr
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
     assert (out / "rejected.jsonl").read_bytes() == (reference / "rejected.jsonl").read_bytes()
+
+
+def test_run_json_is_saved_at_most_once_a_second_while_running(
+    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many commits a second, few run.json rewrites; the final state is still saved at exit."""
+    saves: list[tuple[float, object]] = []
+    real_save = RunState.save
+
+    def counting_save(self: RunState, **sections: object) -> None:
+        saves.append((time.monotonic(), sections.get("status")))
+        real_save(self, **sections)
+
+    monkeypatch.setattr(RunState, "save", counting_save)
+    start = time.monotonic()
+    code, stderr = run(server, tmp_path / "run", "-n", "40", "--concurrency", "1")
+    elapsed = time.monotonic() - start
+    assert code == 0, stderr
+    run_json = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
+    commits = run_json["state"]["next_request"]
+    running = [t for t, status in saves if status == "running"]
+    assert commits >= 5 and len(running) <= elapsed + 1 and len(running) < commits
+    assert all(b - a >= 0.99 for a, b in itertools.pairwise(running))
+    assert run_json["status"] == "complete" and run_json["counts"]["accepted"] == 40

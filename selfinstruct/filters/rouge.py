@@ -23,8 +23,6 @@ is then a handful of dict lookups, which is what makes the index fast on small i
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -37,7 +35,16 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
-from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap, rouge_fmeasure
+from selfinstruct.filters.heap import retain_heap
+from selfinstruct.filters.rouge_math import (
+    FloatArray,
+    IntArray,
+    floor_docs,
+    fmeasures,
+    min_overlap,
+    overlaps,
+    rouge_fmeasure,
+)
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
@@ -58,7 +65,6 @@ DEFAULT_BLOCK = 64
 _ZERO = np.zeros(1, dtype=np.int64)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _NO_POSTINGS: array[int] = array("q")
-_M_TOP_PAD = -2  # glibc mallopt parameter
 _SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidfuzz's per-call overhead
 
 Prefix = list[str]  # element keys in the global order; an element's position is its index
@@ -103,7 +109,8 @@ class NearDuplicateIndex:
         self._prefix_end: array[int] = array("q")
         self._prefix_rest: array[int] = array("q")
         # Every token -> its documents, for lower thresholds and most_similar: built on first use, then kept up.
-        self._postings: dict[str, list[int]] | None = None
+        # int64 arrays, so that numpy reads them without a copy.
+        self._postings: dict[str, array[int]] | None = None
         # Prefix filter for thresholds >= self.threshold, in rank space: token code -> rank code (rarer = higher).
         self._prefix_t = threshold - _EPS
         self._rank_table: dict[int, int] = {}
@@ -165,7 +172,7 @@ class NearDuplicateIndex:
             for ch in set(code):
                 lst = postings.get(ch)
                 if lst is None:
-                    postings[ch] = [doc]
+                    postings[ch] = array("q", (doc,))
                 else:
                     lst.append(doc)
         self._prefix_end.append(_end_key(prefix))
@@ -188,12 +195,16 @@ class NearDuplicateIndex:
             self._index_prefix(doc, prefix)
         self._next_rebuild = 4 * len(self._codes)
 
-    def _full_postings(self) -> dict[str, list[int]]:
+    def _full_postings(self) -> dict[str, array[int]]:
         if self._postings is None:
-            postings: dict[str, list[int]] = {}
+            postings: dict[str, array[int]] = {}
             for doc, code in enumerate(self._codes):
                 for ch in set(code):
-                    postings.setdefault(ch, []).append(doc)
+                    lst = postings.get(ch)
+                    if lst is None:
+                        postings[ch] = array("q", (doc,))
+                    else:
+                        lst.append(doc)
             self._postings = postings
         return self._postings
 
@@ -339,16 +350,63 @@ class NearDuplicateIndex:
         return found[0] if found else None
 
     def most_similar(self, instruction: str, k: int = 10) -> list[Match]:
-        """The k most similar indexed instructions with exact scores (all that share a token; for metadata)."""
+        """The k most similar indexed instructions with exact scores, best first (ties: the earliest); only
+        instructions sharing a token (score > 0) count.
+
+        Exact without scoring everything: each document sharing a token gets an upper bound on its F1 from its
+        bag-of-tokens overlap (LCS <= overlap), counted for all documents at once from the postings. The
+        documents with the largest overlaps are scored; the k-th best of those scores, tau, is a floor for the
+        answer (k documents already reach it), so only documents whose bound reaches tau can belong to it, and
+        only they are scored. The cost is a vectorised count over the postings of the query's rarer words, not
+        LCS computations over the whole pool."""
         code = self._encode(instruction)
         if not code or not self._codes or k <= 0:
             return []
         postings = self._full_postings()
-        docs = sorted(set().union(*(postings.get(ch, ()) for ch in set(code))))
-        if not docs:
+        counts = Counter(code)
+        shared = [ch for ch in counts if ch in postings]
+        if not shared:
             return []
+        # The long posting lists of common words are most of the cost. So: count the overlap over the rarer
+        # words, take the floor tau from that, then leave out of the count as many of the commonest words as
+        # possible while sharing only them still cannot reach tau; those are assumed shared by every document.
+        m, n_docs = len(code), len(self._codes)
+        shared.sort(key=lambda ch: len(postings[ch]))
+        rare = [ch for ch in shared if 8 * len(postings[ch]) <= n_docs] or shared
+        overlap = self._overlap(counts, rare)
+        first = floor_docs(overlap, 4 * k, _SMALL)
+        if first is None:  # few documents: score them all, counting every word
+            overlap = self._overlap(counts, shared)
+            first = floor_docs(overlap, 4 * k, _SMALL)
+            if first is None:
+                return self._top(code, np.flatnonzero(overlap).tolist(), k)
+            rare = shared
+        tau = self._top(code, first.tolist(), k)[-1].score
+        extra, skipped = 0, len(shared)
+        for ch in reversed(shared[len(rare) :]):  # commonest first
+            more = extra + counts[ch]
+            if 2 * more / (m + more) + _EPS >= tau:
+                break
+            extra, skipped = more, skipped - 1
+        if skipped > len(rare):
+            overlap = overlap + self._overlap(counts, shared[len(rare) : skipped])
+        # F1 <= 2*ov/(m+n) <= 2*ov/(m+ov), since n >= ov; a document outside the counted postings shares at most
+        # `extra` tokens, which cannot reach tau.
+        need = max(1, int(np.floor(tau * m / (2 - tau) - 1e-3)) - extra)
+        docs = np.flatnonzero(overlap >= need)
+        lens = np.frombuffer(self._lens, dtype=np.int64)[docs]
+        bound = fmeasures(np.minimum(overlap[docs] + extra, lens), m, lens) + _EPS
+        return self._top(code, docs[bound >= tau].tolist(), k)
+
+    def _overlap(self, counts: Counter[str], tokens: list[str]) -> IntArray:
+        postings = self._postings
+        assert postings is not None
+        return overlaps([postings[ch] for ch in tokens], [counts[ch] for ch in tokens], len(self._codes))
+
+    def _top(self, code: str, docs: list[int], k: int) -> list[Match]:
+        """The k best of `docs` by exact score, ties to the earliest."""
         scores = self._scores(code, docs)
-        order = sorted(range(len(docs)), key=lambda i: (-scores[i], docs[i]))[:k]
+        order: list[int] = np.lexsort((np.asarray(docs, dtype=np.int64), -scores))[:k].tolist()
         return [Match(docs[i], self._texts[docs[i]], float(scores[i])) for i in order]
 
     # -- the greedy filter, a block at a time ------------------------------------------------------------
@@ -359,7 +417,7 @@ class NearDuplicateIndex:
         case it is added. Same decisions and matches as best_match followed by add for each in turn."""
         if not 1 <= block <= BLOCK_MAX:
             raise ValueError(f"block must be between 1 and {BLOCK_MAX}")
-        _retain_heap()
+        retain_heap()
         texts = list(instructions)
         out: list[Match | None] = []
         for start in range(0, len(texts), block):
@@ -428,24 +486,6 @@ class NearDuplicateIndex:
         """The filter interface: a Rejection naming the duplicated instruction, or None."""
         match = self.best_match(instruction)
         return None if match is None else self.rejection(match)
-
-
-_heap_retained = False
-
-
-def _retain_heap() -> None:
-    """Ask glibc to keep 64 MiB at the top of the heap when it trims.
-
-    Each block allocates and frees a few arrays of about a megabyte. With glibc's default trim threshold
-    (128 KiB) the heap shrinks after every block and grows again in the next, page-faulting the same memory in
-    each time: at 50k instructions that was 1.5M page faults and a third of the run in the kernel. Keeping
-    the pad costs at most 64 MiB of address space. Elsewhere (not glibc) nothing is changed."""
-    global _heap_retained
-    if _heap_retained:
-        return
-    _heap_retained = True
-    with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc: leave the allocator alone
-        ctypes.CDLL(None).mallopt(_M_TOP_PAD, 64 << 20)
 
 
 def _end_key(prefix: Prefix) -> int:

@@ -1,4 +1,5 @@
-"""ROUGE-L arithmetic shared by the near-duplicate index, stats and the tests.
+"""ROUGE-L arithmetic shared by the near-duplicate index, stats and the tests, and the overlap bounds of the
+index's top-k search.
 
 F1 is computed with exactly rouge-score's float operations in its order, so decisions at the threshold
 match rouge-score's bit for bit; `lcs_length` is the plain reference the fast paths are tested against.
@@ -6,6 +7,7 @@ match rouge-score's bit for bit; `lcs_length` is the plain reference the fast pa
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -60,3 +62,26 @@ def min_overlap(m: int, t: float) -> int | None:
     while alpha > 1 and 2 * (alpha - 1) > t * (m + n_lo):
         alpha -= 1
     return alpha
+
+
+def overlaps(postings: Sequence[array[int]], weights: Sequence[int], n_docs: int) -> IntArray:
+    """Per document, the most query tokens it can share through these postings: a token the query holds w
+    times counts w for every document posting it (min(w, its own count) <= w, so an upper bound)."""
+    lists = [np.frombuffer(p, dtype=np.int64) for p in postings]
+    docs = np.concatenate(lists) if len(lists) > 1 else lists[0]
+    if max(weights) == 1:
+        return np.bincount(docs, minlength=n_docs)
+    weighted = np.repeat(np.array(weights, dtype=np.float64), [len(x) for x in lists])
+    return np.bincount(docs, weights=weighted, minlength=n_docs).astype(np.int64)
+
+
+def floor_docs(overlap: IntArray, count: int, small: int) -> IntArray | None:
+    """`count` documents with the largest overlaps (scoring any k of them gives a valid floor for a top-k), or
+    None when at most max(count, small) documents overlap at all (then scoring them all is cheaper)."""
+    hist = np.bincount(overlap)
+    hist[0] = 0
+    if int(hist.sum()) <= max(count, small):
+        return None
+    at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
+    t0 = int(np.flatnonzero(at_least >= count)[-1])
+    return np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[:count]
