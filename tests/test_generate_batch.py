@@ -127,3 +127,13 @@ def test_the_token_budget_holds_across_batch_rounds(tmp_path: Path, fake: tuple[
     usage = json.loads((tmp_path / "run" / "run.json").read_text())["usage"]
     used = sum(step["prompt_tokens"] + step["completion_tokens"] for step in usage.values())
     assert 0 < used <= 30000
+
+
+def test_alpaca_mode_in_batches(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, batches = fake
+    code, stderr = _run(tmp_path / "sync", server.url, 30, "--mode", "alpaca")
+    assert code == 0, stderr
+    code, stderr = _run(tmp_path / "batch", server.url, 30, "--mode", "alpaca", "--batch")
+    assert code == 0, stderr
+    assert (tmp_path / "batch" / "tasks.jsonl").read_bytes() == (tmp_path / "sync" / "tasks.jsonl").read_bytes()
+    assert batches.created and set(batches.submissions.values()) == {1}
