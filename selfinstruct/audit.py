@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,10 +20,18 @@ from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, i
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
 from selfinstruct.bootstrap import derive_seed
-from selfinstruct.errors import EndpointError, InputError
+from selfinstruct.errors import InputError
 from selfinstruct.generate import endpoint_for
 from selfinstruct.judge_parsing import read_verdict
-from selfinstruct.llm import Completer, Completion, ContextLengthError, EndpointSettings, LLMClient, StepParams
+from selfinstruct.llm import (
+    Completer,
+    Completion,
+    ContextLengthError,
+    EndpointSettings,
+    LLMClient,
+    StepParams,
+    with_served_model,
+)
 from selfinstruct.prompts import PromptSet, load_prompts, render_audit
 from selfinstruct.resources import default_seeds
 from selfinstruct.seeds import load_tasks
@@ -212,29 +219,7 @@ def _client(settings: AuditSettings, endpoint: EndpointSettings, notice: Notice)
         return LLMClient(endpoint)
     from selfinstruct.batching import BatchingClient
 
-    start = time.monotonic()
-    return BatchingClient(
-        endpoint,
-        settings.batch_ledger,
-        gather_seconds=min(1.0, settings.batch_poll / 2),
-        poll_seconds=settings.batch_poll,
-        max_poll_seconds=max(60.0, settings.batch_poll),
-        on_status=lambda line: notice(f"{line} ({time.monotonic() - start:.0f} s)"),
-    )
-
-
-async def _served_model(endpoint: EndpointSettings) -> EndpointSettings:
-    """Without --judge-model on a --judge-base-url, the first model the endpoint serves."""
-    if endpoint.model:
-        return endpoint
-    client = LLMClient(endpoint)
-    try:
-        models = await client.list_models()
-    finally:
-        await client.aclose()
-    if not models:
-        raise EndpointError(f"{endpoint.where} serves no model; pass --judge-model")
-    return dataclasses.replace(endpoint, model=models[0])
+    return BatchingClient.for_command(endpoint, settings.batch_ledger, poll_seconds=settings.batch_poll, notice=notice)
 
 
 def _generate_view(settings: AuditSettings) -> GenerateSettings:
@@ -269,7 +254,7 @@ def _meta(settings: AuditSettings, plan: Plan, model: str) -> dict[str, Any]:
 async def _run(
     settings: AuditSettings, endpoint: EndpointSettings, plan: Plan, progress: Progress | None, notice: Notice
 ) -> AuditReport:
-    endpoint = await _served_model(endpoint)
+    endpoint = await with_served_model(endpoint, "--judge-model")
     identity = JudgeIdentity(endpoint.model, settings.seed, plan.prompts["audit"].sha256)
     journal = AuditJournal(settings.journal, identity)
     if journal.repair is not None:

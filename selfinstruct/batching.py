@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct.batch import BatchClient, BatchRequest, BatchResults, BatchStatus
-from selfinstruct.budget import Budget
+from selfinstruct.budget import Budget, within
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams, Usage
 from selfinstruct.wire import request_body, request_path
@@ -155,6 +156,31 @@ class BatchingClient:
         self._error: BaseException | None = None
         self._uploaded: set[str] = set()  # request files of this process: their batch cannot exist yet
 
+    @classmethod
+    def for_command(
+        cls,
+        settings: EndpointSettings,
+        ledger: Path,
+        *,
+        poll_seconds: float,
+        notice: Callable[[str], None],
+        usage: Usage | None = None,
+        budget: Budget | None = None,
+    ) -> BatchingClient:
+        """As `generate` and `audit` use it: requests gathered for up to 1 s (half the first poll), polls from
+        `poll_seconds` backing off to 60 s, and every state change told to `notice` with the time so far."""
+        start = time.monotonic()
+        return cls(
+            settings,
+            ledger,
+            usage,
+            budget=budget,
+            gather_seconds=min(1.0, poll_seconds / 2),
+            poll_seconds=poll_seconds,
+            max_poll_seconds=max(60.0, poll_seconds),
+            on_status=lambda line: notice(f"{line} ({time.monotonic() - start:.0f} s)"),
+        )
+
     @property
     def batch_ids(self) -> list[str]:
         return list(self.ledger.batches)
@@ -172,16 +198,9 @@ class BatchingClient:
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """The completion of one request, from the batch that holds it (submitting one when none does); with a
         budget, its worst case is reserved first, as the synchronous client does."""
-        if self.budget is None:
-            return await self._complete(step, prompt, params, seed)
-        reservation = await self.budget.reserve(step, prompt, params.max_tokens)
-        result: Completion | None = None
-        try:
-            result = await self._complete(step, prompt, params, seed)
-            return result
-        finally:
-            used = (result.prompt_tokens, result.completion_tokens) if result is not None else (0, 0)
-            await self.budget.settle(reservation, step, prompt, *used)
+        return await within(
+            self.budget, step, prompt, params.max_tokens, lambda: self._complete(step, prompt, params, seed)
+        )
 
     async def _complete(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         if self._error is not None:

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from selfinstruct.llm import Completion
 
 FIRST_TOKENS_PER_BYTE = 0.5  # before any usage is reported: about twice what BPE tokenizers need for English
 MARGIN = 1.25
@@ -144,3 +149,19 @@ class Budget:
         if self.max_cost is not None:
             caps.append(f"cost budget of {usd(self.max_cost)} ({usd(self.used_cost)} used)")
         return " and ".join(caps)
+
+
+async def within(
+    budget: Budget | None, step: str, prompt: str, max_tokens: int, call: Callable[[], Awaitable[Completion]]
+) -> Completion:
+    """`call()`, its worst case reserved first and settled with what it used (both clients send this way)."""
+    if budget is None:
+        return await call()
+    reservation = await budget.reserve(step, prompt, max_tokens)
+    result: Completion | None = None
+    try:
+        result = await call()
+        return result
+    finally:
+        used = (result.prompt_tokens, result.completion_tokens) if result is not None else (0, 0)
+        await budget.settle(reservation, step, prompt, *used)

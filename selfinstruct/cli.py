@@ -16,9 +16,9 @@ from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
 from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
+from selfinstruct.cli_common import batch_poll_option, verbosity_options
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
-from selfinstruct.cli_common import verbosity_options
 from selfinstruct.cli_data import export_cmd, stats_cmd
 from selfinstruct.cli_progress import ProgressView
 from selfinstruct.errors import InputError, SelfInstructError
@@ -374,14 +374,7 @@ def filter_cmd(
     envvar="SELFINSTRUCT_BATCH_DISCOUNT",
     help="With --batch: the share of --price-input/--price-output a batch costs [default: 0.5, OpenAI's].",
 )
-@click.option(
-    "--batch-poll",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    envvar="SELFINSTRUCT_BATCH_POLL",
-    help="Seconds between checks of a batch at first (backing off to 60 s).",
-)
+@batch_poll_option
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
 @verbosity_options
 def generate(**opts: Any) -> None:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
 from selfinstruct.audit_render import render_table
 from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
-from selfinstruct.cli_common import fail, verbosity_options
+from selfinstruct.cli_common import batch_poll_option, fail, verbosity_options
 from selfinstruct.errors import SelfInstructError
 
 
@@ -69,14 +69,7 @@ from selfinstruct.errors import SelfInstructError
     help="Send the judge requests through the Batch API (half price on OpenAI; results within 24 h); "
     "re-running the same command waits for the batches in flight.",
 )
-@click.option(
-    "--batch-poll",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    envvar="SELFINSTRUCT_BATCH_POLL",
-    help="Seconds between checks of a batch at first (backing off to 60 s).",
-)
+@batch_poll_option
 @click.option("--dry-run", is_flag=True, help="Print one judge prompt and the requests, tokens, cost; call no model.")
 @verbosity_options
 def audit_cmd(**opts: Any) -> None:

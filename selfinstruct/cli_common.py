@@ -30,3 +30,15 @@ def out_path(value: str, option: str) -> Path:
     if path.is_dir():
         raise InputError(f"{option} {value} is a directory; give a file path")
     return path
+
+
+def batch_poll_option(func: F) -> F:
+    """--batch-poll, the same for every command that can use the Batch API."""
+    return click.option(
+        "--batch-poll",
+        type=click.FloatRange(min=0.01),
+        default=5.0,
+        show_default=True,
+        envvar="SELFINSTRUCT_BATCH_POLL",
+        help="Seconds between checks of a batch at first (backing off to 60 s).",
+    )(func)

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import os
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,10 +15,10 @@ from typing import Any
 from selfinstruct.batching import LEDGER, BatchingClient
 from selfinstruct.bootstrap import Bootstrap, RunReport, classify, derive_seed
 from selfinstruct.budget import Budget, BudgetExhausted
-from selfinstruct.errors import EndpointError, InputError
+from selfinstruct.errors import InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.journal import JOURNAL, JournaledClient, ResponseJournal, label
-from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage
+from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage, with_served_model
 from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.runstate import RunState, input_fingerprint
 from selfinstruct.scheduler import Progress
@@ -114,40 +113,14 @@ def budget_for(settings: GenerateSettings, usage: Usage) -> Budget | None:
     )
 
 
-async def _with_model(endpoint: EndpointSettings) -> EndpointSettings:
-    """Without --model, the first model the endpoint serves; resolved before the run directory is opened, so
-    that a resumed run is compared with the model it really used."""
-    if endpoint.model:
-        return endpoint
-    client = LLMClient(endpoint)
-    try:
-        models = await client.list_models()
-    finally:
-        await client.aclose()
-    if not models:
-        raise EndpointError(f"{endpoint.where} serves no model; pass --model")
-    return dataclasses.replace(endpoint, model=models[0])
-
-
 def _client(settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage, notice: Notice) -> Completer:
     """The synchronous client, or with --batch one that sends the same requests as batches."""
     budget = budget_for(settings, usage)
     if not settings.batch:
         return LLMClient(endpoint, usage, budget=budget)
-    start = time.monotonic()
-
-    def on_status(line: str) -> None:
-        notice(f"{line} ({time.monotonic() - start:.0f} s)")
-
-    return BatchingClient(
-        endpoint,
-        settings.out / LEDGER,
-        usage,
-        budget=budget,
-        gather_seconds=min(1.0, settings.batch_poll / 2),
-        poll_seconds=settings.batch_poll,
-        max_poll_seconds=max(60.0, settings.batch_poll),
-        on_status=on_status,
+    ledger = settings.out / LEDGER
+    return BatchingClient.for_command(
+        endpoint, ledger, poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget
     )
 
 
@@ -161,7 +134,7 @@ async def _run(
 ) -> RunReport:
     chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
     chain.add_reference(t.instruction for t in seeds)
-    endpoint = await _with_model(endpoint)
+    endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
     state = RunState.open(settings.out, fingerprint, chain.index)

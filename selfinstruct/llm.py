@@ -9,6 +9,7 @@ page, `"choices": null`) is a fault of the way there, not of the model: it is re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from selfinstruct.budget import Budget, Spend
+from selfinstruct.budget import Budget, Spend, within
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.wire import request_body
 
@@ -282,16 +283,9 @@ class LLMClient:
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
         200s; with a budget, its worst case is reserved first (BudgetExhausted when it cannot fit)."""
-        if self.budget is None:
-            return await self._attempts(step, prompt, params, seed)
-        reservation = await self.budget.reserve(step, prompt, params.max_tokens)
-        result: Completion | None = None
-        try:
-            result = await self._attempts(step, prompt, params, seed)
-            return result
-        finally:
-            used = (result.prompt_tokens, result.completion_tokens) if result is not None else (0, 0)
-            await self.budget.settle(reservation, step, prompt, *used)
+        return await within(
+            self.budget, step, prompt, params.max_tokens, lambda: self._attempts(step, prompt, params, seed)
+        )
 
     async def _attempts(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         import openai
@@ -406,3 +400,17 @@ class LLMClient:
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             raise EndpointError(f"{self.settings.where}: cannot list models: {exc}") from None
         return [m.id for m in page.data]
+
+
+async def with_served_model(endpoint: EndpointSettings, option: str = "--model") -> EndpointSettings:
+    """Without a model name, the first model the endpoint serves (`option` is the flag that would name one)."""
+    if endpoint.model:
+        return endpoint
+    client = LLMClient(endpoint)
+    try:
+        models = await client.list_models()
+    finally:
+        await client.aclose()
+    if not models:
+        raise EndpointError(f"{endpoint.where} serves no model; pass {option}")
+    return dataclasses.replace(endpoint, model=models[0])
