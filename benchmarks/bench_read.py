@@ -1,8 +1,9 @@
 """Benchmark: reading and filtering a 52k-record Alpaca-style JSON array (the size of Alpaca's alpaca_data.json).
 
 Builds N records laid out as alpaca_data.json is (a JSON array, 4-space indent): instructions from
-benchmarks/instruction_gen.py (10% planted near-duplicates), and inputs and outputs taken from the project's
-hand-written seed tasks (about 40% of records with an input, as in Alpaca). The same records are also written
+benchmarks/instruction_gen.py (real ShareGPT instructions from the bench extra, which holds 45,372 usable ones,
+and 15% planted near-duplicates), and inputs and outputs taken from the project's hand-written seed tasks
+(about 40% of records with an input, as in Alpaca). The same records are also written
 as JSONL. Prints, per layout: file size, seconds to read it (`records.read_records`, in-process), and the
 whole `selfinstruct filter FILE --out OUT` (all filters) in a child process: wall seconds, the seconds the CLI
 reports for the filter loop, peak RSS and how many records were kept.
@@ -46,7 +47,7 @@ def alpaca_records(n: int, seed: int) -> list[dict[str, str]]:
     outputs = [i["output"] for i in instances if i["output"].strip()]
     rng = random.Random(seed)
     records = []
-    for instruction in generate_instructions(n, dup_share=0.1, seed=seed):
+    for instruction in generate_instructions(n, dup_share=0.15, seed=seed):
         inp = rng.choice(inputs) if rng.random() < 0.4 else ""
         output = "\n".join(rng.sample(outputs, rng.choice((1, 1, 2, 3))))
         records.append({"instruction": instruction, "input": inp, "output": output})
