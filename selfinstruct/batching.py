@@ -316,14 +316,7 @@ class BatchingClient:
                 self._retry(pending, results.failures[cid])
 
     def _answer(self, pending: _Pending, result: Completion) -> None:
-        stats = self.usage.step(pending.step)
-        stats.requests += 1
-        stats.prompt_tokens += result.prompt_tokens
-        stats.completion_tokens += result.completion_tokens
-        if result.finish_reason == "empty" or not result.text.strip():
-            stats.empty += 1
-        if result.finish_reason == "length":
-            stats.truncated += 1
+        self.usage.step(pending.step).record(result)
         for w in pending.waiters:
             if not w.done():
                 w.set_result(result)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
 from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
-from selfinstruct.cli_common import batch_poll_option, verbosity_options
+from selfinstruct.cli_common import batch_poll_option, log_to_stderr, verbosity_options
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_data import export_cmd, stats_cmd
@@ -400,9 +399,7 @@ def generate(**opts: Any) -> None:
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
       selfinstruct generate --classification-only -n 200 --out data/clf
     """
-    if opts["verbose"]:
-        logging.basicConfig(level=logging.INFO if opts["verbose"] == 1 else logging.DEBUG, stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    log_to_stderr(opts["verbose"])
     try:
         settings = resolve_generate_settings(opts)
         if settings.dry_run:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from typing import Any
 
@@ -13,7 +12,7 @@ from tqdm import tqdm
 from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
 from selfinstruct.audit_render import render_table
 from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
-from selfinstruct.cli_common import batch_poll_option, fail, verbosity_options
+from selfinstruct.cli_common import batch_poll_option, fail, log_to_stderr, verbosity_options
 from selfinstruct.errors import SelfInstructError
 
 
@@ -92,9 +91,7 @@ def audit_cmd(**opts: Any) -> None:
       selfinstruct audit data/run1 --dry-run --price-input 0.15 --price-output 0.6
       selfinstruct filter data/run1/tasks.jsonl --min-score 4 --out good.jsonl
     """
-    if opts["verbose"]:
-        logging.basicConfig(level=logging.INFO if opts["verbose"] == 1 else logging.DEBUG, stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    log_to_stderr(opts["verbose"])
     try:
         settings = resolve_audit_settings(opts)
         if settings.dry_run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,3 +43,10 @@ def batch_poll_option(func: F) -> F:
         envvar="SELFINSTRUCT_BATCH_POLL",
         help="Seconds between checks of a batch at first (backing off to 60 s).",
     )(func)
+
+
+def log_to_stderr(verbose: int) -> None:
+    """-v: INFO (retries, batch states), -vv: DEBUG, as lines on stderr."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO if verbose == 1 else logging.DEBUG, stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip

@@ -68,6 +68,16 @@ class StepUsage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def record(self, result: Completion) -> None:
+        """Count one paid response (empty and cut-off ones too, for run.json and stats)."""
+        self.requests += 1
+        self.prompt_tokens += result.prompt_tokens
+        self.completion_tokens += result.completion_tokens
+        if result.finish_reason == "empty" or not result.text.strip():
+            self.empty += 1
+        if result.finish_reason == "length":
+            self.truncated += 1
+
 
 @dataclass
 class Usage:
@@ -351,13 +361,7 @@ class LLMClient:
             except _MalformedResponse as exc:
                 last_error = f"malformed 200 response: {exc}"
             else:
-                stats.requests += 1
-                stats.prompt_tokens += result.prompt_tokens
-                stats.completion_tokens += result.completion_tokens
-                if result.finish_reason == "empty" or not result.text.strip():
-                    stats.empty += 1
-                if result.finish_reason == "length":
-                    stats.truncated += 1
+                stats.record(result)
                 return result
             if attempt == s.max_retries:
                 break
