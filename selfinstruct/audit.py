@@ -20,6 +20,7 @@ from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, i
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
 from selfinstruct.bootstrap import derive_seed
+from selfinstruct.budget import typical_tokens, upper_prompt_tokens
 from selfinstruct.errors import InputError
 from selfinstruct.generate import endpoint_for
 from selfinstruct.judge_parsing import read_verdict
@@ -122,12 +123,6 @@ class TokenBudget:
         self.spent += used
 
 
-def estimate_tokens(text: str) -> int:
-    """About 4 characters per token for Latin script, one per character for CJK and other scripts."""
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
-    return ascii_chars // 4 + (len(text) - ascii_chars)
-
-
 async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
     """The journal line of one task: its verdict, or why the judge's replies (two at most) were unreadable."""
     prompt_tokens = completion_tokens = 0
@@ -186,7 +181,7 @@ async def _judge_all(
 
     async def worker() -> None:
         for item in queue:  # one shared iterator: each item goes to exactly one worker
-            reserved = worst + ATTEMPTS * estimate_tokens(item.prompt)
+            reserved = worst + ATTEMPTS * upper_prompt_tokens(item.prompt)
             if not budget.reserve(reserved):
                 return
             try:
@@ -328,7 +323,7 @@ def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
     plan = plan_audit(settings)
     journaled = set(read_journal(settings.journal)) if settings.journal.exists() else set()
     todo = [item for item in plan.items if item.task.id not in journaled]
-    prompt_tokens = sum(estimate_tokens(item.prompt) for item in todo)
+    prompt_tokens = round(sum(typical_tokens(item.prompt) for item in todo))
     completion_tokens = len(todo) * min(COMPLETION_ESTIMATE, settings.params.max_tokens)
     cost = None
     if settings.price_input is not None and settings.price_output is not None:
@@ -345,6 +340,6 @@ def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
         completion_tokens=completion_tokens,
         cost=cost,
         assumptions=f"one request per task (a retry for each unreadable reply comes on top), about "
-        f"{COMPLETION_ESTIMATE} completion tokens per verdict, prompts at 4 characters per token (1 for CJK)",
+        f"{COMPLETION_ESTIMATE} completion tokens per verdict, prompts at 4.3 bytes per token (1 per CJK character)",
         note=note,
     )

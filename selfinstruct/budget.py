@@ -61,6 +61,12 @@ def usd(amount: float) -> str:
     return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
 
 
+def upper_prompt_tokens(prompt: str, tokens_per_byte: float = FIRST_TOKENS_PER_BYTE) -> int:
+    """An upper estimate of a prompt's tokens: generous per byte (until the endpoint has reported usage), plus
+    what a chat template adds around it. What a hard cap reserves."""
+    return math.ceil(len(prompt.encode("utf-8")) * tokens_per_byte) + OVERHEAD
+
+
 def typical_tokens(text: str) -> float:
     """What a BPE tokenizer typically makes of a text: a token per CJK character, 4.3 bytes per token otherwise
     (English prose with GPT-4's tokenizer). An estimate for --dry-run, not a bound: the budget has its own."""
@@ -104,8 +110,7 @@ class Budget:
 
     def prompt_estimate(self, step: str, prompt: str) -> int:
         """An upper estimate of the prompt's tokens."""
-        size = len(prompt.encode("utf-8"))
-        return math.ceil(size * self._ratio.get(step, FIRST_TOKENS_PER_BYTE)) + OVERHEAD
+        return upper_prompt_tokens(prompt, self._ratio.get(step, FIRST_TOKENS_PER_BYTE))
 
     def _fits(self, tokens: int, cost: float) -> bool:
         if self.max_tokens is not None and self.used_tokens + self._reserved_tokens + tokens > self.max_tokens:
