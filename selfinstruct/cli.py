@@ -15,7 +15,7 @@ from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
 from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
-from selfinstruct.cli_common import batch_poll_option, log_to_stderr, verbosity_options
+from selfinstruct.cli_common import batch_poll_option, engine_options, log_to_stderr, verbosity_options
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_data import export_cmd, stats_cmd
@@ -264,16 +264,7 @@ def filter_cmd(
     help="Who decides whether a task is classification: the model (default) or keyword rules "
     "(default for the embedded model, which cannot judge it).",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 1024),
-    envvar="SELFINSTRUCT_CONCURRENCY",
-    help="Requests in flight [default: 8; 2 for the embedded model].",
-)
-@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute limit.")
-@click.option(
-    "--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute limit (estimated per request)."
-)
+@engine_options
 @click.option(
     "--temperature",
     multiple=True,
@@ -305,20 +296,6 @@ def filter_cmd(
     envvar="SELFINSTRUCT_PRICE_OUTPUT",
     show_envvar=True,
     help="USD per 1M completion tokens.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=120.0,
-    show_default=True,
-    help="Seconds to wait for one response.",
-)
-@click.option(
-    "--max-retries",
-    type=click.IntRange(0, 100),
-    default=6,
-    show_default=True,
-    help="Retries of a request on 429/5xx/timeouts/dropped connections.",
 )
 @click.option(
     "--threshold",

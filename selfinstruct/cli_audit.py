@@ -12,7 +12,7 @@ from tqdm import tqdm
 from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
 from selfinstruct.audit_render import render_table
 from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
-from selfinstruct.cli_common import batch_poll_option, fail, log_to_stderr, verbosity_options
+from selfinstruct.cli_common import batch_poll_option, engine_options, fail, log_to_stderr, verbosity_options
 from selfinstruct.errors import SelfInstructError
 
 
@@ -40,18 +40,7 @@ from selfinstruct.errors import SelfInstructError
 @click.option("--api", type=click.Choice(["chat", "completions"]), help="chat (default) or completions.")
 @click.option("--language", type=click.Choice(["en", "zh"]), help="Template language [default: the run's, else en].")
 @click.option("--prompts", "prompts_dir", help="Directory of templates overriding the bundled audit.txt.")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 1024),
-    envvar="SELFINSTRUCT_CONCURRENCY",
-    help="Requests in flight [default: 8; 2 for the embedded model].",
-)
-@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute limit.")
-@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute limit (estimated).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
-              help="Seconds to wait for one response.")  # fmt: skip
-@click.option("--max-retries", type=click.IntRange(0, 100), default=6, show_default=True,
-              help="Retries of a request on 429/5xx/timeouts/dropped connections.")  # fmt: skip
+@engine_options
 @click.option(
     "--max-tokens-total",
     type=click.IntRange(min=1),

@@ -50,3 +50,39 @@ def log_to_stderr(verbose: int) -> None:
     if verbose:
         logging.basicConfig(level=logging.INFO if verbose == 1 else logging.DEBUG, stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+
+
+def engine_options(func: F) -> F:
+    """--concurrency, --rpm, --tpm, --timeout, --max-retries: the request engine's options, the same for every
+    command that sends requests."""
+    options = [
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 1024),
+            envvar="SELFINSTRUCT_CONCURRENCY",
+            help="Requests in flight [default: 8; 2 for the embedded model].",
+        ),
+        click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute limit."),
+        click.option(
+            "--tpm",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Tokens per minute limit (estimated per request).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=120.0,
+            show_default=True,
+            help="Seconds to wait for one response.",
+        ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(0, 100),
+            default=6,
+            show_default=True,
+            help="Retries of a request on 429/5xx/timeouts/dropped connections.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
