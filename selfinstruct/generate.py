@@ -174,6 +174,10 @@ async def _run(
             state.write_seeds(seeds)
             state.save(seed_classification=known)
             loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
+
+            def batches() -> dict[str, Any]:
+                return {"batches": paid.batch_ids} if isinstance(paid, BatchingClient) else {}
+
             try:
                 report = await loop.run()
             except BaseException as exc:
@@ -185,12 +189,10 @@ async def _run(
                     replayed=client.replayed.to_dict(),
                     counts=loop.counts(),
                     state={"next_request": state.next_request, "seed": seed, "target": settings.n},
+                    **batches(),
                 )
                 raise
-            finally:
-                if isinstance(paid, BatchingClient):
-                    state.save(batches=paid.batch_ids)
-            state.save(replayed=client.replayed.to_dict())
+            state.save(replayed=client.replayed.to_dict(), **batches())
             return report
         finally:
             await client.aclose()
