@@ -64,24 +64,8 @@ def min_overlap(m: int, t: float) -> int | None:
     return alpha
 
 
-def overlaps(postings: Sequence[array[int]], weights: Sequence[int], n_docs: int) -> IntArray:
-    """Per document, the most query tokens it can share through these postings: a token the query holds w
-    times counts w for every document posting it (min(w, its own count) <= w, so an upper bound)."""
+def overlaps(postings: Sequence[array[int]], n_docs: int) -> IntArray:
+    """Per document, how many of these postings (one per multiset element of the query) list it: its multiset
+    overlap with the query, an upper bound on their LCS."""
     lists = [np.frombuffer(p, dtype=np.int64) for p in postings]
-    docs = np.concatenate(lists) if len(lists) > 1 else lists[0]
-    if max(weights) == 1:
-        return np.bincount(docs, minlength=n_docs)
-    weighted = np.repeat(np.array(weights, dtype=np.float64), [len(x) for x in lists])
-    return np.bincount(docs, weights=weighted, minlength=n_docs).astype(np.int64)
-
-
-def floor_docs(overlap: IntArray, count: int, small: int) -> IntArray | None:
-    """`count` documents with the largest overlaps (scoring any k of them gives a valid floor for a top-k), or
-    None when at most max(count, small) documents overlap at all (then scoring them all is cheaper)."""
-    hist = np.bincount(overlap)
-    hist[0] = 0
-    if int(hist.sum()) <= max(count, small):
-        return None
-    at_least = np.cumsum(hist[::-1])[::-1]  # at_least[v]: documents with overlap >= v
-    t0 = int(np.flatnonzero(at_least >= count)[-1])
-    return np.concatenate((np.flatnonzero(overlap > t0), np.flatnonzero(overlap == t0)))[:count]
+    return np.bincount(np.concatenate(lists) if len(lists) > 1 else lists[0], minlength=n_docs)
