@@ -223,16 +223,7 @@ class NearDuplicateIndex:
             alpha = min_overlap(m, t)
         if alpha is None:
             return []
-        ordered = sorted(code.translate(self._rank_table), reverse=True)[: m - alpha + 1]
-        if len(set(ordered)) == len(ordered):  # no repeated token in the prefix (the usual case)
-            return ordered
-        out: Prefix = []
-        prev, k = "", 0
-        for ch in ordered:
-            k = k + 1 if ch == prev else 0
-            prev = ch
-            out.append(ch + chr(k) if k else ch)
-        return out
+        return _elements(sorted(code.translate(self._rank_table), reverse=True)[: m - alpha + 1])
 
     # -- searching ---------------------------------------------------------------------------------------
 
@@ -371,7 +362,7 @@ class NearDuplicateIndex:
         first = np.flatnonzero(overlap >= top)
         best = self._best_by_bound(code, first, overlap[first], k, (_NO_PAIRS, np.zeros(0)))
         if top > 1:
-            tau = float(best[1][-1]) if len(best[1]) == k else 0.0
+            tau = _kth_score(best, k)
             # The fewest shared tokens v with 2v/(m + v) >= tau (less a margin): v >= tau*m/(2 - tau).
             need = max(1, int(np.floor(tau * m / (2 - tau) - 1e-3)))
             if need < top:
@@ -391,7 +382,7 @@ class NearDuplicateIndex:
         found so far."""
         lens = np.frombuffer(self._lens, dtype=np.int64)[docs]
         bound = 2 * np.minimum(overlap, lens) / (lens + len(code))
-        tau = float(best[1][-1]) if len(best[1]) == k else 0.0
+        tau = _kth_score(best, k)
         if tau > 0:
             keep = bound + _EPS >= tau
             docs, bound = docs[keep], bound[keep]
@@ -409,7 +400,7 @@ class NearDuplicateIndex:
                 band = band[bound[band] + _EPS >= tau]
             if len(band):
                 best = _merge(best, docs[band], self._scores(code, docs[band]), k)
-                tau = float(best[1][-1]) if len(best[1]) == k else 0.0
+                tau = _kth_score(best, k)
             hi, want = lo, 2 * want
         return best
 
@@ -501,9 +492,15 @@ def _merge(
     return docs[order], scores[order]
 
 
-def _elements(code: str) -> list[str]:
-    """The keys of a sequence's multiset elements: each token, and its k-th repeat (k >= 1) as token + chr(k)."""
-    if len(set(code)) == len(code):
+def _kth_score(best: tuple[IntArray, FloatArray], k: int) -> float:
+    """The floor a top-k search has reached: the k-th best score found so far (0 while fewer are found)."""
+    return float(best[1][-1]) if len(best[1]) == k else 0.0
+
+
+def _elements(code: Sequence[str]) -> list[str]:
+    """The keys of a sequence's multiset elements, in its order: each token, and its k-th repeat (k >= 1) as
+    token + chr(k). The prefix filter and the full postings use the same keys."""
+    if len(set(code)) == len(code):  # no repeated token (the usual case)
         return list(code)
     seen: Counter[str] = Counter()
     out = []
