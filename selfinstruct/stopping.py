@@ -58,7 +58,7 @@ class StopRules:
             return Verdict(
                 "unusable",
                 f"stopped: the model is unusable: {self.max_unusable} responses in a row gave nothing usable "
-                f"(mostly {reason}); example reply: {_snippet(self.examples.get(reason, ''))}",
+                f"(mostly {reason}); {_example(self.examples.get(reason, ''))}",
             )
         if len(self.recent) < (self.recent.maxlen or 0):
             return None
@@ -96,6 +96,11 @@ def history_of(pool: Iterable[dict[str, Any]], rejected: Iterable[dict[str, Any]
                 )
     keyed.sort(key=lambda key: key[:2])
     return [outcome for _, _, outcome in keyed]
+
+
+def _example(raw: str) -> str:
+    """One raw reply to show, or what an empty one looked like: a quoted '' tells the user nothing."""
+    return f"example reply: {_snippet(raw)}" if raw.strip() else "the replies were empty"
 
 
 def _snippet(text: str, limit: int = 160) -> str:
