@@ -17,10 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from selfinstruct.errors import EndpointError
-from selfinstruct.llm import Completion, EndpointSettings, StepParams, _error_message
+from selfinstruct.llm import Completion, EndpointSettings, StepParams, fatal_status, retry_after, retry_reason
 from selfinstruct.wire import parse_body, request_body, request_path
 
 log = logging.getLogger(__name__)
+# The fix for a 404 from a Batch API call: local servers (vLLM, llama.cpp, Ollama) have no such API, and a batch
+# or file made with another key is not found with this one.
+NOT_FOUND = (
+    "check that the endpoint offers the Batch API (/v1/files, /v1/batches) and that OPENAI_API_KEY is the key "
+    "that made it"
+)
 
 T = TypeVar("T")
 
@@ -128,17 +134,19 @@ class BatchClient:
         where = self.settings.where
         last = ""
         for attempt in range(self.settings.max_retries + 1):
+            delay: float | None = None
             try:
                 return await call()
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             except openai.APIStatusError as exc:
-                if exc.status_code != 429 and exc.status_code < 500:
-                    message = _error_message(exc)
-                    raise EndpointError(f"{where}: {what} failed (HTTP {exc.status_code}): {message}") from None
-                last = f"HTTP {exc.status_code}: {_error_message(exc)}"
+                fatal = fatal_status(exc, self.settings, not_found=NOT_FOUND)
+                if fatal is not None:
+                    raise EndpointError(f"{where}: {what} failed: {fatal}") from None
+                last, delay = retry_reason(exc), retry_after(exc)
             if attempt < self.settings.max_retries:
-                wait = min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0)
+                backoff = min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0)
+                wait = min(120.0, delay) if delay is not None else backoff
                 log.info("%s failed (%s); retry %d in %.1f s", what, last, attempt + 1, wait)
                 await asyncio.sleep(wait)
         raise EndpointError(

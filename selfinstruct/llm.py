@@ -210,7 +210,7 @@ def _completion_of(reply: Any, api: Api) -> Completion:
     return Completion(text or "", str(finish), prompt_tokens, completion_tokens)
 
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
+def retry_after(exc: openai.APIStatusError) -> float | None:
     headers = exc.response.headers
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
@@ -229,6 +229,42 @@ def _error_message(exc: openai.APIStatusError) -> str:
         if isinstance(inner, dict) and inner.get("message"):
             return str(inner["message"])
     return str(exc.message)
+
+
+def fatal_status(exc: openai.APIStatusError, s: EndpointSettings, *, not_found: str = "") -> str | None:
+    """Why an HTTP error stops the run, with the fix; None for what may heal (rate limits, 408, 409, 5xx).
+    Every client of the endpoint (completions, Batch API control calls) decides the same way; `not_found` is
+    the fix for a 404 where the model and the URL are not the likely cause."""
+    message, code = _error_message(exc), exc.status_code
+    if code == 429:
+        if "quota" in message.lower() or "insufficient_quota" in str(exc.body):
+            return f"out of quota (429 insufficient_quota): {message}; add credit or use another key"
+        return None
+    fixes = {
+        401: f"authentication failed (401): {message}; {_key_hint(s)}",
+        403: f"permission denied (403): {message}; check that the key may use model {s.model!r}",
+        404: f"not found (404): {message}; "
+        + (not_found or f"check --model {s.model!r} and that --base-url ends with /v1"),
+        400: f"request rejected (400): {message}",
+        422: f"request rejected (422): {message}",
+    }
+    if code in fixes:
+        return fixes[code]
+    if code < 500 and code not in (408, 409):
+        return f"HTTP {code}: {message}"
+    return None
+
+
+def retry_reason(exc: openai.APIStatusError) -> str:
+    """What a retried HTTP error is called in the log and on the progress bar ("429: waiting 30 s")."""
+    kind = "429 rate limited" if exc.status_code == 429 else f"HTTP {exc.status_code}"
+    return f"{kind}: {_error_message(exc)}"
+
+
+def _key_hint(s: EndpointSettings) -> str:
+    if s.api_key == KEYLESS_PLACEHOLDER:
+        return "this server wants an API key: set OPENAI_API_KEY"
+    return "check OPENAI_API_KEY"
 
 
 def _is_context_error(exc: openai.APIStatusError) -> bool:
@@ -314,41 +350,16 @@ class LLMClient:
                         result = await self._call(step, prompt, params, seed)
                     finally:
                         self.in_flight -= 1
-            except openai.RateLimitError as exc:
-                message = _error_message(exc)
-                if "quota" in message.lower() or "insufficient_quota" in str(exc.body):
-                    raise EndpointError(
-                        f"{s.where}: out of quota (429 insufficient_quota): {message}; add credit or use another key"
-                    ) from None
-                last_error = f"429 rate limited: {message}"
-                delay = _retry_after(exc)
-            except openai.AuthenticationError as exc:
-                raise EndpointError(
-                    f"{s.where}: authentication failed (401): {_error_message(exc)}; {self._key_hint}"
-                ) from None
-            except openai.PermissionDeniedError as exc:
-                raise EndpointError(
-                    f"{s.where}: permission denied (403): {_error_message(exc)}; "
-                    f"check that the key may use model {s.model!r}"
-                ) from None
-            except openai.NotFoundError as exc:
-                raise EndpointError(
-                    f"{s.where}: not found (404): {_error_message(exc)}; check --model {s.model!r} "
-                    "and that --base-url ends with /v1"
-                ) from None
-            except openai.BadRequestError as exc:
-                if _is_context_error(exc):
+            except openai.APIStatusError as exc:
+                if isinstance(exc, openai.BadRequestError) and _is_context_error(exc):
                     raise ContextLengthError(
                         f"{s.where}: the prompt is longer than the context of model {s.model!r}: {_error_message(exc)}"
                     ) from None
-                raise EndpointError(f"{s.where}: request rejected (400): {_error_message(exc)}") from None
-            except openai.UnprocessableEntityError as exc:
-                raise EndpointError(f"{s.where}: request rejected (422): {_error_message(exc)}") from None
-            except openai.APIStatusError as exc:
-                if exc.status_code < 500 and exc.status_code not in (408, 409):
-                    raise EndpointError(f"{s.where}: HTTP {exc.status_code}: {_error_message(exc)}") from None
-                last_error = f"HTTP {exc.status_code}: {_error_message(exc)}"
-                delay = _retry_after(exc)
+                fatal = fatal_status(exc, s)
+                if fatal is not None:
+                    raise EndpointError(f"{s.where}: {fatal}") from None
+                last_error = retry_reason(exc)
+                delay = retry_after(exc)
             except openai.APITimeoutError:
                 last_error = f"no answer within {s.timeout:g} s"
                 self._check_health()
@@ -380,12 +391,6 @@ class LLMClient:
             "the output is intact: run the same command again to resume"
         )
 
-    @property
-    def _key_hint(self) -> str:
-        if self.settings.api_key == KEYLESS_PLACEHOLDER:
-            return "this server wants an API key: set OPENAI_API_KEY"
-        return "check OPENAI_API_KEY"
-
     def _check_health(self) -> None:
         failure = self.settings.health() if self.settings.health is not None else None
         if failure is not None:
@@ -398,9 +403,7 @@ class LLMClient:
         try:
             page = await self._client.models.list()
         except openai.AuthenticationError as exc:
-            raise EndpointError(
-                f"{self.settings.where}: authentication failed (401): {_error_message(exc)}; {self._key_hint}"
-            ) from None
+            raise EndpointError(f"{self.settings.where}: {fatal_status(exc, self.settings)}") from None
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             raise EndpointError(f"{self.settings.where}: cannot list models: {exc}") from None
         return [m.id for m in page.data]

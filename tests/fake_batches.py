@@ -9,7 +9,8 @@ A batch walks ``validating -> in_progress -> finalizing -> completed``, one step
 * ``fail_rate``: that share of lines fails inside the batch with ``line_error`` (status, code, message; a 500
   by default) in the error file; which lines
   fail is a pure function of (custom_id, how many times it was submitted), so a retry can succeed;
-* ``errors_next``: HTTP statuses answered to the next control calls, before any routing;
+* ``errors_next``: HTTP statuses (or (status, message) pairs) answered to the next control calls, before
+  any routing;
 * ``fail_next`` / ``expire_next``: the next created batches end ``failed`` (validation errors) or
   ``expired`` (part of the lines done, the rest in the error file with ``batch_expired``).
 
@@ -64,7 +65,8 @@ class FakeBatches:
         self.fail_next = 0
         self.expire_next = 0
         self.line_error: tuple[int, str | None, str] = (500, None, "The server had an error (injected).")
-        self.errors_next: list[int] = []  # HTTP statuses for the next control calls (upload, create, retrieve)
+        # HTTP statuses, or (status, message), for the next control calls (upload, create, retrieve)
+        self.errors_next: list[int | tuple[int, str]] = []
         self.submissions: Counter[str] = Counter()
         self.files: dict[str, tuple[str, bytes]] = {}  # id -> (purpose, content)
         self.batches: dict[str, _Batch] = {}
@@ -80,7 +82,8 @@ class FakeBatches:
             return False
         with self._lock:
             if self.errors_next:
-                status, payload = self.errors_next.pop(0), "injected control-call failure"
+                error = self.errors_next.pop(0)
+                status, payload = error if isinstance(error, tuple) else (error, "injected control-call failure")
             else:
                 status, payload = self._route(fake, method, path, raw, h.headers.get("Content-Type") or "")
         if isinstance(payload, bytes):

@@ -154,7 +154,7 @@ def test_unknown_batch_is_one_clear_error(fake: tuple[FakeOpenAIServer, FakeBatc
         finally:
             await client.aclose()
 
-    with pytest.raises(EndpointError, match=r"checking batch batch_nope failed \(HTTP 404\)"):
+    with pytest.raises(EndpointError, match=r"checking batch batch_nope failed: not found \(404\).*Batch API"):
         asyncio.run(go())
 
 
@@ -164,6 +164,24 @@ def test_control_calls_are_retried_on_server_errors(fake: tuple[FakeOpenAIServer
     _, final, results = _run(_settings(server), _requests(2))
     assert final.status == "completed" and set(results.completions) == {"r0", "r1"}
     assert batches.errors_next == [] and len(batches.created) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ((429, "You exceeded your current quota."), r"out of quota \(429 insufficient_quota\).*add credit"),
+        ((401, "Incorrect API key provided."), r"authentication failed \(401\).*check OPENAI_API_KEY"),
+    ],
+)
+def test_control_calls_stop_at_once_on_what_cannot_heal(
+    fake: tuple[FakeOpenAIServer, FakeBatches], error: tuple[int, str], expected: str
+) -> None:
+    """The Batch API's control calls decide like the completion requests: a quota 429 is not retried."""
+    server, batches = fake
+    batches.errors_next = [error, 503, 503]
+    with pytest.raises(EndpointError, match=rf"uploading a batch file failed: {expected}"):
+        _run(_settings(server), _requests(1))
+    assert batches.errors_next == [503, 503] and batches.created == []
 
 
 def test_control_calls_give_up_with_one_line(fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
