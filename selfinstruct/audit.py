@@ -20,7 +20,7 @@ from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, i
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
 from selfinstruct.bootstrap import derive_seed
-from selfinstruct.budget import typical_tokens, upper_prompt_tokens
+from selfinstruct.budget import Prices, Reservation, Spend, typical_tokens, upper_prompt_tokens, usd
 from selfinstruct.errors import InputError
 from selfinstruct.generate import endpoint_for
 from selfinstruct.judge_parsing import read_verdict
@@ -101,26 +101,50 @@ def plan_audit(settings: AuditSettings) -> Plan:
     return Plan(len(tasks), items, sum(1 for t in tasks if not t.instances), prompts)
 
 
-class TokenBudget:
-    """--max-tokens-total as a cap: a task is asked only if its worst case (both attempts, full max_tokens)
-    still fits beside what was spent and what is in flight; what a task did not use is given back."""
+class TaskBudget:
+    """--max-tokens-total and --max-cost as caps: a task is asked only if its worst case (both attempts, full
+    max_tokens) still fits beside what was spent and what is in flight; what a task did not use is given back.
+    Per task rather than per request (budget.Budget), so that a first reply is never paid for and then left
+    without its retry."""
 
-    def __init__(self, limit: int | None, spent: int) -> None:
-        self.limit = limit
-        self.spent = spent
-        self._reserved = 0
+    def __init__(self, *, max_tokens: int | None, max_cost: float | None, prices: Prices | None, spent: Spend) -> None:
+        self.max_tokens = max_tokens
+        self.max_cost = max_cost
+        self.prices = prices
+        self.tokens = spent.tokens
+        self.cost = spent.cost(prices) or 0.0
+        self._reserved = Reservation(0, 0.0)
         self.reached = False
 
-    def reserve(self, tokens: int) -> bool:
-        if self.limit is not None and self.spent + self._reserved + tokens > self.limit:
+    def reserve(self, prompt: str, max_tokens: int) -> Reservation | None:
+        """The task's worst case, reserved; None (and `reached`) when it does not fit."""
+        prompt_tokens = ATTEMPTS * upper_prompt_tokens(prompt)
+        completion_tokens = ATTEMPTS * max_tokens
+        cost = self.prices.cost(prompt_tokens, completion_tokens) if self.prices is not None else 0.0
+        worst = Reservation(prompt_tokens + completion_tokens, cost)
+        tokens_after = self.tokens + self._reserved.tokens + worst.tokens
+        cost_after = self.cost + self._reserved.cost + worst.cost
+        if (self.max_tokens is not None and tokens_after > self.max_tokens) or (
+            self.max_cost is not None and cost_after > self.max_cost
+        ):
             self.reached = True
-            return False
-        self._reserved += tokens
-        return True
+            return None
+        self._reserved = Reservation(self._reserved.tokens + worst.tokens, self._reserved.cost + worst.cost)
+        return worst
 
-    def settle(self, reserved: int, used: int) -> None:
-        self._reserved -= reserved
-        self.spent += used
+    def settle(self, reservation: Reservation, prompt_tokens: int, completion_tokens: int) -> None:
+        self._reserved = Reservation(self._reserved.tokens - reservation.tokens, self._reserved.cost - reservation.cost)
+        self.tokens += prompt_tokens + completion_tokens
+        if self.prices is not None:
+            self.cost += self.prices.cost(prompt_tokens, completion_tokens)
+
+    def describe(self) -> str:
+        caps = []
+        if self.max_tokens is not None:
+            caps.append(f"--max-tokens-total {self.max_tokens:,} ({self.tokens:,} used)")
+        if self.max_cost is not None:
+            caps.append(f"--max-cost {usd(self.max_cost)} ({usd(self.cost)} used)")
+        return " and ".join(caps)
 
 
 async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
@@ -165,7 +189,8 @@ class AuditReport:
     asked: int  # tasks judged (or found unreadable) by this run
     already: int  # tasks found in the journal
     tokens: int  # spent by this run
-    budget_reached: bool
+    cost: float | None  # USD spent by this run, when prices are given
+    budget: str = ""  # the cap that stopped the audit before every task was asked ("" when none did)
 
 
 async def _judge_all(
@@ -173,23 +198,22 @@ async def _judge_all(
     client: Judge,
     settings: AuditSettings,
     journal: AuditJournal,
-    budget: TokenBudget,
+    budget: TaskBudget,
     progress: Progress | None,
 ) -> None:
     queue = iter(todo)
-    worst = ATTEMPTS * settings.params.max_tokens
 
     async def worker() -> None:
         for item in queue:  # one shared iterator: each item goes to exactly one worker
-            reserved = worst + ATTEMPTS * upper_prompt_tokens(item.prompt)
-            if not budget.reserve(reserved):
+            reserved = budget.reserve(item.prompt, settings.params.max_tokens)
+            if reserved is None:
                 return
             try:
                 record = await judge_one(item, client, settings.params, settings.seed)
             except BaseException:
-                budget.settle(reserved, 0)
+                budget.settle(reserved, 0, 0)
                 raise
-            budget.settle(reserved, record["prompt_tokens"] + record["completion_tokens"])
+            budget.settle(reserved, record["prompt_tokens"], record["completion_tokens"])
             journal.append(record)
             if progress is not None:
                 progress(1)
@@ -257,9 +281,14 @@ async def _run(
     try:
         journal.check_tasks({item.task.id: item.sha for item in plan.items})
         todo = [item for item in plan.items if item.task.id not in journal.entries]
-        spent = sum(int(e.get("prompt_tokens", 0)) + int(e.get("completion_tokens", 0))
-                    for e in journal.entries.values())  # fmt: skip
-        budget = TokenBudget(settings.max_tokens_total, spent)
+        spent = Spend(
+            len(journal.entries),
+            sum(int(e.get("prompt_tokens", 0)) for e in journal.entries.values()),
+            sum(int(e.get("completion_tokens", 0)) for e in journal.entries.values()),
+        )
+        budget = TaskBudget(
+            max_tokens=settings.max_tokens_total, max_cost=settings.max_cost, prices=settings.prices, spent=spent
+        )
         if progress is not None:
             progress(len(plan.items) - len(todo))
         client = _client(settings, endpoint, notice)
@@ -277,8 +306,9 @@ async def _run(
         summary=summary,
         asked=sum(1 for i in todo if i.task.id in journal.entries),
         already=len(plan.items) - len(todo),
-        tokens=budget.spent - spent,
-        budget_reached=budget.reached,
+        tokens=budget.tokens - spent.tokens,
+        cost=budget.cost - (spent.cost(settings.prices) or 0.0) if settings.prices is not None else None,
+        budget=budget.describe() if budget.reached else "",
     )
 
 
@@ -325,9 +355,7 @@ def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
     todo = [item for item in plan.items if item.task.id not in journaled]
     prompt_tokens = round(sum(typical_tokens(item.prompt) for item in todo))
     completion_tokens = len(todo) * min(COMPLETION_ESTIMATE, settings.params.max_tokens)
-    cost = None
-    if settings.price_input is not None and settings.price_output is not None:
-        cost = (prompt_tokens * settings.price_input + completion_tokens * settings.price_output) / 1e6
+    cost = settings.prices.cost(prompt_tokens, completion_tokens) if settings.prices is not None else None
     example = random.Random(settings.seed).choice(todo or plan.items).prompt
     name = settings.local_model.name if settings.local_model else "SmolLM2-135M"
     note = EMBEDDED_NOTE.format(name=name) if settings.local else ""

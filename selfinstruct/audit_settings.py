@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.runstate import RUN, TASKS
+from selfinstruct.settings import resolve_prices
 from selfinstruct.text import Language
 
 JOURNAL = "audit.jsonl"
@@ -34,8 +36,8 @@ class AuditSettings:
     local: bool = False  # no judge endpoint given: the embedded model judges (a smoke test only)
     local_model: Path | None = None
     max_tokens_total: int | None = None
-    price_input: float | None = None  # USD per million prompt tokens
-    price_output: float | None = None  # USD per million completion tokens
+    max_cost: float | None = None  # USD, with prices
+    prices: Prices | None = None  # USD per 1M tokens; with --batch, the batch prices
     dry_run: bool = False
     batch: bool = False  # the Batch API: one batch for the whole audit (plus one for the retries)
     batch_poll: float = 5.0
@@ -136,8 +138,8 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
         local=local,
         local_model=local_model,
         max_tokens_total=opts.get("max_tokens_total"),
-        price_input=opts.get("price_input"),
-        price_output=opts.get("price_output"),
+        max_cost=opts.get("max_cost"),
+        prices=resolve_prices(opts),
         dry_run=bool(opts.get("dry_run")),
         batch=bool(opts.get("batch")),
         batch_poll=float(opts.get("batch_poll") or 5.0),

@@ -15,7 +15,14 @@ from selfinstruct import __version__
 from selfinstruct.bootstrap import RunReport
 from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
-from selfinstruct.cli_common import batch_poll_option, engine_options, log_to_stderr, verbosity_options
+from selfinstruct.cli_common import (
+    EXIT_BUDGET,
+    batch_poll_option,
+    cost_options,
+    engine_options,
+    log_to_stderr,
+    verbosity_options,
+)
 from selfinstruct.cli_common import fail as _fail
 from selfinstruct.cli_common import out_path as _out_path
 from selfinstruct.cli_data import export_cmd, stats_cmd
@@ -278,25 +285,7 @@ def filter_cmd(
     help="Hard cap on the tokens of the run directory (all runs): each request reserves its worst case "
     "(prompt estimate + max_tokens) first, so usage never passes it. Exit 3 when reached.",
 )
-@click.option(
-    "--max-cost",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Hard cap in USD, as --max-tokens-total; needs --price-input and --price-output.",
-)
-@click.option(
-    "--price-input",
-    type=click.FloatRange(min=0),
-    envvar="SELFINSTRUCT_PRICE_INPUT",
-    show_envvar=True,
-    help="USD per 1M prompt tokens (for --max-cost, the progress bar and the --dry-run estimate).",
-)
-@click.option(
-    "--price-output",
-    type=click.FloatRange(min=0),
-    envvar="SELFINSTRUCT_PRICE_OUTPUT",
-    show_envvar=True,
-    help="USD per 1M completion tokens.",
-)
+@cost_options
 @click.option(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
@@ -343,12 +332,6 @@ def filter_cmd(
     is_flag=True,
     help="Send the requests through the Batch API (half price on OpenAI; results within 24 h). "
     "Re-running the same command picks up the batches in flight.",
-)
-@click.option(
-    "--batch-discount",
-    type=click.FloatRange(0, 1),
-    envvar="SELFINSTRUCT_BATCH_DISCOUNT",
-    help="With --batch: the share of --price-input/--price-output a batch costs [default: 0.5, OpenAI's].",
 )
 @batch_poll_option
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
@@ -397,7 +380,7 @@ def generate(**opts: Any) -> None:
 
 
 # How a generate run ended, as its exit code (README, "Exit codes"). Errors: 1 endpoint, 2 bad input, 130 Ctrl-C.
-EXIT_CODES = {"complete": 0, "nothing_to_do": 0, "budget": 3, "saturated": 4, "unusable": 5}
+EXIT_CODES = {"complete": 0, "nothing_to_do": 0, "budget": EXIT_BUDGET, "saturated": 4, "unusable": 5}
 
 
 def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:

@@ -12,7 +12,16 @@ from tqdm import tqdm
 from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
 from selfinstruct.audit_render import render_table
 from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
-from selfinstruct.cli_common import batch_poll_option, engine_options, fail, log_to_stderr, verbosity_options
+from selfinstruct.budget import usd
+from selfinstruct.cli_common import (
+    EXIT_BUDGET,
+    batch_poll_option,
+    cost_options,
+    engine_options,
+    fail,
+    log_to_stderr,
+    verbosity_options,
+)
 from selfinstruct.errors import SelfInstructError
 
 
@@ -46,8 +55,7 @@ from selfinstruct.errors import SelfInstructError
     type=click.IntRange(min=1),
     help="Token cap of the whole audit (journal included): a task is asked only if its worst case still fits.",
 )
-@click.option("--price-input", type=click.FloatRange(min=0), help="USD per million prompt tokens (for --dry-run).")
-@click.option("--price-output", type=click.FloatRange(min=0), help="USD per million completion tokens (for --dry-run).")
+@cost_options
 @click.option("--local-model", help="Judge with this GGUF file on the embedded llama.cpp server.")
 @click.option("-o", "--out", help="Audit journal [default: RUN_DIR/audit.jsonl, or FILE's NAME.audit.jsonl].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -72,6 +80,9 @@ def audit_cmd(**opts: Any) -> None:
     audit_summary.json. Keep the good tasks with `selfinstruct filter POOL --min-score 4`.
 
     With no --judge-base-url and no OPENAI_API_KEY the embedded 135M model judges: a smoke test, not a judge.
+
+    Exit codes: 0 every audited task judged, 1 endpoint error, 2 bad input, 3 a cap (--max-tokens-total,
+    --max-cost) reached first, 130 interrupted.
 
     \b
     Example:
@@ -108,13 +119,15 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
         click.echo(json.dumps(report.summary, indent=2, ensure_ascii=False))
     else:
         click.echo(render_table(report.summary), nl=False)
+        cost = f", {usd(report.cost)}" if report.cost is not None else ""
         click.echo(
-            f"this run: {report.asked:,} tasks asked, {report.tokens:,} tokens; {report.already:,} were already in "
-            f"{settings.journal}; summary -> {settings.summary_path}"
+            f"this run: {report.asked:,} tasks asked, {report.tokens:,} tokens{cost}; {report.already:,} were "
+            f"already in {settings.journal}; summary -> {settings.summary_path}"
         )
-    if report.budget_reached:
-        click.echo(f"stopped at --max-tokens-total {settings.max_tokens_total:,}: {report.summary['pending']:,} "
-                   "tasks not judged; raise it and run again to finish", err=True)  # fmt: skip
+    if report.budget:
+        click.echo(f"stopped at {report.budget}: {report.summary['pending']:,} tasks not judged; raise it and run "
+                   "again to finish", err=True)  # fmt: skip
+        sys.exit(EXIT_BUDGET)
 
 
 def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:
@@ -125,11 +138,12 @@ def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:
     click.echo(f"  {'requests':<18} {plan.requests:>10,}")
     click.echo(f"  {'prompt tokens':<18} {plan.prompt_tokens:>10,} (about)")
     click.echo(f"  {'completion tokens':<18} {plan.completion_tokens:>10,} (about)")
-    if plan.cost is not None:
-        click.echo(f"  {'cost':<18} {'$' + format(plan.cost, ',.4f'):>10} (at ${settings.price_input:g} / "
-                   f"${settings.price_output:g} per million prompt / completion tokens)")  # fmt: skip
+    if plan.cost is not None and settings.prices is not None:
+        batch = " (batch prices)" if settings.batch else ""
+        click.echo(f"  {'cost':<18} {'$' + format(plan.cost, ',.4f'):>10} (at ${settings.prices.input:g} / "
+                   f"${settings.prices.output:g} per 1M prompt / completion tokens{batch})")  # fmt: skip
     else:
-        click.echo("  cost: pass --price-input and --price-output (USD per million tokens)")
+        click.echo("  cost: give --price-input and --price-output (USD per 1M tokens) for a dollar estimate")
     click.echo(f"  assuming {plan.assumptions}")
     if plan.note:
         click.echo(f"NOTE: {plan.note}")

@@ -13,6 +13,7 @@ import click
 from selfinstruct.errors import InputError, SelfInstructError
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_BUDGET = 3  # a cap (--max-tokens-total, --max-cost) was reached first; a larger one resumes
 
 
 def fail(exc: SelfInstructError) -> NoReturn:
@@ -81,6 +82,42 @@ def engine_options(func: F) -> F:
             default=6,
             show_default=True,
             help="Retries of a request on 429/5xx/timeouts/dropped connections.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def cost_options(func: F) -> F:
+    """--max-cost, --price-input, --price-output, --batch-discount: the same for every command that pays for
+    requests (resolved by settings.resolve_prices)."""
+    options = [
+        click.option(
+            "--max-cost",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Hard cap in USD, as --max-tokens-total (the worst case is reserved before anything is sent, so "
+            "the cap is never passed); needs --price-input and --price-output. Exit 3 when reached.",
+        ),
+        click.option(
+            "--price-input",
+            type=click.FloatRange(min=0),
+            envvar="SELFINSTRUCT_PRICE_INPUT",
+            show_envvar=True,
+            help="USD per 1M prompt tokens (for --max-cost, the cost in the summary and the --dry-run estimate).",
+        ),
+        click.option(
+            "--price-output",
+            type=click.FloatRange(min=0),
+            envvar="SELFINSTRUCT_PRICE_OUTPUT",
+            show_envvar=True,
+            help="USD per 1M completion tokens.",
+        ),
+        click.option(
+            "--batch-discount",
+            type=click.FloatRange(0, 1),
+            envvar="SELFINSTRUCT_BATCH_DISCOUNT",
+            help="With --batch: the share of --price-input/--price-output a batch costs [default: 0.5, OpenAI's].",
         ),
     ]
     for option in reversed(options):

@@ -152,32 +152,29 @@ def _apply_step_overrides(
     return out
 
 
-def _prices(opts: dict[str, Any]) -> Prices | None:
-    """--price-input/--price-output (or their environment variables): both or neither; --max-cost needs them."""
-    given = [opts["price_input"], opts["price_output"]]
+def resolve_prices(opts: dict[str, Any]) -> Prices | None:
+    """--price-input/--price-output (or their environment variables): both or neither; --max-cost needs them.
+    With --batch, the given (synchronous) prices times --batch-discount: what the summary, --max-cost and
+    --dry-run count. The same for every command that sends requests."""
+    given: list[float | None] = [opts.get("price_input"), opts.get("price_output")]
     if given.count(None) == 1:
         raise InputError(
             "give both --price-input and --price-output (USD per 1M tokens), or SELFINSTRUCT_PRICE_INPUT and "
             "SELFINSTRUCT_PRICE_OUTPUT"
         )
-    if opts["max_cost"] is not None and None in given:
+    if opts.get("max_cost") is not None and None in given:
         raise InputError(
             "--max-cost needs the model's prices: --price-input and --price-output in USD per 1M tokens "
             "(or SELFINSTRUCT_PRICE_INPUT and SELFINSTRUCT_PRICE_OUTPUT)"
         )
-    return None if None in given else Prices(float(given[0]), float(given[1]))
-
-
-def _batch_prices(prices: Prices | None, opts: dict[str, Any]) -> Prices | None:
-    """With --batch the given (synchronous) prices times --batch-discount: what the summary, --max-cost and
-    --dry-run count."""
     discount = opts.get("batch_discount")
     if discount is not None and not opts.get("batch"):
         raise InputError("--batch-discount applies to --batch runs only; pass --batch too")
-    if prices is None or not opts.get("batch"):
-        return prices
-    factor = 0.5 if discount is None else float(discount)
-    return Prices(prices.input * factor, prices.output * factor)
+    price_input, price_output = given
+    if price_input is None or price_output is None:
+        return None
+    factor = (0.5 if discount is None else float(discount)) if opts.get("batch") else 1.0
+    return Prices(float(price_input) * factor, float(price_output) * factor)
 
 
 def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
@@ -244,7 +241,7 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         params=_apply_step_overrides(default_params(api, local=local), mode, overrides),
         max_tokens_total=opts["max_tokens_total"],
         max_cost=opts["max_cost"],
-        prices=_batch_prices(_prices(opts), opts),
+        prices=resolve_prices(opts),
         saturation_window=opts["saturation_window"],
         min_acceptance=opts["min_acceptance"],
         max_unusable=opts["max_unusable"],

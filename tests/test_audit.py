@@ -30,7 +30,8 @@ from tests.fake_openai import FakeOpenAIServer, Fault, Reply, Request
 
 KEY = "sk-test-audit"
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_JUDGE_MODEL",
-                               "SELFINSTRUCT_JUDGE_BASE_URL", "SELFINSTRUCT_JUDGE_API_KEY")}  # fmt: skip
+                               "SELFINSTRUCT_JUDGE_BASE_URL", "SELFINSTRUCT_JUDGE_API_KEY", "SELFINSTRUCT_PRICE_INPUT",
+                               "SELFINSTRUCT_PRICE_OUTPUT", "SELFINSTRUCT_BATCH_DISCOUNT")}  # fmt: skip
 _INSTRUCTION = re.compile(r"Instruction:\n(.*?)\n\nInput:", re.S)
 _NUMBER = re.compile(r"#(\d+)")
 STYLES = ("json", "json", "fenced", "json", "plain", "json", "flaky", "json", "garbled", "refusal")
@@ -265,10 +266,54 @@ def test_max_tokens_total_is_a_cap(tmp_path: Path, server: FakeOpenAIServer) -> 
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 20)
     code, _, stderr = run_audit(server, pool, "--max-tokens-total", "3000", "--concurrency", "2")
-    assert code == 0, stderr
+    assert code == 3, stderr  # as generate: the budget stopped it before every task was asked
     lines = journal_lines(tmp_path / "pool.audit.jsonl")
-    assert 0 < len(lines) < 20 and "--max-tokens-total" in stderr
+    assert 0 < len(lines) < 20 and "stopped at --max-tokens-total 3,000" in stderr
     assert sum(r["prompt_tokens"] + r["completion_tokens"] for r in lines) <= 3000
+    code, _, stderr = run_audit(server, pool, "--max-tokens-total", "100000", "--concurrency", "2")
+    assert code == 0 and len(journal_lines(tmp_path / "pool.audit.jsonl")) == 20  # a larger cap finishes it
+
+
+@pytest.mark.parametrize("concurrency", ["1", "8"])
+def test_max_cost_is_a_cap(tmp_path: Path, server: FakeOpenAIServer, concurrency: str) -> None:
+    """--max-cost with the prices from the environment (as generate reads them), never passed."""
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 30)
+    prices = {"SELFINSTRUCT_PRICE_INPUT": "2.5", "SELFINSTRUCT_PRICE_OUTPUT": "10"}
+    argv = ["audit", str(pool), "--judge-base-url", server.url, "--judge-model", "fake-model", "-q"]
+    result = CliRunner().invoke(
+        cli,
+        [*argv, "--max-cost", "0.01", "--concurrency", concurrency],
+        env={**CLEAN_ENV, "OPENAI_API_KEY": KEY, **prices},
+    )
+    assert result.exit_code == 3, result.stderr
+    lines = journal_lines(tmp_path / "pool.audit.jsonl")
+    spent = sum(r["prompt_tokens"] * 2.5 + r["completion_tokens"] * 10 for r in lines) / 1e6
+    assert 0 < len(lines) < 30 and spent <= 0.01
+    assert "stopped at --max-cost $0.0100" in result.stderr and "$0." in result.stdout  # this run's cost
+
+
+def test_batch_dry_run_counts_batch_prices(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 10)
+    dollars = []
+    for extra in ([], ["--batch"], ["--batch", "--batch-discount", "0.25"]):
+        code, stdout, stderr = run_audit(server, pool, "--dry-run", "--price-input", "1", "--price-output", "4", *extra)
+        assert code == 0, stderr
+        dollars.append(float(re.search(r"cost\s+\$([\d.]+)", stdout).group(1)))  # type: ignore[union-attr]
+        assert ("(batch prices)" in stdout) == bool(extra)
+    assert dollars[1] == pytest.approx(dollars[0] / 2, rel=1e-3) and dollars[2] == pytest.approx(
+        dollars[0] / 4, rel=1e-3
+    )
+    code, _, stderr = run_audit(server, pool, "--dry-run", "--batch-discount", "0.25")
+    assert code == 2 and "--batch-discount applies to --batch runs only" in stderr
+
+
+def test_max_cost_needs_prices(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 3)
+    code, _, stderr = run_audit(server, pool, "--max-cost", "1")
+    assert code == 2 and "--max-cost needs the model's prices" in stderr and server.requests == []
 
 
 def test_dry_run_counts_what_is_left_and_calls_nothing(tmp_path: Path, server: FakeOpenAIServer) -> None:
@@ -290,7 +335,7 @@ def test_the_embedded_judge_says_it_is_no_judge_in_a_dry_run(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["audit", str(pool), "--dry-run"], env=CLEAN_ENV)
     assert result.exit_code == 0, result.stderr
     assert "A 135M model is not a real judge" in result.stdout
-    assert "cost: pass --price-input" in result.stdout
+    assert "cost: give --price-input" in result.stdout
     assert not (tmp_path / "pool.audit.jsonl").exists()
 
 

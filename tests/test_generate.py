@@ -23,7 +23,11 @@ from tests.scripted_model import respond
 from .conftest import SEEDS, ZH_SEEDS
 
 KEY = "sk-test-SECRET-0123456789"
-CLEAN_ENV = {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None}
+CLEAN_ENV = {
+    k: None
+    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_PRICE_INPUT",
+              "SELFINSTRUCT_PRICE_OUTPUT", "SELFINSTRUCT_BATCH_DISCOUNT")
+}  # fmt: skip
 
 
 @pytest.fixture
