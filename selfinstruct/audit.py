@@ -20,7 +20,7 @@ from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, i
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
 from selfinstruct.bootstrap import derive_seed
-from selfinstruct.budget import Prices, Reservation, Spend, typical_tokens, upper_prompt_tokens, usd
+from selfinstruct.budget import Prices, Reservation, Spend, describe_caps, typical_tokens, upper_prompt_tokens
 from selfinstruct.errors import InputError
 from selfinstruct.generate import endpoint_for
 from selfinstruct.judge_parsing import read_verdict
@@ -139,12 +139,7 @@ class TaskBudget:
             self.cost += self.prices.cost(prompt_tokens, completion_tokens)
 
     def describe(self) -> str:
-        caps = []
-        if self.max_tokens is not None:
-            caps.append(f"--max-tokens-total {self.max_tokens:,} ({self.tokens:,} used)")
-        if self.max_cost is not None:
-            caps.append(f"--max-cost {usd(self.max_cost)} ({usd(self.cost)} used)")
-        return " and ".join(caps)
+        return describe_caps(self.max_tokens, self.tokens, self.max_cost, self.cost)
 
 
 async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:

@@ -148,12 +148,17 @@ class Budget:
             self._changed.notify_all()
 
     def describe(self) -> str:
-        caps = []
-        if self.max_tokens is not None:
-            caps.append(f"token budget of {self.max_tokens:,} ({self.used_tokens:,} used)")
-        if self.max_cost is not None:
-            caps.append(f"cost budget of {usd(self.max_cost)} ({usd(self.used_cost)} used)")
-        return " and ".join(caps)
+        return describe_caps(self.max_tokens, self.used_tokens, self.max_cost, self.used_cost)
+
+
+def describe_caps(max_tokens: int | None, used_tokens: int, max_cost: float | None, used_cost: float) -> str:
+    """The caps and what they have used, as the stop message names them."""
+    caps = []
+    if max_tokens is not None:
+        caps.append(f"token budget of {max_tokens:,} ({used_tokens:,} used)")
+    if max_cost is not None:
+        caps.append(f"cost budget of {usd(max_cost)} ({usd(used_cost)} used)")
+    return " and ".join(caps)
 
 
 async def within(

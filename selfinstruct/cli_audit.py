@@ -125,8 +125,8 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
             f"already in {settings.journal}; summary -> {settings.summary_path}"
         )
     if report.budget:
-        click.echo(f"stopped at {report.budget}: {report.summary['pending']:,} tasks not judged; raise it and run "
-                   "again to finish", err=True)  # fmt: skip
+        click.echo(f"stopped: the next task could overrun the {report.budget}; {report.summary['pending']:,} "
+                   "tasks not judged: raise the cap and run again to finish", err=True)  # fmt: skip
         sys.exit(EXIT_BUDGET)
 
 

@@ -268,7 +268,7 @@ def test_max_tokens_total_is_a_cap(tmp_path: Path, server: FakeOpenAIServer) -> 
     code, _, stderr = run_audit(server, pool, "--max-tokens-total", "3000", "--concurrency", "2")
     assert code == 3, stderr  # as generate: the budget stopped it before every task was asked
     lines = journal_lines(tmp_path / "pool.audit.jsonl")
-    assert 0 < len(lines) < 20 and "stopped at --max-tokens-total 3,000" in stderr
+    assert 0 < len(lines) < 20 and "could overrun the token budget of 3,000" in stderr
     assert sum(r["prompt_tokens"] + r["completion_tokens"] for r in lines) <= 3000
     code, _, stderr = run_audit(server, pool, "--max-tokens-total", "100000", "--concurrency", "2")
     assert code == 0 and len(journal_lines(tmp_path / "pool.audit.jsonl")) == 20  # a larger cap finishes it
@@ -290,7 +290,7 @@ def test_max_cost_is_a_cap(tmp_path: Path, server: FakeOpenAIServer, concurrency
     lines = journal_lines(tmp_path / "pool.audit.jsonl")
     spent = sum(r["prompt_tokens"] * 2.5 + r["completion_tokens"] * 10 for r in lines) / 1e6
     assert 0 < len(lines) < 30 and spent <= 0.01
-    assert "stopped at --max-cost $0.0100" in result.stderr and "$0." in result.stdout  # this run's cost
+    assert "could overrun the cost budget of $0.0100" in result.stderr and "$0." in result.stdout  # this run's cost
 
 
 def test_batch_dry_run_counts_batch_prices(tmp_path: Path, server: FakeOpenAIServer) -> None:
