@@ -11,7 +11,7 @@ from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.runstate import RUN, TASKS
-from selfinstruct.settings import resolve_prices
+from selfinstruct.settings import check_base_url, resolve_prices
 from selfinstruct.text import Language
 
 JOURNAL = "audit.jsonl"
@@ -99,7 +99,7 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
         raise InputError(f"--out {journal} is a directory; give a file path for the audit journal")
     if journal.resolve() == tasks_file.resolve():
         raise InputError("--out must not be the task file itself; give another file for the audit journal")
-    base_url = opts.get("judge_base_url") or None
+    base_url = check_base_url(opts.get("judge_base_url") or None, "--judge-base-url")
     api_key = opts.get("api_key") or ""
     local = not base_url and not api_key
     local_model = Path(opts["local_model"]) if opts.get("local_model") else None

@@ -125,8 +125,17 @@ class GenerateSettings:
 STEP_NAMES = ("instructions", "classify", "instances", "alpaca")
 
 
-def _step_values(values: tuple[str, ...], option: str, cast: Callable[[str], float]) -> dict[str, float]:
+# What each per-step sampling option accepts (the OpenAI API's ranges), and how to say so.
+STEP_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
+    "--temperature": (lambda x: 0.0 <= x <= 2.0, "a number from 0 to 2"),
+    "--top-p": (lambda x: 0.0 <= x <= 1.0, "a number from 0 to 1"),
+    "--max-tokens": (lambda x: x >= 1 and x == int(x), "a whole number of at least 1"),
+}
+
+
+def _step_values(values: tuple[str, ...], option: str) -> dict[str, float]:
     """`0.9` (the generating step) or `classify=0` (a named step); repeatable."""
+    valid, expected = STEP_RANGES[option]
     out: dict[str, float] = {}
     for value in values:
         step, _, number = value.rpartition("=")
@@ -134,10 +143,22 @@ def _step_values(values: tuple[str, ...], option: str, cast: Callable[[str], flo
         if step not in (*STEP_NAMES, "generate"):
             raise InputError(f"{option} {value}: unknown step {step!r}; use one of {', '.join(STEP_NAMES)}")
         try:
-            out[step] = cast(number)
+            out[step] = float(number)
         except ValueError:
             raise InputError(f"{option} {value}: {number!r} is not a number") from None
+        if not valid(out[step]):  # (NaN fails every comparison)
+            raise InputError(f"{option} {value}: give {expected}")
     return out
+
+
+def check_base_url(url: str | None, option: str) -> str | None:
+    """An endpoint URL must be http(s) with a host: anything else would only fail later as 'connection error'."""
+    if url is None:
+        return None
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest.split("/")[0]:
+        raise InputError(f"{option} {url}: not an http(s) URL; give e.g. http://localhost:8000/v1")
+    return url
 
 
 def _apply_step_overrides(
@@ -181,7 +202,7 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     """The CLI's resolved option values (flag, then environment, then default) as one settings object."""
     language = opts["language"]
     mode = opts["mode"]
-    base_url = opts["base_url"] or None
+    base_url = check_base_url(opts["base_url"] or None, "--base-url (or OPENAI_BASE_URL)")
     api_key = opts["api_key"] or ""
     local = not base_url and not api_key
     # The embedded 135M model continues a numbered list well but cannot answer questions about a task
@@ -190,9 +211,9 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     classifier: Classifier = opts["classify"] or ("rules" if local else "llm")
     concurrency = opts["concurrency"] or (2 if local else 8)
     overrides: dict[str, dict[str, float]] = {
-        "temperature": _step_values(opts["temperature"], "--temperature", float),
-        "top_p": _step_values(opts["top_p"], "--top-p", float),
-        "max_tokens": {k: int(v) for k, v in _step_values(opts["max_tokens"], "--max-tokens", float).items()},
+        "temperature": _step_values(opts["temperature"], "--temperature"),
+        "top_p": _step_values(opts["top_p"], "--top-p"),
+        "max_tokens": {k: int(v) for k, v in _step_values(opts["max_tokens"], "--max-tokens").items()},
     }
     model = opts["model"] or ("gpt-4o-mini" if api_key and not base_url else "")
     local_model = Path(opts["local_model"]) if opts["local_model"] else None

@@ -309,13 +309,6 @@ def test_batch_dry_run_counts_batch_prices(tmp_path: Path, server: FakeOpenAISer
     assert code == 2 and "--batch-discount applies to --batch runs only" in stderr
 
 
-def test_max_cost_needs_prices(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 3)
-    code, _, stderr = run_audit(server, pool, "--max-cost", "1")
-    assert code == 2 and "--max-cost needs the model's prices" in stderr and server.requests == []
-
-
 def test_dry_run_counts_what_is_left_and_calls_nothing(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 12)
@@ -366,6 +359,10 @@ def _write(path: Path, text: str) -> Path:
          "Invalid value for '--sample'"),
         (lambda d: _write(d / "p.jsonl", '{"instruction": "Write.", "output": "x"}\n'), ["--prompts", "nope"],
          "--prompts must be a directory"),
+        (lambda d: _write(d / "p.jsonl", '{"instruction": "Write.", "output": "x"}\n'),
+         ["--judge-base-url", "localhost:8000"], "--judge-base-url localhost:8000: not an http(s) URL"),
+        (lambda d: _write(d / "p.jsonl", '{"instruction": "Write.", "output": "x"}\n'), ["--max-cost", "1"],
+         "--max-cost needs the model's prices"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(
