@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from selfinstruct.budget import Budget, Spend, within
 from selfinstruct.errors import EndpointError, LocalModelError
-from selfinstruct.wire import request_body
+from selfinstruct.wire import request_body, request_path
 
 if TYPE_CHECKING:
     import openai
@@ -308,6 +308,7 @@ class LLMClient:
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout
         )
+        self._reply_type: Any = openai.types.chat.ChatCompletion if settings.api == "chat" else openai.types.Completion
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
@@ -319,11 +320,12 @@ class LLMClient:
         return float(min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0))
 
     async def _call(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
-        body = request_body(self.settings, prompt, params, seed)
-        if self.settings.api == "chat":
-            reply: Any = await self._client.chat.completions.create(**body)
-        else:
-            reply = await self._client.completions.create(**body)
+        # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a body
+        # that request_body already built in the wire format (about a quarter of the SDK's CPU per request).
+        reply: Any = await self._client.post(
+            request_path(self.settings).removeprefix("/v1"), body=request_body(self.settings, prompt, params, seed),
+            cast_to=self._reply_type,
+        )  # fmt: skip
         return _completion_of(reply, self.settings.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
