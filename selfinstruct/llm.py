@@ -332,11 +332,11 @@ class LLMClient:
         return float(min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0))
 
     async def _call(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
-        # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a body
-        # that request_body already built in the wire format (about a quarter of the SDK's CPU per request).
         shard = min(range(len(self._clients)), key=self._busy.__getitem__)
         self._busy[shard] += 1
         try:
+            # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a
+            # body that request_body already built in the wire format (about a quarter of the SDK's CPU).
             reply: Any = await self._clients[shard].post(
                 request_path(self.settings).removeprefix("/v1"), body=request_body(self.settings, prompt, params, seed),
                 cast_to=self._reply_type,
