@@ -64,17 +64,21 @@ class _Lines:
 
 def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
     # Split on "\n" only: U+2028 and friends are legal inside JSON strings.
-    for number, line in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(
-                f"broken JSON ({exc.msg} at column {exc.colno}); each line must be one complete JSON object",
-                path=path,
-                line=number,
-            ) from None
+            # A last line without its newline is a write that was cut off (kill -9, a full disk), not a typo.
+            fix = (
+                "the last line is incomplete (cut off while being written?): complete or delete it; in a run "
+                "directory, re-running its `selfinstruct generate` command repairs it"
+                if number == len(lines)
+                else "each line must be one complete JSON object"
+            )
+            raise InputError(f"broken JSON: {exc.msg} (column {exc.colno}); {fix}", path=path, line=number) from None
         if not isinstance(value, dict):
             raise InputError(
                 f"expected a JSON object, got {_json_type(value)}; each line must be one task object",
@@ -111,7 +115,7 @@ def _iter_json_array(text: str, path: Path) -> Iterator[Record]:
         try:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            raise InputError(f"broken JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno) from None
+            raise InputError(f"broken JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno) from None
         if not isinstance(value, dict):
             raise InputError(
                 f"expected a JSON object in the array, got {_json_type(value)}", path=path, line=lines.at(pos)

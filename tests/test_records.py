@@ -135,3 +135,14 @@ def test_atomic_writer_leaves_nothing_on_failure(tmp_path: Path) -> None:
         fh.write("half")
         raise RuntimeError("boom")
     assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_a_cut_off_last_line_is_named_as_such(tmp_path: Path) -> None:
+    """kill -9 in the middle of an append leaves a last line without its newline: say so, and how to mend it."""
+    path = tmp_path / "tasks.jsonl"
+    path.write_text('{"instruction": "a"}\n{"instruction": "b"}\n{"instru', encoding="utf-8")
+    with pytest.raises(InputError, match=r"tasks.jsonl:3: broken JSON.*last line is incomplete.*repairs it"):
+        read_records(path)
+    path.write_text('{"instru\n{"instruction": "b"}\n', encoding="utf-8")  # a broken line in the middle
+    with pytest.raises(InputError, match=r"tasks.jsonl:1: broken JSON.*each line must be one complete JSON object"):
+        read_records(path)
