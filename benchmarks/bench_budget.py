@@ -23,13 +23,13 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_openai import FakeOpenAIServer, Reply, Request, bpe_like_count  # noqa: E402
+from benchmarks.metering import Meter  # noqa: E402
+from tests.fake_openai import FakeOpenAIServer, bpe_like_count  # noqa: E402
 from tests.scripted_model import respond  # noqa: E402
 
 PRICES = (0.15, 0.60)  # USD per 1M prompt / completion tokens
@@ -40,27 +40,6 @@ DRY_RUNS = [
     ("self-instruct, zh, -n 100", ["-n", "100", "--language", "zh", "--seeds", str(SEEDS["zh"])]),
     ("alpaca, en, -n 100", ["-n", "100", "--mode", "alpaca"]),
 ]
-
-
-class Meter:
-    """Tokens the server served, counted as the fake server counts usage."""
-
-    def __init__(self) -> None:
-        self.prompt = self.completion = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, request: Request) -> Reply:
-        reply = respond(request)
-        with self._lock:
-            self.prompt += bpe_like_count(request.prompt)
-            self.completion += bpe_like_count(reply.text)
-        return reply
-
-    def take(self) -> tuple[int, int]:
-        with self._lock:
-            spent = (self.prompt, self.completion)
-            self.prompt = self.completion = 0
-        return spent
 
 
 def generate(url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -89,7 +68,7 @@ def caps(url: str, meter: Meter, args: argparse.Namespace) -> None:
                 out = Path(tmp) / "run"
                 done = generate(url, out, "-n", "500", "--concurrency", str(c), *cap_args)
                 tasks = (out / "tasks.jsonl").read_bytes().count(b"\n") if (out / "tasks.jsonl").exists() else 0
-            prompt, completion = meter.take()
+            _, prompt, completion = meter.take()
             if cap is None:
                 served = (prompt * PRICES[0] + completion * PRICES[1]) / 1e6
                 share, shown = served / args.max_cost, f"${served:.4f}"
@@ -128,7 +107,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--no-dry-run", action="store_true", help="only the caps")
     args = parser.parse_args()
-    meter = Meter()
+    meter = Meter(respond, bpe_like_count)
     with FakeOpenAIServer(meter, count_tokens=bpe_like_count) as server:
         caps(server.url, meter, args)
         if not args.no_dry_run:

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,28 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_responder import respond  # noqa: E402
-from tests.fake_openai import FakeOpenAIServer, Reply, Request  # noqa: E402
+from benchmarks.metering import Meter  # noqa: E402
+from tests.fake_openai import FakeOpenAIServer  # noqa: E402
 
 
-class Meter:
-    """Requests and tokens the server answered (whitespace words, as the fake server counts them)."""
-
-    def __init__(self) -> None:
-        self.requests = self.tokens = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, request: Request) -> Reply:
-        reply = respond(request)
-        with self._lock:
-            self.requests += 1
-            self.tokens += len(request.prompt.split()) + len(reply.text.split())
-        return reply
-
-    def take(self) -> tuple[int, int]:
-        with self._lock:
-            spent = (self.requests, self.tokens)
-            self.requests = self.tokens = 0
-        return spent
+def spent(meter: Meter) -> tuple[int, int]:
+    """Requests and tokens (prompt + completion) served since the last call."""
+    requests, prompt, completion = meter.take()
+    return requests, prompt + completion
 
 
 def command(out: Path, url: str, n: int, concurrency: int) -> list[str]:
@@ -70,7 +55,7 @@ def main() -> None:
     sig = signal.SIGINT if args.signal == "int" else signal.SIGKILL
     env = {**os.environ, "OPENAI_API_KEY": "bench", "PYTHONPATH": str(ROOT)}
     env.pop("OPENAI_BASE_URL", None)
-    meter = Meter()
+    meter = Meter(respond)
 
     def run(out: Path, n: int) -> None:
         subprocess.run(command(out, url, n, args.concurrency), env=env, check=True, cwd=ROOT, capture_output=True)
@@ -82,7 +67,7 @@ def main() -> None:
               f"interrupt with {'Ctrl-C' if sig == signal.SIGINT else 'kill -9'} at ~1/6")  # fmt: skip
         start = time.perf_counter()
         run(base / "reference", args.n)
-        ref_requests, ref_tokens = meter.take()
+        ref_requests, ref_tokens = spent(meter)
         print(f"{'uninterrupted':<22} {ref_requests:>6} requests {ref_tokens:>9,} tokens "
               f"({time.perf_counter() - start:.1f} s)")  # fmt: skip
 
@@ -94,9 +79,9 @@ def main() -> None:
         proc.send_signal(sig)
         proc.wait()
         at = lines(out / "tasks.jsonl")
-        first = meter.take()
+        first = spent(meter)
         run(out, args.n)
-        second = meter.take()
+        second = spent(meter)
         total = (first[0] + second[0], first[1] + second[1])
         print(f"{f'interrupted at {at}':<22} {first[0]:>6} requests {first[1]:>9,} tokens")
         print(f"{'resumed':<22} {second[0]:>6} requests {second[1]:>9,} tokens")
@@ -107,9 +92,9 @@ def main() -> None:
 
         ext = base / "extended"
         run(ext, args.n // 2)
-        half = meter.take()
+        half = spent(meter)
         run(ext, args.n)
-        rest = meter.take()
+        rest = spent(meter)
         tokens = half[1] + rest[1]
         same = (ext / "tasks.jsonl").read_bytes() == (base / "reference" / "tasks.jsonl").read_bytes()
         verdict = "identical" if same else "DIFFERENT"
