@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from selfinstruct.llm import (
     EndpointSettings,
     LLMClient,
     StepParams,
+    engine_counters,
     with_served_model,
 )
 from selfinstruct.prompts import PromptSet, load_prompts, render_audit
@@ -40,7 +42,9 @@ from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
 
 Notice = Callable[[str], None]
-Progress = Callable[[int], object]  # called with 1 per task journaled
+# Called with (tasks in the journal, engine counters) at the start, after each verdict and every TICK seconds.
+Progress = Callable[[int, dict[str, Any]], object]
+TICK = 1.0
 STEP = "audit"
 ATTEMPTS = 2  # an unreadable reply is asked once more, with another seed
 RETRY_TEMPERATURE = 0.7
@@ -194,7 +198,7 @@ async def _judge_all(
     settings: AuditSettings,
     journal: AuditJournal,
     budget: TaskBudget,
-    progress: Progress | None,
+    report: Callable[[dict[str, Any] | None], None],
 ) -> None:
     queue = iter(todo)
 
@@ -210,17 +214,22 @@ async def _judge_all(
                 raise
             budget.settle(reserved, record["prompt_tokens"], record["completion_tokens"])
             journal.append(record)
-            if progress is not None:
-                progress(1)
+            report(record)
+
+    async def ticker() -> None:  # waits (429, a batch in flight) show even while no verdict lands
+        while True:
+            await asyncio.sleep(TICK)
+            report(None)
 
     width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes every request at once
     workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(width, len(todo))))]
+    ticking = asyncio.ensure_future(ticker())
     try:
         done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
     finally:
-        for w in workers:
+        for w in [*workers, ticking]:
             w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*workers, ticking, return_exceptions=True)
     for w in done:
         failure = None if w.cancelled() else w.exception()
         if failure is not None:
@@ -284,12 +293,22 @@ async def _run(
         budget = TaskBudget(
             max_tokens=settings.max_tokens_total, max_cost=settings.max_cost, prices=settings.prices, spent=spent
         )
-        if progress is not None:
-            progress(len(plan.items) - len(todo))
         client = _client(settings, endpoint, notice)
+        earlier = [journal.entries[i.task.id] for i in plan.items if i.task.id in journal.entries]
+        tally = Counter(e.get("status") for e in earlier)  # the audited tasks' verdicts so far, by status
+
+        def report(record: dict[str, Any] | None = None) -> None:
+            """Count a new journal line (if any) and show where the audit stands."""
+            if record is not None:
+                tally[record.get("status")] += 1
+            if progress is not None:
+                counters = engine_counters(client, settings.prices) | {"unreadable": tally["unreadable"]}
+                progress(tally.total(), counters)
+
+        report()
         try:
             if todo:
-                await _judge_all(todo, client, settings, journal, budget, progress)
+                await _judge_all(todo, client, settings, journal, budget, report)
         finally:
             await client.aclose()
             entries = [journal.entries[i.task.id] for i in plan.items if i.task.id in journal.entries]
@@ -316,8 +335,8 @@ def audit(
 ) -> AuditReport:
     """Judge every audited task not yet in settings.journal, then write the summary next to the journal.
 
-    `total` is told the number of audited tasks once they are known (a progress bar's length); `progress`
-    then counts them, those already in the journal first.
+    `total` is told the number of audited tasks once they are known (a progress bar's length); `progress` is
+    then told how many are in the journal (those from earlier runs included) and the engine's counters.
     """
     plan = plan_audit(settings)
     if total is not None:

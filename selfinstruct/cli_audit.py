@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
 from selfinstruct.audit_render import render_table
@@ -22,6 +21,7 @@ from selfinstruct.cli_common import (
     log_to_stderr,
     verbosity_options,
 )
+from selfinstruct.cli_progress import ProgressView
 from selfinstruct.errors import SelfInstructError
 
 
@@ -97,14 +97,11 @@ def audit_cmd(**opts: Any) -> None:
         if settings.dry_run:
             _render_dry_run(dry_run_audit(settings), settings)
             return
-        with tqdm(desc="judged", unit=" task", disable=True if opts["quiet"] else None, file=sys.stderr,
-                  dynamic_ncols=True) as bar:  # fmt: skip
-
-            def set_total(n: int) -> None:
-                bar.total = n
-                bar.refresh()
-
-            report = audit(settings, progress=bar.update, notice=lambda m: click.echo(m, err=True), total=set_total)
+        view = ProgressView(0, command="audit", quiet=opts["quiet"])
+        try:
+            report = audit(settings, progress=view, notice=lambda m: click.echo(m, err=True), total=view.set_total)
+        finally:
+            view.close()
     except SelfInstructError as exc:
         fail(exc)
     except KeyboardInterrupt:

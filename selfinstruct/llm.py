@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from selfinstruct.budget import Budget, Spend, within
+from selfinstruct.budget import Budget, Prices, Spend, within
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.wire import request_body, request_path
 
@@ -291,6 +291,25 @@ class Completer(Protocol):
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
 
     async def aclose(self) -> None: ...
+
+
+def engine_counters(client: Completer, prices: Prices | None) -> dict[str, Any]:
+    """What a progress display shows of an engine: what is in flight and waiting now, then the totals (requests,
+    retries, tokens, and the cost when prices are known)."""
+    usage = client.usage
+    counters: dict[str, Any] = {
+        "in_flight": client.in_flight,
+        "requests": usage.requests,
+        "retries": usage.retries,
+        "tokens": usage.total_tokens,
+    }
+    cost = usage.spend().cost(prices)
+    if cost is not None:
+        counters["cost"] = cost
+    waits = list(client.waiting.values())
+    if waits:
+        counters["waiting"] = waits[-1] + (f" (+{len(waits) - 1} more)" if len(waits) > 1 else "")
+    return counters
 
 
 POOL_CONNECTIONS = 32  # requests in flight per SDK client (see LLMClient.__init__)

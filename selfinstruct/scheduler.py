@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from selfinstruct.budget import BudgetExhausted
+from selfinstruct.llm import engine_counters
 
 if TYPE_CHECKING:
     from selfinstruct.bootstrap import Candidate, JobResult, RunReport
@@ -211,21 +212,7 @@ class Scheduler:
     def _postfix(self) -> dict[str, Any]:
         """What the progress display shows: the run directory's totals, and what is happening right now."""
         self._last_progress = time.monotonic()
-        usage, client = self.client.usage, self.client
-        waits = list(client.waiting.values())
-        postfix: dict[str, Any] = {
-            "in_flight": client.in_flight,
-            "requests": usage.requests,
-            "retries": usage.retries,
-            "rejected": sum(self.rejected.values()),
-            "tokens": usage.total_tokens,
-        }
-        cost = usage.spend().cost(self.s.prices)
-        if cost is not None:
-            postfix["cost"] = cost
-        if waits:
-            postfix["waiting"] = waits[-1] + (f" (+{len(waits) - 1} more)" if len(waits) > 1 else "")
-        return postfix
+        return engine_counters(self.client, self.s.prices) | {"rejected": sum(self.rejected.values())}
 
 
 def landed(work: asyncio.Task[None] | None) -> bool:

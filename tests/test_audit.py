@@ -262,6 +262,23 @@ def test_a_dead_judge_stops_with_one_line_and_keeps_the_journal(tmp_path: Path, 
     assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == 6
 
 
+def test_progress_without_a_terminal_logs_lines_with_the_engine_counters(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    """As generate: a log line (not a silent tqdm) when stderr is no terminal, with tokens and cost."""
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 30)
+    argv = ["audit", str(pool), "--judge-base-url", server.url, "--judge-model", "fake-model"]
+    argv += ["--price-input", "1", "--price-output", "2", "--sample", "10"]
+    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    assert result.exit_code == 0, result.stderr
+    assert re.search(
+        r"audit: 0/10 tasks; 0 in flight, 0 requests, 0 retries, 0 unreadable, 0 tokens, \$0", result.stderr
+    )
+    result = CliRunner().invoke(cli, [*argv, "--sample", "20"], env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    assert "audit: 10/20 tasks" in result.stderr  # the journal's verdicts count from the start
+
+
 def test_max_tokens_total_is_a_cap(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 20)
