@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from selfinstruct.errors import EndpointError
-from selfinstruct.llm import Completion, EndpointSettings, StepParams, fatal_status, retry_after, retry_reason
+from selfinstruct.llm import (
+    Completion,
+    EndpointSettings,
+    StepParams,
+    fatal_status,
+    retry_after,
+    retry_reason,
+    retry_wait,
+)
 from selfinstruct.wire import parse_body, request_body, request_path
 
 log = logging.getLogger(__name__)
@@ -145,8 +153,7 @@ class BatchClient:
                     raise EndpointError(f"{where}: {what} failed: {fatal}") from None
                 last, delay = retry_reason(exc), retry_after(exc)
             if attempt < self.settings.max_retries:
-                backoff = min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0)
-                wait = min(120.0, delay) if delay is not None else backoff
+                wait = retry_wait(attempt, delay, self._jitter)
                 log.info("%s failed (%s); retry %d in %.1f s", what, last, attempt + 1, wait)
                 await asyncio.sleep(wait)
         raise EndpointError(

@@ -255,6 +255,14 @@ def fatal_status(exc: openai.APIStatusError, s: EndpointSettings, *, not_found: 
     return None
 
 
+def retry_wait(attempt: int, delay: float | None, jitter: random.Random) -> float:
+    """Seconds before retry `attempt + 1`: what the server asked for (Retry-After, at most 120 s), else
+    exponential backoff with jitter (from 0.5 s, doubling, at most 60 s)."""
+    if delay is not None:
+        return min(120.0, delay)
+    return float(min(60.0, 0.5 * 2**attempt) * jitter.uniform(0.5, 1.0))
+
+
 def retry_reason(exc: openai.APIStatusError) -> str:
     """What a retried HTTP error is called in the log and on the progress bar ("429: waiting 30 s")."""
     kind = "429 rate limited" if exc.status_code == 429 else f"HTTP {exc.status_code}"
@@ -347,9 +355,6 @@ class LLMClient:
         for client in self._clients:
             await client.close()
 
-    def _backoff(self, attempt: int) -> float:
-        return float(min(60.0, 0.5 * 2**attempt) * self._jitter.uniform(0.5, 1.0))
-
     async def _call(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         shard = min(range(len(self._clients)), key=self._busy.__getitem__)
         self._busy[shard] += 1
@@ -415,7 +420,7 @@ class LLMClient:
             if attempt == s.max_retries:
                 break
             stats.retries += 1
-            wait = min(120.0, delay) if delay is not None else self._backoff(attempt)
+            wait = retry_wait(attempt, delay, self._jitter)
             log.info("%s request failed (%s); retry %d in %.1f s", step, last_error, attempt + 1, wait)
             self._ids += 1
             wait_id = self._ids
