@@ -99,18 +99,19 @@ def cost_options(func: F) -> F:
             help="Hard cap in USD, as --max-tokens-total (the worst case is reserved before anything is sent, so "
             "the cap is never passed); needs --price-input and --price-output. Exit 3 when reached.",
         ),
-        *(
-            click.option(
-                f"--price-{side}",
-                type=click.FloatRange(min=0),
-                envvar=f"SELFINSTRUCT_PRICE_{side.upper()}",
-                show_envvar=True,
-                help=f"USD per 1M {kind} tokens" + purpose,
-            )
-            for side, kind, purpose in (
-                ("input", "prompt", " (for --max-cost, the cost in the summary and the --dry-run estimate)."),
-                ("output", "completion", "."),
-            )
+        click.option(
+            "--price-input",
+            type=click.FloatRange(min=0),
+            envvar="SELFINSTRUCT_PRICE_INPUT",
+            show_envvar=True,
+            help="USD per 1M prompt tokens (for --max-cost, the cost in the summary and the --dry-run estimate).",
+        ),
+        click.option(
+            "--price-output",
+            type=click.FloatRange(min=0),
+            envvar="SELFINSTRUCT_PRICE_OUTPUT",
+            show_envvar=True,
+            help="USD per 1M completion tokens.",
         ),
         click.option(
             "--batch-discount",
