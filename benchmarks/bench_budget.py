@@ -33,6 +33,7 @@ from tests.fake_openai import FakeOpenAIServer, bpe_like_count  # noqa: E402
 from tests.scripted_model import respond  # noqa: E402
 
 PRICES = (0.15, 0.60)  # USD per 1M prompt / completion tokens
+PRICE_ARGS = ["--price-input", str(PRICES[0]), "--price-output", str(PRICES[1])]
 SEEDS = {"en": ROOT / "seeds" / "seed_tasks.jsonl", "zh": ROOT / "seeds" / "zh" / "seed_tasks.jsonl"}
 DRY_RUNS = [
     ("self-instruct, en, -n 50", ["-n", "50"]),
@@ -59,9 +60,8 @@ def number(pattern: str, text: str) -> float:
 
 def caps(url: str, meter: Meter, args: argparse.Namespace) -> None:
     print(f"{'cap':>12} {'C':>4} {'exit':>4} {'tasks':>6} {'served':>9} {'of cap':>7}")
-    prices = ["--price-input", str(PRICES[0]), "--price-output", str(PRICES[1])]
     runs = [(["--max-tokens-total", str(cap)], f"{cap:,} tok", cap) for cap in args.caps]
-    runs.append((["--max-cost", str(args.max_cost), *prices], f"${args.max_cost:g}", None))
+    runs.append((["--max-cost", str(args.max_cost), *PRICE_ARGS], f"${args.max_cost:g}", None))
     for cap_args, label, cap in runs:
         for c in args.concurrency:
             with tempfile.TemporaryDirectory() as tmp:
@@ -79,13 +79,12 @@ def caps(url: str, meter: Meter, args: argparse.Namespace) -> None:
 
 def dry_runs(url: str, meter: Meter) -> None:
     print(f"\n{'run':<28} {'estimated':>10} {'real':>10} {'tokens':>7} {'est. $':>8} {'real $':>8} {'dollars':>7}")
-    prices = ["--price-input", str(PRICES[0]), "--price-output", str(PRICES[1])]
     for label, args in DRY_RUNS:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run"
-            plan = generate(url, out, *prices, *args, "--dry-run")
+            plan = generate(url, out, *PRICE_ARGS, *args, "--dry-run")
             meter.take()
-            real = generate(url, out, *prices, *args)
+            real = generate(url, out, *PRICE_ARGS, *args)
             if real.returncode != 0:
                 raise SystemExit(f"{label}: exit {real.returncode}: {real.stderr.strip()[-300:]}")
             usage = json.loads((out / "run.json").read_text())["usage"].values()
