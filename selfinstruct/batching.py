@@ -11,7 +11,7 @@ Nothing is ever submitted twice. A request's custom_id is a hash of the exact re
 submitted batch is written (fsync'd) to `batches.jsonl` in the run directory before it is waited on. A
 restarted run that asks for the same request again finds it in that ledger and waits for the batch already in
 flight, however long ago it was submitted; only lines that failed inside a batch are sent again, at most
-`max_attempts` times.
+`max_attempts` times per run of the command.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct.batch import BatchClient, BatchRequest, BatchResults, BatchStatus
-from selfinstruct.budget import Budget, within
+from selfinstruct.budget import Budget, Charging
 from selfinstruct.errors import EndpointError, InputError
-from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams, Usage
+from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams, Usage, capped
 from selfinstruct.wire import request_body, request_path
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,7 @@ class BatchingClient:
         self.settings = settings
         self.usage = usage or Usage()
         self.budget = budget
+        self._charging = Charging(budget, None)
         self.ledger = BatchLedger(ledger)
         self.waiting: dict[str, str] = {}  # batch id -> its state, for the progress bar
         self.gather_seconds = gather_seconds
@@ -197,10 +198,18 @@ class BatchingClient:
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """The completion of one request, from the batch that holds it (submitting one when none does); with a
-        budget, its worst case is reserved first, as the synchronous client does."""
-        return await within(
-            self.budget, step, prompt, params.max_tokens, lambda: self._complete(step, prompt, params, seed)
-        )
+        budget, its worst case is reserved first, as the synchronous client does. A request that failed in every
+        batch was not billed; one still in a batch when the run stops may have been, and keeps its reservation."""
+        attempt = await self._charging.open(step, prompt, params.max_tokens)
+        try:
+            result = await self._complete(step, prompt, params, seed)
+        except EndpointError:
+            await self._charging.refused(attempt)
+            raise
+        except BaseException:
+            await self._charging.lost(attempt, self.usage.step(step))
+            raise
+        return await self._charging.answered(attempt, capped(result, params.max_tokens), self.usage.step(step))
 
     async def _complete(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         if self._error is not None:
@@ -316,7 +325,6 @@ class BatchingClient:
                 self._retry(pending, results.failures[cid])
 
     def _answer(self, pending: _Pending, result: Completion) -> None:
-        self.usage.step(pending.step).record(result)
         for w in pending.waiters:
             if not w.done():
                 w.set_result(result)
@@ -324,7 +332,9 @@ class BatchingClient:
     def _retry(self, pending: _Pending, why: str) -> None:
         """A line that failed inside its batch goes into the next one, unless it cannot heal or tried enough."""
         cid = pending.request.custom_id
-        tries = len(self.ledger.attempts(cid))
+        # Counted in this process only: batches.jsonl keeps every earlier run's tries, and "run the same command
+        # again" must get a fresh set, not fail at once forever after one bad spell.
+        tries = sum(1 for f in self.ledger.attempts(cid) if f in self._uploaded)
         exc: EndpointError | None = None
         if "context_length_exceeded" in why or "maximum context length" in why:
             exc = ContextLengthError(f"{self.settings.where}: the prompt is longer than the model's context: {why}")

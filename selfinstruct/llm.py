@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from selfinstruct.budget import Budget, Prices, Spend, within
+from selfinstruct.budget import Attempt, Budget, Charging, Ledger, Prices, Spend
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.wire import request_body, request_path
 
@@ -53,6 +53,8 @@ class Completion:
     finish_reason: str  # "stop", "length", ... or "empty" when the endpoint returned no choice
     prompt_tokens: int
     completion_tokens: int
+    reported: bool = True  # False: the reply had no usable usage, and the tokens are what it was charged
+    charge: str = ""  # the ledger id of the attempt that paid for it ("" for a replay or without a ledger)
 
 
 @dataclass
@@ -63,6 +65,8 @@ class StepUsage:
     retries: int = 0
     empty: int = 0
     truncated: int = 0
+    no_usage: int = 0  # replies without usable usage, charged an estimate
+    unanswered: int = 0  # attempts that may have been billed but brought no reply, charged their reservation
 
     @property
     def total_tokens(self) -> int:
@@ -73,6 +77,7 @@ class StepUsage:
         self.requests += 1
         self.prompt_tokens += result.prompt_tokens
         self.completion_tokens += result.completion_tokens
+        self.no_usage += not result.reported
         if result.finish_reason == "empty" or not result.text.strip():
             self.empty += 1
         if result.finish_reason == "length":
@@ -108,8 +113,16 @@ class Usage:
     def completion_tokens(self) -> int:
         return sum(s.completion_tokens for s in self.steps.values())
 
+    @property
+    def no_usage(self) -> int:
+        return sum(s.no_usage for s in self.steps.values())
+
+    @property
+    def unanswered(self) -> int:
+        return sum(s.unanswered for s in self.steps.values())
+
     def spend(self) -> Spend:
-        return Spend(self.requests, self.prompt_tokens, self.completion_tokens)
+        return Spend(self.requests, self.prompt_tokens, self.completion_tokens, self.no_usage, self.unanswered)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: asdict(s) for name, s in sorted(self.steps.items())}
@@ -192,13 +205,12 @@ def _completion_of(reply: Any, api: Api) -> Completion:
         snippet = " ".join(text.split())[:80]
         raise _MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
     choices = getattr(reply, "choices", None)
-    usage = getattr(reply, "usage", None)
-    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+    usage = _usage_of(getattr(reply, "usage", None))
+    prompt_tokens, completion_tokens = usage or (0, 0)
     if choices is None:
         raise _MalformedResponse("JSON without choices")
     if not choices:  # a well-formed answer with nothing in it: an empty response, not an endpoint fault
-        return Completion("", "empty", prompt_tokens, 0)
+        return Completion("", "empty", prompt_tokens, 0, usage is not None)
     try:
         choice = choices[0]
         text = choice.message.content if api == "chat" else choice.text
@@ -207,7 +219,30 @@ def _completion_of(reply: Any, api: Api) -> Completion:
         raise _MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
     if text is not None and not isinstance(text, str):
         raise _MalformedResponse(f"a choice whose text is {type(text).__name__}")
-    return Completion(text or "", str(finish), prompt_tokens, completion_tokens)
+    return Completion(text or "", str(finish), prompt_tokens, completion_tokens, usage is not None)
+
+
+def _usage_of(usage: Any) -> tuple[int, int] | None:
+    """(prompt, completion) tokens when the reply reports both as whole numbers >= 0; None for usage that is
+    missing, negative, fractional or not a number (some proxies and older local servers): the reply is then
+    charged an estimate instead (budget.charged)."""
+    counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+    whole = [c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
+    return (whole[0], whole[1]) if len(whole) == 2 else None
+
+
+MAX_REPLY_CHARS = 4096  # plus REPLY_CHARS_PER_TOKEN per max_tokens: more than any honest reply of that length
+REPLY_CHARS_PER_TOKEN = 32
+
+
+def capped(result: Completion, max_tokens: int) -> Completion:
+    """A reply longer than max_tokens can make (a 10 MB body) is cut there, as a reply that hit max_tokens
+    (finish_reason "length"), so that the journal and the pipeline never hold the rest."""
+    limit = MAX_REPLY_CHARS + REPLY_CHARS_PER_TOKEN * max_tokens
+    if len(result.text) <= limit:
+        return result
+    log.warning("a reply of %d characters was cut to %d (max_tokens %d)", len(result.text), limit, max_tokens)
+    return dataclasses.replace(result, text=result.text[:limit], finish_reason="length")
 
 
 def retry_after(exc: openai.APIStatusError) -> float | None:
@@ -326,12 +361,20 @@ POOL_CONNECTIONS = 32  # requests in flight per SDK client (see LLMClient.__init
 class LLMClient:
     """One endpoint, shared by all pipeline steps; `complete` retries what can heal and raises what cannot."""
 
-    def __init__(self, settings: EndpointSettings, usage: Usage | None = None, *, budget: Budget | None = None) -> None:
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        usage: Usage | None = None,
+        *,
+        budget: Budget | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
         import openai  # here, not at module level: it takes 0.4 s, and filter/stats/export never need it
 
         self.settings = settings
         self.usage = usage or Usage()
         self.budget = budget
+        self.charging = Charging(budget, ledger)
         self.in_flight = 0  # requests on the wire now
         self.waiting: dict[int, str] = {}  # request id -> why it waits ("429: waiting 30 s"), for the progress bar
         self._ids = 0
@@ -371,12 +414,7 @@ class LLMClient:
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
-        200s; with a budget, its worst case is reserved first (BudgetExhausted when it cannot fit)."""
-        return await within(
-            self.budget, step, prompt, params.max_tokens, lambda: self._attempts(step, prompt, params, seed)
-        )
-
-    async def _attempts(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
+        200s; with a budget, each attempt's worst case is reserved first (BudgetExhausted when it cannot fit)."""
         import openai
 
         s = self.settings
@@ -387,12 +425,7 @@ class LLMClient:
             await self._limiter.acquire(estimate)
             delay: float | None = None
             try:
-                async with self._semaphore:
-                    self.in_flight += 1
-                    try:
-                        result = await self._call(step, prompt, params, seed)
-                    finally:
-                        self.in_flight -= 1
+                result = await self._charged(await self.charging.open(step, prompt, params.max_tokens), params, seed)
             except openai.APIStatusError as exc:
                 if isinstance(exc, openai.BadRequestError) and _is_context_error(exc):
                     raise ContextLengthError(
@@ -415,7 +448,6 @@ class LLMClient:
             except _MalformedResponse as exc:
                 last_error = f"malformed 200 response: {exc}"
             else:
-                stats.record(result)
                 return result
             if attempt == s.max_retries:
                 break
@@ -433,6 +465,30 @@ class LLMClient:
             f"{s.where}: gave up after {s.max_retries + 1} attempts ({last_error}); "
             "the output is intact: run the same command again to resume"
         )
+
+    async def _charged(self, attempt: Attempt, params: StepParams, seed: int | None) -> Completion:
+        """One attempt, charged: a refusal (4xx, 429) nothing, a reply what it used, anything else (timeout,
+        dropped connection, 5xx, malformed reply, cancellation) its reservation: it may have been billed."""
+        import openai
+
+        stats = self.usage.step(attempt.step)
+        try:
+            async with self._semaphore:
+                self.in_flight += 1
+                try:
+                    result = await self._call(attempt.step, attempt.prompt, params, seed)
+                finally:
+                    self.in_flight -= 1
+        except openai.APIStatusError as exc:
+            if exc.status_code < 500:
+                await self.charging.refused(attempt)
+            else:
+                await self.charging.lost(attempt, stats)
+            raise
+        except BaseException:
+            await self.charging.lost(attempt, stats)
+            raise
+        return await self.charging.answered(attempt, capped(result, params.max_tokens), stats)
 
     def _check_health(self) -> None:
         failure = self.settings.health() if self.settings.health is not None else None

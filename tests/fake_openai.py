@@ -139,6 +139,10 @@ class Fault:
     null_choices: bool = False
     cut: float | None = None
     reasoning_content: str | None = None
+    # Hostile usage, as some proxies and older local servers send it: `omit_usage` leaves the field out, `usage`
+    # replaces it verbatim (negative, string or fractional counts). The server still meters what it served.
+    omit_usage: bool = False
+    usage: Any = None
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -392,6 +396,7 @@ class FakeOpenAIServer:
         self._by_path: Counter[str] = Counter()
         self._by_outcome: Counter[str] = Counter()
         self._connections_total = 0
+        self.served_tokens = 0  # what the server generated and would bill, replies the client gave up on included
         self._open_connections: set[socket.socket] = set()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -473,6 +478,7 @@ class FakeOpenAIServer:
             self._by_path.clear()
             self._by_outcome.clear()
             self._connections_total = 0
+            self.served_tokens = 0
 
     # -- observation --------------------------------------------------------------------------------
 
@@ -659,8 +665,12 @@ class FakeOpenAIServer:
                 return
 
         replies = [self._limit(r, body, fault) for r in replies]
-        self._count(path, outcome, request)
         payload = self._completion_payload(path, model, request, replies)
+        self._count(path, outcome, request)  # after metering: a request with an outcome is billed
+        if fault is not None and fault.omit_usage:
+            del payload["usage"]
+        elif fault is not None and fault.usage is not None:
+            payload["usage"] = fault.usage
         if fault is not None and fault.reasoning_content is not None and path == CHAT_PATH:
             for choice in payload["choices"]:
                 choice["message"]["reasoning_content"] = fault.reasoning_content
@@ -716,6 +726,8 @@ class FakeOpenAIServer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
+        with self._lock:  # metered once generated, whether or not the client is still there to read it
+            self.served_tokens += prompt_tokens + completion_tokens
         created = int(time.time())
         if path == CHAT_PATH:
             return {
