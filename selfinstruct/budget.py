@@ -175,6 +175,14 @@ class Budget:
                 self._ratio[step] = max(seen, self._ratio.get(step, 0.0)) if step in self._ratio else seen
             self._changed.notify_all()
 
+    async def release(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Take back a charge counted in `used_*` that turned out smaller (settled by another charge)."""
+        async with self._changed:
+            self.used_tokens -= prompt_tokens + completion_tokens
+            if self.prices is not None:
+                self.used_cost -= self.prices.cost(prompt_tokens, completion_tokens)
+            self._changed.notify_all()
+
     def describe(self) -> str:
         return describe_caps(self.max_tokens, self.used_tokens, self.max_cost, self.used_cost)
 
@@ -198,6 +206,10 @@ class Ledger(Protocol):
 
     async def refused(self, charge: str) -> None:
         """The attempt was refused before anything was generated: it costs nothing."""
+        ...
+
+    async def sent_many(self, charges: list[tuple[str, str, int, int]]) -> None:
+        """Record attempts (charge id, step, prompt and completion tokens reserved) sent together (a batch)."""
         ...
 
 
@@ -264,12 +276,13 @@ class Charging:
 def charged(result: Completion, attempt: Attempt) -> Completion:
     """A reply as charged: its reported usage, or without usable usage the larger of its reservation and a
     tokenizer estimate of its text (never less than the server may have billed), tagged with the ledger id."""
+    charge = attempt.charge or result.charge  # a batch line is charged by its file (batching._charge)
     if result.reported:
-        return dataclasses.replace(result, charge=attempt.charge)
+        return dataclasses.replace(result, charge=charge)
     r = attempt.reservation
     return dataclasses.replace(
         result,
         prompt_tokens=max(r.prompt_tokens, math.ceil(typical_tokens(attempt.prompt))),
         completion_tokens=max(r.completion_tokens, math.ceil(typical_tokens(result.text))),
-        charge=attempt.charge,
+        charge=charge,
     )

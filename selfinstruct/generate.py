@@ -133,7 +133,7 @@ def _client(
         return LLMClient(endpoint, usage, budget=budget, ledger=journal)
     ledger = settings.out / LEDGER
     return BatchingClient.for_command(
-        endpoint, ledger, poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget
+        endpoint, ledger, poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget, journal=journal
     )
 
 

@@ -72,6 +72,7 @@ class ResponseJournal:
         self.repair: Repair | None = None
         self.skipped = 0
         self.spend = Usage()  # what the journal says the run directory spent (see the module docstring)
+        self.unanswered: dict[str, tuple[str, int, int]] = {}  # charges open on load -> (step, tokens reserved)
         self._charges = 0
         self._sync = _GroupSync(self._fd)
         self._prefix = os.urandom(4).hex()  # charge ids unique across the processes that share the journal
@@ -109,6 +110,7 @@ class ResponseJournal:
                 offset += len(line)
         for charge, (step, prompt_tokens, completion_tokens) in sent.items():
             if charge not in closed:
+                self.unanswered[charge] = (step, prompt_tokens, completion_tokens)
                 stats = self.spend.step(step)
                 stats.unanswered += 1
                 stats.retries += 1
@@ -144,6 +146,13 @@ class ResponseJournal:
         record = {"sent": charge, "step": step, **(_LABEL.get() or {})}
         await self._write(record | {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens})
         return charge
+
+    async def sent_many(self, charges: list[tuple[str, str, int, int]]) -> None:
+        """The ledger lines of the lines of a batch, on disk before the batch is created (budget.Ledger)."""
+        for charge, step, prompt_tokens, completion_tokens in charges:
+            record = {"sent": charge, "step": step, "prompt_tokens": prompt_tokens}
+            await self._write(record | {"completion_tokens": completion_tokens}, sync=False)
+        await self._sync.wait()
 
     async def refused(self, charge: str) -> None:
         """The attempt was refused (nothing generated): its reservation is not spent. Not fsync'd: a line lost in
@@ -260,6 +269,14 @@ class JournaledClient:
             return hit
         result = await self.inner.complete(step, prompt, params, seed=seed)
         await self.journal.append(key, step, seed, result)
+        earlier = self.journal.unanswered.pop(result.charge, None)
+        if earlier is not None:  # a batch line an earlier process charged, collected by this one: now exact
+            stats = self.usage.step(earlier[0])
+            stats.unanswered -= 1
+            stats.prompt_tokens -= earlier[1]
+            stats.completion_tokens -= earlier[2]
+            if self.budget is not None:
+                await self.budget.release(earlier[1], earlier[2])
         return result
 
     async def aclose(self) -> None:

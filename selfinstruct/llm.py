@@ -198,19 +198,20 @@ class _MalformedResponse(Exception):
     """A 200 whose body is not a completion (a proxy's HTML page, broken JSON, no choices): retried like a 5xx."""
 
 
-def _completion_of(reply: Any, api: Api) -> Completion:
-    """The text, finish reason and usage of a parsed response, or _MalformedResponse saying what is wrong."""
+def _completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
+    """The text, finish reason and usage of a parsed response, or _MalformedResponse saying what is wrong.
+    `usage`: the raw usage object when the reply was parsed without it (wire.parse_body)."""
     if isinstance(reply, (str, bytes)):
         text = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
         snippet = " ".join(text.split())[:80]
         raise _MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
     choices = getattr(reply, "choices", None)
-    usage = _usage_of(getattr(reply, "usage", None))
-    prompt_tokens, completion_tokens = usage or (0, 0)
+    counts = _usage_of(usage if usage is not None else getattr(reply, "usage", None))
+    prompt_tokens, completion_tokens = counts or (0, 0)
     if choices is None:
         raise _MalformedResponse("JSON without choices")
     if not choices:  # a well-formed answer with nothing in it: an empty response, not an endpoint fault
-        return Completion("", "empty", prompt_tokens, 0, usage is not None)
+        return Completion("", "empty", prompt_tokens, 0, counts is not None)
     try:
         choice = choices[0]
         text = choice.message.content if api == "chat" else choice.text
@@ -219,14 +220,17 @@ def _completion_of(reply: Any, api: Api) -> Completion:
         raise _MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
     if text is not None and not isinstance(text, str):
         raise _MalformedResponse(f"a choice whose text is {type(text).__name__}")
-    return Completion(text or "", str(finish), prompt_tokens, completion_tokens, usage is not None)
+    return Completion(text or "", str(finish), prompt_tokens, completion_tokens, counts is not None)
 
 
 def _usage_of(usage: Any) -> tuple[int, int] | None:
     """(prompt, completion) tokens when the reply reports both as whole numbers >= 0; None for usage that is
     missing, negative, fractional or not a number (some proxies and older local servers): the reply is then
     charged an estimate instead (budget.charged)."""
-    counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+    if isinstance(usage, dict):
+        counts = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    else:
+        counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
     whole = [c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
     return (whole[0], whole[1]) if len(whole) == 2 else None
 

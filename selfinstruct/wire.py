@@ -52,8 +52,9 @@ def parse_body(settings: EndpointSettings, body: dict[str, Any]) -> Completion:
     from selfinstruct.llm import _completion_of, _MalformedResponse
 
     model: Any = openai.types.chat.ChatCompletion if settings.api == "chat" else openai.types.Completion
-    try:
-        return _completion_of(model.model_validate(body), settings.api)
+    try:  # usage is read apart: a reply whose usage is unusable is charged an estimate, not failed
+        reply = model.model_validate({key: value for key, value in body.items() if key != "usage"})
+        return _completion_of(reply, settings.api, body.get("usage", {}))
     except pydantic.ValidationError as exc:
         raise ValueError(f"not a completion body ({exc.error_count()} schema errors)") from None
     except _MalformedResponse as exc:

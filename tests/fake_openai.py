@@ -695,9 +695,15 @@ class FakeOpenAIServer:
         request = Request(path=path, body=body, headers={}, prompt=_extract_prompt(path, body))
         with self._lock:
             self._requests.append(request)
-        reply = self._call_responder(request)
+        reply = self._limit(self._call_responder(request), body, None)
+        payload = self._completion_payload(path, str(body.get("model") or self.models[0]), request, [reply])
         self._count(path, "batch", request)
-        return self._completion_payload(path, str(body.get("model") or self.models[0]), request, [reply])
+        fault = self._take_fault(request, completion=False)  # of the scripted faults, only usage applies to a line
+        if fault is not None and fault.omit_usage:
+            del payload["usage"]
+        elif fault is not None and fault.usage is not None:
+            payload["usage"] = fault.usage
+        return payload
 
     def _call_responder(self, request: Request) -> Reply:
         result = self.responder(request)
