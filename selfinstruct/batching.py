@@ -32,8 +32,8 @@ from typing import Any
 from selfinstruct.batch import MALFORMED, BatchClient, BatchRequest, BatchResults, BatchStatus
 from selfinstruct.budget import Budget, Charging, Ledger
 from selfinstruct.errors import EndpointError, InputError
-from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams, Usage, capped
-from selfinstruct.wire import request_body, request_path
+from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams, Usage
+from selfinstruct.wire import capped, request_body, request_path
 
 log = logging.getLogger(__name__)
 

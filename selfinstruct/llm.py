@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from selfinstruct.budget import Attempt, Budget, Charging, Ledger, Prices, Spend
 from selfinstruct.errors import EndpointError, LocalModelError
-from selfinstruct.wire import request_body, request_path
+from selfinstruct.wire import MalformedResponse, capped, completion_of, request_body, request_path
 
 if TYPE_CHECKING:
     import openai
@@ -194,61 +194,6 @@ class EndpointSettings:
         return self.base_url or "https://api.openai.com/v1"
 
 
-class _MalformedResponse(Exception):
-    """A 200 whose body is not a completion (a proxy's HTML page, broken JSON, no choices): retried like a 5xx."""
-
-
-def _completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
-    """The text, finish reason and usage of a parsed response, or _MalformedResponse saying what is wrong.
-    `usage`: the raw usage object when the reply was parsed without it (wire.parse_body)."""
-    if isinstance(reply, (str, bytes)):
-        text = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
-        snippet = " ".join(text.split())[:80]
-        raise _MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
-    choices = getattr(reply, "choices", None)
-    counts = _usage_of(usage if usage is not None else getattr(reply, "usage", None))
-    prompt_tokens, completion_tokens = counts or (0, 0)
-    if choices is None:
-        raise _MalformedResponse("JSON without choices")
-    if not choices:  # a well-formed answer with nothing in it: an empty response, not an endpoint fault
-        return Completion("", "empty", prompt_tokens, 0, counts is not None)
-    try:
-        choice = choices[0]
-        text = choice.message.content if api == "chat" else choice.text
-        finish = choice.finish_reason or "stop"
-    except (AttributeError, TypeError, IndexError):
-        raise _MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
-    if text is not None and not isinstance(text, str):
-        raise _MalformedResponse(f"a choice whose text is {type(text).__name__}")
-    return Completion(text or "", str(finish), prompt_tokens, completion_tokens, counts is not None)
-
-
-def _usage_of(usage: Any) -> tuple[int, int] | None:
-    """(prompt, completion) tokens when the reply reports both as whole numbers >= 0; None for usage that is
-    missing, negative, fractional or not a number (some proxies and older local servers): the reply is then
-    charged an estimate instead (budget.charged)."""
-    if isinstance(usage, dict):
-        counts = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
-    else:
-        counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
-    whole = [c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
-    return (whole[0], whole[1]) if len(whole) == 2 else None
-
-
-MAX_REPLY_CHARS = 4096  # plus REPLY_CHARS_PER_TOKEN per max_tokens: more than any honest reply of that length
-REPLY_CHARS_PER_TOKEN = 32
-
-
-def capped(result: Completion, max_tokens: int) -> Completion:
-    """A reply longer than max_tokens can make (a 10 MB body) is cut there, as a reply that hit max_tokens
-    (finish_reason "length"), so that the journal and the pipeline never hold the rest."""
-    limit = MAX_REPLY_CHARS + REPLY_CHARS_PER_TOKEN * max_tokens
-    if len(result.text) <= limit:
-        return result
-    log.warning("a reply of %d characters was cut to %d (max_tokens %d)", len(result.text), limit, max_tokens)
-    return dataclasses.replace(result, text=result.text[:limit], finish_reason="length")
-
-
 def retry_after(exc: openai.APIStatusError) -> float | None:
     headers = exc.response.headers
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
@@ -414,7 +359,7 @@ class LLMClient:
             )  # fmt: skip
         finally:
             self._busy[shard] -= 1
-        return _completion_of(reply, self.settings.api)
+        return completion_of(reply, self.settings.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
@@ -449,7 +394,7 @@ class LLMClient:
                 self._check_health()
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 last_error = f"malformed 200 response: broken JSON ({exc})"
-            except _MalformedResponse as exc:
+            except MalformedResponse as exc:
                 last_error = f"malformed 200 response: {exc}"
             else:
                 return result
