@@ -51,8 +51,8 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 SHAREGPT_ROLES = {"sharegpt": ("human", "gpt"), "openai": ("user", "assistant")}
 TRL_NOTE = (
-    "sharegpt suits LLaMA-Factory; for TRL export --format openai-chat or hf (TRL's assistant-only loss refuses "
-    "`conversations` as not conversational) and see README, Training with TRL, for the chat template"
+    "sharegpt suits LLaMA-Factory; for TRL export --format openai-chat or hf instead (TRL's assistant-only loss "
+    "refuses `conversations` as not conversational)"
 )
 
 
@@ -232,6 +232,10 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     result.outputs = [Output(n, targets[n], len(r), len(splits[n])) for n, r in rows.items()]
     if s.fmt == "sharegpt":
         notes.append(TRL_NOTE)
+    if s.fmt == "openai-chat":
+        from selfinstruct.chat_template import CHAT_TEMPLATE_PATH
+
+        notes.append(f"TRL with assistant_only_loss=True: SFTConfig(chat_template_path={str(CHAT_TEMPLATE_PATH)!r})")
     if s.fmt == "openai-chat" and s.as_array:
         notes.append("OpenAI's fine-tuning API takes JSONL only: use a .jsonl name to upload this file there")
     return result
