@@ -491,6 +491,19 @@ def test_a_journal_of_another_judge_or_pool_is_refused(tmp_path: Path, server: F
     assert result.exit_code == 2 and "another pool" in result.stderr and not (tmp_path / "k.jsonl").exists()
 
 
+def test_a_journal_of_other_instances_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """A score belongs to the instance text it was given for: a regenerated output is not vouched for."""
+    pool = tmp_path / "pool.jsonl"
+    tasks = make_pool(pool, 4)
+    assert run_audit(server, pool)[0] == 0
+    tasks[2]["instances"][1]["output"] = "output 2.1, rewritten"
+    pool.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    code, _, stderr = run_audit(server, pool)
+    assert code == 2 and "instance 1 of task 'machine_task_2' was judged with another input or output" in stderr
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "1", "--out", str(tmp_path / "k.jsonl")])
+    assert result.exit_code == 2 and "another pool" in result.stderr and not (tmp_path / "k.jsonl").exists()
+
+
 def test_filter_min_score_input_errors(tmp_path: Path) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 3)
