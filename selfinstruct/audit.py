@@ -14,25 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from selfinstruct.audit_journal import (
-    RAW_LIMIT,
-    AuditJournal,
-    JudgeIdentity,
-    Key,
-    instance_hash,
-    instruction_hash,
-    read_journal,
-)
+from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, Key, instance_hash, instruction_hash
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
 from selfinstruct.bootstrap import derive_seed
-from selfinstruct.budget import Prices, Reservation, Spend, describe_caps, typical_tokens, upper_prompt_tokens
+from selfinstruct.budget import Prices, Reservation, Spend, describe_caps, upper_prompt_tokens
 from selfinstruct.errors import InputError
 from selfinstruct.generate import endpoint_for
 from selfinstruct.judge_parsing import read_verdict
@@ -63,7 +54,6 @@ EMBEDDED_NOTE = (
     "the judge is the embedded {name} model. A 135M model is not a real judge: its figures only show that "
     "the audit runs. Pass --judge-base-url/--judge-model or set OPENAI_API_KEY for a real audit."
 )
-COMPLETION_ESTIMATE = 60  # tokens of a JSON verdict with a one-sentence reason
 
 
 class Judge(Protocol):
@@ -376,43 +366,3 @@ def audit(
 
     with endpoint_for(_generate_view(settings), judge_notice) as endpoint:
         return asyncio.run(_run(settings, endpoint, plan, progress, notice))
-
-
-@dataclass(frozen=True)
-class AuditDryRun:
-    example: str  # one rendered judge prompt
-    tasks: int  # audited tasks
-    audited: int  # their instances
-    journaled: int
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float | None  # USD, when both prices are given
-    assumptions: str
-    note: str
-
-
-def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
-    """What the audit would ask and cost, without calling any model (nor starting the embedded one)."""
-    plan = plan_audit(settings)
-    journaled = set(read_journal(settings.journal)) if settings.journal.exists() else set()
-    todo = [item for item in plan.items if item.key not in journaled]
-    prompt_tokens = round(sum(typical_tokens(item.prompt) for item in todo))
-    completion_tokens = len(todo) * min(COMPLETION_ESTIMATE, settings.params.max_tokens)
-    cost = settings.prices.cost(prompt_tokens, completion_tokens) if settings.prices is not None else None
-    example = random.Random(settings.seed).choice(todo or plan.items).prompt
-    name = settings.local_model.name if settings.local_model else "SmolLM2-135M"
-    note = EMBEDDED_NOTE.format(name=name) if settings.local else ""
-    return AuditDryRun(
-        example=example,
-        tasks=plan.tasks,
-        audited=len(plan.items),
-        journaled=len(plan.items) - len(todo),
-        requests=len(todo),
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        cost=cost,
-        assumptions=f"one request per instance (a retry for each unreadable reply comes on top), about "
-        f"{COMPLETION_ESTIMATE} completion tokens per verdict, prompts at 4.3 bytes per token (1 per CJK character)",
-        note=note,
-    )

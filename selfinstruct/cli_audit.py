@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
+from selfinstruct.audit import AuditReport, audit
+from selfinstruct.audit_dry_run import AuditDryRun, dry_run_audit
 from selfinstruct.audit_render import render_table
 from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
 from selfinstruct.budget import usd
