@@ -29,7 +29,7 @@ class FilterReport:
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (filter, reason) -> count
     seconds: float = 0.0
     min_score: float | None = None
-    # With --min-score: instances (of the records that have several) kept, and dropped by reason.
+    # With --min-score: instances kept and dropped by reason (a kept record keeps only its kept instances).
     instances_kept: int = 0
     instances_dropped: Counter[str] = field(default_factory=Counter)
 
