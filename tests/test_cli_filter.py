@@ -162,6 +162,15 @@ def test_chinese_keywords_without_jieba_one_line_exit_2(tmp_path: Path, language
 
 
 @pytest.mark.usefixtures("no_jieba")
+def test_generate_in_chinese_without_jieba_is_refused_before_anything(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["generate", "--language", "zh", "-n", "5", "--out", str(out), "--base-url", "http://127.0.0.1:9/v1"]
+    code, _, stderr = run(*args, "--model", "m")
+    assert code == 2 and 'pip install "selfinstruct[zh]"' in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.usefixtures("no_jieba")
 def test_english_data_with_language_auto_needs_no_jieba(tmp_path: Path, dataset: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert run("filter", str(dataset), "-o", str(out), "--language", "auto", "-q")[0] == 0

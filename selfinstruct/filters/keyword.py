@@ -32,7 +32,7 @@ DEFAULT_ZH_KEYWORDS: tuple[str, ...] = (
     "文件", "地图", "流程图", "图表", "示意图",
 )  # fmt: skip
 
-ZH_INSTALL_HINT = 'Chinese keywords are matched on jieba\'s words: pip install "selfinstruct[zh]"'
+ZH_INSTALL_HINT = 'Chinese keywords are matched on words that jieba segments: pip install "selfinstruct[zh]"'
 
 
 @functools.cache
@@ -54,7 +54,7 @@ def require_jieba() -> Callable[[str], list[str]]:
     """The segmenter, or an InputError naming the install (Chinese keywords cannot be matched without it)."""
     cut = _jieba_cut()
     if cut is None:
-        raise InputError(f"{ZH_INSTALL_HINT}, or leave the keyword filter out with --filters")
+        raise InputError(ZH_INSTALL_HINT)
     return cut
 
 
