@@ -40,8 +40,8 @@ def without_cjk(text: str) -> str:
 def rouge_tokens(text: str) -> list[str]:
     """Tokens for ROUGE-L: rouge-score's default tokenizer, plus one token per CJK ideograph.
 
-    Lowercasing comes first, as in rouge-score: a few non-ASCII letters lowercase to ASCII ("K", the Kelvin
-    sign, is "k"; "İ" is "i" and a combining dot), and rouge-score keeps those.
+    Lowercasing comes first, as in rouge-score: a few non-ASCII letters lowercase to ASCII (the Kelvin sign
+    U+212A is "k"; "İ" is "i" and a combining dot), and rouge-score keeps those.
     """
     text = text.lower()
     if text.isascii():
