@@ -150,7 +150,8 @@ def filter_cmd(
     """Clean an instruction dataset with the Self-Instruct filters.
 
     INPUT is JSONL or a JSON array of records that each have an "instruction" string: seed files, task pools,
-    Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Filters: length (3 words or
+    Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Records with the same
+    instruction are one task's instances, kept or dropped together. Filters: length (3 words or
     fewer, or more than 150), keyword (tasks a text model cannot do: image, file, draw, ...), format (starts
     with punctuation or outside the expected script, "Write a program"), rouge (ROUGE-L F1 above the
     threshold against an instruction already kept or in --against). --min-score X keeps only the tasks
@@ -425,7 +426,14 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
 
 def _render_filter_report(report: FilterReport, settings: FilterSettings) -> None:
     share = report.kept / report.total if report.total else 0.0
-    click.echo(f"kept {report.kept:,} of {report.total:,} ({share:.1%}) in {report.seconds:.2f} s -> {settings.out}")
+    click.echo(
+        f"kept {report.kept:,} of {report.total:,} records ({share:.1%}) in {report.seconds:.2f} s -> {settings.out}"
+    )
+    if report.tasks < report.total:
+        click.echo(
+            f"{report.total:,} records in {report.tasks:,} tasks (records with the same instruction are one task, "
+            f"kept or dropped whole): kept {report.kept_tasks:,} tasks"
+        )
     if report.reference:
         click.echo(f"compared against {report.reference:,} reference instructions")
     if report.dropped:
