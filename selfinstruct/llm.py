@@ -181,6 +181,11 @@ class EndpointSettings:
         return self.base_url or "https://api.openai.com/v1"
 
 
+class DeadlineExceeded(TimeoutError):
+    """An attempt without its whole answer within --timeout, connect to last byte (the SDK's own timeout bounds each
+    read, so a server that trickles a byte a second would hold a request for minutes); retried like a 5xx."""
+
+
 class _MalformedResponse(Exception):
     """A 200 whose body is not a completion (a proxy's HTML page, broken JSON, no choices): retried like a 5xx."""
 
@@ -360,11 +365,14 @@ class LLMClient:
         self._busy[shard] += 1
         try:
             # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a
-            # body that request_body already built in the wire format (about a quarter of the SDK's CPU).
-            reply: Any = await self._clients[shard].post(
+            # body that request_body already built in the wire format (about a quarter of the SDK's CPU). The
+            # deadline covers the whole attempt, body read included.
+            reply: Any = await asyncio.wait_for(self._clients[shard].post(
                 request_path(self.settings).removeprefix("/v1"), body=request_body(self.settings, prompt, params, seed),
                 cast_to=self._reply_type,
-            )  # fmt: skip
+            ), self.settings.timeout)  # fmt: skip
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded from None
         finally:
             self._busy[shard] -= 1
         return _completion_of(reply, self.settings.api)
@@ -403,7 +411,7 @@ class LLMClient:
                     raise EndpointError(f"{s.where}: {fatal}") from None
                 last_error = retry_reason(exc)
                 delay = retry_after(exc)
-            except openai.APITimeoutError:
+            except (openai.APITimeoutError, DeadlineExceeded):
                 last_error = f"no answer within {s.timeout:g} s"
                 self._check_health()
             except openai.APIConnectionError as exc:

@@ -122,7 +122,9 @@ class Fault:
     Faults that change a normal answer instead of replacing it: ``cut`` keeps only that fraction of the
     responder's text (cut mid-word, as a token limit does) and reports ``finish_reason="length"``, the way
     a reply that ran into ``max_tokens`` arrives; ``reasoning_content`` adds a reasoning model's separate
-    thinking field to a chat answer, which a client must never take for the answer.
+    thinking field to a chat answer, which a client must never take for the answer; ``trickle`` sends the
+    answer's headers at once and then its body one byte every ``trickle`` seconds (a server that is alive but
+    never done: no read ever waits long, so only a deadline on the whole attempt ends it).
     """
 
     status: int | None = None
@@ -139,6 +141,7 @@ class Fault:
     null_choices: bool = False
     cut: float | None = None
     reasoning_content: str | None = None
+    trickle: float | None = None
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -280,11 +283,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send_json(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
-        self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", extra_headers)
+    def _send_json(
+        self, status: int, payload: Any, extra_headers: dict[str, str] | None = None, trickle: float | None = None
+    ) -> None:
+        self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", extra_headers, trickle)
 
     def _send_raw(
-        self, status: int, data: bytes, content_type: str, extra_headers: dict[str, str] | None = None
+        self,
+        status: int,
+        data: bytes,
+        content_type: str,
+        extra_headers: dict[str, str] | None = None,
+        trickle: float | None = None,
     ) -> None:
         try:
             self.send_response(status)
@@ -296,7 +306,15 @@ class _Handler(BaseHTTPRequestHandler):
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(data)
+            if trickle:
+                self.wfile.flush()
+                for i in range(len(data)):
+                    if self.server.fake._stopping.wait(trickle):
+                        break
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+            else:
+                self.wfile.write(data)
             self.wfile.flush()
         except OSError as exc:
             self.close_connection = True
@@ -649,6 +667,7 @@ class FakeOpenAIServer:
             if fault is not None:
                 outcome = "fault_cut" if fault.cut is not None else "fault_hang"
                 outcome = "fault_reasoning" if fault.reasoning_content is not None else outcome
+                outcome = "fault_trickle" if fault.trickle else outcome
             try:
                 for _ in range(n):
                     replies.append(self._call_responder(request))
@@ -664,7 +683,7 @@ class FakeOpenAIServer:
         if fault is not None and fault.reasoning_content is not None and path == CHAT_PATH:
             for choice in payload["choices"]:
                 choice["message"]["reasoning_content"] = fault.reasoning_content
-        h._send_json(200, payload, extra)
+        h._send_json(200, payload, extra, fault.trickle if fault is not None else None)
 
     def _limit(self, reply: Reply, body: dict[str, Any], fault: Fault | None) -> Reply:
         """Apply a ``cut`` fault and, when enforced, the request's max_tokens."""
