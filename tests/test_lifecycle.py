@@ -46,9 +46,9 @@ def test_a_wrong_key_on_resume_prints_one_line(tmp_path: Path) -> None:
     """Resumed with a wrong key: every candidate's classify request meets the 401 at once; the first one stops
     the run and the others are cancelled and awaited, not left to print tracebacks at exit."""
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+    with FakeOpenAIServer(respond, api_key=KEY, latency=0.2) as server:  # the 401s of a wave land together
         subprocess.run(_cli(out, server.url, 4), env=_env(), check=True, capture_output=True, timeout=120)
-        result = subprocess.run(_cli(out, server.url, 30, "--concurrency", "8"), env=_env("sk-wrong"),
+        result = subprocess.run(_cli(out, server.url, 100, "--concurrency", "32"), env=_env("sk-wrong"),
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 1
     _assert_one_error_line(result.stderr, "authentication failed (401)")
