@@ -41,7 +41,7 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
     if not settings.local:
         yield settings.endpoint
         return
-    from selfinstruct.localmodel import LocalServer
+    from selfinstruct.localmodel import LocalServer, PaceWatch
 
     # One llama.cpp server with a slot per concurrent request, decoded together (continuous batching) on both
     # cores; each slot reuses the KV cache of its previous prompt's prefix. Measured on 2 cores: 116 s for the
@@ -51,9 +51,12 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
     with contextlib.ExitStack() as stack:
         stack.callback(server.stop)
         server.start()
+        # Streamed, with --timeout as the longest silence: a busy CPU decodes slowly, and a fixed deadline on the
+        # whole reply would throw its tokens away and ask again, slower still (issue 20).
         yield dataclasses.replace(
-            settings.endpoint, base_url=server.url, api_key="local", model=server.model_name, health=server.failure
-        )
+            settings.endpoint, base_url=server.url, api_key="local", model=server.model_name, health=server.failure,
+            stream=True, pace=PaceWatch(notice).observe,
+        )  # fmt: skip
 
 
 def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:

