@@ -96,3 +96,32 @@ def test_a_signal_ends_the_run_like_ctrl_c(tmp_path: Path, sig: signal.Signals, 
         subprocess.run(_cli(out, server.url, 30, "--concurrency", "8"), env=_env(), check=True, capture_output=True,
                        timeout=120)  # fmt: skip
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
+
+
+def test_sigterm_ends_an_audit_like_ctrl_c(tmp_path: Path) -> None:
+    from tests.test_audit import judge, make_pool
+
+    pool = tmp_path / "tasks.jsonl"
+    make_pool(pool, 200)
+    journal = tmp_path / "audit.jsonl"
+    argv = [sys.executable, "-m", "selfinstruct", "audit", str(pool), "--judge-base-url", "", "--judge-model",
+            "fake-model", "-q", "--concurrency", "8"]  # fmt: skip
+    with FakeOpenAIServer(judge, api_key=KEY, latency=0.2) as server:
+        argv[argv.index("--judge-base-url") + 1] = server.url
+        proc = subprocess.Popen(argv, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while _lines(journal) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 143, stderr
+        assert stderr.strip().splitlines() == [
+            f"Interrupted by SIGTERM. The audit in {pool} is intact: run the same command to resume."
+        ]
+        judged = _lines(journal)
+        assert 3 <= judged < 200
+        result = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"{judged} were already in {journal}" in result.stdout
+    judged_ids = [json.loads(line)["task_id"] for line in journal.read_text().splitlines()]
+    assert sorted(judged_ids) == sorted(json.loads(line)["id"] for line in pool.read_text().splitlines())
