@@ -42,8 +42,12 @@ async def all_or_first_error(aws: Iterable[Awaitable[T]]) -> list[T]:
     return [task.result() for task in tasks]
 
 
-def _on_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
+def _handled() -> list[int]:
+    """The signals to handle here: none off the main thread (Python allows it only there), and not one the
+    process was told to ignore (`nohup` ignores SIGHUP: a closed session must not end such a run)."""
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    return [signum for signum in SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN]
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -62,10 +66,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
                 received.append(signum)
                 task.cancel()
 
-        if _on_main_thread():
-            for signum in SIGNALS:
-                installed.append((signum, signal.getsignal(signum)))
-                loop.add_signal_handler(signum, on_signal, signum)
+        for signum in _handled():
+            installed.append((signum, signal.getsignal(signum)))
+            loop.add_signal_handler(signum, on_signal, signum)
         try:
             return await main
         finally:
@@ -85,14 +88,11 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 def signals_interrupt() -> Iterator[None]:
     """Outside the event loop (reading inputs, starting the embedded model), SIGTERM and SIGHUP raise Terminated
     where Python would otherwise die silently; the previous handlers come back on exit."""
-    if not _on_main_thread():
-        yield
-        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Terminated(signum)
 
-    previous = [(signum, signal.signal(signum, handler)) for signum in SIGNALS]
+    previous = [(signum, signal.signal(signum, handler)) for signum in _handled()]
     try:
         yield
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -373,7 +374,8 @@ def generate(**opts: Any) -> None:
             with signals_interrupt():
                 report = run_generate(settings, progress=view, notice=lambda m: click.echo(m, err=True))
         finally:
-            view.close()
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
+                view.close()
     except SelfInstructError as exc:
         _fail(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP

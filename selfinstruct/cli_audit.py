@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Any
@@ -104,7 +105,8 @@ def audit_cmd(**opts: Any) -> None:
             with signals_interrupt():
                 report = audit(settings, progress=view, notice=lambda m: click.echo(m, err=True), total=view.set_total)
         finally:
-            view.close()
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
+                view.close()
     except SelfInstructError as exc:
         fail(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP

@@ -125,3 +125,19 @@ def test_sigterm_ends_an_audit_like_ctrl_c(tmp_path: Path) -> None:
     assert f"{judged} were already in {journal}" in result.stdout
     judged_ids = [json.loads(line)["task_id"] for line in journal.read_text().splitlines()]
     assert sorted(judged_ids) == sorted(json.loads(line)["id"] for line in pool.read_text().splitlines())
+
+
+def test_a_run_under_nohup_ignores_sighup(tmp_path: Path) -> None:
+    """`nohup` sets SIGHUP to be ignored: a closed session must not end that run (the handlers leave it be)."""
+    out = tmp_path / "run"
+    with FakeOpenAIServer(respond, api_key=KEY, latency=0.1) as server:
+        proc = subprocess.Popen(_cli(out, server.url, 10), env=_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip
+        deadline = time.monotonic() + 60
+        while _lines(out / "tasks.jsonl") < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGHUP)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert _lines(out / "tasks.jsonl") == 10
