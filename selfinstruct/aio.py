@@ -42,6 +42,22 @@ async def all_or_first_error(aws: Iterable[Awaitable[T]]) -> list[T]:
     return [task.result() for task in tasks]
 
 
+async def deadline(aw: Awaitable[T], seconds: float) -> T:
+    """`aw`'s result, or TimeoutError once `seconds` have passed (`aw` is then cancelled and awaited). Unlike
+    asyncio.wait_for before Python 3.12, a cancellation of the caller (Ctrl-C, SIGTERM) is never lost when it
+    meets `aw` finishing."""
+    task = asyncio.ensure_future(aw)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if not done:
+        raise TimeoutError(f"no result within {seconds:g} s")
+    return task.result()
+
+
 def _handled() -> list[int]:
     """The signals to handle here: none off the main thread (Python allows it only there), and not one the
     process was told to ignore (`nohup` ignores SIGHUP: a closed session must not end such a run)."""

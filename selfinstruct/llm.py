@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from selfinstruct.aio import deadline
 from selfinstruct.budget import Budget, Prices, Spend, within
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.ratelimit import RateLimiter
@@ -341,10 +342,8 @@ class LLMClient:
             # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a
             # body that request_body already built in the wire format (about a quarter of the SDK's CPU). The
             # deadline covers the whole attempt, body read included.
-            reply: Any = await asyncio.wait_for(
-                self._clients[shard].post(path, body=body, cast_to=self._reply_type), s.timeout
-            )
-        except (asyncio.TimeoutError, TimeoutError):
+            reply: Any = await deadline(self._clients[shard].post(path, body=body, cast_to=self._reply_type), s.timeout)
+        except TimeoutError:
             raise DeadlineExceeded from None
         finally:
             self._busy[shard] -= 1
