@@ -41,12 +41,14 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
     if not settings.local:
         yield settings.endpoint
         return
-    from selfinstruct.localmodel import LocalServer, PaceWatch
+    from selfinstruct.localmodel import LocalServer, PaceWatch, usual_pace
 
     # One llama.cpp server with a slot per concurrent request, decoded together (continuous batching) on both
     # cores; each slot reuses the KV cache of its previous prompt's prefix. Measured on 2 cores: 116 s for the
     # Quick start, against 180 s for two one-thread servers routed by step (README).
-    server = LocalServer(settings.local_model, n_threads=os.cpu_count() or 1, parallel=settings.endpoint.concurrency)
+    cpus = os.cpu_count() or 1
+    server = LocalServer(settings.local_model, n_threads=cpus, parallel=settings.endpoint.concurrency)
+    usual = usual_pace(cpus, settings.endpoint.concurrency) if settings.local_model is None else 0.0
     notice(LOCAL_NOTICE.format(name=settings.local_model or server.model_name))
     with contextlib.ExitStack() as stack:
         stack.callback(server.stop)
@@ -55,7 +57,7 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
         # whole reply would throw its tokens away and ask again, slower still (issue 20).
         yield dataclasses.replace(
             settings.endpoint, base_url=server.url, api_key="local", model=server.model_name, health=server.failure,
-            stream=True, pace=PaceWatch(notice).observe,
+            stream=True, pace=PaceWatch(notice, usual=usual, cpus=cpus).observe,
         )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from selfinstruct.errors import EndpointError
 from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams
-from selfinstruct.localmodel import PaceWatch
+from selfinstruct.localmodel import PaceWatch, usual_pace
 from tests.fake_openai import FakeOpenAIServer, Fault
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=64)
@@ -84,5 +84,16 @@ def test_pace_watch_notes_once_when_slow_on_a_busy_machine() -> None:
     watch.observe(30, 30.0)  # 1 token/s on an oversubscribed CPU
     watch.observe(20, 40.0)
     assert len(notes) == 1
-    assert "1.0 tokens/s" in notes[0] and "20.0" in notes[0] and "load average is 7.9 on 2 CPUs" in notes[0]
+    assert "1.0 tokens/s" in notes[0] and "usual 20.0" in notes[0] and "load average is 7.9 on 2 CPUs" in notes[0]
     assert "\n" not in notes[0]
+
+
+def test_pace_watch_knows_the_usual_pace_of_the_bundled_model() -> None:
+    """A machine oversubscribed from the first reply on: this run's best says nothing, the usual pace does."""
+    notes: list[str] = []
+    watch = PaceWatch(notes.append, usual=usual_pace(2, 2), cpus=2, load=lambda: 8.4)
+    watch.observe(30, 10.0)  # 3 tokens/s from the start: the run measured on 2026-12-06 under load decoded ~1
+    assert len(notes) == 1 and "3.0 tokens/s per reply, against a usual 24.0" in notes[0]
+    calm = PaceWatch(notes.append, usual=usual_pace(2, 2), cpus=2, load=lambda: 8.4)
+    calm.observe(200, 10.0)  # 20 tokens/s: fine, whatever the load
+    assert len(notes) == 1
