@@ -129,8 +129,9 @@ def validate(seed_file: str) -> None:
 )
 @click.option(
     "--min-score",
-    type=click.FloatRange(1, 5),
-    help="Keep only tasks that `selfinstruct audit` scored at least this (tasks it did not score are dropped).",
+    type=click.FloatRange(0, 5),
+    help="Keep only the instances `selfinstruct audit` scored at least this, 0-5 (AlpaGasus: 4.5); instances it "
+    "did not judge are dropped.",
 )
 @click.option("--audit", "audit_file", help="Audit journal for --min-score [default: the one audit wrote for INPUT].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -157,14 +158,15 @@ def filter_cmd(
     instruction are one task's instances, kept or dropped together. Filters: length (3 words or
     fewer, or more than 150), keyword (tasks a text model cannot do: image, file, draw, ...), format (starts
     with punctuation or outside the expected script, "Write a program"), rouge (ROUGE-L F1 above the
-    threshold against an instruction already kept or in --against). --min-score X keeps only the tasks
-    `selfinstruct audit` scored X or more (AlpaGasus-style); alone it applies no other filter.
+    threshold against an instruction already kept or in --against). --min-score X keeps only the instances
+    `selfinstruct audit` scored X or more (AlpaGasus-style: a record keeps just those of its "instances",
+    and goes when none is left; unjudged instances are dropped); alone it applies no other filter.
 
     \b
     Example:
       selfinstruct filter alpaca_data.json --out clean.json --against seeds/seed_tasks.jsonl
       selfinstruct filter pool.jsonl --out kept.jsonl --filters rouge --threshold 0.6 --rejected dropped.jsonl
-      selfinstruct filter data/run1/tasks.jsonl --min-score 4 --out good.jsonl
+      selfinstruct filter data/run1/tasks.jsonl --min-score 4.5 --out good.jsonl
     """
     try:
         out_path = _out_path(out, "--out")
@@ -447,6 +449,13 @@ def _render_filter_report(report: FilterReport, settings: FilterSettings) -> Non
         width = max(len(f"{f}: {r}") for f, r in report.dropped)
         for (flt, reason), count in report.dropped.most_common():
             click.echo(f"  {f'{flt}: {reason}':<{width}}  {count:>8,}")
+    if report.min_score is not None:
+        from selfinstruct.audit_scores import describe_drops
+
+        instances = report.instances_kept + sum(report.instances_dropped.values())
+        dropped = f"; dropped {describe_drops(report.instances_dropped)}" if report.instances_dropped else ""
+        click.echo(f"audit score >= {report.min_score:g}, per instance: kept {report.instances_kept:,} of "
+                   f"{instances:,} instances{dropped}")  # fmt: skip
     wrong_script = report.dropped.get(("format", "wrong_script"), 0)
     if settings.language == "en" and report.total and wrong_script > report.total / 2:
         click.echo("hint: most records start outside English script; for Chinese data pass --language zh or auto")

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.audit_journal import keep_min_score
+from selfinstruct.audit_scores import REASON_TEXT, ScoreSelection, keep_min_score
 from selfinstruct.audit_settings import default_journal
 from selfinstruct.errors import InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.filters.base import Rejection
 from selfinstruct.records import Record, atomic_writer, dumps, read_records
+from selfinstruct.seeds import task_from_record
 from selfinstruct.settings import FilterSettings
 
 _CHUNK = 1024  # records per progress update (a multiple of the index's block)
@@ -32,6 +33,9 @@ class FilterReport:
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (filter, reason) -> count
     seconds: float = 0.0
     min_score: float | None = None
+    # With --min-score: instances kept and dropped by reason (a kept record keeps only its kept instances).
+    instances_kept: int = 0
+    instances_dropped: Counter[str] = field(default_factory=Counter)
 
     @property
     def dropped_total(self) -> int:
@@ -48,6 +52,11 @@ class FilterReport:
             "by_reason": {f"{f}:{r}": n for (f, r), n in sorted(self.dropped.items())},
             "seconds": round(self.seconds, 3),
             **({"min_score": self.min_score} if self.min_score is not None else {}),
+            **(
+                {"instances": {"kept": self.instances_kept, "dropped": dict(sorted(self.instances_dropped.items()))}}
+                if self.min_score is not None
+                else {}
+            ),
         }
 
 
@@ -95,11 +104,25 @@ def _group(instructions: list[str]) -> _Tasks:
 def _score_rejection(drop: str | None, min_score: float | None) -> Rejection | None:
     if drop is None:
         return None
-    detail = {
-        "not_audited": "not in the audit",
-        "unreadable": "the judge's reply could not be read",
-    }.get(drop, f"audit score below {min_score:g}")
-    return Rejection("audit", drop, detail)
+    return Rejection("audit", drop, REASON_TEXT.get(drop, f"audit score below {min_score:g} for every instance"))
+
+
+def _min_score(
+    records: list[Record], settings: FilterSettings, min_score: float, report: FilterReport
+) -> tuple[list[str | None], dict[int, dict[str, Any]]]:
+    """--min-score per instance: why each record is dropped (None: kept), and the kept records that lose
+    some of their "instances" (index -> the record with only the instances the audit vouches for)."""
+    journal = settings.audit or default_journal(settings.input)
+    tasks = [task_from_record(rec, settings.input, i) for i, rec in enumerate(records)]  # ids as load_tasks
+    selection: ScoreSelection = keep_min_score(tasks, journal, min_score)
+    report.instances_kept, report.instances_dropped = selection.kept, selection.dropped
+    trimmed: dict[int, dict[str, Any]] = {}
+    for i, rec in enumerate(records):
+        kept = selection.kept_instances(i)
+        if kept and len(kept) < len(tasks[i].instances) and isinstance(rec.data.get("instances"), list):
+            trimmed[i] = {**rec.data, "instances": [rec.data["instances"][k] for k in kept]}
+    drops = [selection.task_reason(i) if tasks[i].instances else "not_judged" for i in range(len(records))]
+    return drops, trimmed
 
 
 def filter_file(settings: FilterSettings, progress: Callable[[int], object] | None = None) -> FilterReport:
@@ -122,21 +145,16 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
     )
     records = read_records(settings.input)
     instructions = _instructions(records, settings.input)
+    report = FilterReport(total=len(records), min_score=settings.min_score)
     drops: list[str | None] = [None] * len(records)
+    trimmed: dict[int, dict[str, Any]] = {}
     if settings.min_score is not None:
-        journal = settings.audit or default_journal(settings.input)
-        ids = [str(rec.data.get("id", f"seed_task_{i}")) for i, rec in enumerate(records)]  # as load_tasks
-        drops = keep_min_score(list(zip(ids, instructions, strict=True)), journal, settings.min_score).drops
+        drops, trimmed = _min_score(records, settings, settings.min_score, report)
     references: list[str] = []
     for ref in settings.against:
         references.extend(_instructions(read_records(ref), ref))
-
-    report = FilterReport(
-        total=len(records),
-        tasks=len({task_key(i) for i in instructions}),
-        reference=len(references),
-        min_score=settings.min_score,
-    )
+    report.tasks = len({task_key(i) for i in instructions})
+    report.reference = len(references)
     start = time.perf_counter()
     if chain is not None:
         chain.add_reference(references)
@@ -153,10 +171,10 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
     task_of = iter(tasks.of)
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    for rec, score_rejection in zip(records, scored, strict=True):
+    for index, (rec, score_rejection) in enumerate(zip(records, scored, strict=True)):
         rejection = score_rejection if score_rejection is not None else decisions[next(task_of)]
         if rejection is None:
-            kept.append(rec.data)
+            kept.append(trimmed.get(index, rec.data))
         else:
             report.dropped[(rejection.filter, rejection.reason)] += 1
             if settings.rejected is not None:

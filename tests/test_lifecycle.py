@@ -99,10 +99,10 @@ def test_a_signal_ends_the_run_like_ctrl_c(tmp_path: Path, sig: signal.Signals, 
 
 
 def test_sigterm_ends_an_audit_like_ctrl_c(tmp_path: Path) -> None:
-    from tests.test_audit import judge, make_pool
+    from tests.test_audit import judge, keys_of, make_pool
 
     pool = tmp_path / "tasks.jsonl"
-    make_pool(pool, 200)
+    instances = keys_of(make_pool(pool, 200))  # the audit judges each instance
     journal = tmp_path / "audit.jsonl"
     argv = [sys.executable, "-m", "selfinstruct", "audit", str(pool), "--judge-base-url", "", "--judge-model",
             "fake-model", "-q", "--concurrency", "8"]  # fmt: skip
@@ -119,12 +119,12 @@ def test_sigterm_ends_an_audit_like_ctrl_c(tmp_path: Path) -> None:
             f"Interrupted by SIGTERM. The audit in {pool} is intact: run the same command to resume."
         ]
         judged = _lines(journal)
-        assert 3 <= judged < 200
+        assert 3 <= judged < len(instances)
         result = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"{judged} were already in {journal}" in result.stdout
-    judged_ids = [json.loads(line)["task_id"] for line in journal.read_text().splitlines()]
-    assert sorted(judged_ids) == sorted(json.loads(line)["id"] for line in pool.read_text().splitlines())
+    judged_keys = [(r["task_id"], r["instance"]) for r in map(json.loads, journal.read_text().splitlines())]
+    assert sorted(judged_keys) == sorted(instances)
 
 
 def test_a_run_under_nohup_ignores_sighup(tmp_path: Path) -> None:
