@@ -77,7 +77,7 @@ def completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
         snippet = " ".join(text.split())[:80]
         raise MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
     choices = getattr(reply, "choices", None)
-    counts = _usage_of(usage if usage is not None else getattr(reply, "usage", None))
+    counts = usage_counts(usage if usage is not None else getattr(reply, "usage", None))
     prompt_tokens, completion_tokens = counts or (0, 0)
     if choices is None:
         raise MalformedResponse("JSON without choices")
@@ -94,7 +94,7 @@ def completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
     return Completion(text or "", str(finish), prompt_tokens, completion_tokens, counts is not None)
 
 
-def _usage_of(usage: Any) -> tuple[int, int] | None:
+def usage_counts(usage: Any) -> tuple[int, int] | None:
     """(prompt, completion) tokens when the reply reports both as whole numbers >= 0; None for usage that is
     missing, negative, fractional or not a number (some proxies and older local servers): the reply is then
     charged an estimate instead (budget.charged)."""
