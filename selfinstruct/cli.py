@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,10 +18,12 @@ from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
 from selfinstruct.cli_common import (
     EXIT_BUDGET,
+    FiniteFloat,
     batch_poll_option,
     cost_options,
     engine_options,
     log_to_stderr,
+    os_error_line,
     verbosity_options,
 )
 from selfinstruct.cli_common import fail as _fail
@@ -58,6 +61,12 @@ class OneLineErrorGroup(click.Group):
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             click.echo(f"Error: {exc.format_message()}{hint}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:  # stdout closed early (`| head`): nothing left to say to anyone
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except OSError as exc:  # a full disk, a read-only file system, a file where a directory should be
+            click.echo(f"Error: {os_error_line(exc)}", err=True)
+            sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -101,7 +110,7 @@ def validate(seed_file: str) -> None:
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloat(0.0, 1.0),
     default=0.7,
     show_default=True,
     help="Drop an instruction whose ROUGE-L F1 to one already kept is above this.",
@@ -126,7 +135,7 @@ def validate(seed_file: str) -> None:
 )
 @click.option(
     "--min-score",
-    type=click.FloatRange(1, 5),
+    type=FiniteFloat(1, 5),
     help="Keep only tasks that `selfinstruct audit` scored at least this (tasks it did not score are dropped).",
 )
 @click.option("--audit", "audit_file", help="Audit journal for --min-score [default: the one audit wrote for INPUT].")
@@ -288,7 +297,7 @@ def filter_cmd(
 @cost_options
 @click.option(
     "--threshold",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloat(0.0, 1.0),
     default=0.7,
     show_default=True,
     help="ROUGE-L near-duplicate threshold.",
@@ -311,7 +320,7 @@ def filter_cmd(
 )
 @click.option(
     "--min-acceptance",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloat(0.0, 1.0),
     default=0.01,
     show_default=True,
     help="Stop when fewer than this share of the last candidates were accepted (0: never).",

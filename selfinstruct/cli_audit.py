@@ -14,6 +14,7 @@ from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
 from selfinstruct.budget import usd
 from selfinstruct.cli_common import (
     EXIT_BUDGET,
+    EXIT_UNUSABLE,
     batch_poll_option,
     cost_options,
     engine_options,
@@ -82,7 +83,7 @@ def audit_cmd(**opts: Any) -> None:
     With no --judge-base-url and no OPENAI_API_KEY the embedded 135M model judges: a smoke test, not a judge.
 
     Exit codes: 0 every audited task judged, 1 endpoint error, 2 bad input, 3 a cap (--max-tokens-total,
-    --max-cost) reached first, 130 interrupted.
+    --max-cost) reached first, 5 judge unusable (no reply could be read as a verdict), 130 interrupted.
 
     \b
     Example:
@@ -125,6 +126,11 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
         click.echo(f"stopped: the next task could overrun the {report.budget}; {report.summary['pending']:,} "
                    "tasks not judged: raise the cap and run again to finish", err=True)  # fmt: skip
         sys.exit(EXIT_BUDGET)
+    if report.summary["unreadable"] and not report.summary["judged"]:
+        unreadable = report.summary["unreadable"]
+        click.echo(f"judge unusable: none of its {unreadable:,} replies could be read as a verdict; use a stronger "
+                   "--judge-model (the journal keeps each reply's reason)", err=True)  # fmt: skip
+        sys.exit(EXIT_UNUSABLE)
 
 
 def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:

@@ -45,6 +45,7 @@ class LocalModelError(SelfInstructError):
 
 
 class EmptyExportError(SelfInstructError):
-    """The export would hold no record (no task with an instance): a file no trainer can load is not written."""
+    """The export (or a `filter --min-score` selection) would hold no record: a file no trainer can load is not
+    written."""
 
     exit_code = 1

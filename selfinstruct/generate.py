@@ -20,7 +20,8 @@ from selfinstruct.filters import FilterChain
 from selfinstruct.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage, with_served_model
 from selfinstruct.prompts import PromptSet, load_prompts
-from selfinstruct.runstate import RunState, input_fingerprint
+from selfinstruct.redact import redact
+from selfinstruct.runstate import RUN, RunState, input_fingerprint
 from selfinstruct.scheduler import Progress
 from selfinstruct.seeds import check_classification_seeds, load_tasks
 from selfinstruct.settings import GenerateSettings
@@ -137,6 +138,7 @@ async def _run(
     endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
+    fresh = not (settings.out / RUN).exists()
     state = RunState.open(settings.out, fingerprint, chain.index)
     for repair in state.repairs:
         notice(repair.message())
@@ -171,6 +173,8 @@ async def _run(
                 spend = client.usage.spend()
                 return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
                                  message, settings.prices)  # fmt: skip
+            if settings.classification_only:
+                _check_decided_seeds(seeds, settings, state, fresh)
             state.write_seeds(seeds)
             state.save(seed_classification=known)
             loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
@@ -184,7 +188,7 @@ async def _run(
                 status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
                 state.save(
                     status=status,
-                    error=str(exc),
+                    error=redact(str(exc)),
                     usage=client.usage.to_dict(),
                     replayed=client.replayed.to_dict(),
                     counts=loop.counts(),
@@ -199,6 +203,19 @@ async def _run(
             journal.close()
     finally:
         state.close()
+
+
+def _check_decided_seeds(seeds: Sequence[Task], settings: GenerateSettings, state: RunState, fresh: bool) -> None:
+    """--classification-only once the model has classified the seeds: too few classification seeds is bad input.
+    A run directory this command created then loses its run.json, which would tie the corrected command to
+    these settings; nothing was generated, and the paid answers stay in the response journal for the next run."""
+    try:
+        check_classification_seeds(seeds, needed=settings.demos - settings.machine_demos, path=settings.seeds,
+                                   decided=True)  # fmt: skip
+    except InputError:
+        if fresh:
+            (state.out / RUN).unlink(missing_ok=True)
+        raise
 
 
 def _templates(settings: GenerateSettings) -> list[str]:
