@@ -53,10 +53,10 @@ class FiniteFloat(click.FloatRange):
     of this tool reads infinity as "no limit" (leaving the option out means that)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
+        return super().convert(number, param, ctx)
 
 
 def verbosity_options(func: F) -> F:
