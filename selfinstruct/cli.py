@@ -23,6 +23,7 @@ from selfinstruct.cli_common import (
     cost_options,
     engine_options,
     log_to_stderr,
+    notice,
     os_error_line,
     verbosity_options,
 )
@@ -376,7 +377,7 @@ def generate(**opts: Any) -> None:
             return
         view = ProgressView(settings.n, quiet=opts["quiet"])
         try:
-            report = run_generate(settings, progress=view, notice=lambda m: click.echo(m, err=True))
+            report = run_generate(settings, progress=view, notice=notice)
         finally:
             view.close()
     except SelfInstructError as exc:

@@ -20,6 +20,7 @@ from selfinstruct.cli_common import (
     engine_options,
     fail,
     log_to_stderr,
+    notice,
     verbosity_options,
 )
 from selfinstruct.cli_progress import ProgressView
@@ -100,7 +101,7 @@ def audit_cmd(**opts: Any) -> None:
             return
         view = ProgressView(0, command="audit", quiet=opts["quiet"])
         try:
-            report = audit(settings, progress=view, notice=lambda m: click.echo(m, err=True), total=view.set_total)
+            report = audit(settings, progress=view, notice=notice, total=view.set_total)
         finally:
             view.close()
     except SelfInstructError as exc:

@@ -26,6 +26,11 @@ def fail(exc: SelfInstructError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+def notice(message: str) -> None:
+    """A library notice (a repaired log, a batch's state, a server's complaint) on stderr, credentials redacted."""
+    click.echo(redact(message), err=True)
+
+
 # What to do about the OS errors a user can fix; the rest get the system's own words only.
 _OS_FIXES = {
     errno.ENOSPC: "free some space, then run the same command again (a run directory resumes where it stopped)",
