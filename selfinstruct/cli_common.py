@@ -37,6 +37,7 @@ _OS_FIXES = {
     errno.EDQUOT: "free some space, then run the same command again (a run directory resumes where it stopped)",
     errno.EROFS: "the file system is read-only; write somewhere else",
     errno.ENOTDIR: "a part of the path is a file, not a directory; choose another path",
+    errno.EEXIST: "a file stands where a directory is needed; choose another path",
     errno.EACCES: "check the permissions or write somewhere else",
     errno.EPERM: "check the permissions or write somewhere else",
     errno.EISDIR: "it is a directory; give a file path",

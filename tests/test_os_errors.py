@@ -126,6 +126,15 @@ def test_generate_out_below_a_file(tmp_path: Path, server: FakeOpenAIServer) -> 
     assert code == 1 and "afile/sub" in line and "Not a directory" in line and server.requests == []
 
 
+@pytest.mark.parametrize("out", ["afile/x.jsonl", "afile/sub/x.jsonl"])
+def test_filter_out_below_a_file(tmp_path: Path, out: str) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    code, _, stderr = run("filter", str(pool(tmp_path / "in.jsonl")), "--out", out, "-q", cwd=tmp_path)
+    line = one_line(stderr)
+    assert code == 1 and "afile" in line and "directory" in line
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "x"
+
+
 def test_generate_on_a_full_disk_stops_in_one_line_and_resumes(tmp_path: Path, server: FakeOpenAIServer) -> None:
     args = ["generate", "--seeds", str(SEEDS), "--base-url", server.url, "--model", "m", "-n", "6", "--seed", "3"]
     code, _, stderr = run(*args, "--out", "run", "-q", cwd=tmp_path, fail={"FAIL_WRITE": "tasks.jsonl"})
