@@ -26,13 +26,16 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
 _KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{6,}")
 # URL userinfo: scheme://user:password@host -> scheme://[redacted]@host
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]+@")
+# Every pattern above needs "@" or one of these (lower-cased) in the text.
+_TRIGGERS = ("sk-", "auth", "key", "bearer")
 
 
 def redact(text: str) -> str:
     """The text with credentials replaced by [redacted]: Authorization-like header values, sk- keys, the
     user:password part of URLs. Idempotent, and cheap on text that holds none."""
-    if not text:
-        return text
+    lowered = text.lower()
+    if "@" not in text and not any(word in lowered for word in _TRIGGERS):
+        return text  # the usual log line: no regex runs
     text = _USERINFO.sub(rf"\1{MASK}@", text)
     text = _HEADER.sub(lambda m: f"{m[1]}{m[2]}{m[3] + ' ' if m[3] else ''}{MASK}", text)
     text = _BEARER.sub(rf"\1 {MASK}", text)
