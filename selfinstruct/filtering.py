@@ -22,8 +22,12 @@ _CHUNK = 1024  # records per progress update (a multiple of the index's block)
 
 @dataclass
 class FilterReport:
+    """Counts of records, and of tasks (records with the same instruction are one task, kept or dropped whole)."""
+
     total: int = 0
     kept: int = 0
+    tasks: int = 0
+    kept_tasks: int = 0
     reference: int = 0
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (filter, reason) -> count
     seconds: float = 0.0
@@ -38,6 +42,8 @@ class FilterReport:
             "total": self.total,
             "kept": self.kept,
             "dropped": self.dropped_total,
+            "tasks": self.tasks,
+            "kept_tasks": self.kept_tasks,
             "reference": self.reference,
             "by_reason": {f"{f}:{r}": n for (f, r), n in sorted(self.dropped.items())},
             "seconds": round(self.seconds, 3),
@@ -59,6 +65,33 @@ def _instructions(records: list[Record], path: Path) -> list[str]:
     return out
 
 
+def task_key(instruction: str) -> str:
+    """Records whose instructions are equal up to whitespace are instances of one task (an Alpaca export
+    has one record per instance)."""
+    return " ".join(instruction.split())
+
+
+@dataclass
+class _Tasks:
+    first: list[str] = field(default_factory=list)  # per task, its first record's instruction
+    size: list[int] = field(default_factory=list)  # per task, its number of records
+    of: list[int] = field(default_factory=list)  # per record, its task
+
+
+def _group(instructions: list[str]) -> _Tasks:
+    """Tasks in the order of their first record, so the greedy near-duplicate pass sees each task once."""
+    tasks = _Tasks()
+    index: dict[str, int] = {}
+    for instruction in instructions:
+        k = index.setdefault(task_key(instruction), len(tasks.first))
+        if k == len(tasks.first):
+            tasks.first.append(instruction)
+            tasks.size.append(0)
+        tasks.size[k] += 1
+        tasks.of.append(k)
+    return tasks
+
+
 def _score_rejection(drop: str | None, min_score: float | None) -> Rejection | None:
     if drop is None:
         return None
@@ -72,6 +105,8 @@ def _score_rejection(drop: str | None, min_score: float | None) -> Rejection | N
 def filter_file(settings: FilterSettings, progress: Callable[[int], object] | None = None) -> FilterReport:
     """Filter settings.input into settings.out (and settings.rejected), keeping order and every field.
 
+    Records with the same instruction are one task's instances: the filters decide once per task, at its first
+    record, and the task is kept or dropped whole (otherwise its second instance is a ROUGE-L 1.0 duplicate).
     Everything is read and validated before anything is written; outputs are written atomically. An output
     that would overwrite the input, or a --min-score selection that keeps nothing, is refused.
     """
@@ -100,28 +135,38 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
     for ref in settings.against:
         references.extend(_instructions(read_records(ref), ref))
 
-    report = FilterReport(total=len(records), reference=len(references), min_score=settings.min_score)
+    report = FilterReport(
+        total=len(records),
+        tasks=len({task_key(i) for i in instructions}),
+        reference=len(references),
+        min_score=settings.min_score,
+    )
     start = time.perf_counter()
     if chain is not None:
         chain.add_reference(references)
+    scored = [_score_rejection(d, settings.min_score) for d in drops]
+    tasks = _group([i for i, r in zip(instructions, scored, strict=True) if r is None])
+    decisions: list[Rejection | None] = []
+    for first in range(0, len(tasks.first), _CHUNK):
+        offered = tasks.first[first : first + _CHUNK]
+        decisions += chain.offer_many(offered) if chain is not None else [None] * len(offered)
+        if progress is not None:
+            progress(sum(tasks.size[first : first + _CHUNK]))
+    if progress is not None and len(records) > len(tasks.of):
+        progress(len(records) - len(tasks.of))  # dropped by the audit score
+    task_of = iter(tasks.of)
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    for first in range(0, len(records), _CHUNK):
-        chunk = records[first : first + _CHUNK]
-        scored = [_score_rejection(d, settings.min_score) for d in drops[first : first + _CHUNK]]
-        passing = [instructions[first + k] for k, r in enumerate(scored) if r is None]
-        decided = iter(chain.offer_many(passing) if chain is not None else [None] * len(passing))
-        for rec, score_rejection in zip(chunk, scored, strict=True):
-            rejection = score_rejection if score_rejection is not None else next(decided)
-            if rejection is None:
-                kept.append(rec.data)
-            else:
-                report.dropped[(rejection.filter, rejection.reason)] += 1
-                if settings.rejected is not None:
-                    rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
-        if progress is not None:
-            progress(len(chunk))
+    for rec, score_rejection in zip(records, scored, strict=True):
+        rejection = score_rejection if score_rejection is not None else decisions[next(task_of)]
+        if rejection is None:
+            kept.append(rec.data)
+        else:
+            report.dropped[(rejection.filter, rejection.reason)] += 1
+            if settings.rejected is not None:
+                rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
     report.kept = len(kept)
+    report.kept_tasks = sum(1 for d in decisions if d is None)
     report.seconds = time.perf_counter() - start
     if settings.min_score is not None and not kept:
         reasons = ", ".join(f"{r} {n:,}" for (_, r), n in sorted(report.dropped.items()))
