@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from selfinstruct.parsing import (
     _CLOSE,
     _COLON,
+    _FENCE,
+    _HEADING,
     _INSTANCE_NOTE,
     _LEAD,
     _NUM,
+    _RULE,
     _at,
     _block,
+    _fence_pairs,
     _field_re,
+    _field_text,
+    _is_chatter,
     _lines,
     _na,
     _strip_quotes,
@@ -32,52 +39,163 @@ from selfinstruct.tasks import Instance
 _INPUT_LABEL = _field_re("input|输入")
 _OUTPUT_LABEL = _field_re("output|输出")
 _CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类")
+_CANONICAL_CLASS_LABEL = _field_re(r"class\s*label|类别标签")
 _COMMENT_LABEL = _field_re(r"explanations?|reason(?:ing)?|rationale|notes?|解释|说明|理由|注")
 _EXAMPLE_LINE = re.compile(
-    _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM + r"(?:\s*(?:[:：.)]|\*\*|__))*\s*",
+    _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM
+    + r"(?P<sep>(?:\s*(?:[:：.)]|[-–—](?=\s)|\*\*|__))*)\s*",
     re.IGNORECASE,
-)
+)  # fmt: skip
 _TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON, re.IGNORECASE)
+# A field name an input may be written under instead of "Input:" ("Sentence:", "Paragraph:", "句子："); a line
+# starting with the one the first input used starts the next input in a reply without example headers.
+_FIELD_NAME = re.compile(_LEAD + r"(?P<field>[^\W\d_][^\W_]*(?:[ -][^\W\d_][^\W_]*){0,2})" + _CLOSE + _COLON)
+_BOLD_FIELD = re.compile(r"^(\s*(?:[-*•+]\s+)?)(?:\*\*|__)([^*_\n:：]{1,40}?)\s*([:：])\s*(?:\*\*|__)?\s*")
+_NOT_INPUT_NAMES = re.compile(  # never taken for an input's field name
+    r"(?:task|example|instance|output|answer|note|explanation|任务|示例|输出|答案|说明)\b", re.I
+)
 
 
 def _example_rest(line: str) -> str | None:
-    """The rest of an "Example 2" line, or None when the line is ordinary text that merely starts with it."""
+    """The rest of an "Example 2" line ("" when it is only a header or a title), or None for ordinary text that
+    merely starts with it ("Example 2 shows a loop."). As in the original, text after "Example 1:" or
+    "Example 1." on the same line is the example's own."""
     m = _at(_EXAMPLE_LINE, line)
     if not m:
         return None
     rest = line[m.end() :].strip()
-    if not rest or rest[0] in "(（":
-        return ""
-    return rest if _at(_INPUT_LABEL, rest) or _at(_OUTPUT_LABEL, rest) else None
+    if not rest or rest[0] in "(（" or rest.endswith(("**", "__", ":", "：")) or line.lstrip().startswith("#"):
+        return ""  # "**Example 1: Casual tone**", "### Example 2 - formal", "Example 3 (edge case)"
+    if _at(_INPUT_LABEL, rest) or _at(_OUTPUT_LABEL, rest) or any(c in m.group("sep") for c in ":：.)-–—"):
+        return rest
+    return None
+
+
+def _code_indented(line: str) -> bool:
+    """Four spaces or a tab before plain text: a line of code, whose labels are not the reply's structure."""
+    body = line.lstrip(" \t")
+    indent = line[: len(line) - len(body)].expandtabs(4)
+    return len(indent) >= 4 and not body.startswith(("-", "*", "•", "+", "_"))
+
+
+def _plain_label(line: str) -> str:
+    """ "**Sentence:** hey" -> "Sentence: hey": a chat model's bold on an input's field name is not the input."""
+    m = _BOLD_FIELD.match(line)
+    return f"{m.group(1)}{m.group(2)}{m.group(3)} {line[m.end() :]}" if m else line
+
+
+@dataclass
+class _Example:
+    input: list[str] = field(default_factory=list)
+    output: list[str] | None = None
+    labelled: bool = False  # the input began at an "Input:" marker
+
+    def has_input(self) -> bool:
+        return any(line.strip() for line in self.input)
+
+
+class _InputFirst:
+    """The examples read so far from one input-first reply, and the example being read."""
+
+    def __init__(self, per_example: bool) -> None:
+        self.per_example = per_example  # the reply puts a header before each example: its labels inside are text
+        self.out: list[Instance] = []
+        self.cur: _Example | None = None
+        self.in_block = False  # inside an example opened by a header, in a reply with a header per example
+        self.input_name: re.Pattern[str] | None = None
+
+    def flush(self) -> None:
+        cur, self.cur = self.cur, None
+        if cur is not None and cur.output is not None:
+            text = _field_text([_plain_label(line) for line in cur.input])
+            self.out.append(Instance(input=_na(text), output=_field_text(cur.output)))
+
+    def header(self) -> None:
+        self.flush()
+        self.cur, self.in_block = _Example(), self.per_example
+
+    def start_output(self, rest: str) -> None:
+        cur = self.cur = self.cur or _Example()
+        cur.output = [rest]
+        first = next((line for line in cur.input if line.strip()), "")
+        m = _at(_FIELD_NAME, first)
+        if self.input_name is None and not cur.labelled and m and not _NOT_INPUT_NAMES.match(m.group("field")):
+            self.input_name = _field_re(re.escape(m.group("field")))
+
+    def output_label(self, rest: str) -> bool:
+        """Handle an "Output:" line; False when it is text of the current output."""
+        cur = self.cur
+        if cur is None or cur.output is None:
+            self.start_output(rest)
+        elif not self.in_block and not cur.has_input():
+            self.flush()  # outputs of a task without input, one after another
+            self.start_output(rest)
+        else:
+            return False
+        return True
+
+    def input_label(self, line: str, rest: str | None, after_blank: bool) -> bool:
+        """Handle an "Input:" line (``rest`` is its text) or a line under the first input's field name (``rest``
+        None, kept as written); False when it is text of the current field."""
+        cur = self.cur
+        if cur is not None and cur.output is None:
+            if rest is None:
+                return False
+            chatter = all(not p.strip() or _is_chatter(p) or _HEADING.match(p) for p in cur.input)
+            if not (cur.labelled or chatter or after_blank):
+                return False  # "Context: ...\nInput: ..." is one input, as in the original
+        elif cur is not None and self.in_block:
+            return False  # a header marks each example, so an "Input:" line in an output is its text
+        else:
+            self.flush()
+        self.cur = _Example([rest if rest is not None else line], labelled=rest is not None)
+        return True
+
+    def text(self, line: str) -> None:
+        cur = self.cur
+        if cur is None:
+            s = line.strip()
+            if s and not (_is_chatter(s) or _HEADING.match(s) or _RULE.match(s)):
+                self.cur = _Example([line])  # an input under a field name of its own, or none at all
+        elif cur.output is not None:
+            cur.output.append(line)
+        else:
+            cur.input.append(line)
 
 
 def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     """Instances from a response to ``instances_input_first.txt``: Example / Input / Output blocks.
 
-    An example without an output (cut off) is skipped; parsing stops when the model starts another "Task:".
+    The original's rule first: everything between an example's header and its first ``Output:`` line is the
+    input, labelled or not ("Sentence: ...", "句子：...", several fields), with a leading ``Input:`` removed.
+    When the reply puts a header before each example, ``Input:``/``Output:`` lines inside an output are its
+    text (a program's sample run, a shell answer "Output: 5"); without headers an ``Input:`` line, or a line
+    under the field name the first input used, starts the next example, and further ``Output:`` lines start
+    new examples only for a task without input. Labels inside a code fence or an indented code line are code.
+    Then ours: bold, bullets, headings, chat greetings and closing notes; parsing stops at the next "Task:".
+
     ``truncated``: the response hit the token limit, so the instance it ends in is incomplete and is dropped
     (as the original's prepare_for_finetuning.py does); a response that ends in notes after the last
     instance loses nothing.
     """
-    text = strip_reasoning(text)
-    out: list[Instance] = []
-    cur_in: list[str] | None = None
-    cur_out: list[str] | None = None
-    field: list[str] | None = None
-    seen = False
-    prev_blank = False
-    stopped = False
-
-    def flush() -> None:
-        if cur_out is not None:
-            out.append(Instance(input=_na(_block(cur_in or [])), output=_block(cur_out)))
-
-    for raw in _unwrap_fence(_lines(text)):
-        line, blank = raw, not raw.strip()
+    lines = _unwrap_fence(_lines(strip_reasoning(text)))
+    state = _InputFirst(sum(_example_rest(line) is not None for line in lines) >= 2)
+    fences = _fence_pairs(lines)
+    code_until = -1
+    seen = prev_blank = stopped = False
+    for i, line in enumerate(lines):
+        blank = not line.strip()
+        if i <= code_until:
+            state.text(line)
+            continue
+        if _FENCE.match(line):
+            if i in fences and state.cur is not None:
+                code_until = fences[i]  # a fenced block inside a field: its lines are text, whatever they say
+                state.text(line)
+            continue  # otherwise a fence around several examples, or a stray one
         rest = _example_rest(line)
         if rest is not None:
-            flush()
-            cur_in = cur_out = field = None
+            state.header()
             seen = True
             line = rest
             if not rest:
@@ -88,26 +206,26 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
                 stopped = True
                 break
             continue  # the model echoed the task before its examples
-        m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
-        if m_in:
-            if cur_in is not None or cur_out is not None:
-                flush()
-                cur_out = None
-            cur_in = field = [line[m_in.end() :]]
-            seen = True
-        elif m_out:
-            if cur_out is not None:
-                flush()
-                cur_in = None
-            cur_out = field = [line[m_out.end() :]]
-            seen = True
-        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
+        if prev_blank and seen and _INSTANCE_NOTE.match(line):
             stopped = True
             break
-        elif field is not None:
-            field.append(line)
+        structural = not (state.cur and state.cur.output is not None and _code_indented(line))
+        m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
+        named = state.input_name is not None and state.cur is not None and state.cur.output is not None
+        if named and not m_in and not m_out and state.input_name and _at(state.input_name, line):
+            handled = structural and state.input_label(line, None, prev_blank)
+        elif m_out:
+            handled = structural and state.output_label(line[m_out.end() :])
+        elif m_in:
+            handled = structural and state.input_label(line, line[m_in.end() :], prev_blank)
+        else:
+            handled = False
+        if handled:
+            seen = True
+        else:
+            state.text(line)
         prev_blank = blank
-    return _flush_last(out, flush, truncated and not stopped)
+    return _flush_last(state.out, state.flush, truncated and not stopped)
 
 
 def _flush_last(out: list[Instance], flush: Callable[[], None], cut: bool) -> list[Instance]:
@@ -128,14 +246,18 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     calls it: ``Input:``, or ``Sentence:``/``Review:``/``Problem: ... Proposed answer: ...`` (kept as
     written). A label with no input at all is an instance with an empty input (a classification task that
     needs none, e.g. "Class label: Montreal"); when other labels of the reply do have inputs, such a label
-    is one the model forgot to give an input and is dropped. Text under a label that is followed by an
+    is one the model forgot to give an input and is dropped. A reply that writes ``Class label:`` has only
+    those as labels (a "Category: ..." line is input text). Text under a label that is followed by an
     ``Input:`` line was commentary, not an input. ``Output:``/``Explanation:``/``Note:`` lines after an
     input, and what follows them up to the next label or input, are not input.
 
     ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
     dropped.
     """
-    text = strip_reasoning(text)
+    lines = _unwrap_fence(_lines(strip_reasoning(text)))
+    # The original's marker first: when the reply writes "Class label:", a "Category:" line is input text.
+    canonical = any(_at(_CANONICAL_CLASS_LABEL, line) for line in lines)
+    label_re = _CANONICAL_CLASS_LABEL if canonical else _CLASS_LABEL
     out: list[Instance] = []
     label = ""
     label_used = False  # the current label has produced an instance
@@ -155,9 +277,15 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
             out.append(Instance(input="", output=label))
             label_used = True
 
-    for line in _unwrap_fence(_lines(text)):
+    fences = _fence_pairs(lines)
+    code_until = -1
+    for i, line in enumerate(lines):
         blank = not line.strip()
-        m_label, m_in = _at(_CLASS_LABEL, line), _at(_INPUT_LABEL, line)
+        if cur_in is not None and (i <= code_until or i in fences):
+            code_until = max(code_until, fences.get(i, -1))
+            cur_in.append(line)  # code in an input: its "Output:" or "# Note:" lines are code
+            continue
+        m_label, m_in = _at(label_re, line), _at(_INPUT_LABEL, line)
         if _at(_TASK_LINE, line):
             if seen:
                 stopped = True
