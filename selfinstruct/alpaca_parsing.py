@@ -91,6 +91,8 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
     lines = _unwrap_fence(_lines(strip_reasoning(text)))
     labels = [_label(line) for line in lines]
     numbered = {lab[0] for lab in labels if lab is not None and lab[1] is not None}
+    if continued and numbered:
+        numbered.add("instruction")  # the prompt's own "N. Instruction:" opened the first block
     separated = any(_SEPARATOR.match(line) for line in lines)
     fences = _fence_pairs(lines)
     items: list[AlpacaItem] = []

@@ -179,8 +179,9 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     instance loses nothing.
     """
     lines = _unwrap_fence(_lines(strip_reasoning(text)))
-    state = _InputFirst(sum(_example_rest(line) is not None for line in lines) >= 2)
+    state = _InputFirst(_per_example(lines))
     fences = _fence_pairs(lines)
+    pair_ahead = _output_ahead(lines)
     code_until = -1
     seen = prev_blank = stopped = False
     for i, line in enumerate(lines):
@@ -212,6 +213,7 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
         structural = not (state.cur and state.cur.output is not None and _code_indented(line))
         m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
         named = state.input_name is not None and state.cur is not None and state.cur.output is not None
+        named = named and pair_ahead[i]  # "Sentence: ..." starts an example only if an Output: line follows
         if named and not m_in and not m_out and state.input_name and _at(state.input_name, line):
             handled = structural and state.input_label(line, None, prev_blank)
         elif m_out:
@@ -226,6 +228,27 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
             state.text(line)
         prev_blank = blank
     return _flush_last(state.out, state.flush, truncated and not stopped)
+
+
+def _per_example(lines: list[str]) -> bool:
+    """Whether the reply puts a header before each example: it has two, or one before its first label (a reply
+    cut inside its first example must read that example the way the whole reply would be read)."""
+    kinds = [
+        "header" if _example_rest(line) is not None else "label"
+        for line in lines
+        if _example_rest(line) is not None or _at(_INPUT_LABEL, line) or _at(_OUTPUT_LABEL, line)
+    ]
+    return kinds.count("header") >= 2 or kinds[:1] == ["header"]
+
+
+def _output_ahead(lines: list[str]) -> list[bool]:
+    """For each line, whether an ``Output:`` line follows it before the next example header or task."""
+    ahead = [False] * len(lines)
+    for i in range(len(lines) - 2, -1, -1):
+        nxt = lines[i + 1]
+        boundary = _example_rest(nxt) is not None or _at(_TASK_LINE, nxt)
+        ahead[i] = bool(_at(_OUTPUT_LABEL, nxt)) or (not boundary and ahead[i + 1])
+    return ahead
 
 
 def _flush_last(out: list[Instance], flush: Callable[[], None], cut: bool) -> list[Instance]:
