@@ -50,7 +50,7 @@ _TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON,
 # A field name an input may be written under instead of "Input:" ("Sentence:", "Paragraph:", "句子："); a line
 # starting with the one the first input used starts the next input in a reply without example headers.
 _FIELD_NAME = re.compile(_LEAD + r"(?P<field>[^\W\d_][^\W_]*(?:[ -][^\W\d_][^\W_]*){0,2})" + _CLOSE + _COLON)
-_BOLD_FIELD = re.compile(r"^(\s*(?:[-*•+]\s+)?)(?:\*\*|__)([^*_\n:：]{1,40}?)\s*([:：])\s*(?:\*\*|__)?\s*")
+_BOLD_FIELD = re.compile(r"^\s*(?:[-*•+]\s+)?(?:\*\*|__)([^*_\n:：]{1,40}?)\s*(?:\*\*|__)?\s*([:：])\s*(?:\*\*|__)?\s*")
 _NOT_INPUT_NAMES = re.compile(  # never taken for an input's field name
     r"(?:task|example|instance|output|answer|note|explanation|任务|示例|输出|答案|说明)\b", re.I
 )
@@ -79,9 +79,10 @@ def _code_indented(line: str) -> bool:
 
 
 def _plain_label(line: str) -> str:
-    """ "**Sentence:** hey" -> "Sentence: hey": a chat model's bold on an input's field name is not the input."""
+    """ "**Sentence:** hey", "- **Sentence**: hey" -> "Sentence: hey": a chat model's markdown around an input's
+    field name is not the input (a plain "- Agent: hi" line of a dialogue stays as it is)."""
     m = _BOLD_FIELD.match(line)
-    return f"{m.group(1)}{m.group(2)}{m.group(3)} {line[m.end() :]}" if m else line
+    return f"{m.group(1)}{m.group(2)} {line[m.end() :]}" if m else line
 
 
 @dataclass
