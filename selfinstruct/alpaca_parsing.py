@@ -151,5 +151,15 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
     if pending is not None and first_pending and not _is_chatter(first_pending):
         block = _Block({"instruction": pending})  # a continuation that never reached its Input label
     if block is not None and not truncated:
-        close(block)
+        close(_without_stop_echo(block, current))
     return items, malformed
+
+
+def _without_stop_echo(block: _Block, current: str) -> _Block:
+    """The last block without a trailing "20." line: the start of the next task's label, which a server that
+    returns the stop sequence it stopped at ("20.") leaves at the end of the reply."""
+    parts = block.fields.get(current, [])
+    body = [i for i, line in enumerate(parts) if line.strip()]
+    if block.number is not None and len(body) > 1 and re.fullmatch(rf"\s*{block.number + 1}\s*\.?\s*", parts[body[-1]]):
+        block.fields[current] = parts[: body[-1]]
+    return block

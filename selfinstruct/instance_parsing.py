@@ -36,10 +36,11 @@ from selfinstruct.parsing import (
 from selfinstruct.reasoning import strip_reasoning
 from selfinstruct.tasks import Instance
 
-_INPUT_LABEL = _field_re("input|输入")
+_LIST_NUMBER = r"(?:\d{1,2}\s*[.)]\s+)?"  # "1. Input: ...": a chat model numbering its examples
+_INPUT_LABEL = _field_re("input|输入", prefix=_LIST_NUMBER)
 _OUTPUT_LABEL = _field_re("output|输出")
-_CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类")
-_CANONICAL_CLASS_LABEL = _field_re(r"class\s*label|类别标签")
+_CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类", prefix=_LIST_NUMBER)
+_CANONICAL_CLASS_LABEL = _field_re(r"class\s*label|类别标签", prefix=_LIST_NUMBER)
 _COMMENT_LABEL = _field_re(r"explanations?|reason(?:ing)?|rationale|notes?|解释|说明|理由|注")
 _EXAMPLE_LINE = re.compile(
     _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM
@@ -295,7 +296,7 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     def flush(label_only: bool = False) -> None:
         nonlocal label_used
         if label and cur_in is not None:
-            out.append(Instance(input=_na(_block(cur_in)), output=label))
+            out.append(Instance(input=_na(_block([_plain_label(line) for line in cur_in])), output=label))
             label_used = True
         elif label and label_only and not label_used:
             out.append(Instance(input="", output=label))

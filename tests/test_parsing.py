@@ -1274,3 +1274,23 @@ def test_output_first_category_line_inside_an_input_is_text_when_the_reply_write
         Instance("Product: Apple\nCategory: Fruit", "Grocery"),
         Instance("Product: Hammer\nCategory: Tools", "Hardware"),
     ]
+
+
+def test_examples_numbered_as_a_list_and_bold_field_names_under_labels() -> None:
+    text = "1. Input: hey\n   Output: Hello.\n2. Input: thx\n   Output: Thank you."
+    assert parse_input_first(text) == [Instance("hey", "Hello."), Instance("thx", "Thank you.")]
+    text = "1. Class label: Positive\n   **Sentence:** I love it.\n2. Class label: Negative\n   **Sentence:** Awful."
+    assert parse_output_first(text) == [
+        Instance("Sentence: I love it.", "Positive"),
+        Instance("Sentence: Awful.", "Negative"),
+    ]
+
+
+def test_alpaca_stop_sequence_returned_by_the_server_is_not_output() -> None:
+    text = " Say hi to a friend.\n19. Input: <noinput>\n19. Output:\nHi, Sam!\nHow are you?\n20."
+    assert parse_alpaca_batch(text, continued=True, truncated=False) == (
+        [AlpacaItem("Say hi to a friend.", "", "Hi, Sam!\nHow are you?")],
+        0,
+    )
+    text = " Add the numbers.\n19. Input: 18 + 2\n19. Output:\n20"
+    assert parse_alpaca_batch(text, continued=True, truncated=False)[0][0].output == "20"
