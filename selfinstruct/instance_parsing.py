@@ -181,9 +181,11 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     instance loses nothing.
     """
     lines = _unwrap_fence(_lines(strip_reasoning(text)))
-    state = _InputFirst(_per_example(lines))
+    rests = [_example_rest(line) for line in lines]
+    labels = [bool(_at(_INPUT_LABEL, line) or _at(_OUTPUT_LABEL, line)) for line in lines]
+    state = _InputFirst(_per_example(rests, labels))
     fences = _fence_pairs(lines)
-    pair_ahead = _output_ahead(lines)
+    pair_ahead = _output_ahead(lines, rests)
     code_until = -1
     seen = prev_blank = stopped = False
     for i, line in enumerate(lines):
@@ -196,7 +198,7 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
                 code_until = fences[i]  # a fenced block inside a field: its lines are text, whatever they say
                 state.text(line)
             continue  # otherwise a fence around several examples, or a stray one
-        rest = _example_rest(line)
+        rest = rests[i]
         if rest is not None:
             state.header()
             seen = True
@@ -232,23 +234,23 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     return _flush_last(state.out, state.flush, truncated and not stopped)
 
 
-def _per_example(lines: list[str]) -> bool:
+def _per_example(rests: list[str | None], labels: list[bool]) -> bool:
     """Whether the reply puts a header before each example: it has two, or one before its first label (a reply
     cut inside its first example must read that example the way the whole reply would be read)."""
     kinds = [
-        "header" if _example_rest(line) is not None else "label"
-        for line in lines
-        if _example_rest(line) is not None or _at(_INPUT_LABEL, line) or _at(_OUTPUT_LABEL, line)
+        "header" if rest is not None else "label"
+        for rest, label in zip(rests, labels, strict=True)
+        if rest is not None or label
     ]
     return kinds.count("header") >= 2 or kinds[:1] == ["header"]
 
 
-def _output_ahead(lines: list[str]) -> list[bool]:
+def _output_ahead(lines: list[str], rests: list[str | None]) -> list[bool]:
     """For each line, whether an ``Output:`` line follows it before the next example header or task."""
     ahead = [False] * len(lines)
     for i in range(len(lines) - 2, -1, -1):
         nxt = lines[i + 1]
-        boundary = _example_rest(nxt) is not None or _at(_TASK_LINE, nxt)
+        boundary = rests[i + 1] is not None or _at(_TASK_LINE, nxt)
         ahead[i] = bool(_at(_OUTPUT_LABEL, nxt)) or (not boundary and ahead[i + 1])
     return ahead
 
