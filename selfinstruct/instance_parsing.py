@@ -86,6 +86,20 @@ def _plain_label(line: str) -> str:
     return f"{m.group(1)}{m.group(2)} {line[m.end() :]}" if m else line
 
 
+def _field_name(line: str) -> str | None:
+    """The field name an input line starts with ("Sentence" in "Sentence: hey"), if it could be an input's."""
+    m = _at(_FIELD_NAME, line)
+    return m.group("field") if m and not _NOT_INPUT_NAMES.match(m.group("field")) else None
+
+
+def _from_named_paragraph(lines: list[str]) -> list[str]:
+    """An unlabelled input from its first paragraph that starts with a field name ("Sentence: ..."): paragraphs
+    before it are a remark ("I'll show a casual one.") or the task read back, not the input."""
+    starts = [i for i, line in enumerate(lines) if line.strip() and (i == 0 or not lines[i - 1].strip())]
+    named = [i for i in starts if _field_name(lines[i])]
+    return lines[named[0] :] if named and named[0] != starts[0] else lines
+
+
 @dataclass
 class _Example:
     input: list[str] = field(default_factory=list)
@@ -109,7 +123,8 @@ class _InputFirst:
     def flush(self) -> None:
         cur, self.cur = self.cur, None
         if cur is not None and cur.output is not None:
-            text = _field_text([_plain_label(line) for line in cur.input])
+            lines = cur.input if cur.labelled else _from_named_paragraph(cur.input)
+            text = _field_text([_plain_label(line) for line in lines])
             self.out.append(Instance(input=_na(text), output=_field_text(cur.output)))
 
     def header(self) -> None:
@@ -119,10 +134,10 @@ class _InputFirst:
     def start_output(self, rest: str) -> None:
         cur = self.cur = self.cur or _Example()
         cur.output = [rest]
-        first = next((line for line in cur.input if line.strip()), "")
-        m = _at(_FIELD_NAME, first)
-        if self.input_name is None and not cur.labelled and m and not _NOT_INPUT_NAMES.match(m.group("field")):
-            self.input_name = _field_re(re.escape(m.group("field")))
+        lines = cur.input if cur.labelled else _from_named_paragraph(cur.input)
+        name = _field_name(next((line for line in lines if line.strip()), ""))
+        if self.input_name is None and not cur.labelled and name:
+            self.input_name = _field_re(re.escape(name))
 
     def output_label(self, rest: str) -> bool:
         """Handle an "Output:" line; False when it is text of the current output."""

@@ -1294,3 +1294,14 @@ def test_alpaca_stop_sequence_returned_by_the_server_is_not_output() -> None:
     )
     text = " Add the numbers.\n19. Input: 18 + 2\n19. Output:\n20"
     assert parse_alpaca_batch(text, continued=True, truncated=False)[0][0].output == "20"
+
+
+def test_input_first_remark_or_task_read_back_before_a_named_input_is_not_input() -> None:
+    text = "Rewrite the sentence below for a teenager audience.\n\nSentence: hey\nOutput: Hi."
+    assert parse_input_first(text) == [Instance("Sentence: hey", "Hi.")]
+    text = "Example 1\nA casual one.\n\nSentence: yo\nOutput: Hello.\n"
+    text += "Example 2\nDialogue:\n- Agent: hi\n\n- Customer: ok\nOutput: Satisfied"
+    assert parse_input_first(text) == [
+        Instance("Sentence: yo", "Hello."),
+        Instance("Dialogue:\n- Agent: hi\n\n- Customer: ok", "Satisfied"),
+    ]
