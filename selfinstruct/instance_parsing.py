@@ -246,7 +246,12 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
         else:
             state.text(line)
         prev_blank = blank
-    return _flush_last(state.out, state.flush, truncated and not stopped)
+    cut = truncated and not stopped
+    out = _flush_last(state.out, state.flush, cut)
+    body = [i for i, line in enumerate(lines) if line.strip()]
+    if cut and body and rests[body[-1]] == "":
+        return out[:-1]  # a reply cut right at "Example 3" may have been cut in a line of the output above it
+    return out
 
 
 def _per_example(rests: list[str | None], labels: list[bool]) -> bool:

@@ -252,3 +252,10 @@ def test_input_first_remark_or_task_read_back_before_a_named_input_is_not_input(
         Instance("Sentence: yo", "Hello."),
         Instance("Dialogue:\n- Agent: hi\n\n- Customer: ok", "Satisfied"),
     ]
+
+
+def test_input_first_cut_right_at_a_header_drops_the_example_above_as_the_original_does() -> None:
+    """ "Example 1 shows the idea." cut after "Example 1" looks like a header; the output above may go on."""
+    text = "Example 1\nInput: a loop\nOutput: It repeats code.\nExample 1"
+    assert parse_input_first(text, truncated=True) == []
+    assert parse_input_first(text + "\nInput: x\nOutput: y", truncated=True) == [Instance("a loop", "It repeats code.")]
