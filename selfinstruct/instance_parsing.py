@@ -51,6 +51,10 @@ _TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON,
 # A field name an input may be written under instead of "Input:" ("Sentence:", "Paragraph:", "句子："); a line
 # starting with the one the first input used starts the next input in a reply without example headers.
 _FIELD_NAME = re.compile(_LEAD + r"(?P<field>[^\W\d_][^\W_]*(?:[ -][^\W\d_][^\W_]*){0,2})" + _CLOSE + _COLON)
+# Bounded runs only: these are searched anywhere in a line, where "\s*" before a word backtracks quadratically.
+_INLINE_OUTPUT = re.compile(r"(?<![A-Za-z])(?:Output|输出)(?:\s{0,3}\d+)?\s{0,3}(?:\*\*|__)?\s{0,3}[:：]")
+_INLINE_INPUT = re.compile(r"(?<![A-Za-z])(?:Input|输入)(?:\s{0,3}\d+)?\s{0,3}(?:\*\*|__)?\s{0,3}[:：]")
+_PAIR_GLUE = " \t|,;→=>-*_"  # what a model puts between an input and "Output:" on one line
 _BOLD_FIELD = re.compile(r"^\s*(?:[-*•+]\s+)?(?:\*\*|__)([^*_\n:：]{1,40}?)\s*(?:\*\*|__)?\s*([:：])\s*(?:\*\*|__)?\s*")
 _NOT_INPUT_NAMES = re.compile(  # never taken for an input's field name
     r"(?:task|example|instance|output|answer|note|explanation|任务|示例|输出|答案|说明)\b", re.I
@@ -100,6 +104,18 @@ def _from_named_paragraph(lines: list[str]) -> list[str]:
     return lines[named[0] :] if named and named[0] != starts[0] else lines
 
 
+def _split_inline(example: _Example) -> _Example | None:
+    """An example without an ``Output:`` line split where the original splits, at ``Output:`` anywhere
+    ("Input: 2 hours → Output: 120 minutes"), its output cut at an ``Input:`` after it; None without one."""
+    text = "\n".join(example.input)
+    m = _INLINE_OUTPUT.search(text)
+    if not m:
+        return None
+    out = text[m.end() :].lstrip(" *_")
+    out = out[: m_in.start()].rstrip(_PAIR_GLUE) if (m_in := _INLINE_INPUT.search(out)) else out
+    return _Example(text[: m.start()].rstrip(_PAIR_GLUE).split("\n"), out.split("\n"), example.labelled)
+
+
 @dataclass
 class _Example:
     input: list[str] = field(default_factory=list)
@@ -122,6 +138,8 @@ class _InputFirst:
 
     def flush(self) -> None:
         cur, self.cur = self.cur, None
+        if cur is not None and cur.output is None:
+            cur = _split_inline(cur)
         if cur is not None and cur.output is not None:
             lines = cur.input if cur.labelled else _from_named_paragraph(cur.input)
             text = _field_text([_plain_label(line) for line in lines])
@@ -161,6 +179,7 @@ class _InputFirst:
             chatter = all(not p.strip() or _is_chatter(p) or _HEADING.match(p) for p in cur.input)
             if not (cur.labelled or chatter or after_blank):
                 return False  # "Context: ...\nInput: ..." is one input, as in the original
+            self.flush()  # a pair on one line ("Input: a → Output: b"), or an input left without output
         elif cur is not None and self.in_block:
             return False  # a header marks each example, so an "Input:" line in an output is its text
         else:

@@ -773,6 +773,9 @@ def test_degenerate_output_is_parsed_quickly() -> None:
         "Input:" + " " * 20000 + "x\nOutput:" + " " * 20000,
         "\n".join(["Task 9: Write a haiku."] * 5000),
         "*" * 20000,
+        "Input: " + "a | " * 20000,  # issue 21: pairs on one line are split at "Output:" anywhere
+        "Input:" + " " * 20000 + "Output" + " " * 20000,
+        "Sentence: a\nOutput: b\n" * 5000,
     ]
     start = time.monotonic()
     for text in samples:

@@ -259,3 +259,12 @@ def test_input_first_cut_right_at_a_header_drops_the_example_above_as_the_origin
     text = "Example 1\nInput: a loop\nOutput: It repeats code.\nExample 1"
     assert parse_input_first(text, truncated=True) == []
     assert parse_input_first(text + "\nInput: x\nOutput: y", truncated=True) == [Instance("a loop", "It repeats code.")]
+
+
+def test_input_first_pairs_on_one_line_split_where_the_original_splits() -> None:
+    text = "Input: 2 hours → Output: 120 minutes\nInput: 3 hours → Output: 180 minutes"
+    assert parse_input_first(text) == [Instance("2 hours", "120 minutes"), Instance("3 hours", "180 minutes")]
+    text = (
+        "Example 1\n**Input:** hey **Output:** Hello\nExample 2\nInput: yo | Output: Hi\n示例 3\n输入：你好 输出：Hello"
+    )
+    assert parse_input_first(text) == [Instance("hey", "Hello"), Instance("yo", "Hi"), Instance("你好", "Hello")]
