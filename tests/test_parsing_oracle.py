@@ -75,7 +75,10 @@ def original_generation_reply(draw: st.DrawFn) -> str:
     for n in range(1, count + 1):
         header = draw(st.sampled_from(["Example {n}\n", "Example {n}.\n"])).format(n=n) if headed else ""
         sep = draw(st.sampled_from([" ", "\n"]))
-        parts.append(f"{header}{draw(original_input_part())}Output:{sep}{draw(plain_text)}")
+        inp = draw(original_input_part())
+        if inp.startswith("Input: ") and draw(st.booleans()):
+            inp = inp.rstrip("\n") + " "  # the pair on one line (ours also drops a "|" or "→" between them)
+        parts.append(f"{header}{inp}Output:{sep}{draw(plain_text)}")
     return draw(st.sampled_from(["\n", "\n\n"])).join(parts)
 
 
