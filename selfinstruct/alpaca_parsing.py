@@ -62,8 +62,19 @@ def _label(line: str) -> tuple[str, int | None, int] | None:
     return _FIELDS.get(name, name), int(m.group("num")) if m.group("num") else None, m.end()
 
 
-def _starts_field(name: str, number: int | None, block: _Block | None, numbered: set[str], separated: bool) -> bool:
-    """Whether a label line opens a field (or a new block) rather than being text of the current field."""
+def _output_ahead(lines: list[str], labels: list[tuple[str, int | None, int] | None]) -> list[bool]:
+    """For each line, whether an ``Output:`` label follows it before the next "###" or ``Instruction:`` label."""
+    ahead = [False] * len(lines)
+    for i in range(len(lines) - 2, -1, -1):
+        nxt = labels[i + 1]
+        boundary = _SEPARATOR.match(lines[i + 1]) or (nxt is not None and nxt[0] == "instruction")
+        ahead[i] = (nxt is not None and nxt[0] == "output") or (not boundary and ahead[i + 1])
+    return ahead
+
+
+def _starts_field(name: str, number: int | None, block: _Block | None, numbered: set[str], complete: bool) -> bool:
+    """Whether a label line opens a field (or a new block) rather than being text of the current field;
+    ``complete``: an ``Output:`` label follows before the next block."""
     if number is None and name in numbered:
         return False  # the reply numbers this label; an unnumbered one is text, as in the original
     if block is None:
@@ -71,7 +82,7 @@ def _starts_field(name: str, number: int | None, block: _Block | None, numbered:
     if name == "instruction":
         if number is not None:
             return number != block.number or "output" in block.fields or "instruction" not in block.fields
-        return "instruction" not in block.fields or ("output" in block.fields and not separated)
+        return "instruction" not in block.fields or ("output" in block.fields and complete)
     if number is not None and block.number is not None and number != block.number:
         return False
     if name == "input":
@@ -93,7 +104,7 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
     numbered = {lab[0] for lab in labels if lab is not None and lab[1] is not None}
     if continued and numbered:
         numbered.add("instruction")  # the prompt's own "N. Instruction:" opened the first block
-    separated = any(_SEPARATOR.match(line) for line in lines)
+    complete = _output_ahead(lines, labels)
     fences = _fence_pairs(lines)
     items: list[AlpacaItem] = []
     malformed = 0
@@ -125,7 +136,7 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
         elif _SEPARATOR.match(line):
             close(block)
             block, current, pending = None, "", None
-        elif lab is not None and _starts_field(lab[0], lab[1], block, numbered, separated):
+        elif lab is not None and _starts_field(lab[0], lab[1], block, numbered, complete[i]):
             name, number, end = lab
             if pending is not None:
                 first = next((p for p in pending if p.strip()), "")

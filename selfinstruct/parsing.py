@@ -145,9 +145,16 @@ def _block(parts: list[str]) -> str:
     return "\n".join(p.rstrip() for p in _unwrap_fence(parts)).strip()
 
 
+# A title a chat model puts above the next task or example: "**Task 5**", "### Example 3", "任务 2".
+_ITEM_TITLE = re.compile(
+    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(?:task|example|任务|示例)\s*#?\s*\d{1,3}\s*[:：.]?\s*(?:\*\*|__)?\s*$", re.I
+)
+
+
 def _field_text(parts: list[str]) -> str:
-    """A field's text (see _block) without a markdown rule a chat model puts between examples after it."""
-    while parts and (not parts[-1].strip() or _RULE.match(parts[-1])):
+    """A field's text (see _block) without what a chat model puts between items after it: a markdown rule, a
+    title of the next item."""
+    while parts and (not parts[-1].strip() or _RULE.match(parts[-1]) or _ITEM_TITLE.match(parts[-1][:_SCAN])):
         parts = parts[:-1]
     return _block(parts)
 

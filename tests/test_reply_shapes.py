@@ -268,3 +268,22 @@ def test_input_first_pairs_on_one_line_split_where_the_original_splits() -> None
         "Example 1\n**Input:** hey **Output:** Hello\nExample 2\nInput: yo | Output: Hi\n示例 3\n输入：你好 输出：Hello"
     )
     assert parse_input_first(text) == [Instance("hey", "Hello"), Instance("yo", "Hi"), Instance("你好", "Hello")]
+
+
+def test_alpaca_unnumbered_tasks_after_a_single_separator_and_task_titles() -> None:
+    """An unnumbered "Instruction:" after an output opens a task when its Output: follows, else it is text."""
+    text = (
+        "###\nInstruction: Summarize the note.\nInput: Lunch moved to 1 pm.\nOutput: Lunch is at 1 pm.\n"
+        "Instruction: bring the slides\n\n**Task 5**\nInstruction: Name a planet.\nInput: <noinput>\nOutput: Mars\n\n"
+        "### Task 6\nInstruction: Double the number.\nInput: 21\nOutput: 42"
+    )
+    assert parse_alpaca_batch(text, continued=False, truncated=False) == (
+        [
+            AlpacaItem(
+                "Summarize the note.", "Lunch moved to 1 pm.", "Lunch is at 1 pm.\nInstruction: bring the slides"
+            ),
+            AlpacaItem("Name a planet.", "", "Mars"),
+            AlpacaItem("Double the number.", "21", "42"),
+        ],
+        0,
+    )
