@@ -29,7 +29,7 @@ _FIELD_NAME = re.compile(_LEAD + r"(?P<field>[^\W\d_][^\W_]*(?:[ -][^\W\d_][^\W_
 # Bounded runs only: these are searched anywhere in a line, where "\s*" before a word backtracks quadratically.
 _INLINE_OUTPUT = re.compile(r"(?<![A-Za-z])(?:Output|输出)(?:\s{0,3}\d+)?\s{0,3}(?:\*\*|__)?\s{0,3}[:：]")
 _INLINE_INPUT = re.compile(r"(?<![A-Za-z])(?:Input|输入)(?:\s{0,3}\d+)?\s{0,3}(?:\*\*|__)?\s{0,3}[:：]")
-_PAIR_GLUE = " \t|,;→=>-*_"  # what a model puts between an input and "Output:" on one line
+_PAIR_GLUE = ("|", "→", "->", "=>", "-", "–", "—", ",", ";")  # between an input and "Output:" on one line
 _BOLD_FIELD = re.compile(r"^\s*(?:[-*•+]\s+)?(?:\*\*|__)([^*_\n:：]{1,40}?)\s*(?:\*\*|__)?\s*([:：])\s*(?:\*\*|__)?\s*")
 _NOT_INPUT_NAMES = re.compile(  # never taken for an input's field name
     r"(?:task|example|instance|output|answer|note|explanation|任务|示例|输出|答案|说明)\b", re.I

@@ -73,9 +73,28 @@ def _split_inline(example: _Example) -> _Example | None:
     m = _INLINE_OUTPUT.search(text)
     if not m:
         return None
-    out = text[m.end() :].lstrip(" *_")
-    out = out[: m_in.start()].rstrip(_PAIR_GLUE) if (m_in := _INLINE_INPUT.search(out)) else out
-    return _Example(text[: m.start()].rstrip(_PAIR_GLUE).split("\n"), out.split("\n"), example.labelled)
+    out = _unbold(text[m.end() :].lstrip(), start=True)
+    out = _unglue(out[: m_in.start()]) if (m_in := _INLINE_INPUT.search(out)) else out
+    return _Example(_unglue(text[: m.start()]).split("\n"), out.split("\n"), example.labelled)
+
+
+def _unbold(text: str, *, start: bool = False) -> str:
+    """``text`` without the bold marker a label on the same line left at its start (or end)."""
+    for mark in ("**", "__"):
+        if start and text.startswith(mark):
+            return text[2:].lstrip()
+        if not start and text.endswith(mark):
+            return text[:-2].rstrip()
+    return text
+
+
+def _unglue(text: str) -> str:
+    """An input without what a model puts between it and "Output:" on one line ("hey | Output: ...")."""
+    text = _unbold(text.rstrip())
+    for glue in _PAIR_GLUE:
+        if text.endswith(glue) and len(text) > len(glue):
+            return text[: -len(glue)].rstrip()
+    return text
 
 
 class _InputFirst:

@@ -82,7 +82,7 @@ def original_generation_reply(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(["\n", "\n\n"])).join(parts)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(original_generation_reply(), st.floats(0, 1))
 def test_input_first_reads_at_least_what_the_original_reads(reply: str, share: float) -> None:
     ours = {norm(i) for i in parse_input_first(reply)}
@@ -112,7 +112,7 @@ def without_input_label(instance: Instance) -> tuple[str, str]:
     return normalize_whitespace(re.sub(r"^Input\s*\d*\s*:", "", instance.input)), normalize_whitespace(instance.output)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(original_classification_reply(), st.floats(0, 1))
 def test_output_first_reads_at_least_what_the_original_reads(reply: str, share: float) -> None:
     ours = {norm(i) for i in parse_output_first(reply)}
@@ -151,7 +151,7 @@ def fields(items: list[tuple[str, str, str]]) -> set[tuple[str, ...]]:
     return {tuple(normalize_whitespace(f) for f in item) for item in items if item[0] and item[2]}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(original_alpaca_reply(), st.floats(0, 1))
 def test_alpaca_reads_at_least_what_the_original_reads(case: tuple[str, int, int], share: float) -> None:
     reply, first, count = case
@@ -204,7 +204,7 @@ def labelled_input_first_reply(draw: st.DrawFn) -> tuple[str, list[Instance]]:
     return draw(st.sampled_from(["\n", "\n\n", "\n\n---\n\n"])).join(parts), written
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(labelled_input_first_reply(), st.floats(0, 1))
 def test_input_first_keeps_label_words_in_content(case: tuple[str, list[Instance]], share: float) -> None:
     reply, written = case
@@ -253,7 +253,7 @@ def labelled_alpaca_reply(draw: st.DrawFn) -> tuple[str, list[AlpacaItem], bool]
     return "\n".join(parts) + "\n###", written, numbered
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(labelled_alpaca_reply(), st.floats(0, 1))
 def test_alpaca_keeps_label_words_in_content(case: tuple[str, list[AlpacaItem], bool], share: float) -> None:
     reply, written, _ = case
