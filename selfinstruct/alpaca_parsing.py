@@ -19,7 +19,9 @@ from selfinstruct.parsing import (
     _COLON,
     _FENCE,
     _INSTANCE_NOTE,
+    _ITEM_TITLE,
     _LEAD,
+    _SCAN,
     _at,
     _clean_instruction,
     _fence_pairs,
@@ -53,7 +55,10 @@ class _Block:
     number: int | None = None
 
 
-def _label(line: str) -> tuple[str, int | None, int] | None:
+_Label = tuple[str, int | None, int]  # field, its number or None, where the text starts
+
+
+def _label(line: str) -> _Label | None:
     """(field, its number or None, where the text starts) when ``line`` starts with an Alpaca label."""
     m = _at(_LABEL, line)
     if not m:
@@ -62,19 +67,30 @@ def _label(line: str) -> tuple[str, int | None, int] | None:
     return _FIELDS.get(name, name), int(m.group("num")) if m.group("num") else None, m.end()
 
 
-def _output_ahead(lines: list[str], labels: list[tuple[str, int | None, int] | None]) -> list[bool]:
-    """For each line, whether an ``Output:`` label follows it before the next "###" or ``Instruction:`` label."""
+def _opens_task(lines: list[str], labels: list[_Label | None]) -> list[bool]:
+    """For each line, whether an unnumbered ``Instruction:`` there may open a task after an output. In a reply
+    that puts "###" before its tasks, only after one; otherwise when an ``Output:`` label follows it before the
+    next "###" or ``Instruction:`` label (a quoted "Instruction: finish the report" has none)."""
     ahead = [False] * len(lines)
     for i in range(len(lines) - 2, -1, -1):
         nxt = labels[i + 1]
         boundary = _SEPARATOR.match(lines[i + 1]) or (nxt is not None and nxt[0] == "instruction")
         ahead[i] = (nxt is not None and nxt[0] == "output") or (not boundary and ahead[i + 1])
-    return ahead
+    after_separator = [False] * len(lines)
+    previous = ""
+    for i, line in enumerate(lines):
+        after_separator[i] = bool(_SEPARATOR.match(previous))
+        if line.strip() and not _ITEM_TITLE.match(line[:_SCAN]):
+            previous = line
+    separated = [
+        i for i, lab in enumerate(labels) if lab is not None and lab[0] == "instruction" and after_separator[i]
+    ]
+    return [False] * len(lines) if len(separated) >= 2 else ahead
 
 
-def _starts_field(name: str, number: int | None, block: _Block | None, numbered: set[str], complete: bool) -> bool:
+def _starts_field(name: str, number: int | None, block: _Block | None, numbered: set[str], opens: bool) -> bool:
     """Whether a label line opens a field (or a new block) rather than being text of the current field;
-    ``complete``: an ``Output:`` label follows before the next block."""
+    ``opens``: see _opens_task."""
     if number is None and name in numbered:
         return False  # the reply numbers this label; an unnumbered one is text, as in the original
     if block is None:
@@ -82,7 +98,7 @@ def _starts_field(name: str, number: int | None, block: _Block | None, numbered:
     if name == "instruction":
         if number is not None:
             return number != block.number or "output" in block.fields or "instruction" not in block.fields
-        return "instruction" not in block.fields or ("output" in block.fields and complete)
+        return "instruction" not in block.fields or ("output" in block.fields and opens)
     if number is not None and block.number is not None and number != block.number:
         return False
     if name == "input":
@@ -104,7 +120,7 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
     numbered = {lab[0] for lab in labels if lab is not None and lab[1] is not None}
     if continued and numbered:
         numbered.add("instruction")  # the prompt's own "N. Instruction:" opened the first block
-    complete = _output_ahead(lines, labels)
+    opens = _opens_task(lines, labels)
     fences = _fence_pairs(lines)
     items: list[AlpacaItem] = []
     malformed = 0
@@ -136,7 +152,7 @@ def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[
         elif _SEPARATOR.match(line):
             close(block)
             block, current, pending = None, "", None
-        elif lab is not None and _starts_field(lab[0], lab[1], block, numbered, complete[i]):
+        elif lab is not None and _starts_field(lab[0], lab[1], block, numbered, opens[i]):
             name, number, end = lab
             if pending is not None:
                 first = next((p for p in pending if p.strip()), "")

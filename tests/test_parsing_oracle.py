@@ -235,10 +235,14 @@ def test_output_first_keeps_label_words_in_content(case: tuple[str, list[Instanc
 @st.composite
 def labelled_alpaca_reply(draw: st.DrawFn) -> tuple[str, list[AlpacaItem], bool]:
     """Numbered labels (the prompt's layout) or unnumbered ones with "###": either way, fields may hold label
-    lines of other fields (unnumbered ones, or where the field order leaves no doubt)."""
+    lines of other fields (unnumbered ones, or where the field order leaves no doubt). Without numbers, an output
+    holding "Instruction: ..." and then "Output: ..." reads as a new task: that layout has no way to tell."""
     numbered = draw(st.booleans())
     tasks = draw(st.lists(instruction_text, min_size=1, max_size=5, unique=True))
-    late = st.lists(st.one_of(plain_line, MID, st.sampled_from(LINE_START + LABEL_LINES)), min_size=1, max_size=3)
+    late_lines = (
+        LINE_START + LABEL_LINES if numbered else [t for t in LINE_START + LABEL_LINES if "Instruction" not in t]
+    )
+    late = st.lists(st.one_of(plain_line, MID, st.sampled_from(late_lines)), min_size=1, max_size=3)
     early = st.lists(st.one_of(plain_line, MID, st.sampled_from(["Instruction: finish it", "Input: [3, 9, 2]"])),
                      min_size=1, max_size=3)  # fmt: skip
     written = []

@@ -287,3 +287,17 @@ def test_alpaca_unnumbered_tasks_after_a_single_separator_and_task_titles() -> N
         ],
         0,
     )
+
+
+def test_alpaca_unnumbered_tasks_each_after_a_separator_keep_label_lines_in_outputs() -> None:
+    text = (
+        "###\nInstruction: Explain the shell session.\nInput: <noinput>\nOutput:\nYou type a command:\n"
+        "Instruction: ls\nOutput: a.txt b.txt\n###\nInstruction: Name a color.\nInput: <noinput>\nOutput: Blue"
+    )
+    assert parse_alpaca_batch(text, continued=False, truncated=False) == (
+        [
+            AlpacaItem("Explain the shell session.", "", "You type a command:\nInstruction: ls\nOutput: a.txt b.txt"),
+            AlpacaItem("Name a color.", "", "Blue"),
+        ],
+        0,
+    )
