@@ -164,8 +164,11 @@ class ResponseJournal:
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         offset = os.lseek(self._fd, 0, os.SEEK_END)
         view = memoryview(data)
-        while view:  # one write() of one line on an O_APPEND descriptor: never interleaved with another
-            view = view[os.write(self._fd, view) :]
+        try:
+            while view:  # one write() of one line on an O_APPEND descriptor: never interleaved with another
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:  # a full disk: named, and (for a `sent` line) before anything was sent
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         if sync:
             await self._sync.wait()
         return offset, len(data)

@@ -17,6 +17,8 @@ from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply
 from tests.hostile import HUGE_TEXT, usage_faults
 
+from .conftest import SEEDS
+
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=40)
 PROMPT = "Write one short instruction for a language model. " * 4
 
@@ -136,3 +138,22 @@ def test_a_huge_reply_is_cut_before_it_reaches_the_journal(tmp_path: Path) -> No
     assert (tmp_path / "responses.jsonl").stat().st_size < 100_000
     line = json.loads((tmp_path / "responses.jsonl").read_text().splitlines()[-1])
     assert line["finish_reason"] == "length" and line["completion_tokens"] == 1
+
+
+def test_nothing_is_sent_that_the_ledger_cannot_record(tmp_path: Path) -> None:
+    """Issue 20 #2 (full disk): a reply was paid and then could not be journaled, so the next run's budget did not
+    know it. Now an attempt's line is written before it is sent: with the journal's disk full, nothing is sent."""
+    from tests.scripted_model import respond
+    from tests.test_os_errors import KEY, one_line, run
+
+    with FakeOpenAIServer(respond, api_key=KEY) as server:
+        args = ["generate", "--seeds", str(SEEDS), "--base-url", server.url, "--model", "m", "-n", "6", "--seed", "3"]
+        code, _, stderr = run(*args, "--out", "run", "-q", cwd=tmp_path, fail={"FAIL_WRITE": "responses.jsonl"})
+        line = one_line(stderr)
+        assert code == 1 and "run/responses.jsonl" in line and "No space left on device" in line
+        assert server.requests == []
+        code, _, stderr = run(*args, "--out", "run", "-q", "--max-tokens-total", "100000", cwd=tmp_path)
+        assert code == 0, stderr
+        spent = ResponseJournal(tmp_path / "run" / "responses.jsonl")
+        assert spent.spend.total_tokens >= server.served_tokens > 0
+        spent.close()
