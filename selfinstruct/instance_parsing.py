@@ -285,8 +285,9 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     needs none, e.g. "Class label: Montreal"); when other labels of the reply do have inputs, such a label
     is one the model forgot to give an input and is dropped. A reply that writes ``Class label:`` has only
     those as labels (a "Category: ..." line is input text). Text under a label that is followed by an
-    ``Input:`` line was commentary, not an input. ``Output:``/``Explanation:``/``Note:`` lines after an
-    input, and what follows them up to the next label or input, are not input.
+    ``Input:`` line was commentary, not an input. An ``Output:`` line that repeats a label and
+    ``Explanation:``/``Note:`` lines after an input, and what follows them up to the next label or input, are
+    not input; an ``Output:`` line with anything else is a field of the input ("Program: ...", "Output: 4").
 
     ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
     dropped.
@@ -295,6 +296,13 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     # The original's marker first: when the reply writes "Class label:", a "Category:" line is input text.
     canonical = any(_at(_CANONICAL_CLASS_LABEL, line) for line in lines)
     label_re = _CANONICAL_CLASS_LABEL if canonical else _CLASS_LABEL
+    names = {_clean_label(line[m.end() :]).lower() for line in lines if (m := _at(label_re, line))} - {""}
+
+    def _names_label(rest: str) -> bool:
+        """Whether an "Output:" line repeats a label ("Output: Positive (it praises the food)")."""
+        value = _clean_label(rest).lower()
+        return any(value == n or (value.startswith(n) and not value[len(n)].isalnum()) for n in names)
+
     out: list[Instance] = []
     label = ""
     label_used = False  # the current label has produced an instance
@@ -339,8 +347,10 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
             break
         elif _example_rest(line) == "":
             pass  # an "Example 2" header between pairs
-        elif _at(_OUTPUT_LABEL, line) or _at(_COMMENT_LABEL, line):
-            flush()  # not part of the input; the label above is the output
+        elif (m_out := _at(_OUTPUT_LABEL, line)) and cur_in is not None and not _names_label(line[m_out.end() :]):
+            cur_in.append(line)  # "Program: ...\nOutput: 4": a field of the input, as in the original
+        elif m_out or _at(_COMMENT_LABEL, line):
+            flush()  # the label repeated, or an explanation: not part of the input; the label above is the output
             cur_in, skipping = None, True
         elif skipping:
             pass
