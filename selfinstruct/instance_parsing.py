@@ -16,6 +16,7 @@ from selfinstruct.instance_markers import (
     _CANONICAL_CLASS_LABEL,
     _CLASS_LABEL,
     _COMMENT_LABEL,
+    _EXAMPLES_HEADING,
     _INLINE_INPUT,
     _INLINE_OUTPUT,
     _INPUT_LABEL,
@@ -147,7 +148,8 @@ class _InputFirst:
         if cur is not None and cur.output is None:
             if rest is None:
                 return False
-            chatter = all(not p.strip() or _is_chatter(p) or _HEADING.match(p) for p in cur.input)
+            chatter = all(not p.strip() or _is_chatter(p) or _HEADING.match(p) or _at(_EXAMPLES_HEADING, p.rstrip())
+                          for p in cur.input)  # fmt: skip
             if not (cur.labelled or chatter or after_blank):
                 return False  # "Context: ...\nInput: ..." is one input, as in the original
             self.flush()  # a pair on one line ("Input: a → Output: b"), or an input left without output
@@ -162,7 +164,7 @@ class _InputFirst:
         cur = self.cur
         if cur is None:
             s = line.strip()
-            if s and not (_is_chatter(s) or _HEADING.match(s) or _RULE.match(s)):
+            if s and not (_is_chatter(s) or _HEADING.match(s) or _RULE.match(s) or _at(_EXAMPLES_HEADING, s)):
                 self.cur = _Example([line])  # an input under a field name of its own, or none at all
         elif cur.output is not None:
             cur.output.append(line)
@@ -186,8 +188,10 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     instance loses nothing.
     """
     lines = _unwrap_fence(_lines(strip_reasoning(text)))
-    rests = [_example_rest(line) for line in lines]
     labels = [bool(_at(_INPUT_LABEL, line) or _at(_OUTPUT_LABEL, line)) for line in lines]
+    first = next((i for i, line in enumerate(lines) if labels[i] or _example_rest(line, bare=True) is not None), 0)
+    bare = bool(lines) and _example_rest(lines[first]) is None and _example_rest(lines[first], bare=True) == ""
+    rests = [_example_rest(line, bare=bare) for line in lines]  # "Example:" heads examples only if it heads the first
     state = _InputFirst(_per_example(rests, labels))
     fences = _fence_pairs(lines)
     pair_ahead = _output_ahead(lines, rests)

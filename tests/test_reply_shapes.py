@@ -316,3 +316,15 @@ def test_output_first_output_field_of_an_input_is_kept_and_a_repeated_label_is_n
         Instance("Program: print(3 * 3)\nOutput: 6", "Incorrect"),
         Instance("print(1)", "Correct"),
     ]
+
+
+def test_input_first_bare_example_headers_and_an_examples_heading() -> None:
+    text = "Examples:\n\n**Example:**\nSentence: r u ok\nOutput: Are you okay?\n\n"
+    text += "**Example:**\nSentence: gtg\nOutput: I have to go."
+    assert parse_input_first(text) == [
+        Instance("Sentence: r u ok", "Are you okay?"),
+        Instance("Sentence: gtg", "I have to go."),
+    ]
+    text = "Example 1\nInput: Explain lists.\nOutput: A list holds items.\nExample:\nxs = [1, 2]\n"
+    text += "Example 2\nInput: a\nOutput: b"
+    assert parse_input_first(text)[0] == Instance("Explain lists.", "A list holds items.\nExample:\nxs = [1, 2]")
