@@ -41,7 +41,9 @@ Classifier = Literal["llm", "rules"]
 # and the cut reply came back as a clean "stop". At most 4, OpenAI's limit.
 INSTANCE_STOPS = ("\nExample 6", "\n示例 6", "\nTask:", "\n任务：")
 LOCAL_INSTANCE_STOPS = ("\nExample 4", "\n示例 4", "\nTask:", "\n任务：")
-ALPACA_STOPS = ("\n20.", "\n20 .")
+# Alpaca's batch ends before task 20: its separator, or its label at a line start when a model drops the
+# separator; never "20." alone, which a line of an output may start with ("20.50 is the total").
+ALPACA_STOPS = ("\n###\n20", "\n20. Instruction", "\n20. 指令")
 
 
 def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:

@@ -167,6 +167,8 @@ def test_stopped_inside_field_reads_where_the_stop_fired() -> None:
     assert not stopped_inside_field("19. Output:\nfine\n###", "\n20.")  # after the separator: task 20
     assert not stopped_inside_field("Output: five", "\nExample 6")  # a new example always ends the last
     assert stopped_inside_field("Two tickets cost $", "20.")  # an unanchored stop fired mid-line
+    assert stopped_inside_field("Output: Morning: walk\n", "Task:")  # unanchored, at the start of a content line
+    assert not stopped_inside_field("Output: done\n\n", "Task:")  # unanchored, after a blank line
     assert not stopped_inside_field("Task 16: last", "\n\n")
     assert not stopped_inside_field("Output: anything", None)  # the server did not say: an EOS, as it were
     assert is_cut(Completion("x", "length", 1, 1)) and not is_cut(Completion("x", "stop", 1, 1))
