@@ -1,27 +1,30 @@
-"""`audit` as a library call: ask a judge model the Self-Instruct paper's three questions about each task.
+"""`audit` as a library call: ask a judge model the Self-Instruct paper's three questions and AlpaGasus's
+0-5 score about every instance of each audited task.
 
 The audited tasks are all tasks with an instance, or the first N in an order seeded by --seed (so a larger
-N audits a superset, and a grown pool keeps the sample of the tasks it already had); one instance per task
-is chosen with the same seed, as the paper checked one instance per task. Requests go through LLMClient
-(concurrency, rate limits, retries) with a per-request seed derived from (seed, task, attempt); every verdict
-is appended to the journal as it arrives, so a killed audit resumes without asking anything again.
+N audits a superset, and a grown pool keeps the sample of the tasks it already had). Every instance of an
+audited task is judged on its own, so that `--min-score` keeps only instances a score vouches for; one
+instance per task, chosen with the same seed, makes the paper's table (the paper checked one per task).
+Requests go through LLMClient (concurrency, rate limits, retries) with a per-request seed derived from
+(seed, task, instance, attempt); every verdict is appended to the journal as it arrives, so a killed audit
+resumes without asking anything again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, instruction_hash, read_journal
+from selfinstruct import aio
+from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, Key, instance_hash, instruction_hash
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
 from selfinstruct.bootstrap import derive_seed
-from selfinstruct.budget import Prices, Reservation, Spend, describe_caps, typical_tokens, upper_prompt_tokens
+from selfinstruct.budget import Prices, Reservation, Spend, describe_caps, upper_prompt_tokens
 from selfinstruct.errors import InputError
 from selfinstruct.generate import endpoint_for
 from selfinstruct.judge_parsing import read_verdict
@@ -42,7 +45,7 @@ from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
 
 Notice = Callable[[str], None]
-# Called with (tasks in the journal, engine counters) at the start, after each verdict and every TICK seconds.
+# Called with (instances in the journal, engine counters) at the start, after each verdict and every TICK seconds.
 Progress = Callable[[int, dict[str, Any]], object]
 TICK = 1.0
 STEP = "audit"
@@ -52,7 +55,6 @@ EMBEDDED_NOTE = (
     "the judge is the embedded {name} model. A 135M model is not a real judge: its figures only show that "
     "the audit runs. Pass --judge-base-url/--judge-model or set OPENAI_API_KEY for a real audit."
 )
-COMPLETION_ESTIMATE = 60  # tokens of a JSON verdict with a one-sentence reason
 
 
 class Judge(Protocol):
@@ -63,24 +65,37 @@ class Judge(Protocol):
 
 @dataclass(frozen=True)
 class AuditItem:
+    """One request: an instance of an audited task."""
+
     task: Task
     instance: int
     sha: str
+    instance_sha: str
     prompt: str
+    primary: bool  # the task's seeded instance, the one the paper's table counts
+
+    @property
+    def key(self) -> Key:
+        return (self.task.id, self.instance)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The audited tasks of a pool (pool order), the ones still to ask, and what was left out."""
+    """The audited instances of a pool (pool order), and what was left out."""
 
     pool_tasks: int
     items: list[AuditItem]
     skipped_no_instance: int
     prompts: PromptSet
 
+    @property
+    def tasks(self) -> int:
+        return sum(1 for item in self.items if item.primary)
+
 
 def select(tasks: Sequence[Task], sample: int | None, seed: int) -> list[tuple[Task, int]]:
-    """(task, instance index) of each audited task, in pool order."""
+    """(task, the index of its seeded instance: the one the paper's table counts) of each audited task, in
+    pool order."""
     candidates = [t for t in tasks if t.instances]
     if sample is not None and sample < len(candidates):
         chosen = {t.id for t in sorted(candidates, key=lambda t: (derive_seed(seed, "sample", t.id), t.id))[:sample]}
@@ -95,9 +110,10 @@ def plan_audit(settings: AuditSettings) -> Plan:
     tasks = load_tasks(settings.tasks_file)
     prompts = load_prompts(settings.language, settings.prompts_dir)
     items = [
-        AuditItem(task, k, instruction_hash(task.instruction),
-                  render_audit(prompts, settings.language, task.instruction, task.instances[k]))
-        for task, k in select(tasks, settings.sample, settings.seed)
+        AuditItem(task, k, instruction_hash(task.instruction), instance_hash(instance),
+                  render_audit(prompts, settings.language, task.instruction, instance), primary=k == chosen)
+        for task, chosen in select(tasks, settings.sample, settings.seed)
+        for k, instance in enumerate(task.instances)
     ]  # fmt: skip
     if not items:
         raise InputError("no task with an instance to audit; the judge needs an input and an output",
@@ -106,10 +122,10 @@ def plan_audit(settings: AuditSettings) -> Plan:
 
 
 class TaskBudget:
-    """--max-tokens-total and --max-cost as caps: a task is asked only if its worst case (both attempts, full
-    max_tokens) still fits beside what was spent and what is in flight; what a task did not use is given back.
-    Per task rather than per request (budget.Budget), so that a first reply is never paid for and then left
-    without its retry."""
+    """--max-tokens-total and --max-cost as caps: an instance is asked only if its worst case (both attempts,
+    full max_tokens) still fits beside what was spent and what is in flight; what it did not use is given back.
+    Per instance rather than per request (budget.Budget), so that a first reply is never paid for and then
+    left without its retry."""
 
     def __init__(self, *, max_tokens: int | None, max_cost: float | None, prices: Prices | None, spent: Spend) -> None:
         self.max_tokens = max_tokens
@@ -121,7 +137,7 @@ class TaskBudget:
         self.reached = False
 
     def reserve(self, prompt: str, max_tokens: int) -> Reservation | None:
-        """The task's worst case, reserved; None (and `reached`) when it does not fit."""
+        """The instance's worst case, reserved; None (and `reached`) when it does not fit."""
         prompt_tokens = ATTEMPTS * upper_prompt_tokens(prompt)
         completion_tokens = ATTEMPTS * max_tokens
         cost = self.prices.cost(prompt_tokens, completion_tokens) if self.prices is not None else 0.0
@@ -147,7 +163,7 @@ class TaskBudget:
 
 
 async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
-    """The journal line of one task: its verdict, or why the judge's replies (two at most) were unreadable."""
+    """The journal line of one instance: its verdict, or why the judge's replies (two at most) were unreadable."""
     prompt_tokens = completion_tokens = 0
     reply = Completion("", "empty", 0, 0)
     why = ""
@@ -156,7 +172,7 @@ async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: in
     for attempt in range(ATTEMPTS):
         attempts = attempt + 1
         try:
-            request_seed = derive_seed(seed, STEP, item.task.id, attempt)
+            request_seed = derive_seed(seed, STEP, item.task.id, item.instance, attempt)
             # The retry samples (seeded): at temperature 0 another seed would only buy the same reply again.
             sampling = params if attempt == 0 else dataclasses.replace(params, temperature=RETRY_TEMPERATURE)
             reply = await client.complete(STEP, item.prompt, sampling, seed=request_seed)
@@ -169,7 +185,8 @@ async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: in
         verdict, why = reading.verdict, reading.why
         if verdict is not None:
             break
-    record: dict[str, Any] = {"task_id": item.task.id, "instruction_sha256": item.sha, "instance": item.instance}
+    record: dict[str, Any] = {"task_id": item.task.id, "instruction_sha256": item.sha, "instance": item.instance,
+                              "instance_sha256": item.instance_sha}  # fmt: skip
     if verdict is not None:
         record |= {"status": "judged", "answers": verdict.answers(), "score": verdict.score, "reason": verdict.reason}
     else:
@@ -185,11 +202,11 @@ async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: in
 @dataclass(frozen=True)
 class AuditReport:
     summary: dict[str, Any]
-    asked: int  # tasks judged (or found unreadable) by this run
-    already: int  # tasks found in the journal
+    asked: int  # instances judged (or found unreadable) by this run
+    already: int  # instances found in the journal
     tokens: int  # spent by this run
     cost: float | None  # USD spent by this run, when prices are given
-    budget: str = ""  # the cap that stopped the audit before every task was asked ("" when none did)
+    budget: str = ""  # the cap that stopped the audit before every instance was asked ("" when none did)
 
 
 async def _judge_all(
@@ -283,8 +300,8 @@ async def _run(
     if journal.repair is not None:
         notice(journal.repair.message())
     try:
-        journal.check_tasks({item.task.id: item.sha for item in plan.items})
-        todo = [item for item in plan.items if item.task.id not in journal.entries]
+        journal.check_tasks({i.task.id: i.sha for i in plan.items}, {i.key: i.instance_sha for i in plan.items})
+        todo = [item for item in plan.items if item.key not in journal.entries]
         spent = Spend(
             len(journal.entries),
             sum(int(e.get("prompt_tokens", 0)) for e in journal.entries.values()),
@@ -294,8 +311,8 @@ async def _run(
             max_tokens=settings.max_tokens_total, max_cost=settings.max_cost, prices=settings.prices, spent=spent
         )
         client = _client(settings, endpoint, notice)
-        earlier = [journal.entries[i.task.id] for i in plan.items if i.task.id in journal.entries]
-        tally = Counter(e.get("status") for e in earlier)  # the audited tasks' verdicts so far, by status
+        earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
+        tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
 
         def report(record: dict[str, Any] | None = None) -> None:
             """Count a new journal line (if any) and show where the audit stands."""
@@ -311,14 +328,17 @@ async def _run(
                 await _judge_all(todo, client, settings, journal, budget, report)
         finally:
             await client.aclose()
-            entries = [journal.entries[i.task.id] for i in plan.items if i.task.id in journal.entries]
-            summary = summarize(entries, audited=len(plan.items), meta=_meta(settings, plan, endpoint.model))
+            summary = summarize(
+                [journal.entries.get(i.key) for i in plan.items],
+                [i.primary for i in plan.items],
+                meta=_meta(settings, plan, endpoint.model),
+            )
             write_summary(settings.summary_path, summary)
     finally:
         journal.close()
     return AuditReport(
         summary=summary,
-        asked=sum(1 for i in todo if i.task.id in journal.entries),
+        asked=sum(1 for i in todo if i.key in journal.entries),
         already=len(plan.items) - len(todo),
         tokens=budget.tokens - spent.tokens,
         cost=budget.cost - (spent.cost(settings.prices) or 0.0) if settings.prices is not None else None,
@@ -333,10 +353,10 @@ def audit(
     notice: Notice = lambda _: None,
     total: Callable[[int], object] | None = None,
 ) -> AuditReport:
-    """Judge every audited task not yet in settings.journal, then write the summary next to the journal.
+    """Judge every audited instance not yet in settings.journal, then write the summary next to the journal.
 
-    `total` is told the number of audited tasks once they are known (a progress bar's length); `progress` is
-    then told how many are in the journal (those from earlier runs included) and the engine's counters.
+    `total` is told the number of audited instances once they are known (a progress bar's length); `progress`
+    is then told how many are in the journal (those from earlier runs included) and the engine's counters.
     """
     plan = plan_audit(settings)
     if total is not None:
@@ -346,42 +366,4 @@ def audit(
         notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
 
     with endpoint_for(_generate_view(settings), judge_notice) as endpoint:
-        return asyncio.run(_run(settings, endpoint, plan, progress, notice))
-
-
-@dataclass(frozen=True)
-class AuditDryRun:
-    example: str  # one rendered judge prompt
-    audited: int
-    journaled: int
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float | None  # USD, when both prices are given
-    assumptions: str
-    note: str
-
-
-def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
-    """What the audit would ask and cost, without calling any model (nor starting the embedded one)."""
-    plan = plan_audit(settings)
-    journaled = set(read_journal(settings.journal)) if settings.journal.exists() else set()
-    todo = [item for item in plan.items if item.task.id not in journaled]
-    prompt_tokens = round(sum(typical_tokens(item.prompt) for item in todo))
-    completion_tokens = len(todo) * min(COMPLETION_ESTIMATE, settings.params.max_tokens)
-    cost = settings.prices.cost(prompt_tokens, completion_tokens) if settings.prices is not None else None
-    example = random.Random(settings.seed).choice(todo or plan.items).prompt
-    name = settings.local_model.name if settings.local_model else "SmolLM2-135M"
-    note = EMBEDDED_NOTE.format(name=name) if settings.local else ""
-    return AuditDryRun(
-        example=example,
-        audited=len(plan.items),
-        journaled=len(plan.items) - len(todo),
-        requests=len(todo),
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        cost=cost,
-        assumptions=f"one request per task (a retry for each unreadable reply comes on top), about "
-        f"{COMPLETION_ESTIMATE} completion tokens per verdict, prompts at 4.3 bytes per token (1 per CJK character)",
-        note=note,
-    )
+        return aio.run(_run(settings, endpoint, plan, progress, notice))

@@ -1,29 +1,31 @@
-"""audit.jsonl: one line per audited task, appended and fsync'd the moment its verdict arrives.
+"""audit.jsonl: one line per judged instance, appended and fsync'd the moment its verdict arrives.
 
-A line is either {"status": "judged", "answers": {...}, "score": 1-5, "reason": ...} or
-{"status": "unreadable", "why": ...}, with the task id, a hash of its instruction, the instance judged, the
-judge model, the audit seed, the template hash, the attempts and tokens spent, and the raw reply (cut to
-RAW_LIMIT characters). Re-running skips every task with a line, so nothing journaled is asked again; the
-hash catches a journal that belongs to another pool. Reading for `filter --min-score` never writes: a torn
-last line is ignored there, and cut off when the audit itself reopens the file.
+A line is either {"status": "judged", "answers": {...}, "score": 0-5 (halves allowed), "reason": ...} or
+{"status": "unreadable", "why": ...}, with the task id, a hash of its instruction, the instance judged (its
+index and a hash of its input and output), the judge model, the audit seed, the template hash, the attempts
+and tokens spent, and the raw reply (cut to RAW_LIMIT characters). Re-running skips every instance with a
+line, so nothing journaled is asked again; the hashes catch a journal that belongs to another pool.
+Journals of earlier versions (one instance per task, 1-5 scores, no instance hash) stay readable. Reading
+for `filter --min-score` never writes: a torn last line is ignored there, and cut off when the audit itself
+reopens the file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from selfinstruct.errors import InputError, PoolError
-from selfinstruct.judge_parsing import QUESTIONS
+from selfinstruct.judge_parsing import QUESTIONS, SCORE_MAX, SCORE_MIN
 from selfinstruct.pool import JsonlLog, Repair
+from selfinstruct.tasks import Instance
 
 RAW_LIMIT = 600
 STATUSES = ("judged", "unreadable")
+Key = tuple[str, int]  # (task id, instance index): what one journal line is about
 
 
 def instruction_hash(instruction: str) -> str:
@@ -31,18 +33,31 @@ def instruction_hash(instruction: str) -> str:
     return hashlib.sha256(instruction.strip().encode("utf-8")).hexdigest()[:16]
 
 
+def instance_hash(instance: Instance) -> str:
+    """16 hex digits of SHA-256 of an instance's input and output: a score belongs to this text only."""
+    text = json.dumps([instance.input, instance.output], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def key_of(record: dict[str, Any]) -> Key:
+    return (record["task_id"], record["instance"])
+
+
 def line_problem(record: dict[str, Any]) -> str:
     """Why a journal line is not a valid audit entry ("" when it is)."""
     if not isinstance(record.get("task_id"), str) or not isinstance(record.get("instruction_sha256"), str):
         return 'no "task_id" and "instruction_sha256" strings'
+    instance = record.get("instance")
+    if isinstance(instance, bool) or not isinstance(instance, int) or instance < 0:
+        return 'no "instance" index (a whole number from 0)'
     status = record.get("status")
     if status not in STATUSES:
         return f'"status" must be one of {", ".join(STATUSES)}'
     if status == "judged":
         score = record.get("score")
         answers = record.get("answers")
-        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-            return 'a judged line needs a "score" from 1 to 5'
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not SCORE_MIN <= score <= SCORE_MAX:
+            return f'a judged line needs a "score" from {SCORE_MIN:g} to {SCORE_MAX:g}'
         if not isinstance(answers, dict) or any(not isinstance(answers.get(q), bool) for q in QUESTIONS):
             return 'a judged line needs "answers" with ' + ", ".join(QUESTIONS) + " as true/false"
     return ""
@@ -71,7 +86,7 @@ class AuditJournal:
         self.identity = identity
         self._log = JsonlLog(path)
         self.repair: Repair | None = self._log.repair
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[Key, dict[str, Any]] = {}
         try:
             self._check(identity)
         except BaseException:
@@ -92,29 +107,37 @@ class AuditJournal:
                         f"not {json.dumps(value, ensure_ascii=False)}; resume with the same --judge-model, --seed "
                         "and template, or write a new audit with --out"
                     )
-            self.entries.setdefault(record["task_id"], record)
+            self.entries.setdefault(key_of(record), record)
 
-    def check_tasks(self, hashes: dict[str, str]) -> None:
-        """Every journaled task that is still in the pool must still have the instruction it was judged on."""
-        for task_id, record in self.entries.items():
-            current = hashes.get(task_id)
+    def check_tasks(self, instructions: dict[str, str], instances: dict[Key, str]) -> None:
+        """Every journaled instance still in the pool must still have the instruction and text it was judged on
+        (`instructions`: task id -> instruction hash, `instances`: key -> instance hash)."""
+        for (task_id, k), record in self.entries.items():
+            current = instructions.get(task_id)
             if current is not None and current != record["instruction_sha256"]:
                 raise PoolError(
                     f"{self.path}: task {task_id!r} was judged with another instruction; this journal belongs to "
                     "another pool: pass a new --out"
                 )
+            text = instances.get((task_id, k))
+            if text is not None and record.get("instance_sha256", text) != text:
+                raise PoolError(
+                    f"{self.path}: instance {k} of task {task_id!r} was judged with another input or output; this "
+                    "journal belongs to another pool: pass a new --out"
+                )
 
     def append(self, record: dict[str, Any]) -> None:
         record = {**record, **self.identity.to_dict()}
         self._log.append([record])
-        self.entries.setdefault(record["task_id"], record)
+        self.entries.setdefault(key_of(record), record)
 
     def close(self) -> None:
         self._log.close()
 
 
-def read_journal(path: Path) -> dict[str, dict[str, Any]]:
-    """The journal's entries by task id, without writing: a torn last line (a killed audit) is skipped."""
+def read_journal(path: Path) -> dict[Key, dict[str, Any]]:
+    """The journal's entries by (task id, instance), without writing: a torn last line (a killed audit) is
+    skipped."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -123,7 +146,7 @@ def read_journal(path: Path) -> dict[str, dict[str, Any]]:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
     lines = raw.split(b"\n")
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[Key, dict[str, Any]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -138,59 +161,5 @@ def read_journal(path: Path) -> dict[str, dict[str, Any]]:
         problem = line_problem(record)
         if problem:
             raise InputError(f"{problem}; {_FIX}", path=path, line=number)
-        entries.setdefault(record["task_id"], record)
+        entries.setdefault(key_of(record), record)
     return entries
-
-
-def audit_scores(path: Path | str) -> dict[str, int]:
-    """Task id -> the judge's 1-5 score, for every task judged in the journal (unreadable ones have none)."""
-    return {tid: int(e["score"]) for tid, e in read_journal(Path(path)).items() if e["status"] == "judged"}
-
-
-@dataclass(frozen=True)
-class ScoreSelection:
-    """Per item in the order given: None when kept, else why it is dropped ("score_below_X", "unreadable",
-    "not_audited")."""
-
-    drops: list[str | None]
-
-    @property
-    def keep(self) -> list[bool]:
-        return [d is None for d in self.drops]
-
-    @property
-    def kept(self) -> int:
-        return sum(1 for d in self.drops if d is None)
-
-    @property
-    def dropped(self) -> Counter[str]:
-        return Counter(d for d in self.drops if d is not None)
-
-
-def keep_min_score(items: Sequence[tuple[str, str]], journal: Path | str, min_score: float) -> ScoreSelection:
-    """Which (task id, instruction) items the audit scored at least `min_score` (AlpaGasus-style).
-
-    A task without a score (unreadable, or not in the audited sample) is dropped: nothing vouches for it.
-    A journal line whose instruction differs from the item's is an InputError: that audit is of another pool.
-    """
-    path = Path(journal)
-    entries = read_journal(path)
-    drops: list[str | None] = []
-    below = f"score_below_{min_score:g}"
-    for task_id, instruction in items:
-        entry = entries.get(task_id)
-        if entry is not None and entry["instruction_sha256"] != instruction_hash(instruction):
-            raise InputError(
-                f"task {task_id!r} was audited with another instruction; this audit is of another pool "
-                "(pass --audit FILE for this input)",
-                path=path,
-            )
-        if entry is None:
-            drops.append("not_audited")
-        elif entry["status"] != "judged":
-            drops.append("unreadable")
-        elif entry["score"] < min_score:
-            drops.append(below)
-        else:
-            drops.append(None)
-    return ScoreSelection(drops)

@@ -18,14 +18,16 @@ def _pct(value: float | None) -> str:
 
 
 def render_table(summary: dict[str, Any]) -> str:
-    """The table and its footnotes; every count in it adds up to the audited tasks."""
+    """The table and its footnotes; every count in it adds up (to the audited tasks, or their instances).
+    Reads version 1 summaries too (one instance per task, no "instances")."""
     lines: list[str] = []
     who = summary.get("judge_model") or "the judge"
     sample = summary.get("sample")
     what = f"a seeded sample of {summary['audited']:,}" if sample else f"{summary['audited']:,}"
     pool = summary.get("pool_tasks")
     of_pool = f" of {pool:,} tasks" if pool is not None else " tasks"
-    lines.append(f"Audit of {what}{of_pool} (one instance each) by {who}, seed {summary.get('seed', 0)}")
+    lines.append(f"Audit of {what}{of_pool} by {who}, seed {summary.get('seed', 0)}; the table counts one "
+                 "instance per task, as the paper did")  # fmt: skip
     width = max(len(v) for v in LABELS.values())
     lines.append(f"  {'':<{width}}  {'ours':>15}  {'95% CI':>16}  {'paper':>5}")
     for row, label in LABELS.items():
@@ -40,12 +42,19 @@ def render_table(summary: dict[str, Any]) -> str:
         f"judged {summary['judged']:,} + unreadable {summary['unreadable']:,}{why} + pending "
         f"{summary['pending']:,} = {summary['audited']:,} audited"
     )
+    instances = summary.get("instances")
+    if instances:
+        lines.append(
+            f"instances (every one of the audited tasks, each judged on its own): judged {instances['judged']:,} + "
+            f"unreadable {instances['unreadable']:,} + pending {instances['pending']:,} = {instances['audited']:,}"
+        )
     score = summary["score"]
     dist = score["distribution"]
     mean = "-" if score["mean"] is None else f"{score['mean']:.2f}"
+    shown = [b for b, count in dist.items() if count] or list(dist)[-1:]
     lines.append(
-        f"score: mean {mean} of 5; "
-        + "  ".join(f"{s}: {dist[s]:,}" for s in ("1", "2", "3", "4", "5"))
+        f"score of the judged {'instances' if instances else 'tasks'}: mean {mean} of 5; "
+        + "  ".join(f"{b}: {dist[b]:,}" for b in shown)
         + f"  (sum {sum(dist.values()):,})"
     )
     skipped = summary.get("skipped_no_instance")

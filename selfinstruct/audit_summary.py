@@ -1,8 +1,10 @@
 """The audit's figures beside the Self-Instruct paper's, with 95% Wilson intervals for the sample size.
 
-The paper (Wang et al. 2022, Table 2) had experts check 200 random generated tasks, one instance each. Our
-shares are over the tasks the judge answered readably; unreadable and not-yet-judged tasks are counted
-apart, so that audited = judged + unreadable + pending always holds.
+The paper (Wang et al. 2022, Table 2) had experts check 200 random generated tasks, one instance each: the
+table counts the seeded instance of each audited task, its shares over the tasks the judge answered
+readably; unreadable and not-yet-judged tasks are counted apart, so that audited = judged + unreadable +
+pending always holds. The scores (AlpaGasus's 0-5, halves allowed) are over every instance judged, as
+`--min-score` uses them, with the same bookkeeping under "instances".
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from selfinstruct.judge_parsing import QUESTIONS
 from selfinstruct.records import atomic_writer
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: one instance per task, scores 1-5 (no "instances")
 PAPER: dict[str, float] = {
     "valid_instruction": 0.92,
     "appropriate_input": 0.79,
@@ -40,11 +43,29 @@ def wilson(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
     return (0.0 if successes == 0 else max(0.0, centre - half), 1.0 if successes == n else min(1.0, centre + half))
 
 
-def summarize(entries: Iterable[dict[str, Any]], *, audited: int, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The summary of the journal entries of the audited tasks (format documented in the README)."""
-    judged = [e for e in entries if e["status"] in ("judged", "unreadable")]
-    readable = [e for e in judged if e["status"] == "judged"]
-    unreadable = Counter(str(e.get("why") or "unreadable") for e in judged if e["status"] == "unreadable")
+def _counts(entries: Sequence[dict[str, Any] | None]) -> tuple[list[dict[str, Any]], Counter[str], int]:
+    """The readable verdicts, the unreadable ones by reason, and how many are pending (None)."""
+    readable = [e for e in entries if e is not None and e["status"] == "judged"]
+    failed = [e for e in entries if e is not None and e["status"] != "judged"]
+    unreadable = Counter(str(e.get("why") or "unreadable") for e in failed)
+    return readable, unreadable, sum(1 for e in entries if e is None)
+
+
+def half_step(score: float) -> str:
+    """The distribution's bin of a score: its half-point step, rounded down (4.7 -> "4.5")."""
+    return f"{math.floor(score * 2) / 2:g}"
+
+
+SCORE_BINS = tuple(f"{k / 2:g}" for k in range(11))  # "0", "0.5", ..., "5"
+
+
+def summarize(
+    entries: Sequence[dict[str, Any] | None], primary: Sequence[bool], *, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The summary (format documented in the README) of the journal entries of the audited instances, None
+    for one not judged yet; `primary` marks the instance per task that the paper's table counts."""
+    table = [e for e, first in zip(entries, primary, strict=True) if first]
+    readable, unreadable, pending = _counts(table)
     n = len(readable)
     questions: dict[str, dict[str, Any]] = {}
     for row in ROWS:
@@ -58,20 +79,27 @@ def summarize(entries: Iterable[dict[str, Any]], *, audited: int, meta: dict[str
             "ci95": [round(low, 4), round(high, 4)],
             "paper": PAPER[row],
         }
-    scores = Counter(int(e["score"]) for e in readable)
-    mean = sum(s * c for s, c in scores.items()) / n if n else None
+    scored, instance_unreadable, instance_pending = _counts(entries)
+    scores = Counter(half_step(float(e["score"])) for e in scored)
+    mean = sum(float(e["score"]) for e in scored) / len(scored) if scored else None
     return {
         "version": SUMMARY_VERSION,
         **(meta or {}),
-        "audited": audited,
+        "audited": len(table),
         "judged": n,
         "unreadable": sum(unreadable.values()),
-        "pending": audited - len(judged),
+        "pending": pending,
         "unreadable_reasons": dict(unreadable.most_common()),
         "questions": questions,
+        "instances": {
+            "audited": len(entries),
+            "judged": len(scored),
+            "unreadable": sum(instance_unreadable.values()),
+            "pending": instance_pending,
+        },
         "score": {
             "mean": round(mean, 3) if mean is not None else None,
-            "distribution": {str(s): scores.get(s, 0) for s in range(1, 6)},
+            "distribution": {b: scores.get(b, 0) for b in SCORE_BINS},
         },
         "paper": {"tasks": 200, "source": "Wang et al. 2022, Self-Instruct, Table 2 (expert evaluation)"},
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -97,7 +125,7 @@ def find_summary(source: Path) -> dict[str, Any] | None:
     needed = ("questions", "score", "audited", "judged", "unreadable", "pending")
     if (
         not isinstance(summary, dict)
-        or summary.get("version") != SUMMARY_VERSION
+        or summary.get("version") not in READABLE_VERSIONS
         or any(k not in summary for k in needed)
     ):
         return None

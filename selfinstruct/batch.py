@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from selfinstruct.aio import deadline
 from selfinstruct.errors import EndpointError
 from selfinstruct.llm import (
     Completion,
@@ -135,16 +136,20 @@ class BatchClient:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """`call`, retried on 429, 5xx, timeouts and dropped connections; other errors are one clear line."""
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]], *, bounded: bool = True) -> T:
+        """`call`, retried on 429, 5xx, timeouts and dropped connections; other errors are one clear line. A
+        `bounded` call has --timeout for the whole attempt, as a completion request has; file transfers, whose
+        length grows with the batch, are bounded per read by the SDK only."""
         import openai
 
-        where = self.settings.where
+        where, timeout = self.settings.where, self.settings.timeout
         last = ""
         for attempt in range(self.settings.max_retries + 1):
             delay: float | None = None
             try:
-                return await call()
+                return await (deadline(call(), timeout) if bounded else call())
+            except TimeoutError:
+                last = f"no answer within {timeout:g} s"
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             except openai.APIStatusError as exc:
@@ -167,6 +172,7 @@ class BatchClient:
         uploaded = await self._retrying(
             "uploading a batch file",
             lambda: self._client.files.create(file=("requests.jsonl", data), purpose="batch"),
+            bounded=False,
         )
         return uploaded.id
 
@@ -232,7 +238,9 @@ class BatchClient:
             delay = min(self.max_poll_seconds, delay * 1.5)
 
     async def _file_text(self, file_id: str) -> str:
-        content = await self._retrying(f"downloading {file_id}", lambda: self._client.files.content(file_id))
+        content = await self._retrying(
+            f"downloading {file_id}", lambda: self._client.files.content(file_id), bounded=False
+        )
         return content.text
 
     async def results(self, status: BatchStatus, expected: Iterable[str]) -> BatchResults:

@@ -186,8 +186,11 @@ class BatchingClient:
         return list(self.ledger.batches)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks) + list(self._batches.values()):
+        """Cancel the submissions and polls still running and wait for them: no task outlives the client."""
+        tasks = list(self._tasks) + list(self._batches.values())
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._client.aclose()
 
     @property

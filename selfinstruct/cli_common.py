@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from selfinstruct.errors import InputError, SelfInstructError
+from selfinstruct.errors import InputError, SelfInstructError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_BUDGET = 3  # a cap (--max-tokens-total, --max-cost) was reached first; a larger one resumes
@@ -19,6 +20,15 @@ EXIT_BUDGET = 3  # a cap (--max-tokens-total, --max-cost) was reached first; a l
 def fail(exc: SelfInstructError) -> NoReturn:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(exc.exit_code)
+
+
+def interrupted(exc: KeyboardInterrupt, what: str) -> NoReturn:
+    """Ctrl-C (exit 130), SIGTERM (143) or SIGHUP (129): one line saying that `what` is intact and resumable.
+    After a SIGHUP the terminal may be gone: the line is best effort, the exit code is not."""
+    by = f" by {exc}" if isinstance(exc, Terminated) else ""
+    with contextlib.suppress(OSError):
+        click.echo(f"Interrupted{by}. {what} is intact: run the same command to resume.", err=True)
+    sys.exit(exc.exit_code if isinstance(exc, Terminated) else 130)
 
 
 def verbosity_options(func: F) -> F:
@@ -74,7 +84,8 @@ def engine_options(func: F) -> F:
             type=click.FloatRange(min=0, min_open=True),
             default=120.0,
             show_default=True,
-            help="Seconds to wait for one response.",
+            help="Seconds one attempt may take, connect to last byte (the embedded model: seconds without a "
+            "new token).",
         ),
         click.option(
             "--max-retries",

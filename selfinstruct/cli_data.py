@@ -135,7 +135,8 @@ def stats_cmd(
 @click.option(
     "--roles",
     type=click.Choice(["sharegpt", "openai"]),
-    help="sharegpt turn names: sharegpt = human/gpt (LLaMA-Factory, the default), openai = user/assistant (TRL).",
+    help="sharegpt turn names: sharegpt = human/gpt (LLaMA-Factory, the default), openai = user/assistant. "
+    "For TRL use --format openai-chat or hf instead.",
 )
 @click.option(
     "--eos",
@@ -144,8 +145,9 @@ def stats_cmd(
 )
 @click.option(
     "--min-score",
-    type=click.FloatRange(1, 5),
-    help="Export only pool tasks that `selfinstruct audit` scored at least this (unscored ones are left out).",
+    type=click.FloatRange(0, 5),
+    help="Export only the pool instances `selfinstruct audit` scored at least this, 0-5 (AlpaGasus: 4.5); "
+    "instances it did not judge are left out.",
 )
 @click.option("--audit", "audit_file", help="Audit journal for --min-score [default: the one audit wrote for POOL].")
 def export_cmd(
@@ -166,19 +168,20 @@ def export_cmd(
     """Export a task pool for fine-tuning, one record per instance.
 
     POOL is a run directory (its tasks.jsonl) or any task file. Formats: alpaca (instruction/input/output),
-    sharegpt (conversations, human/gpt or with --roles openai user/assistant), openai-chat (messages
-    user/assistant), prompt-completion (prompt/completion joined by randomized templates, as the paper
-    fine-tuned GPT-3) and hf (a Hugging Face dataset folder: Parquet splits, a dataset card recording how the
-    data was made, LLaMA-Factory and axolotl configs; pip install "selfinstruct[hf]"). The --out extension
-    picks a JSON array (.json) or JSON lines (.jsonl). --min-score X keeps only the pool tasks `selfinstruct
-    audit` scored at least X (AlpaGasus-style; seeds are kept). Nothing is written when the input is bad or
-    there is nothing to export.
+    sharegpt (conversations, human/gpt or with --roles openai user/assistant; LLaMA-Factory), openai-chat
+    (messages user/assistant; TRL's conversational format, OpenAI fine-tuning), prompt-completion
+    (prompt/completion joined by randomized templates, as the paper fine-tuned GPT-3) and hf (a Hugging Face
+    dataset folder: Parquet splits, a dataset card recording how the data was made, LLaMA-Factory and axolotl
+    configs, a chat template for TRL; pip install "selfinstruct[hf]"). The --out extension picks a JSON array
+    (.json) or JSON lines (.jsonl). --min-score X keeps only the pool instances `selfinstruct audit` scored
+    at least X (AlpaGasus-style; unjudged ones are left out; seeds are kept). Nothing is written when the
+    input is bad or there is nothing to export.
 
     \b
     Example:
       selfinstruct export data/run1 --format alpaca --out alpaca.json --include-seeds
       selfinstruct export data/run1 --format openai-chat --out train.jsonl --validation-split 0.05 --shuffle
-      selfinstruct export data/run1 --format sharegpt --out trl.jsonl --roles openai --system "Be concise."
+      selfinstruct export data/run1 --format openai-chat --out trl.jsonl --system "Be concise."
       selfinstruct export data/run1 --format prompt-completion --out gpt3.jsonl --seed 42 --eos "<|endoftext|>"
       selfinstruct export data/run1 --format hf --out run1_hf --include-seeds
       selfinstruct export data/run1 --format alpaca --out best.json --min-score 4.5   # after selfinstruct audit

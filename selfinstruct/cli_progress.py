@@ -36,6 +36,7 @@ class ProgressView:
         total: int,
         *,
         command: str = "generate",
+        unit: str = "task",  # what `done` counts (the audit: instances)
         quiet: bool = False,
         interactive: bool | None = None,
         stream: TextIO | None = None,
@@ -45,10 +46,11 @@ class ProgressView:
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.total, self.command, self.quiet, self.clock, self.every = total, command, quiet, clock, every
+        self.unit = unit
         self._last: float | None = None
         self._bar: tqdm[Any] | None = None
         if self.interactive and not quiet:
-            self._bar = tqdm(total=total, desc="tasks", unit=" task", file=self.stream, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=f"{unit}s", unit=f" {unit}", file=self.stream, dynamic_ncols=True)
 
     def __call__(self, done: int, postfix: dict[str, Any]) -> None:
         if self._bar is not None:
@@ -59,7 +61,7 @@ class ProgressView:
             if self._last is None or now - self._last >= self.every:
                 self._last = now
                 stamp = time.strftime("%H:%M:%S")
-                self.stream.write(f"{stamp} {self.command}: {done}/{self.total} tasks; {describe(postfix)}\n")
+                self.stream.write(f"{stamp} {self.command}: {done}/{self.total} {self.unit}s; {describe(postfix)}\n")
                 self.stream.flush()
 
     def set_total(self, total: int) -> None:

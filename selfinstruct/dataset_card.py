@@ -56,14 +56,20 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def creators(card: CardInput) -> str:
+    """The Hub's *_creators list: the seed tasks (`--include-seeds`) were written by people, the rest by a model;
+    `expert-generated` is the Hub vocabulary's word for text written by people who know the task."""
+    return ("- expert-generated\n" if card.seeds_included else "") + "- machine-generated\n"
+
+
 def yaml_header(card: CardInput) -> str:
     rows = sum(s.rows for s in card.splits)
     splits = "".join(f"  - split: {s.name}\n    path: {s.path}\n" for s in card.splits)
     return (
         "---\n"
         f"pretty_name: {_q(card.pretty_name)}\n"
-        "annotations_creators:\n- machine-generated\n"
-        "language_creators:\n- machine-generated\n"
+        f"annotations_creators:\n{creators(card)}"
+        f"language_creators:\n{creators(card)}"
         f"language:\n- {card.language}\n"
         "# Fill in the license you may release this data under (the generator model's terms of use apply).\n"
         "license: unknown\n"
@@ -155,9 +161,13 @@ def _stats(p: Provenance) -> str:
     out.append(_table((f"length in {s.length_unit}", "median", "p90", "max"), rows))
     if any(s.similarity_counts):
         bins = [f"{k / 10:.1f}–{(k + 1) / 10:.1f}" for k in range(len(s.similarity_counts))]
-        out.append("\nROUGE-L F1 of each task to its most similar other instruction, as `selfinstruct stats` "
-                   "computes it (the paper's Figure 3):\n\n")  # fmt: skip
+        out.append("\nROUGE-L F1 of each task to its most similar earlier task or seed, as `selfinstruct stats` "
+                   "computes it (what the generator's similarity filter saw):\n\n")  # fmt: skip
         out.append(_table(("ROUGE-L", "tasks"), list(zip(bins, s.similarity_counts, strict=True))))
+    if s.seed_similarity_counts is not None and any(s.seed_similarity_counts):
+        bins = [f"{k / 10:.1f}–{(k + 1) / 10:.1f}" for k in range(len(s.seed_similarity_counts))]
+        out.append("\nROUGE-L F1 of each task to its most similar seed task (the paper's Figure 3):\n\n")
+        out.append(_table(("ROUGE-L", "tasks"), list(zip(bins, s.seed_similarity_counts, strict=True))))
     out.append("\nThe verb–noun diversity (the paper's Figure 2) is not included: run `selfinstruct stats` for it.\n")
     return "".join(out)
 
@@ -170,9 +180,9 @@ def _audit(p: Provenance) -> str:
 
     return (
         "\n## Quality audit\n\n"
-        "An LLM judge (`selfinstruct audit`) answered the Self-Instruct paper's three questions for one instance "
-        "of each audited task and scored it 1-5; the paper's figures are from its expert evaluation of 200 "
-        "tasks.\n\n```\n" + render_table(p.audit) + "\n```\n"
+        "An LLM judge (`selfinstruct audit`) answered the Self-Instruct paper's three questions for every instance "
+        "of each audited task and scored it 0-5 (AlpaGasus's scale); the table counts one instance per task, as "
+        "the paper's expert evaluation of 200 tasks did.\n\n```\n" + render_table(p.audit) + "\n```\n"
     )
 
 
@@ -201,15 +211,23 @@ def _export(card: CardInput) -> str:
 
 
 def _use(card: CardInput, folder: str) -> str:
+    """`folder` is the folder's own name, never a local path: the card is uploaded to the Hub as it is."""
     validation = any(s.name == "validation" for s in card.splits)
     eval_line = ', eval_dataset=ds["validation"].select_columns(["messages"])' if validation else ""
     eval_name = f" (`eval_dataset: {card.pretty_name}_validation`)" if validation else ""
-    return f"""```python
+    return f"""Paths below name this folder as `{folder}`: give its path from where you run, or the Hub repo id once
+uploaded.
+
+```python
 from datasets import load_dataset
 
-ds = load_dataset("{folder}")  # or the Hub repo id once uploaded
-# TRL (the `messages` column is its conversational format):
-# SFTTrainer(model=..., train_dataset=ds["train"].select_columns(["messages"]){eval_line})
+ds = load_dataset("{folder}")
+# TRL: the `messages` column is its conversational format. For assistant-only loss the chat template needs
+# {{% generation %}} markers; chat_template.jinja in this folder is ChatML with them (add its <|im_start|> and
+# <|im_end|> tokens to the tokenizer if your model does not have them).
+# from trl import SFTConfig, SFTTrainer
+# args = SFTConfig(assistant_only_loss=True, chat_template_path="{folder}/chat_template.jinja")
+# SFTTrainer(model=..., args=args, train_dataset=ds["train"].select_columns(["messages"]){eval_line})
 ```
 
 - **LLaMA-Factory:** `dataset_info.json` in this folder describes the `messages` column; set
@@ -220,15 +238,20 @@ ds = load_dataset("{folder}")  # or the Hub repo id once uploaded
 
 
 def render_card(p: Provenance, card: CardInput, folder: str) -> str:
-    """The whole README.md."""
+    """The whole README.md; `folder` is the folder's name (no local path is written into the card)."""
     not_recorded = "".join(f"- {what}\n" for what in p.not_recorded)
+    seeds = (
+        f" The {card.seeds_included:,} seed tasks included with `--include-seeds` were written by people."
+        if card.seeds_included
+        else ""
+    )
     return (
         yaml_header(card)
         + f"\n# {card.pretty_name}\n\n{MARKER}\n\n"
         + "Machine-generated instruction-tuning data: instructions, inputs and outputs were written by a language "
-        "model from a small set of seed tasks, and filtered automatically. No person has reviewed them unless "
-        "you say so here; expect errors, made-up facts and the generator's biases. Check the generator's terms "
-        "of use before training or sharing, and set the `license` field above.\n\n"
+        "model from a small set of seed tasks, and filtered automatically." + seeds + " No person has reviewed "
+        "the generated ones unless you say so here; expect errors, made-up facts and the generator's biases. "
+        "Check the generator's terms of use before training or sharing, and set the `license` field above.\n\n"
         + "## Splits and columns\n\n"
         + _export(card)
         + "\n## How it was made\n\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 
@@ -48,3 +49,14 @@ class EmptyExportError(SelfInstructError):
     """The export would hold no record (no task with an instance): a file no trainer can load is not written."""
 
     exit_code = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (Slurm, Kubernetes, a closed SSH session): the run ends as for Ctrl-C, its output intact.
+
+    A KeyboardInterrupt, so that every cleanup written for Ctrl-C runs; the CLI exits 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(signal.Signals(signum).name)

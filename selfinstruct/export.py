@@ -3,8 +3,10 @@
 One record per instance; `--out x.json` writes a JSON array, `x.jsonl` one record per line:
 - alpaca: {"instruction", "input", "output"} (Stanford Alpaca's alpaca_data.json);
 - sharegpt: {"conversations": [{"from": "human", ...}, {"from": "gpt", ...}]} (LLaMA-Factory's default tags),
-  or with --roles openai {"from": "user"/"assistant"} (TRL maps from/value to role/content but keeps role names);
-- openai-chat: {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]};
+  or with --roles openai {"from": "user"/"assistant"}. Not for TRL: its assistant-only loss refuses
+  `conversations` as not conversational;
+- openai-chat: {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}: TRL's conversational format
+  (with selfinstruct.chat_template's {% generation %} template for assistant-only loss);
 - prompt-completion: {"prompt", "completion"} as in the paper's GPT-3 fine-tuning: the instruction and input
   are joined by one of several templates picked at random per instance, and the completion starts with a space.
   No end-of-text marker is appended unless --eos asks for one: trainers add their tokenizer's own EOS;
@@ -16,6 +18,7 @@ A validation split holds out whole tasks, so that no instruction is in both spli
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -47,6 +50,10 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 SHAREGPT_ROLES = {"sharegpt": ("human", "gpt"), "openai": ("user", "assistant")}
+TRL_NOTE = (
+    "sharegpt suits LLaMA-Factory; for TRL export --format openai-chat or hf instead (TRL's assistant-only loss "
+    "refuses `conversations` as not conversational)"
+)
 
 
 @dataclass
@@ -67,7 +74,8 @@ class ExportResult:
     skipped: int  # tasks without instances: nothing to train on
     outputs: list[Output] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # With --min-score: pool tasks dropped for want of an audit score that high, by reason.
+    # With --min-score: pool instances kept, and dropped for want of an audit score that high, by reason.
+    score_kept: int = 0
     score_drops: Counter[str] = field(default_factory=Counter)
 
 
@@ -176,14 +184,17 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     notes: list[str] = []
     tasks, seeds, run = _load(s.source, s.include_seeds, notes)
     score_drops: Counter[str] = Counter()
+    score_kept = 0
     if s.min_score is not None:
-        from selfinstruct.audit_journal import keep_min_score
+        from selfinstruct.audit_scores import keep_min_score
         from selfinstruct.audit_settings import default_journal
 
         journal = s.audit or default_journal(s.source)
-        selection = keep_min_score([(t.id, t.instruction) for t in tasks], journal, s.min_score)
-        score_drops = Counter(d for d in selection.drops if d is not None)
-        tasks = [t for t, keep in zip(tasks, selection.keep, strict=True) if keep]
+        selection = keep_min_score(tasks, journal, s.min_score)
+        score_drops, score_kept = selection.dropped, selection.kept
+        kept = [(t, selection.kept_instances(i)) for i, t in enumerate(tasks)]
+        # Only the instances the audit vouches for; a task left with none goes (it is not "without instances").
+        tasks = [dataclasses.replace(t, instances=tuple(t.instances[k] for k in ks)) for t, ks in kept if ks]
     language = dataset_language(run, [*seeds, *tasks])
     chosen = [t for t in [*seeds, *tasks] if t.instances]
     skipped = len(seeds) + len(tasks) - len(chosen)
@@ -191,7 +202,7 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
         total = len(seeds) + len(tasks)
         have = f"none of its {total:,} tasks has an instance" if total else "it holds no tasks"
         if score_drops:
-            have = f"the audit scored none of its tasks at least {s.min_score:g} ({_drops(score_drops)})"
+            have = f"the audit scored none of its instances at least {s.min_score:g} ({_drops(score_drops)})"
         raise EmptyExportError(f"{s.source}: nothing to export: {have}; nothing was written")
     if skipped:
         notes.append(f"skipped {skipped:,} task(s) without instances")
@@ -206,7 +217,8 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
             random.Random(f"shuffle:{name}:{s.seed}").shuffle(split_rows)
     seed_count = sum(1 for t in seeds if t.instances)
     result = ExportResult(written=sum(len(r) for r in rows.values()), tasks=len(chosen) - seed_count,
-                          seeds=seed_count, skipped=skipped, notes=notes, score_drops=score_drops)  # fmt: skip
+                          seeds=seed_count, skipped=skipped, notes=notes, score_kept=score_kept,
+                          score_drops=score_drops)  # fmt: skip
     if s.fmt == "hf":
         from selfinstruct.hf_dataset import write_dataset_folder
 
@@ -218,23 +230,31 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
         for name, split_rows in rows.items():
             _write_records(stack.enter_context(atomic_writer(targets[name])), split_rows, s.as_array)
     result.outputs = [Output(n, targets[n], len(r), len(splits[n])) for n, r in rows.items()]
-    if s.fmt == "sharegpt" and s.roles == "sharegpt":
-        notes.append("human/gpt turns suit LLaMA-Factory; TRL keeps them as role names: use --roles openai for TRL")
+    if s.fmt == "sharegpt":
+        notes.append(TRL_NOTE)
+    if s.fmt == "openai-chat":
+        from selfinstruct.chat_template import CHAT_TEMPLATE_PATH
+
+        notes.append(f"TRL with assistant_only_loss=True: SFTConfig(chat_template_path={str(CHAT_TEMPLATE_PATH)!r})")
     if s.fmt == "openai-chat" and s.as_array:
         notes.append("OpenAI's fine-tuning API takes JSONL only: use a .jsonl name to upload this file there")
     return result
 
 
 def _drops(drops: Counter[str]) -> str:
-    return ", ".join(f"{reason} {count:,}" for reason, count in sorted(drops.items()))
+    from selfinstruct.audit_scores import describe_drops
+
+    return describe_drops(drops)
 
 
 def score_summary(result: ExportResult, min_score: float) -> str:
-    """`kept 40 of 50 pool tasks the audit scored at least 4.5 (dropped: score_below_4.5 8, unreadable 2)`."""
+    """`kept 40 of 50 pool instances (of 30 tasks) the audit scored at least 4.5 (dropped: score_below_4.5 8,
+    not_judged 2 (never judged by the audit))`: per instance, as the audit scores them."""
     dropped = sum(result.score_drops.values())
     tail = f" (dropped: {_drops(result.score_drops)})" if dropped else ""
     return (
-        f"kept {result.tasks:,} of {result.tasks + dropped:,} pool tasks the audit scored at least {min_score:g}{tail}"
+        f"kept {result.score_kept:,} of {result.score_kept + dropped:,} pool instances (of {result.tasks:,} tasks) "
+        f"the audit scored at least {min_score:g}{tail}"
     )
 
 

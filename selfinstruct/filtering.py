@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.audit_journal import keep_min_score
+from selfinstruct.audit_scores import REASON_TEXT, ScoreSelection, keep_min_score
 from selfinstruct.audit_settings import default_journal
 from selfinstruct.errors import InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.filters.base import Rejection
 from selfinstruct.records import Record, atomic_writer, dumps, read_records
+from selfinstruct.seeds import task_from_record
 from selfinstruct.settings import FilterSettings
 
 _CHUNK = 1024  # records per progress update (a multiple of the index's block)
@@ -22,12 +23,19 @@ _CHUNK = 1024  # records per progress update (a multiple of the index's block)
 
 @dataclass
 class FilterReport:
+    """Counts of records, and of tasks (records with the same instruction are one task, kept or dropped whole)."""
+
     total: int = 0
     kept: int = 0
+    tasks: int = 0
+    kept_tasks: int = 0
     reference: int = 0
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (filter, reason) -> count
     seconds: float = 0.0
     min_score: float | None = None
+    # With --min-score: instances kept and dropped by reason (a kept record keeps only its kept instances).
+    instances_kept: int = 0
+    instances_dropped: Counter[str] = field(default_factory=Counter)
 
     @property
     def dropped_total(self) -> int:
@@ -38,10 +46,17 @@ class FilterReport:
             "total": self.total,
             "kept": self.kept,
             "dropped": self.dropped_total,
+            "tasks": self.tasks,
+            "kept_tasks": self.kept_tasks,
             "reference": self.reference,
             "by_reason": {f"{f}:{r}": n for (f, r), n in sorted(self.dropped.items())},
             "seconds": round(self.seconds, 3),
             **({"min_score": self.min_score} if self.min_score is not None else {}),
+            **(
+                {"instances": {"kept": self.instances_kept, "dropped": dict(sorted(self.instances_dropped.items()))}}
+                if self.min_score is not None
+                else {}
+            ),
         }
 
 
@@ -59,19 +74,62 @@ def _instructions(records: list[Record], path: Path) -> list[str]:
     return out
 
 
+def task_key(instruction: str) -> str:
+    """Records whose instructions are equal up to whitespace are instances of one task (an Alpaca export
+    has one record per instance)."""
+    return " ".join(instruction.split())
+
+
+@dataclass
+class _Tasks:
+    first: list[str] = field(default_factory=list)  # per task, its first record's instruction
+    size: list[int] = field(default_factory=list)  # per task, its number of records
+    of: list[int] = field(default_factory=list)  # per record, its task
+
+
+def _group(instructions: list[str]) -> _Tasks:
+    """Tasks in the order of their first record, so the greedy near-duplicate pass sees each task once."""
+    tasks = _Tasks()
+    index: dict[str, int] = {}
+    for instruction in instructions:
+        k = index.setdefault(task_key(instruction), len(tasks.first))
+        if k == len(tasks.first):
+            tasks.first.append(instruction)
+            tasks.size.append(0)
+        tasks.size[k] += 1
+        tasks.of.append(k)
+    return tasks
+
+
 def _score_rejection(drop: str | None, min_score: float | None) -> Rejection | None:
     if drop is None:
         return None
-    detail = {
-        "not_audited": "not in the audit",
-        "unreadable": "the judge's reply could not be read",
-    }.get(drop, f"audit score below {min_score:g}")
-    return Rejection("audit", drop, detail)
+    return Rejection("audit", drop, REASON_TEXT.get(drop, f"audit score below {min_score:g} for every instance"))
+
+
+def _min_score(
+    records: list[Record], settings: FilterSettings, min_score: float, report: FilterReport
+) -> tuple[list[str | None], dict[int, dict[str, Any]]]:
+    """--min-score per instance: why each record is dropped (None: kept), and the kept records that lose
+    some of their "instances" (index -> the record with only the instances the audit vouches for)."""
+    journal = settings.audit or default_journal(settings.input)
+    tasks = [task_from_record(rec, settings.input, i) for i, rec in enumerate(records)]  # ids as load_tasks
+    selection: ScoreSelection = keep_min_score(tasks, journal, min_score)
+    report.instances_kept, report.instances_dropped = selection.kept, selection.dropped
+    trimmed: dict[int, dict[str, Any]] = {}
+    for i, rec in enumerate(records):
+        kept = selection.kept_instances(i)
+        if kept and len(kept) < len(tasks[i].instances) and isinstance(rec.data.get("instances"), list):
+            trimmed[i] = {**rec.data, "instances": [rec.data["instances"][k] for k in kept]}
+    drops = [selection.task_reason(i) if tasks[i].instances else "not_judged" for i in range(len(records))]
+    return drops, trimmed
 
 
 def filter_file(settings: FilterSettings, progress: Callable[[int], object] | None = None) -> FilterReport:
     """Filter settings.input into settings.out (and settings.rejected), keeping order and every field.
 
+    Records with the same instruction are one task's instances: the filters decide once per task, at its first
+    record, and the task is kept or dropped whole (otherwise its second instance is a ROUGE-L 1.0 duplicate).
     Everything is read and validated before anything is written; outputs are written atomically.
     """
     # No filter named is allowed with --min-score: then the audit score alone decides.
@@ -87,37 +145,42 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
     )
     records = read_records(settings.input)
     instructions = _instructions(records, settings.input)
+    report = FilterReport(total=len(records), min_score=settings.min_score)
     drops: list[str | None] = [None] * len(records)
+    trimmed: dict[int, dict[str, Any]] = {}
     if settings.min_score is not None:
-        journal = settings.audit or default_journal(settings.input)
-        ids = [str(rec.data.get("id", f"seed_task_{i}")) for i, rec in enumerate(records)]  # as load_tasks
-        drops = keep_min_score(list(zip(ids, instructions, strict=True)), journal, settings.min_score).drops
+        drops, trimmed = _min_score(records, settings, settings.min_score, report)
     references: list[str] = []
     for ref in settings.against:
         references.extend(_instructions(read_records(ref), ref))
-
-    report = FilterReport(total=len(records), reference=len(references), min_score=settings.min_score)
+    report.tasks = len({task_key(i) for i in instructions})
+    report.reference = len(references)
     start = time.perf_counter()
     if chain is not None:
         chain.add_reference(references)
+    scored = [_score_rejection(d, settings.min_score) for d in drops]
+    tasks = _group([i for i, r in zip(instructions, scored, strict=True) if r is None])
+    decisions: list[Rejection | None] = []
+    for first in range(0, len(tasks.first), _CHUNK):
+        offered = tasks.first[first : first + _CHUNK]
+        decisions += chain.offer_many(offered) if chain is not None else [None] * len(offered)
+        if progress is not None:
+            progress(sum(tasks.size[first : first + _CHUNK]))
+    if progress is not None and len(records) > len(tasks.of):
+        progress(len(records) - len(tasks.of))  # dropped by the audit score
+    task_of = iter(tasks.of)
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    for first in range(0, len(records), _CHUNK):
-        chunk = records[first : first + _CHUNK]
-        scored = [_score_rejection(d, settings.min_score) for d in drops[first : first + _CHUNK]]
-        passing = [instructions[first + k] for k, r in enumerate(scored) if r is None]
-        decided = iter(chain.offer_many(passing) if chain is not None else [None] * len(passing))
-        for rec, score_rejection in zip(chunk, scored, strict=True):
-            rejection = score_rejection if score_rejection is not None else next(decided)
-            if rejection is None:
-                kept.append(rec.data)
-            else:
-                report.dropped[(rejection.filter, rejection.reason)] += 1
-                if settings.rejected is not None:
-                    rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
-        if progress is not None:
-            progress(len(chunk))
+    for index, (rec, score_rejection) in enumerate(zip(records, scored, strict=True)):
+        rejection = score_rejection if score_rejection is not None else decisions[next(task_of)]
+        if rejection is None:
+            kept.append(trimmed.get(index, rec.data))
+        else:
+            report.dropped[(rejection.filter, rejection.reason)] += 1
+            if settings.rejected is not None:
+                rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
     report.kept = len(kept)
+    report.kept_tasks = sum(1 for d in decisions if d is None)
     report.seconds = time.perf_counter() - start
 
     as_array = settings.out.suffix.lower() == ".json"

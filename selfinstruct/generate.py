@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from selfinstruct import aio
+from selfinstruct.aio import all_or_first_error
 from selfinstruct.batching import LEDGER, BatchingClient
 from selfinstruct.bootstrap import Bootstrap, RunReport, classify, derive_seed
 from selfinstruct.budget import Budget, BudgetExhausted
@@ -39,19 +41,24 @@ def endpoint_for(settings: GenerateSettings, notice: Notice) -> Iterator[Endpoin
     if not settings.local:
         yield settings.endpoint
         return
-    from selfinstruct.localmodel import LocalServer
+    from selfinstruct.localmodel import LocalServer, PaceWatch, usual_pace
 
     # One llama.cpp server with a slot per concurrent request, decoded together (continuous batching) on both
     # cores; each slot reuses the KV cache of its previous prompt's prefix. Measured on 2 cores: 116 s for the
     # Quick start, against 180 s for two one-thread servers routed by step (README).
-    server = LocalServer(settings.local_model, n_threads=os.cpu_count() or 1, parallel=settings.endpoint.concurrency)
+    cpus = os.cpu_count() or 1
+    server = LocalServer(settings.local_model, n_threads=cpus, parallel=settings.endpoint.concurrency)
+    usual = usual_pace(cpus, settings.endpoint.concurrency) if settings.local_model is None else 0.0
     notice(LOCAL_NOTICE.format(name=settings.local_model or server.model_name))
     with contextlib.ExitStack() as stack:
         stack.callback(server.stop)
         server.start()
+        # Streamed, with --timeout as the longest silence: a busy CPU decodes slowly, and a fixed deadline on the
+        # whole reply would throw its tokens away and ask again, slower still (issue 20).
         yield dataclasses.replace(
-            settings.endpoint, base_url=server.url, api_key="local", model=server.model_name, health=server.failure
-        )
+            settings.endpoint, base_url=server.url, api_key="local", model=server.model_name, health=server.failure,
+            stream=True, pace=PaceWatch(notice, usual=usual, cpus=cpus).observe,
+        )  # fmt: skip
 
 
 def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
@@ -93,7 +100,7 @@ async def _classify_seeds(
         label(seed_task=task.id)
         known[task.id] = await classify(task.instruction, client, prompts, settings, derive_seed(seed, "seed", task.id))
 
-    await asyncio.gather(*(ask(t) for t in todo))
+    await all_or_first_error(ask(t) for t in todo)  # a fatal error cancels the other questions
     return [
         dataclasses.replace(t, is_classification=bool(known[t.id])) if t.is_classification is None else t for t in seeds
     ]
@@ -163,32 +170,34 @@ async def _run(
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
             )
             known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
-            try:
-                seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
-            except BudgetExhausted as exc:
-                state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())
-                message = f"stopped while classifying the seeds: the next request could overrun the {exc}"
-                spend = client.usage.spend()
-                return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
-                                 message, settings.prices)  # fmt: skip
-            state.write_seeds(seeds)
-            state.save(seed_classification=known)
-            loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
 
             def batches() -> dict[str, Any]:
                 return {"batches": paid.batch_ids} if isinstance(paid, BatchingClient) else {}
 
+            loop: Bootstrap | None = None
             try:
+                try:
+                    seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+                except BudgetExhausted as exc:
+                    state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())
+                    message = f"stopped while classifying the seeds: the next request could overrun the {exc}"
+                    spend = client.usage.spend()
+                    return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
+                                     message, settings.prices)  # fmt: skip
+                state.write_seeds(seeds)
+                state.save(seed_classification=known)
+                loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
                 report = await loop.run()
-            except BaseException as exc:
+            except BaseException as exc:  # a fatal error, Ctrl-C or a signal: run.json says so, usage up to date
                 status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
                 state.save(
                     status=status,
                     error=str(exc),
                     usage=client.usage.to_dict(),
                     replayed=client.replayed.to_dict(),
-                    counts=loop.counts(),
+                    seed_classification=known,
                     state={"next_request": state.next_request, "seed": seed, "target": settings.n},
+                    **({"counts": loop.counts()} if loop is not None else {}),
                     **batches(),
                 )
                 raise
@@ -219,4 +228,4 @@ def generate(
     """Grow the pool in settings.out to settings.n tasks (resuming whatever is there)."""
     seeds, prompts = load_inputs(settings)
     with endpoint_for(settings, notice) as endpoint:
-        return asyncio.run(_run(settings, endpoint, seeds, prompts, progress, notice))
+        return aio.run(_run(settings, endpoint, seeds, prompts, progress, notice))

@@ -6,6 +6,10 @@
       data/train-00000-of-00001.parquet, data/validation-00000-of-00001.parquet
       dataset_info.json          LLaMA-Factory's entry (`dataset_dir: folder`)
       axolotl.yaml               axolotl's `datasets:` / `test_datasets:` snippet
+      chat_template.jinja        ChatML with {% generation %} markers, for TRL's assistant-only loss
+
+Nothing in the folder names a local path (it is uploaded as it is): the card and configs name the folder
+by its own name.
 
 The folder is built beside the target and renamed into place, so a failure leaves no half-written dataset;
 an existing folder is replaced only when it is empty or an earlier hf export.
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from selfinstruct.chat_template import FOLDER_NAME, chat_template
 from selfinstruct.dataset_card import MARKER, CardInput, SplitInfo, render_card
 from selfinstruct.errors import InputError
 from selfinstruct.provenance import gather
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     from selfinstruct.export import ExportResult
 
 INSTALL_HINT = 'pip install "selfinstruct[hf]"'
-OUR_FILES = {"README.md", "data", "dataset_info.json", "axolotl.yaml"}
+OUR_FILES = {"README.md", "data", "dataset_info.json", "axolotl.yaml", FOLDER_NAME}
 DATA_FILE = "data/{split}-00000-of-00001.parquet"
 
 
@@ -96,7 +101,8 @@ def axolotl_snippet(folder: str, splits: list[SplitInfo]) -> str:
                 "    field_messages: messages\n    message_property_mappings:\n      role: role\n"
                 "      content: content\n")  # fmt: skip
 
-    text = "# axolotl: paste into your config. `path` is this folder (or its Hub repo id once uploaded).\n"
+    text = ("# axolotl: paste into your config. `path` is this folder: its path from where axolotl runs, or its Hub "
+            "repo id once uploaded.\n")  # fmt: skip
     text += "datasets:\n" + entry("train")
     if any(s.name == "validation" for s in splits):
         text += "test_datasets:\n" + entry("validation")
@@ -135,12 +141,14 @@ def write_dataset_folder(
         for split in splits:
             _write_parquet(rows[split.name], tmp / split.path)
         with atomic_writer(tmp / "README.md") as fh:
-            fh.write(render_card(provenance, card, str(out)))
+            fh.write(render_card(provenance, card, out.resolve().name))
         with atomic_writer(tmp / "dataset_info.json") as fh:
             json.dump(llama_factory_info(name, splits), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
         with atomic_writer(tmp / "axolotl.yaml") as fh:
-            fh.write(axolotl_snippet(str(out), splits))
+            fh.write(axolotl_snippet(out.resolve().name, splits))
+        with atomic_writer(tmp / FOLDER_NAME) as fh:
+            fh.write(chat_template())
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
             os.replace(out, old / out.name)

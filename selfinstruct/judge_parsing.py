@@ -1,8 +1,8 @@
 """Read a judge's verdict from its reply: a JSON object, or the same fields as plain `Label: value` lines.
 
 A reply is read only when every answer is there and unambiguous; otherwise it is unreadable and says why.
-Nothing is guessed: a missing field, a score outside 1-5, a refusal or a cut-off plain-text reply is
-unreadable, never filled in.
+Nothing is guessed: a missing field, a score outside 0-5, a refusal or a cut-off plain-text reply is
+unreadable, never filled in. Scores are on AlpaGasus's 0-5 scale, where halves (4.5) are allowed.
 """
 
 from __future__ import annotations
@@ -44,17 +44,18 @@ _LINE = re.compile(
     r"^[ \t>*#-]*(?:\d+[.)、][ \t]*|q\d+[:.)][ \t]*)?\**([^:：*\n]{1,40}?)\**[ \t]*[:：][ \t]*\**(.*?)\**[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+SCORE_MIN, SCORE_MAX = 0.0, 5.0
 _SCORE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:(?:/|out of|分?满分|分)\s*5?\s*(?:分)?)?\s*[.。]?\s*$")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The judge's answers to the paper's three questions, its 1-5 score and its reason."""
+    """The judge's answers to the paper's three questions, its 0-5 score (halves allowed) and its reason."""
 
     valid_instruction: bool
     appropriate_input: bool
     correct_output: bool
-    score: int
+    score: float
     reason: str
 
     @property
@@ -90,7 +91,12 @@ def _boolean(value: Any) -> bool | None:
     return None
 
 
-def _score(value: Any) -> int | None:
+def score_value(number: float) -> float | int:
+    """A score as the journal stores it: 4 for a whole number (JSON `4`), 4.5 otherwise."""
+    return int(number) if number == int(number) else number
+
+
+def _score(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     number: float | None = None
@@ -99,9 +105,9 @@ def _score(value: Any) -> int | None:
     elif isinstance(value, str):
         match = _SCORE.match(value)
         number = float(match.group(1)) if match else None
-    if number is None or number != int(number) or not 1 <= number <= 5:
+    if number is None or not SCORE_MIN <= number <= SCORE_MAX:  # also refuses NaN
         return None
-    return int(number)
+    return score_value(number)
 
 
 def _verdict(fields: dict[str, Any]) -> Verdict | str:
@@ -118,7 +124,7 @@ def _verdict(fields: dict[str, Any]) -> Verdict | str:
         return "no verdict: score missing"
     score = _score(fields["score"])
     if score is None:
-        return f"no verdict: score {str(fields['score'])[:20]!r} is not a whole number from 1 to 5"
+        return f"no verdict: score {str(fields['score'])[:20]!r} is not a number from 0 to 5"
     reason = fields.get("reason", "")
     reason = " ".join(reason.split()) if isinstance(reason, str) else ""
     return Verdict(score=score, reason=reason, **answers)

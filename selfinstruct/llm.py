@@ -13,14 +13,16 @@ import dataclasses
 import json
 import logging
 import random
-import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from selfinstruct.aio import deadline
 from selfinstruct.budget import Budget, Prices, Spend, within
 from selfinstruct.errors import EndpointError, LocalModelError
+from selfinstruct.ratelimit import RateLimiter
+from selfinstruct.streaming import StreamBroken, streamed_completion
 from selfinstruct.wire import request_body, request_path
 
 if TYPE_CHECKING:
@@ -124,42 +126,6 @@ class Usage:
         return usage
 
 
-class RateLimiter:
-    """Token buckets for requests and tokens per minute (a full minute's worth may burst)."""
-
-    def __init__(self, rpm: float | None = None, tpm: float | None = None) -> None:
-        self._buckets = [(float(limit or 1), [float(limit or 1)]) for limit in (rpm, tpm)]
-        self._enabled = [limit is not None and limit > 0 for limit in (rpm, tpm)]
-        self._last = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self, tokens: int) -> None:
-        if not any(self._enabled):
-            return
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                elapsed, self._last = now - self._last, now
-                wait = 0.0
-                for enabled, (limit, level), need in zip(
-                    self._enabled, self._buckets, (1.0, float(tokens)), strict=True
-                ):
-                    if not enabled:
-                        continue
-                    level[0] = min(limit, level[0] + elapsed * limit / 60.0)
-                    need = min(need, limit)  # a request larger than a minute's budget waits for a full bucket
-                    if level[0] < need:
-                        wait = max(wait, (need - level[0]) * 60.0 / limit)
-                if wait <= 0:
-                    for enabled, (_, level), need in zip(
-                        self._enabled, self._buckets, (1.0, float(tokens)), strict=True
-                    ):
-                        if enabled:
-                            level[0] -= need
-                    return
-                await asyncio.sleep(wait)
-
-
 KEYLESS_PLACEHOLDER = "no-key"  # sent to a --base-url when OPENAI_API_KEY is not set: the SDK refuses none
 
 
@@ -177,10 +143,19 @@ class EndpointSettings:
     # For a server we run ourselves: why it is gone, or None while it lives. Asked when a request to it
     # fails, so that a dead server stops the run at once instead of being retried like a network hiccup.
     health: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
+    # For the embedded model: stream each reply and end an attempt only after `timeout` seconds without a token
+    # (a busy CPU decodes slowly, not never); `pace` is told each reply's tokens and decoding seconds.
+    stream: bool = False
+    pace: Callable[[int, float], None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def where(self) -> str:
         return self.base_url or "https://api.openai.com/v1"
+
+
+class DeadlineExceeded(TimeoutError):
+    """An attempt without its whole answer within --timeout, connect to last byte (the SDK's own timeout bounds each
+    read, so a server that trickles a byte a second would hold a request for minutes); retried like a 5xx."""
 
 
 class _MalformedResponse(Exception):
@@ -363,16 +338,21 @@ class LLMClient:
     async def _call(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         shard = min(range(len(self._clients)), key=self._busy.__getitem__)
         self._busy[shard] += 1
+        s = self.settings
+        path, body = request_path(s).removeprefix("/v1"), request_body(s, prompt, params, seed)
         try:
+            if s.stream:
+                got = await streamed_completion(self._clients[shard], path, body, s.api, s.timeout, s.pace)
+                return Completion(got.text, got.finish_reason, got.prompt_tokens, got.completion_tokens)
             # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a
-            # body that request_body already built in the wire format (about a quarter of the SDK's CPU).
-            reply: Any = await self._clients[shard].post(
-                request_path(self.settings).removeprefix("/v1"), body=request_body(self.settings, prompt, params, seed),
-                cast_to=self._reply_type,
-            )  # fmt: skip
+            # body that request_body already built in the wire format (about a quarter of the SDK's CPU). The
+            # deadline covers the whole attempt, body read included.
+            reply: Any = await deadline(self._clients[shard].post(path, body=body, cast_to=self._reply_type), s.timeout)
+        except TimeoutError:
+            raise DeadlineExceeded from None
         finally:
             self._busy[shard] -= 1
-        return _completion_of(reply, self.settings.api)
+        return _completion_of(reply, s.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
@@ -408,12 +388,15 @@ class LLMClient:
                     raise EndpointError(f"{s.where}: {fatal}") from None
                 last_error = retry_reason(exc)
                 delay = retry_after(exc)
-            except openai.APITimeoutError:
-                last_error = f"no answer within {s.timeout:g} s"
+            except (openai.APITimeoutError, DeadlineExceeded):
+                last_error = f"no token for {s.timeout:g} s" if s.stream else f"no answer within {s.timeout:g} s"
                 self._check_health()
             except openai.APIConnectionError as exc:
                 cause = exc.__cause__ or exc
                 last_error = f"connection failed: {type(cause).__name__}: {cause}".rstrip(": ")
+                self._check_health()
+            except StreamBroken as exc:
+                last_error = f"stream broken: {exc}"
                 self._check_health()
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 last_error = f"malformed 200 response: broken JSON ({exc})"

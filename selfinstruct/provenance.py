@@ -31,9 +31,11 @@ class HeadlineStats:
     empty_input_share: float
     length_unit: str
     lengths: dict[str, tuple[float, float, float]]  # instruction/input/output: median, p90, max
-    similarity_counts: list[int]  # tasks per 0.1 bin of ROUGE-L to the most similar earlier instruction
+    similarity_counts: list[int]  # tasks per 0.1 bin of ROUGE-L to the most similar earlier task or seed
     acceptance_rate: float | None
     rejected_by_reason: dict[str, int]  # "stage:reason" -> count, from rejected.jsonl
+    # The paper's Figure 3: tasks per 0.1 bin of ROUGE-L to the most similar seed (None: no seeds known).
+    seed_similarity_counts: list[int] | None = None
 
 
 @dataclass
@@ -79,6 +81,7 @@ def headline_stats(source: Path) -> HeadlineStats:
         similarity_counts=list(s.similarity_counts),
         acceptance_rate=run.acceptance_rate if run else None,
         rejected_by_reason=dict(run.rejected_by_reason) if run else {},
+        seed_similarity_counts=list(s.seed_similarity_counts) if s.seed_similarity_counts is not None else None,
     )
 
 

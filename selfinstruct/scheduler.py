@@ -182,14 +182,16 @@ class Scheduler:
     def _harvest(self, done: set[asyncio.Task[Any]]) -> bool:
         """Take in finished jobs; True when one could not be paid for (the budget is exhausted)."""
         self._flying -= done
-        exhausted = False
-        for task in done:
-            exc = task.exception()
-            if isinstance(exc, BudgetExhausted):
-                exhausted = True
-            elif exc is not None:
-                raise exc  # an endpoint error stops the run here
-        for k in [k for k, task in self._instr.items() if task.done() and task.exception() is None]:
+        # Every failure is taken in (a task whose exception nobody asks for prints a traceback at exit), then the
+        # first fatal one stops the run; run() cancels and awaits the rest.
+        failures = [exc for task in done if not task.cancelled() and (exc := task.exception()) is not None]
+        fatal = [exc for exc in failures if not isinstance(exc, BudgetExhausted)]
+        if fatal:
+            raise fatal[0]  # an endpoint error stops the run here
+        exhausted = bool(failures)
+        for k in [
+            k for k, task in self._instr.items() if task.done() and not task.cancelled() and task.exception() is None
+        ]:
             self._results[k] = self._instr.pop(k).result()
         return exhausted
 

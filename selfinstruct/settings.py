@@ -28,7 +28,7 @@ class FilterSettings:
     language: LanguageOption = "en"
     rejected: Path | None = None
     keywords: tuple[str, ...] = field(default=DEFAULT_KEYWORDS)
-    min_score: float | None = None  # keep only tasks the audit scored at least this (see audit_journal)
+    min_score: float | None = None  # keep only instances the audit scored at least this (see audit_scores)
     audit: Path | None = None  # the audit journal; default: the one `selfinstruct audit` writes for the input
 
 
@@ -323,7 +323,7 @@ class ExportSettings:
     eos: str = ""  # appended to each prompt-completion completion; none by default (trainers add their own)
     roles: ShareGPTRoles = "sharegpt"  # sharegpt turns: human/gpt (LLaMA-Factory) or user/assistant (TRL)
     system: str = ""  # a system turn before each conversation
-    min_score: float | None = None  # keep only pool tasks the audit scored at least this (AlpaGasus-style)
+    min_score: float | None = None  # keep only pool instances the audit scored at least this (AlpaGasus-style)
     audit: Path | None = None  # the audit journal for min_score (default: the one `audit` wrote for source)
 
     @property
@@ -390,8 +390,8 @@ def resolve_export_settings(
         raise InputError("--system is empty; give the system prompt text or leave the option out")
     if audit is not None and min_score is None:
         raise InputError("--audit names the audit journal for --min-score; pass --min-score too")
-    if min_score is not None and not 1.0 <= min_score <= 5.0:
-        raise InputError(f"--min-score {min_score:g} is out of range; the audit scores from 1 to 5")
+    if min_score is not None and not 0.0 <= min_score <= 5.0:
+        raise InputError(f"--min-score {min_score:g} is out of range; the audit scores from 0 to 5")
     split = (HF_VALIDATION_SPLIT if fmt == "hf" else 0.0) if validation_split is None else validation_split
     if not 0.0 <= split < 1.0:
         raise InputError(f"--validation-split {split} is out of range; give a share like 0.05 (0 for none)")

@@ -67,6 +67,9 @@ class FakeBatches:
         self.line_error: tuple[int, str | None, str] = (500, None, "The server had an error (injected).")
         # HTTP statuses, or (status, message), for the next control calls (upload, create, retrieve)
         self.errors_next: list[int | tuple[int, str]] = []
+        # the next retrieves of a batch answer a byte every `trickle` seconds (headers at once)
+        self.trickle_retrieves = 0
+        self.trickle = 0.1
         self.submissions: Counter[str] = Counter()
         self.files: dict[str, tuple[str, bytes]] = {}  # id -> (purpose, content)
         self.batches: dict[str, _Batch] = {}
@@ -80,18 +83,22 @@ class FakeBatches:
         """Answer the request and return True when it is one of ours."""
         if path.split("/")[:3] not in (FILES.split("/"), BATCHES.split("/")):
             return False
+        trickle = None
         with self._lock:
             if self.errors_next:
                 error = self.errors_next.pop(0)
                 status, payload = error if isinstance(error, tuple) else (error, "injected control-call failure")
             else:
                 status, payload = self._route(fake, method, path, raw, h.headers.get("Content-Type") or "")
+                if self.trickle_retrieves and method == "GET" and path.startswith(BATCHES + "/"):
+                    self.trickle_retrieves -= 1
+                    trickle = self.trickle
         if isinstance(payload, bytes):
             h._send_bytes(status, payload, "application/octet-stream")
         elif status >= 400:
             h._send_error(status, str(payload), None)
         else:
-            h._send_json(status, payload)
+            h._send_json(status, payload, trickle=trickle)
         return True
 
     def _route(self, fake: FakeOpenAIServer, method: str, path: str, raw: bytes, content_type: str) -> tuple[int, Any]:

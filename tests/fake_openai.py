@@ -127,7 +127,10 @@ class Fault:
     Faults that change a normal answer instead of replacing it: ``cut`` keeps only that fraction of the
     responder's text (cut mid-word, as a token limit does) and reports ``finish_reason="length"``, the way
     a reply that ran into ``max_tokens`` arrives; ``reasoning_content`` adds a reasoning model's separate
-    thinking field to a chat answer, which a client must never take for the answer.
+    thinking field to a chat answer, which a client must never take for the answer; ``trickle`` sends the
+    answer's headers at once and then its body one byte every ``trickle`` seconds (a server that is alive but
+    never done: no read ever waits long, so only a deadline on the whole attempt ends it); a streamed answer
+    (``"stream": true``) is sent one chunk every ``trickle`` seconds instead.
     """
 
     status: int | None = None
@@ -144,6 +147,7 @@ class Fault:
     null_choices: bool = False
     cut: float | None = None
     reasoning_content: str | None = None
+    trickle: float | None = None
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -225,6 +229,29 @@ def _error_body(status: int, message: str, code: str | None, err_type: str | Non
     return {"error": {"message": message, "type": err_type, "param": None, "code": code}}
 
 
+def _stream_events(payload: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A completion payload as the chunks of a stream: a word per chunk, then the finish reason, then (with
+    ``stream_options.include_usage``) the usage in a chunk without choices, as OpenAI sends them."""
+    chat = payload["object"] == "chat.completion"
+    head = {k: payload[k] for k in ("id", "created", "model")} | {
+        "object": "chat.completion.chunk" if chat else "text_completion"
+    }
+    events: list[dict[str, Any]] = []
+    for choice in payload["choices"]:
+        text = (choice["message"]["content"] if chat else choice["text"]) or ""
+        for piece in re.findall(r"\s*\S+\s*", text) or [""]:
+            delta = {"delta": {"content": piece}} if chat else {"text": piece}
+            events.append(head | {"choices": [{"index": choice["index"], **delta, "finish_reason": None}]})
+        end = {"delta": {}} if chat else {"text": ""}
+        last = {"index": choice["index"], **end, "finish_reason": choice["finish_reason"]}
+        if "stop_reason" in choice:  # vLLM sends it with the finish reason
+            last["stop_reason"] = choice["stop_reason"]
+        events.append(head | {"choices": [last]})
+    if (body.get("stream_options") or {}).get("include_usage"):
+        events.append(head | {"choices": [], "usage": payload["usage"]})
+    return events
+
+
 class _ClientGone(Exception):
     """The peer closed the connection while we were answering."""
 
@@ -285,11 +312,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send_json(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
-        self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", extra_headers)
+    def _send_json(
+        self, status: int, payload: Any, extra_headers: dict[str, str] | None = None, trickle: float | None = None
+    ) -> None:
+        self._send_raw(status, json.dumps(payload).encode("utf-8"), "application/json", extra_headers, trickle)
 
     def _send_raw(
-        self, status: int, data: bytes, content_type: str, extra_headers: dict[str, str] | None = None
+        self,
+        status: int,
+        data: bytes,
+        content_type: str,
+        extra_headers: dict[str, str] | None = None,
+        trickle: float | None = None,
     ) -> None:
         try:
             self.send_response(status)
@@ -301,7 +335,36 @@ class _Handler(BaseHTTPRequestHandler):
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(data)
+            if trickle:
+                self.wfile.flush()
+                for i in range(len(data)):
+                    if self.server.fake._stopping.wait(trickle):
+                        break
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+            else:
+                self.wfile.write(data)
+            self.wfile.flush()
+        except OSError as exc:
+            self.close_connection = True
+            raise _ClientGone(str(exc)) from exc
+
+    def _send_stream(self, events: list[dict[str, Any]], extra_headers: dict[str, str], gap: float | None) -> None:
+        """Server-sent events, chunked, one event every `gap` seconds (at once without), then ``[DONE]``."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            for data in [*(json.dumps(e) for e in events), "[DONE]"]:
+                if gap and self.server.fake._stopping.wait(gap):
+                    break
+                event = f"data: {data}\n\n".encode()
+                self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except OSError as exc:
             self.close_connection = True
@@ -601,11 +664,6 @@ class FakeOpenAIServer:
             )
             return
 
-        if completion and body.get("stream"):
-            self._count(path, "stream_rejected", request)
-            h._send_error(400, "stream=true is not supported by the fake OpenAI server.", "stream_unsupported")
-            return
-
         violation = check_request(path, body, self.profile) if completion and self.profile else None
         if violation is not None:
             self._count(path, "invalid_request", request)
@@ -666,6 +724,7 @@ class FakeOpenAIServer:
             if fault is not None:
                 outcome = "fault_cut" if fault.cut is not None else "fault_hang"
                 outcome = "fault_reasoning" if fault.reasoning_content is not None else outcome
+                outcome = "fault_trickle" if fault.trickle else outcome
             try:
                 for _ in range(n):
                     replies.append(self._call_responder(request))
@@ -683,7 +742,11 @@ class FakeOpenAIServer:
         if fault is not None and fault.reasoning_content is not None and path == CHAT_PATH:
             for choice in payload["choices"]:
                 choice["message"]["reasoning_content"] = fault.reasoning_content
-        h._send_json(200, payload, extra)
+        trickle = fault.trickle if fault is not None else None
+        if body.get("stream"):
+            h._send_stream(_stream_events(payload, body), extra, trickle)
+        else:
+            h._send_json(200, payload, extra, trickle)
 
     def _add_stop_reasons(self, payload: dict[str, Any], stops: list[str | None]) -> None:
         """vLLM names the stop string that ended a choice (``stop_reason``, null otherwise); the strict profile

@@ -1,8 +1,9 @@
 """`selfinstruct audit` against the loopback fake server with a scripted judge, and `filter --min-score`.
 
-The scripted judge answers each task in a style fixed by the task's number: JSON (some in code fences),
+The scripted judge answers each instance in a style fixed by its task's number: JSON (some in code fences),
 plain labelled lines, malformed on even request seeds (so the retry with another seed may heal it), always
-malformed, or a refusal. Its verdict is a pure function of the task, so every expectation is computed here.
+malformed, or a refusal. Its verdict is a pure function of the task and the instance (scores 0-5 in halves),
+so every expectation is computed here.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.audit_journal import audit_scores, keep_min_score, read_journal
+from selfinstruct.audit_journal import read_journal
+from selfinstruct.audit_scores import audit_scores, keep_min_score
 from selfinstruct.audit_summary import wilson
 from selfinstruct.bootstrap import derive_seed
 from selfinstruct.cli import cli
+from selfinstruct.records import Record
+from selfinstruct.seeds import task_from_record
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply, Request
 
 KEY = "sk-test-audit"
@@ -34,17 +38,19 @@ CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUC
                                "SELFINSTRUCT_PRICE_OUTPUT", "SELFINSTRUCT_BATCH_DISCOUNT")}  # fmt: skip
 _INSTRUCTION = re.compile(r"Instruction:\n(.*?)\n\nInput:", re.S)
 _NUMBER = re.compile(r"#(\d+)")
+_INSTANCE = re.compile(r"Output:\noutput (\d+)\.(\d+)")
 STYLES = ("json", "json", "fenced", "json", "plain", "json", "flaky", "json", "garbled", "refusal")
 
 
-def verdict_of(number: int) -> dict[str, Any]:
-    score = int(hashlib.sha256(str(number).encode()).hexdigest(), 16) % 5 + 1
+def verdict_of(number: int, instance: int = 0) -> dict[str, Any]:
+    halves = int(hashlib.sha256(f"{number}.{instance}".encode()).hexdigest(), 16) % 11
+    score = halves // 2 if halves % 2 == 0 else halves / 2  # 0, 0.5, ..., 5 as the journal writes them
     return {
-        "valid_instruction": score >= 2,
-        "appropriate_input": score >= 3 or number % 7 == 0,
-        "correct_output": score >= 4,
+        "valid_instruction": score >= 1,
+        "appropriate_input": score >= 2 or number % 7 == 0,
+        "correct_output": score >= 3.5,
         "score": score,
-        "reason": f"Scripted reason {number}.",
+        "reason": f"Scripted reason {number}.{instance}.",
     }
 
 
@@ -59,7 +65,8 @@ def judge(request: Request) -> Reply:
     if number_match is None:
         return Reply("I am not sure what you want.")
     number = int(number_match.group(1))
-    v = verdict_of(number)
+    instance_match = _INSTANCE.search(request.prompt)
+    v = verdict_of(number, int(instance_match.group(2)) if instance_match else 0)
     yn = {True: "yes", False: "no"}
     style = style_of(number)
     seed = request.body.get("seed")
@@ -77,14 +84,24 @@ def judge(request: Request) -> Reply:
     return Reply(f"Here is my verdict:\n```json\n{body}\n```" if style == "fenced" else body)
 
 
-def expected(number: int, task_id: str, seed: int = 0) -> dict[str, Any] | None:
-    """The verdict the audit must journal for a task, or None when it must be unreadable."""
+def expected(number: int, task_id: str, instance: int, seed: int = 0) -> dict[str, Any] | None:
+    """The verdict the audit must journal for an instance, or None when it must be unreadable."""
     style = style_of(number)
     if style in ("refusal", "garbled"):
         return None
-    if style == "flaky" and all(derive_seed(seed, "audit", task_id, k) % 2 == 0 for k in (0, 1)):
+    if style == "flaky" and all(derive_seed(seed, "audit", task_id, instance, k) % 2 == 0 for k in (0, 1)):
         return None
-    return verdict_of(number)
+    return verdict_of(number, instance)
+
+
+def keys_of(tasks: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(task id, instance index) of every instance of the pool: what a full audit judges."""
+    return [(t["id"], k) for t in tasks for k in range(len(t["instances"]))]
+
+
+def primary(task_id: str, instances: int, seed: int = 0) -> int:
+    """The instance of a task that the paper's table counts (chosen with the seed, as the audit does)."""
+    return derive_seed(seed, "instance", task_id) % instances
 
 
 def make_pool(path: Path, n: int) -> list[dict[str, Any]]:
@@ -116,7 +133,7 @@ def run_audit(server: FakeOpenAIServer, source: Path, *args: str) -> tuple[int, 
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_200_tasks_every_one_judged_or_unreadable_and_the_table_adds_up(
+def test_200_tasks_every_instance_judged_or_unreadable_and_the_table_adds_up(
     tmp_path: Path, server: FakeOpenAIServer
 ) -> None:
     run_dir = tmp_path / "run"
@@ -124,10 +141,12 @@ def test_200_tasks_every_one_judged_or_unreadable_and_the_table_adds_up(
     code, stdout, stderr = run_audit(server, run_dir, "--concurrency", "16")
     assert code == 0, stderr
     lines = journal_lines(run_dir / "audit.jsonl")
-    assert sorted(r["task_id"] for r in lines) == sorted(t["id"] for t in tasks)  # each task exactly once
+    # Issue 21 #9: every instance of every task is judged on its own, each exactly once.
+    assert sorted((r["task_id"], r["instance"]) for r in lines) == sorted(keys_of(tasks))
+    sizes = {t["id"]: len(t["instances"]) for t in tasks}
     for rec in lines:
         number = int(rec["task_id"].rsplit("_", 1)[1])
-        want = expected(number, rec["task_id"])
+        want = expected(number, rec["task_id"], rec["instance"])
         if want is None:
             assert rec["status"] == "unreadable" and rec["why"] and "score" not in rec
             assert rec["attempts"] == 2  # retried once, then given up, never guessed
@@ -136,13 +155,21 @@ def test_200_tasks_every_one_judged_or_unreadable_and_the_table_adds_up(
             assert rec["answers"] == {k: want[k] for k in ("valid_instruction", "appropriate_input", "correct_output")}
             assert (rec["score"], rec["reason"]) == (want["score"], want["reason"])
         assert rec["judge_model"] == "fake-model" and rec["seed"] == 0 and len(rec["raw"]) <= 600
+        assert len(rec["instance_sha256"]) == 16
+    assert any(r.get("score") == 4.5 for r in lines)  # AlpaGasus's threshold is a score the judge can give
     summary = json.loads((run_dir / "audit_summary.json").read_text())
-    judged = [r for r in lines if r["status"] == "judged"]
+    # The paper's table: one instance per task, the one chosen with the seed.
+    table = [r for r in lines if r["instance"] == primary(r["task_id"], sizes[r["task_id"]])]
+    judged = [r for r in table if r["status"] == "judged"]
     assert summary["audited"] == 200 == summary["judged"] + summary["unreadable"] + summary["pending"]
     assert summary["pending"] == 0 and summary["judged"] == len(judged)
     assert sum(summary["unreadable_reasons"].values()) == summary["unreadable"]
     assert summary["unreadable_reasons"]["refusal"] == 20
-    assert sum(summary["score"]["distribution"].values()) == summary["judged"]
+    instances = summary["instances"]
+    assert instances == {"audited": len(lines), "judged": sum(1 for r in lines if r["status"] == "judged"),
+                         "unreadable": sum(1 for r in lines if r["status"] == "unreadable"), "pending": 0}  # fmt: skip
+    assert sum(summary["score"]["distribution"].values()) == instances["judged"]
+    assert summary["score"]["distribution"]["4.5"] == sum(1 for r in lines if r.get("score") == 4.5)
     for row in ("valid_instruction", "appropriate_input", "correct_output"):
         yes = sum(1 for r in judged if r["answers"][row])
         q = summary["questions"][row]
@@ -155,36 +182,82 @@ def test_200_tasks_every_one_judged_or_unreadable_and_the_table_adds_up(
     assert "valid instruction" in stdout and "92%" in stdout and "79%" in stdout and "58%" in stdout
     assert "54%" in stdout and "95% CI" in stdout
     assert f"judged {summary['judged']} + unreadable {summary['unreadable']}" in stdout and "= 200 audited" in stdout
-    assert "not a real judge" not in stdout
-    # One request per readable task, two for unreadable ones, each with its own derived seed.
+    assert f"= {len(lines)}\n" in stdout and "not a real judge" not in stdout
+    # One request per readable instance, two for unreadable ones, each with its own derived seed.
     assert len(server.requests) == sum(r["attempts"] for r in lines)
     retries = [r for r in server.requests if r.body["temperature"] != 0]
     assert len(retries) == sum(1 for r in lines if r["attempts"] == 2)
     assert all(r.body["temperature"] == 0.7 for r in retries)
     by_seed = {r.body["seed"] for r in server.requests}
     assert len(by_seed) == len(server.requests)
-    assert derive_seed(0, "audit", "machine_task_0", 0) in by_seed
+    assert derive_seed(0, "audit", "machine_task_0", 0, 0) in by_seed
 
 
-def test_filter_min_score_keeps_exactly_the_tasks_scored_at_least_x(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def _kept(tasks: list[dict[str, Any]], scores: dict[tuple[str, int], float], x: float) -> list[dict[str, Any]]:
+    """The records `filter --min-score x` must write: each task with only its instances scored x or more."""
+    out = []
+    for t in tasks:
+        kept = [inst for k, inst in enumerate(t["instances"]) if scores.get((t["id"], k), -1) >= x]
+        if kept:
+            out.append({**t, "instances": kept})
+    return out
+
+
+def test_filter_min_score_keeps_exactly_the_instances_scored_at_least_x(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
     run_dir = tmp_path / "run"
     tasks = make_pool(run_dir / "tasks.jsonl", 200)
     assert run_audit(server, run_dir)[0] == 0
     scores = audit_scores(run_dir / "audit.jsonl")
-    for x in (1, 3.5, 4, 5):
+    total = len(keys_of(tasks))
+    for x in (0, 3.5, 4.5, 5):
         out = tmp_path / f"kept_{x}.jsonl"
         result = CliRunner().invoke(cli, ["filter", str(run_dir / "tasks.jsonl"), "--min-score", str(x), "--out",
                                           str(out), "-q", "--json"])  # fmt: skip
         assert result.exit_code == 0, result.stderr
-        kept = journal_lines(out)
-        want = [t for t in tasks if scores.get(t["id"], 0) >= x]
-        assert kept == want  # unchanged, in order, exactly these
+        want = _kept(tasks, scores, x)
+        assert journal_lines(out) == want  # in order, every other field unchanged, only the vouched instances
         report = json.loads(result.stdout)
         assert report["kept"] == len(want) and report["kept"] + report["dropped"] == 200
-        unreadable = sum(1 for t in tasks if t["id"] not in scores)
-        assert report["by_reason"].get("audit:unreadable", 0) == unreadable
-    selection = keep_min_score([(t["id"], t["instruction"]) for t in tasks], run_dir / "audit.jsonl", 4)
-    assert selection.kept == sum(1 for s in scores.values() if s >= 4)
+        kept_instances = sum(len(t["instances"]) for t in want)
+        assert report["instances"]["kept"] == kept_instances
+        assert kept_instances + sum(report["instances"]["dropped"].values()) == total
+        assert report["instances"]["dropped"].get("unreadable", 0) == total - len(scores)
+    selection = keep_min_score([task_from_record(Record(t, 1), Path("p"), 0) for t in tasks],
+                               run_dir / "audit.jsonl", 4.5)  # fmt: skip
+    assert selection.kept == sum(1 for s in scores.values() if s >= 4.5)
+
+
+def test_min_score_drops_instances_the_audit_never_judged(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """Issue 21 #9: an audit that judged one instance per task (as before) vouches for that instance only; the
+    others are dropped as never judged, and the summary says how many."""
+    run_dir = tmp_path / "run"
+    tasks = make_pool(run_dir / "tasks.jsonl", 30)
+    assert run_audit(server, run_dir)[0] == 0
+    journal = run_dir / "audit.jsonl"
+    lines = journal_lines(journal)
+    # An older journal: the table's instance of each task only, without instance hashes, integer 1-5 scores.
+    sizes = {t["id"]: len(t["instances"]) for t in tasks}
+    old = [{k: v for k, v in r.items() if k != "instance_sha256"} | ({"score": 5} if "score" in r else {})
+           for r in lines if r["instance"] == primary(r["task_id"], sizes[r["task_id"]])]  # fmt: skip
+    journal.write_text("".join(json.dumps(r) + "\n" for r in old), encoding="utf-8")
+    out = tmp_path / "best.json"
+    result = CliRunner().invoke(cli, ["export", str(run_dir), "--format", "alpaca", "--out", str(out),
+                                      "--min-score", "4.5"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    judged = sum(1 for r in old if r["status"] == "judged")
+    records = json.loads(out.read_text(encoding="utf-8"))
+    assert len(records) == judged  # one instance per judged task, not all of its instances
+    never = len(keys_of(tasks)) - len(old)
+    assert f"kept {judged} of {len(keys_of(tasks))} pool instances" in result.stdout
+    assert f"not_judged {never} (never judged by the audit)" in result.stdout
+    filtered = CliRunner().invoke(cli, ["filter", str(run_dir / "tasks.jsonl"), "--min-score", "4.5", "--out",
+                                        str(tmp_path / "f.jsonl"), "-q"])  # fmt: skip
+    assert filtered.exit_code == 0, filtered.stderr
+    assert f"kept {judged} of {len(keys_of(tasks))} instances" in filtered.stdout
+    assert f"not_judged {never} (never judged by the audit)" in filtered.stdout
+    assert sum(len(r["instances"]) for r in journal_lines(tmp_path / "f.jsonl")) == judged
 
 
 def test_filter_min_score_text_summary_and_with_other_filters(tmp_path: Path, server: FakeOpenAIServer) -> None:
@@ -195,8 +268,9 @@ def test_filter_min_score_text_summary_and_with_other_filters(tmp_path: Path, se
     result = CliRunner().invoke(cli, ["filter", str(run_dir / "tasks.jsonl"), "--min-score", "3", "--out", str(out),
                                       "--filters", "length", "-q"])  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert "audit: not_audited" in result.stdout and "kept " in result.stdout
-    assert "20" in result.stdout.split("audit: not_audited", 1)[1].splitlines()[0]
+    assert "audit: not_judged" in result.stdout and "kept " in result.stdout
+    assert "20" in result.stdout.split("audit: not_judged", 1)[1].splitlines()[0]
+    assert "per instance: kept " in result.stdout
 
 
 def test_sample_and_instances_are_seeded_and_a_larger_sample_is_a_superset(
@@ -208,9 +282,9 @@ def test_sample_and_instances_are_seeded_and_a_larger_sample_is_a_superset(
     for name, args in {"a": ("--sample", "20", "--seed", "3"), "b": ("--sample", "20", "--seed", "3")}.items():
         journal = tmp_path / f"{name}.jsonl"
         assert run_audit(server, pool, *args, "--out", str(journal))[0] == 0
-        outs[name] = sorted(journal_lines(journal), key=lambda r: r["task_id"])
+        outs[name] = sorted(journal_lines(journal), key=lambda r: (r["task_id"], r["instance"]))
     assert outs["a"] == outs["b"]  # same sample, same instances, same verdicts
-    assert len(outs["a"]) == 20
+    assert len({r["task_id"] for r in outs["a"]}) == 20
     assert len({r["instance"] for r in outs["a"]}) > 1
     other = tmp_path / "other.jsonl"
     assert run_audit(server, pool, "--sample", "20", "--seed", "4", "--out", str(other))[0] == 0
@@ -221,18 +295,19 @@ def test_sample_and_instances_are_seeded_and_a_larger_sample_is_a_superset(
     code, stdout, _ = run_audit(server, pool, "--sample", "30", "--seed", "3", "--out", str(journal))
     assert code == 0
     lines = journal_lines(journal)
-    assert len(lines) == 30 and {r["task_id"] for r in outs["a"]} <= {r["task_id"] for r in lines}
+    assert len({r["task_id"] for r in lines}) == 30
+    assert {r["task_id"] for r in outs["a"]} <= {r["task_id"] for r in lines}
     new_prompts = [r.prompt for r in server.requests[before:]]
     assert not any(f"#{r['task_id'].rsplit('_', 1)[1]} " in p for r in outs["a"] for p in new_prompts)
-    assert "20 were already in" in stdout
+    assert f"{len(outs['a'])} were already in" in stdout
     assert (tmp_path / "a_summary.json").is_file()
 
 
 def test_a_file_source_writes_its_journal_next_to_it(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 5)
+    tasks = make_pool(pool, 5)
     assert run_audit(server, pool)[0] == 0
-    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == 5
+    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == len(keys_of(tasks))
     assert json.loads((tmp_path / "pool.audit_summary.json").read_text())["audited"] == 5
     out = tmp_path / "kept.jsonl"
     result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "1", "--out", str(out), "-q"])
@@ -241,25 +316,25 @@ def test_a_file_source_writes_its_journal_next_to_it(tmp_path: Path, server: Fak
 
 def test_transient_faults_are_retried_by_the_engine(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 6)
+    tasks = make_pool(pool, 6)
     server.inject(Fault(status=503), Fault(status=429, retry_after=0.01), Fault(drop=True))
     code, _, stderr = run_audit(server, pool, "--concurrency", "1")
     assert code == 0, stderr
-    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == 6
+    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == len(keys_of(tasks))
 
 
 def test_a_dead_judge_stops_with_one_line_and_keeps_the_journal(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 6)
+    tasks = make_pool(pool, 6)
     server.inject_when(lambda r: "#4 " in r.prompt, Fault(status=401), times=1)
     code, _, stderr = run_audit(server, pool, "--concurrency", "1")
     assert code == 1 and "authentication failed (401)" in stderr and "Traceback" not in stderr
     done = journal_lines(tmp_path / "pool.audit.jsonl")
-    assert [r["task_id"] for r in done] == [f"machine_task_{i}" for i in range(4)]
+    assert [(r["task_id"], r["instance"]) for r in done] == keys_of(tasks[:4])
     summary = json.loads((tmp_path / "pool.audit_summary.json").read_text())
-    assert summary["pending"] == 2
+    assert summary["pending"] == 2 and summary["instances"]["pending"] == len(keys_of(tasks[4:]))
     assert run_audit(server, pool)[0] == 0
-    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == 6
+    assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == len(keys_of(tasks))
 
 
 def test_progress_without_a_terminal_logs_lines_with_the_engine_counters(
@@ -273,29 +348,30 @@ def test_progress_without_a_terminal_logs_lines_with_the_engine_counters(
     result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
     assert result.exit_code == 0, result.stderr
     assert re.search(
-        r"audit: 0/10 tasks; 0 in flight, 0 requests, 0 retries, 0 unreadable, 0 tokens, \$0", result.stderr
+        r"audit: 0/\d+ instances; 0 in flight, 0 requests, 0 retries, 0 unreadable, 0 tokens, \$0", result.stderr
     )
+    first = len(journal_lines(tmp_path / "pool.audit.jsonl"))
     result = CliRunner().invoke(cli, [*argv, "--sample", "20"], env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
-    assert "audit: 10/20 tasks" in result.stderr  # the journal's verdicts count from the start
+    assert f"audit: {first}/" in result.stderr  # the journal's verdicts count from the start
 
 
 def test_max_tokens_total_is_a_cap(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 20)
+    total = len(keys_of(make_pool(pool, 20)))
     code, _, stderr = run_audit(server, pool, "--max-tokens-total", "3000", "--concurrency", "2")
-    assert code == 3, stderr  # as generate: the budget stopped it before every task was asked
+    assert code == 3, stderr  # as generate: the budget stopped it before every instance was asked
     lines = journal_lines(tmp_path / "pool.audit.jsonl")
-    assert 0 < len(lines) < 20 and "could overrun the token budget of 3,000" in stderr
+    assert 0 < len(lines) < total and "could overrun the token budget of 3,000" in stderr
     assert sum(r["prompt_tokens"] + r["completion_tokens"] for r in lines) <= 3000
     code, _, stderr = run_audit(server, pool, "--max-tokens-total", "100000", "--concurrency", "2")
-    assert code == 0 and len(journal_lines(tmp_path / "pool.audit.jsonl")) == 20  # a larger cap finishes it
+    assert code == 0 and len(journal_lines(tmp_path / "pool.audit.jsonl")) == total  # a larger cap finishes it
 
 
 @pytest.mark.parametrize("concurrency", ["1", "8"])
 def test_max_cost_is_a_cap(tmp_path: Path, server: FakeOpenAIServer, concurrency: str) -> None:
     """--max-cost with the prices from the environment (as generate reads them), never passed."""
     pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 30)
+    total = len(keys_of(make_pool(pool, 30)))
     prices = {"SELFINSTRUCT_PRICE_INPUT": "2.5", "SELFINSTRUCT_PRICE_OUTPUT": "10"}
     argv = ["audit", str(pool), "--judge-base-url", server.url, "--judge-model", "fake-model", "-q"]
     result = CliRunner().invoke(
@@ -306,7 +382,7 @@ def test_max_cost_is_a_cap(tmp_path: Path, server: FakeOpenAIServer, concurrency
     assert result.exit_code == 3, result.stderr
     lines = journal_lines(tmp_path / "pool.audit.jsonl")
     spent = sum(r["prompt_tokens"] * 2.5 + r["completion_tokens"] * 10 for r in lines) / 1e6
-    assert 0 < len(lines) < 30 and spent <= 0.01
+    assert 0 < len(lines) < total and spent <= 0.01
     assert "could overrun the cost budget of $0.0100" in result.stderr and "$0." in result.stdout  # this run's cost
 
 
@@ -315,7 +391,9 @@ def test_batch_dry_run_counts_batch_prices(tmp_path: Path, server: FakeOpenAISer
     make_pool(pool, 10)
     dollars = []
     for extra in ([], ["--batch"], ["--batch", "--batch-discount", "0.25"]):
-        code, stdout, stderr = run_audit(server, pool, "--dry-run", "--price-input", "1", "--price-output", "4", *extra)
+        # Prices high enough that the printed 4 decimals hold the ratio to 0.1%.
+        code, stdout, stderr = run_audit(server, pool, "--dry-run", "--price-input", "100", "--price-output", "400",
+                                         *extra)  # fmt: skip
         assert code == 0, stderr
         dollars.append(float(re.search(r"cost\s+\$([\d.]+)", stdout).group(1)))  # type: ignore[union-attr]
         assert ("(batch prices)" in stdout) == bool(extra)
@@ -328,14 +406,16 @@ def test_batch_dry_run_counts_batch_prices(tmp_path: Path, server: FakeOpenAISer
 
 def test_dry_run_counts_what_is_left_and_calls_nothing(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 12)
+    total = len(keys_of(make_pool(pool, 12)))
     assert run_audit(server, pool, "--sample", "4")[0] == 0
+    judged = len(journal_lines(tmp_path / "pool.audit.jsonl"))
     server.reset()
     code, stdout, stderr = run_audit(server, pool, "--dry-run", "--price-input", "0.15", "--price-output", "0.6")
     assert code == 0, stderr
     assert server.requests == []
     assert "===== judge prompt" in stdout and "Instruction:\nDo task #" in stdout
-    assert re.search(r"requests\s+8\b", stdout) and "(4 already judged)" in stdout and "$" in stdout
+    assert re.search(rf"requests\s+{total - judged}\b", stdout) and f"({judged} already judged)" in stdout
+    assert f"the {total} instances of 12 audited tasks" in stdout and "$" in stdout
     assert "not a real judge" not in stdout
 
 
@@ -411,6 +491,19 @@ def test_a_journal_of_another_judge_or_pool_is_refused(tmp_path: Path, server: F
     assert result.exit_code == 2 and "another pool" in result.stderr and not (tmp_path / "k.jsonl").exists()
 
 
+def test_a_journal_of_other_instances_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """A score belongs to the instance text it was given for: a regenerated output is not vouched for."""
+    pool = tmp_path / "pool.jsonl"
+    tasks = make_pool(pool, 4)
+    assert run_audit(server, pool)[0] == 0
+    tasks[2]["instances"][1]["output"] = "output 2.1, rewritten"
+    pool.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    code, _, stderr = run_audit(server, pool)
+    assert code == 2 and "instance 1 of task 'machine_task_2' was judged with another input or output" in stderr
+    result = CliRunner().invoke(cli, ["filter", str(pool), "--min-score", "1", "--out", str(tmp_path / "k.jsonl")])
+    assert result.exit_code == 2 and "another pool" in result.stderr and not (tmp_path / "k.jsonl").exists()
+
+
 def test_filter_min_score_input_errors(tmp_path: Path) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 3)
@@ -429,17 +522,17 @@ def test_filter_min_score_input_errors(tmp_path: Path) -> None:
 
 def test_torn_last_line_is_cut_and_that_task_asked_again(tmp_path: Path, server: FakeOpenAIServer) -> None:
     pool = tmp_path / "pool.jsonl"
-    make_pool(pool, 5)
+    tasks = make_pool(pool, 5)
     assert run_audit(server, pool)[0] == 0
     journal = tmp_path / "pool.audit.jsonl"
     data = journal.read_bytes()
     journal.write_bytes(data[: -len(data.splitlines()[-1]) // 2 - 1])  # half of the last line, no newline
-    assert len(audit_scores(journal)) <= 4  # the reader skips the torn line, and writes nothing
+    assert len(audit_scores(journal)) < len(keys_of(tasks))  # the reader skips the torn line, and writes nothing
     server.reset()
     code, _, stderr = run_audit(server, pool)
     assert code == 0 and "removed a torn last line" in stderr
     assert len(server.requests) in (1, 2)
-    assert sorted(r["task_id"] for r in journal_lines(journal)) == [f"machine_task_{i}" for i in range(5)]
+    assert sorted((r["task_id"], r["instance"]) for r in journal_lines(journal)) == sorted(keys_of(tasks))
 
 
 def _audit_cli(pool: Path, url: str, concurrency: int) -> list[str]:
@@ -471,11 +564,12 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, kill_af
         assert 0 < len(journaled) < 200, "kill the audit mid-run"
         mark = len(srv.requests)
         subprocess.run(_audit_cli(pool, srv.url, 8), env=env, check=True, timeout=120)
-        asked_again = {int(m.group(1)) for r in srv.requests[mark:] if (m := _NUMBER.search(r.prompt))}
-    assert not asked_again & {int(t.rsplit("_", 1)[1]) for t in journaled}
-    final = sorted(journal_lines(pool.parent / "audit.jsonl"), key=lambda r: r["task_id"])
-    want = sorted(journal_lines(reference.parent / "audit.jsonl"), key=lambda r: r["task_id"])
-    assert [r["task_id"] for r in final] == [r["task_id"] for r in want]  # every task once
+        asked_again = {(f"machine_task_{m.group(1)}", int(m.group(2)))
+                       for r in srv.requests[mark:] if (m := _INSTANCE.search(r.prompt))}  # fmt: skip
+    assert asked_again and not asked_again & journaled
+    final = sorted(journal_lines(pool.parent / "audit.jsonl"), key=lambda r: (r["task_id"], r["instance"]))
+    want = sorted(journal_lines(reference.parent / "audit.jsonl"), key=lambda r: (r["task_id"], r["instance"]))
+    assert [(r["task_id"], r["instance"]) for r in final] == [(r["task_id"], r["instance"]) for r in want]  # once
     assert final == want  # the same verdicts, tokens and replies as an audit never killed
     summary = json.loads((pool.parent / "audit_summary.json").read_text())
     reference_summary = json.loads((reference.parent / "audit_summary.json").read_text())
@@ -492,4 +586,4 @@ def test_json_summary_and_help(tmp_path: Path, server: FakeOpenAIServer) -> None
     assert summary == json.loads((tmp_path / "pool.audit_summary.json").read_text())
     assert summary["audited"] == 3 and summary["questions"]["valid_instruction"]["paper"] == 0.92
     result = CliRunner().invoke(cli, ["audit", "--help"])
-    assert result.exit_code == 0 and "Example:" in result.stdout and "--min-score 4" in result.stdout
+    assert result.exit_code == 0 and "Example:" in result.stdout and "--min-score 4.5" in result.stdout

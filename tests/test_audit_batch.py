@@ -25,7 +25,7 @@ def _argv(pool: Path, url: str, *extra: str) -> list[str]:
 
 
 def _by_task(path: Path) -> list[dict[str, object]]:
-    return sorted(journal_lines(path), key=lambda r: str(r["task_id"]))
+    return sorted(journal_lines(path), key=lambda r: (str(r["task_id"]), int(r["instance"])))
 
 
 def test_batch_audit_gives_the_synchronous_verdicts(tmp_path: Path) -> None:

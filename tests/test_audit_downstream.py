@@ -1,5 +1,5 @@
-"""What an audit changes downstream: `export --min-score` keeps only the tasks scored at least X, and `stats`
-and the hf dataset card show the audit's table."""
+"""What an audit changes downstream: `export --min-score` keeps only the instances scored at least X, and
+`stats` and the hf dataset card show the audit's table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from selfinstruct.audit_journal import audit_scores
+from selfinstruct.audit_scores import audit_scores
 from selfinstruct.cli import cli
 from tests.fake_openai import FakeOpenAIServer
 from tests.test_audit import make_pool, run_audit, server  # noqa: F401  (server is a fixture)
@@ -19,25 +19,28 @@ def _export(source: Path, out: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_export_min_score_keeps_exactly_the_tasks_scored_at_least_x(
+def test_export_min_score_keeps_exactly_the_instances_scored_at_least_x(
     tmp_path: Path,
     server: FakeOpenAIServer,  # noqa: F811
 ) -> None:
+    """Issue 21 #9: each exported record is an instance the audit itself scored at least X (4.5 included)."""
     run_dir = tmp_path / "run"
     tasks = make_pool(run_dir / "tasks.jsonl", 60)
     assert run_audit(server, run_dir)[0] == 0
     scores = audit_scores(run_dir / "audit.jsonl")
-    for x in (1, 4, 5):
+    total = sum(len(t["instances"]) for t in tasks)
+    for x in (1, 4.5, 5):
         out = tmp_path / f"best_{x}.json"
         code, stdout, stderr = _export(run_dir, out, "--min-score", str(x))
-        want = [t for t in tasks if scores.get(t["id"], 0) >= x]
+        want = [(t, inst) for t in tasks for k, inst in enumerate(t["instances"]) if scores.get((t["id"], k), -1) >= x]
         if not want:
-            assert code == 1 and "scored none of its tasks at least" in stderr and not out.exists()
+            assert code == 1 and "scored none of its instances at least" in stderr and not out.exists()
             continue
         assert code == 0, stderr
         records = json.loads(out.read_text(encoding="utf-8"))
-        assert [r["instruction"] for r in records] == [t["instruction"] for t in want for _ in t["instances"]]
-        assert f"kept {len(want)} of 60 pool tasks the audit scored at least {x:g}" in stdout
+        assert records == [{"instruction": t["instruction"], **inst} for t, inst in want]
+        assert f"kept {len(want)} of {total} pool instances" in stdout and f"at least {x:g}" in stdout
+        assert 0 < len(want) < total
 
 
 def test_export_min_score_needs_an_audit_and_a_sane_value(
@@ -51,6 +54,8 @@ def test_export_min_score_needs_an_audit_and_a_sane_value(
     code, _, stderr = _export(run_dir, tmp_path / "x.json", "--audit", str(run_dir / "audit.jsonl"))
     assert code == 2 and "pass --min-score too" in stderr
     code, _, stderr = _export(run_dir, tmp_path / "x.json", "--min-score", "7")
+    assert code == 2
+    code, _, stderr = _export(run_dir, tmp_path / "x.json", "--min-score", "-0.5")
     assert code == 2
     assert not (tmp_path / "x.json").exists()
 

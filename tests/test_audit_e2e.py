@@ -35,7 +35,7 @@ def test_audit_with_the_embedded_model(tmp_path: Path) -> None:
     assert summary["embedded_judge"] is True and "not a real judge" in summary["note"]
     assert summary["judged"] + summary["unreadable"] == 3 and summary["pending"] == 0
     assert wait_gone(proc.pid) == []
-    # Resuming asks nothing: every task is journaled.
+    # Resuming asks nothing: every instance is journaled (a seed task has one).
     again = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert "this run: 0 tasks asked" in again.stdout and "3 were already in" in again.stdout
+    assert "this run: 0 instances asked" in again.stdout and "3 were already in" in again.stdout

@@ -15,7 +15,7 @@ verdicts = st.builds(
     valid_instruction=st.booleans(),
     appropriate_input=st.booleans(),
     correct_output=st.booleans(),
-    score=st.integers(1, 5),
+    score=st.integers(0, 10).map(lambda k: k / 2 if k % 2 else k // 2),  # AlpaGasus's 0-5 with halves
     reason=st.text(
         st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="*"), max_size=80
     ).map(lambda s: " ".join(s.split())),
@@ -104,9 +104,13 @@ def test_an_echoed_task_object_is_skipped_for_the_verdict_object() -> None:
         ('{"valid_instruction": "maybe", "appropriate_input": "yes", "correct_output": "yes", "score": 3}', "stop",
          "not yes or no"),
         ('{"valid_instruction": true, "appropriate_input": true, "correct_output": true, "score": 7}', "stop",
-         "not a whole number from 1 to 5"),
-        ('{"valid_instruction": true, "appropriate_input": true, "correct_output": true, "score": 4.5}', "stop",
-         "not a whole number from 1 to 5"),
+         "not a number from 0 to 5"),
+        ('{"valid_instruction": true, "appropriate_input": true, "correct_output": true, "score": 5.5}', "stop",
+         "not a number from 0 to 5"),
+        ('{"valid_instruction": true, "appropriate_input": true, "correct_output": true, "score": -1}', "stop",
+         "not a number from 0 to 5"),
+        ("Valid instruction: yes\nAppropriate input: yes\nCorrect output: yes\nScore: 4.5 out of 10", "stop",
+         "not a number from 0 to 5"),
         ("The task looks fine overall and the output is good.", "stop", "neither JSON nor labelled lines"),
         ("Valid instruction: yes\nScore: 4", "stop", "appropriate_input missing"),
     ],
@@ -140,3 +144,19 @@ def test_top_level_answers_win_over_an_echoed_nested_task() -> None:
         '"appropriate_input": "yes", "correct_output": "no", "score": 1, "reason": "r"}'
     )
     assert read_verdict(text).verdict == Verdict(False, True, False, 1, "r")
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ('{"valid_instruction": "yes", "appropriate_input": "yes", "correct_output": "yes", "score": 4.5}', 4.5),
+        ('{"valid_instruction": "yes", "appropriate_input": "yes", "correct_output": "yes", "score": "4.5/5"}', 4.5),
+        ('{"valid_instruction": "no", "appropriate_input": "no", "correct_output": "no", "score": 0}', 0),
+        ("Valid instruction: yes\nAppropriate input: yes\nCorrect output: no\nScore: 3.5 out of 5", 3.5),
+        ("有效指令：是\n输入恰当：是\n输出正确：是\n评分：4.5分", 4.5),
+    ],
+)
+def test_alpagasus_scale_half_points_and_zero_are_read(text: str, score: float) -> None:
+    """Issue 21 #9: AlpaGasus's threshold is 4.5 on a 0-5 scale; a whole-number-only judge made it "only 5s"."""
+    verdict = read_verdict(text).verdict
+    assert verdict is not None and verdict.score == score

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -190,3 +192,14 @@ def test_control_calls_give_up_with_one_line(fake: tuple[FakeOpenAIServer, FakeB
     with pytest.raises(EndpointError, match=r"uploading a batch file gave up after 3 attempts .*batches in flight"):
         _run(_settings(server), _requests(1))
     assert batches.created == []
+
+
+def test_a_trickling_control_call_ends_at_the_timeout(fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    """A batch status sent a byte every 0.1 s (about a minute) is abandoned after --timeout and asked again."""
+    server, batches = fake
+    batches.trickle_retrieves = 1
+    start = time.monotonic()
+    _, final, results = _run(dataclasses.replace(_settings(server), timeout=1.0), _requests(2))
+    elapsed = time.monotonic() - start
+    assert final.status == "completed" and set(results.completions) == {"r0", "r1"}
+    assert batches.trickle_retrieves == 0 and elapsed < 20, f"{elapsed:.0f} s"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,8 @@ from click.testing import CliRunner
 from rouge_score import rouge_scorer
 
 from selfinstruct.cli import cli
+from selfinstruct.filters import keyword as keyword_module
+from tests.conftest import SEEDS
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
@@ -82,11 +86,95 @@ def test_decisions_equal_rouge_score_greedy_loop(tmp_path: Path, original_seeds:
     src.write_text("".join(json.dumps(r) + "\n" for r in rows + extra))
     out = tmp_path / "out.jsonl"
     assert run("filter", str(src), "-o", str(out), "--filters", "rouge", "-q")[0] == 0
+    # The original's loop over the tasks: an unchanged copy (no " the ") is the same task, kept with it.
     kept_brute: list[str] = []
-    for r in rows + extra:
-        if all(SCORER.score(k, r["instruction"])["rougeL"].fmeasure <= 0.7 for k in kept_brute):
-            kept_brute.append(r["instruction"])
-    assert [json.loads(line)["instruction"] for line in out.read_text().splitlines()] == kept_brute
+    for task in dict.fromkeys(r["instruction"] for r in rows + extra):
+        if all(SCORER.score(k, task)["rougeL"].fmeasure <= 0.7 for k in kept_brute):
+            kept_brute.append(task)
+    expected = [r["instruction"] for r in rows + extra if r["instruction"] in kept_brute]
+    assert [json.loads(line)["instruction"] for line in out.read_text().splitlines()] == expected
+
+
+def test_alpaca_export_with_two_instances_per_task_keeps_whole_tasks(tmp_path: Path) -> None:
+    """Issue 21, defect 8: an export has one record per instance; the second instance of a task is the same
+    instruction, not a ROUGE-L 1.0 near-duplicate of it. The decisions are those for the tasks alone."""
+    tasks = [json.loads(line) for line in SEEDS.read_text(encoding="utf-8").splitlines()]
+    for task in tasks:
+        first = task["instances"][0]
+        task["instances"] = [first, {"input": first["input"], "output": first["output"] + " (second take)"}]
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    export = tmp_path / "alpaca.json"
+    assert run("export", str(pool), "--format", "alpaca", "--out", str(export))[0] == 0
+    records = json.loads(export.read_text(encoding="utf-8"))
+    assert len(records) == 2 * len(tasks)
+
+    alone = tmp_path / "tasks_alone.jsonl"
+    assert run("filter", str(SEEDS), "-o", str(alone), "-q")[0] == 0
+    kept_tasks = [json.loads(line)["instruction"] for line in alone.read_text(encoding="utf-8").splitlines()]
+    out = tmp_path / "clean.json"
+    code, stdout, _ = run("filter", str(export), "-o", str(out), "-q")
+    assert code == 0
+    kept = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["instruction"] for r in kept] == [i for i in kept_tasks for _ in range(2)]
+    assert f"{len(records)} records in {len(tasks)} tasks" in stdout
+    assert f"kept {len(kept_tasks)} tasks" in stdout
+
+
+def test_a_near_duplicate_task_is_dropped_whole(tmp_path: Path) -> None:
+    a, b = "Write a short poem about the sea.", "Write a short poem about the ocean."
+    rows = [
+        {"instruction": a, "input": "", "output": "Waves"},
+        {"instruction": b, "input": "", "output": "Tides"},
+        {"instruction": f" {a.replace(' ', '  ')}\n", "input": "calm", "output": "Still water"},  # spacing aside, a
+        {"instruction": b, "input": "storm", "output": "Thunder"},
+    ]
+    src, out, rej = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, stdout, _ = run("filter", str(src), "-o", str(out), "--rejected", str(rej), "--json", "-q")
+    assert code == 0
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [rows[0], rows[2]]
+    dropped = [json.loads(line) for line in rej.read_text().splitlines()]
+    assert [(d["line"], d["similar_to"]) for d in dropped] == [(2, a), (4, a)]
+    summary = json.loads(stdout)
+    assert (summary["total"], summary["kept"], summary["tasks"], summary["kept_tasks"]) == (4, 2, 2, 1)
+
+
+@pytest.fixture
+def no_jieba(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As if jieba were not installed: importing it fails."""
+    monkeypatch.setitem(sys.modules, "jieba", None)
+    keyword_module._jieba_cut.cache_clear()
+    yield
+    keyword_module._jieba_cut.cache_clear()
+
+
+@pytest.mark.usefixtures("no_jieba")
+@pytest.mark.parametrize(
+    ("language", "instruction"), [("zh", "Write a short poem about the sea."), ("auto", "写一首关于大海的短诗。")]
+)
+def test_chinese_keywords_without_jieba_one_line_exit_2(tmp_path: Path, language: str, instruction: str) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"instruction": instruction}) + "\n", encoding="utf-8")
+    code, _, stderr = run("filter", str(src), "-o", str(out), "--language", language, "-q")
+    assert code == 2 and 'pip install "selfinstruct[zh]"' in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.usefixtures("no_jieba")
+def test_generate_in_chinese_without_jieba_is_refused_before_anything(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["generate", "--language", "zh", "-n", "5", "--out", str(out), "--base-url", "http://127.0.0.1:9/v1"]
+    code, _, stderr = run(*args, "--model", "m")
+    assert code == 2 and 'pip install "selfinstruct[zh]"' in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.usefixtures("no_jieba")
+def test_english_data_with_language_auto_needs_no_jieba(tmp_path: Path, dataset: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert run("filter", str(dataset), "-o", str(out), "--language", "auto", "-q")[0] == 0
+    assert len(out.read_text().splitlines()) == 2
 
 
 def test_chinese_dataset(tmp_path: Path, zh_original_seeds: Path) -> None:

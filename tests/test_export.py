@@ -141,7 +141,7 @@ def test_include_seeds_from_a_file_says_there_are_none(pool: Path, tmp_path: Pat
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip().startswith("wrote 5 sharegpt records from 3 tasks ->")
     assert "no seeds to include" in result.stderr and "skipped 1 task(s) without instances" in result.stderr
-    assert "use --roles openai for TRL" in result.stderr
+    assert "for TRL export --format openai-chat or hf instead" in result.stderr
 
 
 FILE_FORMATS = [f for f in FORMATS if f != "hf"]
@@ -209,7 +209,7 @@ def test_eos_is_opt_in_and_only_for_prompt_completion(pool: Path, tmp_path: Path
 
 
 def test_sharegpt_roles_and_system_turn(pool: Path, tmp_path: Path) -> None:
-    out = tmp_path / "trl.jsonl"
+    out = tmp_path / "conversations.jsonl"
     args = [str(pool), "--format", "sharegpt", "--out", str(out), "--roles", "openai", "--system", "Be brief."]
     result = CliRunner().invoke(export_cmd, args)
     assert result.exit_code == 0 and "--roles openai" not in result.stderr

@@ -159,8 +159,9 @@ def test_llama_factory_and_axolotl_configs_point_at_the_splits(run_dir: Path, tm
     axolotl = yaml.safe_load((out / "axolotl.yaml").read_text())
     assert [d["split"] for d in axolotl["datasets"]] == ["train"]
     assert [d["split"] for d in axolotl["test_datasets"]] == ["validation"]
-    assert axolotl["datasets"][0]["path"] == str(out) and axolotl["datasets"][0]["field_messages"] == "messages"
-    ds = datasets.load_dataset(axolotl["datasets"][0]["path"], split="train", cache_dir=str(tmp_path / "cache2"))
+    assert axolotl["datasets"][0]["path"] == "my-set" and axolotl["datasets"][0]["field_messages"] == "messages"
+    ds = datasets.load_dataset(str(tmp_path / axolotl["datasets"][0]["path"]), split="train",
+                               cache_dir=str(tmp_path / "cache2"))  # fmt: skip
     assert ds.num_rows == train.num_rows
 
 
@@ -254,3 +255,48 @@ def test_every_file_export_loads_with_datasets(run_dir: Path, tmp_path: Path, fm
     files = {o.split: str(o.path) for o in result.outputs}
     ds = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path / "cache"))
     assert {k: ds[k].num_rows for k in ds} == {o.split: o.records for o in result.outputs}
+
+
+def test_no_local_path_is_written_into_the_folder(run_dir: Path, tmp_path: Path) -> None:
+    """Issue 21 #11: the card and axolotl.yaml are uploaded to the Hub as they are; they name the folder by its
+    own name, never by where it lies on this machine."""
+    out = tmp_path / "deep" / "run1_hf"
+    _export(run_dir, out, "--include-seeds")
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix != ".parquet":
+            text = path.read_text(encoding="utf-8")
+            for local in {str(tmp_path), str(tmp_path.resolve()), str(run_dir), str(run_dir.resolve())}:
+                assert local not in text, path
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert 'load_dataset("run1_hf")' in card and "dataset_dir: run1_hf" in card
+    assert "hf upload <user>/<name> run1_hf . --repo-type dataset" in card
+
+
+def test_language_creators_say_who_wrote_the_seeds(run_dir: Path, tmp_path: Path) -> None:
+    """Issue 21 #11: --include-seeds adds tasks people wrote; the header must not call them machine-generated."""
+    _export(run_dir, tmp_path / "plain")
+    header = _header((tmp_path / "plain" / "README.md").read_text(encoding="utf-8"))
+    assert header["language_creators"] == header["annotations_creators"] == ["machine-generated"]
+    _export(run_dir, tmp_path / "seeded", "--include-seeds")
+    card = (tmp_path / "seeded" / "README.md").read_text(encoding="utf-8")
+    header = _header(card)
+    assert header["language_creators"] == ["expert-generated", "machine-generated"]
+    assert header["annotations_creators"] == ["expert-generated", "machine-generated"]
+    assert "The 158 seed tasks included with `--include-seeds` were written by people." in card
+
+
+def test_the_similarity_histograms_are_labelled_for_what_they_count(run_dir: Path, tmp_path: Path) -> None:
+    """Issue 21 #11: the paper's Figure 3 is ROUGE-L to the nearest seed; the nearest earlier task or seed is
+    another histogram, and the card must not call it Figure 3."""
+    from selfinstruct.stats import compute_stats
+
+    out = tmp_path / "ds"
+    _export(run_dir, out)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    stats = compute_stats(run_dir, parse_verbs=False)
+    assert stats.seed_similarity_counts is not None
+    earlier, seeds = card.split("ROUGE-L F1 of each task to its most similar ")[1:3]
+    assert earlier.startswith("earlier task or seed") and "Figure 3" not in earlier.split("\n")[0]
+    assert seeds.startswith("seed task (the paper's Figure 3)")
+    rows = [line for line in seeds.split("\n\n")[1].splitlines()[2:] if line.startswith("|")]
+    assert [int(r.split("|")[2]) for r in rows] == list(stats.seed_similarity_counts)

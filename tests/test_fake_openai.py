@@ -176,11 +176,17 @@ def test_unknown_path_is_openai_style_404(client: OpenAI, server: FakeOpenAIServ
     assert chat(client, "after").choices[0].message.content == "ok: after"
 
 
-def test_streaming_is_rejected_with_400(client: OpenAI) -> None:
-    with pytest.raises(openai.BadRequestError) as info:
-        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], stream=True)
-    assert "stream" in info.value.message
-    assert info.value.code == "stream_unsupported"
+def test_streaming_answers_a_word_per_chunk_then_the_usage(client: OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi there"}], stream=True,
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "ok: hi there"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 3
+    legacy = list(client.completions.create(model="m", prompt="abc", stream=True))
+    assert "".join(c.choices[0].text for c in legacy) == "ok: abc" and legacy[-1].usage is None
 
 
 def test_keep_alive_reuses_one_connection(client: OpenAI, server: FakeOpenAIServer) -> None:

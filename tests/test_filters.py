@@ -1,9 +1,23 @@
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Iterator
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from selfinstruct.errors import InputError
-from selfinstruct.filters import FilterChain, FormatFilter, KeywordFilter, LengthFilter, parse_filter_names
+from selfinstruct.filters import (
+    DEFAULT_KEYWORDS,
+    FilterChain,
+    FormatFilter,
+    KeywordFilter,
+    LengthFilter,
+    parse_filter_names,
+)
+from selfinstruct.filters import keyword as keyword_module
 
 
 @pytest.mark.parametrize(
@@ -39,6 +53,23 @@ def test_length(text: str, reason: str | None) -> None:
         ("描述这张图片的内容。", "en", None),  # Chinese list only for Chinese
         ("把这段话翻译成英文并画出重点。", "zh", "画"),
         ("请生成一个image的描述", "zh", "image"),
+        # The originals' \\b boundaries (issue 21, defect 7): "_" and letters of any script are word characters.
+        ("Write a function that reads file_path and prints it.", "en", None),
+        ("Rename the image_url field in this JSON.", "en", None),
+        ("Open the file and count its lines.", "en", "file"),
+        ("Please Go\n to the next step.", "en", "go to"),
+        ("Explain what a heatmap is.", "en", None),
+        ("Describe the imageé of a poet.", "en", None),
+        ("Explain the image-processing pipeline.", "en", "image"),
+        # Chinese keywords are whole jieba words: 画 (draw), not 刻画 (portray) or 画家 (painter).
+        ("分析这篇文章如何刻画主人公。", "zh", None),
+        ("他是一位著名的画家，介绍他的生平。", "zh", None),
+        ("请画一幅猫的画。", "zh", "画"),
+        ("用Python画图，展示销售数据。", "zh", "画图"),
+        ("帮我画一张流程图。", "zh", "画"),
+        ("请为我绘制一张地图。", "zh", "绘制"),
+        ("视频会议有哪些礼仪？", "zh", None),
+        ("读取file_path中的内容并统计行数。", "zh", None),
     ],
 )
 def test_keyword(text: str, language: str, blocked: str | None) -> None:
@@ -47,6 +78,45 @@ def test_keyword(text: str, language: str, blocked: str | None) -> None:
         assert rejection is None
     else:
         assert rejection is not None and f'"{blocked}"' in rejection.detail
+
+
+def original_blacklisted(instruction: str) -> bool:
+    """The originals' check: whitespace collapsed, then any ``\\b(word)\\b`` case-insensitive match."""
+    inst = re.sub(r"\s+", " ", instruction).strip()
+    return any(re.compile(rf"\b({w})\b", flags=re.IGNORECASE).search(inst) for w in DEFAULT_KEYWORDS)
+
+
+KEYWORD_PARTS = (*DEFAULT_KEYWORDS, "go", "to", "Image", "FILES", "imagery", "mapping", "plotting", "é", "ß", "x")
+SEPARATORS = (" ", "  ", "\n", "_", "-", ".", "'", "é", "2", "", "\u00a0", "写")
+
+
+@settings(max_examples=500)
+@given(st.lists(st.tuples(st.sampled_from(KEYWORD_PARTS), st.sampled_from(SEPARATORS)), max_size=8))
+def test_english_keyword_decisions_equal_the_originals(parts: list[tuple[str, str]]) -> None:
+    text = "".join(word + sep for word, sep in parts)
+    assert (KeywordFilter().check(text, "en") is not None) is original_blacklisted(text)
+
+
+@pytest.fixture
+def no_jieba(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As if jieba were not installed: importing it fails."""
+    monkeypatch.setitem(sys.modules, "jieba", None)
+    keyword_module._jieba_cut.cache_clear()
+    keyword_module._keyword_words.cache_clear()
+    yield
+    keyword_module._jieba_cut.cache_clear()
+    keyword_module._keyword_words.cache_clear()
+
+
+@pytest.mark.usefixtures("no_jieba")
+def test_chinese_keywords_without_jieba_are_refused_with_the_install() -> None:
+    with pytest.raises(InputError, match=r'pip install "selfinstruct\[zh\]"'):
+        FilterChain(language="zh")
+    with pytest.raises(InputError, match="jieba"):
+        FilterChain(language="auto").check_text("请画一幅猫的画。")
+    # English, and Chinese without the keyword filter, need no jieba.
+    assert FilterChain(language="auto").check_text("Write a short poem about the sea.") is None
+    assert FilterChain(filters=("length", "rouge"), language="zh").check_text("写一首关于秋天的诗。") is None
 
 
 def test_keyword_list_is_configurable() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -25,11 +27,13 @@ MALFORMED = {
 }
 
 
-def _complete(server: FakeOpenAIServer, api: str = "chat", retries: int = 3) -> str:
+def _complete(server: FakeOpenAIServer, api: str = "chat", retries: int = 3, timeout: float = 120.0) -> str:
     async def go() -> str:
-        client = LLMClient(
-            EndpointSettings(base_url=server.url, api_key="k", model="fake-model", api=api, max_retries=retries)  # type: ignore[arg-type]
+        kind: Any = api
+        endpoint = EndpointSettings(
+            base_url=server.url, api_key="k", model="fake-model", api=kind, max_retries=retries, timeout=timeout
         )
+        client = LLMClient(endpoint)
         try:
             return (await client.complete("classify", "Say ok", PARAMS)).text
         finally:
@@ -45,6 +49,25 @@ def test_malformed_200_is_retried(kind: str, api: str) -> None:
         server.inject(MALFORMED[kind])
         assert _complete(server, api) == "ok"
         assert len(server.requests) == 2 and server.pending_faults() == 0
+
+
+def test_a_trickling_server_ends_each_attempt_at_the_timeout() -> None:
+    """A body sent one byte every 50 ms (about a minute in all) never lets one read wait a second: only a deadline
+    on the whole attempt ends it. Bounds are generous: 3 attempts of 1 s and two backoffs."""
+    with FakeOpenAIServer(lambda r: "ok " * 300) as server:
+        server.inject_when(lambda r: True, Fault(trickle=0.05), times=100)
+        start = time.monotonic()
+        with pytest.raises(EndpointError, match=r"gave up after 3 attempts \(no answer within 1 s\)"):
+            _complete(server, retries=2, timeout=1.0)
+        elapsed = time.monotonic() - start
+        assert [r.outcome for r in server.requests] == ["fault_trickle"] * 3
+    assert elapsed < 30, f"3 attempts took {elapsed:.0f} s"
+
+
+def test_a_slow_but_whole_answer_within_the_timeout_is_kept() -> None:
+    with FakeOpenAIServer(lambda r: "ok") as server:
+        server.inject(Fault(trickle=0.002))
+        assert _complete(server, retries=0, timeout=30.0) == "ok"
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))

@@ -9,7 +9,7 @@ from typing import Literal
 from selfinstruct.errors import InputError
 from selfinstruct.filters.base import Rejection, TextFilter
 from selfinstruct.filters.format import FormatFilter
-from selfinstruct.filters.keyword import DEFAULT_KEYWORDS, KeywordFilter
+from selfinstruct.filters.keyword import DEFAULT_KEYWORDS, KeywordFilter, require_jieba
 from selfinstruct.filters.length import LengthFilter
 from selfinstruct.filters.rouge import DEFAULT_THRESHOLD, NearDuplicateIndex
 from selfinstruct.text import Language, detect_language
@@ -46,6 +46,8 @@ class FilterChain:
             raise InputError(f"threshold {self.threshold} is out of range; use a number between 0 and 1")
         if self.language not in ("en", "zh", "auto"):
             raise InputError(f"unknown language {self.language!r}; use en, zh or auto")
+        if self.language == "zh" and "keyword" in self.filters:
+            require_jieba()  # refused before any work; with "auto", when the first Chinese instruction comes
         self.index = NearDuplicateIndex(self.threshold)
         available: dict[str, TextFilter] = {
             "length": LengthFilter(),

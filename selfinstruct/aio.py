@@ -1,0 +1,116 @@
+"""How the engine runs coroutines: every task has an owner, and SIGTERM/SIGHUP end a run as Ctrl-C does.
+
+A task nobody awaits prints "Task exception was never retrieved" with a traceback after the run's one error
+line; a signal with Python's default action kills the process before run.json says so. Both are closed here:
+`all_or_first_error` runs sibling requests so that the first failure cancels and awaits the others, and `run`
+is asyncio.run where a SIGTERM or SIGHUP cancels the main task (so every `finally` runs, run.json is saved) and
+then surfaces as `Terminated`, which the CLI turns into its one line and exit code 128 + signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Awaitable, Coroutine, Iterable, Iterator
+from types import FrameType
+from typing import Any, TypeVar
+
+from selfinstruct.errors import Terminated
+
+T = TypeVar("T")
+SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+async def all_or_first_error(aws: Iterable[Awaitable[T]]) -> list[T]:
+    """The results of `aws` run concurrently; on the first failure (or when the caller is cancelled) the others are
+    cancelled and awaited, and that failure is raised as itself, so callers catch domain errors as usual. (What
+    asyncio.TaskGroup does from Python 3.11, without the ExceptionGroup.)"""
+    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    if not tasks:
+        return []
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()  # a no-op for those done
+        await asyncio.gather(*tasks, return_exceptions=True)  # every outcome retrieved: no stray traceback
+    for task in tasks:
+        if task in done and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]
+
+
+async def deadline(aw: Awaitable[T], seconds: float) -> T:
+    """`aw`'s result, or TimeoutError once `seconds` have passed (`aw` is then cancelled and awaited). Unlike
+    asyncio.wait_for before Python 3.12, a cancellation of the caller (Ctrl-C, SIGTERM) is never lost when it
+    meets `aw` finishing."""
+    task = asyncio.ensure_future(aw)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if not done:
+        raise TimeoutError(f"no result within {seconds:g} s")
+    return task.result()
+
+
+def _handled() -> list[int]:
+    """The signals to handle here: none off the main thread (Python allows it only there), and not one the
+    process was told to ignore (`nohup` ignores SIGHUP: a closed session must not end such a run)."""
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    return [signum for signum in SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN]
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(main), where SIGTERM and SIGHUP cancel `main` (its cleanup runs as for Ctrl-C) and then raise
+    Terminated(signal) outside the loop. A second signal while cleaning up is ignored: the cleanup is short."""
+    received: list[int] = []
+
+    async def guarded() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        installed: list[tuple[int, Any]] = []
+
+        def on_signal(signum: int) -> None:
+            if not received:
+                received.append(signum)
+                task.cancel()
+
+        for signum in _handled():
+            installed.append((signum, signal.getsignal(signum)))
+            loop.add_signal_handler(signum, on_signal, signum)
+        try:
+            return await main
+        finally:
+            for signum, previous in installed:
+                loop.remove_signal_handler(signum)
+                signal.signal(signum, previous)  # remove_signal_handler leaves the default action: restore ours
+
+    try:
+        return asyncio.run(guarded())
+    except asyncio.CancelledError:
+        if received:
+            raise Terminated(received[0]) from None
+        raise
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Outside the event loop (reading inputs, starting the embedded model), SIGTERM and SIGHUP raise Terminated
+    where Python would otherwise die silently; the previous handlers come back on exit."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(signum)
+
+    previous = [(signum, signal.signal(signum, handler)) for signum in _handled()]
+    try:
+        yield
+    finally:
+        for signum, old in previous:
+            signal.signal(signum, old)
