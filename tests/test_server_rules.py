@@ -7,6 +7,7 @@ sequences as the servers do, so the end-to-end runs below meet the same refusals
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import json
@@ -88,6 +89,31 @@ def test_the_fake_refuses_over_http_with_the_server_message() -> None:
         assert "top_p must be in (0, 1], got 0.0" in str(caught.value)
         assert server.stats.by_outcome == {"invalid_request": 1}
         assert client.completions.create(model="m", prompt="x", temperature=0.0, top_p=1.0).choices[0].text
+
+
+def test_a_batch_line_a_server_would_refuse_fails_with_its_message() -> None:
+    from selfinstruct.batch import BatchClient, BatchRequest
+    from tests.fake_batches import FakeBatches
+
+    greedy = StepParams(temperature=0.0, top_p=1.0, max_tokens=8)
+
+    async def go(settings: EndpointSettings) -> tuple[set[str], str]:
+        client = BatchClient(settings, poll_seconds=0.01, max_poll_seconds=0.02)
+        try:
+            requests = [
+                BatchRequest("ok", "a", greedy),
+                BatchRequest("bad", "b", dataclasses.replace(greedy, top_p=0.0)),
+            ]
+            final = await client.wait((await client.submit(requests)).id, None)
+            results = await client.results(final, ["ok", "bad"])
+            return set(results.completions), str(results.failures["bad"])
+        finally:
+            await client.aclose()
+
+    with FakeOpenAIServer(lambda r: "fine", routes=FakeBatches()) as server:
+        settings = EndpointSettings(base_url=server.url, api_key="k", model="m", api="chat", max_retries=0)
+        answered, failure = asyncio.run(go(settings))
+    assert answered == {"ok"} and "top_p must be in (0, 1], got 0.0" in failure
 
 
 def test_the_fake_applies_the_earliest_stop_as_servers_do() -> None:
