@@ -152,7 +152,7 @@ def read_journal(path: Path) -> dict[Key, dict[str, Any]]:
             continue
         try:
             record = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             if number == len(lines):  # the unterminated last line of a killed writer
                 break
             raise InputError("corrupt audit line (not valid JSON); fix or delete it", path=path, line=number) from None

@@ -94,6 +94,8 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
     """The CLI's option values as one settings object; bad values are InputErrors before anything runs."""
     source = Path(opts["source"])
     tasks_file = tasks_file_of(source)
+    if opts.get("out") is not None and not opts["out"].strip():
+        raise InputError("--out is empty; give a file for the audit journal, or leave --out out for the default")
     journal = Path(opts["out"]) if opts.get("out") else default_journal(source)
     if journal.is_dir():
         raise InputError(f"--out {journal} is a directory; give a file path for the audit journal")
@@ -105,8 +107,11 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
     local_model = Path(opts["local_model"]) if opts.get("local_model") else None
     if local_model is not None and not local:
         raise InputError("--local-model serves a GGUF locally; it cannot be combined with --judge-base-url or a key")
-    if local_model is not None and not local_model.is_file():
-        raise InputError("--local-model: GGUF file not found", path=local_model)
+    if local_model is not None:
+        from selfinstruct.localmodel import gguf_problem
+
+        if (problem := gguf_problem(local_model)) is not None:
+            raise InputError(f"--local-model: {problem}", path=local_model)
     api: Api = opts.get("api") or "chat"
     model = opts.get("judge_model") or ("gpt-4o-mini" if api_key and not base_url else "")
     prompts_dir = Path(opts["prompts_dir"]) if opts.get("prompts_dir") else None

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfinstruct import journal
+from selfinstruct.alpaca_parsing import parse_alpaca_batch
 from selfinstruct.budget import Prices, Spend
 from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError
@@ -42,7 +43,6 @@ from selfinstruct.instances import clean_instances, instances_from_reply
 from selfinstruct.llm import Completer, Completion, ContextLengthError, StepParams
 from selfinstruct.parsing import (
     normalize_whitespace,
-    parse_alpaca_batch,
     parse_instruction_list,
     parse_yes_no,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,11 +20,14 @@ from selfinstruct.budget import usd
 from selfinstruct.cli_audit import audit_cmd
 from selfinstruct.cli_common import (
     EXIT_BUDGET,
+    FiniteFloat,
     batch_poll_option,
     cost_options,
     engine_options,
     interrupted,
     log_to_stderr,
+    notice,
+    os_error_line,
     verbosity_options,
 )
 from selfinstruct.cli_common import fail as _fail
@@ -40,7 +44,8 @@ from selfinstruct.settings import FilterSettings, GenerateSettings, resolve_gene
 
 
 class OneLineErrorGroup(click.Group):
-    """Usage errors (bad option values, unknown commands) become one line on stderr and exit code 2."""
+    """Usage errors (bad option values, unknown commands) become one line on stderr and exit code 2; OS errors
+    of any command (a full disk, a read-only file system) one line naming the path, exit code 1."""
 
     def main(  # type: ignore[override]
         self,
@@ -61,6 +66,12 @@ class OneLineErrorGroup(click.Group):
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             click.echo(f"Error: {exc.format_message()}{hint}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:  # stdout closed early (`| head`): nothing left to say to anyone
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except OSError as exc:  # a full disk, a read-only file system, a file where a directory should be
+            click.echo(f"Error: {os_error_line(exc)}", err=True)
+            sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -104,7 +115,7 @@ def validate(seed_file: str) -> None:
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloat(0.0, 1.0),
     default=0.7,
     show_default=True,
     help="Drop an instruction whose ROUGE-L F1 to one already kept is above this.",
@@ -129,7 +140,7 @@ def validate(seed_file: str) -> None:
 )
 @click.option(
     "--min-score",
-    type=click.FloatRange(0, 5),
+    type=FiniteFloat(0, 5),
     help="Keep only the instances `selfinstruct audit` scored at least this, 0-5 (AlpaGasus: 4.5); instances it "
     "did not judge are dropped.",
 )
@@ -294,7 +305,7 @@ def filter_cmd(
 @cost_options
 @click.option(
     "--threshold",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloat(0.0, 1.0),
     default=0.7,
     show_default=True,
     help="ROUGE-L near-duplicate threshold.",
@@ -317,7 +328,7 @@ def filter_cmd(
 )
 @click.option(
     "--min-acceptance",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloat(0.0, 1.0),
     default=0.01,
     show_default=True,
     help="Stop when fewer than this share of the last candidates were accepted (0: never).",
@@ -375,7 +386,7 @@ def generate(**opts: Any) -> None:
         view = ProgressView(settings.n, quiet=opts["quiet"])
         try:
             with signals_interrupt():
-                report = run_generate(settings, progress=view, notice=lambda m: click.echo(m, err=True))
+                report = run_generate(settings, progress=view, notice=notice)
         finally:
             with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
                 view.close()

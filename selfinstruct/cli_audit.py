@@ -17,12 +17,14 @@ from selfinstruct.audit_settings import AuditSettings, resolve_audit_settings
 from selfinstruct.budget import usd
 from selfinstruct.cli_common import (
     EXIT_BUDGET,
+    EXIT_UNUSABLE,
     batch_poll_option,
     cost_options,
     engine_options,
     fail,
     interrupted,
     log_to_stderr,
+    notice,
     verbosity_options,
 )
 from selfinstruct.cli_progress import ProgressView
@@ -92,7 +94,8 @@ def audit_cmd(**opts: Any) -> None:
     With no --judge-base-url and no OPENAI_API_KEY the embedded 135M model judges: a smoke test, not a judge.
 
     Exit codes: 0 every audited instance judged, 1 endpoint error, 2 bad input, 3 a cap (--max-tokens-total,
-    --max-cost) reached first, 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
+    --max-cost) reached first, 5 judge unusable (no reply could be read as a verdict), 130 interrupted (Ctrl-C),
+    143 SIGTERM, 129 SIGHUP.
 
     \b
     Example:
@@ -110,7 +113,7 @@ def audit_cmd(**opts: Any) -> None:
         view = ProgressView(0, command="audit", unit="instance", quiet=opts["quiet"])
         try:
             with signals_interrupt():
-                report = audit(settings, progress=view, notice=lambda m: click.echo(m, err=True), total=view.set_total)
+                report = audit(settings, progress=view, notice=notice, total=view.set_total)
         finally:
             with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone: the exit code matters
                 view.close()
@@ -136,6 +139,12 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
         click.echo(f"stopped: the next instance could overrun the {report.budget}; {pending:,} instances not "
                    "judged: raise the cap and run again to finish", err=True)  # fmt: skip
         sys.exit(EXIT_BUDGET)
+    counts = report.summary.get("instances", report.summary)  # every instance judged, not only the table's
+    if counts["unreadable"] and not counts["judged"]:
+        unreadable = counts["unreadable"]
+        click.echo(f"judge unusable: none of its {unreadable:,} replies could be read as a verdict; use a stronger "
+                   "--judge-model (the journal keeps each reply's reason)", err=True)  # fmt: skip
+        sys.exit(EXIT_UNUSABLE)
 
 
 def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:

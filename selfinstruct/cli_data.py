@@ -10,7 +10,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from selfinstruct.cli_common import fail, out_path, verbosity_options
+from selfinstruct.cli_common import FiniteFloat, fail, out_path, verbosity_options
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.export import FORMATS, export_data, score_summary
 from selfinstruct.settings import resolve_export_settings
@@ -126,7 +126,7 @@ def stats_cmd(
 @click.option("--shuffle", is_flag=True, help="Shuffle the records (within each split) with --seed.")
 @click.option(
     "--validation-split",
-    type=float,
+    type=FiniteFloat(),
     metavar="SHARE",
     help="Hold out this share of the tasks (whole tasks) as validation, e.g. 0.05: NAME.validation.jsonl beside "
     "the file, a validation split in hf. Default: 0, and 0.05 for hf.",
@@ -145,7 +145,7 @@ def stats_cmd(
 )
 @click.option(
     "--min-score",
-    type=click.FloatRange(0, 5),
+    type=FiniteFloat(0, 5),
     help="Export only the pool instances `selfinstruct audit` scored at least this, 0-5 (AlpaGasus: 4.5); "
     "instances it did not judge are left out.",
 )

@@ -27,6 +27,11 @@ class InputError(SelfInstructError):
         super().__init__(where + message)
 
 
+class ClassificationSeedsError(InputError):
+    """Too few classification seeds for --classification-only; for seeds without is_classification this is
+    known only once the run has classified them."""
+
+
 class PoolError(SelfInstructError):
     """The task pool on disk cannot be used as it is (e.g. written by another run's settings)."""
 
@@ -46,7 +51,8 @@ class LocalModelError(SelfInstructError):
 
 
 class EmptyExportError(SelfInstructError):
-    """The export would hold no record (no task with an instance): a file no trainer can load is not written."""
+    """The export (or a `filter --min-score` selection) would hold no record: a file no trainer can load is not
+    written."""
 
     exit_code = 1
 

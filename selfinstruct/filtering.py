@@ -11,7 +11,7 @@ from typing import Any
 
 from selfinstruct.audit_scores import REASON_TEXT, ScoreSelection, keep_min_score
 from selfinstruct.audit_settings import default_journal
-from selfinstruct.errors import InputError
+from selfinstruct.errors import EmptyExportError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.filters.base import Rejection
 from selfinstruct.records import Record, atomic_writer, dumps, read_records
@@ -130,8 +130,12 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
 
     Records with the same instruction are one task's instances: the filters decide once per task, at its first
     record, and the task is kept or dropped whole (otherwise its second instance is a ROUGE-L 1.0 duplicate).
-    Everything is read and validated before anything is written; outputs are written atomically.
+    Everything is read and validated before anything is written; outputs are written atomically. An output
+    that would overwrite the input, or a --min-score selection that keeps nothing, is refused.
     """
+    for option, path in (("--out", settings.out), ("--rejected", settings.rejected)):
+        if path is not None and path.exists() and path.resolve() == settings.input.resolve():
+            raise InputError(f"{option} {path} is the input file; write the result to another file")
     # No filter named is allowed with --min-score: then the audit score alone decides.
     chain = (
         FilterChain(
@@ -182,6 +186,12 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
     report.kept = len(kept)
     report.kept_tasks = sum(1 for d in decisions if d is None)
     report.seconds = time.perf_counter() - start
+    if settings.min_score is not None and not kept:
+        reasons = ", ".join(f"{r} {n:,}" for (_, r), n in sorted(report.dropped.items()))
+        raise EmptyExportError(
+            f"{settings.input}: nothing to keep: the audit scored none of its {len(records):,} tasks at least "
+            f"{settings.min_score:g} ({reasons}); nothing was written"
+        )
 
     as_array = settings.out.suffix.lower() == ".json"
     with atomic_writer(settings.out) as fh:

@@ -17,12 +17,13 @@ from selfinstruct.aio import all_or_first_error
 from selfinstruct.batching import LEDGER, BatchingClient
 from selfinstruct.bootstrap import Bootstrap, RunReport, classify, derive_seed
 from selfinstruct.budget import Budget, BudgetExhausted
-from selfinstruct.errors import InputError
+from selfinstruct.errors import ClassificationSeedsError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage, with_served_model
 from selfinstruct.prompts import PromptSet, load_prompts
-from selfinstruct.runstate import RunState, input_fingerprint
+from selfinstruct.redact import redact
+from selfinstruct.runstate import RUN, RunState, input_fingerprint
 from selfinstruct.scheduler import Progress
 from selfinstruct.seeds import check_classification_seeds, load_tasks
 from selfinstruct.settings import GenerateSettings
@@ -144,6 +145,7 @@ async def _run(
     endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
+    fresh = not (settings.out / RUN).exists()
     state = RunState.open(settings.out, fingerprint, chain.index)
     for repair in state.repairs:
         notice(repair.message())
@@ -184,15 +186,23 @@ async def _run(
                     spend = client.usage.spend()
                     return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
                                      message, settings.prices)  # fmt: skip
+                if settings.classification_only:  # seeds without is_classification are decided now
+                    needed = settings.demos - settings.machine_demos
+                    check_classification_seeds(seeds, needed=needed, path=settings.seeds, decided=True)
                 state.write_seeds(seeds)
                 state.save(seed_classification=known)
                 loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
                 report = await loop.run()
             except BaseException as exc:  # a fatal error, Ctrl-C or a signal: run.json says so, usage up to date
+                if isinstance(exc, ClassificationSeedsError) and fresh:
+                    # Nothing generated: a run.json would tie the corrected command to the refused settings (the
+                    # paid answers stay in the response journal for it).
+                    (state.out / RUN).unlink(missing_ok=True)
+                    raise
                 status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
                 state.save(
                     status=status,
-                    error=str(exc),
+                    error=redact(str(exc)),
                     usage=client.usage.to_dict(),
                     replayed=client.replayed.to_dict(),
                     seed_classification=known,

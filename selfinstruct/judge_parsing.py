@@ -138,7 +138,7 @@ def _json_objects(text: str) -> list[dict[str, Any]]:
     while pos != -1:
         try:
             value, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # (nested too deeply for Python's stack: not a verdict)
             pos = text.find("{", pos + 1)
             continue
         if isinstance(value, dict):

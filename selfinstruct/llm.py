@@ -22,6 +22,7 @@ from selfinstruct.aio import deadline
 from selfinstruct.budget import Budget, Prices, Spend, within
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.ratelimit import RateLimiter
+from selfinstruct.redact import redact
 from selfinstruct.streaming import StreamBroken, streamed_completion
 from selfinstruct.wire import request_body, request_path
 
@@ -150,7 +151,8 @@ class EndpointSettings:
 
     @property
     def where(self) -> str:
-        return self.base_url or "https://api.openai.com/v1"
+        """The endpoint as messages, logs and run.json name it: without credentials in the URL."""
+        return redact(self.base_url or "https://api.openai.com/v1")
 
 
 class DeadlineExceeded(TimeoutError):
@@ -203,12 +205,13 @@ def retry_after(exc: openai.APIStatusError) -> float | None:
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
+    """The server's own words, less any credential it echoes (some proxies quote the Authorization header)."""
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(exc.message)
+            return redact(str(inner["message"]))
+    return redact(str(exc.message))
 
 
 def fatal_status(exc: openai.APIStatusError, s: EndpointSettings, *, not_found: str = "") -> str | None:
@@ -379,7 +382,8 @@ class LLMClient:
                     finally:
                         self.in_flight -= 1
             except openai.APIStatusError as exc:
-                if isinstance(exc, openai.BadRequestError) and _is_context_error(exc):
+                # 413 Payload Too Large: a proxy or server's word for a prompt beyond what it takes.
+                if exc.status_code == 413 or (isinstance(exc, openai.BadRequestError) and _is_context_error(exc)):
                     raise ContextLengthError(
                         f"{s.where}: the prompt is longer than the context of model {s.model!r}: {_error_message(exc)}"
                     ) from None

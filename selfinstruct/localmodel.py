@@ -137,6 +137,26 @@ def default_model_path() -> Path:
     )
 
 
+GGUF_MAGIC = b"GGUF"
+
+
+def gguf_problem(path: Path) -> str | None:
+    """Why `path` cannot be a GGUF model (None when it starts as one): checked before the server is started,
+    whose own complaint about another file is a page of log lines."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(GGUF_MAGIC))
+    except FileNotFoundError:
+        return "GGUF file not found"
+    except IsADirectoryError:
+        return "is a directory; give a .gguf model file"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    if head != GGUF_MAGIC:
+        return "not a GGUF model file (it does not start with GGUF); give a llama.cpp .gguf file"
+    return None
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -213,8 +233,9 @@ class LocalServer:
             return self
         _require_server()
         model_path = self.model_path if self.model_path is not None else default_model_path()
-        if not model_path.is_file():
-            raise LocalModelError(f"local model file not found: {model_path}")
+        problem = gguf_problem(model_path)
+        if problem is not None:
+            raise LocalModelError(f"local model {model_path}: {problem}")
         if self.log_path is None:
             fd, name = tempfile.mkstemp(prefix="selfinstruct-llama-server-", suffix=".log")
             os.close(fd)
@@ -300,8 +321,9 @@ class LocalServer:
     def _error(self, message: str) -> LocalModelError:
         tail = _tail(self.log_path) if self.log_path is not None else ""
         where = "" if self._own_log else f" (log: {self.log_path})"
-        if tail:
-            return LocalModelError(f"{message}{where}; last server log lines:\n{tail}")
+        last = " | ".join(line.strip() for line in tail.splitlines() if line.strip())
+        if last:  # one line, as every error: the log's lines joined
+            return LocalModelError(f"{message}{where}; last server log lines: {last}")
         return LocalModelError(message + where)
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct.errors import PoolError
-from selfinstruct.records import dumps
+from selfinstruct.records import dumps, with_path
 
 try:
     import fcntl
@@ -61,7 +61,7 @@ def _load(path: Path) -> tuple[list[dict[str, Any]], Repair | None]:
             continue
         try:
             value = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise PoolError(
                 f"{path}:{number}: corrupt record (not valid JSON); fix or delete that line, then run again"
             ) from None
@@ -75,7 +75,7 @@ def _load(path: Path) -> tuple[list[dict[str, Any]], Repair | None]:
             value = json.loads(tail.decode("utf-8"))
             if isinstance(value, dict):
                 complete = value
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             pass
         if complete is not None:
             with path.open("ab") as fh:
@@ -142,11 +142,14 @@ class JsonlLog:
         data = "".join(dumps(r) + "\n" for r in rows).encode("utf-8")
         fd = self._open()
         view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if self.durable:
-            os.fsync(fd)
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self.durable:
+                os.fsync(fd)
+        except OSError as exc:  # a full disk: a torn last line at worst, which the next open repairs
+            raise with_path(exc, self.path) from None
         self.records.extend(rows)
 
     def close(self) -> None:

@@ -62,6 +62,10 @@ class _Lines:
         return self.line
 
 
+# json.loads recurses once per nesting level: thousands of nested brackets exhaust Python's stack.
+_TOO_DEEP = "JSON nested too deeply (thousands of levels); a task record is a flat object, fix or delete it"
+
+
 def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
     # Split on "\n" only: U+2028 and friends are legal inside JSON strings.
     lines = text.split("\n")
@@ -70,6 +74,8 @@ def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
             continue
         try:
             value = json.loads(line)
+        except RecursionError:
+            raise InputError(_TOO_DEEP, path=path, line=number) from None
         except json.JSONDecodeError as exc:
             # A last line without its newline is a write that was cut off (kill -9, a full disk), not a typo.
             fix = (
@@ -114,6 +120,8 @@ def _iter_json_array(text: str, path: Path) -> Iterator[Record]:
             continue
         try:
             value, end = decoder.raw_decode(text, pos)
+        except RecursionError:
+            raise InputError(_TOO_DEEP, path=path, line=lines.at(pos)) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"broken JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno) from None
         if not isinstance(value, dict):
@@ -168,13 +176,32 @@ def new_file_mode() -> int:
     return 0o666 & ~umask()
 
 
+def with_path(exc: OSError, path: Path | str) -> OSError:
+    """The same OS error naming `path` (an error from os.write on a descriptor names no file), so that the
+    CLI's one line can say which file could not be written."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
 @contextmanager
 def atomic_writer(path: Path | str) -> Iterator[IO[str]]:
     """Write a file all at once: readers never see a half-written file, and a failure leaves nothing behind.
-    The file gets the mode the umask gives new files, not mkstemp's 0600."""
+    The file gets the mode the umask gives new files, not mkstemp's 0600. A path that exists and is not a
+    regular file (/dev/null, a FIFO) is written in place: replacing it would swap a device for a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        try:
+            with path.open("w", encoding="utf-8", newline="\n") as fh:
+                yield fh
+        except OSError as exc:
+            raise with_path(exc, path) from None
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)  # its error names the directory
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # it would name the temporary file, which the user never asked for
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             yield fh
@@ -182,6 +209,9 @@ def atomic_writer(path: Path | str) -> Iterator[IO[str]]:
             os.fsync(fh.fileno())
         os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise with_path(exc, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

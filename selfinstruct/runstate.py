@@ -57,7 +57,12 @@ class RunState:
         run: dict[str, Any] = {}
         if run_path.exists():
             run = read_run(run_path)
-            _check_compatible(run_path, run.get("settings", {}), fingerprint)
+            if "settings" not in run:  # written with the first save, so an edited or foreign file: nothing to check
+                raise PoolError(
+                    f'{run_path}: no "settings" section, so a resume cannot be checked against this command\'s '
+                    "options; restore run.json or use a new --out"
+                )
+            _check_compatible(run_path, run["settings"], fingerprint)
         elif any(_has_data(out / name) for name in (TASKS, REJECTED)):
             # Empty logs without run.json are a run killed while starting (the logs open before run.json is
             # first written): nothing was generated, so it simply starts again.
@@ -87,6 +92,14 @@ class RunState:
         if any(b < a for a, b in zip(state._requests, state._requests[1:], strict=False)):
             state.close()
             raise PoolError(f"{out / TASKS}: records are not in request order; was it edited? use a new --out")
+        duplicate = _first_duplicate(pool.records)
+        if duplicate is not None:
+            state.close()
+            later, earlier = duplicate
+            raise PoolError(
+                f"{out / TASKS}: record {later} repeats record {earlier} (a line copied twice?); delete the copy, then "
+                "run again"
+            )
         return state
 
     def pool_count_through(self, request: int) -> int:
@@ -121,6 +134,22 @@ class RunState:
         self.rejected.close()
 
 
+def _first_duplicate(records: Sequence[dict[str, Any]]) -> tuple[int, int] | None:
+    """The first pool record (1-based) with the id or (request, candidate) key of an earlier one, and that one."""
+    seen: dict[object, int] = {}
+    for number, record in enumerate(records, start=1):
+        marks = [("id", record["id"])] if isinstance(record.get("id"), str) else []
+        key = _key(record)
+        if key is not None:
+            marks.append(("key", key))
+        for mark in marks:
+            if mark in seen:
+                return number, seen[mark]
+        for mark in marks:
+            seen[mark] = number
+    return None
+
+
 def _has_data(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
@@ -134,6 +163,8 @@ def read_run(path: Path) -> dict[str, Any]:
         raise PoolError(f"{path}: not UTF-8 text; {fix}") from None
     except json.JSONDecodeError as exc:
         raise PoolError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); {fix}") from None
+    except RecursionError:
+        raise PoolError(f"{path}: JSON nested too deeply to be a run record; {fix}") from None
     except OSError as exc:
         raise PoolError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(run, dict):

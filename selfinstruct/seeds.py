@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.errors import InputError
+from selfinstruct.errors import ClassificationSeedsError, InputError
 from selfinstruct.records import Record, read_records
 from selfinstruct.tasks import Instance, Task
 
@@ -146,7 +146,7 @@ def check_classification_seeds(seeds: Sequence[Task], *, needed: int, path: Path
     known = sum(1 for t in seeds if t.is_classification)
     possible = known if decided else known + sum(1 for t in seeds if t.is_classification is None)
     if possible < needed:
-        raise InputError(
+        raise ClassificationSeedsError(
             f"has {known} classification tasks (is_classification true); --classification-only needs at least "
             f"{needed} to show as demonstrations",
             path=path,

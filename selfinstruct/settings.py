@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -157,7 +158,7 @@ def _step_values(values: tuple[str, ...], option: str) -> dict[str, float]:
             out[step] = float(number)
         except ValueError:
             raise InputError(f"{option} {value}: {number!r} is not a number") from None
-        if not valid(out[step]):  # (NaN fails every comparison)
+        if not math.isfinite(out[step]) or not valid(out[step]):  # (NaN fails every comparison)
             raise InputError(f"{option} {value}: give {expected}")
     return out
 
@@ -244,8 +245,11 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     local_model = Path(opts["local_model"]) if opts["local_model"] else None
     if local_model is not None and (base_url or api_key):
         raise InputError("--local-model serves a GGUF locally; it cannot be combined with --base-url or OPENAI_API_KEY")
-    if local_model is not None and not local_model.is_file():
-        raise InputError("--local-model: GGUF file not found", path=local_model)
+    if local_model is not None:
+        from selfinstruct.localmodel import gguf_problem
+
+        if (problem := gguf_problem(local_model)) is not None:
+            raise InputError(f"--local-model: {problem}", path=local_model)
     if opts.get("batch") and local:
         raise InputError(
             "--batch needs an endpoint with the Batch API (--base-url or OPENAI_API_KEY); the embedded model has none"
@@ -253,6 +257,8 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     if local and local_model is None:
         refuse_embedded_language(language, "--base-url")
     seeds = Path(opts["seeds"]) if opts["seeds"] else default_seeds(language)
+    if not opts["out"].strip():  # Path("") is ".": the run would be spread over the current directory
+        raise InputError("--out is empty; give a directory for the run, e.g. --out data/run1")
     out = Path(opts["out"])
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a directory for the run")
@@ -359,6 +365,8 @@ def resolve_export_settings(
     audit: Path | str | None = None,
 ) -> ExportSettings:
     """Check the export options together (None: not given) and resolve their defaults; nonsense is an InputError."""
+    if not str(out).strip():
+        raise InputError("--out is empty; give a .json or .jsonl file, or a folder for --format hf")
     source, out = Path(source), Path(out)
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")

@@ -27,6 +27,8 @@ def read_run_dir(
     except json.JSONDecodeError as exc:
         raise InputError(f"broken JSON ({exc.msg}); restore run.json", path=directory / "run.json",
                          line=exc.lineno) from None  # fmt: skip
+    except RecursionError:
+        raise InputError("JSON nested too deeply; restore run.json", path=directory / "run.json") from None
     if not isinstance(run, dict):
         raise InputError("expected a JSON object; restore run.json", path=directory / "run.json")
     tasks, seeds = (load_tasks(directory / n) if texts[n].strip() else [] for n in ("tasks.jsonl", "seeds.jsonl"))

@@ -139,7 +139,19 @@ def test_bogus_gguf_raises_clear_error_and_leaves_no_process(tmp_path: Path) -> 
     with pytest.raises(LocalModelError) as excinfo:
         server.start()
     message = str(excinfo.value)
-    assert "exited" in message and str(bogus) in message
+    assert "not a GGUF model file" in message and str(bogus) in message  # refused before the server starts
+    assert server.pid is None
+    assert _serve_children() == []
+
+
+def test_a_broken_gguf_is_one_line_with_the_server_log(tmp_path: Path) -> None:
+    broken = tmp_path / "x.gguf"
+    broken.write_bytes(b"GGUF" + b"\x00" * 64)  # the magic, then nothing a loader can use
+    server = LocalServer(broken, startup_timeout=60)
+    with pytest.raises(LocalModelError) as excinfo:
+        server.start()
+    message = str(excinfo.value)
+    assert "exited" in message and str(broken) in message and "\n" not in message
     assert server.pid is None
     assert _serve_children() == []
 

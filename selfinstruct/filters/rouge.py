@@ -50,6 +50,8 @@ DEFAULT_THRESHOLD = 0.7
 _EPS = 1e-6  # margin of every bound (and of float error); only ever admits extra candidates
 _SURROGATES = 0xE000 - 0xD800
 _MAX_VOCAB = 0x10FFFF - _SURROGATES - 1
+_KEY_BASE = 0x110000  # chr() takes less than this: a repeat number beyond it takes two characters (_elements)
+_REPEAT_BITS = 40  # of _end_key's repeat number: a token may repeat up to 2**40 times in one instruction
 _UNSEEN = "\U0010ffff"  # a query token the index has never seen: no code of an indexed token equals it
 # A prefix posting is doc << _DOC_SHIFT | position; a probe ORs in query << _Q_SHIFT | its position << _POS_BITS,
 # so sorting the probed entries groups them by (query, document) and orders each group by position.
@@ -499,7 +501,9 @@ def _kth_score(best: tuple[IntArray, FloatArray], k: int) -> float:
 
 def _elements(code: Sequence[str]) -> list[str]:
     """The keys of a sequence's multiset elements, in its order: each token, and its k-th repeat (k >= 1) as
-    token + chr(k). The prefix filter and the full postings use the same keys."""
+    token + chr(k), or from the 0x110000-th repeat on (one token 2M times) token + chr(k % 0x110000) +
+    chr(k // 0x110000), three characters, so never equal to a two-character key. The prefix filter and the full
+    postings use the same keys."""
     if len(set(code)) == len(code):  # no repeated token (the usual case)
         return list(code)
     seen: Counter[str] = Counter()
@@ -507,7 +511,7 @@ def _elements(code: Sequence[str]) -> list[str]:
     for ch in code:
         k = seen[ch]
         seen[ch] = k + 1
-        out.append(ch + chr(k) if k else ch)
+        out.append((ch + chr(k) if k < _KEY_BASE else ch + chr(k % _KEY_BASE) + chr(k // _KEY_BASE)) if k else ch)
     return out
 
 
@@ -526,7 +530,8 @@ def _end_key(prefix: Prefix) -> int:
     if not prefix:
         return -1
     key = prefix[-1]
-    return (0x10FFFF - ord(key[0])) << 21 | (ord(key[1]) if len(key) > 1 else 0)
+    repeat: int = sum(ord(c) * _KEY_BASE**i for i, c in enumerate(key[1:]))
+    return (0x10FFFF - ord(key[0])) << _REPEAT_BITS | repeat
 
 
 def _code_point(tid: int) -> int:
