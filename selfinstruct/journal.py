@@ -95,7 +95,13 @@ class ResponseJournal:
         if where is None:
             return None
         record = json.loads(os.pread(self._fd, where[1], where[0]))
-        return Completion(record["text"], record["finish_reason"], record["prompt_tokens"], record["completion_tokens"])
+        return Completion(
+            record["text"],
+            record["finish_reason"],
+            record["prompt_tokens"],
+            record["completion_tokens"],
+            record.get("stop_reason"),
+        )
 
     async def append(self, key: str, step: str, seed: int | None, completion: Completion) -> None:
         """Write one response and wait until it is on disk (fsync in a thread: the event loop keeps running)."""
@@ -106,6 +112,8 @@ class ResponseJournal:
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
         }
+        if completion.stop_reason is not None:  # a replay must see the cut the first run saw
+            record["stop_reason"] = completion.stop_reason
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         offset = os.lseek(self._fd, 0, os.SEEK_END)
         view = memoryview(data)

@@ -56,6 +56,8 @@ class Completion:
     finish_reason: str  # "stop", "length", ... or "empty" when the endpoint returned no choice
     prompt_tokens: int
     completion_tokens: int
+    # The stop string that ended the reply, when the server names it (vLLM's `stop_reason`); None otherwise.
+    stop_reason: str | None = None
 
 
 @dataclass
@@ -184,7 +186,10 @@ def _completion_of(reply: Any, api: Api) -> Completion:
         raise _MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
     if text is not None and not isinstance(text, str):
         raise _MalformedResponse(f"a choice whose text is {type(text).__name__}")
-    return Completion(text or "", str(finish), prompt_tokens, completion_tokens)
+    stop = getattr(choice, "stop_reason", None)  # (an int there is a stop token id: no string was matched)
+    return Completion(
+        text or "", str(finish), prompt_tokens, completion_tokens, stop if isinstance(stop, str) else None
+    )
 
 
 def retry_after(exc: openai.APIStatusError) -> float | None:
