@@ -11,7 +11,7 @@ from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.runstate import RUN, TASKS
-from selfinstruct.settings import check_base_url, resolve_prices
+from selfinstruct.settings import check_base_url, refuse_embedded_language, resolve_prices
 from selfinstruct.text import Language
 
 JOURNAL = "audit.jsonl"
@@ -120,6 +120,8 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
         raise InputError(
             "--batch needs a judge endpoint with the Batch API (--judge-base-url or a key); the embedded model has none"
         )
+    if local and local_model is None:
+        refuse_embedded_language(language, "--judge-base-url")
     return AuditSettings(
         source=source,
         tasks_file=tasks_file,

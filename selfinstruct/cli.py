@@ -409,6 +409,8 @@ def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
         click.echo(prompt)
         click.echo()
     click.echo(f"===== estimate for {settings.n} tasks =====")
+    t = plan.target
+    click.echo(f"  endpoint: {t.endpoint}\n  model: {t.model}\n  api: {t.api}\n  pipeline: {t.pipeline}")
     click.echo(f"  {'step':<14} {'requests':>9} {'prompt tokens':>14} {'completion tokens':>18}")
     for step, count in plan.requests.items():
         click.echo(f"  {step:<14} {count:>9,} {plan.prompt_tokens[step]:>14,} {plan.completion_tokens[step]:>18,}")

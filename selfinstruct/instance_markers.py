@@ -36,13 +36,18 @@ _NOT_INPUT_NAMES = re.compile(  # never taken for an input's field name
 )
 
 
-def _example_rest(line: str) -> str | None:
+# "Example:" alone: the original splits on it as on "Example 2". "Examples:" heads the list, not one example.
+_BARE_EXAMPLE = re.compile(_LEAD + r"(?:example|示例|例子)" + _CLOSE + r"(?:[:：]" + _CLOSE + r")?$", re.I)
+_EXAMPLES_HEADING = re.compile(_LEAD + r"(?:examples|instances)" + _CLOSE + r"(?:[:：]" + _CLOSE + r")?$", re.I)
+
+
+def _example_rest(line: str, *, bare: bool = False) -> str | None:
     """The rest of an "Example 2" line ("" when it is only a header or a title), or None for ordinary text that
     merely starts with it ("Example 2 shows a loop."). As in the original, text after "Example 1:" or
-    "Example 1." on the same line is the example's own."""
+    "Example 1." on the same line is the example's own. ``bare``: the reply heads its examples "Example:"."""
     m = _at(_EXAMPLE_LINE, line)
     if not m:
-        return None
+        return "" if bare and _at(_BARE_EXAMPLE, line.rstrip()) else None
     rest = line[m.end() :].strip()
     if not rest or rest[0] in "(（" or rest.endswith(("**", "__", ":", "：")) or line.lstrip().startswith("#"):
         return ""  # "**Example 1: Casual tone**", "### Example 2 - formal", "Example 3 (edge case)"

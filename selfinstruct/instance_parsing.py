@@ -16,6 +16,7 @@ from selfinstruct.instance_markers import (
     _CANONICAL_CLASS_LABEL,
     _CLASS_LABEL,
     _COMMENT_LABEL,
+    _EXAMPLES_HEADING,
     _INLINE_INPUT,
     _INLINE_OUTPUT,
     _INPUT_LABEL,
@@ -147,7 +148,8 @@ class _InputFirst:
         if cur is not None and cur.output is None:
             if rest is None:
                 return False
-            chatter = all(not p.strip() or _is_chatter(p) or _HEADING.match(p) for p in cur.input)
+            chatter = all(not p.strip() or _is_chatter(p) or _HEADING.match(p) or _at(_EXAMPLES_HEADING, p.rstrip())
+                          for p in cur.input)  # fmt: skip
             if not (cur.labelled or chatter or after_blank):
                 return False  # "Context: ...\nInput: ..." is one input, as in the original
             self.flush()  # a pair on one line ("Input: a → Output: b"), or an input left without output
@@ -162,7 +164,7 @@ class _InputFirst:
         cur = self.cur
         if cur is None:
             s = line.strip()
-            if s and not (_is_chatter(s) or _HEADING.match(s) or _RULE.match(s)):
+            if s and not (_is_chatter(s) or _HEADING.match(s) or _RULE.match(s) or _at(_EXAMPLES_HEADING, s)):
                 self.cur = _Example([line])  # an input under a field name of its own, or none at all
         elif cur.output is not None:
             cur.output.append(line)
@@ -186,8 +188,10 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     instance loses nothing.
     """
     lines = _unwrap_fence(_lines(strip_reasoning(text)))
-    rests = [_example_rest(line) for line in lines]
     labels = [bool(_at(_INPUT_LABEL, line) or _at(_OUTPUT_LABEL, line)) for line in lines]
+    first = next((i for i, line in enumerate(lines) if labels[i] or _example_rest(line, bare=True) is not None), 0)
+    bare = bool(lines) and _example_rest(lines[first]) is None and _example_rest(lines[first], bare=True) == ""
+    rests = [_example_rest(line, bare=bare) for line in lines]  # "Example:" heads examples only if it heads the first
     state = _InputFirst(_per_example(rests, labels))
     fences = _fence_pairs(lines)
     pair_ahead = _output_ahead(lines, rests)
@@ -285,8 +289,9 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     needs none, e.g. "Class label: Montreal"); when other labels of the reply do have inputs, such a label
     is one the model forgot to give an input and is dropped. A reply that writes ``Class label:`` has only
     those as labels (a "Category: ..." line is input text). Text under a label that is followed by an
-    ``Input:`` line was commentary, not an input. ``Output:``/``Explanation:``/``Note:`` lines after an
-    input, and what follows them up to the next label or input, are not input.
+    ``Input:`` line was commentary, not an input. An ``Output:`` line that repeats a label and
+    ``Explanation:``/``Note:`` lines after an input, and what follows them up to the next label or input, are
+    not input; an ``Output:`` line with anything else is a field of the input ("Program: ...", "Output: 4").
 
     ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
     dropped.
@@ -295,6 +300,13 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     # The original's marker first: when the reply writes "Class label:", a "Category:" line is input text.
     canonical = any(_at(_CANONICAL_CLASS_LABEL, line) for line in lines)
     label_re = _CANONICAL_CLASS_LABEL if canonical else _CLASS_LABEL
+    names = {_clean_label(line[m.end() :]).lower() for line in lines if (m := _at(label_re, line))} - {""}
+
+    def _names_label(rest: str) -> bool:
+        """Whether an "Output:" line repeats a label ("Output: Positive (it praises the food)")."""
+        value = _clean_label(rest).lower()
+        return any(value == n or (value.startswith(n) and not value[len(n)].isalnum()) for n in names)
+
     out: list[Instance] = []
     label = ""
     label_used = False  # the current label has produced an instance
@@ -339,8 +351,10 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
             break
         elif _example_rest(line) == "":
             pass  # an "Example 2" header between pairs
-        elif _at(_OUTPUT_LABEL, line) or _at(_COMMENT_LABEL, line):
-            flush()  # not part of the input; the label above is the output
+        elif (m_out := _at(_OUTPUT_LABEL, line)) and cur_in is not None and not _names_label(line[m_out.end() :]):
+            cur_in.append(line)  # "Program: ...\nOutput: 4": a field of the input, as in the original
+        elif m_out or _at(_COMMENT_LABEL, line):
+            flush()  # the label repeated, or an explanation: not part of the input; the label above is the output
             cur_in, skipping = None, True
         elif skipping:
             pass

@@ -133,6 +133,8 @@ class ResponseJournal:
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
         }
+        if completion.stop_reason is not None:  # a replay must see the cut the first run saw
+            record["stop_reason"] = completion.stop_reason
         if completion.charge:
             record["charge"] = completion.charge
         if not completion.reported:
@@ -235,7 +237,10 @@ def _int(value: Any) -> bool:
 def _completion(record: dict[str, Any]) -> Completion:
     reported = not record.get("no_usage", False)
     tokens = (max(0, record["prompt_tokens"]), max(0, record["completion_tokens"]))
-    return Completion(record["text"], record["finish_reason"], *tokens, reported)
+    stop = record.get("stop_reason")
+    return Completion(
+        record["text"], record["finish_reason"], *tokens, stop if isinstance(stop, str) else None, reported
+    )
 
 
 class JournaledClient:

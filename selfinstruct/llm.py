@@ -56,6 +56,8 @@ class Completion:
     finish_reason: str  # "stop", "length", ... or "empty" when the endpoint returned no choice
     prompt_tokens: int
     completion_tokens: int
+    # The stop string that ended the reply, when the server names it (vLLM's `stop_reason`); None otherwise.
+    stop_reason: str | None = None
     reported: bool = True  # False: the reply had no usable usage, and the tokens are what it was charged
     charge: str = ""  # the ledger id of the attempt that paid for it ("" for a replay or without a ledger)
 
@@ -333,7 +335,9 @@ class LLMClient:
         try:
             if s.stream:
                 got = await streamed_completion(self._clients[shard], path, body, s.api, s.timeout, s.pace)
-                return Completion(got.text, got.finish_reason, got.prompt_tokens, got.completion_tokens, got.reported)
+                return Completion(
+                    got.text, got.finish_reason, got.prompt_tokens, got.completion_tokens, reported=got.reported
+                )
             # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a
             # body that request_body already built in the wire format (about a quarter of the SDK's CPU). The
             # deadline covers the whole attempt, body read included.

@@ -219,8 +219,9 @@ def parse_instruction_list(
     """Instructions from a numbered-list response to ``instructions.txt``.
 
     ``continued``: the prompt ended with "Task N:", so text before the first marker is the first instruction
-    (unless it reads as chatter). ``truncated``: the response hit the token limit, so the item it ends in
-    may be cut and is dropped; a response that ends in notes after the list loses nothing.
+    (unless it reads as chatter, or the reply numbers task N itself), for a chat model as for a base model.
+    ``truncated``: the response hit the token limit, so the item it ends in may be cut and is dropped; a
+    response that ends in notes after the list loses nothing.
 
     ``first_number``: the number of the first new task the prompt asked for (the demonstrations are 1 to
     first_number - 1). A chat model that echoes the demonstrations before its own tasks numbers them below
@@ -240,7 +241,8 @@ def parse_instruction_list(
     current: list[str] | None = None
     first = next((line for line in lines if line.strip()), "")
     plain = not (_at(_SECTION_END, first) or _NOTE.match(first) or _HEADING.match(first))
-    if continued and first and plain and _item_start(first, kind) is None and not _is_chatter(first):
+    opened = continued and bool(first) and plain and _item_start(first, kind) is None and not _is_chatter(first)
+    if opened:
         current = []
         items.append(_Item(first_number, current))
     ignored = 0
@@ -287,6 +289,9 @@ def parse_instruction_list(
             ignored += 1
             tail_in_item = False
         after_blank = False
+    if opened and any(i.number == first_number for i in items[1:]):
+        items.pop(0)  # the reply numbers task first_number itself: its first line was an intro, not the task
+        ignored += 1
     dropped = False
     if truncated and tail_in_item and items:
         dropped = bool(_clean_instruction(items.pop().parts))

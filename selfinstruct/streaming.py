@@ -89,9 +89,8 @@ async def streamed_completion(
                 raise TimeoutError(f"no token for {idle:g} s")
             await asyncio.wait({consumer}, timeout=idle - silent)
     finally:
-        if not consumer.done():
-            consumer.cancel()
-        await asyncio.gather(consumer, return_exceptions=True)  # awaited whatever happens: no stray task
+        consumer.cancel()  # a no-op once it is done
+        await asyncio.gather(consumer, return_exceptions=True)  # its outcome taken in whatever happens
     consumer.result()  # the SDK's errors (HTTP status, connection) reach the caller's retry loop as they are
     if usage[0] is None and not pieces:
         raise StreamBroken("a stream without a chunk")

@@ -82,7 +82,7 @@ def completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
     if choices is None:
         raise MalformedResponse("JSON without choices")
     if not choices:  # a well-formed answer with nothing in it: an empty response, not an endpoint fault
-        return Completion("", "empty", prompt_tokens, 0, counts is not None)
+        return Completion("", "empty", prompt_tokens, 0, reported=counts is not None)
     try:
         choice = choices[0]
         text = choice.message.content if api == "chat" else choice.text
@@ -91,7 +91,9 @@ def completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
         raise MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
     if text is not None and not isinstance(text, str):
         raise MalformedResponse(f"a choice whose text is {type(text).__name__}")
-    return Completion(text or "", str(finish), prompt_tokens, completion_tokens, counts is not None)
+    stop = getattr(choice, "stop_reason", None)  # (an int there is a stop token id: no string was matched)
+    stop_reason = stop if isinstance(stop, str) else None
+    return Completion(text or "", str(finish), prompt_tokens, completion_tokens, stop_reason, counts is not None)
 
 
 def usage_counts(usage: Any) -> tuple[int, int] | None:
@@ -117,4 +119,4 @@ def capped(result: Completion, max_tokens: int) -> Completion:
     if len(result.text) <= limit:
         return result
     log.warning("a reply of %d characters was cut to %d (max_tokens %d)", len(result.text), limit, max_tokens)
-    return dataclasses.replace(result, text=result.text[:limit], finish_reason="length")
+    return dataclasses.replace(result, text=result.text[:limit], finish_reason="length", stop_reason=None)

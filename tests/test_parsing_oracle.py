@@ -96,7 +96,7 @@ def test_input_first_reads_at_least_what_the_original_reads(reply: str, share: f
 def original_classification_reply(draw: st.DrawFn) -> str:
     names = draw(st.lists(st.sampled_from(["Positive", "Negative", "Mixed", "Spam", "Not spam", "积极"]), min_size=1,
                           max_size=4, unique=True))  # fmt: skip
-    shape = draw(st.sampled_from(["", "Input: {a}", "{n}: {a}", "{a}", "{n}:\n{a}"]))
+    shape = draw(st.sampled_from(["", "Input: {a}", "{n}: {a}", "{a}", "{n}:\n{a}", "{n}: {a}\nOutput: {a}"]))
     name = draw(st.sampled_from(NAMES))
     lines = []
     for label in names:

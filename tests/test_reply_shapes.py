@@ -301,3 +301,30 @@ def test_alpaca_unnumbered_tasks_each_after_a_separator_keep_label_lines_in_outp
         ],
         0,
     )
+
+
+def test_output_first_output_field_of_an_input_is_kept_and_a_repeated_label_is_not() -> None:
+    """The original keeps everything under a class label; an "Output:" line that only repeats a label is not
+    input (small models add one)."""
+    text = (
+        "Class label: Correct\nProgram: print(2 + 2)\nOutput: 4\n"
+        "Class label: Incorrect\nProgram: print(3 * 3)\nOutput: 6\n"
+        "Class label: Correct\nInput: print(1)\nOutput: Correct (it prints 1)"
+    )
+    assert parse_output_first(text) == [
+        Instance("Program: print(2 + 2)\nOutput: 4", "Correct"),
+        Instance("Program: print(3 * 3)\nOutput: 6", "Incorrect"),
+        Instance("print(1)", "Correct"),
+    ]
+
+
+def test_input_first_bare_example_headers_and_an_examples_heading() -> None:
+    text = "Examples:\n\n**Example:**\nSentence: r u ok\nOutput: Are you okay?\n\n"
+    text += "**Example:**\nSentence: gtg\nOutput: I have to go."
+    assert parse_input_first(text) == [
+        Instance("Sentence: r u ok", "Are you okay?"),
+        Instance("Sentence: gtg", "I have to go."),
+    ]
+    text = "Example 1\nInput: Explain lists.\nOutput: A list holds items.\nExample:\nxs = [1, 2]\n"
+    text += "Example 2\nInput: a\nOutput: b"
+    assert parse_input_first(text)[0] == Instance("Explain lists.", "A list holds items.\nExample:\nxs = [1, 2]")
