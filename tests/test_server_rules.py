@@ -283,3 +283,16 @@ def test_step_params_defaults_are_greedy_without_top_p_zero() -> None:
     for api, local in itertools.product(("chat", "completions"), (False, True)):
         for step, p in default_params(api, local=local).items():
             assert isinstance(p, StepParams) and 0.0 < p.top_p <= 1.0, (api, local, step)
+
+
+def test_the_journal_keeps_the_stop_that_ended_a_reply(tmp_path: Path) -> None:
+    from selfinstruct.journal import ResponseJournal
+
+    cut = Completion("Example 1\nInput: a\nOutput: Morning: walk", "stop", 40, 9, "\nTask:")
+    journal = ResponseJournal(tmp_path / "responses.jsonl")
+    asyncio.run(journal.append("k", "instances", 1, cut))
+    journal.close()
+    again = ResponseJournal(tmp_path / "responses.jsonl")
+    replayed = again.get("k")
+    again.close()
+    assert replayed == cut and replayed is not None and is_cut(replayed)  # a resumed run reads the same cut
