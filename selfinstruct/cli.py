@@ -439,6 +439,7 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
             f"{spend.completion_tokens:,} completion)"
             + (f", {usd(cost)}" if cost is not None else "")
             + (f"; requests per task: {per_task}" if spend is report.run else "")
+            + (f" ({spend.estimated()})" if spend.estimated() else "")
         )
     if report.rejected:
         top = ", ".join(f"{k} {v}" for k, v in report.rejected.most_common(6))

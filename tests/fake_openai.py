@@ -148,6 +148,10 @@ class Fault:
     cut: float | None = None
     reasoning_content: str | None = None
     trickle: float | None = None
+    # Hostile usage, as some proxies and older local servers send it: `omit_usage` leaves the field out, `usage`
+    # replaces it verbatim (negative, string or fractional counts). The server still meters what it served.
+    omit_usage: bool = False
+    usage: Any = None
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -247,7 +251,7 @@ def _stream_events(payload: dict[str, Any], body: dict[str, Any]) -> list[dict[s
         if "stop_reason" in choice:  # vLLM sends it with the finish reason
             last["stop_reason"] = choice["stop_reason"]
         events.append(head | {"choices": [last]})
-    if (body.get("stream_options") or {}).get("include_usage"):
+    if (body.get("stream_options") or {}).get("include_usage") and "usage" in payload:
         events.append(head | {"choices": [], "usage": payload["usage"]})
     return events
 
@@ -466,6 +470,7 @@ class FakeOpenAIServer:
         self._by_path: Counter[str] = Counter()
         self._by_outcome: Counter[str] = Counter()
         self._connections_total = 0
+        self.served_tokens = 0  # what the server generated and would bill, replies the client gave up on included
         self._open_connections: set[socket.socket] = set()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -547,6 +552,7 @@ class FakeOpenAIServer:
             self._by_path.clear()
             self._by_outcome.clear()
             self._connections_total = 0
+            self.served_tokens = 0
 
     # -- observation --------------------------------------------------------------------------------
 
@@ -736,9 +742,13 @@ class FakeOpenAIServer:
 
         limited = [self._limit(r, body, fault) for r in replies]
         replies = [r for r, _ in limited]
-        self._count(path, outcome, request)
         payload = self._completion_payload(path, model, request, replies)
         self._add_stop_reasons(payload, [stop for _, stop in limited])
+        self._count(path, outcome, request)  # after metering: a request with an outcome is billed
+        if fault is not None and fault.omit_usage:
+            del payload["usage"]
+        elif fault is not None and fault.usage is not None:
+            payload["usage"] = fault.usage
         if fault is not None and fault.reasoning_content is not None and path == CHAT_PATH:
             for choice in payload["choices"]:
                 choice["message"]["reasoning_content"] = fault.reasoning_content
@@ -782,9 +792,14 @@ class FakeOpenAIServer:
         with self._lock:
             self._requests.append(request)
         reply, stop = self._limit(self._call_responder(request), body, None)
-        self._count(path, "batch", request)
         payload = self._completion_payload(path, str(body.get("model") or self.models[0]), request, [reply])
         self._add_stop_reasons(payload, [stop])
+        self._count(path, "batch", request)
+        fault = self._take_fault(request, completion=False)  # of the scripted faults, only usage applies to a line
+        if fault is not None and fault.omit_usage:
+            del payload["usage"]
+        elif fault is not None and fault.usage is not None:
+            payload["usage"] = fault.usage
         return payload
 
     def _call_responder(self, request: Request) -> Reply:
@@ -814,6 +829,8 @@ class FakeOpenAIServer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
+        with self._lock:  # metered once generated, whether or not the client is still there to read it
+            self.served_tokens += prompt_tokens + completion_tokens
         created = int(time.time())
         if path == CHAT_PATH:
             return {
