@@ -48,6 +48,11 @@ class AuditSettings:
         return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_batches.jsonl")
 
     @property
+    def responses(self) -> Path:
+        """audit.jsonl -> audit_responses.jsonl: the judge's replies and the attempts charged (the budget's ledger)."""
+        return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_responses.jsonl")
+
+    @property
     def summary_path(self) -> Path:
         """audit.jsonl -> audit_summary.json, pool.audit.jsonl -> pool.audit_summary.json."""
         return summary_path(self.journal)

@@ -157,3 +157,27 @@ def test_nothing_is_sent_that_the_ledger_cannot_record(tmp_path: Path) -> None:
         spent = ResponseJournal(tmp_path / "run" / "responses.jsonl")
         assert spent.spend.total_tokens >= server.served_tokens > 0
         spent.close()
+
+
+def test_an_audit_whose_judge_bills_late_replies_stays_under_its_cap(tmp_path: Path) -> None:
+    """The audit follows the same ledger rule: every attempt is charged (a retry after a late reply too) and what
+    was spent is read back from pool.audit_responses.jsonl. Before, a task's retries were not counted and a
+    failed task's spend was forgotten, so each rerun the error line suggests paid again from zero."""
+    from tests.test_audit import KEY, judge, make_pool, run_audit
+
+    pool = tmp_path / "pool.jsonl"
+    make_pool(pool, 40)
+    cap = 12_000
+    with FakeOpenAIServer(judge, api_key=KEY, enforce_max_tokens=True) as server:
+        server.inject_when(lambda r: True, Fault(hang=0.45), times=10**6)  # billed, answered after the timeout
+        args = ("--max-tokens-total", str(cap), "--timeout", "0.3", "--max-retries", "3", "--concurrency", "8")
+        for _ in range(4):  # "gave up after 4 attempts ... run the same command again"
+            code, _, stderr = run_audit(server, pool, *args)
+            assert code in (1, 3) and len(stderr.strip().splitlines()) <= 1 and "Traceback" not in stderr, stderr
+            if code == 3:
+                break
+        served = _settled(server)
+    assert code == 3 and 0 < served <= cap, (code, served)
+    ledger = ResponseJournal(tmp_path / "pool.audit_responses.jsonl")
+    assert served <= ledger.spend.total_tokens <= cap and ledger.spend.unanswered > 0
+    ledger.close()
