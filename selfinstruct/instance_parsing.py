@@ -129,6 +129,13 @@ class _InputFirst:
         if self.input_name is None and not cur.labelled and name:
             self.input_name = _field_re(re.escape(name))
 
+    def repeats_output(self, rest: str) -> bool:
+        """An "Output:" line that says again what the current output's first line says: a small model stuck in a
+        loop ("Output: X\\nOutput: X\\n..." until max_tokens), not a second answer."""
+        cur = self.cur
+        first = next((line.strip() for line in cur.output if line.strip()), "") if cur and cur.output else ""
+        return bool(first) and rest.strip() == first
+
     def output_label(self, rest: str) -> bool:
         """Handle an "Output:" line; False when it is text of the current output."""
         cur = self.cur
@@ -227,6 +234,9 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
         m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
         named = state.input_name is not None and state.cur is not None and state.cur.output is not None
         named = named and pair_ahead[i]  # "Sentence: ..." starts an example only if an Output: line follows
+        if m_out and state.repeats_output(line[m_out.end() :]):
+            stopped = True  # the model is looping on its answer: the example above is complete, the rest is noise
+            break
         if named and not m_in and not m_out and state.input_name and _at(state.input_name, line):
             handled = structural and state.input_label(line, None, prev_blank)
         elif m_out:

@@ -328,3 +328,15 @@ def test_input_first_bare_example_headers_and_an_examples_heading() -> None:
     text = "Example 1\nInput: Explain lists.\nOutput: A list holds items.\nExample:\nxs = [1, 2]\n"
     text += "Example 2\nInput: a\nOutput: b"
     assert parse_input_first(text)[0] == Instance("Explain lists.", "A list holds items.\nExample:\nxs = [1, 2]")
+
+
+def test_input_first_an_output_repeated_until_max_tokens_ends_the_reply_there() -> None:
+    """A small model loops on its answer ("Output: X" again and again until the token limit): the example is
+    complete before the loop, so the cut at max_tokens costs nothing; a different second answer is still text."""
+    loop = "Example 1\nInput: Ben, Alex and Sam went home.\nOutput: Ben, Alex, and Sam\n"
+    loop += "Output: Ben, Alex, and Sam\n" * 6 + "Output: Ben, Al"
+    assert parse_input_first(loop, truncated=True) == [Instance("Ben, Alex and Sam went home.", "Ben, Alex, and Sam")]
+    other = "Example 1\nInput: 2 + 3\nOutput: 5\nOutput: 6 is wrong"
+    assert parse_input_first(other) == [Instance("2 + 3", "5\nOutput: 6 is wrong")]
+    no_input = "Example 1\nOutput: Fold the towel.\nOutput: Fold the towel.\nOutput: Fold the"
+    assert parse_input_first(no_input, truncated=True) == [Instance("", "Fold the towel.")]
