@@ -17,8 +17,6 @@ from selfinstruct.filters.base import Rejection
 from selfinstruct.records import Record, atomic_writer, dumps, read_records
 from selfinstruct.settings import FilterSettings
 
-_CHUNK = 1024  # records per progress update (a multiple of the index's block)
-
 
 @dataclass
 class FilterReport:
@@ -102,21 +100,22 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
         chain.add_reference(references)
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    for first in range(0, len(records), _CHUNK):
-        chunk = records[first : first + _CHUNK]
-        scored = [_score_rejection(d, settings.min_score) for d in drops[first : first + _CHUNK]]
-        passing = [instructions[first + k] for k, r in enumerate(scored) if r is None]
-        decided = iter(chain.offer_many(passing) if chain is not None else [None] * len(passing))
-        for rec, score_rejection in zip(chunk, scored, strict=True):
-            rejection = score_rejection if score_rejection is not None else next(decided)
-            if rejection is None:
-                kept.append(rec.data)
-            else:
-                report.dropped[(rejection.filter, rejection.reason)] += 1
-                if settings.rejected is not None:
-                    rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
-        if progress is not None:
-            progress(len(chunk))
+    # One call for the whole file: the near-duplicate index then sees every instruction at once (batch join).
+    scored = [_score_rejection(d, settings.min_score) for d in drops]
+    passing = [instructions[k] for k, r in enumerate(scored) if r is None]
+    if progress is not None and len(passing) < len(records):
+        progress(len(records) - len(passing))
+    decided = iter(chain.offer_many(passing, progress) if chain is not None else [None] * len(passing))
+    if chain is None and progress is not None and passing:
+        progress(len(passing))
+    for rec, score_rejection in zip(records, scored, strict=True):
+        rejection = score_rejection if score_rejection is not None else next(decided)
+        if rejection is None:
+            kept.append(rec.data)
+        else:
+            report.dropped[(rejection.filter, rejection.reason)] += 1
+            if settings.rejected is not None:
+                rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
     report.kept = len(kept)
     report.seconds = time.perf_counter() - start
 
