@@ -35,8 +35,8 @@ from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min
 
 _EPS = 1e-6  # margin of every bound; only ever admits extra candidates
 _LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone, with one more, with two more
-_CHUNK_ENTRIES = 1 << 20  # probing entries per step (bounds the memory of the candidate ranges)
-_CHUNK_TUPLES = 1 << 22  # candidate (text, text) tuples expanded per step
+_CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
+_CHUNK_TUPLES = 1 << 20  # candidate (text, text) tuples expanded per step
 _VERIFY = 1 << 20  # pairs per LCS call
 _LEN_BITS = 20
 _MAX_LEN = (1 << _LEN_BITS) - 1
@@ -53,19 +53,19 @@ class _Elements:
         key |= np.frombuffer("".join(codes).encode("utf-32-le"), dtype=np.uint32)
         key.sort()
         # The k-th repeat of a token in a text is an element of its own: (token, k).
-        k = np.arange(len(key), dtype=np.int64)
+        k = np.arange(len(key), dtype=np.int32)
         run_start = np.ones(len(key), dtype=bool)
         np.not_equal(key[1:], key[:-1], out=run_start[1:])
-        k -= np.maximum.accumulate(np.where(run_start, k, 0))
+        k -= np.maximum.accumulate(np.where(run_start, k, np.int32(0)))
         del run_start
         elem = key & ((1 << 21) - 1)
         repeats = np.flatnonzero(k)
         if len(repeats):
-            _, extra = np.unique(elem[repeats] << 32 | k[repeats], return_inverse=True)
+            _, extra = np.unique(elem[repeats] << 32 | k[repeats].astype(np.int64), return_inverse=True)
             elem[repeats] = (1 << 21) + extra
         del k, repeats
         present = np.bincount(elem) > 0
-        elem = (np.cumsum(present) - 1)[elem]  # dense element ids
+        elem = (np.cumsum(present, dtype=np.int32) - 1)[elem]  # dense element ids
         df = np.bincount(elem)
         order = np.argsort(df, kind="stable")
         rank = np.empty(len(df), dtype=np.int64)
@@ -76,7 +76,7 @@ class _Elements:
         key |= rank[elem]
         del elem
         key.sort()
-        self.rank = (key & 0xFFFFFFFF).astype(np.int64)
+        self.rank = (key & 0xFFFFFFFF).astype(np.int32)
         self.n_elements = len(df)
 
 
@@ -101,7 +101,7 @@ class _Signatures:
         at = np.repeat(el.starts[docs], p3) + _ranges(p3)
         doc = np.repeat(docs, p3)
         pos = _ranges(p3)
-        rank = el.rank[at]
+        rank = el.rank[at].astype(np.int64)
         in_prefix = pos < np.repeat(plen, p3)
         # One past each text's last entry within the prefix plus one (plus two), as local indices.
         end3 = np.cumsum(p3)
@@ -154,16 +154,16 @@ def _ranges(counts: IntArray) -> IntArray:
 
 
 def _masks(el: _Elements, codes: Sequence[str]) -> tuple[IntArray, IntArray]:
-    """Two 64-bit masks per text, a bit per token (by code point mod 128)."""
-    flat = np.frombuffer("".join(codes).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    doc = np.repeat(np.arange(len(codes), dtype=np.int64), el.lens)
-    bit = flat % 128
+    """Two 64-bit masks per text, a bit per token (by code point mod 128); made a slice of texts at a time."""
     lo = np.zeros(len(codes), dtype=np.uint64)
     hi = np.zeros(len(codes), dtype=np.uint64)
-    one = np.uint64(1)
-    low = bit < 64
-    np.bitwise_or.at(lo, doc[low], one << bit[low].astype(np.uint64))
-    np.bitwise_or.at(hi, doc[~low], one << (bit[~low] - 64).astype(np.uint64))
+    for start in range(0, len(codes), _CHUNK_DOCS):
+        part = codes[start : start + _CHUNK_DOCS]
+        bit = np.frombuffer("".join(part).encode("utf-32-le"), dtype=np.uint32) % 128
+        doc = np.repeat(np.arange(start, start + len(part), dtype=np.int64), el.lens[start : start + len(part)])
+        low = bit < 64
+        np.bitwise_or.at(lo, doc[low], np.uint64(1) << bit[low].astype(np.uint64))
+        np.bitwise_or.at(hi, doc[~low], np.uint64(1) << (bit[~low] - 64).astype(np.uint64))
     return lo, hi  # type: ignore[return-value]
 
 
@@ -243,11 +243,17 @@ def _join(
     """Candidate pairs among `docs` (shorter text's short prefix against the longer one's long prefix), pruned,
     appended to `found` as a << 32 | b keys (a < b)."""
     short_prefix, long_prefix = prefixes
-    step = max(1, _CHUNK_ENTRIES // max(1, int(np.mean(el.lens[docs]))))
+    step = _CHUNK_DOCS
     parts = []
     for start in range(0, len(docs), step):  # built in parts and kept compact: this side is held throughout
         short = _Signatures(el, docs[start : start + step], short_prefix, levels)
-        parts.append((short.sig << _LEN_BITS | short.n, short.doc.astype(np.int32), short.pos.astype(np.int32)))
+        parts.append(
+            (
+                short.sig << _LEN_BITS | short.n,
+                short.doc.astype(np.int32),
+                np.minimum(short.pos, 32767).astype(np.int16),
+            )
+        )  # a lower position only admits more
         del short
     s_key = np.concatenate([p[0] for p in parts])
     order = np.argsort(s_key)
@@ -255,7 +261,6 @@ def _join(
     s_doc = np.concatenate([p[1] for p in parts])[order]
     s_pos = np.concatenate([p[2] for p in parts])[order]
     del parts, order
-    s_n = (s_key & _MAX_LEN).astype(np.int32)
     lo_mask, hi_mask = masks
     ratio = bound / (2 - bound) if bound > 0 else 0.0
     for start in range(0, len(docs), step):
@@ -281,7 +286,7 @@ def _join(
             src = np.repeat(np.arange(first, last, dtype=np.int64), c)
             x_at = np.repeat(lo[first:last], c) + _ranges(c)
             x, y = s_doc[x_at], p_doc[src]
-            nx, ny = s_n[x_at], n_y[src]
+            nx, ny = s_key[x_at] & _MAX_LEN, n_y[src]
             alpha = _alpha(nx + ny, bound)
             ok = (x != y) & (np.maximum(x, y) >= first_new) & (s_pos[x_at] <= nx - alpha)
             x, y, nx, ny, alpha = x[ok], y[ok], nx[ok], ny[ok], alpha[ok]
