@@ -243,28 +243,26 @@ def _join(
     """Candidate pairs among `docs` (shorter text's short prefix against the longer one's long prefix), pruned,
     appended to `found` as a << 32 | b keys (a < b)."""
     short_prefix, long_prefix = prefixes
-    step = _CHUNK_DOCS
-    parts = []
-    for start in range(0, len(docs), step):  # built in parts and kept compact: this side is held throughout
-        short = _Signatures(el, docs[start : start + step], short_prefix, levels)
-        parts.append(
-            (
-                short.sig << _LEN_BITS | short.n,
-                short.doc.astype(np.int32),
-                np.minimum(short.pos, 32767).astype(np.int16),
-            )
-        )  # a lower position only admits more
+    keys, s_docs, s_poss = [], [], []
+    for start in range(0, len(docs), _CHUNK_DOCS):  # built in parts and kept compact: this side is held throughout
+        short = _Signatures(el, docs[start : start + _CHUNK_DOCS], short_prefix, levels)
+        keys.append(short.sig << _LEN_BITS | short.n)
+        s_docs.append(short.doc.astype(np.int32))
+        s_poss.append(np.minimum(short.pos, 32767).astype(np.int16))  # a lower position only admits more
         del short
-    s_key = np.concatenate([p[0] for p in parts])
+    s_key = np.concatenate(keys)
+    keys.clear()  # each array is freed as soon as its sorted copy exists
     order = np.argsort(s_key)
     s_key = s_key[order]
-    s_doc = np.concatenate([p[1] for p in parts])[order]
-    s_pos = np.concatenate([p[2] for p in parts])[order]
-    del parts, order
+    s_doc = np.concatenate(s_docs)[order]
+    s_docs.clear()
+    s_pos = np.concatenate(s_poss)[order]
+    s_poss.clear()
+    del order
     lo_mask, hi_mask = masks
     ratio = bound / (2 - bound) if bound > 0 else 0.0
-    for start in range(0, len(docs), step):
-        part = docs[start : start + step]
+    for start in range(0, len(docs), _CHUNK_DOCS):
+        part = docs[start : start + _CHUNK_DOCS]
         probe = _Signatures(el, part, long_prefix, levels)
         # Probing in key order: numpy's binary search then starts from the previous hit (cache-friendly).
         order = np.argsort(probe.sig)
