@@ -19,6 +19,8 @@ candidate; this index gives the same decisions while touching a few of them (a s
 block with every query's prefix (one sort groups the postings by query and document), the survivors are
 verified in one pairwise LCS call, and the block's own pairs in one small matrix. Per-query work in Python
 is then a handful of dict lookups, which is what makes the index fast on small inputs as well as large ones.
+A whole file at once (the `filter` command) instead goes through the batch self-join of rouge_join, which
+knows every instruction up front and so scales to a million.
 """
 
 from __future__ import annotations
