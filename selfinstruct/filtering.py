@@ -18,8 +18,6 @@ from selfinstruct.records import Record, atomic_writer, dumps, read_records
 from selfinstruct.seeds import task_from_record
 from selfinstruct.settings import FilterSettings
 
-_CHUNK = 1024  # records per progress update (a multiple of the index's block)
-
 
 @dataclass
 class FilterReport:
@@ -164,12 +162,21 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
         chain.add_reference(references)
     scored = [_score_rejection(d, settings.min_score) for d in drops]
     tasks = _group([i for i, r in zip(instructions, scored, strict=True) if r is None])
-    decisions: list[Rejection | None] = []
-    for first in range(0, len(tasks.first), _CHUNK):
-        offered = tasks.first[first : first + _CHUNK]
-        decisions += chain.offer_many(offered) if chain is not None else [None] * len(offered)
+    # One call for the whole file: the near-duplicate index then sees every instruction at once (batch join).
+    done = 0
+
+    def advance(k: int) -> None:
+        """Progress in records: the next k tasks offered were decided."""
+        nonlocal done
         if progress is not None:
-            progress(sum(tasks.size[first : first + _CHUNK]))
+            progress(sum(tasks.size[done : done + k]))
+        done += k
+
+    decisions: list[Rejection | None] = (
+        chain.offer_many(tasks.first, advance) if chain is not None else [None] * len(tasks.first)
+    )
+    if chain is None:
+        advance(len(tasks.first))
     if progress is not None and len(records) > len(tasks.of):
         progress(len(records) - len(tasks.of))  # dropped by the audit score
     task_of = iter(tasks.of)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
+from selfinstruct.filters import rouge_join
 from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.text import rouge_tokens
@@ -52,19 +53,23 @@ def test_index_agrees_with_plain_lcs(texts: list[str], threshold: float) -> None
             kept.append(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
     st.lists(instruction, min_size=0, max_size=12),
     st.lists(instruction, min_size=0, max_size=60),
     st.sampled_from([0.0, 0.3, 0.5, 0.6, 2 / 3, 0.7, 0.75, 0.8, 1.0]),
     st.integers(1, 70),
+    st.booleans(),
 )
-def test_add_unique_agrees_with_plain_lcs(reference: list[str], texts: list[str], threshold: float, block: int) -> None:
-    """Blocks (of any size, straddling rebuilds of the prefix index) decide exactly as the one-by-one greedy loop."""
+def test_add_unique_agrees_with_plain_lcs(
+    reference: list[str], texts: list[str], threshold: float, block: int, join: bool
+) -> None:
+    """Blocks (of any size, straddling rebuilds of the prefix index) and the batch join decide exactly as the
+    one-by-one greedy loop; repeats and texts without tokens included."""
     index = NearDuplicateIndex(threshold)
     index.add_all(reference)
     kept = list(reference)
-    got = index.add_unique(texts, block=block)
+    got = index.add_unique(texts, block=block, join=join)
     assert len(got) == len(texts)
     for text, match in zip(texts, got, strict=True):
         best, best_i = brute_force_best(kept, text)
@@ -95,8 +100,50 @@ def test_add_unique_across_prefix_rebuilds_with_realistic_text() -> None:
         expected.append(match)
     for block in (1, 7, 64, 512):
         index = NearDuplicateIndex(workers=2)
-        assert index.add_unique(texts, block=block) == expected
+        assert index.add_unique(texts, block=block, join=False) == expected
+    assert NearDuplicateIndex().add_unique(texts, join=True) == expected
     assert 0 < sum(m is not None for m in expected) < len(texts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.5, 0.6, 0.7, 0.8]))
+def test_similar_pairs_are_every_pair_above_the_threshold(seed: int, threshold: float) -> None:
+    """Hundreds of texts over a Zipf-like vocabulary, so that common words take every signature level (alone,
+    with one and with two more elements) and short texts take the fallbacks: exactly the brute-force pairs."""
+    rng = random.Random(seed)
+    vocab = [f"w{k}" for k in range(60)]
+    weights = [1 / (k + 1) for k in range(60)]
+    texts = [" ".join(rng.choices(vocab, weights, k=rng.randint(0, 14))) for _ in range(300)]
+    texts += [" ".join(rng.sample(t.split(), len(t.split()))) for t in texts[:40]]  # reordered copies
+    idx = NearDuplicateIndex()
+    codes = [idx._encode(t, assign=True) for t in texts]
+    first_new = rng.randint(0, len(codes))
+    a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
+    got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
+    tokens = [rouge_tokens(t) for t in texts]
+    expected = []
+    for j in range(max(1, first_new), len(texts)):
+        for i in range(j):
+            score = rouge_fmeasure(lcs_length(tokens[j], tokens[i]), len(tokens[j]), len(tokens[i]))
+            if score > threshold:
+                expected.append((i, j, score))
+    assert got == sorted(expected)
+
+
+def test_join_reports_progress_and_keeps_the_index_usable() -> None:
+    """The batch join counts every instruction in progress; afterwards the prefix postings are rebuilt on the
+    next probe, so one-at-a-time use goes on with the same answers."""
+    texts = [f"Write a short story about a {w} and a {v}." for w in ("cat", "dog", "fox") for v in ("owl", "bee")]
+    texts += ["Write a short story about a cat and an owl.", "", "???", "Summarize the article in one line."]
+    index = NearDuplicateIndex()
+    reported: list[int] = []
+    got = index.add_unique(texts, join=True, progress=reported.append)
+    assert sum(reported) == len(texts)
+    assert got[6] is not None and got[6].instruction == texts[0]
+    assert got[7] is None and got[8] is None  # no tokens: F1 0 against everything, so kept
+    assert index.best_match("Write a short story about a fox and a bee!") is not None
+    assert index.add("Explain photosynthesis to a child.") == len(index) - 1
+    assert index.best_match("Explain photosynthesis to a small child.") is not None
 
 
 def test_add_unique_rejects_a_bad_block() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -89,13 +89,17 @@ class FilterChain:
         if self.uses_rouge:
             self.index.add_all(instructions)
 
-    def offer_many(self, instructions: Sequence[str]) -> list[Rejection | None]:
+    def offer_many(
+        self, instructions: Sequence[str], progress: Callable[[int], object] | None = None
+    ) -> list[Rejection | None]:
         """The greedy in-order decision of the original scripts (check, then keep if accepted) for each
-        instruction in turn, with the near-duplicate checks batched."""
+        instruction in turn, with the near-duplicate checks batched. `progress(k)` counts decided instructions."""
         out = [self.check_text(instruction) for instruction in instructions]
-        if self.uses_rouge:
-            todo = [k for k, rejection in enumerate(out) if rejection is None]
-            matches = self.index.add_unique([instructions[k] for k in todo])
+        todo = [k for k, rejection in enumerate(out) if rejection is None] if self.uses_rouge else []
+        if progress is not None and len(todo) < len(instructions):
+            progress(len(instructions) - len(todo))
+        if todo:
+            matches = self.index.add_unique([instructions[k] for k in todo], progress=progress)
             for k, match in zip(todo, matches, strict=True):
                 if match is not None:
                     out[k] = self.index.rejection(match)

@@ -19,13 +19,15 @@ candidate; this index gives the same decisions while touching a few of them (a s
 block with every query's prefix (one sort groups the postings by query and document), the survivors are
 verified in one pairwise LCS call, and the block's own pairs in one small matrix. Per-query work in Python
 is then a handful of dict lookups, which is what makes the index fast on small inputs as well as large ones.
+A whole file at once (the `filter` command) instead goes through the batch self-join of rouge_join, which
+knows every instruction up front and so scales to a million.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import itemgetter
@@ -36,6 +38,7 @@ from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
 from selfinstruct.filters.heap import retain_heap
+from selfinstruct.filters.rouge_join import resolve, similar_pairs
 from selfinstruct.filters.rouge_math import (
     FloatArray,
     IntArray,
@@ -63,6 +66,7 @@ _Q_SHIFT = 54
 _DOC_MASK = (1 << (_Q_SHIFT - _DOC_SHIFT)) - 1
 BLOCK_MAX = 1 << (63 - _Q_SHIFT)  # queries per block, so that keys stay positive int64
 DEFAULT_BLOCK = 64
+JOIN_MIN = 4096  # add_unique calls with at least this many instructions use the batch join by default
 _ZERO = np.zeros(1, dtype=np.int64)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _NO_POSTINGS: array[int] = array("q")
@@ -119,6 +123,7 @@ class NearDuplicateIndex:
         self._rank_table: dict[int, int] = {}
         self._prefix_postings: dict[str, array[int]] = {}
         self._next_rebuild = 256
+        self._stale = False  # the batch join appended documents that the prefix postings do not hold yet
         self._alpha: dict[int, int | None] = {}  # length -> min_overlap(length, self._prefix_t)
         self._last: tuple[str, str] = ("", "")
 
@@ -156,6 +161,7 @@ class NearDuplicateIndex:
 
     def add(self, instruction: str) -> int:
         """Index an instruction; returns its position."""
+        self._maybe_rebuild()
         code = self._encode(instruction, assign=True)
         doc = self._append(instruction, code, self._prefix(code, self._prefix_t))
         self._maybe_rebuild()
@@ -178,9 +184,11 @@ class NearDuplicateIndex:
         return doc
 
     def _maybe_rebuild(self) -> None:
-        """Re-rank tokens by document frequency and re-index every prefix each time the index grows 4x: O(N)."""
-        if len(self._codes) < self._next_rebuild:
+        """Re-rank tokens by document frequency and re-index every prefix each time the index grows 4x: O(N);
+        also before the first probe after a batch join."""
+        if len(self._codes) < self._next_rebuild and not self._stale:
             return
+        self._stale = False
         df = Counter(chain.from_iterable(map(set, self._codes)))
         by_df = sorted(self._chars.values())
         by_df.sort(key=df.__getitem__, reverse=True)  # most frequent first; stable, so ties stay in code order
@@ -234,6 +242,7 @@ class NearDuplicateIndex:
         if t < 0:
             return range(len(self._codes))
         if t >= self._prefix_t:
+            self._maybe_rebuild()
             docs: list[int] = self._candidate_pairs([code], [self._prefix(code, t)], t)[1].tolist()
             return docs
         # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
@@ -408,19 +417,107 @@ class NearDuplicateIndex:
 
     # -- the greedy filter, a block at a time ------------------------------------------------------------
 
-    def add_unique(self, instructions: Iterable[str], *, block: int = DEFAULT_BLOCK) -> list[Match | None]:
+    def add_unique(
+        self,
+        instructions: Iterable[str],
+        *,
+        block: int = DEFAULT_BLOCK,
+        join: bool | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> list[Match | None]:
         """The greedy in-order filter: for each instruction, its best match above the threshold among everything
         kept before it (the index, then the earlier instructions of this call that were kept), or None, in which
-        case it is added. Same decisions and matches as best_match followed by add for each in turn."""
+        case it is added. Same decisions and matches as best_match followed by add for each in turn.
+
+        Many instructions at once (`join`, by default from JOIN_MIN on, when they outnumber the index) go
+        through the batch self-join (rouge_join), which sees the whole input; otherwise a block at a time.
+        `progress(k)` is called as they are decided (the counts add up to their number)."""
         if not 1 <= block <= BLOCK_MAX:
             raise ValueError(f"block must be between 1 and {BLOCK_MAX}")
         retain_heap()
         texts = list(instructions)
+        if join is None:
+            join = len(texts) >= JOIN_MIN and len(texts) >= len(self._codes)
+        if join and texts:
+            try:
+                return self._join_unique(texts, progress)
+            except OverflowError:  # a text over a million tokens: the blocks handle it
+                pass
         out: list[Match | None] = []
         for start in range(0, len(texts), block):
             out.extend(self._add_block(texts[start : start + block]))
             self._maybe_rebuild()
+            if progress is not None:
+                progress(len(texts[start : start + block]))
         return out
+
+    def _join_unique(self, texts: list[str], progress: Callable[[int], object] | None) -> list[Match | None]:
+        """add_unique through the batch join: every pair above the threshold among the distinct texts (index
+        and new), then the greedy decisions read off them in order."""
+        codes = [self._encode(text, assign=True) for text in texts]
+        if self.threshold >= 1.0:  # F1 never exceeds 1: everything is kept
+            self._extend(texts, codes)
+            if progress is not None:
+                progress(len(texts))
+            return [None] * len(texts)
+        # Texts are numbered by first occurrence of their code; a text without tokens matches nothing (F1 0), so
+        # each one keeps a number of its own.
+        ids: dict[str, int] = {}
+        distinct: list[str] = []
+        position: list[int] = []  # number -> the index position of its first occurrence, once kept
+        for doc, code in enumerate(self._codes):
+            if (ids.setdefault(code, len(distinct)) if code else len(distinct)) == len(distinct):
+                distinct.append(code)
+                position.append(doc)
+        n_old = len(distinct)
+        new: list[int] = []
+        first: list[bool] = []
+        for code in codes:
+            size = len(distinct)
+            number = ids.setdefault(code, size) if code else size
+            if number == size:
+                distinct.append(code)
+            new.append(number)
+            first.append(number == size)
+        a, b, scores = similar_pairs(distinct, self.threshold, first_new=n_old, workers=self.workers, progress=progress)
+        if progress is not None and len(distinct) - n_old < len(texts):
+            progress(len(texts) - (len(distinct) - n_old))
+        position.extend(repeat(-1, len(distinct) - n_old))
+        out: list[Match | None] = []
+        kept: list[int] = []
+        for k, decision in enumerate(resolve(n_old, new, first, a, b, scores)):
+            if decision is None:
+                position[new[k]] = len(self._texts) + len(kept)
+                kept.append(k)
+                out.append(None)
+            else:
+                doc = position[decision[0]]
+                out.append(
+                    Match(
+                        doc,
+                        texts[kept[doc - len(self._texts)]] if doc >= len(self._texts) else self._texts[doc],
+                        decision[1],
+                    )
+                )
+        self._extend([texts[k] for k in kept], [codes[k] for k in kept])
+        return out
+
+    def _extend(self, texts: list[str], codes: list[str]) -> None:
+        """Append documents whose prefixes are posted at the next probe (one rebuild instead of one per text)."""
+        start = len(self._texts)
+        self._texts.extend(texts)
+        self._codes.extend(codes)
+        self._lens.extend(map(len, codes))
+        self._prefix_end.extend(repeat(0, len(codes)))
+        for code in codes:
+            alpha = self._alpha.get(len(code), 0)
+            if alpha == 0:
+                alpha = self._alpha[len(code)] = min_overlap(len(code), self._prefix_t)
+            self._prefix_rest.append(len(code) if alpha is None else alpha - 1)
+        if self._postings is not None:
+            for doc, code in enumerate(codes, start):
+                _post(self._postings, doc, code)
+        self._stale = True
 
     def _add_block(self, texts: list[str]) -> list[Match | None]:
         t = self._prefix_t

@@ -1,0 +1,336 @@
+"""Every pair of texts with ROUGE-L F1 above a threshold, exactly: the similarity self-join behind the batch filter.
+
+The greedy filter over a whole file needs, for each instruction, its best match among the earlier ones that
+were kept. Here the pairs above the threshold are found first, among all the texts at once (the file is known
+before filtering starts), and the greedy decisions are then read off them in order (`NearDuplicateIndex`).
+
+Why the pairs come out exact and fast (t the threshold, a pair of lengths m <= n needs an LCS, hence a
+multiset overlap, of alpha = floor(t(m+n)/2) + 1 elements; an element is a token or its k-th repeat):
+
+1. One global order, rarest element first, from the whole input's frequencies. A pair's first common element
+   lies among the first len - alpha + 1 elements of both texts (prefix filter), and its second common element
+   among the first len - alpha + 2.
+2. Length-aware prefixes: the shorter text of a pair needs only the prefix for partners at least as long as
+   itself (alpha >= floor(t*m) + 1), the longer one the prefix for its shortest possible partner.
+3. Signatures: a rare first common element is matched on its own; a frequent one (many texts hold it) only
+   together with the second common element, which follows it in the order and is frequent too. So common
+   words never produce the long candidate lists a plain prefix filter reads.
+4. Candidates are ranges of a sorted array (signature, length), found with one searchsorted; the length,
+   positional and a 128-bit token-mask overlap bound prune them in numpy before any LCS is computed.
+5. Survivors get rapidfuzz's exact bit-parallel LCS and rouge-score's own float formula.
+
+Pairs whose threshold needs a single shared element (alpha < 2: very short texts at lower thresholds) are
+joined the same way with every element matched on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import LCSseq
+
+from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap
+
+_EPS = 1e-6  # margin of every bound; only ever admits extra candidates
+_LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone, with one more, with two more
+_CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
+_CHUNK_TUPLES = 1 << 20  # candidate (text, text) tuples expanded per step
+_VERIFY = 1 << 20  # pairs per LCS call
+_LEN_BITS = 20
+_MAX_LEN = (1 << _LEN_BITS) - 1
+
+
+class _Elements:
+    """Each text's multiset elements as ranks in the global order (rarest first), sorted per text."""
+
+    def __init__(self, codes: Sequence[str]) -> None:
+        self.lens = np.fromiter(map(len, codes), dtype=np.int64, count=len(codes))
+        self.starts = np.cumsum(self.lens) - self.lens
+        # (text, token) keys, sorted: in place where possible, since this is the largest array of the join.
+        key = np.repeat(np.arange(len(codes), dtype=np.int64) << 21, self.lens)  # code points < 2**21
+        key |= np.frombuffer("".join(codes).encode("utf-32-le"), dtype=np.uint32)
+        key.sort()
+        # The k-th repeat of a token in a text is an element of its own: (token, k).
+        k = np.arange(len(key), dtype=np.int32)
+        run_start = np.ones(len(key), dtype=bool)
+        np.not_equal(key[1:], key[:-1], out=run_start[1:])
+        k -= np.maximum.accumulate(np.where(run_start, k, np.int32(0)))
+        del run_start
+        elem = key & ((1 << 21) - 1)
+        repeats = np.flatnonzero(k)
+        if len(repeats):
+            _, extra = np.unique(elem[repeats] << 32 | k[repeats].astype(np.int64), return_inverse=True)
+            elem[repeats] = (1 << 21) + extra
+        del k, repeats
+        present = np.bincount(elem) > 0
+        elem = (np.cumsum(present, dtype=np.int32) - 1)[elem]  # dense element ids
+        df = np.bincount(elem)
+        order = np.argsort(df, kind="stable")
+        rank = np.empty(len(df), dtype=np.int64)
+        rank[order] = np.arange(len(df), dtype=np.int64)
+        self.df_sorted = df[order]
+        key >>= 21
+        key <<= 32
+        key |= rank[elem]
+        del elem
+        key.sort()
+        self.rank = (key & 0xFFFFFFFF).astype(np.int32)
+        self.n_elements = len(df)
+
+
+def _alpha(total: IntArray, t: float) -> IntArray:
+    """The fewest shared elements for F1 > t at this combined length."""
+    out: IntArray = np.floor(t * total / 2).astype(np.int64) + 1
+    return out
+
+
+class _Signatures:
+    """The signatures of the texts `docs` under one prefix rule: (signature, text, length, effective position).
+
+    `levels` = (r1, r2): elements ranked below r1 are matched alone, those below r2 with the next common
+    element, the rest with the next two. A pair of texts needs alpha >= 3 for that (the callers see to it).
+    Signatures are hashed to 42 bits: a collision only adds candidates."""
+
+    def __init__(self, el: _Elements, docs: IntArray, prefix: IntArray, levels: tuple[int, int]) -> None:
+        r1, r2 = levels
+        lens = el.lens[docs]
+        plen = np.minimum(prefix[np.minimum(lens, len(prefix) - 1)], lens)
+        p3 = np.minimum(plen + 2, lens)
+        at = np.repeat(el.starts[docs], p3) + _ranges(p3)
+        doc = np.repeat(docs, p3)
+        pos = _ranges(p3)
+        rank = el.rank[at].astype(np.int64)
+        in_prefix = pos < np.repeat(plen, p3)
+        # One past each text's last entry within the prefix plus one (plus two), as local indices.
+        end3 = np.cumsum(p3)
+        end2 = np.repeat(end3 - p3 + np.minimum(plen + 1, lens), p3)
+        end3 = np.repeat(end3, p3)
+        one = np.flatnonzero(in_prefix & (rank < r1))
+        sig, docs_out, pos_out = [rank[one]], [doc[one]], [pos[one]]
+        # Level 2: the first common element and any later one within the prefix plus one.
+        two = np.flatnonzero(in_prefix & (rank >= r1) & (rank < r2))
+        if len(two):
+            count = end2[two] - two - 1
+            first = np.repeat(two, count)
+            second = first + 1 + _ranges(count)
+            sig.append(_mix(rank[first], rank[second], -1))
+            docs_out.append(doc[first])
+            pos_out.append(np.maximum(pos[first], pos[second] - 1))
+        # Level 3: and two later ones within the prefix plus two.
+        three = np.flatnonzero(in_prefix & (rank >= r2))
+        if len(three):
+            count = np.maximum(end3[three] - three - 2, 0)
+            first = np.repeat(three, count)
+            second = first + 1 + _ranges(count)
+            count = end3[second] - second - 1
+            first, second = np.repeat(first, count), np.repeat(second, count)
+            third = second + 1 + _ranges(count)
+            sig.append(_mix(rank[first], rank[second], rank[third]))
+            docs_out.append(doc[first])
+            pos_out.append(np.maximum(np.maximum(pos[first], pos[second] - 1), pos[third] - 2))
+        self.sig = np.concatenate(sig)
+        self.doc = np.concatenate(docs_out)
+        self.pos = np.concatenate(pos_out)
+        self.n = el.lens[self.doc]
+
+
+_SIG_MASK = (1 << 42) - 1
+
+
+def _mix(a: IntArray, b: IntArray, c: IntArray | int) -> IntArray:
+    """A 42-bit hash of a pair or triple of ranks, above every single rank's own value."""
+    h = (a * 0x9E3779B1 + 1) * 0x85EBCA77 + b * 0xC2B2AE3D + (np.asarray(c) + 1) * 0x27D4EB2F
+    out: IntArray = ((h ^ (h >> 29)) & _SIG_MASK) | (1 << 41)
+    return out
+
+
+def _ranges(counts: IntArray) -> IntArray:
+    """0, 1, ..., c-1 for each count c, concatenated."""
+    total = int(counts.sum())
+    out: IntArray = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return out
+
+
+def _masks(el: _Elements, codes: Sequence[str]) -> tuple[IntArray, IntArray]:
+    """Two 64-bit masks per text, a bit per token (by code point mod 128); made a slice of texts at a time."""
+    lo = np.zeros(len(codes), dtype=np.uint64)
+    hi = np.zeros(len(codes), dtype=np.uint64)
+    for start in range(0, len(codes), _CHUNK_DOCS):
+        part = codes[start : start + _CHUNK_DOCS]
+        bit = np.frombuffer("".join(part).encode("utf-32-le"), dtype=np.uint32) % 128
+        doc = np.repeat(np.arange(start, start + len(part), dtype=np.int64), el.lens[start : start + len(part)])
+        low = bit < 64
+        np.bitwise_or.at(lo, doc[low], np.uint64(1) << bit[low].astype(np.uint64))
+        np.bitwise_or.at(hi, doc[~low], np.uint64(1) << (bit[~low] - 64).astype(np.uint64))
+    return lo, hi  # type: ignore[return-value]
+
+
+def similar_pairs(
+    codes: Sequence[str],
+    t: float,
+    *,
+    first_new: int = 0,
+    workers: int = 1,
+    progress: Callable[[int], object] | None = None,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every pair (a, b), a < b, b >= first_new, of texts (one code point per token) with ROUGE-L F1 above t,
+    and its F1 (rouge-score's float, with b as the prediction's reference order: precision = LCS / len(a)).
+
+    `progress(k)` is called as the texts from first_new on are probed (the counts add up to their number)."""
+    n_docs = len(codes)
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    if n_docs == 0 or first_new >= n_docs:
+        return none
+    el = _Elements(codes)
+    if len(el.lens) and int(el.lens.max()) > _MAX_LEN:
+        raise OverflowError("a text is too long for the batch join")
+    bound = t - _EPS
+    max_len = int(el.lens.max()) if n_docs else 0
+    long_prefix = np.zeros(max_len + 1, dtype=np.int64)
+    short_prefix = np.zeros(max_len + 1, dtype=np.int64)
+    for length in range(1, max_len + 1):
+        need = min_overlap(length, bound) if bound > 0 else 1
+        long_prefix[length] = 0 if need is None else length - need + 1
+        short_prefix[length] = min(length, length - int(np.floor(bound * length))) if bound > 0 else length
+    every = el.n_elements
+    masks = _masks(el, codes)
+    found: list[IntArray] = []
+    docs = np.arange(n_docs, dtype=np.int64)
+    if bound <= 0:
+        _join(el, docs, (short_prefix, long_prefix), (every, every), bound, first_new, masks, found, progress)
+    else:
+        r1, r2 = (int(np.searchsorted(el.df_sorted, d, "right")) for d in _LEVEL_DF)
+        _join(el, docs, (short_prefix, long_prefix), (r1, r2), bound, first_new, masks, found, progress)
+        # Pairs that need fewer than three shared elements (m + n < 4/t), then fewer than two (m + n < 2/t),
+        # are found again among the short texts with fewer levels.
+        for size, levels in ((4, (r1, every)), (2, (every, every))):
+            small = docs[el.lens < size / bound]
+            if len(small):
+                _join(el, small, (short_prefix, long_prefix), levels, bound, first_new, masks, found, None)
+    if not found:
+        return none
+    pairs = np.unique(np.concatenate(found))
+    a, b = pairs >> 32, pairs & 0xFFFFFFFF
+    lens = el.lens
+    scores = np.empty(len(pairs))
+    for s in range(0, len(pairs), _VERIFY):
+        aa, bb = a[s : s + _VERIFY], b[s : s + _VERIFY]
+        lcs = process.cpdist(
+            [codes[i] for i in bb.tolist()],
+            [codes[i] for i in aa.tolist()],
+            scorer=LCSseq.similarity,
+            dtype=np.int64,
+            workers=workers,
+        )
+        scores[s : s + _VERIFY] = fmeasures(lcs, lens[bb], lens[aa])
+    keep = scores > t
+    return a[keep], b[keep], scores[keep]
+
+
+def _join(
+    el: _Elements,
+    docs: IntArray,
+    prefixes: tuple[IntArray, IntArray],
+    levels: tuple[int, int],
+    bound: float,
+    first_new: int,
+    masks: tuple[IntArray, IntArray],
+    found: list[IntArray],
+    progress: Callable[[int], object] | None,
+) -> None:
+    """Candidate pairs among `docs` (shorter text's short prefix against the longer one's long prefix), pruned,
+    appended to `found` as a << 32 | b keys (a < b)."""
+    short_prefix, long_prefix = prefixes
+    keys, s_docs, s_poss = [], [], []
+    for start in range(0, len(docs), _CHUNK_DOCS):  # built in parts and kept compact: this side is held throughout
+        short = _Signatures(el, docs[start : start + _CHUNK_DOCS], short_prefix, levels)
+        keys.append(short.sig << _LEN_BITS | short.n)
+        s_docs.append(short.doc.astype(np.int32))
+        s_poss.append(np.minimum(short.pos, 32767).astype(np.int16))  # a lower position only admits more
+        del short
+    s_key = np.concatenate(keys)
+    keys.clear()  # each array is freed as soon as its sorted copy exists
+    order = np.argsort(s_key)
+    s_key = s_key[order]
+    s_doc = np.concatenate(s_docs)[order]
+    s_docs.clear()
+    s_pos = np.concatenate(s_poss)[order]
+    s_poss.clear()
+    del order
+    lo_mask, hi_mask = masks
+    ratio = bound / (2 - bound) if bound > 0 else 0.0
+    for start in range(0, len(docs), _CHUNK_DOCS):
+        part = docs[start : start + _CHUNK_DOCS]
+        probe = _Signatures(el, part, long_prefix, levels)
+        # Probing in key order: numpy's binary search then starts from the previous hit (cache-friendly).
+        order = np.argsort(probe.sig)
+        p_sig, p_doc, p_pos, n_y = probe.sig[order], probe.doc[order], probe.pos[order], probe.n[order]
+        del probe, order
+        # The shorter text x: n_x in [ratio * n_y, n_y], and the y-side positional bound.
+        n_lo = np.floor(ratio * n_y).astype(np.int64)
+        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - p_pos) / bound - n_y).astype(np.int64))
+        lo = np.searchsorted(s_key, p_sig << _LEN_BITS | n_lo, "left")
+        hi = np.searchsorted(s_key, p_sig << _LEN_BITS | np.maximum(n_hi, n_lo - 1) + 1, "left")
+        count = np.maximum(hi - lo, 0)
+        cum = np.cumsum(count)
+        first = 0
+        while first < len(count):
+            # Entries first..last expand to at most _CHUNK_TUPLES tuples (or one entry, however many).
+            base = cum[first - 1] if first else 0
+            last = max(first + 1, int(np.searchsorted(cum, base + _CHUNK_TUPLES, "right")))
+            c = count[first:last]
+            src = np.repeat(np.arange(first, last, dtype=np.int64), c)
+            x_at = np.repeat(lo[first:last], c) + _ranges(c)
+            x, y = s_doc[x_at], p_doc[src]
+            nx, ny = s_key[x_at] & _MAX_LEN, n_y[src]
+            alpha = _alpha(nx + ny, bound)
+            ok = (x != y) & (np.maximum(x, y) >= first_new) & (s_pos[x_at] <= nx - alpha)
+            x, y, nx, ny, alpha = x[ok], y[ok], nx[ok], ny[ok], alpha[ok]
+            missing_x = np.bitwise_count(lo_mask[x] & ~lo_mask[y]) + np.bitwise_count(hi_mask[x] & ~hi_mask[y])
+            missing_y = np.bitwise_count(lo_mask[y] & ~lo_mask[x]) + np.bitwise_count(hi_mask[y] & ~hi_mask[x])
+            ok = (np.minimum(nx - missing_x, ny - missing_y) >= alpha) & (2 * nx > bound * (nx + ny))
+            x, y = x[ok], y[ok]
+            if len(x):
+                found.append(np.unique(np.minimum(x, y) << 32 | np.maximum(x, y)))
+            first = last
+        if progress is not None:
+            done = int(np.count_nonzero(part >= first_new))
+            if done:
+                progress(done)
+
+
+def resolve(
+    n_old: int, new: Sequence[int], first: Sequence[bool], a: IntArray, b: IntArray, scores: FloatArray
+) -> list[tuple[int, float] | None]:
+    """The greedy filter read off the pairs. Texts 0..n_old-1 are kept already; `new[k]` is the text that the
+    k-th new instruction is (distinct texts are numbered by first occurrence, so texts before it are earlier),
+    `first[k]` whether it occurs there for the first time. For each new instruction: (the kept text with the
+    best F1 above the threshold, ties to the earliest, and that F1), or None: kept.
+
+    A repeat of a kept text matches it at 1.0; a repeat of a dropped one has the same partners it had."""
+    n_texts = max(n_old, max(new, default=-1) + 1)
+    kept = bytearray(n_texts)
+    kept[:n_old] = b"\x01" * n_old
+    src, dst, score = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((scores, scores))
+    order = np.lexsort((dst, -score, src))
+    src, dst, score = src[order], dst[order], score[order]
+    bounds = np.searchsorted(src, np.arange(n_texts + 1))
+    partners = dst.tolist()
+    partner_scores = score.tolist()
+    begin, end = bounds[:-1].tolist(), bounds[1:].tolist()
+    out: list[tuple[int, float] | None] = []
+    for text, is_first in zip(new, first, strict=True):
+        if not is_first and kept[text]:
+            out.append((text, 1.0))
+            continue
+        match = None
+        for j in range(begin[text], end[text]):
+            if kept[partners[j]]:
+                match = (partners[j], partner_scores[j])
+                break
+        if match is None and is_first:
+            kept[text] = 1
+        out.append(match)
+    return out
