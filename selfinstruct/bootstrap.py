@@ -172,7 +172,7 @@ class Bootstrap(Scheduler):
 
     def _visible(self, request: int) -> int:
         """How many pool tasks request k may see: those of the rounds before its own."""
-        return self.state.pool_count_through(horizon(request, self.s.window) - 1)
+        return self.state.pool_count_through(horizon(request, self.s.window, self.s.schedule) - 1)
 
     def _params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
         params = self.s.params[step]
