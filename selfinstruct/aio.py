@@ -49,11 +49,13 @@ async def deadline(aw: Awaitable[T], seconds: float) -> T:
     task = asyncio.ensure_future(aw)
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
-    finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    except BaseException:  # cancelled: `task` too, and its outcome taken in, even if it ended meanwhile
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise
     if not done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
         raise TimeoutError(f"no result within {seconds:g} s")
     return task.result()
 

@@ -24,9 +24,10 @@ from selfinstruct.audit_journal import RAW_LIMIT, AuditJournal, JudgeIdentity, K
 from selfinstruct.audit_settings import AuditSettings
 from selfinstruct.audit_summary import summarize, write_summary
 from selfinstruct.bootstrap import derive_seed
-from selfinstruct.budget import Prices, Reservation, Spend, describe_caps, upper_prompt_tokens
+from selfinstruct.budget import Budget, BudgetExhausted, Reservation, describe_caps, upper_prompt_tokens
 from selfinstruct.errors import InputError
 from selfinstruct.generate import endpoint_for
+from selfinstruct.journal import JournaledClient, ResponseJournal
 from selfinstruct.judge_parsing import read_verdict
 from selfinstruct.llm import (
     Completer,
@@ -124,17 +125,24 @@ def plan_audit(settings: AuditSettings) -> Plan:
 class TaskBudget:
     """--max-tokens-total and --max-cost as caps: an instance is asked only if its worst case (both attempts,
     full max_tokens) still fits beside what was spent and what is in flight; what it did not use is given back.
-    Per instance rather than per request (budget.Budget), so that a first reply is never paid for and then
-    left without its retry."""
+    Per instance, so that a first reply is never paid for and then left without its retry; what was spent is
+    the client's per-attempt budget's (budget.Budget: every attempt charged, the hard cap), read from the ledger."""
 
-    def __init__(self, *, max_tokens: int | None, max_cost: float | None, prices: Prices | None, spent: Spend) -> None:
-        self.max_tokens = max_tokens
-        self.max_cost = max_cost
-        self.prices = prices
-        self.tokens = spent.tokens
-        self.cost = spent.cost(prices) or 0.0
+    def __init__(self, spending: Budget) -> None:
+        self.spending = spending
+        self.max_tokens = spending.max_tokens
+        self.max_cost = spending.max_cost
+        self.prices = spending.prices
         self._reserved = Reservation(0, 0.0)
         self.reached = False
+
+    @property
+    def tokens(self) -> int:
+        return self.spending.used_tokens
+
+    @property
+    def cost(self) -> float:
+        return self.spending.used_cost
 
     def reserve(self, prompt: str, max_tokens: int) -> Reservation | None:
         """The instance's worst case, reserved; None (and `reached`) when it does not fit."""
@@ -152,11 +160,9 @@ class TaskBudget:
         self._reserved = Reservation(self._reserved.tokens + worst.tokens, self._reserved.cost + worst.cost)
         return worst
 
-    def settle(self, reservation: Reservation, prompt_tokens: int, completion_tokens: int) -> None:
+    def settle(self, reservation: Reservation) -> None:
+        """The instance is done: its worst case is given back (what its attempts cost is in `spending`)."""
         self._reserved = Reservation(self._reserved.tokens - reservation.tokens, self._reserved.cost - reservation.cost)
-        self.tokens += prompt_tokens + completion_tokens
-        if self.prices is not None:
-            self.cost += self.prices.cost(prompt_tokens, completion_tokens)
 
     def describe(self) -> str:
         return describe_caps(self.max_tokens, self.tokens, self.max_cost, self.cost)
@@ -226,10 +232,11 @@ async def _judge_all(
                 return
             try:
                 record = await judge_one(item, client, settings.params, settings.seed)
-            except BaseException:
-                budget.settle(reserved, 0, 0)
-                raise
-            budget.settle(reserved, record["prompt_tokens"], record["completion_tokens"])
+            except BudgetExhausted:  # a retry that no longer fits: what was paid is in the ledger, replayed later
+                budget.reached = True
+                return
+            finally:
+                budget.settle(reserved)
             journal.append(record)
             report(record)
 
@@ -253,13 +260,29 @@ async def _judge_all(
             raise failure
 
 
-def _client(settings: AuditSettings, endpoint: EndpointSettings, notice: Notice) -> Completer:
-    """The synchronous client, or with --batch the batching one (its ledger beside the journal)."""
+def _client(
+    settings: AuditSettings, endpoint: EndpointSettings, notice: Notice, ledger: ResponseJournal, budget: Budget
+) -> Completer:
+    """The synchronous client, or with --batch the batching one (its ledger beside the journal); either charges
+    every attempt in `ledger` (the judge's replies journaled there too) against `budget`."""
     if not settings.batch:
-        return LLMClient(endpoint)
+        return JournaledClient(LLMClient(endpoint, budget=budget, ledger=ledger), ledger)
     from selfinstruct.batching import BatchingClient
 
-    return BatchingClient.for_command(endpoint, settings.batch_ledger, poll_seconds=settings.batch_poll, notice=notice)
+    batching = BatchingClient.for_command(endpoint, settings.batch_ledger, poll_seconds=settings.batch_poll,
+                                          notice=notice, budget=budget, journal=ledger)  # fmt: skip
+    return JournaledClient(batching, ledger)
+
+
+async def _ledger(settings: AuditSettings, journal: AuditJournal) -> ResponseJournal:
+    """The audit's ledger; an audit journaled before there was one carries its lines' tokens over once."""
+    new = not settings.responses.exists()
+    ledger = ResponseJournal(settings.responses)
+    if new and journal.entries:
+        entries = journal.entries.values()
+        prompt, completion = (sum(int(e.get(k, 0)) for e in entries) for k in ("prompt_tokens", "completion_tokens"))
+        await ledger.sent(STEP, prompt, completion)  # never settled: spent before this version
+    return ledger
 
 
 def _generate_view(settings: AuditSettings) -> GenerateSettings:
@@ -302,15 +325,13 @@ async def _run(
     try:
         journal.check_tasks({i.task.id: i.sha for i in plan.items}, {i.key: i.instance_sha for i in plan.items})
         todo = [item for item in plan.items if item.key not in journal.entries]
-        spent = Spend(
-            len(journal.entries),
-            sum(int(e.get("prompt_tokens", 0)) for e in journal.entries.values()),
-            sum(int(e.get("completion_tokens", 0)) for e in journal.entries.values()),
-        )
-        budget = TaskBudget(
-            max_tokens=settings.max_tokens_total, max_cost=settings.max_cost, prices=settings.prices, spent=spent
-        )
-        client = _client(settings, endpoint, notice)
+        ledger = await _ledger(settings, journal)
+        spent = ledger.spend.spend()
+        prices = settings.prices
+        spending = Budget(max_tokens=settings.max_tokens_total, max_cost=settings.max_cost, prices=prices,
+                          used_tokens=spent.tokens, used_cost=spent.cost(prices) or 0.0)  # fmt: skip
+        budget = TaskBudget(spending)
+        client = _client(settings, endpoint, notice, ledger, spending)
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
 
@@ -328,6 +349,7 @@ async def _run(
                 await _judge_all(todo, client, settings, journal, budget, report)
         finally:
             await client.aclose()
+            ledger.close()
             summary = summarize(
                 [journal.entries.get(i.key) for i in plan.items],
                 [i.primary for i in plan.items],

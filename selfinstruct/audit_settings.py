@@ -11,7 +11,7 @@ from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.runstate import RUN, TASKS
-from selfinstruct.settings import check_base_url, resolve_prices
+from selfinstruct.settings import check_base_url, refuse_embedded_language, resolve_prices
 from selfinstruct.text import Language
 
 JOURNAL = "audit.jsonl"
@@ -46,6 +46,11 @@ class AuditSettings:
     def batch_ledger(self) -> Path:
         """audit.jsonl -> audit_batches.jsonl: the batches this audit submitted (so a restart waits for them)."""
         return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_batches.jsonl")
+
+    @property
+    def responses(self) -> Path:
+        """audit.jsonl -> audit_responses.jsonl: the judge's replies and the attempts charged (the budget's ledger)."""
+        return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_responses.jsonl")
 
     @property
     def summary_path(self) -> Path:
@@ -120,6 +125,8 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
         raise InputError(
             "--batch needs a judge endpoint with the Batch API (--judge-base-url or a key); the embedded model has none"
         )
+    if local and local_model is None:
+        refuse_embedded_language(language, "--judge-base-url")
     return AuditSettings(
         source=source,
         tasks_file=tasks_file,

@@ -38,6 +38,7 @@ NOT_FOUND = (
 )
 
 T = TypeVar("T")
+MALFORMED = "malformed response body"  # a line answered 200 that is not a completion: billed, and retried
 
 # The states a batch cannot leave; "expired" and "cancelled" batches may still hold part of their results.
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -279,7 +280,7 @@ class BatchClient:
             try:
                 out.completions[custom_id] = parse_body(self.settings, response.get("body") or {})
             except ValueError as exc:
-                out.failures[custom_id] = f"malformed response body: {exc}"
+                out.failures[custom_id] = f"{MALFORMED}: {exc}"
 
 
 def _failure_text(error: Any, response: dict[str, Any]) -> str:

@@ -11,12 +11,13 @@ Nothing is ever submitted twice. A request's custom_id is a hash of the exact re
 submitted batch is written (fsync'd) to `batches.jsonl` in the run directory before it is waited on. A
 restarted run that asks for the same request again finds it in that ledger and waits for the batch already in
 flight, however long ago it was submitted; only lines that failed inside a batch are sent again, at most
-`max_attempts` times.
+`max_attempts` times per run of the command.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.batch import BatchClient, BatchRequest, BatchResults, BatchStatus
-from selfinstruct.budget import Budget, within
+from selfinstruct.batch import MALFORMED, BatchClient, BatchRequest, BatchResults, BatchStatus
+from selfinstruct.budget import Budget, Charging, Ledger
 from selfinstruct.errors import EndpointError, InputError
 from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams, Usage
-from selfinstruct.wire import request_body, request_path
+from selfinstruct.wire import capped, request_body, request_path
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,12 @@ def custom_id(settings: EndpointSettings, prompt: str, params: StepParams, seed:
     body = request_body(settings, prompt, params, seed)
     text = json.dumps([request_path(settings), body], sort_keys=True, ensure_ascii=False)
     return "r" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _charge(file_id: str, cid: str) -> str:
+    """The journal's id for a line of a request file: the same in every process, so that a restart that waits
+    for an earlier process's batch closes that process's charge instead of making another."""
+    return f"{file_id}/{cid}"
 
 
 class BatchLedger:
@@ -117,6 +124,7 @@ class BatchLedger:
 class _Pending:
     step: str
     request: BatchRequest
+    reserved: tuple[int, int]  # (prompt, completion) tokens of its reservation, for the journal's charge
     waiters: list[asyncio.Future[Completion]] = field(default_factory=list)
 
 
@@ -130,6 +138,7 @@ class BatchingClient:
         usage: Usage | None = None,
         *,
         budget: Budget | None = None,
+        journal: Ledger | None = None,
         gather_seconds: float = 1.0,
         max_batch: int = 50_000,
         max_attempts: int = 5,
@@ -140,6 +149,8 @@ class BatchingClient:
         self.settings = settings
         self.usage = usage or Usage()
         self.budget = budget
+        self._charging = Charging(budget, None)  # the journal is charged per batch line instead, in _submit
+        self._journal = journal
         self.ledger = BatchLedger(ledger)
         self.waiting: dict[str, str] = {}  # batch id -> its state, for the progress bar
         self.gather_seconds = gather_seconds
@@ -166,6 +177,7 @@ class BatchingClient:
         notice: Callable[[str], None],
         usage: Usage | None = None,
         budget: Budget | None = None,
+        journal: Ledger | None = None,
     ) -> BatchingClient:
         """As `generate` and `audit` use it: requests gathered for up to 1 s (half the first poll), polls from
         `poll_seconds` backing off to 60 s, and every state change told to `notice` with the time so far."""
@@ -175,6 +187,7 @@ class BatchingClient:
             ledger,
             usage,
             budget=budget,
+            journal=journal,
             gather_seconds=min(1.0, poll_seconds / 2),
             poll_seconds=poll_seconds,
             max_poll_seconds=max(60.0, poll_seconds),
@@ -200,12 +213,23 @@ class BatchingClient:
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """The completion of one request, from the batch that holds it (submitting one when none does); with a
-        budget, its worst case is reserved first, as the synchronous client does."""
-        return await within(
-            self.budget, step, prompt, params.max_tokens, lambda: self._complete(step, prompt, params, seed)
-        )
+        budget, its worst case is reserved first, as the synchronous client does. A request that failed in every
+        batch was not billed; one still in a batch when the run stops may have been, and keeps its reservation."""
+        attempt = await self._charging.open(step, prompt, params.max_tokens)
+        try:
+            reserved = (attempt.reservation.prompt_tokens, attempt.reservation.completion_tokens)
+            result = await self._complete(step, prompt, params, seed, reserved)
+        except EndpointError:
+            await self._charging.refused(attempt)
+            raise
+        except BaseException:
+            await self._charging.lost(attempt, self.usage.step(step))
+            raise
+        return await self._charging.answered(attempt, capped(result, params.max_tokens), self.usage.step(step))
 
-    async def _complete(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
+    async def _complete(
+        self, step: str, prompt: str, params: StepParams, seed: int | None, reserved: tuple[int, int]
+    ) -> Completion:
         if self._error is not None:
             raise self._error
         cid = custom_id(self.settings, prompt, params, seed)
@@ -214,7 +238,7 @@ class BatchingClient:
         if pending is not None:  # the same request asked twice at once: one line, two waiters
             pending.waiters.append(future)
             return await future
-        pending = _Pending(step, BatchRequest(cid, prompt, params, seed), [future])
+        pending = _Pending(step, BatchRequest(cid, prompt, params, seed), reserved, [future])
         earlier = self.ledger.attempts(cid)
         if earlier:
             self._inflight[cid] = pending
@@ -271,6 +295,12 @@ class BatchingClient:
         self._uploaded.add(file_id)
         steps = Counter(p.step for p in batch)
         self.ledger.add_file(file_id, [p.request.custom_id for p in batch], dict(sorted(steps.items())))
+        if self._journal is not None:
+            # Each line charged its reservation before its batch is created (in _collect). After the file line:
+            # a kill between the two leaves a file whose batch is created only by a run that asks for its lines
+            # again, and their replies are charged when they are journaled.
+            charges = [(_charge(file_id, p.request.custom_id), p.step, *p.reserved) for p in batch]
+            await self._journal.sent_many(charges)
         await self._collect(file_id)
 
     # -- collecting ----------------------------------------------------------------------------------
@@ -314,12 +344,14 @@ class BatchingClient:
                 continue  # not asked for by this run (yet), or waiting for a newer batch
             pending = self._inflight.pop(cid)
             if cid in results.completions:
-                self._answer(pending, results.completions[cid])
+                self._answer(pending, dataclasses.replace(results.completions[cid], charge=_charge(file_id, cid)))
             else:
+                billed = results.failures[cid].startswith(MALFORMED)  # answered 200, however unreadable
+                if self._journal is not None and not billed:  # a line that failed in its batch is not billed
+                    await self._journal.refused(_charge(file_id, cid))
                 self._retry(pending, results.failures[cid])
 
     def _answer(self, pending: _Pending, result: Completion) -> None:
-        self.usage.step(pending.step).record(result)
         for w in pending.waiters:
             if not w.done():
                 w.set_result(result)
@@ -327,7 +359,9 @@ class BatchingClient:
     def _retry(self, pending: _Pending, why: str) -> None:
         """A line that failed inside its batch goes into the next one, unless it cannot heal or tried enough."""
         cid = pending.request.custom_id
-        tries = len(self.ledger.attempts(cid))
+        # Counted in this process only: batches.jsonl keeps every earlier run's tries, and "run the same command
+        # again" must get a fresh set, not fail at once forever after one bad spell.
+        tries = sum(1 for f in self.ledger.attempts(cid) if f in self._uploaded)
         exc: EndpointError | None = None
         if "context_length_exceeded" in why or "maximum context length" in why:
             exc = ContextLengthError(f"{self.settings.where}: the prompt is longer than the model's context: {why}")

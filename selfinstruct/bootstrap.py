@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfinstruct import journal
+from selfinstruct.alpaca_parsing import parse_alpaca_batch
 from selfinstruct.budget import Prices, Spend
 from selfinstruct.classify import looks_like_classification
 from selfinstruct.errors import EndpointError
@@ -44,16 +45,16 @@ from selfinstruct.instances import clean_instances, instances_from_reply
 from selfinstruct.llm import Completer, Completion, ContextLengthError, StepParams
 from selfinstruct.parsing import (
     normalize_whitespace,
-    parse_alpaca_batch,
     parse_instruction_list,
     parse_yes_no,
 )
-from selfinstruct.prompts import PromptSet, render_alpaca, render_instructions, task_label
+from selfinstruct.prompts import PromptSet, ends_open, list_end_stop, render_alpaca, render_instructions
 from selfinstruct.rejections import candidate_rejection, response_rejection
 from selfinstruct.runstate import RunState
 from selfinstruct.scheduler import Progress, Scheduler, horizon, landed
 from selfinstruct.seeds import check_classification_seeds, demonstration_seeds
 from selfinstruct.settings import GenerateSettings
+from selfinstruct.stopcut import is_cut
 from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
 
@@ -211,18 +212,22 @@ class Bootstrap(Scheduler):
             return await self._alpaca_job(request)
         demos = self.instruction_demos(request)
         last = len(demos) + self.s.new_per_request
-        stop = (task_label(self.s.language, last + 1),)
+        stop = (list_end_stop(self.s.language, last + 1),)
         shown: list[list[str]] = []  # the demonstrations of the prompt that was answered (maybe shortened)
+        sent: list[str] = []
 
         def prompt(shorten: int) -> str:
             shown.append(_halve(demos) if shorten else demos)
-            return render_instructions(
-                self.prompts,
-                self.s.language,
-                shown[-1],
-                self.s.new_per_request,
-                classification_only=self.s.classification_only,
+            sent.append(
+                render_instructions(
+                    self.prompts,
+                    self.s.language,
+                    shown[-1],
+                    self.s.new_per_request,
+                    classification_only=self.s.classification_only,
+                )
             )
+            return sent[-1]
 
         completion = await self._generate("instructions", request, prompt, self._params("instructions", stop))
         if not completion.text.strip():
@@ -230,7 +235,7 @@ class Bootstrap(Scheduler):
                              completion.text)  # fmt: skip
         parsed = parse_instruction_list(
             completion.text,
-            continued=self.client.settings.api == "completions",
+            continued=ends_open(sent[-1]),
             truncated=completion.finish_reason == "length",
             first_number=len(shown[-1]) + 1,
         )
@@ -269,7 +274,7 @@ class Bootstrap(Scheduler):
         outcome = instances_from_reply(
             reply.text,
             output_first=cand.is_classification,
-            truncated=reply.finish_reason == "length",
+            truncated=is_cut(reply),
             max_instances=self.s.max_instances,
             rng=random.Random(derive_seed(self.seed, request, cand.index, "instance_choice")),
         )
@@ -280,21 +285,24 @@ class Bootstrap(Scheduler):
 
     async def _alpaca_job(self, request: int) -> JobResult:
         demos = self.alpaca_demos(request)
-        completion = await self._generate(
-            "alpaca",
-            request,
-            lambda shorten: render_alpaca(
-                self.prompts, self.s.language, _halve(demos) if shorten else demos, self.s.new_per_request
-            ),
-            self._params("alpaca"),
-        )
+        sent: list[str] = []
+
+        def prompt(shorten: int) -> str:
+            sent.append(
+                render_alpaca(
+                    self.prompts, self.s.language, _halve(demos) if shorten else demos, self.s.new_per_request
+                )
+            )
+            return sent[-1]
+
+        completion = await self._generate("alpaca", request, prompt, self._params("alpaca"))
         if not completion.text.strip():
             return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
                              completion.text)  # fmt: skip
         items, malformed = parse_alpaca_batch(
             completion.text,
-            continued=self.client.settings.api == "completions",
-            truncated=completion.finish_reason == "length",
+            continued=ends_open(sent[-1]),
+            truncated=is_cut(completion),
         )
         if not items:
             detail = f"{malformed} block(s) without an instruction or an output" if malformed else "no task block"

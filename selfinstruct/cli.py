@@ -409,6 +409,8 @@ def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
         click.echo(prompt)
         click.echo()
     click.echo(f"===== estimate for {settings.n} tasks =====")
+    t = plan.target
+    click.echo(f"  endpoint: {t.endpoint}\n  model: {t.model}\n  api: {t.api}\n  pipeline: {t.pipeline}")
     click.echo(f"  {'step':<14} {'requests':>9} {'prompt tokens':>14} {'completion tokens':>18}")
     for step, count in plan.requests.items():
         click.echo(f"  {step:<14} {count:>9,} {plan.prompt_tokens[step]:>14,} {plan.completion_tokens[step]:>18,}")
@@ -437,6 +439,7 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
             f"{spend.completion_tokens:,} completion)"
             + (f", {usd(cost)}" if cost is not None else "")
             + (f"; requests per task: {per_task}" if spend is report.run else "")
+            + (f" ({spend.estimated()})" if spend.estimated() else "")
         )
     if report.rejected:
         top = ", ".join(f"{k} {v}" for k, v in report.rejected.most_common(6))

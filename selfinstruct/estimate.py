@@ -28,7 +28,40 @@ SAMPLES = 20  # seeds and demonstration sets the averages are taken over
 
 
 @dataclass(frozen=True)
+class Target:
+    """What an estimate priced: the same -n costs 50% more on one pipeline than on another, so the numbers
+    mean nothing without it."""
+
+    endpoint: str
+    model: str
+    api: str
+    pipeline: str
+
+
+def describe_target(settings: GenerateSettings) -> Target:
+    """The endpoint, model, API and pipeline a run with these settings would use."""
+    from selfinstruct.localmodel import DEFAULT_MODEL_NAME  # (no runtime needed: a name only)
+
+    e = settings.endpoint
+    if settings.local:
+        endpoint = "embedded llama.cpp server on 127.0.0.1 (no --base-url and no OPENAI_API_KEY)"
+        model = str(settings.local_model) if settings.local_model else f"{DEFAULT_MODEL_NAME} (embedded)"
+    else:
+        endpoint = e.where
+        model = e.model or "the first model the server lists"
+    steps = ["alpaca batches"] if settings.mode == "alpaca" else [
+        "self-instruct" + (" (classification only)" if settings.classification_only else ""),
+        "classification by rules" if settings.classifier == "rules" else "classification by the model",
+    ]  # fmt: skip
+    steps.append("embedded-model sampling settings" if settings.local else "endpoint sampling settings")
+    if settings.batch:
+        steps.append("Batch API")
+    return Target(endpoint, model, e.api, ", ".join(steps) + f", language {settings.language}")
+
+
+@dataclass(frozen=True)
 class DryRun:
+    target: Target
     prompts: dict[str, str]  # one rendered prompt per step
     requests: dict[str, int]
     prompt_tokens: dict[str, int]
@@ -118,6 +151,7 @@ def dry_run(settings: GenerateSettings) -> DryRun:
     if settings.batch and settings.prices is not None:
         assumptions += "; Batch API prices (the given prices times --batch-discount)"
     return DryRun(
+        target=describe_target(settings),
         prompts=shown,
         requests=requests,
         prompt_tokens={step: round(count * prompt_each[step]) for step, count in requests.items()},

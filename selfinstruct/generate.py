@@ -121,14 +121,27 @@ def budget_for(settings: GenerateSettings, usage: Usage) -> Budget | None:
     )
 
 
-def _client(settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage, notice: Notice) -> Completer:
-    """The synchronous client, or with --batch one that sends the same requests as batches."""
+def spent(journal: ResponseJournal, cached: Usage) -> Usage:
+    """What the run directory has spent: the sum over the journal, never run.json's copy (saved once a second
+    and not on signals, it lags after a kill); only the retries of older runs, which the journal did not
+    record, come from the copy."""
+    usage = journal.spend
+    for name, stats in cached.steps.items():
+        usage.step(name).retries = max(usage.step(name).retries, stats.retries)
+    return usage
+
+
+def _client(
+    settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage, notice: Notice, journal: ResponseJournal
+) -> Completer:
+    """The synchronous client (each attempt written to the journal before it is sent), or with --batch one that
+    sends the same requests as batches."""
     budget = budget_for(settings, usage)
     if not settings.batch:
-        return LLMClient(endpoint, usage, budget=budget)
+        return LLMClient(endpoint, usage, budget=budget, ledger=journal)
     ledger = settings.out / LEDGER
     return BatchingClient.for_command(
-        endpoint, ledger, poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget
+        endpoint, ledger, poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget, journal=journal
     )
 
 
@@ -160,11 +173,11 @@ async def _run(
         seed = settings.seed if settings.seed is not None else saved_state.get("seed")
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
-        usage = Usage.from_dict(state.run.get("usage", {}))
         journal = ResponseJournal(settings.out / JOURNAL)
         if journal.repair is not None:
             notice(journal.repair.message())
-        paid = _client(settings, endpoint, usage, notice)
+        usage = spent(journal, Usage.from_dict(state.run.get("usage", {})))
+        paid = _client(settings, endpoint, usage, notice, journal)
         client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})))
         baseline = usage.spend()
         try:

@@ -1,25 +1,44 @@
 """Parsers for the instance replies: input-first (``instances_input_first.txt``) and output-first
 (``instances_output_first.txt``, classification tasks).
 
-Like the instruction parsers in ``parsing.py`` they read English and Chinese markers interchangeably and drop
-what they cannot attribute. A reply cut at max_tokens loses the instance it ends in, as the original's
-prepare_for_finetuning.py does: a cut-off input or output must never reach the pool.
+Like the instruction parsers in ``parsing.py`` they read English and Chinese markers (``instance_markers.py``)
+interchangeably and drop what they cannot attribute. A reply cut at max_tokens loses the instance it ends in,
+as the original's prepare_for_finetuning.py does: a cut-off input or output must never reach the pool.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from selfinstruct.instance_markers import (
+    _CANONICAL_CLASS_LABEL,
+    _CLASS_LABEL,
+    _COMMENT_LABEL,
+    _EXAMPLES_HEADING,
+    _INLINE_INPUT,
+    _INLINE_OUTPUT,
+    _INPUT_LABEL,
+    _OUTPUT_LABEL,
+    _PAIR_GLUE,
+    _TASK_LINE,
+    _code_indented,
+    _example_rest,
+    _field_name,
+    _plain_label,
+)
 from selfinstruct.parsing import (
-    _CLOSE,
-    _COLON,
+    _FENCE,
+    _HEADING,
     _INSTANCE_NOTE,
-    _LEAD,
-    _NUM,
+    _RULE,
     _at,
     _block,
+    _fence_pairs,
     _field_re,
+    _field_text,
+    _is_chatter,
     _lines,
     _na,
     _strip_quotes,
@@ -29,55 +48,168 @@ from selfinstruct.parsing import (
 from selfinstruct.reasoning import strip_reasoning
 from selfinstruct.tasks import Instance
 
-_INPUT_LABEL = _field_re("input|输入")
-_OUTPUT_LABEL = _field_re("output|输出")
-_CLASS_LABEL = _field_re(r"class\s*label|label|class|category|类别标签|类别|标签|分类")
-_COMMENT_LABEL = _field_re(r"explanations?|reason(?:ing)?|rationale|notes?|解释|说明|理由|注")
-_EXAMPLE_LINE = re.compile(
-    _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?" + _NUM + r"(?:\s*(?:[:：.)]|\*\*|__))*\s*",
-    re.IGNORECASE,
-)
-_TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON, re.IGNORECASE)
+
+@dataclass
+class _Example:
+    input: list[str] = field(default_factory=list)
+    output: list[str] | None = None
+    labelled: bool = False  # the input began at an "Input:" marker
+
+    def has_input(self) -> bool:
+        return any(line.strip() for line in self.input)
 
 
-def _example_rest(line: str) -> str | None:
-    """The rest of an "Example 2" line, or None when the line is ordinary text that merely starts with it."""
-    m = _at(_EXAMPLE_LINE, line)
+def _from_named_paragraph(lines: list[str]) -> list[str]:
+    """An unlabelled input from its first paragraph that starts with a field name ("Sentence: ..."): paragraphs
+    before it are a remark ("I'll show a casual one.") or the task read back, not the input."""
+    starts = [i for i, line in enumerate(lines) if line.strip() and (i == 0 or not lines[i - 1].strip())]
+    named = [i for i in starts if _field_name(lines[i])]
+    return lines[named[0] :] if named and named[0] != starts[0] else lines
+
+
+def _split_inline(example: _Example) -> _Example | None:
+    """An example without an ``Output:`` line split where the original splits, at ``Output:`` anywhere
+    ("Input: 2 hours → Output: 120 minutes"), its output cut at an ``Input:`` after it; None without one."""
+    text = "\n".join(example.input)
+    m = _INLINE_OUTPUT.search(text)
     if not m:
         return None
-    rest = line[m.end() :].strip()
-    if not rest or rest[0] in "(（":
-        return ""
-    return rest if _at(_INPUT_LABEL, rest) or _at(_OUTPUT_LABEL, rest) else None
+    out = _unbold(text[m.end() :].lstrip(), start=True)
+    out = _unglue(out[: m_in.start()]) if (m_in := _INLINE_INPUT.search(out)) else out
+    return _Example(_unglue(text[: m.start()]).split("\n"), out.split("\n"), example.labelled)
+
+
+def _unbold(text: str, *, start: bool = False) -> str:
+    """``text`` without the bold marker a label on the same line left at its start (or end)."""
+    for mark in ("**", "__"):
+        if start and text.startswith(mark):
+            return text[2:].lstrip()
+        if not start and text.endswith(mark):
+            return text[:-2].rstrip()
+    return text
+
+
+def _unglue(text: str) -> str:
+    """An input without what a model puts between it and "Output:" on one line ("hey | Output: ...")."""
+    text = _unbold(text.rstrip())
+    for glue in _PAIR_GLUE:
+        if text.endswith(glue) and len(text) > len(glue):
+            return text[: -len(glue)].rstrip()
+    return text
+
+
+class _InputFirst:
+    """The examples read so far from one input-first reply, and the example being read."""
+
+    def __init__(self, per_example: bool) -> None:
+        self.per_example = per_example  # the reply puts a header before each example: its labels inside are text
+        self.out: list[Instance] = []
+        self.cur: _Example | None = None
+        self.in_block = False  # inside an example opened by a header, in a reply with a header per example
+        self.input_name: re.Pattern[str] | None = None
+
+    def flush(self) -> None:
+        cur, self.cur = self.cur, None
+        if cur is not None and cur.output is None:
+            cur = _split_inline(cur)
+        if cur is not None and cur.output is not None:
+            lines = cur.input if cur.labelled else _from_named_paragraph(cur.input)
+            text = _field_text([_plain_label(line) for line in lines])
+            self.out.append(Instance(input=_na(text), output=_field_text(cur.output)))
+
+    def header(self) -> None:
+        self.flush()
+        self.cur, self.in_block = _Example(), self.per_example
+
+    def start_output(self, rest: str) -> None:
+        cur = self.cur = self.cur or _Example()
+        cur.output = [rest]
+        lines = cur.input if cur.labelled else _from_named_paragraph(cur.input)
+        name = _field_name(next((line for line in lines if line.strip()), ""))
+        if self.input_name is None and not cur.labelled and name:
+            self.input_name = _field_re(re.escape(name))
+
+    def output_label(self, rest: str) -> bool:
+        """Handle an "Output:" line; False when it is text of the current output."""
+        cur = self.cur
+        if cur is None or cur.output is None:
+            self.start_output(rest)
+        elif not self.in_block and not cur.has_input():
+            self.flush()  # outputs of a task without input, one after another
+            self.start_output(rest)
+        else:
+            return False
+        return True
+
+    def input_label(self, line: str, rest: str | None, after_blank: bool) -> bool:
+        """Handle an "Input:" line (``rest`` is its text) or a line under the first input's field name (``rest``
+        None, kept as written); False when it is text of the current field."""
+        cur = self.cur
+        if cur is not None and cur.output is None:
+            if rest is None:
+                return False
+            chatter = all(not p.strip() or _is_chatter(p) or _HEADING.match(p) or _at(_EXAMPLES_HEADING, p.rstrip())
+                          for p in cur.input)  # fmt: skip
+            if not (cur.labelled or chatter or after_blank):
+                return False  # "Context: ...\nInput: ..." is one input, as in the original
+            self.flush()  # a pair on one line ("Input: a → Output: b"), or an input left without output
+        elif cur is not None and self.in_block:
+            return False  # a header marks each example, so an "Input:" line in an output is its text
+        else:
+            self.flush()
+        self.cur = _Example([rest if rest is not None else line], labelled=rest is not None)
+        return True
+
+    def text(self, line: str) -> None:
+        cur = self.cur
+        if cur is None:
+            s = line.strip()
+            if s and not (_is_chatter(s) or _HEADING.match(s) or _RULE.match(s) or _at(_EXAMPLES_HEADING, s)):
+                self.cur = _Example([line])  # an input under a field name of its own, or none at all
+        elif cur.output is not None:
+            cur.output.append(line)
+        else:
+            cur.input.append(line)
 
 
 def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     """Instances from a response to ``instances_input_first.txt``: Example / Input / Output blocks.
 
-    An example without an output (cut off) is skipped; parsing stops when the model starts another "Task:".
+    The original's rule first: everything between an example's header and its first ``Output:`` line is the
+    input, labelled or not ("Sentence: ...", "句子：...", several fields), with a leading ``Input:`` removed.
+    When the reply puts a header before each example, ``Input:``/``Output:`` lines inside an output are its
+    text (a program's sample run, a shell answer "Output: 5"); without headers an ``Input:`` line, or a line
+    under the field name the first input used, starts the next example, and further ``Output:`` lines start
+    new examples only for a task without input. Labels inside a code fence or an indented code line are code.
+    Then ours: bold, bullets, headings, chat greetings and closing notes; parsing stops at the next "Task:".
+
     ``truncated``: the response hit the token limit, so the instance it ends in is incomplete and is dropped
     (as the original's prepare_for_finetuning.py does); a response that ends in notes after the last
     instance loses nothing.
     """
-    text = strip_reasoning(text)
-    out: list[Instance] = []
-    cur_in: list[str] | None = None
-    cur_out: list[str] | None = None
-    field: list[str] | None = None
-    seen = False
-    prev_blank = False
-    stopped = False
-
-    def flush() -> None:
-        if cur_out is not None:
-            out.append(Instance(input=_na(_block(cur_in or [])), output=_block(cur_out)))
-
-    for raw in _unwrap_fence(_lines(text)):
-        line, blank = raw, not raw.strip()
-        rest = _example_rest(line)
+    lines = _unwrap_fence(_lines(strip_reasoning(text)))
+    labels = [bool(_at(_INPUT_LABEL, line) or _at(_OUTPUT_LABEL, line)) for line in lines]
+    first = next((i for i, line in enumerate(lines) if labels[i] or _example_rest(line, bare=True) is not None), 0)
+    bare = bool(lines) and _example_rest(lines[first]) is None and _example_rest(lines[first], bare=True) == ""
+    rests = [_example_rest(line, bare=bare) for line in lines]  # "Example:" heads examples only if it heads the first
+    state = _InputFirst(_per_example(rests, labels))
+    fences = _fence_pairs(lines)
+    pair_ahead = _output_ahead(lines, rests)
+    code_until = -1
+    seen = prev_blank = stopped = False
+    for i, line in enumerate(lines):
+        blank = not line.strip()
+        if i <= code_until:
+            state.text(line)
+            continue
+        if _FENCE.match(line):
+            if i in fences and state.cur is not None:
+                code_until = fences[i]  # a fenced block inside a field: its lines are text, whatever they say
+                state.text(line)
+            continue  # otherwise a fence around several examples, or a stray one
+        rest = rests[i]
         if rest is not None:
-            flush()
-            cur_in = cur_out = field = None
+            state.header()
             seen = True
             line = rest
             if not rest:
@@ -88,26 +220,53 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
                 stopped = True
                 break
             continue  # the model echoed the task before its examples
-        m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
-        if m_in:
-            if cur_in is not None or cur_out is not None:
-                flush()
-                cur_out = None
-            cur_in = field = [line[m_in.end() :]]
-            seen = True
-        elif m_out:
-            if cur_out is not None:
-                flush()
-                cur_in = None
-            cur_out = field = [line[m_out.end() :]]
-            seen = True
-        elif prev_blank and seen and _INSTANCE_NOTE.match(line):
+        if prev_blank and seen and _INSTANCE_NOTE.match(line):
             stopped = True
             break
-        elif field is not None:
-            field.append(line)
+        structural = not (state.cur and state.cur.output is not None and _code_indented(line))
+        m_in, m_out = _at(_INPUT_LABEL, line), _at(_OUTPUT_LABEL, line)
+        named = state.input_name is not None and state.cur is not None and state.cur.output is not None
+        named = named and pair_ahead[i]  # "Sentence: ..." starts an example only if an Output: line follows
+        if named and not m_in and not m_out and state.input_name and _at(state.input_name, line):
+            handled = structural and state.input_label(line, None, prev_blank)
+        elif m_out:
+            handled = structural and state.output_label(line[m_out.end() :])
+        elif m_in:
+            handled = structural and state.input_label(line, line[m_in.end() :], prev_blank)
+        else:
+            handled = False
+        if handled:
+            seen = True
+        else:
+            state.text(line)
         prev_blank = blank
-    return _flush_last(out, flush, truncated and not stopped)
+    cut = truncated and not stopped
+    out = _flush_last(state.out, state.flush, cut)
+    body = [i for i, line in enumerate(lines) if line.strip()]
+    if cut and body and rests[body[-1]] == "":
+        return out[:-1]  # a reply cut right at "Example 3" may have been cut in a line of the output above it
+    return out
+
+
+def _per_example(rests: list[str | None], labels: list[bool]) -> bool:
+    """Whether the reply puts a header before each example: it has two, or one before its first label (a reply
+    cut inside its first example must read that example the way the whole reply would be read)."""
+    kinds = [
+        "header" if rest is not None else "label"
+        for rest, label in zip(rests, labels, strict=True)
+        if rest is not None or label
+    ]
+    return kinds.count("header") >= 2 or kinds[:1] == ["header"]
+
+
+def _output_ahead(lines: list[str], rests: list[str | None]) -> list[bool]:
+    """For each line, whether an ``Output:`` line follows it before the next example header or task."""
+    ahead = [False] * len(lines)
+    for i in range(len(lines) - 2, -1, -1):
+        nxt = lines[i + 1]
+        boundary = rests[i + 1] is not None or _at(_TASK_LINE, nxt)
+        ahead[i] = bool(_at(_OUTPUT_LABEL, nxt)) or (not boundary and ahead[i + 1])
+    return ahead
 
 
 def _flush_last(out: list[Instance], flush: Callable[[], None], cut: bool) -> list[Instance]:
@@ -128,14 +287,26 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     calls it: ``Input:``, or ``Sentence:``/``Review:``/``Problem: ... Proposed answer: ...`` (kept as
     written). A label with no input at all is an instance with an empty input (a classification task that
     needs none, e.g. "Class label: Montreal"); when other labels of the reply do have inputs, such a label
-    is one the model forgot to give an input and is dropped. Text under a label that is followed by an
-    ``Input:`` line was commentary, not an input. ``Output:``/``Explanation:``/``Note:`` lines after an
-    input, and what follows them up to the next label or input, are not input.
+    is one the model forgot to give an input and is dropped. A reply that writes ``Class label:`` has only
+    those as labels (a "Category: ..." line is input text). Text under a label that is followed by an
+    ``Input:`` line was commentary, not an input. An ``Output:`` line that repeats a label and
+    ``Explanation:``/``Note:`` lines after an input, and what follows them up to the next label or input, are
+    not input; an ``Output:`` line with anything else is a field of the input ("Program: ...", "Output: 4").
 
     ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
     dropped.
     """
-    text = strip_reasoning(text)
+    lines = _unwrap_fence(_lines(strip_reasoning(text)))
+    # The original's marker first: when the reply writes "Class label:", a "Category:" line is input text.
+    canonical = any(_at(_CANONICAL_CLASS_LABEL, line) for line in lines)
+    label_re = _CANONICAL_CLASS_LABEL if canonical else _CLASS_LABEL
+    names = {_clean_label(line[m.end() :]).lower() for line in lines if (m := _at(label_re, line))} - {""}
+
+    def _names_label(rest: str) -> bool:
+        """Whether an "Output:" line repeats a label ("Output: Positive (it praises the food)")."""
+        value = _clean_label(rest).lower()
+        return any(value == n or (value.startswith(n) and not value[len(n)].isalnum()) for n in names)
+
     out: list[Instance] = []
     label = ""
     label_used = False  # the current label has produced an instance
@@ -149,15 +320,21 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     def flush(label_only: bool = False) -> None:
         nonlocal label_used
         if label and cur_in is not None:
-            out.append(Instance(input=_na(_block(cur_in)), output=label))
+            out.append(Instance(input=_na(_block([_plain_label(line) for line in cur_in])), output=label))
             label_used = True
         elif label and label_only and not label_used:
             out.append(Instance(input="", output=label))
             label_used = True
 
-    for line in _unwrap_fence(_lines(text)):
+    fences = _fence_pairs(lines)
+    code_until = -1
+    for i, line in enumerate(lines):
         blank = not line.strip()
-        m_label, m_in = _at(_CLASS_LABEL, line), _at(_INPUT_LABEL, line)
+        if cur_in is not None and (i <= code_until or i in fences):
+            code_until = max(code_until, fences.get(i, -1))
+            cur_in.append(line)  # code in an input: its "Output:" or "# Note:" lines are code
+            continue
+        m_label, m_in = _at(label_re, line), _at(_INPUT_LABEL, line)
         if _at(_TASK_LINE, line):
             if seen:
                 stopped = True
@@ -174,8 +351,10 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
             break
         elif _example_rest(line) == "":
             pass  # an "Example 2" header between pairs
-        elif _at(_OUTPUT_LABEL, line) or _at(_COMMENT_LABEL, line):
-            flush()  # not part of the input; the label above is the output
+        elif (m_out := _at(_OUTPUT_LABEL, line)) and cur_in is not None and not _names_label(line[m_out.end() :]):
+            cur_in.append(line)  # "Program: ...\nOutput: 4": a field of the input, as in the original
+        elif m_out or _at(_COMMENT_LABEL, line):
+            flush()  # the label repeated, or an explanation: not part of the input; the label above is the output
             cur_in, skipping = None, True
         elif skipping:
             pass

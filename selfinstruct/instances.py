@@ -28,13 +28,19 @@ def _is_valid(instance: Instance) -> bool:
 
 
 def clean_instances(
-    instances: Sequence[Instance], *, max_instances: int = 5, rng: random.Random | None = None
+    instances: Sequence[Instance],
+    *,
+    max_instances: int = 5,
+    rng: random.Random | None = None,
+    classification: bool = False,
 ) -> tuple[list[Instance], str | None]:
     """Return (kept instances in order, None) or ([], reason).
 
     Reasons: "no_instances_parsed" (nothing to clean), "no_valid_instances" (every instance broke a rule),
     "conflicting_outputs" (one input, several outputs). Several outputs for an empty input are fine: a task
-    without input (e.g. "Write a haiku") legitimately has many answers.
+    without input (e.g. "Write a haiku") legitimately has many answers. Not for a ``classification`` task:
+    "Class label: Fruit" and "Class label: Vegetable" with no input say the one question has two answers,
+    so such label-only instances are all dropped (the original keeps them).
 
     More than ``max_instances`` left: the original keeps a random choice of them (prepare_for_finetuning.py),
     so a task with many class labels does not always lose its last labels; ``rng`` makes that choice (seeded
@@ -49,6 +55,10 @@ def clean_instances(
     valid = [i for i in stripped if _is_valid(i)]
     if not valid:
         return [], "no_valid_instances"
+    if classification and len({i.output for i in valid if not i.input}) > 1:
+        valid = [i for i in valid if i.input]
+        if not valid:
+            return [], "conflicting_outputs"
     first_output: dict[str, str] = {}
     for instance in valid:
         if instance.input and first_output.setdefault(instance.input, instance.output) != instance.output:
@@ -88,5 +98,5 @@ def instances_from_reply(
     dropped = truncated and len(parse(text)) > len(raw)
     if not raw and dropped:
         return InstanceOutcome([], "truncated", 0, True)
-    kept, reason = clean_instances(raw, max_instances=max_instances, rng=rng)
+    kept, reason = clean_instances(raw, max_instances=max_instances, rng=rng, classification=output_first)
     return InstanceOutcome(kept, reason, len(raw), dropped)

@@ -9,6 +9,12 @@ A response is keyed by what produced it: a hash of (step, model, API, the full p
 parameters, the per-request seed). The seed is derived from the run seed and the request's coordinates
 (request, candidate, step), so the key pins down one question of one run; a run with other settings asks other
 questions and simply finds no match. The request/candidate labels stored beside the key are for humans only.
+
+The journal is also the ledger of what the run directory has spent: before an attempt is sent, a `sent` line
+charges it its reservation; its reply's line (which names the charge) replaces that by what the reply is
+charged, a `refused` line (4xx, 429: nothing generated) by nothing, and an attempt with neither (a timeout, a
+5xx, a kill while in flight) keeps its reservation, since the server may have billed it. The spend of a run
+directory is the sum over the journal; run.json only caches it.
 """
 
 from __future__ import annotations
@@ -65,6 +71,11 @@ class ResponseJournal:
         self._offsets: dict[str, tuple[int, int]] = {}
         self.repair: Repair | None = None
         self.skipped = 0
+        self.spend = Usage()  # what the journal says the run directory spent (see the module docstring)
+        self.unanswered: dict[str, tuple[str, int, int]] = {}  # charges open on load -> (step, tokens reserved)
+        self._charges = 0
+        self._sync = _GroupSync(self._fd)
+        self._prefix = os.urandom(4).hex()  # charge ids unique across the processes that share the journal
         try:
             self._load()
         except BaseException:
@@ -76,26 +87,42 @@ class ResponseJournal:
 
     def _load(self) -> None:
         offset = 0
+        sent: dict[str, tuple[str, int, int]] = {}  # charge id -> (step, prompt, completion) reserved
+        closed: set[str] = set()
         with self.path.open("rb") as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.endswith(b"\n"):
                     os.truncate(self.path, offset)
                     self.repair = Repair(str(self.path), "truncated", number, len(line))
                     break
-                key = _parse(line)
-                if key is None:
+                record = _parse(line)
+                if record is None:
                     self.skipped += 1
-                else:
-                    self._offsets[key] = (offset, len(line))
+                elif "key" in record:
+                    self._offsets[record["key"]] = (offset, len(line))
+                    self.spend.step(record["step"]).record(_completion(record))
+                    closed.add(str(record.get("charge", "")))
+                elif "sent" in record:
+                    sent[record["sent"]] = (record["step"], record["prompt_tokens"], record["completion_tokens"])
+                elif record["refused"] in sent:
+                    closed.add(record["refused"])
+                    self.spend.step(sent[record["refused"]][0]).retries += 1
                 offset += len(line)
+        for charge, (step, prompt_tokens, completion_tokens) in sent.items():
+            if charge not in closed:
+                self.unanswered[charge] = (step, prompt_tokens, completion_tokens)
+                stats = self.spend.step(step)
+                stats.unanswered += 1
+                stats.retries += 1
+                stats.prompt_tokens += prompt_tokens
+                stats.completion_tokens += completion_tokens
 
     def get(self, key: str) -> Completion | None:
         """The journaled response for `key`, or None."""
         where = self._offsets.get(key)
         if where is None:
             return None
-        record = json.loads(os.pread(self._fd, where[1], where[0]))
-        return Completion(record["text"], record["finish_reason"], record["prompt_tokens"], record["completion_tokens"])
+        return _completion(json.loads(os.pread(self._fd, where[1], where[0])))
 
     async def append(self, key: str, step: str, seed: int | None, completion: Completion) -> None:
         """Write one response and wait until it is on disk (fsync in a thread: the event loop keeps running)."""
@@ -106,14 +133,47 @@ class ResponseJournal:
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
         }
+        if completion.stop_reason is not None:  # a replay must see the cut the first run saw
+            record["stop_reason"] = completion.stop_reason
+        if completion.charge:
+            record["charge"] = completion.charge
+        if not completion.reported:
+            record["no_usage"] = True
+        self._offsets[key] = await self._write(record)
+
+    async def sent(self, step: str, prompt_tokens: int, completion_tokens: int) -> str:
+        """The ledger line of an attempt about to be sent, on disk before it leaves (budget.Ledger)."""
+        self._charges += 1
+        charge = f"{self._prefix}-{self._charges}"
+        record = {"sent": charge, "step": step, **(_LABEL.get() or {})}
+        await self._write(record | {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens})
+        return charge
+
+    async def sent_many(self, charges: list[tuple[str, str, int, int]]) -> None:
+        """The ledger lines of the lines of a batch, on disk before the batch is created (budget.Ledger)."""
+        for charge, step, prompt_tokens, completion_tokens in charges:
+            record = {"sent": charge, "step": step, "prompt_tokens": prompt_tokens}
+            await self._write(record | {"completion_tokens": completion_tokens}, sync=False)
+        await self._sync.wait()
+
+    async def refused(self, charge: str) -> None:
+        """The attempt was refused (nothing generated): its reservation is not spent. Not fsync'd: a line lost in
+        a crash only over-counts."""
+        await self._write({"refused": charge}, sync=False)
+
+    async def _write(self, record: dict[str, Any], *, sync: bool = True) -> tuple[int, int]:
+        """Append one line; with `sync`, wait until it is on disk (fsync in a thread: the loop keeps running)."""
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         offset = os.lseek(self._fd, 0, os.SEEK_END)
         view = memoryview(data)
-        while view:  # one write() of one line on an O_APPEND descriptor: never interleaved with another
-            view = view[os.write(self._fd, view) :]
-        self._offsets[key] = (offset, len(data))
-        fd = self._fd
-        await asyncio.to_thread(_fsync, fd)
+        try:
+            while view:  # one write() of one line on an O_APPEND descriptor: never interleaved with another
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:  # a full disk: named, and (for a `sent` line) before anything was sent
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        if sync:
+            await self._sync.wait()
+        return offset, len(data)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -121,26 +181,66 @@ class ResponseJournal:
             self._fd = -1
 
 
+class _GroupSync:
+    """fsync shared by the writers of a moment: one fsync (in a thread) covers every line written before it
+    began, so 32 requests in flight cost a few fsyncs per round trip rather than two each."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._asked = 0  # lines whose writers wait for the disk
+        self._synced = 0  # lines known to be on disk
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self) -> None:
+        """Return once the line just written is on disk."""
+        self._asked += 1
+        mine = self._asked
+        while self._synced < mine:
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(self._run())
+            await asyncio.shield(self._task)  # a cancelled writer leaves the fsync to the others
+
+    async def _run(self) -> None:
+        covered = self._asked
+        await asyncio.to_thread(_fsync, self._fd)
+        self._synced = max(self._synced, covered)
+
+
 def _fsync(fd: int) -> None:
     with contextlib.suppress(OSError):  # closed under us at exit: what was written is in the page cache
         os.fsync(fd)
 
 
-def _parse(line: bytes) -> str | None:
+def _parse(line: bytes) -> dict[str, Any] | None:
+    """A response, `sent` or `refused` line with the fields it needs, or None (a foreign or damaged line)."""
     try:
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     if not isinstance(record, dict):
         return None
-    fields_ok = (
-        isinstance(record.get("key"), str)
-        and isinstance(record.get("text"), str)
-        and isinstance(record.get("finish_reason"), str)
-        and isinstance(record.get("prompt_tokens"), int)
-        and isinstance(record.get("completion_tokens"), int)
+    # Whole numbers; negative ones only in the responses of older versions, which took usage as reported.
+    counts_ok = all(_int(record.get(name)) for name in ("prompt_tokens", "completion_tokens"))
+    if "sent" in record:
+        ok = isinstance(record["sent"], str) and isinstance(record.get("step"), str) and counts_ok
+    elif "refused" in record:
+        ok = isinstance(record["refused"], str)
+    else:
+        ok = counts_ok and all(isinstance(record.get(f), str) for f in ("key", "step", "text", "finish_reason"))
+    return record if ok else None
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _completion(record: dict[str, Any]) -> Completion:
+    reported = not record.get("no_usage", False)
+    tokens = (max(0, record["prompt_tokens"]), max(0, record["completion_tokens"]))
+    stop = record.get("stop_reason")
+    return Completion(
+        record["text"], record["finish_reason"], *tokens, stop if isinstance(stop, str) else None, reported
     )
-    return str(record["key"]) if fields_ok else None
 
 
 class JournaledClient:
@@ -177,6 +277,14 @@ class JournaledClient:
             return hit
         result = await self.inner.complete(step, prompt, params, seed=seed)
         await self.journal.append(key, step, seed, result)
+        earlier = self.journal.unanswered.pop(result.charge, None)
+        if earlier is not None:  # a batch line an earlier process charged, collected by this one: now exact
+            stats = self.usage.step(earlier[0])
+            stats.unanswered -= 1
+            stats.prompt_tokens -= earlier[1]
+            stats.completion_tokens -= earlier[2]
+            if self.budget is not None:
+                await self.budget.release(earlier[1], earlier[2])
         return result
 
     async def aclose(self) -> None:

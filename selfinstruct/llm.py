@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from selfinstruct.aio import deadline
-from selfinstruct.budget import Budget, Prices, Spend, within
+from selfinstruct.budget import Attempt, Budget, Charging, Ledger, Prices, Spend
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.ratelimit import RateLimiter
 from selfinstruct.redact import redact
 from selfinstruct.streaming import StreamBroken, streamed_completion
-from selfinstruct.wire import request_body, request_path
+from selfinstruct.wire import MalformedResponse, capped, completion_of, request_body, request_path
 
 if TYPE_CHECKING:
     import openai
@@ -56,6 +56,10 @@ class Completion:
     finish_reason: str  # "stop", "length", ... or "empty" when the endpoint returned no choice
     prompt_tokens: int
     completion_tokens: int
+    # The stop string that ended the reply, when the server names it (vLLM's `stop_reason`); None otherwise.
+    stop_reason: str | None = None
+    reported: bool = True  # False: the reply had no usable usage, and the tokens are what it was charged
+    charge: str = ""  # the ledger id of the attempt that paid for it ("" for a replay or without a ledger)
 
 
 @dataclass
@@ -66,6 +70,8 @@ class StepUsage:
     retries: int = 0
     empty: int = 0
     truncated: int = 0
+    no_usage: int = 0  # replies without usable usage, charged an estimate
+    unanswered: int = 0  # attempts that may have been billed but brought no reply, charged their reservation
 
     @property
     def total_tokens(self) -> int:
@@ -76,6 +82,7 @@ class StepUsage:
         self.requests += 1
         self.prompt_tokens += result.prompt_tokens
         self.completion_tokens += result.completion_tokens
+        self.no_usage += not result.reported
         if result.finish_reason == "empty" or not result.text.strip():
             self.empty += 1
         if result.finish_reason == "length":
@@ -111,8 +118,16 @@ class Usage:
     def completion_tokens(self) -> int:
         return sum(s.completion_tokens for s in self.steps.values())
 
+    @property
+    def no_usage(self) -> int:
+        return sum(s.no_usage for s in self.steps.values())
+
+    @property
+    def unanswered(self) -> int:
+        return sum(s.unanswered for s in self.steps.values())
+
     def spend(self) -> Spend:
-        return Spend(self.requests, self.prompt_tokens, self.completion_tokens)
+        return Spend(self.requests, self.prompt_tokens, self.completion_tokens, self.no_usage, self.unanswered)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: asdict(s) for name, s in sorted(self.steps.items())}
@@ -156,35 +171,6 @@ class EndpointSettings:
 class DeadlineExceeded(TimeoutError):
     """An attempt without its whole answer within --timeout, connect to last byte (the SDK's own timeout bounds each
     read, so a server that trickles a byte a second would hold a request for minutes); retried like a 5xx."""
-
-
-class _MalformedResponse(Exception):
-    """A 200 whose body is not a completion (a proxy's HTML page, broken JSON, no choices): retried like a 5xx."""
-
-
-def _completion_of(reply: Any, api: Api) -> Completion:
-    """The text, finish reason and usage of a parsed response, or _MalformedResponse saying what is wrong."""
-    if isinstance(reply, (str, bytes)):
-        text = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
-        snippet = " ".join(text.split())[:80]
-        raise _MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
-    choices = getattr(reply, "choices", None)
-    usage = getattr(reply, "usage", None)
-    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-    if choices is None:
-        raise _MalformedResponse("JSON without choices")
-    if not choices:  # a well-formed answer with nothing in it: an empty response, not an endpoint fault
-        return Completion("", "empty", prompt_tokens, 0)
-    try:
-        choice = choices[0]
-        text = choice.message.content if api == "chat" else choice.text
-        finish = choice.finish_reason or "stop"
-    except (AttributeError, TypeError, IndexError):
-        raise _MalformedResponse(f"a choice of unexpected shape ({str(choices[0])[:80]!r})") from None
-    if text is not None and not isinstance(text, str):
-        raise _MalformedResponse(f"a choice whose text is {type(text).__name__}")
-    return Completion(text or "", str(finish), prompt_tokens, completion_tokens)
 
 
 def retry_after(exc: openai.APIStatusError) -> float | None:
@@ -315,12 +301,20 @@ def _aiohttp_client(openai: Any) -> Any | None:
 class LLMClient:
     """One endpoint, shared by all pipeline steps; `complete` retries what can heal and raises what cannot."""
 
-    def __init__(self, settings: EndpointSettings, usage: Usage | None = None, *, budget: Budget | None = None) -> None:
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        usage: Usage | None = None,
+        *,
+        budget: Budget | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
         import openai  # here, not at module level: it takes 0.4 s, and filter/stats/export never need it
 
         self.settings = settings
         self.usage = usage or Usage()
         self.budget = budget
+        self.charging = Charging(budget, ledger)
         self.in_flight = 0  # requests on the wire now
         self.waiting: dict[int, str] = {}  # request id -> why it waits ("429: waiting 30 s"), for the progress bar
         self._ids = 0
@@ -359,7 +353,9 @@ class LLMClient:
         try:
             if s.stream:
                 got = await streamed_completion(self._clients[shard], path, body, s.api, s.timeout, s.pace)
-                return Completion(got.text, got.finish_reason, got.prompt_tokens, got.completion_tokens)
+                return Completion(
+                    got.text, got.finish_reason, got.prompt_tokens, got.completion_tokens, reported=got.reported
+                )
             # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a
             # body that request_body already built in the wire format (about a quarter of the SDK's CPU). The
             # deadline covers the whole attempt, body read included.
@@ -368,16 +364,11 @@ class LLMClient:
             raise DeadlineExceeded from None
         finally:
             self._busy[shard] -= 1
-        return _completion_of(reply, s.api)
+        return completion_of(reply, s.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
-        200s; with a budget, its worst case is reserved first (BudgetExhausted when it cannot fit)."""
-        return await within(
-            self.budget, step, prompt, params.max_tokens, lambda: self._attempts(step, prompt, params, seed)
-        )
-
-    async def _attempts(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
+        200s; with a budget, each attempt's worst case is reserved first (BudgetExhausted when it cannot fit)."""
         import openai
 
         s = self.settings
@@ -388,12 +379,7 @@ class LLMClient:
             await self._limiter.acquire(estimate)
             delay: float | None = None
             try:
-                async with self._semaphore:
-                    self.in_flight += 1
-                    try:
-                        result = await self._call(step, prompt, params, seed)
-                    finally:
-                        self.in_flight -= 1
+                result = await self._charged(await self.charging.open(step, prompt, params.max_tokens), params, seed)
             except openai.APIStatusError as exc:
                 # 413 Payload Too Large: a proxy or server's word for a prompt beyond what it takes.
                 if exc.status_code == 413 or (isinstance(exc, openai.BadRequestError) and _is_context_error(exc)):
@@ -417,10 +403,9 @@ class LLMClient:
                 self._check_health()
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 last_error = f"malformed 200 response: broken JSON ({exc})"
-            except _MalformedResponse as exc:
+            except MalformedResponse as exc:
                 last_error = f"malformed 200 response: {exc}"
             else:
-                stats.record(result)
                 return result
             if attempt == s.max_retries:
                 break
@@ -438,6 +423,30 @@ class LLMClient:
             f"{s.where}: gave up after {s.max_retries + 1} attempts ({last_error}); "
             "the output is intact: run the same command again to resume"
         )
+
+    async def _charged(self, attempt: Attempt, params: StepParams, seed: int | None) -> Completion:
+        """One attempt, charged: a refusal (4xx, 429) nothing, a reply what it used, anything else (timeout,
+        dropped connection, 5xx, malformed reply, cancellation) its reservation: it may have been billed."""
+        import openai
+
+        stats = self.usage.step(attempt.step)
+        try:
+            async with self._semaphore:
+                self.in_flight += 1
+                try:
+                    result = await self._call(attempt.step, attempt.prompt, params, seed)
+                finally:
+                    self.in_flight -= 1
+        except openai.APIStatusError as exc:
+            if exc.status_code < 500:
+                await self.charging.refused(attempt)
+            else:
+                await self.charging.lost(attempt, stats)
+            raise
+        except BaseException:
+            await self.charging.lost(attempt, stats)
+            raise
+        return await self.charging.answered(attempt, capped(result, params.max_tokens), stats)
 
     def _check_health(self) -> None:
         failure = self.settings.health() if self.settings.health is not None else None

@@ -4,8 +4,8 @@ Models rarely keep to a format exactly: chat models add greetings, notes, bold, 
 base models run past the requested list, and Chinese answers use full-width colons. Every parser here reads
 English and Chinese markers interchangeably, works line by line, and drops what it cannot attribute to an
 item instead of guessing, because a wrong instruction or instance pollutes the pool for every later round.
-This module parses instruction lists, yes/no answers and Alpaca batches, and holds the line primitives the
-instance parsers (``instance_parsing.py``) share.
+This module parses instruction lists and yes/no answers, and holds the line primitives the instance and
+Alpaca parsers (``instance_parsing.py``, ``alpaca_parsing.py``) share.
 """
 
 from __future__ import annotations
@@ -78,24 +78,12 @@ def _field_re(names: str, prefix: str = "") -> re.Pattern[str]:
     return re.compile(_LEAD + prefix + rf"(?P<field>{names})(?:\s*\d+)?" + _CLOSE + _COLON + _CLOSE, re.I)
 
 
-_ALPACA_FIELD = _field_re("instruction|input|output|指令|输入|输出", prefix=r"(?:\d{1,3}\s*[.)．、]" + _CLOSE + r")?")
-_ALPACA_FIELDS = {"指令": "instruction", "输入": "input", "输出": "output"}
-_SEPARATOR = re.compile(r"^\s*#{3,}\s*$")
-
-
 @dataclass(frozen=True)
 class ParsedList:
     items: list[str]
     dropped_truncated: bool
     ignored_lines: int
     echoed: int = 0  # demonstrations the model repeated before its own tasks (also in ignored_lines)
-
-
-@dataclass(frozen=True)
-class AlpacaItem:
-    instruction: str
-    input: str
-    output: str
 
 
 def normalize_whitespace(text: str) -> str:
@@ -157,6 +145,33 @@ def _block(parts: list[str]) -> str:
     return "\n".join(p.rstrip() for p in _unwrap_fence(parts)).strip()
 
 
+# A title a chat model puts above the next task or example: "**Task 5**", "### Example 3", "任务 2".
+_ITEM_TITLE = re.compile(
+    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(?:task|example|任务|示例)\s*#?\s*\d{1,3}\s*[:：.]?\s*(?:\*\*|__)?\s*$", re.I
+)
+
+
+def _field_text(parts: list[str]) -> str:
+    """A field's text (see _block) without what a chat model puts between items after it: a markdown rule, a
+    title of the next item."""
+    while parts and (not parts[-1].strip() or _RULE.match(parts[-1]) or _ITEM_TITLE.match(parts[-1][:_SCAN])):
+        parts = parts[:-1]
+    return _block(parts)
+
+
+def _fence_pairs(lines: list[str]) -> dict[int, int]:
+    """Each opening code-fence line's index mapped to its closing line's: labels between them are code."""
+    pairs: dict[int, int] = {}
+    opened: int | None = None
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            if opened is None:
+                opened = i
+            else:
+                pairs[opened], opened = i, None
+    return pairs
+
+
 def _na(text: str) -> str:
     """Map the many ways of saying "no input" to ""."""
     key = normalize_whitespace(text.replace("**", "")).strip("()（）[]【】\"'“”「」.。").lower()
@@ -204,8 +219,9 @@ def parse_instruction_list(
     """Instructions from a numbered-list response to ``instructions.txt``.
 
     ``continued``: the prompt ended with "Task N:", so text before the first marker is the first instruction
-    (unless it reads as chatter). ``truncated``: the response hit the token limit, so the item it ends in
-    may be cut and is dropped; a response that ends in notes after the list loses nothing.
+    (unless it reads as chatter, or the reply numbers task N itself), for a chat model as for a base model.
+    ``truncated``: the response hit the token limit, so the item it ends in may be cut and is dropped; a
+    response that ends in notes after the list loses nothing.
 
     ``first_number``: the number of the first new task the prompt asked for (the demonstrations are 1 to
     first_number - 1). A chat model that echoes the demonstrations before its own tasks numbers them below
@@ -225,7 +241,8 @@ def parse_instruction_list(
     current: list[str] | None = None
     first = next((line for line in lines if line.strip()), "")
     plain = not (_at(_SECTION_END, first) or _NOTE.match(first) or _HEADING.match(first))
-    if continued and first and plain and _item_start(first, kind) is None and not _is_chatter(first):
+    opened = continued and bool(first) and plain and _item_start(first, kind) is None and not _is_chatter(first)
+    if opened:
         current = []
         items.append(_Item(first_number, current))
     ignored = 0
@@ -272,6 +289,9 @@ def parse_instruction_list(
             ignored += 1
             tail_in_item = False
         after_blank = False
+    if opened and any(i.number == first_number for i in items[1:]):
+        items.pop(0)  # the reply numbers task first_number itself: its first line was an intro, not the task
+        ignored += 1
     dropped = False
     if truncated and tail_in_item and items:
         dropped = bool(_clean_instruction(items.pop().parts))
@@ -329,66 +349,3 @@ def parse_yes_no(text: str) -> bool | None:
         return True
     yes, no = bool(re.search(r"\byes\b", low)), bool(re.search(r"\bno\b", low))
     return yes if yes != no else None
-
-
-def parse_alpaca_batch(text: str, *, continued: bool, truncated: bool) -> tuple[list[AlpacaItem], int]:
-    """Tasks from a response to ``alpaca.txt``; returns (items, number of malformed blocks).
-
-    Blocks are split on "###" lines and on "N. Instruction:" labels. With ``continued`` the text before the
-    first label is the first instruction, but only when an Input/Output label follows it before any new
-    block: a chat model's greeting before "###" is not an instruction. A block missing its instruction or
-    output is malformed; with ``truncated`` the block the response ends in is dropped without counting.
-    """
-    text = strip_reasoning(text)
-    items: list[AlpacaItem] = []
-    malformed = 0
-    block: dict[str, list[str]] | None = None
-    field = ""
-    pending: list[str] | None = [] if continued else None
-    prev_blank = False
-
-    def close(current: dict[str, list[str]] | None) -> None:
-        nonlocal malformed
-        if current is None:
-            return
-        instruction = _clean_instruction(current.get("instruction", []))
-        output = _block(current.get("output", []))
-        if instruction and output:
-            items.append(AlpacaItem(instruction, _na(_block(current.get("input", []))), output))
-        else:
-            malformed += 1
-
-    for line in _unwrap_fence(_lines(text)):
-        blank = not line.strip()
-        m = _at(_ALPACA_FIELD, line)
-        if _SEPARATOR.match(line):
-            close(block)
-            block, field, pending = None, "", None
-        elif m:
-            name = m.group("field").lower()
-            name = _ALPACA_FIELDS.get(name, name)
-            if pending is not None:
-                first = next((p for p in pending if p.strip()), "")
-                if name != "instruction" and first and not _is_chatter(first):
-                    block = {"instruction": pending}
-                pending = None
-            if name == "instruction" or block is None or name in block:
-                close(block)
-                block = {}
-            block[name] = [line[m.end() :]]
-            field = name
-        elif pending is not None:
-            pending.append(line)
-        elif block is not None and field:
-            if prev_blank and _INSTANCE_NOTE.match(line):
-                close(block)
-                block = None
-                break
-            block[field].append(line)
-        prev_blank = blank
-    first_pending = next((p for p in pending or [] if p.strip()), "")
-    if pending is not None and first_pending and not _is_chatter(first_pending):
-        block = {"instruction": pending}  # a continuation that never reached its Input label
-    if block is not None and not truncated:
-        close(block)
-    return items, malformed

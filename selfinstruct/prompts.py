@@ -112,6 +112,18 @@ def task_label(language: str, number: int) -> str:
     return _TASK_LABEL[language].format(i=number, text="").rstrip()
 
 
+def list_end_stop(language: str, number: int) -> str:
+    """The stop that ends an instruction list before task `number`: its marker at a line start only, so that an
+    instruction mentioning "Task 17:" is not cut."""
+    return "\n" + task_label(language, number)
+
+
+def ends_open(prompt: str) -> bool:
+    """Whether a prompt ends in an open line ("Task 9:", "4. Instruction:"): then the reply's first line is
+    the answer to it, with a chat model as with a base model (prompts/README.md)."""
+    return bool(prompt) and not prompt.endswith("\n")
+
+
 _TRAILING_COLONS = ":："
 
 

@@ -38,6 +38,16 @@ Mode = Literal["self-instruct", "alpaca"]
 Classifier = Literal["llm", "rules"]
 
 
+# Stop sequences start with a newline so that they end a reply only at a line start, where the prompt's
+# format puts the next item: a bare "20." or "Task:" also matched "$20.50" or an output that mentions a task,
+# and the cut reply came back as a clean "stop". At most 4, OpenAI's limit.
+INSTANCE_STOPS = ("\nExample 6", "\n示例 6", "\nTask:", "\n任务：")
+LOCAL_INSTANCE_STOPS = ("\nExample 4", "\n示例 4", "\nTask:", "\n任务：")
+# Alpaca's batch ends before task 20: its separator, or its label at a line start when a model drops the
+# separator; never "20." alone, which a line of an output may start with ("20.50 is the total").
+ALPACA_STOPS = ("\n###\n20", "\n20. Instruction", "\n20. 指令")
+
+
 def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
     """Sampling settings per step: the paper's (Self-Instruct's bootstrap, Alpaca's generate_instruction).
 
@@ -46,6 +56,9 @@ def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
     marker of the task after the last one asked for (added by the bootstrap). `local` is the embedded 135M
     model: shorter budgets (it writes ~50 tokens/s here), a wider top_p and no blank-line stop, because it
     puts blank lines between items, and greedy instances cut at the fourth example.
+
+    Greedy steps send top_p 1, not the originals' 0: vLLM refuses top_p outside (0, 1] before it applies greedy
+    decoding, and at temperature 0 top_p changes nothing.
     """
     completions = api == "completions"
     if local:
@@ -53,19 +66,17 @@ def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
             "instructions": StepParams(temperature=0.7, top_p=0.9, max_tokens=320, presence_penalty=0.5),
             "classify": StepParams(temperature=0.0, top_p=1.0, max_tokens=3, stop=("\n",)),
             "instances": StepParams(
-                temperature=0.0, top_p=1.0, max_tokens=200, stop=("Task:", "Example 4", "任务："), presence_penalty=1.5
+                temperature=0.0, top_p=1.0, max_tokens=200, stop=LOCAL_INSTANCE_STOPS, presence_penalty=1.5
             ),
-            "alpaca": StepParams(temperature=0.7, top_p=0.9, max_tokens=1200, stop=("\n20", "20.")),
+            "alpaca": StepParams(temperature=0.7, top_p=0.9, max_tokens=1200, stop=ALPACA_STOPS),
         }
     return {
         "instructions": StepParams(
             temperature=0.7, top_p=0.5, max_tokens=1024, stop=("\n\n",) if completions else (), presence_penalty=2.0
         ),
-        "classify": StepParams(temperature=0.0, top_p=0.0, max_tokens=3 if completions else 8, stop=("\n", "Task:")),
-        "instances": StepParams(
-            temperature=0.0, top_p=0.0, max_tokens=350, stop=("Example 6", "Task:", "任务："), presence_penalty=1.5
-        ),
-        "alpaca": StepParams(temperature=1.0, top_p=1.0, max_tokens=3072, stop=("\n20", "20.", "20 .")),
+        "classify": StepParams(temperature=0.0, top_p=1.0, max_tokens=3 if completions else 8, stop=("\n",)),
+        "instances": StepParams(temperature=0.0, top_p=1.0, max_tokens=350, stop=INSTANCE_STOPS, presence_penalty=1.5),
+        "alpaca": StepParams(temperature=1.0, top_p=1.0, max_tokens=3072, stop=ALPACA_STOPS),
     }
 
 
@@ -131,7 +142,7 @@ STEP_NAMES = ("instructions", "classify", "instances", "alpaca")
 # What each per-step sampling option accepts (the OpenAI API's ranges), and how to say so.
 STEP_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "--temperature": (lambda x: 0.0 <= x <= 2.0, "a number from 0 to 2"),
-    "--top-p": (lambda x: 0.0 <= x <= 1.0, "a number from 0 to 1"),
+    "--top-p": (lambda x: 0.0 < x <= 1.0, "a number above 0 and at most 1 (vLLM refuses 0)"),
     "--max-tokens": (lambda x: x >= 1 and x == int(x), "a whole number of at least 1"),
 }
 
@@ -201,6 +212,20 @@ def resolve_prices(opts: dict[str, Any]) -> Prices | None:
     return Prices(float(price_input) * factor, float(price_output) * factor)
 
 
+# Languages the embedded SmolLM2-135M can write: it was trained on English only, and asked for Chinese it
+# answers English or gibberish that the filters let through.
+EMBEDDED_LANGUAGES = frozenset({"en"})
+
+
+def refuse_embedded_language(language: str, endpoint_option: str) -> None:
+    """Refuse a language the embedded model cannot write, before anything runs or is written."""
+    if language not in EMBEDDED_LANGUAGES:
+        raise InputError(
+            f"--language {language}: the embedded SmolLM2-135M writes English only; use a multilingual model with "
+            f"{endpoint_option} URL (or OPENAI_API_KEY) or --local-model PATH.gguf"
+        )
+
+
 def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     """The CLI's resolved option values (flag, then environment, then default) as one settings object."""
     language = opts["language"]
@@ -231,6 +256,8 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         raise InputError(
             "--batch needs an endpoint with the Batch API (--base-url or OPENAI_API_KEY); the embedded model has none"
         )
+    if local and local_model is None:
+        refuse_embedded_language(language, "--base-url")
     seeds = Path(opts["seeds"]) if opts["seeds"] else default_seeds(language)
     if not opts["out"].strip():  # Path("") is ".": the run would be spread over the current directory
         raise InputError("--out is empty; give a directory for the run, e.g. --out data/run1")

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from selfinstruct.wire import usage_counts
+
 if TYPE_CHECKING:
     import openai
 
@@ -31,6 +33,7 @@ class Streamed:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    reported: bool = True  # False: the stream had no usable usage
 
 
 async def streamed_completion(
@@ -86,14 +89,13 @@ async def streamed_completion(
                 raise TimeoutError(f"no token for {idle:g} s")
             await asyncio.wait({consumer}, timeout=idle - silent)
     finally:
-        if not consumer.done():
-            consumer.cancel()
-        await asyncio.gather(consumer, return_exceptions=True)  # awaited whatever happens: no stray task
+        consumer.cancel()  # a no-op once it is done
+        await asyncio.gather(consumer, return_exceptions=True)  # its outcome taken in whatever happens
     consumer.result()  # the SDK's errors (HTTP status, connection) reach the caller's retry loop as they are
     if usage[0] is None and not pieces:
         raise StreamBroken("a stream without a chunk")
-    prompt_tokens = int(getattr(usage[0], "prompt_tokens", 0) or 0)
-    completion_tokens = int(getattr(usage[0], "completion_tokens", 0) or 0)
+    counts = usage_counts(usage[0])  # None: no usable usage, and the reply is charged an estimate
+    prompt_tokens, completion_tokens = counts or (0, 0)
     if pace is not None and first and completion_tokens > 1:
         pace(completion_tokens, max(last[0] - first[0], 1e-3))
-    return Streamed("".join(pieces), finish[0], prompt_tokens, completion_tokens)
+    return Streamed("".join(pieces), finish[0], prompt_tokens, completion_tokens, counts is not None)

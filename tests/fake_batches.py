@@ -30,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tests.server_rules import check_request
+
 if TYPE_CHECKING:
     from tests.fake_openai import FakeOpenAIServer, _Handler
 
@@ -233,6 +235,11 @@ class FakeBatches:
                 status, code, message = self.line_error
                 body = {"error": {"message": message, "type": "server_error", "code": code}}
                 err.append(_line(cid, {"status_code": status, "request_id": f"req_{cid}", "body": body}, None))
+                continue
+            violation = check_request(str(line["url"]), line["body"], fake.profile) if fake.profile else None
+            if violation is not None:  # the Batch API checks each line as the endpoint checks a request
+                body = violation.body()
+                err.append(_line(cid, {"status_code": 400, "request_id": f"req_{cid}", "body": body}, None))
                 continue
             answer = fake.answer_body(str(line["url"]), line["body"])
             out.append(_line(cid, {"status_code": 200, "request_id": f"req_{cid}", "body": answer}, None))

@@ -46,6 +46,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+try:
+    from tests.server_rules import PROFILES, apply_stop, check_request
+except ModuleNotFoundError:  # run as a script (tests/ first on sys.path): __main__ re-imports tests.fake_openai
+    from server_rules import PROFILES, apply_stop, check_request  # type: ignore[no-redef]
+
 __all__ = [
     "COMPLETION_PATHS",
     "ExtraRoutes",
@@ -144,6 +149,10 @@ class Fault:
     cut: float | None = None
     reasoning_content: str | None = None
     trickle: float | None = None
+    # Hostile usage, as some proxies and older local servers send it: `omit_usage` leaves the field out, `usage`
+    # replaces it verbatim (negative, string or fractional counts). The server still meters what it served.
+    omit_usage: bool = False
+    usage: Any = None
 
 
 Responder = Callable[[Request], "Reply | str"]
@@ -239,8 +248,11 @@ def _stream_events(payload: dict[str, Any], body: dict[str, Any]) -> list[dict[s
             delta = {"delta": {"content": piece}} if chat else {"text": piece}
             events.append(head | {"choices": [{"index": choice["index"], **delta, "finish_reason": None}]})
         end = {"delta": {}} if chat else {"text": ""}
-        events.append(head | {"choices": [{"index": choice["index"], **end, "finish_reason": choice["finish_reason"]}]})
-    if (body.get("stream_options") or {}).get("include_usage"):
+        last = {"index": choice["index"], **end, "finish_reason": choice["finish_reason"]}
+        if "stop_reason" in choice:  # vLLM sends it with the finish reason
+            last["stop_reason"] = choice["stop_reason"]
+        events.append(head | {"choices": [last]})
+    if (body.get("stream_options") or {}).get("include_usage") and "usage" in payload:
         events.append(head | {"choices": [], "usage": payload["usage"]})
     return events
 
@@ -432,8 +444,14 @@ class FakeOpenAIServer:
         count_tokens: Callable[[str], int] | None = None,
         enforce_max_tokens: bool = False,
         routes: ExtraRoutes | None = None,
+        profile: str | None = "strict",
     ) -> None:
         self.responder: Responder = responder or echo_responder
+        # Real servers' request checks (tests/server_rules.py): "strict" applies OpenAI's, vLLM's, llama.cpp's
+        # and Ollama's; one server's name applies its own; None accepts anything (for tests of odd bodies).
+        if profile is not None and profile != "strict" and profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; use strict, {', '.join(PROFILES)} or None")
+        self.profile = profile
         self.routes = routes
         # Usage reported for a text without an explicit count: whitespace words by default.
         self.count_tokens: Callable[[str], int] = count_tokens or _word_count
@@ -453,6 +471,7 @@ class FakeOpenAIServer:
         self._by_path: Counter[str] = Counter()
         self._by_outcome: Counter[str] = Counter()
         self._connections_total = 0
+        self.served_tokens = 0  # what the server generated and would bill, replies the client gave up on included
         self._open_connections: set[socket.socket] = set()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -534,6 +553,7 @@ class FakeOpenAIServer:
             self._by_path.clear()
             self._by_outcome.clear()
             self._connections_total = 0
+            self.served_tokens = 0
 
     # -- observation --------------------------------------------------------------------------------
 
@@ -651,6 +671,12 @@ class FakeOpenAIServer:
             )
             return
 
+        violation = check_request(path, body, self.profile) if completion and self.profile else None
+        if violation is not None:
+            self._count(path, "invalid_request", request)
+            h._send_json(violation.status, violation.body())
+            return
+
         fault = self._take_fault(request, completion)
         extra: dict[str, str] = {}
         if fault is not None and fault.retry_after is not None:
@@ -715,9 +741,15 @@ class FakeOpenAIServer:
                 h._send_error(500, f"Responder raised {type(exc).__name__}: {exc}", "responder_error", extra)
                 return
 
-        replies = [self._limit(r, body, fault) for r in replies]
-        self._count(path, outcome, request)
+        limited = [self._limit(r, body, fault) for r in replies]
+        replies = [r for r, _ in limited]
         payload = self._completion_payload(path, model, request, replies)
+        self._add_stop_reasons(payload, [stop for _, stop in limited])
+        self._count(path, outcome, request)  # after metering: a request with an outcome is billed
+        if fault is not None and fault.omit_usage:
+            del payload["usage"]
+        elif fault is not None and fault.usage is not None:
+            payload["usage"] = fault.usage
         if fault is not None and fault.reasoning_content is not None and path == CHAT_PATH:
             for choice in payload["choices"]:
                 choice["message"]["reasoning_content"] = fault.reasoning_content
@@ -727,18 +759,32 @@ class FakeOpenAIServer:
         else:
             h._send_json(200, payload, extra, trickle)
 
-    def _limit(self, reply: Reply, body: dict[str, Any], fault: Fault | None) -> Reply:
-        """Apply a ``cut`` fault and, when enforced, the request's max_tokens."""
+    def _add_stop_reasons(self, payload: dict[str, Any], stops: list[str | None]) -> None:
+        """vLLM names the stop string that ended a choice (``stop_reason``, null otherwise); the strict profile
+        answers in that shape too, since a client must read replies with and without it."""
+        if self.profile in ("vllm", "strict"):
+            for choice, stop in zip(payload["choices"], stops, strict=True):
+                choice["stop_reason"] = stop
+
+    def _limit(self, reply: Reply, body: dict[str, Any], fault: Fault | None) -> tuple[Reply, str | None]:
+        """Apply the request's stop sequences as a server does (the model stops at the earliest, which is not
+        returned), then a ``cut`` fault and, when enforced, max_tokens; with the stop string that matched."""
         text, finish = reply.text, reply.finish_reason
+        stop = None
+        if fault is None or fault.text is None:
+            text, stop = apply_stop(text, body.get("stop"))
+            finish = "stop" if stop is not None else finish
         if fault is not None and fault.cut is not None and text:
             text, finish = text[: int(len(text) * fault.cut)], "length"
         limit = body.get("max_tokens")
         if self.enforce_max_tokens and isinstance(limit, int) and _word_count(text) > limit:
             words = list(re.finditer(r"\S+", text))
             text, finish = text[: words[limit - 1].end()] if limit > 0 else "", "length"
+        if finish == "length":
+            stop = None
         if (text, finish) == (reply.text, reply.finish_reason):
-            return reply
-        return Reply(text=text, finish_reason=finish, prompt_tokens=reply.prompt_tokens)
+            return reply, stop
+        return Reply(text=text, finish_reason=finish, prompt_tokens=reply.prompt_tokens), stop
 
     def answer_body(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The 200 body a completion request would get: used for the lines of a batch (recorded as "batch")."""
@@ -746,9 +792,16 @@ class FakeOpenAIServer:
         request = Request(path=path, body=body, headers={}, prompt=_extract_prompt(path, body))
         with self._lock:
             self._requests.append(request)
-        reply = self._call_responder(request)
+        reply, stop = self._limit(self._call_responder(request), body, None)
+        payload = self._completion_payload(path, str(body.get("model") or self.models[0]), request, [reply])
+        self._add_stop_reasons(payload, [stop])
         self._count(path, "batch", request)
-        return self._completion_payload(path, str(body.get("model") or self.models[0]), request, [reply])
+        fault = self._take_fault(request, completion=False)  # of the scripted faults, only usage applies to a line
+        if fault is not None and fault.omit_usage:
+            del payload["usage"]
+        elif fault is not None and fault.usage is not None:
+            payload["usage"] = fault.usage
+        return payload
 
     def _call_responder(self, request: Request) -> Reply:
         result = self.responder(request)
@@ -777,6 +830,8 @@ class FakeOpenAIServer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
+        with self._lock:  # metered once generated, whether or not the client is still there to read it
+            self.served_tokens += prompt_tokens + completion_tokens
         created = int(time.time())
         if path == CHAT_PATH:
             return {
@@ -851,6 +906,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     parser.add_argument("--model", action="append", dest="models", help="model id to list (repeatable)")
     parser.add_argument(
+        "--profile", default="strict", help="request checks: strict (default), openai, vllm, llamacpp, ollama, none"
+    )
+    parser.add_argument(
         "--enforce-max-tokens", action="store_true", help="cut replies at the request's max_tokens (words)"
     )
     parser.add_argument(
@@ -884,6 +942,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key=args.api_key,
         models=args.models,
         enforce_max_tokens=args.enforce_max_tokens,
+        profile=None if args.profile == "none" else args.profile,
     )
     _inject_mix(server, args.fault, args.fault_seed)
     server.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 
@@ -88,3 +89,26 @@ def test_outside_the_loop_a_signal_raises_terminated_and_the_handler_is_restored
         os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next statement
         pytest.fail("SIGTERM did not raise Terminated")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_cancelled_deadline_takes_in_the_outcome_of_a_call_that_just_failed() -> None:
+    """The caller is cancelled (another request's 401 stops the run) in the very loop turn in which its own call
+    fails: that failure must still be retrieved, or it prints "Task exception was never retrieved" at exit."""
+    unretrieved: list[str] = []
+
+    async def fail() -> None:
+        raise ValueError("401")
+
+    async def go() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: unretrieved.append(ctx["message"]))
+        caller = asyncio.ensure_future(aio.deadline(fail(), 5))
+        await asyncio.sleep(0)  # the caller starts its call and waits
+        await asyncio.sleep(0)  # the call fails; the caller has not woken up yet
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        del caller
+        gc.collect()
+
+    asyncio.run(go())
+    assert unretrieved == []

@@ -109,6 +109,21 @@ def test_too_many_failures_stop_with_one_line(tmp_path: Path, fake: tuple[FakeOp
     assert batches.submissions == {custom_id(_client(server, tmp_path).settings, "a", PARAMS, 0): 2}
 
 
+def test_the_rerun_the_message_suggests_gets_its_own_tries(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    """Issue 20 #6: the tries of earlier processes, kept in batches.jsonl, must not fail the rerun at once."""
+    server, batches = fake
+    batches.fail_rate = 1.0
+    with pytest.raises(EndpointError, match="run the same command again to retry"):
+        asyncio.run(_ask_all(_client(server, tmp_path, max_attempts=2), ["a"]))
+    batches.fail_rate = 0.0
+    rerun = _client(server, tmp_path, max_attempts=2)
+    answers = asyncio.run(_ask_all(rerun, ["a"]))
+    assert [a.text for a in answers] == ["answer to a"]
+    assert len(BatchLedger(tmp_path / LEDGER).attempts(custom_id(rerun.settings, "a", PARAMS, 0))) == 3
+
+
 def test_context_too_long_is_raised_for_the_pipeline_to_shorten(
     tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
 ) -> None:

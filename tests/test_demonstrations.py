@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.parsing import parse_alpaca_batch, parse_instruction_list
+from selfinstruct.alpaca_parsing import parse_alpaca_batch
+from selfinstruct.parsing import parse_instruction_list
 from selfinstruct.prompts import demonstration, load_prompts, render_alpaca, render_instructions
 from selfinstruct.seeds import load_tasks
 from selfinstruct.tasks import Instance, Task

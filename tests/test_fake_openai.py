@@ -89,7 +89,7 @@ def test_chat_round_trip_with_custom_responder() -> None:
 
 def test_completions_round_trip_with_string_responder() -> None:
     with (
-        FakeOpenAIServer(lambda req: f"<{req.prompt}>") as srv,
+        FakeOpenAIServer(lambda req: f"<{req.prompt}>", profile="openai") as srv,  # (Ollama wants a string prompt)
         OpenAI(base_url=srv.url, api_key="k", max_retries=0) as c,
     ):
         resp = c.completions.create(model="fake-model", prompt="one two three", max_tokens=5)
@@ -133,7 +133,7 @@ def test_n_greater_than_one_calls_responder_n_times() -> None:
         return Reply(text=f"variant {next(counter)}")
 
     with (
-        FakeOpenAIServer(responder) as srv,
+        FakeOpenAIServer(responder, profile="openai") as srv,  # (llama.cpp refuses n > 1)
         OpenAI(base_url=srv.url, api_key="k", max_retries=0) as c,
     ):
         resp = chat(c, "go", n=3)

@@ -438,7 +438,7 @@ def test_null_choices_everywhere_is_an_endpoint_error(tmp_path: Path) -> None:
         (["--prompts", "no/such/dir"], "--prompts must be a directory"),
         (["--max-tokens", "classify=-5"], "--max-tokens classify=-5: give a whole number of at least 1"),
         (["--max-tokens", "1.5"], "give a whole number of at least 1"),
-        (["--top-p", "2"], "--top-p 2: give a number from 0 to 1"),
+        (["--top-p", "2"], "--top-p 2: give a number above 0 and at most 1"),
         (["--temperature", "instances=-1"], "give a number from 0 to 2"),
         (["--temperature", "nan"], "give a number from 0 to 2"),
         (["--base-url", "localhost:8000/v1"], "localhost:8000/v1: not an http(s) URL"),

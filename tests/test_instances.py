@@ -153,3 +153,25 @@ def test_more_than_max_instances_gives_a_seeded_random_choice_in_written_order()
 @pytest.mark.parametrize("local", [False, True])
 def test_instances_use_the_papers_presence_penalty(api: Api, local: bool) -> None:
     assert default_params(api, local=local)["instances"].presence_penalty == 1.5
+
+
+def test_contradictory_label_only_instances_are_dropped() -> None:
+    """Issue 21 (5): two labels for the one empty input contradict each other; the task has no instance."""
+    outcome = instances_from_reply("Class label: Fruit\nClass label: Vegetable", output_first=True, truncated=False)
+    assert (outcome.instances, outcome.reason) == ([], "conflicting_outputs")
+    assert outcome.parsed == 2
+
+
+def test_label_only_instances_that_agree_or_have_inputs_are_kept() -> None:
+    assert instances_from_reply("Class label: Montreal", output_first=True, truncated=False).instances == [
+        ins("", "Montreal")
+    ]
+    twice = instances_from_reply("Class label: Yes\n\nClass label: Yes", output_first=True, truncated=False)
+    assert twice.instances == [ins("", "Yes")]
+    mixed = [ins("", "Fruit"), ins("carrot", "Vegetable"), ins("", "Vegetable")]
+    assert clean_instances(mixed, classification=True) == ([ins("carrot", "Vegetable")], None)
+
+
+def test_several_outputs_for_an_empty_input_stay_fine_for_generation_tasks() -> None:
+    outcome = instances_from_reply("Output: Haiku one.\n\nOutput: Haiku two.", output_first=False, truncated=False)
+    assert outcome.instances == [ins("", "Haiku one."), ins("", "Haiku two.")]

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct.alpaca_parsing import AlpacaItem, parse_alpaca_batch
 from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.parsing import (
-    AlpacaItem,
     ParsedList,
     normalize_whitespace,
-    parse_alpaca_batch,
     parse_instruction_list,
     parse_yes_no,
 )
@@ -482,8 +481,13 @@ def test_input_first_cut_example_without_output_is_skipped() -> None:
 
 
 def test_input_first_pairs_without_example_headers() -> None:
+    """Issue 21 (2): this test once expected the last line to be an instance of its own with an empty input."""
     text = "Input: red\nOutput: rouge\nInput: blue\nOutput: bleu\n\nOutput: vert"
-    assert parse_input_first(text) == [Instance("red", "rouge"), Instance("blue", "bleu"), Instance("", "vert")]
+    assert parse_input_first(text) == [Instance("red", "rouge"), Instance("blue", "bleu\n\nOutput: vert")]
+    assert parse_input_first("Output: Roses bloom.\n\nOutput: Frost paints.") == [
+        Instance("", "Roses bloom."),
+        Instance("", "Frost paints."),
+    ]  # outputs of a task without input, one after another
 
 
 def test_input_first_chinese() -> None:
@@ -769,6 +773,9 @@ def test_degenerate_output_is_parsed_quickly() -> None:
         "Input:" + " " * 20000 + "x\nOutput:" + " " * 20000,
         "\n".join(["Task 9: Write a haiku."] * 5000),
         "*" * 20000,
+        "Input: " + "a | " * 20000,  # issue 21: pairs on one line are split at "Output:" anywhere
+        "Input:" + " " * 20000 + "Output" + " " * 20000,
+        "Sentence: a\nOutput: b\n" * 5000,
     ]
     start = time.monotonic()
     for text in samples:

@@ -1,0 +1,99 @@
+"""Benchmark: stop sequences that end replies inside an output, the originals' against the line-anchored ones.
+
+The strict fake (tests/fake_openai.py) applies ``stop`` as servers do. The scripted model's answers, here, put
+text a bare stop matches inside outputs: Alpaca outputs quote "$20.50" (every third) or start a line with
+"20." (every tenth), and one input-first example in three is a to-do list with a "Task:" line. Every output
+ends in "(end)" when whole, so this counts the pool's outputs that were cut, per stop set and per server kind:
+one that names the stop that fired (vLLM's ``stop_reason``) and one that does not (OpenAI, llama.cpp, Ollama).
+
+    python benchmarks/bench_stops.py            # -n 40 per run, both modes
+    python benchmarks/bench_stops.py -n 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from click.testing import CliRunner  # noqa: E402
+
+import selfinstruct.settings as defaults  # noqa: E402
+from selfinstruct.cli import cli  # noqa: E402
+from tests.fake_openai import FakeOpenAIServer, Reply, Request  # noqa: E402
+from tests.scripted_model import _instruction, _rng, respond  # noqa: E402
+
+ORIGINAL = {"ALPACA_STOPS": ("\n20", "20.", "20 ."), "INSTANCE_STOPS": ("Example 6", "Task:", "任务：")}
+ANCHORED = {"ALPACA_STOPS": defaults.ALPACA_STOPS, "INSTANCE_STOPS": defaults.INSTANCE_STOPS}
+
+
+def _output(rng_value: int, i: int) -> str:
+    if i % 10 == 0:
+        return f"The total is below.\n20.50 dollars for two tickets, case {rng_value}. (end)"
+    if i % 3 == 0:
+        return f"Two tickets cost $20.50 together, case {rng_value}. (end)"
+    return f"A helpful answer, case {rng_value}. (end)"
+
+
+def responder(request: Request) -> Reply | str:
+    prompt = request.prompt
+    tail = prompt.rstrip()
+    rng = _rng(prompt)
+    if tail.endswith("Instruction:") and "###" in prompt:
+        first = int(re.findall(r"(\d+)\. Instruction:\s*$", tail)[0])
+        blocks = [
+            f"{i}. Instruction: {_instruction(rng)}\n{i}. Input:\n<noinput>\n"
+            f"{i}. Output:\n{_output(rng.randint(1, 999), i)}"
+            for i in range(first, 21)
+        ]
+        return "\n###\n".join(blocks).split("Instruction:", 1)[1]
+    if prompt.endswith("\n") and "Example 1" in prompt and rng.random() < 1 / 3:
+        return (
+            f"Example 1\nInput: Not applicable\nOutput: A short answer {rng.randint(1, 999)}. (end)\n"
+            "Example 2\nInput: Saturday\nOutput: Morning: walk the dog\nTask: buy milk\nEvening: read (end)"
+        )
+    reply = respond(request)
+    text = reply.text if isinstance(reply, Reply) else reply
+    if "Example 1" in prompt and prompt.endswith("\n"):  # generative instances: mark whole outputs
+        text = re.sub(r"(Output: [^\n]*)", r"\1 (end)", text)
+    return text
+
+
+def run(n: int, mode: str, stops: dict[str, tuple[str, ...]], profile: str) -> tuple[int, int, int]:
+    """(tasks, outputs, outputs cut) of one run."""
+    for name, value in stops.items():
+        setattr(defaults, name, value)
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(responder, profile=profile) as server:
+        out = Path(tmp) / "run"
+        argv = ["generate", "--out", str(out), "--base-url", server.url, "--model", "m", "--seed", "1", "-n", str(n),
+                "-q", "--api", "completions", "--mode", mode, "--classify", "rules",
+                "--seeds", str(ROOT / "seeds" / "seed_tasks.jsonl")]  # fmt: skip
+        result = CliRunner().invoke(cli, argv, env={"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None})
+        pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()] if out.exists() else []
+    outputs = [i["output"] for t in pool for i in t["instances"] if not t["is_classification"]]
+    cut = sum(1 for o in outputs if not o.endswith("(end)"))
+    if result.exit_code not in (0, 4, 5):
+        raise SystemExit(result.stderr)
+    return len(pool), len(outputs), cut
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=40)
+    args = parser.parse_args()
+    print(f"{'mode':<14} {'stops':<9} {'server':<22} {'tasks':>6} {'outputs':>8} {'cut':>5}")
+    for mode in ("alpaca", "self-instruct"):
+        for label, stops in (("original", ORIGINAL), ("anchored", ANCHORED)):
+            for server, profile in (("names the stop (vLLM)", "vllm"), ("does not (OpenAI)", "openai")):
+                tasks, outputs, cut = run(args.n, mode, stops, profile)
+                print(f"{mode:<14} {label:<9} {server:<22} {tasks:>6} {outputs:>8} {cut:>5}")
+
+
+if __name__ == "__main__":
+    main()
