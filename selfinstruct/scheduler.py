@@ -141,10 +141,15 @@ class Scheduler:
         if free <= 0:
             return
         n = self.s.n
+        # Half way to the unusable stop (responses in a row that gave nothing usable), run no further ahead than
+        # the request at the commit cursor: a useless model is then found out at the sequential price.
+        cautious = 2 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
         live = 0  # of which sent (or, in alpaca mode, complete) and not yet decided
         for k in range(self.state.next_request, self._next_dispatch):
+            if cautious and k > self.state.next_request:
+                return
             result = self._results.get(k)
             if result is None:  # still in flight: it may bring new_per_request candidates, all ahead
                 ahead += self.s.new_per_request
@@ -171,6 +176,8 @@ class Scheduler:
         per_request = self._yield[0] / self._yield[1]
         acceptance = self._acceptance[0] / self._acceptance[1]
         while free > 0 and horizon(self._next_dispatch, self.s.window, self.s.schedule) <= self.state.next_request:
+            if cautious and self._next_dispatch > self.state.next_request:
+                return
             if accepted + acceptance * live + per_request * len(self._instr) >= n:
                 return  # what is on its way should do: measured, not assumed
             k = self._next_dispatch
