@@ -141,9 +141,9 @@ class Scheduler:
         if free <= 0:
             return
         n = self.s.n
-        # Half way to the unusable stop (responses in a row that gave nothing usable), run no further ahead than
-        # the request at the commit cursor: a useless model is then found out at the sequential price.
-        cautious = 2 * sum(self.stops.streak.values()) >= self.stops.max_unusable
+        # A quarter of the way to the unusable stop (responses in a row that gave nothing usable), go no further than
+        # the request at the commit cursor: a useless model is found out at nearly the sequential price.
+        cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
         live = 0  # of which sent (or, in alpaca mode, complete) and not yet decided
