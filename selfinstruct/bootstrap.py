@@ -18,7 +18,8 @@ given instances only while it can still matter: while the tasks accepted so far 
 that might still be accepted fall short of the target. It is first checked against the whole pool committed so
 far, so a near-duplicate costs nothing. A new instruction request is sent only when the expected supply (the
 measured yield of accepted tasks per instruction request for those in flight, the measured acceptance of the
-candidates waiting) falls short of the target. At most `concurrency` jobs run at a time (one whose request waits
+candidates waiting) falls short of the target, and a quarter of the way to the unusable stop nothing is sent
+beyond the request at the commit cursor. At most `concurrency` jobs run at a time (one whose request waits
 out a Retry-After or a backoff does not count), commit order first, so at concurrency 1 a run pays the
 sequential minimum.
 """
