@@ -13,6 +13,7 @@ from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_KEYWORDS, DEFAULT_THRESHOLD, FILTER_NAMES, LanguageOption
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
+from selfinstruct.redact import redact
 from selfinstruct.resources import default_seeds
 from selfinstruct.scheduler import SCHEDULE
 from selfinstruct.text import Language
@@ -171,7 +172,14 @@ def check_base_url(url: str | None, option: str) -> str | None:
         return None
     scheme, _, rest = url.partition("://")
     if scheme.lower() not in ("http", "https") or not rest.split("/")[0]:
-        raise InputError(f"{option} {url}: not an http(s) URL; give e.g. http://localhost:8000/v1")
+        raise InputError(f"{option} {redact(url)}: not an http(s) URL; give e.g. http://localhost:8000/v1")
+    if "@" in rest.split("/")[0]:
+        # The SDK's HTTP client cannot send URL credentials beside its own Authorization header (aiohttp refuses
+        # the request; httpx sends them in place of the key), and a URL is logged and saved: refuse it here.
+        raise InputError(
+            f"{option} {redact(url)}: credentials in the URL are not sent as an API key; give the URL without "
+            "user:password@ and the key with OPENAI_API_KEY (for the judge: SELFINSTRUCT_JUDGE_API_KEY)"
+        )
     return url
 
 
