@@ -9,6 +9,7 @@ each reply was decoded goes to `pace` (see localmodel.PaceWatch), which says whe
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,18 @@ class Streamed:
     reported: bool = True  # False: the stream had no usable usage
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP library's transport errors, which reach a stream's reader unwrapped: the SDK's client is httpx
+    in older releases and httpx2 in newer ones (a fresh install may have only one of them)."""
+    errors: list[type[Exception]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            errors.append(importlib.import_module(name).TransportError)
+        except ImportError:
+            continue
+    return tuple(errors)
+
+
 async def streamed_completion(
     client: openai.AsyncOpenAI,
     path: str,
@@ -45,9 +58,9 @@ async def streamed_completion(
     pace: Pace | None = None,
 ) -> Streamed:
     """The completion of `body`, streamed; TimeoutError when no chunk came for `idle` seconds."""
-    import httpx
     import openai
 
+    transport_errors = _transport_errors()
     chunk_type: Any = openai.types.chat.ChatCompletionChunk if api == "chat" else openai.types.Completion
     last = [time.monotonic()]  # when the last chunk came (or the request went)
     first: list[float] = []  # when the first token came: decoding starts there
@@ -72,7 +85,7 @@ async def streamed_completion(
                         pieces.append(text)
                     if choice.finish_reason:
                         finish[0] = str(choice.finish_reason)
-        except httpx.TransportError as exc:  # the SDK wraps these before the first byte only
+        except transport_errors as exc:  # the SDK wraps these before the first byte only
             raise StreamBroken(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
         except openai.APIError as exc:
             if isinstance(exc, (openai.APIStatusError, openai.APIConnectionError)):
