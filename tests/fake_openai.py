@@ -130,7 +130,9 @@ class Fault:
     thinking field to a chat answer, which a client must never take for the answer; ``trickle`` sends the
     answer's headers at once and then its body one byte every ``trickle`` seconds (a server that is alive but
     never done: no read ever waits long, so only a deadline on the whole attempt ends it); a streamed answer
-    (``"stream": true``) is sent one chunk every ``trickle`` seconds instead.
+    (``"stream": true``) is sent one chunk every ``trickle`` seconds instead; ``stream_cut`` sends that many
+    chunks of a streamed answer and then closes the connection without ending the stream (a proxy or a server
+    that died mid-reply).
     """
 
     status: int | None = None
@@ -148,6 +150,7 @@ class Fault:
     cut: float | None = None
     reasoning_content: str | None = None
     trickle: float | None = None
+    stream_cut: int | None = None
     # Hostile usage, as some proxies and older local servers send it: `omit_usage` leaves the field out, `usage`
     # replaces it verbatim (negative, string or fractional counts). The server still meters what it served.
     omit_usage: bool = False
@@ -353,8 +356,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise _ClientGone(str(exc)) from exc
 
-    def _send_stream(self, events: list[dict[str, Any]], extra_headers: dict[str, str], gap: float | None) -> None:
-        """Server-sent events, chunked, one event every `gap` seconds (at once without), then ``[DONE]``."""
+    def _send_stream(
+        self, events: list[dict[str, Any]], extra_headers: dict[str, str], gap: float | None, cut: int | None = None
+    ) -> None:
+        """Server-sent events, chunked, one event every `gap` seconds (at once without), then ``[DONE]``; with
+        `cut`, the connection closes after that many events, the stream never ended."""
         try:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -362,9 +368,12 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in extra_headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            for data in [*(json.dumps(e) for e in events), "[DONE]"]:
+            for sent, data in enumerate([*(json.dumps(e) for e in events), "[DONE]"]):
                 if gap and self.server.fake._stopping.wait(gap):
                     break
+                if cut is not None and sent >= cut:
+                    self.close_connection = True
+                    return
                 event = f"data: {data}\n\n".encode()
                 self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
                 self.wfile.flush()
@@ -754,7 +763,7 @@ class FakeOpenAIServer:
                 choice["message"]["reasoning_content"] = fault.reasoning_content
         trickle = fault.trickle if fault is not None else None
         if body.get("stream"):
-            h._send_stream(_stream_events(payload, body), extra, trickle)
+            h._send_stream(_stream_events(payload, body), extra, trickle, fault.stream_cut if fault else None)
         else:
             h._send_json(200, payload, extra, trickle)
 

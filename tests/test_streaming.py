@@ -7,6 +7,7 @@ client settings `generate` gives the embedded model; PaceWatch's note is checked
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import pytest
@@ -60,6 +61,26 @@ def test_silence_every_time_is_one_clear_error() -> None:
         server.inject_when(lambda r: True, Fault(hang=10), times=10)
         with pytest.raises(EndpointError, match=r"gave up after 2 attempts \(no token for 0.5 s\)"):
             _complete(server, timeout=0.5, retries=1)
+
+
+@pytest.mark.parametrize("api", ["completions", "chat"])
+def test_a_stream_cut_mid_reply_is_asked_again(api: str) -> None:
+    """The connection closes after 3 chunks, the stream never ended: the HTTP library's own error (httpx2's
+    with openai 3.x) is a broken stream, asked again, never a traceback and never a reply kept half."""
+    with FakeOpenAIServer(lambda r: ANSWER) as server:
+        server.inject(Fault(stream_cut=3))
+        result = _complete(server, api=api, timeout=5.0, retries=1)
+        assert result.text == ANSWER and len(server.requests) == 2
+
+
+def test_streaming_needs_no_httpx_when_the_sdk_uses_httpx2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh `pip install -e .[local]` with openai 3.x has httpx2 and no httpx: the Quick start died with
+    ModuleNotFoundError on its first streamed request. (httpx made unimportable here, as it is there.)"""
+    pytest.importorskip("httpx2")
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    with FakeOpenAIServer(lambda r: ANSWER) as server:
+        server.inject(Fault(stream_cut=3))
+        assert _complete(server, timeout=5.0, retries=1).text == ANSWER
 
 
 def test_an_http_error_before_the_stream_is_handled_as_without_streaming() -> None:
