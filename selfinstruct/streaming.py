@@ -9,6 +9,7 @@ each reply was decoded goes to `pace` (see localmodel.PaceWatch), which says whe
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ class Streamed:
     reported: bool = True  # False: the stream had no usable usage
 
 
+@functools.cache
 def _transport_errors() -> tuple[type[Exception], ...]:
     """The HTTP library's transport errors, which reach a stream's reader unwrapped: the SDK's client is httpx
     in older releases and httpx2 in newer ones (a fresh install may have only one of them)."""

@@ -15,6 +15,7 @@ import pytest
 from selfinstruct.errors import EndpointError
 from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams
 from selfinstruct.localmodel import PaceWatch, usual_pace
+from selfinstruct.streaming import _transport_errors
 from tests.fake_openai import FakeOpenAIServer, Fault
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=64)
@@ -78,9 +79,13 @@ def test_streaming_needs_no_httpx_when_the_sdk_uses_httpx2(monkeypatch: pytest.M
     ModuleNotFoundError on its first streamed request. (httpx made unimportable here, as it is there.)"""
     pytest.importorskip("httpx2")
     monkeypatch.setitem(sys.modules, "httpx", None)
-    with FakeOpenAIServer(lambda r: ANSWER) as server:
-        server.inject(Fault(stream_cut=3))
-        assert _complete(server, timeout=5.0, retries=1).text == ANSWER
+    _transport_errors.cache_clear()  # looked up afresh, as in a new process
+    try:
+        with FakeOpenAIServer(lambda r: ANSWER) as server:
+            server.inject(Fault(stream_cut=3))
+            assert _complete(server, timeout=5.0, retries=1).text == ANSWER
+    finally:
+        _transport_errors.cache_clear()
 
 
 def test_an_http_error_before_the_stream_is_handled_as_without_streaming() -> None:
