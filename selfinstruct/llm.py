@@ -56,7 +56,8 @@ class Completion:
     finish_reason: str  # "stop", "length", ... or "empty" when the endpoint returned no choice
     prompt_tokens: int
     completion_tokens: int
-    # The stop string that ended the reply, when the server names it (vLLM's `stop_reason`); None otherwise.
+    # The stop string that ended the reply, when the server names it (vLLM's `stop_reason`; "" when it says no
+    # stop string fired); None when the server does not say (OpenAI, llama.cpp, Ollama).
     stop_reason: str | None = None
     reported: bool = True  # False: the reply had no usable usage, and the tokens are what it was charged
     charge: str = ""  # the ledger id of the attempt that paid for it ("" for a replay or without a ledger)

@@ -92,7 +92,8 @@ def completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
     if text is not None and not isinstance(text, str):
         raise MalformedResponse(f"a choice whose text is {type(text).__name__}")
     stop = getattr(choice, "stop_reason", None)  # (an int there is a stop token id: no string was matched)
-    stop_reason = stop if isinstance(stop, str) else None
+    names_stops = "stop_reason" in (getattr(choice, "model_extra", None) or {})
+    stop_reason = stop if isinstance(stop, str) else ("" if names_stops else None)  # "": it says none fired
     return Completion(text or "", str(finish), prompt_tokens, completion_tokens, stop_reason, counts is not None)
 
 
