@@ -48,11 +48,14 @@ class Violation:
     param: str | None = None
     status: int = 400
     err_type: str = "invalid_request_error"
+    code: str | None = None  # OpenAI's error code ("context_length_exceeded"); vLLM and llama.cpp send 400
+    extra: tuple[tuple[str, int], ...] = ()  # further fields of the error (llama.cpp's n_prompt_tokens, n_ctx)
 
     def body(self) -> dict[str, Any]:
         """The error body that server sends (all four wrap it in ``error``, as the SDK reads it)."""
-        code: Any = 400 if self.server in ("vllm", "llamacpp") else None
-        return {"error": {"message": self.message, "type": self.err_type, "param": self.param, "code": code}}
+        code: Any = 400 if self.server in ("vllm", "llamacpp") else self.code
+        error = {"message": self.message, "type": self.err_type, "param": self.param, "code": code}
+        return {"error": error | dict(self.extra)}
 
 
 def _is_number(value: Any) -> bool:
