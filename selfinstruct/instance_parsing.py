@@ -270,11 +270,12 @@ TaskRole = Literal["new", "text", "cut"]
 def _task_role(lines: list[str], i: int, task_tail: bool | None, starts: Callable[[str], bool]) -> TaskRole:
     """What the "Task:" line ``lines[i]`` is: "new" when a new task begins there (its first example's header
     follows, or, after a blank line as the prompt puts one before each task, its first label: ``starts``),
-    "text" when it is a line of the current field, "cut" when it ends the reply and ``task_tail`` is unknown."""
+    "text" when it is a line of the current field, "cut" when it ends the reply right under a line of an output
+    and ``task_tail`` is unknown (a to-do list's last line, or a new task written without its blank line)."""
     j = next((k for k in range(i + 1, len(lines)) if lines[k].strip()), None)
-    if j is None:
-        return "new" if task_tail else "text" if task_tail is False else "cut"
     after_blank = i == 0 or not lines[i - 1].strip()
+    if j is None:  # unknown: after a blank line, where the prompt puts each task, a new one; else maybe a cut
+        return "new" if task_tail or (task_tail is None and after_blank) else "text" if task_tail is False else "cut"
     return "new" if _at(_FIRST_EXAMPLE, lines[j]) or (after_blank and starts(lines[j])) else "text"
 
 
