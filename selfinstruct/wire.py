@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,8 +20,26 @@ CHAT_PATH = "/v1/chat/completions"
 COMPLETIONS_PATH = "/v1/completions"
 
 
+# OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...; not gpt-5-chat) refuse max_tokens ("use
+# max_completion_tokens"), any temperature or top_p but the default, the penalties and stop sequences.
+_OPENAI_REASONING = re.compile(r"^(?:openai/)?(?:o\d+(?:-|$)|gpt-5(?!-chat))", re.IGNORECASE)
+
+
+def is_openai_reasoning_model(model: str) -> bool:
+    return bool(_OPENAI_REASONING.match(model))
+
+
 def request_body(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> dict[str, Any]:
-    """The JSON body of one request (without `stream`), for the endpoint's API kind."""
+    """The JSON body of one request (without `stream`), for the endpoint's API kind. An OpenAI reasoning model
+    gets only what it accepts: max_completion_tokens (its thinking counts in it) and low reasoning effort,
+    sampling at its defaults, no stops (its reply ends with its turn) and no seed."""
+    if settings.api == "chat" and is_openai_reasoning_model(settings.model):
+        return {
+            "model": settings.model,
+            "max_completion_tokens": params.max_tokens,
+            "reasoning_effort": "low",
+            "messages": [{"role": "user", "content": prompt}],
+        }
     body: dict[str, Any] = {
         "model": settings.model,
         "temperature": params.temperature,
