@@ -51,13 +51,14 @@ class Overflow:
     limit: int | None
     prompt_tokens: int | None
     server: str  # "llama.cpp", "vLLM" or "" (unknown): which fix to name
+    max_tokens_beyond: bool = False  # the server said max_tokens alone exceeds the context (vLLM's max_model_len)
 
     def fitting_max_tokens(self, max_tokens: int) -> int | None:
         """The max_tokens that fits beside the prompt, when smaller than `max_tokens`; None when the prompt itself
         does not fit, or the server did not say enough to know. A max_tokens beyond the context itself, where the
         server named only the context (vLLM: "max_tokens=M cannot be greater than max_model_len=L"), becomes
         L - 1, which that server then refuses with the prompt's size, or answers."""
-        if self.limit is not None and self.prompt_tokens is None and max_tokens > self.limit:
+        if self.max_tokens_beyond and self.limit is not None and self.prompt_tokens is None and max_tokens > self.limit:
             return self.limit - 1
         if self.limit is None or self.prompt_tokens is None:
             return None
@@ -93,7 +94,8 @@ def read_overflow(status: int, body: Any, message: str) -> Overflow | None:
         limit = _int(inner.get("n_ctx"), limit)
         prompt = _int(inner.get("n_prompt_tokens"), prompt)
     vllm = inner.get("param") == "input_tokens" or "max_model_len" in message or "'max_completion_tokens'" in message
-    return Overflow(limit, prompt, "llama.cpp" if llamacpp else "vLLM" if vllm else "")
+    beyond = "cannot be greater than max_model_len" in message
+    return Overflow(limit, prompt, "llama.cpp" if llamacpp else "vLLM" if vllm else "", beyond)
 
 
 def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> int | None:

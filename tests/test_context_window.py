@@ -32,7 +32,7 @@ MESSAGES = [
     ("'max_tokens' or 'max_completion_tokens' is too large: 8000. This model's maximum context length is 4096 "
      "tokens and your request has 2778 input tokens (8000 > 4096 - 2778). None", {}, Overflow(4096, 2778, "vLLM")),
     ("max_tokens=9000 cannot be greater than max_model_len=8192. Please request fewer output tokens.", {},
-     Overflow(8192, None, "vLLM")),
+     Overflow(8192, None, "vLLM", max_tokens_beyond=True)),
     ("This model's maximum context length is 2048 tokens. However, you requested 2600 tokens (1600 in the "
      "messages, 1000 in the completion). Please reduce the length of the messages or completion.", {},
      Overflow(2048, 1600, "")),
@@ -60,7 +60,8 @@ def test_other_refusals_are_not_overflows_and_what_fits_is_computed() -> None:
     assert Overflow(4096, 3500, "").fitting_max_tokens(1024) == 596
     assert Overflow(4096, 4096, "").fitting_max_tokens(1024) is None  # the prompt itself does not fit
     assert Overflow(4096, None, "").fitting_max_tokens(1024) is None  # not said: not guessed
-    assert Overflow(1000, None, "vLLM").fitting_max_tokens(1024) == 999  # beyond the context itself
+    assert Overflow(1000, None, "vLLM", max_tokens_beyond=True).fitting_max_tokens(1024) == 999  # beyond it alone
+    assert Overflow(1000, None, "").fitting_max_tokens(1024) is None  # the prompt's size unknown: not guessed
     assert Overflow(4096, 100, "").fitting_max_tokens(1024) is None  # fits already: some other refusal
     assert truncated_prompt("word " * 2000, 512) and not truncated_prompt("word " * 2000, 1800)
     assert not truncated_prompt("short prompt", 1)
