@@ -11,6 +11,8 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from selfinstruct.records import is_count
+
 if TYPE_CHECKING:
     from selfinstruct.llm import Api, Completion, EndpointSettings, StepParams
 
@@ -124,7 +126,7 @@ def usage_counts(usage: Any) -> tuple[int, int] | None:
         counts = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
     else:
         counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
-    whole = [c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
+    whole = [c for c in counts if is_count(c)]
     return (whole[0], whole[1]) if len(whole) == 2 else None
 
 

@@ -38,7 +38,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -321,6 +321,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around every write to the client: an OSError there means it went away, and the connection closes."""
+        try:
+            yield
+        except OSError as exc:
+            self.close_connection = True
+            raise _ClientGone(str(exc)) from exc
+
     def _send_json(
         self, status: int, payload: Any, extra_headers: dict[str, str] | None = None, trickle: float | None = None
     ) -> None:
@@ -334,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         extra_headers: dict[str, str] | None = None,
         trickle: float | None = None,
     ) -> None:
-        try:
+        with self._writing():
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -354,16 +363,13 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(data)
             self.wfile.flush()
-        except OSError as exc:
-            self.close_connection = True
-            raise _ClientGone(str(exc)) from exc
 
     def _send_stream(
         self, events: list[dict[str, Any]], extra_headers: dict[str, str], gap: float | None, cut: int | None = None
     ) -> None:
         """Server-sent events, chunked, one event every `gap` seconds (at once without), then ``[DONE]``; with
         `cut`, the connection closes after that many events, the stream never ended."""
-        try:
+        with self._writing():
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
@@ -381,21 +387,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-        except OSError as exc:
-            self.close_connection = True
-            raise _ClientGone(str(exc)) from exc
 
     def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
-        try:
+        with self._writing():
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
             self.wfile.flush()
-        except OSError as exc:
-            self.close_connection = True
-            raise _ClientGone(str(exc)) from exc
 
     def _send_error(
         self,
