@@ -51,8 +51,9 @@ def stopped_inside_field(text: str, stop_reason: str | None) -> bool:
 
 
 def is_cut(reply: Completion) -> bool:
-    """A reply whose last item may be incomplete: cut at max_tokens, or by a stop inside a field."""
-    if reply.finish_reason == "length":
+    """A reply whose last item may be incomplete: cut at max_tokens, by a content filter (OpenAI and Azure end
+    the reply where the filter fired, and keep what came before), or by a stop inside a field."""
+    if reply.finish_reason in ("length", "content_filter"):
         return True
     return reply.finish_reason == "stop" and stopped_inside_field(reply.text, reply.stop_reason)
 

@@ -21,12 +21,13 @@ from selfinstruct.alpaca_parsing import parse_alpaca_batch
 from selfinstruct.audit_settings import JUDGE_PARAMS
 from selfinstruct.cli import cli
 from selfinstruct.instance_parsing import parse_input_first, parse_output_first
-from selfinstruct.llm import EndpointSettings, StepParams
+from selfinstruct.llm import Completion, EndpointSettings, StepParams
 from selfinstruct.parsing import parse_instruction_list
 from selfinstruct.prompts import list_end_stop
 from selfinstruct.settings import default_params
+from selfinstruct.stopcut import is_cut
 from selfinstruct.wire import is_openai_reasoning_model, request_body, request_path
-from tests.fake_openai import FakeOpenAIServer
+from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 from tests.server_rules import PROFILES, check_request
 
@@ -128,3 +129,20 @@ def test_generate_with_an_openai_reasoning_model(tmp_path: Path, model: str) -> 
         assert server.stats.by_outcome.get("invalid_request", 0) == 0
     assert result.exit_code == 0, result.stderr
     assert len([json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]) == 3
+
+
+def test_a_reply_cut_by_a_content_filter_loses_its_last_instance_as_a_cut(tmp_path: Path) -> None:
+    """OpenAI and Azure end a filtered reply with finish_reason "content_filter" and keep the text before it:
+    before, its half-written last output reached the pool."""
+    half = "Example 1\nInput: a\nOutput: A whole answer.\nExample 2\nInput: b\nOutput: A half"
+    assert is_cut(Completion(half, "content_filter", 1, 1)) and not is_cut(Completion(half, "stop", 1, 1))
+    fault = Fault(text=half, finish_reason="content_filter")
+    out = tmp_path / "run"
+    with FakeOpenAIServer(respond, profile="openai") as server:
+        server.inject_when(lambda r: "Example 1" in r.prompt and "Class label" not in r.prompt, fault, times=100)
+        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m"]
+        result = CliRunner().invoke(cli, [*argv, "-n", "3", "--seed", "1", "-q", "--classify", "rules"], env=CLEAN_ENV)
+    assert result.exit_code == 0, result.stderr
+    pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
+    outputs = [i["output"] for t in pool for i in t["instances"]]
+    assert "A whole answer." in outputs and "A half" not in outputs
