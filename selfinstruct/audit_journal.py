@@ -21,6 +21,7 @@ from typing import Any
 from selfinstruct.errors import InputError, PoolError
 from selfinstruct.judge_parsing import QUESTIONS, SCORE_MAX, SCORE_MIN
 from selfinstruct.pool import JsonlLog, Repair
+from selfinstruct.records import is_count
 from selfinstruct.tasks import Instance
 
 RAW_LIMIT = 600
@@ -48,7 +49,7 @@ def line_problem(record: dict[str, Any]) -> str:
     if not isinstance(record.get("task_id"), str) or not isinstance(record.get("instruction_sha256"), str):
         return 'no "task_id" and "instruction_sha256" strings'
     instance = record.get("instance")
-    if isinstance(instance, bool) or not isinstance(instance, int) or instance < 0:
+    if not is_count(instance):
         return 'no "instance" index (a whole number from 0)'
     status = record.get("status")
     if status not in STATUSES:

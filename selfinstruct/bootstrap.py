@@ -30,7 +30,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from selfinstruct import journal
@@ -51,8 +51,8 @@ from selfinstruct.rejections import candidate_rejection, response_rejection
 from selfinstruct.runstate import RunState
 from selfinstruct.scheduler import Progress, Scheduler, horizon, landed
 from selfinstruct.seeds import check_classification_seeds, demonstration_seeds
-from selfinstruct.settings import GenerateSettings
-from selfinstruct.stopcut import is_cut
+from selfinstruct.settings import GenerateSettings, classification_stops
+from selfinstruct.stopcut import is_cut, task_tail
 from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
 
@@ -263,16 +263,20 @@ class Bootstrap(Scheduler):
         seed = derive_seed(self.seed, request, cand.index, "classify")
         cand.is_classification = await classify(cand.instruction, self.client, self.prompts, self.s, seed)
         template = "instances_output_first" if cand.is_classification else "instances_input_first"
+        params = self.s.params["instances"]
+        if cand.is_classification:
+            params = replace(params, stop=classification_stops(params.stop))
         reply = await self.client.complete(
             "instances",
             self.prompts[template].render(instruction=cand.instruction),
-            self.s.params["instances"],
+            params,
             seed=derive_seed(self.seed, request, cand.index, "instances"),
         )
         outcome = instances_from_reply(
             reply.text,
             output_first=cand.is_classification,
             truncated=is_cut(reply),
+            task_tail=task_tail(reply, params.stop),
             max_instances=self.s.max_instances,
             rng=random.Random(derive_seed(self.seed, request, cand.index, "instance_choice")),
         )

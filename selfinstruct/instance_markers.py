@@ -22,6 +22,10 @@ _EXAMPLE_LINE = re.compile(
     + r"(?P<sep>(?:\s*(?:[:：.)]|[-–—](?=\s)|\*\*|__))*)\s*",
     re.IGNORECASE,
 )  # fmt: skip
+# The header of a task's first example ("Example 1", "示例 1"): after a "Task:" line it says a new task begins.
+_FIRST_EXAMPLE = re.compile(
+    _LEAD + r"(?:example|instance|示例|例子|样例|例)\s*(?:#\s*)?(?:1|一)(?![\d一二三四五六七八九十])", re.IGNORECASE
+)
 _TASK_LINE = re.compile(_LEAD + r"(?:task|任务)(?:\s*\d+)?" + _CLOSE + _COLON, re.IGNORECASE)
 # A field name an input may be written under instead of "Input:" ("Sentence:", "Paragraph:", "句子："); a line
 # starting with the one the first input used starts the next input in a reply without example headers.

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from selfinstruct.instance_markers import (
     _CANONICAL_CLASS_LABEL,
     _CLASS_LABEL,
     _COMMENT_LABEL,
     _EXAMPLES_HEADING,
+    _FIRST_EXAMPLE,
     _INLINE_INPUT,
     _INLINE_OUTPUT,
     _INPUT_LABEL,
@@ -179,7 +181,7 @@ class _InputFirst:
             cur.input.append(line)
 
 
-def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
+def parse_input_first(text: str, *, truncated: bool = False, task_tail: bool | None = True) -> list[Instance]:
     """Instances from a response to ``instances_input_first.txt``: Example / Input / Output blocks.
 
     The original's rule first: everything between an example's header and its first ``Output:`` line is the
@@ -188,7 +190,10 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     text (a program's sample run, a shell answer "Output: 5"); without headers an ``Input:`` line, or a line
     under the field name the first input used, starts the next example, and further ``Output:`` lines start
     new examples only for a task without input. Labels inside a code fence or an indented code line are code.
-    Then ours: bold, bullets, headings, chat greetings and closing notes; parsing stops at the next "Task:".
+    Then ours: bold, bullets, headings, chat greetings and closing notes. Parsing stops at a "Task:" line only
+    where a new task begins (``_task_role``); other "Task:" lines are text ("Task: buy milk" in a to-do list).
+    ``task_tail`` says what a "Task:" line that ends the reply is (see stopcut.task_tail): True a new task (the
+    default, for a caller who does not know), False text, None unknown, and then the reply is treated as cut.
 
     ``truncated``: the response hit the token limit, so the instance it ends in is incomplete and is dropped
     (as the original's prepare_for_finetuning.py does); a response that ends in notes after the last
@@ -203,7 +208,7 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
     fences = _fence_pairs(lines)
     pair_ahead = _output_ahead(lines, rests)
     code_until = -1
-    seen = prev_blank = stopped = False
+    seen = prev_blank = stopped = ambiguous = False
     for i, line in enumerate(lines):
         blank = not line.strip()
         if i <= code_until:
@@ -222,11 +227,12 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
             if not rest:
                 prev_blank = blank
                 continue
-        if _at(_TASK_LINE, line):
-            if seen:
-                stopped = True
-                break
+        if _at(_TASK_LINE, line) and not seen:
             continue  # the model echoed the task before its examples
+        if _at(_TASK_LINE, line) and (role := _task_role(lines, i, task_tail, _starts_input_first)) != "text":
+            stopped = role == "new"
+            ambiguous = role == "cut"
+            break
         if prev_blank and seen and _INSTANCE_NOTE.match(line):
             stopped = True
             break
@@ -250,12 +256,35 @@ def parse_input_first(text: str, *, truncated: bool = False) -> list[Instance]:
         else:
             state.text(line)
         prev_blank = blank
-    cut = truncated and not stopped
+    cut = (truncated or ambiguous) and not stopped
     out = _flush_last(state.out, state.flush, cut)
     body = [i for i, line in enumerate(lines) if line.strip()]
     if cut and body and rests[body[-1]] == "":
         return out[:-1]  # a reply cut right at "Example 3" may have been cut in a line of the output above it
     return out
+
+
+TaskRole = Literal["new", "text", "cut"]
+
+
+def _task_role(lines: list[str], i: int, task_tail: bool | None, starts: Callable[[str], bool]) -> TaskRole:
+    """What the "Task:" line ``lines[i]`` is: "new" when a new task begins there (its first example's header
+    follows, or, after a blank line as the prompt puts one before each task, its first label: ``starts``),
+    "text" when it is a line of the current field, "cut" when it ends the reply right under a line of an output
+    and ``task_tail`` is unknown (a to-do list's last line, or a new task written without its blank line)."""
+    j = next((k for k in range(i + 1, len(lines)) if lines[k].strip()), None)
+    after_blank = i == 0 or not lines[i - 1].strip()
+    if j is None:  # unknown: after a blank line, where the prompt puts each task, a new one; else maybe a cut
+        return "new" if task_tail or (task_tail is None and after_blank) else "text" if task_tail is False else "cut"
+    return "new" if _at(_FIRST_EXAMPLE, lines[j]) or (after_blank and starts(lines[j])) else "text"
+
+
+def _starts_input_first(line: str) -> bool:
+    return bool(_example_rest(line) is not None or _at(_INPUT_LABEL, line) or _at(_OUTPUT_LABEL, line))
+
+
+def _starts_output_first(line: str) -> bool:
+    return bool(_example_rest(line) is not None or _at(_CLASS_LABEL, line) or _at(_INPUT_LABEL, line))
 
 
 def _per_example(rests: list[str | None], labels: list[bool]) -> bool:
@@ -290,7 +319,7 @@ def _clean_label(text: str) -> str:
     return _strip_quotes(normalize_whitespace(text.replace("**", ""))).rstrip(".。")
 
 
-def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
+def parse_output_first(text: str, *, truncated: bool = False, task_tail: bool | None = True) -> list[Instance]:
     """Instances from a response to ``instances_output_first.txt``: each input gets the label above it.
 
     As in the original, everything under a class label up to the next one is its input, whatever the model
@@ -304,7 +333,7 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     not input; an ``Output:`` line with anything else is a field of the input ("Program: ...", "Output: 4").
 
     ``truncated``: the instance the response ends in is incomplete (its input or label may be cut) and is
-    dropped.
+    dropped. A "Task:" line is read as in ``parse_input_first`` (``task_tail`` likewise).
     """
     lines = _unwrap_fence(_lines(strip_reasoning(text)))
     # The original's marker first: when the reply writes "Class label:", a "Category:" line is input text.
@@ -325,7 +354,7 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
     skipping = False  # after an Output:/Explanation: line, until the next label or input
     seen = False
     prev_blank = False
-    stopped = False
+    stopped = ambiguous = False
 
     def flush(label_only: bool = False) -> None:
         nonlocal label_used
@@ -345,10 +374,12 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
             cur_in.append(line)  # code in an input: its "Output:" or "# Note:" lines are code
             continue
         m_label, m_in = _at(label_re, line), _at(_INPUT_LABEL, line)
-        if _at(_TASK_LINE, line):
-            if seen:
-                stopped = True
-                break
+        role = _task_role(lines, i, task_tail, _starts_output_first) if seen and _at(_TASK_LINE, line) else None
+        if role is not None and role != "text":
+            stopped, ambiguous = role == "new", role == "cut"
+            break
+        if _at(_TASK_LINE, line) and not seen:
+            pass  # the model echoed the task before its labels
         elif m_label:
             flush(label_only=True)
             label, label_used, cur_in, skipping, seen = _clean_label(line[m_label.end() :]), False, None, False, True
@@ -377,7 +408,7 @@ def parse_output_first(text: str, *, truncated: bool = False) -> list[Instance]:
         prev_blank = blank
     complete = len(out)
     flush(label_only=True)
-    if truncated and not stopped:
+    if (truncated or ambiguous) and not stopped:
         out = out[:complete]
     if any(i.input for i in out):
         out = [i for i in out if i.input]

@@ -85,17 +85,24 @@ class InstanceOutcome:
 
 
 def instances_from_reply(
-    text: str, *, output_first: bool, truncated: bool, max_instances: int = 5, rng: random.Random | None = None
+    text: str,
+    *,
+    output_first: bool,
+    truncated: bool,
+    task_tail: bool | None = True,
+    max_instances: int = 5,
+    rng: random.Random | None = None,
 ) -> InstanceOutcome:
     """Parse one instance reply and clean it.
 
-    A reply cut at max_tokens (``truncated``) loses the instance it ends in, as in the original; when that
+    A reply cut at max_tokens (``truncated``), or ending in a "Task:" line that may be its output's last line
+    (``task_tail`` None, see stopcut.task_tail), loses the instance it ends in, as in the original; when that
     was its only instance the reason is "truncated", so a run shows that max_tokens is too small rather than
     blaming the parser.
     """
     parse = parse_output_first if output_first else parse_input_first
-    raw = parse(text, truncated=truncated)
-    dropped = truncated and len(parse(text)) > len(raw)
+    raw = parse(text, truncated=truncated, task_tail=task_tail)
+    dropped = len(parse(text, task_tail=True)) > len(raw)
     if not raw and dropped:
         return InstanceOutcome([], "truncated", 0, True)
     kept, reason = clean_instances(raw, max_instances=max_instances, rng=rng, classification=output_first)

@@ -32,6 +32,7 @@ from typing import Any
 
 from selfinstruct.llm import Completer, Completion, StepParams, Usage
 from selfinstruct.pool import Repair, open_locked
+from selfinstruct.records import is_count
 
 JOURNAL = "responses.jsonl"
 
@@ -219,8 +220,9 @@ def _parse(line: bytes) -> dict[str, Any] | None:
         return None
     if not isinstance(record, dict):
         return None
-    # Whole numbers; negative ones only in the responses of older versions, which took usage as reported.
-    counts_ok = all(_int(record.get(name)) for name in ("prompt_tokens", "completion_tokens"))
+    # Whole numbers >= 0: a negative count (an older version took a hostile server's usage as reported) makes
+    # the line damaged, skipped: its reply is asked again, its `sent` line stays open and keeps its reservation.
+    counts_ok = all(is_count(record.get(name)) for name in ("prompt_tokens", "completion_tokens"))
     if "sent" in record:
         ok = isinstance(record["sent"], str) and isinstance(record.get("step"), str) and counts_ok
     elif "refused" in record:
@@ -228,10 +230,6 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     else:
         ok = counts_ok and all(isinstance(record.get(f), str) for f in ("key", "step", "text", "finish_reason"))
     return record if ok else None
-
-
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _completion(record: dict[str, Any]) -> Completion:

@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from selfinstruct.aio import deadline
-from selfinstruct.budget import Attempt, Budget, Charging, Ledger, Prices, Spend
+from selfinstruct.budget import Attempt, Budget, Charging, Ledger, Prices, Spend, typical_tokens
+from selfinstruct.context_window import TRUNCATION_WARNING, Overflow, read_overflow, truncated_prompt
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.ratelimit import RateLimiter
 from selfinstruct.redact import redact
@@ -36,6 +37,10 @@ Api = Literal["chat", "completions"]
 
 class ContextLengthError(EndpointError):
     """The prompt does not fit the model's context; the caller may shorten it once."""
+
+    def __init__(self, message: str, overflow: Overflow | None = None) -> None:
+        super().__init__(message)
+        self.overflow = overflow  # what the server said of the sizes (None: a refusal it did not explain)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class Completion:
     finish_reason: str  # "stop", "length", ... or "empty" when the endpoint returned no choice
     prompt_tokens: int
     completion_tokens: int
-    # The stop string that ended the reply, when the server names it (vLLM's `stop_reason`); None otherwise.
+    # The stop string that ended the reply, when the server names it (vLLM's `stop_reason`; "" when it says no
+    # stop string fired); None when the server does not say (OpenAI, llama.cpp, Ollama).
     stop_reason: str | None = None
     reported: bool = True  # False: the reply had no usable usage, and the tokens are what it was charged
     charge: str = ""  # the ledger id of the attempt that paid for it ("" for a replay or without a ledger)
@@ -240,11 +246,7 @@ def _key_hint(s: EndpointSettings) -> str:
 
 
 def _is_context_error(exc: openai.APIStatusError) -> bool:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error", body) if isinstance(body, dict) else {}
-    code = str(inner.get("code", "")) if isinstance(inner, dict) else ""
-    text = _error_message(exc).lower()
-    return code == "context_length_exceeded" or "context length" in text or "context window" in text
+    return read_overflow(exc.status_code, exc.body, _error_message(exc)) is not None
 
 
 class Completer(Protocol):
@@ -322,6 +324,7 @@ class LLMClient:
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
+        self.told_clamp = self.told_truncation = False  # the notes said once per run
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -349,6 +352,30 @@ class LLMClient:
         return completion_of(reply, s.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
+        """One completion for a pipeline step (see `_complete`). A refusal because the prompt plus max_tokens
+        exceeds the model's context, when the prompt alone fits, is asked again once with the max_tokens that
+        fits (the run says so once); a reply whose usage shows the server cut the prompt (Ollama) is warned of
+        once."""
+        for shrink in range(3):  # the request, then at most twice with a smaller max_tokens (see Overflow)
+            try:
+                result = await self._complete(step, prompt, params, seed)
+                break
+            except ContextLengthError as exc:
+                over = exc.overflow
+                fits = over.fitting_max_tokens(params.max_tokens) if over is not None and shrink < 2 else None
+                if over is None or fits is None:
+                    raise
+                if not self.told_clamp:
+                    self.told_clamp = True
+                    log.warning("note: max_tokens %d of step %s does not fit beside %s: such requests are asked again "
+                                "with the max_tokens that fits", params.max_tokens, step, over.describe())  # fmt: skip
+                params = dataclasses.replace(params, max_tokens=fits)
+        if result.reported and not self.told_truncation and truncated_prompt(prompt, result.prompt_tokens):
+            self.told_truncation = True
+            log.warning("note: " + TRUNCATION_WARNING, result.prompt_tokens, typical_tokens(prompt))
+        return result
+
+    async def _complete(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:
         """One completion for a pipeline step, retried on 429/5xx/timeouts/dropped connections and malformed
         200s; with a budget, each attempt's worst case is reserved first (BudgetExhausted when it cannot fit)."""
         import openai
@@ -365,8 +392,12 @@ class LLMClient:
             except openai.APIStatusError as exc:
                 # 413 Payload Too Large: a proxy or server's word for a prompt beyond what it takes.
                 if exc.status_code == 413 or (isinstance(exc, openai.BadRequestError) and _is_context_error(exc)):
+                    over = read_overflow(exc.status_code, exc.body, _error_message(exc)) or Overflow(None, None, "")
                     raise ContextLengthError(
-                        f"{s.where}: the prompt is longer than the context of model {s.model!r}: {_error_message(exc)}"
+                        f"{s.where}: the prompt is longer than the context of model {s.model!r} ({over.describe()}); "
+                        f"{over.fix()}. The output is intact: run the same command again to resume. The server "
+                        f"said: {_error_message(exc)}",
+                        over,
                     ) from None
                 fatal = fatal_status(exc, s)
                 if fatal is not None:

@@ -97,8 +97,14 @@ def _at(pattern: re.Pattern[str], line: str) -> re.Match[str] | None:
     return pattern.match(line[:_SCAN])
 
 
+# Invisible characters a reply may start a line with (a byte-order mark, zero-width spaces and joiners): a label
+# behind one is still a label.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+
+
 def _lines(text: str) -> list[str]:  # CRLF and lone CR too
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [line.lstrip(_INVISIBLE) if line[:1] in _INVISIBLE and line else line for line in lines]
 
 
 def _unwrap_fence(lines: list[str]) -> list[str]:

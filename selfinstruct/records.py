@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from selfinstruct.errors import InputError
 
@@ -43,6 +43,12 @@ def read_text(path: Path) -> str:
             f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8", path=path, line=line
         ) from None
     return text.removeprefix("\ufeff")
+
+
+def is_count(value: object) -> TypeGuard[int]:
+    """A whole number >= 0, and not a bool (JSON's true is 1 to Python): what every token, request or index count
+    read from a reply, run.json or a journal must be; anything else there is damage or a hostile server."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 class _Lines:

@@ -20,7 +20,7 @@ from selfinstruct.errors import PoolError
 from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.pool import JsonlLog, Repair, TaskPool
 from selfinstruct.prompts import PromptSet
-from selfinstruct.records import atomic_writer
+from selfinstruct.records import atomic_writer, is_count
 from selfinstruct.tasks import Task
 
 RUN_VERSION = 1
@@ -175,13 +175,10 @@ def read_run(path: Path) -> dict[str, Any]:
     state = run.get("state", {})
     for name in ("next_request", "seed", "target"):
         value = state.get(name)
-        whole = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-        if name in state and not whole and not (name == "seed" and value is None):
+        if name in state and not is_count(value) and not (name == "seed" and value is None):
             raise PoolError(f'{path}: "state.{name}" must be a whole number >= 0, found {json.dumps(value)}; {fix}')
     for step, values in run.get("usage", {}).items():
-        if not isinstance(values, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values.values()
-        ):
+        if not isinstance(values, dict) or not all(is_count(v) for v in values.values()):
             raise PoolError(f'{path}: "usage.{step}" must map counter names to whole numbers; {fix}')
     for task_id, verdict in run.get("seed_classification", {}).items():
         if not isinstance(verdict, bool):

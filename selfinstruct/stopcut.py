@@ -8,25 +8,41 @@ the next item: after a blank line or a ``###`` line, or at a stop that itself op
 ``Example N``, ``N. Instruction``). A stop without a leading newline (a user's, or an older run's) that fired
 mid-line cuts the field it is in.
 Servers that do not name the stop (OpenAI, llama.cpp, Ollama) leave an EOS and a stop indistinguishable:
-those replies are taken as they are.
+those replies are taken as they are, except for a reply whose last line is "Task: ..." (``task_tail``).
+
+Instance replies stop at "\nExample 1" (completions only), which fires once a model that goes on to invent
+the NEXT task ("Task: ...\nExample 1") starts that task's first example: such a reply ends in the new task's
+"Task:" line, which the instance parser drops. Anchoring there rather than at "\nTask:" keeps an output line
+that begins with "Task:" (a to-do list, a ticket) whole.
 """
 
 from __future__ import annotations
 
 import re
 
+from selfinstruct.instance_markers import _TASK_LINE
 from selfinstruct.llm import Completion
 
 # Stops that open a new block (a separator, an example, an Alpaca task): the reply they end is complete
 # whatever precedes them.
 _OPENS_BLOCK = re.compile(r"^\n?(?:#{3,}|(?:example|示例)\s*\d+\s*$|\d+\s*\.\s*(?:instruction|指令))", re.IGNORECASE)
 _BOUNDARY = re.compile(r"(?:\n[ \t]*|\n[ \t]*#{3,}[ \t]*)$")
+# The stop that fires when a new task's first example starts: a reply it ends is whole only after a "Task:" line.
+_NEW_TASK = re.compile(r"^\n(?:example|示例)\s*(?:1|一)\s*$", re.IGNORECASE)
+
+
+def ends_in_task_line(text: str) -> bool:
+    """Whether the last non-blank line of `text` is a "Task: ..." line."""
+    last = next((line for line in reversed(text.splitlines()) if line.strip()), "")
+    return bool(_TASK_LINE.match(last))
 
 
 def stopped_inside_field(text: str, stop_reason: str | None) -> bool:
     """True when the stop string `stop_reason` ended `text` in the middle of a field."""
     if not stop_reason or not stop_reason.strip() or not text.strip():
         return False  # (a blank-line stop ends a block by definition)
+    if _NEW_TASK.match(stop_reason):
+        return not ends_in_task_line(text)  # "Example 1" inside an output ("Example 1: cats") is no new task
     if not stop_reason.startswith("\n"):
         if not text.endswith("\n"):
             return True  # fired mid-line
@@ -35,7 +51,20 @@ def stopped_inside_field(text: str, stop_reason: str | None) -> bool:
 
 
 def is_cut(reply: Completion) -> bool:
-    """A reply whose last item may be incomplete: cut at max_tokens, or by a stop inside a field."""
-    if reply.finish_reason == "length":
+    """A reply whose last item may be incomplete: cut at max_tokens, by a content filter (OpenAI and Azure end
+    the reply where the filter fired, and keep what came before), or by a stop inside a field."""
+    if reply.finish_reason in ("length", "content_filter"):
         return True
     return reply.finish_reason == "stop" and stopped_inside_field(reply.text, reply.stop_reason)
+
+
+def task_tail(reply: Completion, stops: tuple[str, ...]) -> bool | None:
+    """What a "Task: ..." line that ends `reply` is: True, the next task's header (the new-task stop ended the
+    reply); False, text of the last output (the server says another end, or no new-task stop was sent); None,
+    unknown (a server that does not name the stop, with the new-task stop sent): the parser then treats the
+    reply as cut, so an output that may have lost its last line never reaches a pool."""
+    if not any(_NEW_TASK.match(stop) for stop in stops) or reply.finish_reason != "stop":
+        return False
+    if reply.stop_reason is None:
+        return None
+    return bool(_NEW_TASK.match(reply.stop_reason))

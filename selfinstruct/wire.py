@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from typing import TYPE_CHECKING, Any
+
+from selfinstruct.records import is_count
 
 if TYPE_CHECKING:
     from selfinstruct.llm import Api, Completion, EndpointSettings, StepParams
@@ -19,8 +22,26 @@ CHAT_PATH = "/v1/chat/completions"
 COMPLETIONS_PATH = "/v1/completions"
 
 
+# OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...; not gpt-5-chat) refuse max_tokens ("use
+# max_completion_tokens"), any temperature or top_p but the default, the penalties and stop sequences.
+_OPENAI_REASONING = re.compile(r"^(?:openai/)?(?:o\d+(?:-|$)|gpt-5(?!-chat))", re.IGNORECASE)
+
+
+def is_openai_reasoning_model(model: str) -> bool:
+    return bool(_OPENAI_REASONING.match(model))
+
+
 def request_body(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> dict[str, Any]:
-    """The JSON body of one request (without `stream`), for the endpoint's API kind."""
+    """The JSON body of one request (without `stream`), for the endpoint's API kind. An OpenAI reasoning model
+    gets only what it accepts: max_completion_tokens (its thinking counts in it) and low reasoning effort,
+    sampling at its defaults, no stops (its reply ends with its turn) and no seed."""
+    if settings.api == "chat" and is_openai_reasoning_model(settings.model):
+        return {
+            "model": settings.model,
+            "max_completion_tokens": params.max_tokens,
+            "reasoning_effort": "low",
+            "messages": [{"role": "user", "content": prompt}],
+        }
     body: dict[str, Any] = {
         "model": settings.model,
         "temperature": params.temperature,
@@ -92,7 +113,8 @@ def completion_of(reply: Any, api: Api, usage: Any = None) -> Completion:
     if text is not None and not isinstance(text, str):
         raise MalformedResponse(f"a choice whose text is {type(text).__name__}")
     stop = getattr(choice, "stop_reason", None)  # (an int there is a stop token id: no string was matched)
-    stop_reason = stop if isinstance(stop, str) else None
+    names_stops = "stop_reason" in (getattr(choice, "model_extra", None) or {})
+    stop_reason = stop if isinstance(stop, str) else ("" if names_stops else None)  # "": it says none fired
     return Completion(text or "", str(finish), prompt_tokens, completion_tokens, stop_reason, counts is not None)
 
 
@@ -104,7 +126,7 @@ def usage_counts(usage: Any) -> tuple[int, int] | None:
         counts = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
     else:
         counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
-    whole = [c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
+    whole = [c for c in counts if is_count(c)]
     return (whole[0], whole[1]) if len(whole) == 2 else None
 
 

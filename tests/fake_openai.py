@@ -38,7 +38,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,8 +46,10 @@ from types import FrameType
 from typing import Any, Protocol
 
 try:
+    from tests.context_rules import ContextOutcome, context_rule
     from tests.server_rules import PROFILES, apply_stop, check_request
 except ModuleNotFoundError:  # run as a script (tests/ first on sys.path): __main__ re-imports tests.fake_openai
+    from context_rules import ContextOutcome, context_rule  # type: ignore[no-redef]
     from server_rules import PROFILES, apply_stop, check_request  # type: ignore[no-redef]
 
 __all__ = [
@@ -319,6 +321,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around every write to the client: an OSError there means it went away, and the connection closes."""
+        try:
+            yield
+        except OSError as exc:
+            self.close_connection = True
+            raise _ClientGone(str(exc)) from exc
+
     def _send_json(
         self, status: int, payload: Any, extra_headers: dict[str, str] | None = None, trickle: float | None = None
     ) -> None:
@@ -332,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         extra_headers: dict[str, str] | None = None,
         trickle: float | None = None,
     ) -> None:
-        try:
+        with self._writing():
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -352,16 +363,13 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(data)
             self.wfile.flush()
-        except OSError as exc:
-            self.close_connection = True
-            raise _ClientGone(str(exc)) from exc
 
     def _send_stream(
         self, events: list[dict[str, Any]], extra_headers: dict[str, str], gap: float | None, cut: int | None = None
     ) -> None:
         """Server-sent events, chunked, one event every `gap` seconds (at once without), then ``[DONE]``; with
         `cut`, the connection closes after that many events, the stream never ended."""
-        try:
+        with self._writing():
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
@@ -379,21 +387,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-        except OSError as exc:
-            self.close_connection = True
-            raise _ClientGone(str(exc)) from exc
 
     def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
-        try:
+        with self._writing():
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
             self.wfile.flush()
-        except OSError as exc:
-            self.close_connection = True
-            raise _ClientGone(str(exc)) from exc
 
     def _send_error(
         self,
@@ -453,6 +455,7 @@ class FakeOpenAIServer:
         enforce_max_tokens: bool = False,
         routes: ExtraRoutes | None = None,
         profile: str | None = "strict",
+        context: int | None = None,
     ) -> None:
         self.responder: Responder = responder or echo_responder
         # Real servers' request checks (tests/server_rules.py): "strict" applies OpenAI's, vLLM's, llama.cpp's
@@ -460,6 +463,9 @@ class FakeOpenAIServer:
         if profile is not None and profile != "strict" and profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; use strict, {', '.join(PROFILES)} or None")
         self.profile = profile
+        # The model's context in the fake's tokens (words): a request beyond it meets the profile's treatment
+        # (tests/context_rules.py); None: unlimited.
+        self.context = context
         self.routes = routes
         # Usage reported for a text without an explicit count: whitespace words by default.
         self.count_tokens: Callable[[str], int] = count_tokens or _word_count
@@ -685,6 +691,12 @@ class FakeOpenAIServer:
             h._send_json(violation.status, violation.body())
             return
 
+        fits = self._fit(request) if completion else ContextOutcome()
+        if fits.violation is not None:
+            self._count(path, "context_exceeded", request)
+            h._send_json(fits.violation.status, fits.violation.body())
+            return
+
         fault = self._take_fault(request, completion)
         extra: dict[str, str] = {}
         if fault is not None and fault.retry_after is not None:
@@ -749,7 +761,7 @@ class FakeOpenAIServer:
                 h._send_error(500, f"Responder raised {type(exc).__name__}: {exc}", "responder_error", extra)
                 return
 
-        limited = [self._limit(r, body, fault) for r in replies]
+        limited = [self._limit(self._in_context(r, fits), body, fault) for r in replies]
         replies = [r for r, _ in limited]
         payload = self._completion_payload(path, model, request, replies)
         self._add_stop_reasons(payload, [stop for _, stop in limited])
@@ -766,6 +778,23 @@ class FakeOpenAIServer:
             h._send_stream(_stream_events(payload, body), extra, trickle, fault.stream_cut if fault else None)
         else:
             h._send_json(200, payload, extra, trickle)
+
+    def _fit(self, request: Request) -> ContextOutcome:
+        """What the server does with `request` for its context (nothing without a ``context``)."""
+        if self.context is None:
+            return ContextOutcome()
+        return context_rule(self.profile or "strict", request.body, self.count_tokens(request.prompt), self.context)
+
+    @staticmethod
+    def _in_context(reply: Reply, fits: ContextOutcome) -> Reply:
+        """The reply as the context lets it be: the prompt tokens the server kept, cut where the context ends."""
+        if fits.prompt_tokens is not None:
+            reply = Reply(reply.text, reply.finish_reason, fits.prompt_tokens, reply.completion_tokens)
+        words = list(re.finditer(r"\S+", reply.text))
+        if fits.room is not None and len(words) > fits.room:
+            text = reply.text[: words[fits.room - 1].end()] if fits.room > 0 else ""
+            reply = Reply(text, "length", reply.prompt_tokens)
+        return reply
 
     def _add_stop_reasons(self, payload: dict[str, Any], stops: list[str | None]) -> None:
         """vLLM names the stop string that ended a choice (``stop_reason``, null otherwise); the strict profile

@@ -4,7 +4,8 @@ A fake that accepts anything lets a client ship requests a real server answers w
 ``top_p`` 0.0). Each profile encodes the documented request checks of one server, with its message:
 
 * ``openai``: the API reference's ranges (temperature [0, 2], top_p [0, 1], penalties [-2, 2], n [1, 128],
-  max_tokens >= 1, at most 4 stop sequences, completions logprobs <= 5) and its refusal of unknown fields;
+  max_tokens >= 1, at most 4 stop sequences, completions logprobs <= 5) and its refusal of unknown fields; for
+  reasoning models (o-series, gpt-5) no max_tokens, penalties, stop or logprobs and sampling at its defaults;
 * ``vllm``: ``SamplingParams._verify_args`` (top_p in (0, 1], temperature in [0, 2], no empty stop string,
   n 1 under greedy sampling, min_tokens <= max_tokens) and the protocol models' required fields;
 * ``llamacpp``: the server's OpenAI-compatible parsing (n must be 1, no echo, best_of or suffix, prompt or
@@ -18,6 +19,7 @@ A fake that accepts anything lets a client ship requests a real server answers w
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +50,14 @@ class Violation:
     param: str | None = None
     status: int = 400
     err_type: str = "invalid_request_error"
+    code: str | None = None  # OpenAI's error code ("context_length_exceeded"); vLLM and llama.cpp send 400
+    extra: tuple[tuple[str, int], ...] = ()  # further fields of the error (llama.cpp's n_prompt_tokens, n_ctx)
 
     def body(self) -> dict[str, Any]:
         """The error body that server sends (all four wrap it in ``error``, as the SDK reads it)."""
-        code: Any = 400 if self.server in ("vllm", "llamacpp") else None
-        return {"error": {"message": self.message, "type": self.err_type, "param": self.param, "code": code}}
+        code: Any = 400 if self.server in ("vllm", "llamacpp") else self.code
+        error = {"message": self.message, "type": self.err_type, "param": self.param, "code": code}
+        return {"error": error | dict(self.extra)}
 
 
 def _is_number(value: Any) -> bool:
@@ -70,6 +75,28 @@ def _stops(body: dict[str, Any]) -> list[Any]:
     return [stop] if isinstance(stop, str) else list(stop) if isinstance(stop, list) else [stop]
 
 
+_REASONING_MODEL = re.compile(r"^(?:o\d+(?:-|$)|gpt-5(?!-chat))")
+_REASONING_UNSUPPORTED = ("max_tokens", "presence_penalty", "frequency_penalty", "stop", "logprobs", "logit_bias")
+
+
+def _openai_reasoning(body: dict[str, Any]) -> Violation | None:
+    """OpenAI's reasoning models (o-series, gpt-5): no max_tokens, penalties or stop; sampling at defaults."""
+    for name in _REASONING_UNSUPPORTED:
+        if body.get(name) is not None:
+            use = " Use 'max_completion_tokens' instead." if name == "max_tokens" else ""
+            return Violation("openai", f"Unsupported parameter: '{name}' is not supported with this model.{use}",
+                             name, code="unsupported_parameter")  # fmt: skip
+    for name in ("temperature", "top_p"):
+        if body.get(name) is not None and body[name] != 1:
+            return Violation("openai", f"Unsupported value: '{name}' does not support {body[name]} with this model. "
+                             "Only the default (1) value is supported.", name, code="unsupported_value")  # fmt: skip
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in ("minimal", "low", "medium", "high"):
+        return Violation("openai", f"Invalid value: '{effort}'. Supported values are: 'low', 'medium', and 'high'.",
+                         "reasoning_effort", code="invalid_value")  # fmt: skip
+    return None
+
+
 def _openai(path: str, body: dict[str, Any]) -> Violation | None:
     def bad(message: str, param: str | None = None) -> Violation:
         return Violation("openai", message, param)
@@ -78,6 +105,10 @@ def _openai(path: str, body: dict[str, Any]) -> Violation | None:
     for name in body:
         if name not in known:
             return bad(f"Unrecognized request argument supplied: {name}", name)
+    if isinstance(body.get("model"), str) and _REASONING_MODEL.match(body["model"]):
+        refused = _openai_reasoning(body)
+        if refused is not None:
+            return refused
     if not body.get("model"):
         return bad("you must provide a model parameter", "model")
     if path == CHAT and not (isinstance(body.get("messages"), list) and body["messages"]):

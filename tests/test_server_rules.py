@@ -163,30 +163,6 @@ def test_a_price_in_an_output_is_kept_whole(tmp_path: Path) -> None:
     assert all(o.startswith("Two tickets for the show cost $20.50 together") for o in outputs), outputs
 
 
-def _todo_instances(request: Request) -> Reply | str:
-    """Input-first instances whose second example's output is a to-do list with a "Task:" line in it."""
-    prompt = request.prompt
-    if not prompt.endswith("\n") or "Example 1" not in prompt or prompt.rstrip().endswith("?"):
-        return respond(request)
-    return (
-        "Example 1\nInput: Not applicable\nOutput: A short, complete answer.\n"
-        "Example 2\nInput: Saturday\nOutput: Morning: walk the dog\nTask: buy milk\nEvening: read a book"
-    )
-
-
-def test_a_stop_inside_an_output_drops_that_instance_like_a_cut(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    with FakeOpenAIServer(_todo_instances) as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m"]
-        argv += ["-n", "4", "--seed", "1", "-q", "--classify", "rules"]
-        result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
-    assert result.exit_code == 0, result.stderr
-    pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
-    outputs = [i["output"] for t in pool for i in t["instances"]]
-    assert "A short, complete answer." in outputs
-    assert not any("Morning" in o for o in outputs), outputs  # the to-do list was cut at "Task:": not kept
-
-
 def test_stopped_inside_field_reads_where_the_stop_fired() -> None:
     assert stopped_inside_field("Output: Morning: walk", "\nTask:")  # a content line began with the stop
     assert not stopped_inside_field("Output: done\n", "\nTask:")  # after a blank line: the next task
