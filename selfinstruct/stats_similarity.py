@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -139,25 +140,31 @@ class _Best:
         self.partner[rows[better]] = cols[better]
 
 
-def _block(best: _Best, codes: _Encoded, s: int, e: int, cols: Any, below: int) -> None:
+def _dense(codes: _Encoded, s: int, e: int, cols: Any) -> Any:
+    """The LCS of the frequent-token strings of texts s..e-1 (rows) and `cols`."""
+    import numpy as np
+    from rapidfuzz import process
+    from rapidfuzz.distance import LCSseq
+
+    longest = codes.lens[s:e].max(initial=0), codes.lens[cols].max(initial=0)
+    return process.cdist(codes.frequent[s:e], codes.frequent_array[cols].tolist(), scorer=LCSseq.similarity,
+                         dtype=np.uint8 if max(longest) < 256 else np.int32, workers=_WORKERS)  # fmt: skip
+
+
+def _block(best: _Best, codes: _Encoded, s: int, e: int, cols: Any, below: int, lcs: Any) -> None:
     """The exact best of texts s..e-1 against the texts `cols` (sorted by length) that are before both the
-    row's own text and `below`.
+    row's own text and `below`, given `lcs` = _dense(codes, s, e, cols).
 
     The LCS of the frequent-token strings (rapidfuzz cdist) is exact for the pairs that share no rare token.
     Within the columns of one length the F1 grows with the LCS, so each row's best among them is its largest
     LCS there (kept per segment of columns, to find the pair again). The pairs that share rare tokens are then
     scored exactly where that LCS plus their shared rare elements could reach the row's best."""
     import numpy as np
-    from rapidfuzz import process
-    from rapidfuzz.distance import LCSseq
 
     lens = best.lens
     m, n, width = lens[s:e], lens[cols], len(cols)
     if not width:
         return
-    frequent = codes.frequent
-    lcs = process.cdist(frequent[s:e], codes.frequent_array[cols].tolist(), scorer=LCSseq.similarity,
-                        dtype=np.uint8 if max(m.max(), n.max()) < 256 else np.int32, workers=_WORKERS)  # fmt: skip
     late = np.flatnonzero(cols >= s)
     if len(late):
         lcs[:, late] *= cols[late][None, :] < np.arange(s, e)[:, None]
@@ -200,11 +207,20 @@ def _max_sim_blocks(codes: _Encoded, start: int, earlier: bool) -> tuple[list[fl
     best = _Best(codes)
     by_length = np.argsort(codes.lens, kind="stable")
     first = s = max(start, 1)
+    blocks = []
     while s < total:
         e = min(total, s + max(1, min(_MAX_ROWS, _CELLS // (s if earlier else start))))
         below = e if earlier else start
-        _block(best, codes, s, e, by_length[by_length < below], below)
+        blocks.append((s, e, by_length[by_length < below], below))
         s = e
+    # rapidfuzz computes the next block's LCS (without the GIL) while numpy settles this one.
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(_dense, codes, *blocks[0][:3]) if blocks else None
+        for k, (s, e, cols, below) in enumerate(blocks):
+            assert ahead is not None
+            lcs = ahead.result()
+            ahead = pool.submit(_dense, codes, *blocks[k + 1][:3]) if k + 1 < len(blocks) else None
+            _block(best, codes, s, e, cols, below, lcs)
     head: list[float | None] = [None] * (first - start)
     return head + best.score[first:].tolist(), [-1] * (first - start) + best.partner[first:].tolist()
 
