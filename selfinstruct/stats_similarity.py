@@ -259,3 +259,18 @@ def max_similarities(
     if codes is not None:
         return Similarities(*_max_sim_blocks(codes, len(references), earlier), True)
     return Similarities(*_max_sim_index(texts, len(references), earlier), False)
+
+
+def similarities_both_ways(
+    instructions: Sequence[str], references: Sequence[str]
+) -> tuple[Similarities, Similarities | None]:
+    """max_similarities against the references and earlier instructions, and against the references alone
+    (None without references), tokenizing and encoding the texts once."""
+    texts = [*references, *instructions]
+    codes = _encode_all(texts)
+    if codes is None:
+        earlier = Similarities(*_max_sim_index(texts, len(references), True), False)
+        alone = Similarities(*_max_sim_index(texts, len(references), False), False) if references else None
+        return earlier, alone
+    earlier = Similarities(*_max_sim_blocks(codes, len(references), True), True)
+    return earlier, Similarities(*_max_sim_blocks(codes, len(references), False), True) if references else None

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
-from selfinstruct.stats_similarity import Similarities, _encode_all, _max_sim_blocks, max_similarities, similarity_bin
+from selfinstruct.stats_similarity import (
+    Similarities,
+    _encode_all,
+    _max_sim_blocks,
+    max_similarities,
+    similarities_both_ways,
+    similarity_bin,
+)
 from selfinstruct.text import rouge_tokens
 
 WORDS = ["a", "b", "c", "d", "e", "中", "文", "9"]
@@ -103,3 +110,11 @@ def test_long_texts_and_empty_ones() -> None:
     pool = [long, long + " extra", "", "!!!", long[:500], "w1 w2 w3"]
     for own_bytes in (None, 0, 5):
         check(pool, ["w1 w2", "w3"], True, own_bytes)
+
+
+def test_both_ways_equals_each_way() -> None:
+    pool = ["a b c", "a b d", "c d e f", "中文 a", ""]
+    seeds = ["a b", "d e f"]
+    earlier, alone = similarities_both_ways(pool, seeds)
+    assert earlier == max_similarities(pool, seeds) and alone == max_similarities(pool, seeds, earlier=False)
+    assert similarities_both_ways(pool, [])[1] is None
