@@ -358,6 +358,10 @@ def test_verbs_with_lemmas_of_the_two_tokens_only_equal_the_whole_pipeline(nlp: 
     ]  # fmt: skip
     whole = [stats_verbs._verb_noun(nlp(t[: stats_verbs.PARSE_CHARS]), lambda token: token.lemma_) for t in texts]
     assert stats_verbs.verb_nouns(texts, nlp) == whole
+    # Parsed by two forked processes, 3 texts per task: the same pairs, in order, and progress counts them all.
+    seen: list[int] = []
+    assert stats_verbs.verb_nouns(texts, nlp, seen.append, processes=2, chunk=3) == whole
+    assert sum(seen) == len(texts) and len(seen) == 7
     assert sum(v is not None for v, _ in whole) > 10 and sum(n is not None for _, n in whole) > 8
 
 
