@@ -4,8 +4,10 @@
    ShareGPT turn split into sentences) that the near-duplicate filter kept, so few tasks have a close
    neighbour. Wall seconds of the whole compute_stats call in a child process,
    its read, similarity (exact max ROUGE-L to every earlier instruction, and to the seeds) and lengths/checks
-   (tokens, pairs, sample, warnings) parts, and the child's peak RSS.
-2. With the spaCy parser on M tasks (default 2k): tasks per second of the verb–noun step (model load apart).
+   (tokens, pairs, sample, warnings) parts, the child's CPU seconds and peak RSS. The machine's load average
+   is printed too: the wall time of a loaded machine says little.
+2. With the spaCy parser on M tasks of such a pool (default 2k): tasks per second of the verb–noun step (model
+   load apart).
 3. The whole `selfinstruct stats RUN --html` CLI on a 5k-task run directory with the bundled seeds (verbs on):
    wall seconds, the page's size, and that it has every section and fetches nothing.
 
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -112,11 +115,18 @@ def bench_without_parser(n: int) -> None:
     report = json.loads(out)
     parts = ", ".join(f"{k} {v:.2f} s" for k, v in report["seconds"].items() if k != "verbs")
     print(f"stats without parser, {report['tasks']:,}-task run directory (+ the bundled seeds): "
-          f"{report['wall']:.2f} s ({parts}), peak RSS {rusage.ru_maxrss // 1024} MiB, "
-          f"exact similarity: {report['exact']}")  # fmt: skip
+          f"{report['wall']:.2f} s ({parts}), {rusage.ru_utime + rusage.ru_stime:.1f} s CPU, "
+          f"peak RSS {rusage.ru_maxrss // 1024} MiB, exact similarity: {report['exact']}, "
+          f"load average after {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"  similarity histogram (0.1 bins): {report['similarity']}")
     print(f"  to the seeds (Figure 3):          {report['seeds']}")
     print(f"  exact duplicates {report['dupes']}, closest pair {report['pair']:.3f}, tokens by {report['tokenizer']}")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its ended children (the parsing processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def bench_parser(n: int) -> None:
@@ -126,22 +136,24 @@ def bench_parser(n: int) -> None:
         print('parser: spaCy or its model is not installed (pip install "selfinstruct[stats]"); skipped')
         return
     loaded = time.perf_counter() - start
-    texts = generate_instructions(n, dup_share=0.0, seed=1)
-    start = time.perf_counter()
+    texts = filtered_pool(n, seed=1)
+    start, cpu = time.perf_counter(), _cpu()
     verbs = verb_stats(texts, nlp)
-    seconds = time.perf_counter() - start
-    print(f"stats parser, {n:,} tasks: {n / seconds:,.0f} tasks/s ({seconds:.2f} s; model load {loaded:.2f} s)")
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+    print(f"stats parser, {n:,} tasks of the filtered pool: {n / seconds:,.0f} tasks/s ({seconds:.2f} s, "
+          f"{cpu:.2f} s CPU; model load {loaded:.2f} s; load average {os.getloadavg()[0]:.1f})")  # fmt: skip
     print(f"  {verbs.distinct_verbs} verbs, {verbs.distinct_pairs} verb-noun pairs, {verbs.pair_share:.0%} with a pair")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=50_000, help="tasks for the run without the parser")
+    parser.add_argument("--n", type=int, default=50_000, help="tasks for the run without the parser (0: skip)")
     parser.add_argument("--parse-n", type=int, default=2_000, help="tasks for the parser run (0: skip)")
     parser.add_argument("--html-n", type=int, default=5_000, help="tasks of the HTML run directory (0: skip)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f}")
-    bench_without_parser(args.n)
+    if args.n:
+        bench_without_parser(args.n)
     if args.parse_n:
         bench_parser(args.parse_n)
     if args.html_n:

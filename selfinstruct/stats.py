@@ -21,7 +21,7 @@ from selfinstruct.seeds import load_tasks
 from selfinstruct.stats_lengths import distribution
 from selfinstruct.stats_read import read_run_dir
 from selfinstruct.stats_report import INSTALL_HINT, SIM_BINS, Distribution, RunInfo, Stats, VerbStats
-from selfinstruct.stats_similarity import max_similarities, similarity_bin
+from selfinstruct.stats_similarity import similarities_both_ways, similarity_bin
 from selfinstruct.stats_text import render_text
 from selfinstruct.stats_tokens import load_token_counter
 from selfinstruct.tasks import Task
@@ -128,8 +128,7 @@ def compute_stats(
     instructions = [t.instruction for t in tasks]
     clock.append(time.perf_counter())
     seed_texts = [s.instruction for s in seeds]
-    sims = max_similarities(instructions, seed_texts)
-    to_seeds = max_similarities(instructions, seed_texts, earlier=False) if seeds else None
+    sims, to_seeds = similarities_both_ways(instructions, seed_texts)
     clock.append(time.perf_counter())
     texts = {
         "instruction": instructions,

@@ -334,7 +334,7 @@ def test_verbs(nlp: Any) -> None:
         "Classify the sentiment of the tweet.",
         "What is the capital of France?",
     ]
-    assert [stats_verbs._verb_noun(nlp(t)) for t in texts[:4]] == [
+    assert [stats_verbs._verb_noun(nlp(t), lambda token: token.lemma_) for t in texts[:4]] == [
         ("write", "poem"), ("write", "story"), ("give", "reason"), ("classify", "sentiment")
     ]  # fmt: skip
     seen: list[int] = []
@@ -342,6 +342,27 @@ def test_verbs(nlp: Any) -> None:
     assert sum(seen) == 5
     assert (v.parsed, v.with_pair, v.distinct_pairs, v.distinct_verbs) == (5, 4, 4, 3)
     assert v.top[0] == ("write", 2, [("poem", 1), ("story", 1)])
+
+
+def test_verbs_with_lemmas_of_the_two_tokens_only_equal_the_whole_pipeline(nlp: Any) -> None:
+    """The lemmatizer runs on the verb and the noun alone; every text gets the pair the whole pipeline gives,
+    irregular forms and the attribute ruler's own lemmas ("ai n't", "gon na") included."""
+    texts = [
+        "Wrote the letters to my friends yesterday.", "Summarize the following articles in two sentences.",
+        "Gave the children their toys.", "Ain't nobody got time for that.", "I'm gonna write the songs.",
+        "Translating these sentences into French is hard.", "Rank the movies by rating.",
+        "Were the mice running?", "Find the geese and feed them.", "Is this email spam or not?",
+        "Please rewrite the paragraphs below, keeping the tone.", "Went to the shops, bought some loaves.",
+        "Identify the leaves' colours.", "Don't use the words 'cannot' or 'won't'.", "", "   ", "!!!",
+        "Give me three better ideas.", "Taught the students the best analyses.", "Compare criteria and data.",
+    ]  # fmt: skip
+    whole = [stats_verbs._verb_noun(nlp(t[: stats_verbs.PARSE_CHARS]), lambda token: token.lemma_) for t in texts]
+    assert stats_verbs.verb_nouns(texts, nlp) == whole
+    # Parsed by two forked processes, 3 texts per task: the same pairs, in order, and progress counts them all.
+    seen: list[int] = []
+    assert stats_verbs.verb_nouns(texts, nlp, seen.append, processes=2, chunk=3) == whole
+    assert sum(seen) == len(texts) and len(seen) == 7
+    assert sum(v is not None for v, _ in whole) > 10 and sum(n is not None for _, n in whole) > 8
 
 
 def test_cli_json_is_valid(pool: Path) -> None:
