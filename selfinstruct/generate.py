@@ -24,7 +24,7 @@ from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage, with
 from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.redact import redact
 from selfinstruct.runstate import RUN, RunState, input_fingerprint
-from selfinstruct.scheduler import Progress
+from selfinstruct.scheduler import Progress, schedule_of
 from selfinstruct.seeds import check_classification_seeds, load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
@@ -160,6 +160,12 @@ async def _run(
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
     fresh = not (settings.out / RUN).exists()
     state = RunState.open(settings.out, fingerprint, chain.index)
+    try:
+        settings = dataclasses.replace(settings, schedule=schedule_of(state.run, str(settings.out / RUN)))
+    except BaseException:
+        state.close()
+        raise
+    fingerprint["schedule"] = settings.schedule
     for repair in state.repairs:
         notice(repair.message())
     try:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from selfinstruct.budget import BudgetExhausted
+from selfinstruct.errors import PoolError
 from selfinstruct.llm import engine_counters
 
 if TYPE_CHECKING:
@@ -40,15 +41,43 @@ def round_start(request: int, window: int) -> int:
         start += size
 
 
-def horizon(request: int, window: int) -> int:
-    """Requests before this one are the pool `request` may see: the rounds before its own, or, once two full
-    rounds (of `window` requests, after round 0) have begun, the rounds before the previous one, so that two
-    full rounds can be in flight."""
+# The rule that decides what each request sees (recorded in run.json as "schedule"; a run started under an older
+# rule continues under it, so its pool stays the one it would have been).
+SCHEDULE = 2
+LAG_SHARE = 4  # rule 2: a round sees the requests before a quarter of its start...
+LAG_ROUNDS = 4  # ...or, once that is further back, before the start of the fourth full round before its own
+
+
+def schedule_of(run: dict[str, Any], where: str) -> int:
+    """The rule a run directory's requests follow: its run.json's, rule 1 when it predates the record, the
+    current one for a new run."""
+    if "settings" not in run:
+        return SCHEDULE
+    schedule = run["settings"].get("schedule", 1)
+    if schedule not in (1, SCHEDULE):
+        raise PoolError(f"{where}: written by a newer selfinstruct (schedule {schedule!r}); upgrade or use a new --out")
+    return int(schedule)
+
+
+def horizon(request: int, window: int, schedule: int = SCHEDULE) -> int:
+    """Requests before this one are the pool `request` may see (a round boundary, the same for a whole round).
+
+    Rule 1 (runs started before schedule 2): the rounds before its own, or, once two full rounds have begun,
+    the rounds before the previous one. Every retry in a round then delays the round after next, which is what
+    made faults stall a run. Rule 2: from request 1 on, the rounds before a quarter of its round's start (at
+    least request 0), but never more than LAG_ROUNDS full rounds back. So the tasks of request 0 are shown from
+    request 1 on, rounds 2-7 all wait only for request 0, and about three quarters of the requests sent (at most
+    LAG_ROUNDS + 1 full rounds) can be in flight while the slowest one is retried."""
     start = round_start(request, window)
-    previous = round_start(start - 1, window) if start > 0 else 0
-    if previous > 0 and start - previous == window:
-        return previous
-    return start
+    if schedule == 1:
+        previous = round_start(start - 1, window) if start > 0 else 0
+        if previous > 0 and start - previous == window:
+            return previous
+        return start
+    if start == 0:
+        return 0
+    share = round_start(start // LAG_SHARE, window)
+    return max(1, share, round_start(max(0, start - LAG_ROUNDS * window), window))
 
 
 # Called with the pool size and counters (see _postfix) after every commit, at the start, and every TICK.
@@ -104,14 +133,23 @@ class Scheduler:
 
     def _dispatch(self) -> None:
         """Hand free job slots to the work that can still matter, in commit order, then to instruction requests."""
-        free = self.client.settings.concurrency - len(self._flying)
+        # A job whose request waits out a 429's Retry-After or a backoff holds no connection: it does not count
+        # against --concurrency (the client still sends at most that many at once), up to twice as many jobs.
+        concurrency, jobs = self.client.settings.concurrency, len(self._flying)
+        waiting = 0 if self.s.batch else len(self.client.waiting)
+        free = min(concurrency - jobs + waiting, 2 * concurrency - jobs)
         if free <= 0:
             return
         n = self.s.n
+        # A quarter of the way to the unusable stop (responses in a row that gave nothing usable), go no further than
+        # the request at the commit cursor: a useless model is found out at nearly the sequential price.
+        cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
         live = 0  # of which sent (or, in alpaca mode, complete) and not yet decided
         for k in range(self.state.next_request, self._next_dispatch):
+            if cautious and k > self.state.next_request:
+                return
             result = self._results.get(k)
             if result is None:  # still in flight: it may bring new_per_request candidates, all ahead
                 ahead += self.s.new_per_request
@@ -137,7 +175,9 @@ class Scheduler:
             return
         per_request = self._yield[0] / self._yield[1]
         acceptance = self._acceptance[0] / self._acceptance[1]
-        while free > 0 and horizon(self._next_dispatch, self.s.window) <= self.state.next_request:
+        while free > 0 and horizon(self._next_dispatch, self.s.window, self.s.schedule) <= self.state.next_request:
+            if cautious and self._next_dispatch > self.state.next_request:
+                return
             if accepted + acceptance * live + per_request * len(self._instr) >= n:
                 return  # what is on its way should do: measured, not assumed
             k = self._next_dispatch

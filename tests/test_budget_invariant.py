@@ -113,7 +113,7 @@ def test_a_batch_run_with_hostile_usage_killed_six_times_stays_under_the_cap(tmp
     env = {**os.environ, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
     env.pop("OPENAI_BASE_URL", None)
     out = tmp_path / "run"
-    cap = CAP // 2
+    cap = 2 * CAP  # rule 2 puts more requests in each batch round: a larger cap leaves room for six kills
     batches = FakeBatches(step_seconds=0.05)
     with FakeOpenAIServer(respond, api_key=KEY, enforce_max_tokens=True, routes=batches) as server:
         make_hostile(server, TIMEOUT, seed=6)  # in a batch line only the usage faults apply
