@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import os
 import random
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -211,7 +212,10 @@ async def _run(
                 state.write_seeds(seeds)
                 state.save(seed_classification=known)
                 loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
-                report = await loop.run()
+                # A batch waits for hours: an interruption leaves it to the next run (batching's ledger) at once.
+                drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
+                with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
+                    report = await loop.run()
             except BaseException as exc:  # a fatal error, Ctrl-C or a signal: run.json says so, usage up to date
                 if isinstance(exc, ClassificationSeedsError) and fresh:
                     # Nothing generated: a run.json would tie the corrected command to the refused settings (the
@@ -237,6 +241,21 @@ async def _run(
             journal.close()
     finally:
         state.close()
+
+
+def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
+    """What the first Ctrl-C, SIGTERM or SIGHUP does to a running bootstrap: send nothing more, and let the
+    requests on the wire land in the journal (Scheduler.interrupt), so that a resume replays them."""
+
+    def hook(signum: int) -> None:
+        paid.halt()
+        loop.interrupt()
+        if paid.in_flight:
+            again = "Ctrl-C" if signum == signal.SIGINT else f"{signal.Signals(signum).name}"
+            notice(f"interrupted: finishing {paid.in_flight} request(s) already paid for, each within --timeout "
+                   f"({again} again to abandon them)")  # fmt: skip
+
+    return hook
 
 
 def _templates(settings: GenerateSettings) -> list[str]:

@@ -9,6 +9,7 @@ page, `"choices": null`) is a fault of the way there, not of the model: it is re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -166,6 +167,10 @@ class EndpointSettings:
     def where(self) -> str:
         """The endpoint as messages, logs and run.json name it: without credentials in the URL."""
         return redact(self.base_url or "https://api.openai.com/v1")
+
+
+class Halted(Exception):
+    """The run is draining after an interruption (LLMClient.halt): this attempt was not sent, and none will be."""
 
 
 class DeadlineExceeded(TimeoutError):
@@ -340,6 +345,12 @@ class LLMClient:
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
+        self._halt = asyncio.Event()
+
+    def halt(self) -> None:
+        """Send nothing more: the attempts on the wire go on (each within its --timeout), every other one, and
+        every retry, raises Halted at once (generate's drain on Ctrl-C, see Scheduler.run)."""
+        self._halt.set()
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -376,7 +387,11 @@ class LLMClient:
         estimate = len(prompt) // 4 + params.max_tokens
         last_error = ""
         for attempt in range(s.max_retries + 1):
-            await self._limiter.acquire(estimate)
+            if self._halt.is_set():
+                raise Halted
+            await self._limiter.acquire(estimate, self._halt)
+            if self._halt.is_set():
+                raise Halted
             delay: float | None = None
             try:
                 result = await self._charged(await self.charging.open(step, prompt, params.max_tokens), params, seed)
@@ -407,6 +422,8 @@ class LLMClient:
                 last_error = f"malformed 200 response: {exc}"
             else:
                 return result
+            if self._halt.is_set():  # draining: no retry
+                raise Halted
             if attempt == s.max_retries:
                 break
             stats.retries += 1
@@ -416,7 +433,8 @@ class LLMClient:
             wait_id = self._ids
             self.waiting[wait_id] = f"{last_error.split(':')[0]}: waiting {wait:.0f} s"
             try:
-                await asyncio.sleep(wait)
+                with contextlib.suppress(asyncio.TimeoutError):  # a drain (halt) ends the wait at once
+                    await asyncio.wait_for(self._halt.wait(), wait)
             finally:
                 del self.waiting[wait_id]
         raise EndpointError(
@@ -432,6 +450,9 @@ class LLMClient:
         stats = self.usage.step(attempt.step)
         try:
             async with self._semaphore:
+                if self._halt.is_set():  # halted while it waited for a slot: never sent
+                    await self.charging.refused(attempt)
+                    raise Halted
                 self.in_flight += 1
                 try:
                     result = await self._call(attempt.step, attempt.prompt, params, seed)
@@ -442,6 +463,8 @@ class LLMClient:
                 await self.charging.refused(attempt)
             else:
                 await self.charging.lost(attempt, stats)
+            raise
+        except Halted:
             raise
         except BaseException:
             await self.charging.lost(attempt, stats)

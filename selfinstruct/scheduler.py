@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from selfinstruct.budget import BudgetExhausted
 from selfinstruct.errors import PoolError
-from selfinstruct.llm import engine_counters
+from selfinstruct.llm import Halted, engine_counters
 
 if TYPE_CHECKING:
     from selfinstruct.bootstrap import Candidate, JobResult, RunReport
@@ -111,6 +111,14 @@ class Scheduler:
         # files) and accepted share of the candidates sent for instances, each with a small prior.
         self._yield = [len(self.state.pool) + self.s.new_per_request / 2, self.state.next_request + 1.0]
         self._acceptance = [float(PRIOR_ACCEPTANCE[0]), float(PRIOR_ACCEPTANCE[1])]
+        self._interrupted = False  # set by interrupt(): drain, commit, end as interrupted
+
+    def interrupt(self) -> None:
+        """The first Ctrl-C, SIGTERM or SIGHUP (aio.on_interrupt), once the client sends nothing more: dispatch
+        nothing, let the jobs in flight end (their requests on the wire land in the journal within --timeout;
+        the others stop at once), commit what they decide, then end as interrupted. A resume replays what landed
+        instead of paying for it again."""
+        self._interrupted = True
 
     # -- what a subclass provides ------------------------------------------------------------------------
 
@@ -201,6 +209,13 @@ class Scheduler:
                     # What is in flight is paid for already: let it land, so that usage counts it.
                     await asyncio.gather(*self._flying, return_exceptions=True)
                     break
+                if self._interrupted:
+                    self._harvest(set(await _settled(self._flying)), draining=True)
+                    stop = self._advance()
+                    if stop is None:
+                        raise asyncio.CancelledError  # ends as a cancelled run does: run.json says interrupted
+                    status = stop
+                    break
                 self._dispatch()
                 if not self._flying:
                     raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
@@ -219,16 +234,17 @@ class Scheduler:
         self._save(status)
         return self._report(status, start_accepted)
 
-    def _harvest(self, done: set[asyncio.Task[Any]]) -> bool:
-        """Take in finished jobs; True when one could not be paid for (the budget is exhausted)."""
+    def _harvest(self, done: set[asyncio.Task[Any]], *, draining: bool = False) -> bool:
+        """Take in finished jobs; True when one could not be paid for (the budget is exhausted). While `draining`
+        (after an interruption) a failed job only leaves its request uncommitted."""
         self._flying -= done
         # Every failure is taken in (a task whose exception nobody asks for prints a traceback at exit), then the
-        # first fatal one stops the run; run() cancels and awaits the rest.
+        # first fatal one stops the run; run() cancels and awaits the rest. Halted: not sent, as asked.
         failures = [exc for task in done if not task.cancelled() and (exc := task.exception()) is not None]
-        fatal = [exc for exc in failures if not isinstance(exc, BudgetExhausted)]
-        if fatal:
+        fatal = [exc for exc in failures if not isinstance(exc, (BudgetExhausted, Halted))]
+        if fatal and not draining:
             raise fatal[0]  # an endpoint error stops the run here
-        exhausted = bool(failures)
+        exhausted = any(isinstance(exc, BudgetExhausted) for exc in failures)
         for k in [
             k for k, task in self._instr.items() if task.done() and not task.cancelled() and task.exception() is None
         ]:
