@@ -6,14 +6,14 @@ C this prints requests per second, the share of the ideal, accepted tasks per se
 per request (what limits scaling when many requests are in flight).
 
 With --economy it measures what a run pays instead: requests per accepted task at each concurrency against
-the minimum the pipeline needs for the same pool.
-
-With --fault the same runs are also made against a second fake that answers a random share of requests with an
-error (e.g. 10% 429 with Retry-After 1 s and 5% 500), clean and faulty alternating, and each faulty row shows
-its tasks/min as a share of the clean row's. That minimum is read from the run's own files: every
+the minimum the pipeline needs for the same pool. That minimum is read from the run's own files: every
 instruction request up to the last one committed, plus a classify and an instances request for every
 candidate that reached that stage (accepted, or rejected for its instances); a strictly sequential run pays
 exactly that.
+
+With --fault the same runs are also made against a second fake that answers a random share of requests with an
+error (e.g. 10% 429 with Retry-After 1 s and 5% 500), clean and faulty alternating, and each faulty row shows
+its tasks/min as a share of the clean row's.
 
     python benchmarks/bench_generate.py                       # C = 1, 8, 32, 128; latency 0.2 s
     python benchmarks/bench_generate.py --concurrency 32 --latency 0.1

@@ -3,11 +3,11 @@
 Determinism. Requests are numbered, and request k's demonstrations are sampled with an RNG seeded by (seed, k)
 from the pool committed by earlier *rounds*. Rounds are runs of consecutive requests: request 0 alone, then each
 round as long as all earlier ones together, at most `--window` requests (0 | 1 | 2-3 | 4-7 | 8-15 | 16-31 |
-32-63 | 64-95 | ...). A round sees the rounds before a quarter of its start, at least request 0, and all but
-at most four full rounds before its own (scheduler.horizon), so that while one request is retried the next
-rounds can go out. A request is sent only once every request it may see is committed, so what it sees never
-depends on timing, faults or concurrency, and from the second round (request 1) on it sees the model's own
-tasks. Candidates
+32-63 | 64-95 | ...). Rounds that start before the second full round (requests 1-63) see request 0 only; a
+later round sees the rounds before a quarter of its start, and all but at most four full rounds before its
+own (scheduler.horizon, rule 3), so that while one request is retried the next rounds can go out. A request
+is sent only once every request it may see is committed, so what it sees never depends on timing, faults or
+concurrency, and from the second round (request 1) on it sees the model's own tasks. Candidates
 are decided strictly in (request, candidate) order, where the final near-duplicate check sees everything
 accepted before, and a candidate's classify and instances requests are a pure function of the candidate.
 So with a deterministic endpoint the pool is byte-identical whatever the concurrency, and a killed run

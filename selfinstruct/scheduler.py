@@ -43,9 +43,11 @@ def round_start(request: int, window: int) -> int:
 
 # The rule that decides what each request sees (recorded in run.json as "schedule"; a run started under an older
 # rule continues under it, so its pool stays the one it would have been).
-SCHEDULE = 2
-LAG_SHARE = 4  # rule 2: a round sees the requests before a quarter of its start...
+SCHEDULE = 3
+SCHEDULES = (1, 2, SCHEDULE)
+LAG_SHARE = 4  # rules 2-3: a round sees the requests before a quarter of its start...
 LAG_ROUNDS = 4  # ...or, once that is further back, before the start of the fourth full round before its own
+FIRST_ROUNDS = 2  # rule 3: rounds that start before FIRST_ROUNDS windows see request 0 only
 
 
 def schedule_of(run: dict[str, Any], where: str) -> int:
@@ -54,7 +56,7 @@ def schedule_of(run: dict[str, Any], where: str) -> int:
     if "settings" not in run:
         return SCHEDULE
     schedule = run["settings"].get("schedule", 1)
-    if schedule not in (1, SCHEDULE):
+    if schedule not in SCHEDULES:
         raise PoolError(f"{where}: written by a newer selfinstruct (schedule {schedule!r}); upgrade or use a new --out")
     return int(schedule)
 
@@ -65,9 +67,11 @@ def horizon(request: int, window: int, schedule: int = SCHEDULE) -> int:
     Rule 1 (runs started before schedule 2): the rounds before its own, or, once two full rounds have begun,
     the rounds before the previous one. Every retry in a round then delays the round after next, which is what
     made faults stall a run. Rule 2: from request 1 on, the rounds before a quarter of its round's start (at
-    least request 0), but never more than LAG_ROUNDS full rounds back. So the tasks of request 0 are shown from
-    request 1 on, rounds 2-7 all wait only for request 0, and about three quarters of the requests sent (at most
-    LAG_ROUNDS + 1 full rounds) can be in flight while the slowest one is retried."""
+    least request 0), but never more than LAG_ROUNDS full rounds back, so that about three quarters of the
+    requests sent can be in flight while the slowest one is retried. Rule 3 (issue 26): the same, except that
+    the rounds starting before FIRST_ROUNDS windows (requests 1-63 with the default) see request 0 only: under
+    rule 2 each of requests 1, 3 and 7 in turn held back the rounds after it, and a retry on any of them
+    stalled the start of a run (with 10% 429s, about 3 s of a 500-task run)."""
     start = round_start(request, window)
     if schedule == 1:
         previous = round_start(start - 1, window) if start > 0 else 0
@@ -76,6 +80,8 @@ def horizon(request: int, window: int, schedule: int = SCHEDULE) -> int:
         return start
     if start == 0:
         return 0
+    if schedule >= 3 and start < FIRST_ROUNDS * window:
+        return 1
     share = round_start(start // LAG_SHARE, window)
     return max(1, share, round_start(max(0, start - LAG_ROUNDS * window), window))
 

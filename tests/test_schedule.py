@@ -6,10 +6,11 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.scheduler import LAG_ROUNDS, SCHEDULE, horizon, round_start
+from selfinstruct.scheduler import FIRST_ROUNDS, LAG_ROUNDS, SCHEDULE, horizon, round_start
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply, Request
 from tests.scripted_model import respond
 
@@ -25,14 +26,26 @@ def is_instances(request: Request) -> bool:
     return not is_instructions(request) and not tail.endswith("Is it classification?")
 
 
-@given(st.integers(0, 10_000), st.integers(1, 64))
-def test_rule_2_sees_whole_rounds_at_most_a_few_rounds_back(request: int, window: int) -> None:
-    seen = horizon(request, window)
+@given(st.integers(0, 10_000), st.integers(1, 64), st.sampled_from([2, SCHEDULE]))
+def test_rules_2_and_3_see_whole_rounds_at_most_a_few_rounds_back(request: int, window: int, rule: int) -> None:
+    seen = horizon(request, window, rule)
     start = round_start(request, window)
     assert seen <= start and (seen == 0 or round_start(seen, window) == seen)  # a round boundary
     assert request < 1 or seen >= 1  # from request 1 on, the model's own tasks can be shown
-    assert start - seen <= (LAG_ROUNDS + 1) * window  # demonstrations a few rounds old at most
-    assert horizon(request + 1, window) >= seen  # dispatching in request order never waits for an earlier gate
+    assert start - seen <= max(LAG_ROUNDS + 1, FIRST_ROUNDS) * window  # demonstrations a few rounds old at most
+    assert horizon(request + 1, window, rule) >= seen  # dispatching in request order never waits for an earlier gate
+
+
+@given(st.integers(1, 10_000), st.integers(1, 64))
+def test_rule_3_gates_the_first_rounds_on_request_0_only(request: int, window: int) -> None:
+    """Under rule 2 requests 1, 3 and 7 each held back the rounds after them, so one retried request among
+    them stalled a run's start; under rule 3 nothing before the second full round waits for more than request 0,
+    and later rounds see what rule 2 showed them."""
+    if round_start(request, window) < FIRST_ROUNDS * window:
+        assert horizon(request, window, SCHEDULE) == 1
+    else:
+        assert horizon(request, window, SCHEDULE) == horizon(request, window, 2)
+    assert horizon(request, window, SCHEDULE) <= horizon(request, window, 2)
 
 
 @given(st.integers(0, 10_000), st.integers(1, 64))
@@ -103,23 +116,28 @@ def test_same_pool_with_faults_at_any_concurrency(tmp_path: Path) -> None:
     assert (out["clean"] / "tasks.jsonl").read_bytes() == (out["faults"] / "tasks.jsonl").read_bytes()
 
 
-def test_a_run_started_under_rule_1_continues_under_it(tmp_path: Path) -> None:
-    """Changing the rule changes pools: a run directory whose run.json predates the rule (no "schedule") is
-    resumed under rule 1, not silently switched, and keeps saying so; a new run records the current rule."""
+@pytest.mark.parametrize("rule", [1, 2])
+def test_a_run_started_under_an_older_rule_continues_under_it(tmp_path: Path, rule: int) -> None:
+    """Changing the rule changes pools: a run directory whose run.json predates the rule (no "schedule": rule 1)
+    or names an older one is resumed under it, not silently switched, and keeps saying so; a new run records
+    the current rule."""
     old, new = tmp_path / "old", tmp_path / "new"
     with FakeOpenAIServer(respond, api_key=KEY) as server:
         for out in (old, new):
-            assert run(server, out, "-n", "3")[0] == 0  # request 0 only: the same under both rules
+            assert run(server, out, "-n", "3")[0] == 0  # request 0 only: the same under every rule
         run_json = json.loads((old / "run.json").read_text())
         assert run_json["settings"]["schedule"] == SCHEDULE
-        del run_json["settings"]["schedule"]
+        if rule == 1:
+            del run_json["settings"]["schedule"]
+        else:
+            run_json["settings"]["schedule"] = rule
         (old / "run.json").write_text(json.dumps(run_json))
         for out in (old, new):
             code, _, stderr = run(server, out, "-n", "100", "--concurrency", "8")
             assert code == 0, stderr
-        assert json.loads((old / "run.json").read_text())["settings"]["schedule"] == 1
-        assert run(server, old, "-n", "110")[0] == 0  # and resumes again under rule 1, not refused
-    assert json.loads((old / "run.json").read_text())["settings"]["schedule"] == 1
+        assert json.loads((old / "run.json").read_text())["settings"]["schedule"] == rule
+        assert run(server, old, "-n", "110")[0] == 0  # and resumes again under its rule, not refused
+    assert json.loads((old / "run.json").read_text())["settings"]["schedule"] == rule
     assert json.loads((new / "run.json").read_text())["settings"]["schedule"] == SCHEDULE
     assert (old / "tasks.jsonl").read_bytes() != (new / "tasks.jsonl").read_bytes()  # the rule matters
 
