@@ -323,10 +323,11 @@ class LLMClient:
         self.in_flight = 0  # requests on the wire now
         self.waiting: dict[int, str] = {}  # request id -> why it waits ("429: waiting 30 s"), for the progress bar
         self._ids = 0
-        # The SDK's aiohttp transport (openai[aiohttp]) costs about 30% less client CPU per request than httpx, one
+        # The SDK's aiohttp transport (openai[aiohttp]) costs 25-40% less client CPU per request than httpx, one
         # client for any concurrency. Without it, several httpx clients of at most POOL_CONNECTIONS requests in
         # flight each: the pool walks every connection it holds on each request and reply (httpx2 #1169), so
-        # one pool of 128 connections cost 7-10% more CPU per request (measured 2026-12-06; once about 60%).
+        # one pool of 128 connections cost 13-24% more CPU per request (bench_transport, 2026-12-06; not the
+        # 60% once measured).
         http_client = _aiohttp_client(openai)
         shards = 1 if http_client is not None else -(-settings.concurrency // POOL_CONNECTIONS)
         self._clients = [
