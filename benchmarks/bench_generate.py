@@ -11,9 +11,14 @@ instruction request up to the last one committed, plus a classify and an instanc
 candidate that reached that stage (accepted, or rejected for its instances); a strictly sequential run pays
 exactly that.
 
+With --fault the same runs are also made against a second fake that answers a random share of requests with an
+error (e.g. 10% 429 with Retry-After 1 s and 5% 500), clean and faulty alternating, and each faulty row shows
+its tasks/min as a share of the clean row's.
+
     python benchmarks/bench_generate.py                       # C = 1, 8, 32, 128; latency 0.2 s
     python benchmarks/bench_generate.py --concurrency 32 --latency 0.1
     python benchmarks/bench_generate.py --economy -n 50 200 --concurrency 1 32
+    python benchmarks/bench_generate.py --concurrency 32 --tasks 500 --fault 429:0.1:1 --fault 500:0.05
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ from selfinstruct.settings import GenerateSettings  # noqa: E402
 RESPONDERS = {"scripted": "tests.scripted_model:respond", "realistic": "benchmarks.bench_responder:respond"}
 
 
-def start_server(latency: float, responder_spec: str = RESPONDERS["realistic"]) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    latency: float, responder_spec: str = RESPONDERS["realistic"], faults: list[str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--latency", str(latency)]
-    responder = ["--responder", responder_spec]
+    responder = ["--responder", responder_spec, *(arg for fault in faults or [] for arg in ("--fault", fault))]
     proc = subprocess.Popen([*cmd, *responder], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -104,6 +111,9 @@ def main() -> None:
     parser.add_argument("--economy", action="store_true", help="requests per task against the minimum")
     parser.add_argument("-n", type=int, nargs="+", default=[50, 200], help="--economy: tasks per run")
     parser.add_argument("--responders", nargs="+", choices=sorted(RESPONDERS), default=sorted(RESPONDERS))
+    parser.add_argument("--tasks", type=int, default=None, help="tasks per run (default: sized by --seconds)")
+    parser.add_argument("--fault", action="append", default=[], metavar="STATUS:SHARE[:RETRY_AFTER]",
+                        help="also run against a fake with this fault mix (repeatable)")  # fmt: skip
     args = parser.parse_args()
     if args.economy:
         args.concurrency = args.concurrency or [1, 32]
@@ -113,23 +123,31 @@ def main() -> None:
     args.concurrency = args.concurrency or [1, 8, 32, 128]
     args.latency = 0.2 if args.latency is None else args.latency
 
-    proc, url = start_server(args.latency)
+    servers = [("clean", *start_server(args.latency))]
+    if args.fault:
+        servers.append(("faults", *start_server(args.latency, faults=args.fault)))
     try:
-        print(f"machine: {os.cpu_count()} cores; fake endpoint latency {args.latency * 1000:.0f} ms")
-        print(f"{'C':>4} {'tasks':>6} {'requests':>8} {'wall s':>7} {'req/s':>7} {'ideal':>7} {'share':>6} "
-              f"{'tasks/s':>8} {'CPU ms/req':>10}")  # fmt: skip
+        print(f"machine: {os.cpu_count()} cores; fake endpoint latency {args.latency * 1000:.0f} ms"
+              + (f"; faults: {' '.join(args.fault)}" if args.fault else ""))  # fmt: skip
+        print(f"{'run':>6} {'C':>4} {'tasks':>6} {'requests':>8} {'wall s':>7} {'req/s':>7} {'ideal':>7} {'share':>6} "
+              f"{'tasks/min':>9} {'vs clean':>8} {'CPU ms/req':>10}")  # fmt: skip
         for c in args.concurrency:
             ideal = c / args.latency
             # About 2.5 requests per accepted task with this responder; size the run to ~--seconds.
-            n = max(10, int(ideal * args.seconds / 2.5))
-            with tempfile.TemporaryDirectory() as tmp:
-                wall, cpu, requests, accepted = run_once(url, c, n, Path(tmp) / "run")
-            rate = requests / wall
-            print(f"{c:>4} {accepted:>6} {requests:>8} {wall:>7.1f} {rate:>7.1f} {ideal:>7.1f} {rate / ideal:>6.0%} "
-                  f"{accepted / wall:>8.1f} {cpu / requests * 1000:>10.2f}", flush=True)  # fmt: skip
+            n = args.tasks or max(10, int(ideal * args.seconds / 2.5))
+            clean = 0.0
+            for name, _, url in servers:
+                with tempfile.TemporaryDirectory() as tmp:
+                    wall, cpu, requests, accepted = run_once(url, c, n, Path(tmp) / "run")
+                rate, per_min = requests / wall, accepted / wall * 60
+                clean = clean or per_min
+                print(f"{name:>6} {c:>4} {accepted:>6} {requests:>8} {wall:>7.1f} {rate:>7.1f} {ideal:>7.1f} "
+                      f"{rate / ideal:>6.0%} {per_min:>9.0f} {per_min / clean:>8.0%} {cpu / requests * 1000:>10.2f}",
+                      flush=True)  # fmt: skip
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        for _, proc, _ in servers:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

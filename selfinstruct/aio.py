@@ -5,15 +5,20 @@ line; a signal with Python's default action kills the process before run.json sa
 `all_or_first_error` runs sibling requests so that the first failure cancels and awaits the others, and `run`
 is asyncio.run where a SIGTERM or SIGHUP cancels the main task (so every `finally` runs, run.json is saved) and
 then surfaces as `Terminated`, which the CLI turns into its one line and exit code 128 + signal.
+
+While a coroutine has asked for it (`on_interrupt`), the first Ctrl-C, SIGTERM or SIGHUP calls its hook instead
+(generate lets the requests already paid for land in the journal, then ends as interrupted); a second one
+cancels as above.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import signal
 import threading
-from collections.abc import Awaitable, Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -68,23 +73,58 @@ def _handled() -> list[int]:
     return [signum for signum in SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN]
 
 
+Hook = Callable[[int], None]  # told the signal number of the first interruption
+_HOOKS: contextvars.ContextVar[list[Hook] | None] = contextvars.ContextVar("interrupt_hooks", default=None)
+
+
+@contextlib.contextmanager
+def on_interrupt(hook: Hook) -> Iterator[None]:
+    """Within `run`: the first Ctrl-C, SIGTERM or SIGHUP calls `hook` instead of cancelling the main task, which
+    then ends on its own (raising asyncio.CancelledError to end as interrupted); a second signal cancels it.
+    Outside `run` (no signal handled there) nothing changes."""
+    hooks = _HOOKS.get()
+    if hooks is None:
+        yield
+        return
+    hooks.append(hook)
+    try:
+        yield
+    finally:
+        hooks.remove(hook)
+
+
 def run(main: Coroutine[Any, Any, T]) -> T:
     """asyncio.run(main), where SIGTERM and SIGHUP cancel `main` (its cleanup runs as for Ctrl-C) and then raise
-    Terminated(signal) outside the loop. A second signal while cleaning up is ignored: the cleanup is short."""
+    Terminated(signal) outside the loop, and Ctrl-C raises KeyboardInterrupt; while an `on_interrupt` hook is
+    registered, the first signal goes to it and the second cancels. Later SIGTERM and SIGHUP are ignored (the
+    cleanup is short); a later Ctrl-C raises KeyboardInterrupt out of the loop at once."""
     received: list[int] = []
+    handled = _handled()
+    # Ctrl-C too, while Python's default handler has it (asyncio.run's would cancel at once; not when ignored).
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        handled.append(signal.SIGINT)
 
     async def guarded() -> T:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
         installed: list[tuple[int, Any]] = []
+        hooks: list[Hook] = []
+        _HOOKS.set(hooks)
+        cancelled = [False]
 
         def on_signal(signum: int) -> None:
-            if not received:
-                received.append(signum)
+            received.append(signum)
+            if len(received) == 1 and hooks:
+                hooks[-1](signum)
+            elif not cancelled[0]:
+                cancelled[0] = True
                 task.cancel()
+            elif signum == signal.SIGINT:  # a third Ctrl-C: the cleanup seems stuck, stop it as Python would
+                raise KeyboardInterrupt
 
-        for signum in _handled():
+        for signum in handled:
             installed.append((signum, signal.getsignal(signum)))
             loop.add_signal_handler(signum, on_signal, signum)
         try:
@@ -97,6 +137,8 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(guarded())
     except asyncio.CancelledError:
+        if received and received[0] == signal.SIGINT:
+            raise KeyboardInterrupt from None
         if received:
             raise Terminated(received[0]) from None
         raise

@@ -1,12 +1,13 @@
 """The bootstrap loop: many requests in flight, one deterministic outcome, and no request that is not needed.
 
 Determinism. Requests are numbered, and request k's demonstrations are sampled with an RNG seeded by (seed, k)
-from the pool committed by the end of the previous *round*. Rounds are runs of consecutive requests: request 0
-alone, then each round as long as all earlier ones together, at most `--window` requests (0 | 1 | 2-3 | 4-7 |
-8-15 | 16-31 | 32-63 | 64-95 | ...). Once two full rounds have begun (from request 64 with the default), a
-round sees the pool up to the end of the round before the previous one, so that two full rounds can be in
-flight. A request is sent only once every request it may see is committed, so what it sees never depends on
-timing or concurrency, and from the second round (request 1) on it sees the model's own tasks. Candidates
+from the pool committed by earlier *rounds*. Rounds are runs of consecutive requests: request 0 alone, then each
+round as long as all earlier ones together, at most `--window` requests (0 | 1 | 2-3 | 4-7 | 8-15 | 16-31 |
+32-63 | 64-95 | ...). Rounds that start before the second full round (requests 1-63) see request 0 only; a
+later round sees the rounds before a quarter of its start, and all but at most four full rounds before its
+own (scheduler.horizon, rule 3), so that while one request is retried the next rounds can go out. A request
+is sent only once every request it may see is committed, so what it sees never depends on timing, faults or
+concurrency, and from the second round (request 1) on it sees the model's own tasks. Candidates
 are decided strictly in (request, candidate) order, where the final near-duplicate check sees everything
 accepted before, and a candidate's classify and instances requests are a pure function of the candidate.
 So with a deterministic endpoint the pool is byte-identical whatever the concurrency, and a killed run
@@ -17,8 +18,10 @@ given instances only while it can still matter: while the tasks accepted so far 
 that might still be accepted fall short of the target. It is first checked against the whole pool committed so
 far, so a near-duplicate costs nothing. A new instruction request is sent only when the expected supply (the
 measured yield of accepted tasks per instruction request for those in flight, the measured acceptance of the
-candidates waiting) falls short of the target. At most `concurrency` jobs run at a time, commit order first, so
-at concurrency 1 a run pays the sequential minimum.
+candidates waiting) falls short of the target, and a quarter of the way to the unusable stop nothing is sent
+beyond the request at the commit cursor. At most `concurrency` jobs run at a time (one whose request waits
+out a Retry-After or a backoff does not count), commit order first, so at concurrency 1 a run pays the
+sequential minimum.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ class Bootstrap(Scheduler):
 
     def _visible(self, request: int) -> int:
         """How many pool tasks request k may see: those of the rounds before its own."""
-        return self.state.pool_count_through(horizon(request, self.s.window) - 1)
+        return self.state.pool_count_through(horizon(request, self.s.window, self.s.schedule) - 1)
 
     def _params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
         params = self.s.params[step]

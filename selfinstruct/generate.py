@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import os
 import random
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from selfinstruct.llm import Completer, EndpointSettings, LLMClient, Usage, with
 from selfinstruct.prompts import PromptSet, load_prompts
 from selfinstruct.redact import redact
 from selfinstruct.runstate import RUN, RunState, input_fingerprint
-from selfinstruct.scheduler import Progress
+from selfinstruct.scheduler import Progress, schedule_of
 from selfinstruct.seeds import check_classification_seeds, load_tasks
 from selfinstruct.settings import GenerateSettings
 from selfinstruct.tasks import Task
@@ -160,6 +161,12 @@ async def _run(
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
     fresh = not (settings.out / RUN).exists()
     state = RunState.open(settings.out, fingerprint, chain.index)
+    try:
+        settings = dataclasses.replace(settings, schedule=schedule_of(state.run, str(settings.out / RUN)))
+    except BaseException:
+        state.close()
+        raise
+    fingerprint["schedule"] = settings.schedule
     for repair in state.repairs:
         notice(repair.message())
     try:
@@ -205,7 +212,10 @@ async def _run(
                 state.write_seeds(seeds)
                 state.save(seed_classification=known)
                 loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
-                report = await loop.run()
+                # A batch waits for hours: an interruption leaves it to the next run (batching's ledger) at once.
+                drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
+                with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
+                    report = await loop.run()
             except BaseException as exc:  # a fatal error, Ctrl-C or a signal: run.json says so, usage up to date
                 if isinstance(exc, ClassificationSeedsError) and fresh:
                     # Nothing generated: a run.json would tie the corrected command to the refused settings (the
@@ -231,6 +241,21 @@ async def _run(
             journal.close()
     finally:
         state.close()
+
+
+def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
+    """What the first Ctrl-C, SIGTERM or SIGHUP does to a running bootstrap: send nothing more, and let the
+    requests on the wire land in the journal (Scheduler.interrupt), so that a resume replays them."""
+
+    def hook(signum: int) -> None:
+        paid.halt()
+        loop.interrupt()
+        if paid.in_flight:
+            again = "Ctrl-C" if signum == signal.SIGINT else f"{signal.Signals(signum).name}"
+            notice(f"interrupted: finishing {paid.in_flight} request(s) already paid for, each within --timeout "
+                   f"({again} again to abandon them)")  # fmt: skip
+
+    return hook
 
 
 def _templates(settings: GenerateSettings) -> list[str]:

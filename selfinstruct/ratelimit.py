@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 
@@ -15,11 +16,13 @@ class RateLimiter:
         self._last = time.monotonic()
         self._lock = asyncio.Lock()
 
-    async def acquire(self, tokens: int) -> None:
+    async def acquire(self, tokens: int, halt: asyncio.Event | None = None) -> None:
+        """Wait until the request fits both buckets, and take it; return at once, taking nothing, once `halt` is
+        set (the caller sends nothing then)."""
         if not any(self._enabled):
             return
         async with self._lock:
-            while True:
+            while halt is None or not halt.is_set():
                 now = time.monotonic()
                 elapsed, self._last = now - self._last, now
                 wait = 0.0
@@ -39,4 +42,8 @@ class RateLimiter:
                         if enabled:
                             level[0] -= need
                     return
-                await asyncio.sleep(wait)
+                if halt is None:
+                    await asyncio.sleep(wait)
+                    continue
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(halt.wait(), wait)

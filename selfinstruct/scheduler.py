@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from selfinstruct.budget import BudgetExhausted
-from selfinstruct.llm import engine_counters
+from selfinstruct.errors import PoolError
+from selfinstruct.llm import Halted, engine_counters
 
 if TYPE_CHECKING:
     from selfinstruct.bootstrap import Candidate, JobResult, RunReport
@@ -40,15 +41,49 @@ def round_start(request: int, window: int) -> int:
         start += size
 
 
-def horizon(request: int, window: int) -> int:
-    """Requests before this one are the pool `request` may see: the rounds before its own, or, once two full
-    rounds (of `window` requests, after round 0) have begun, the rounds before the previous one, so that two
-    full rounds can be in flight."""
+# The rule that decides what each request sees (recorded in run.json as "schedule"; a run started under an older
+# rule continues under it, so its pool stays the one it would have been).
+SCHEDULE = 3
+SCHEDULES = (1, 2, SCHEDULE)
+LAG_SHARE = 4  # rules 2-3: a round sees the requests before a quarter of its start...
+LAG_ROUNDS = 4  # ...or, once that is further back, before the start of the fourth full round before its own
+FIRST_ROUNDS = 2  # rule 3: rounds that start before FIRST_ROUNDS windows see request 0 only
+
+
+def schedule_of(run: dict[str, Any], where: str) -> int:
+    """The rule a run directory's requests follow: its run.json's, rule 1 when it predates the record, the
+    current one for a new run."""
+    if "settings" not in run:
+        return SCHEDULE
+    schedule = run["settings"].get("schedule", 1)
+    if schedule not in SCHEDULES:
+        raise PoolError(f"{where}: written by a newer selfinstruct (schedule {schedule!r}); upgrade or use a new --out")
+    return int(schedule)
+
+
+def horizon(request: int, window: int, schedule: int = SCHEDULE) -> int:
+    """Requests before this one are the pool `request` may see (a round boundary, the same for a whole round).
+
+    Rule 1 (runs started before schedule 2): the rounds before its own, or, once two full rounds have begun,
+    the rounds before the previous one. Every retry in a round then delays the round after next, which is what
+    made faults stall a run. Rule 2: from request 1 on, the rounds before a quarter of its round's start (at
+    least request 0), but never more than LAG_ROUNDS full rounds back, so that about three quarters of the
+    requests sent can be in flight while the slowest one is retried. Rule 3 (issue 26): the same, except that
+    the rounds starting before FIRST_ROUNDS windows (requests 1-63 with the default) see request 0 only: under
+    rule 2 each of requests 1, 3 and 7 in turn held back the rounds after it, and a retry on any of them
+    stalled the start of a run (with 10% 429s, about 3 s of a 500-task run)."""
     start = round_start(request, window)
-    previous = round_start(start - 1, window) if start > 0 else 0
-    if previous > 0 and start - previous == window:
-        return previous
-    return start
+    if schedule == 1:
+        previous = round_start(start - 1, window) if start > 0 else 0
+        if previous > 0 and start - previous == window:
+            return previous
+        return start
+    if start == 0:
+        return 0
+    if schedule >= 3 and start < FIRST_ROUNDS * window:
+        return 1
+    share = round_start(start // LAG_SHARE, window)
+    return max(1, share, round_start(max(0, start - LAG_ROUNDS * window), window))
 
 
 # Called with the pool size and counters (see _postfix) after every commit, at the start, and every TICK.
@@ -82,6 +117,14 @@ class Scheduler:
         # files) and accepted share of the candidates sent for instances, each with a small prior.
         self._yield = [len(self.state.pool) + self.s.new_per_request / 2, self.state.next_request + 1.0]
         self._acceptance = [float(PRIOR_ACCEPTANCE[0]), float(PRIOR_ACCEPTANCE[1])]
+        self._interrupted = False  # set by interrupt(): drain, commit, end as interrupted
+
+    def interrupt(self) -> None:
+        """The first Ctrl-C, SIGTERM or SIGHUP (aio.on_interrupt), once the client sends nothing more: dispatch
+        nothing, let the jobs in flight end (their requests on the wire land in the journal within --timeout;
+        the others stop at once), commit what they decide, then end as interrupted. A resume replays what landed
+        instead of paying for it again."""
+        self._interrupted = True
 
     # -- what a subclass provides ------------------------------------------------------------------------
 
@@ -104,14 +147,23 @@ class Scheduler:
 
     def _dispatch(self) -> None:
         """Hand free job slots to the work that can still matter, in commit order, then to instruction requests."""
-        free = self.client.settings.concurrency - len(self._flying)
+        # A job whose request waits out a 429's Retry-After or a backoff holds no connection: it does not count
+        # against --concurrency (the client still sends at most that many at once), up to twice as many jobs.
+        concurrency, jobs = self.client.settings.concurrency, len(self._flying)
+        waiting = 0 if self.s.batch else len(self.client.waiting)
+        free = min(concurrency - jobs + waiting, 2 * concurrency - jobs)
         if free <= 0:
             return
         n = self.s.n
+        # A quarter of the way to the unusable stop (responses in a row that gave nothing usable), go no further than
+        # the request at the commit cursor: a useless model is found out at nearly the sequential price.
+        cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
         live = 0  # of which sent (or, in alpaca mode, complete) and not yet decided
         for k in range(self.state.next_request, self._next_dispatch):
+            if cautious and k > self.state.next_request:
+                return
             result = self._results.get(k)
             if result is None:  # still in flight: it may bring new_per_request candidates, all ahead
                 ahead += self.s.new_per_request
@@ -137,7 +189,9 @@ class Scheduler:
             return
         per_request = self._yield[0] / self._yield[1]
         acceptance = self._acceptance[0] / self._acceptance[1]
-        while free > 0 and horizon(self._next_dispatch, self.s.window) <= self.state.next_request:
+        while free > 0 and horizon(self._next_dispatch, self.s.window, self.s.schedule) <= self.state.next_request:
+            if cautious and self._next_dispatch > self.state.next_request:
+                return
             if accepted + acceptance * live + per_request * len(self._instr) >= n:
                 return  # what is on its way should do: measured, not assumed
             k = self._next_dispatch
@@ -161,6 +215,13 @@ class Scheduler:
                     # What is in flight is paid for already: let it land, so that usage counts it.
                     await asyncio.gather(*self._flying, return_exceptions=True)
                     break
+                if self._interrupted:
+                    self._harvest(set(await _settled(self._flying)), draining=True)
+                    stop = self._advance()
+                    if stop is None:
+                        raise asyncio.CancelledError  # ends as a cancelled run does: run.json says interrupted
+                    status = stop
+                    break
                 self._dispatch()
                 if not self._flying:
                     raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
@@ -179,16 +240,17 @@ class Scheduler:
         self._save(status)
         return self._report(status, start_accepted)
 
-    def _harvest(self, done: set[asyncio.Task[Any]]) -> bool:
-        """Take in finished jobs; True when one could not be paid for (the budget is exhausted)."""
+    def _harvest(self, done: set[asyncio.Task[Any]], *, draining: bool = False) -> bool:
+        """Take in finished jobs; True when one could not be paid for (the budget is exhausted). While `draining`
+        (after an interruption) a failed job only leaves its request uncommitted."""
         self._flying -= done
         # Every failure is taken in (a task whose exception nobody asks for prints a traceback at exit), then the
-        # first fatal one stops the run; run() cancels and awaits the rest.
+        # first fatal one stops the run; run() cancels and awaits the rest. Halted: not sent, as asked.
         failures = [exc for task in done if not task.cancelled() and (exc := task.exception()) is not None]
-        fatal = [exc for exc in failures if not isinstance(exc, BudgetExhausted)]
-        if fatal:
+        fatal = [exc for exc in failures if not isinstance(exc, (BudgetExhausted, Halted))]
+        if fatal and not draining:
             raise fatal[0]  # an endpoint error stops the run here
-        exhausted = bool(failures)
+        exhausted = any(isinstance(exc, BudgetExhausted) for exc in failures)
         for k in [
             k for k, task in self._instr.items() if task.done() and not task.cancelled() and task.exception() is None
         ]:

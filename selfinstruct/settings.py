@@ -16,6 +16,7 @@ from selfinstruct.filters import DEFAULT_KEYWORDS, DEFAULT_THRESHOLD, FILTER_NAM
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.redact import redact
 from selfinstruct.resources import default_seeds
+from selfinstruct.scheduler import SCHEDULE
 from selfinstruct.text import Language
 
 
@@ -116,6 +117,7 @@ class GenerateSettings:
     prompts_dir: Path | None = None
     seed: int | None = None
     window: int = 32  # largest round of instruction requests (see bootstrap)
+    schedule: int = SCHEDULE  # what each request sees (scheduler.horizon); a resumed run keeps its own
     demos: int = 8  # per instruction prompt (alpaca mode: 3)
     machine_demos: int = 2  # of which from the pool, once it has some
     new_per_request: int = 8  # instructions asked for per prompt (alpaca mode: 20)

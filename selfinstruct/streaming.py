@@ -41,11 +41,12 @@ class Streamed:
 @functools.cache
 def _transport_errors() -> tuple[type[Exception], ...]:
     """The HTTP library's transport errors, which reach a stream's reader unwrapped: the SDK's client is httpx
-    in older releases and httpx2 in newer ones (a fresh install may have only one of them)."""
+    in older releases and httpx2 in newer ones (a fresh install may have only one of them), and with the aiohttp
+    transport LLMClient uses, aiohttp's errors that its adapter does not translate."""
     errors: list[type[Exception]] = []
-    for name in ("httpx2", "httpx"):
+    for name, error in (("httpx2", "TransportError"), ("httpx", "TransportError"), ("aiohttp", "ClientError")):
         try:
-            errors.append(importlib.import_module(name).TransportError)
+            errors.append(getattr(importlib.import_module(name), error))
         except ImportError:
             continue
     return tuple(errors)

@@ -30,6 +30,7 @@ import importlib
 import itertools
 import json
 import logging
+import random
 import re
 import signal
 import socket
@@ -948,6 +949,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--enforce-max-tokens", action="store_true", help="cut replies at the request's max_tokens (words)"
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="STATUS:SHARE[:RETRY_AFTER]",
+        help="answer this share of completion requests with STATUS (repeatable), e.g. 429:0.1:1 500:0.05",
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the random fault mix")
     args = parser.parse_args(argv)
 
     repo_root = str(Path(__file__).resolve().parent.parent)
@@ -973,6 +982,7 @@ def main(argv: list[str] | None = None) -> int:
         enforce_max_tokens=args.enforce_max_tokens,
         profile=None if args.profile == "none" else args.profile,
     )
+    _inject_mix(server, args.fault, args.fault_seed)
     server.start()
     try:
         print(f"READY {server.url}", flush=True)
@@ -981,6 +991,26 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _inject_mix(server: FakeOpenAIServer, specs: list[str], seed: int) -> None:
+    """A random mix of faults on completion requests: each spec is STATUS:SHARE[:RETRY_AFTER], one draw per request."""
+    rng = random.Random(seed)
+    draws: dict[int, float] = {}  # id(request) -> its draw, shared by the predicates of one request
+    start = 0.0
+    for spec in specs:
+        status, share, *after = spec.split(":")
+        low, high = start, start + float(share)
+        start = high
+
+        def hit(request: Request, low: float = low, high: float = high) -> bool:
+            if not request.path.endswith("completions"):
+                return False
+            draw = draws.setdefault(id(request), rng.random())
+            return low <= draw < high
+
+        fault = Fault(status=int(status), retry_after=float(after[0]) if after else None)
+        server.inject_when(hit, fault, times=2**62)
 
 
 if __name__ == "__main__":

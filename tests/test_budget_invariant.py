@@ -28,11 +28,11 @@ TIMEOUT = 1.0
 KILLS = 6
 
 
-def _cli(out: Path, url: str) -> list[str]:
+def _cli(out: Path, url: str, cap: int = CAP) -> list[str]:
     return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
             "--base-url", url, "--model", "fake-model", "--seed", "11", "-n", "400", "-q",
             "--concurrency", "32", "--timeout", str(TIMEOUT), "--max-retries", "3",
-            "--max-tokens-total", str(CAP), "--min-acceptance", "0"]  # fmt: skip
+            "--max-tokens-total", str(cap), "--min-acceptance", "0"]  # fmt: skip
 
 
 def _served(server: FakeOpenAIServer) -> int:
@@ -54,12 +54,16 @@ def test_served_tokens_never_pass_the_cap_across_faults_and_kills(tmp_path: Path
     rng = random.Random(20)
     out = tmp_path / "run"
     journal = out / "responses.jsonl"
+    # Scheduling rule 3 sends requests 1-63 as soon as request 0 is committed, so each kill cuts off more
+    # instruction requests, each charged its reservation: a larger cap leaves room for six kills (the bound
+    # checked is the same: the server never bills more than the cap).
+    cap = 2 * CAP
     with FakeOpenAIServer(respond, api_key=KEY, enforce_max_tokens=True) as server:
         make_hostile(server, TIMEOUT, seed=20)
         kills = 0
         for _ in range(KILLS):  # each run killed once it has a few attempts in flight or behind it
             before = _sent(journal)
-            proc = subprocess.Popen(_cli(out, server.url), env=env, stdout=subprocess.DEVNULL,
+            proc = subprocess.Popen(_cli(out, server.url, cap), env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)  # fmt: skip
             goal, deadline = before + rng.randint(2, 12), time.monotonic() + 120
             while proc.poll() is None and _sent(journal) < goal and time.monotonic() < deadline:
@@ -70,18 +74,19 @@ def test_served_tokens_never_pass_the_cap_across_faults_and_kills(tmp_path: Path
             proc.wait(timeout=60)
             kills += 1
         for _ in range(5):  # then run to the end; a request that met faults on every try is one line, exit 1
-            finished = subprocess.run(_cli(out, server.url), env=env, capture_output=True, text=True, timeout=600)
+            finished = subprocess.run(_cli(out, server.url, cap), env=env, capture_output=True, text=True,
+                                      timeout=600)  # fmt: skip
             assert finished.returncode in (1, 3) and finished.stderr.count("\n") <= 1, finished.stderr
             assert "Traceback" not in finished.stderr
             if finished.returncode == 3:
                 break
         served = _served(server)
     assert kills == KILLS, finished.stdout
-    assert finished.returncode == 3 and "token budget of 80,000" in finished.stdout, finished.stderr
-    assert 0 < served <= CAP, served
+    assert finished.returncode == 3 and f"token budget of {cap:,}" in finished.stdout, finished.stderr
+    assert 0 < served <= cap, served
     usage = json.loads((out / "run.json").read_text(encoding="utf-8"))["usage"]
     charged = sum(s["prompt_tokens"] + s["completion_tokens"] for s in usage.values())
-    assert served <= charged <= CAP  # the ledger never charges less than the server billed
+    assert served <= charged <= cap  # the ledger never charges less than the server billed
     assert sum(s["no_usage"] for s in usage.values()) > 0 and sum(s["unanswered"] for s in usage.values()) > 0
 
 
@@ -113,7 +118,7 @@ def test_a_batch_run_with_hostile_usage_killed_six_times_stays_under_the_cap(tmp
     env = {**os.environ, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
     env.pop("OPENAI_BASE_URL", None)
     out = tmp_path / "run"
-    cap = CAP // 2
+    cap = 2 * CAP  # rule 2 puts more requests in each batch round: a larger cap leaves room for six kills
     batches = FakeBatches(step_seconds=0.05)
     with FakeOpenAIServer(respond, api_key=KEY, enforce_max_tokens=True, routes=batches) as server:
         make_hostile(server, TIMEOUT, seed=6)  # in a batch line only the usage faults apply
