@@ -15,7 +15,8 @@ multiset overlap, of alpha = floor(t(m+n)/2) + 1 elements; an element is a token
 3. Signatures: a rare first common element is matched on its own; a frequent one (many texts hold it) only
    together with the second common element, which follows it in the order and is frequent too. So common
    words never produce the long candidate lists a plain prefix filter reads.
-4. Candidates are ranges of a sorted array (signature, length), found with one searchsorted; the length,
+4. Candidates are ranges of one array of keys (signature | length | position | text) sorted in place, found
+   with one searchsorted after a bitmap of the signatures present screens out most probes; the length,
    positional and a 128-bit token-mask overlap bound prune them in numpy before any LCS is computed.
 5. Survivors get rapidfuzz's exact bit-parallel LCS and rouge-score's own float formula.
 
@@ -74,8 +75,8 @@ class _Elements:
         elem = (np.cumsum(present, dtype=np.int32) - 1)[elem]  # dense element ids
         df = np.bincount(elem)
         order = np.argsort(df, kind="stable")
-        rank = np.empty(len(df), dtype=np.int64)
-        rank[order] = np.arange(len(df), dtype=np.int64)
+        rank = np.empty(len(df), dtype=np.int32)  # rank[elem] below is a temporary of every element: int32
+        rank[order] = np.arange(len(df), dtype=np.int32)
         self.df_sorted = df[order]
         key >>= 21
         key <<= 32
@@ -299,8 +300,15 @@ def _join(
         folded = layout.field(short.sig) & seen_mask
         np.bitwise_or.at(seen, folded >> 3, np.uint8(1) << (folded & 7).astype(np.uint8))
         del short, folded
-    s_key = np.concatenate(parts)
-    parts.clear()
+    # Copied into place a part at a time, each freed at once: a concatenate would hold every part twice.
+    s_key = np.empty(sum(map(len, parts)), dtype=np.int64)
+    at = 0
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        s_key[at : at + len(part)] = part
+        at += len(part)
+        del part
     s_key.sort()
     doc_mask = (1 << layout.doc_bits) - 1
     lo_mask, hi_mask = masks
