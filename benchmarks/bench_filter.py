@@ -12,7 +12,7 @@ that rouge-score scores above the threshold).
 
     python benchmarks/bench_filter.py                 # 1k, 5k, 20k, 50k
     python benchmarks/bench_filter.py --sizes 1000 --brute 1000
-    python benchmarks/bench_filter.py --sentences --sizes 200000 1000000 --brute 0 --check 3000
+    python benchmarks/bench_filter.py --sentences --sizes 200000 1000000 --brute 0 --check 3000 --keep /tmp/bench
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of ours before, between and after the brute loops")
     parser.add_argument("--sentences", action="store_true", help="draw from every turn's sentences (up to 1.19M)")
     parser.add_argument("--check", type=int, default=0, help="check each run against rouge-score on samples of K")
+    parser.add_argument("--keep", type=Path, help="write the generated inputs here and reuse them on later runs")
     args = parser.parse_args()
     source: Source = "sentences" if args.sentences else "first_lines"
 
@@ -139,13 +140,19 @@ def main() -> None:
     print(f"{'N':>7} {'kept':>7} {'cli wall s':>10} {'filter s':>9} {'peak MiB':>9} {'us/instr':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            path, out, rejected = (Path(tmp) / f"{name}_{n}.jsonl" for name in ("in", "out", "rejected"))
-            # Written by a child process: this one stays small, so the CLI's peak RSS is its own (a forked
-            # child starts with its parent's high-water mark).
-            gen = [sys.executable, "-m", "benchmarks.instruction_gen", str(n), "--dup-share", str(args.dup_share)]
-            with path.open("w", encoding="utf-8") as fh:
-                subprocess.run([*gen, "--seed", str(args.seed), *(["--sentences"] * args.sentences)],
-                               stdout=fh, check=True, cwd=ROOT)  # fmt: skip
+            out, rejected = (Path(tmp) / f"{name}_{n}.jsonl" for name in ("out", "rejected"))
+            source_name = f"{'sentences' if args.sentences else 'lines'}_{n}_dup{args.dup_share}_seed{args.seed}.jsonl"
+            path = (args.keep or Path(tmp)) / source_name
+            if not path.exists():
+                # Written by a child process: this one stays small, so the CLI's peak RSS is its own (a forked
+                # child starts with its parent's high-water mark).
+                path.parent.mkdir(parents=True, exist_ok=True)
+                gen = [sys.executable, "-m", "benchmarks.instruction_gen", str(n), "--dup-share", str(args.dup_share)]
+                partial = path.with_suffix(".partial")  # an interrupted run leaves nothing to reuse
+                with partial.open("w", encoding="utf-8") as fh:
+                    subprocess.run([*gen, "--seed", str(args.seed), *(["--sentences"] * args.sentences)],
+                                   stdout=fh, check=True, cwd=ROOT)  # fmt: skip
+                partial.replace(path)
             wall, inner, rss, kept = run_cli(path, out, rejected if args.check else None)
             print(f"{n:>7} {kept:>7} {wall:>10.2f} {inner:>9.2f} {rss:>9} {inner / n * 1e6:>9.1f}", flush=True)
             if args.check:

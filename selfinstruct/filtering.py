@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from selfinstruct.audit_scores import REASON_TEXT, ScoreSelection, keep_min_score
 from selfinstruct.audit_settings import default_journal
 from selfinstruct.errors import EmptyExportError, InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.filters.base import Rejection
-from selfinstruct.records import Record, atomic_writer, dumps, read_records
+from selfinstruct.records import Record, atomic_writer, dumps, iter_records, read_records
 from selfinstruct.seeds import task_from_record
 from selfinstruct.settings import FilterSettings
 
@@ -58,7 +59,7 @@ class FilterReport:
         }
 
 
-def _instructions(records: list[Record], path: Path) -> list[str]:
+def _instructions(records: Iterable[Record], path: Path) -> list[str]:
     out = []
     for rec in records:
         value = rec.data.get("instruction")
@@ -145,23 +146,26 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
         if settings.filters or settings.min_score is None
         else None
     )
-    records = read_records(settings.input)
-    instructions = _instructions(records, settings.input)
-    report = FilterReport(total=len(records), min_score=settings.min_score)
-    drops: list[str | None] = [None] * len(records)
+    # Without --min-score only the instructions are held while deciding; the records are read again to be
+    # written (a million records as dicts is most of a gigabyte).
+    records = read_records(settings.input) if settings.min_score is not None else None
+    instructions = _instructions(iter_records(settings.input) if records is None else records, settings.input)
+    report = FilterReport(total=len(instructions), min_score=settings.min_score)
+    drops: list[str | None] = [None] * len(instructions)
     trimmed: dict[int, dict[str, Any]] = {}
-    if settings.min_score is not None:
+    if records is not None and settings.min_score is not None:
         drops, trimmed = _min_score(records, settings, settings.min_score, report)
     references: list[str] = []
     for ref in settings.against:
         references.extend(_instructions(read_records(ref), ref))
-    report.tasks = len({task_key(i) for i in instructions})
     report.reference = len(references)
     start = time.perf_counter()
     if chain is not None:
         chain.add_reference(references)
     scored = [_score_rejection(d, settings.min_score) for d in drops]
     tasks = _group([i for i, r in zip(instructions, scored, strict=True) if r is None])
+    report.tasks = len(tasks.first) if len(tasks.of) == len(instructions) else len(set(map(task_key, instructions)))
+    del instructions
     # One call for the whole file: the near-duplicate index then sees every instruction at once (batch join).
     done = 0
 
@@ -177,36 +181,58 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
     )
     if chain is None:
         advance(len(tasks.first))
-    if progress is not None and len(records) > len(tasks.of):
-        progress(len(records) - len(tasks.of))  # dropped by the audit score
-    task_of = iter(tasks.of)
-    kept: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
-    for index, (rec, score_rejection) in enumerate(zip(records, scored, strict=True)):
-        rejection = score_rejection if score_rejection is not None else decisions[next(task_of)]
-        if rejection is None:
-            kept.append(trimmed.get(index, rec.data))
-        else:
-            report.dropped[(rejection.filter, rejection.reason)] += 1
-            if settings.rejected is not None:
-                rejected.append({"line": rec.line, **rejection.to_dict(), "record": rec.data})
-    report.kept = len(kept)
+    if progress is not None and report.total > len(tasks.of):
+        progress(report.total - len(tasks.of))  # dropped by the audit score
     report.kept_tasks = sum(1 for d in decisions if d is None)
+    task_of = iter(tasks.of)
+    rejections = [r if r is not None else decisions[next(task_of)] for r in scored]
+    del chain, decisions, scored
+    tasks.first.clear()  # the instructions: the records are read again to be written
+    tasks.of.clear()
+    for rejection in rejections:
+        if rejection is not None:
+            report.dropped[(rejection.filter, rejection.reason)] += 1
+    report.kept = report.total - report.dropped_total
     report.seconds = time.perf_counter() - start
-    if settings.min_score is not None and not kept:
+    if settings.min_score is not None and not report.kept:
         reasons = ", ".join(f"{r} {n:,}" for (_, r), n in sorted(report.dropped.items()))
         raise EmptyExportError(
-            f"{settings.input}: nothing to keep: the audit scored none of its {len(records):,} tasks at least "
+            f"{settings.input}: nothing to keep: the audit scored none of its {report.total:,} tasks at least "
             f"{settings.min_score:g} ({reasons}); nothing was written"
         )
-
-    as_array = settings.out.suffix.lower() == ".json"
-    with atomic_writer(settings.out) as fh:
-        if as_array:
-            fh.write("[\n" + ",\n".join(dumps(r) for r in kept) + ("\n]\n" if kept else "]\n"))
-        else:
-            fh.writelines(dumps(r) + "\n" for r in kept)
-    if settings.rejected is not None:
-        with atomic_writer(settings.rejected) as fh:
-            fh.writelines(dumps(r) + "\n" for r in rejected)
+    _write(settings, iter_records(settings.input) if records is None else records, rejections, trimmed)
     return report
+
+
+def _write(
+    settings: FilterSettings,
+    records: Iterable[Record],
+    rejections: list[Rejection | None],
+    trimmed: dict[int, dict[str, Any]],
+) -> None:
+    """The kept records to settings.out and the dropped ones to settings.rejected, a record at a time. Both are
+    written atomically, so a file that changed since it was read (the records are read again) leaves neither."""
+    as_array = settings.out.suffix.lower() == ".json"
+    with atomic_writer(settings.out) as out, _maybe_writer(settings.rejected) as rejected:
+        out.write("[\n" if as_array else "")
+        separator = ""
+        try:
+            for index, (rec, rejection) in enumerate(zip(records, rejections, strict=True)):
+                if rejection is None:
+                    out.write(separator + dumps(trimmed.get(index, rec.data)) + ("" if as_array else "\n"))
+                    separator = ",\n" if as_array else ""
+                elif rejected is not None:
+                    rejected.write(dumps({"line": rec.line, **rejection.to_dict(), "record": rec.data}) + "\n")
+        except ValueError:  # zip: another number of records than when they were decided
+            raise InputError("changed while it was being filtered; run the filter again", path=settings.input) from None
+        out.write(("\n]\n" if separator else "]\n") if as_array else "")
+
+
+@contextmanager
+def _maybe_writer(path: Path | None) -> Iterator[IO[str] | None]:
+    """atomic_writer(path), or None when there is no path."""
+    if path is None:
+        yield None
+        return
+    with atomic_writer(path) as fh:
+        yield fh

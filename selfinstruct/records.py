@@ -72,10 +72,18 @@ class _Lines:
 _TOO_DEEP = "JSON nested too deeply (thousands of levels); a task record is a flat object, fix or delete it"
 
 
+def _split_lines(text: str) -> Iterator[tuple[int, str, bool]]:
+    """(1-based number, line, whether it is the last) for each line, one at a time: a list of a million lines
+    would be held next to the text. Split on "\n" only: U+2028 and friends are legal inside JSON strings."""
+    start, number = 0, 1
+    while (end := text.find("\n", start)) >= 0:
+        yield number, text[start:end], False
+        start, number = end + 1, number + 1
+    yield number, text[start:], True
+
+
 def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
-    # Split on "\n" only: U+2028 and friends are legal inside JSON strings.
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
+    for number, line, last in _split_lines(text):
         if not line.strip():
             continue
         try:
@@ -87,7 +95,7 @@ def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
             fix = (
                 "the last line is incomplete (cut off while being written?): complete or delete it; in a run "
                 "directory, re-running its `selfinstruct generate` command repairs it"
-                if number == len(lines)
+                if last
                 else "each line must be one complete JSON object"
             )
             raise InputError(f"broken JSON: {exc.msg} (column {exc.colno}); {fix}", path=path, line=number) from None
@@ -144,17 +152,26 @@ def _json_type(value: object) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
-def read_records(path: Path | str) -> list[Record]:
-    """All JSON objects in a JSONL file or a JSON array file; an empty file is an InputError."""
+def iter_records(path: Path | str) -> Iterator[Record]:
+    """The JSON objects of a JSONL file or a JSON array file one at a time, so that a caller who keeps only
+    a field of each never holds them all; an empty file, or one without records, is an InputError (raised
+    when the iteration reaches it)."""
     path = Path(path)
     text = read_text(path)
     stripped = text.lstrip()
     if not stripped:
         raise InputError("file is empty; it needs at least one task, one JSON object per line", path=path)
-    records = list(_iter_json_array(text, path) if stripped[0] == "[" else _iter_jsonl(text, path))
-    if not records:
+    any_record = False
+    for record in _iter_json_array(text, path) if stripped[0] == "[" else _iter_jsonl(text, path):
+        any_record = True
+        yield record
+    if not any_record:
         raise InputError("no records in the file; it needs at least one task object", path=path)
-    return records
+
+
+def read_records(path: Path | str) -> list[Record]:
+    """All JSON objects in a JSONL file or a JSON array file; an empty file is an InputError."""
+    return list(iter_records(path))
 
 
 def dumps(obj: Any) -> str:

@@ -130,6 +130,60 @@ def test_similar_pairs_are_every_pair_above_the_threshold(seed: int, threshold: 
     assert got == sorted(expected)
 
 
+# Key layouts of the join's indexed side (_KEY_BITS, _MIN_SIG_BITS, _POS_BITS, _SEEN_BITS): the default, and
+# narrow ones for 340 texts (9 bits of text number) where signatures fold into 6 bits (constant collisions),
+# lengths clamp at 3 (or 1) and positions at 1 (or 0), and the bitmap of present signatures is one byte.
+LAYOUTS = [(62, 24, 4, 27), (18, 6, 1, 27), (16, 6, 0, 3), (17, 5, 1, 4)]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.3, 0.5, 0.7, 0.75, 0.9]))
+def test_similar_pairs_exact_under_any_key_layout(
+    layout: tuple[int, int, int, int], seed: int, threshold: float
+) -> None:
+    """Folded signatures, clamped lengths and positions and a saturated bitmap only admit extra candidates: the
+    pairs stay exactly the brute-force ones, for CJK, repeated tokens, texts of 0 to 3 tokens and up to 40."""
+    rng = random.Random(seed)
+    vocab = [f"w{k}" for k in range(50)] + list("山水人大小中天日月")
+    weights = [1 / (k + 1) for k in range(len(vocab))]
+    texts = []
+    for _ in range(300):
+        size = rng.choice([rng.randint(0, 3), rng.randint(4, 14), rng.randint(15, 40)])
+        texts.append(" ".join(rng.choices(vocab, weights, k=size)))
+    texts += [" ".join([rng.choice(vocab)] * rng.randint(1, 12)) for _ in range(10)]  # one token repeated
+    texts += [" ".join(rng.sample(t.split(), len(t.split()))) for t in texts[:30]]  # reordered copies
+    assert len(texts) == 340
+    idx = NearDuplicateIndex()
+    codes = [idx._encode(t, assign=True) for t in texts]
+    first_new = rng.randint(0, len(codes))
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in zip(("_KEY_BITS", "_MIN_SIG_BITS", "_POS_BITS", "_SEEN_BITS"), layout, strict=True):
+            mp.setattr(rouge_join, name, value)
+        a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
+    got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
+    tokens = [rouge_tokens(t) for t in texts]
+    expected = []
+    for j in range(max(1, first_new), len(texts)):
+        for i in range(j):
+            score = rouge_fmeasure(lcs_length(tokens[j], tokens[i]), len(tokens[j]), len(tokens[i]))
+            if score > threshold:
+                expected.append((i, j, score))
+    assert got == sorted(expected)
+
+
+def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:
+    """Too many texts for a key's bits is an OverflowError from the join, and add_unique then decides block by
+    block: the same decisions."""
+    texts = [f"Write a short story about a {w} and a {v}." for w in ("cat", "dog", "fox") for v in ("owl", "bee")]
+    expected = NearDuplicateIndex().add_unique(texts, join=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rouge_join, "_KEY_BITS", 20)
+        with pytest.raises(OverflowError):
+            rouge_join.similar_pairs([NearDuplicateIndex()._encode(t, assign=True) for t in texts], 0.7)
+        assert NearDuplicateIndex().add_unique(texts, join=True) == expected
+
+
 def test_join_reports_progress_and_keeps_the_index_usable() -> None:
     """The batch join counts every instruction in progress; afterwards the prefix postings are rebuilt on the
     next probe, so one-at-a-time use goes on with the same answers."""

@@ -479,6 +479,7 @@ class NearDuplicateIndex:
                 distinct.append(code)
             new.append(number)
             first.append(number == size)
+        del ids  # a million keys: not held through the join
         a, b, scores = similar_pairs(distinct, self.threshold, first_new=n_old, workers=self.workers, progress=progress)
         if progress is not None and len(distinct) - n_old < len(texts):
             progress(len(texts) - (len(distinct) - n_old))

@@ -15,7 +15,8 @@ multiset overlap, of alpha = floor(t(m+n)/2) + 1 elements; an element is a token
 3. Signatures: a rare first common element is matched on its own; a frequent one (many texts hold it) only
    together with the second common element, which follows it in the order and is frequent too. So common
    words never produce the long candidate lists a plain prefix filter reads.
-4. Candidates are ranges of a sorted array (signature, length), found with one searchsorted; the length,
+4. Candidates are ranges of one array of keys (signature | length | position | text) sorted in place, found
+   with one searchsorted after a bitmap of the signatures present screens out most probes; the length,
    positional and a 128-bit token-mask overlap bound prune them in numpy before any LCS is computed.
 5. Survivors get rapidfuzz's exact bit-parallel LCS and rouge-score's own float formula.
 
@@ -38,8 +39,14 @@ _LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone
 _CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
 _CHUNK_TUPLES = 1 << 20  # candidate (text, text) tuples expanded per step
 _VERIFY = 1 << 20  # pairs per LCS call
-_LEN_BITS = 20
-_MAX_LEN = (1 << _LEN_BITS) - 1
+_MAX_LEN = (1 << 20) - 1  # tokens in a text; longer ones go to the incremental index (OverflowError)
+# A key of the indexed side (_Layout): 62 bits, so that the end of the last signature's range stays a positive
+# int64; positions clamp at 4 bits; a signature keeps at least 24 (fewer would make hash collisions common).
+_KEY_BITS = 62
+_POS_BITS = 4
+_MIN_SIG_BITS = 24
+_STEPS = 4  # keys stepped over before a range's end is searched for
+_SEEN_BITS = 27  # of the bitmap of signatures present on the indexed side (16 MiB)
 
 
 class _Elements:
@@ -68,8 +75,8 @@ class _Elements:
         elem = (np.cumsum(present, dtype=np.int32) - 1)[elem]  # dense element ids
         df = np.bincount(elem)
         order = np.argsort(df, kind="stable")
-        rank = np.empty(len(df), dtype=np.int64)
-        rank[order] = np.arange(len(df), dtype=np.int64)
+        rank = np.empty(len(df), dtype=np.int32)  # rank[elem] below is a temporary of every element: int32
+        rank[order] = np.arange(len(df), dtype=np.int32)
         self.df_sorted = df[order]
         key >>= 21
         key <<= 32
@@ -229,6 +236,43 @@ def similar_pairs(
     return a[keep], b[keep], scores[keep]
 
 
+class _Layout:
+    """The bits of a key of the indexed (shorter) side, high to low: signature | length | position | text.
+
+    Sorting these keys in place groups the entries by signature and then length, with no permutation array
+    (an argsort and its gathers were most of the join's peak memory). Signatures are folded to the bits left,
+    lengths and positions clamped; both only admit extra candidates (lengths are read from the texts)."""
+
+    def __init__(self, n_docs: int, max_len: int) -> None:
+        self.doc_bits = max(1, (n_docs - 1).bit_length())
+        self.pos_max = (1 << _POS_BITS) - 1
+        self.shift = self.doc_bits + _POS_BITS
+        self.len_bits = max(1, min(max_len.bit_length(), _KEY_BITS - self.shift - _MIN_SIG_BITS))
+        self.sig_bits = _KEY_BITS - self.shift - self.len_bits
+        if self.sig_bits < _MIN_SIG_BITS:
+            raise OverflowError("too many texts for the batch join")
+        self.len_cap = (1 << self.len_bits) - 1
+
+    def field(self, sig: IntArray) -> IntArray:
+        """Signatures in sig_bits: ranks below half stay as they are, the rest fold into the upper half."""
+        half = 1 << (self.sig_bits - 1)
+        out: IntArray = np.where(sig < half, sig, (sig & (half - 1)) | half)
+        return out
+
+    def probe(self, field: IntArray, n: IntArray) -> IntArray:
+        """The smallest key with this signature field and a length field of at least n, which may be
+        len_cap + 1: the start of the next field (a range end). Range starts clamp n to len_cap themselves."""
+        out: IntArray = ((field << self.len_bits) + np.minimum(n, self.len_cap + 1)) << self.shift  # +, not |
+        return out
+
+    def keys(self, sig: _Signatures) -> IntArray:
+        length = np.minimum(sig.n, self.len_cap)
+        pos = np.minimum(sig.pos, self.pos_max)  # a lower position only admits more
+        out: IntArray = (self.field(sig.sig) << self.len_bits | length) << self.shift
+        out |= pos << self.doc_bits | sig.doc
+        return out
+
+
 def _join(
     el: _Elements,
     docs: IntArray,
@@ -243,36 +287,51 @@ def _join(
     """Candidate pairs among `docs` (shorter text's short prefix against the longer one's long prefix), pruned,
     appended to `found` as a << 32 | b keys (a < b)."""
     short_prefix, long_prefix = prefixes
-    keys, s_docs, s_poss = [], [], []
-    for start in range(0, len(docs), _CHUNK_DOCS):  # built in parts and kept compact: this side is held throughout
+    layout = _Layout(len(el.lens), int(el.lens.max()))
+    # Which signature fields occur at all, a bit each (folded to _SEEN_BITS): most probes are dropped by it
+    # before the binary search, which is what the join spends most of its time on.
+    seen_bits = min(layout.sig_bits, _SEEN_BITS)
+    seen_mask = (1 << seen_bits) - 1
+    seen = np.zeros(1 << (seen_bits - 3), dtype=np.uint8)
+    parts = []
+    for start in range(0, len(docs), _CHUNK_DOCS):
         short = _Signatures(el, docs[start : start + _CHUNK_DOCS], short_prefix, levels)
-        keys.append(short.sig << _LEN_BITS | short.n)
-        s_docs.append(short.doc.astype(np.int32))
-        s_poss.append(np.minimum(short.pos, 32767).astype(np.int16))  # a lower position only admits more
-        del short
-    s_key = np.concatenate(keys)
-    keys.clear()  # each array is freed as soon as its sorted copy exists
-    order = np.argsort(s_key)
-    s_key = s_key[order]
-    s_doc = np.concatenate(s_docs)[order]
-    s_docs.clear()
-    s_pos = np.concatenate(s_poss)[order]
-    s_poss.clear()
-    del order
+        parts.append(layout.keys(short))
+        folded = layout.field(short.sig) & seen_mask
+        np.bitwise_or.at(seen, folded >> 3, np.uint8(1) << (folded & 7).astype(np.uint8))
+        del short, folded
+    # Copied into place a part at a time, each freed at once: a concatenate would hold every part twice.
+    s_key = np.empty(sum(map(len, parts)), dtype=np.int64)
+    at = 0
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        s_key[at : at + len(part)] = part
+        at += len(part)
+        del part
+    s_key.sort()
+    doc_mask = (1 << layout.doc_bits) - 1
     lo_mask, hi_mask = masks
+    lens = el.lens
     ratio = bound / (2 - bound) if bound > 0 else 0.0
     for start in range(0, len(docs), _CHUNK_DOCS):
         part = docs[start : start + _CHUNK_DOCS]
         probe = _Signatures(el, part, long_prefix, levels)
-        # Probing in key order: numpy's binary search then starts from the previous hit (cache-friendly).
-        order = np.argsort(probe.sig)
-        p_sig, p_doc, p_pos, n_y = probe.sig[order], probe.doc[order], probe.pos[order], probe.n[order]
-        del probe, order
+        field = layout.field(probe.sig)
         # The shorter text x: n_x in [ratio * n_y, n_y], and the y-side positional bound.
+        n_y = probe.n
         n_lo = np.floor(ratio * n_y).astype(np.int64)
-        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - p_pos) / bound - n_y).astype(np.int64))
-        lo = np.searchsorted(s_key, p_sig << _LEN_BITS | n_lo, "left")
-        hi = np.searchsorted(s_key, p_sig << _LEN_BITS | np.maximum(n_hi, n_lo - 1) + 1, "left")
+        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - probe.pos) / bound - n_y).astype(np.int64))
+        folded = field & seen_mask
+        live = (n_hi >= n_lo) & ((seen[folded >> 3] >> (folded & 7).astype(np.uint8)) & 1).astype(bool)
+        del folded
+        # Probing in key order: numpy's binary search then starts from the previous hit (cache-friendly).
+        order = np.flatnonzero(live)
+        order = order[np.argsort(field[order])]
+        field, p_doc, n_y, n_lo, n_hi = field[order], probe.doc[order], n_y[order], n_lo[order], n_hi[order]
+        del probe, order, live
+        lo = np.searchsorted(s_key, layout.probe(field, np.minimum(n_lo, layout.len_cap)), "left")
+        hi = _range_ends(s_key, lo, layout.probe(field, n_hi + 1))
         count = np.maximum(hi - lo, 0)
         cum = np.cumsum(count)
         first = 0
@@ -282,15 +341,17 @@ def _join(
             last = max(first + 1, int(np.searchsorted(cum, base + _CHUNK_TUPLES, "right")))
             c = count[first:last]
             src = np.repeat(np.arange(first, last, dtype=np.int64), c)
-            x_at = np.repeat(lo[first:last], c) + _ranges(c)
-            x, y = s_doc[x_at], p_doc[src]
-            nx, ny = s_key[x_at] & _MAX_LEN, n_y[src]
+            x_key = s_key[np.repeat(lo[first:last], c) + _ranges(c)]
+            x, y = x_key & doc_mask, p_doc[src]
+            nx, ny = lens[x], n_y[src]
             alpha = _alpha(nx + ny, bound)
-            ok = (x != y) & (np.maximum(x, y) >= first_new) & (s_pos[x_at] <= nx - alpha)
+            x_pos = (x_key >> layout.doc_bits) & layout.pos_max
+            ok = (x != y) & (np.maximum(x, y) >= first_new) & (x_pos <= nx - alpha)
+            ok &= (nx <= ny) & (2 * nx > bound * (nx + ny))
             x, y, nx, ny, alpha = x[ok], y[ok], nx[ok], ny[ok], alpha[ok]
             missing_x = np.bitwise_count(lo_mask[x] & ~lo_mask[y]) + np.bitwise_count(hi_mask[x] & ~hi_mask[y])
             missing_y = np.bitwise_count(lo_mask[y] & ~lo_mask[x]) + np.bitwise_count(hi_mask[y] & ~hi_mask[x])
-            ok = (np.minimum(nx - missing_x, ny - missing_y) >= alpha) & (2 * nx > bound * (nx + ny))
+            ok = np.minimum(nx - missing_x, ny - missing_y) >= alpha
             x, y = x[ok], y[ok]
             if len(x):
                 found.append(np.unique(np.minimum(x, y) << 32 | np.maximum(x, y)))
@@ -299,6 +360,22 @@ def _join(
             done = int(np.count_nonzero(part >= first_new))
             if done:
                 progress(done)
+
+
+def _range_ends(keys: IntArray, lo: IntArray, end: IntArray) -> IntArray:
+    """np.searchsorted(keys, end) for ends just past lo: most ranges hold a few keys, which are stepped over
+    (they share lo's cache line) instead of searched for; the rest are searched."""
+    hi = lo.copy()
+    active = np.arange(len(lo))
+    last = len(keys) - 1
+    for _ in range(_STEPS):
+        at = hi[active]
+        active = active[(at <= last) & (keys[np.minimum(at, last)] < end[active])]
+        if not len(active):
+            return hi
+        hi[active] += 1
+    hi[active] = np.searchsorted(keys, end[active], "left")
+    return hi
 
 
 def resolve(
