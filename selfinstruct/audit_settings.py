@@ -11,7 +11,7 @@ from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.runstate import RUN, TASKS
-from selfinstruct.settings import check_base_url, refuse_embedded_language, resolve_prices
+from selfinstruct.settings import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
 from selfinstruct.text import Language
 
 JOURNAL = "audit.jsonl"
@@ -146,7 +146,7 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
         prompts_dir=prompts_dir,
         sample=opts.get("sample"),
         seed=opts["seed"] if opts.get("seed") is not None else 0,
-        params=LOCAL_JUDGE_PARAMS if local else JUDGE_PARAMS,
+        params=LOCAL_JUDGE_PARAMS if local else with_reasoning_room({"audit": JUDGE_PARAMS}, model, api)["audit"],
         local=local,
         local_model=local_model,
         max_tokens_total=opts.get("max_tokens_total"),

@@ -55,7 +55,7 @@ from selfinstruct.runstate import RunState
 from selfinstruct.scheduler import Progress, Scheduler, horizon, landed
 from selfinstruct.seeds import check_classification_seeds, demonstration_seeds
 from selfinstruct.settings import GenerateSettings, classification_stops
-from selfinstruct.stopcut import is_cut, task_tail
+from selfinstruct.stopcut import is_cut, stopped_before_its_examples, task_tail, without_new_task_stops
 from selfinstruct.stopping import StopRules, Verdict, history_of
 from selfinstruct.tasks import Instance, Task
 
@@ -269,12 +269,12 @@ class Bootstrap(Scheduler):
         params = self.s.params["instances"]
         if cand.is_classification:
             params = replace(params, stop=classification_stops(params.stop))
-        reply = await self.client.complete(
-            "instances",
-            self.prompts[template].render(instruction=cand.instruction),
-            params,
-            seed=derive_seed(self.seed, request, cand.index, "instances"),
-        )
+        prompt = self.prompts[template].render(instruction=cand.instruction)
+        seed = derive_seed(self.seed, request, cand.index, "instances")
+        reply = await self.client.complete("instances", prompt, params, seed=seed)
+        if stopped_before_its_examples(reply, params.stop):  # a preamble, then its own "Example 1": again, unstopped
+            params = replace(params, stop=without_new_task_stops(params.stop))
+            reply = await self.client.complete("instances", prompt, params, seed=seed)
         outcome = instances_from_reply(
             reply.text,
             output_first=cand.is_classification,

@@ -18,6 +18,7 @@ from selfinstruct.redact import redact
 from selfinstruct.resources import default_seeds
 from selfinstruct.scheduler import SCHEDULE
 from selfinstruct.text import Language
+from selfinstruct.wire import is_openai_reasoning_model
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,19 @@ def classification_stops(stops: tuple[str, ...]) -> tuple[str, ...]:
 # Alpaca's batch ends before task 20: its separator, or its label at a line start when a model drops the
 # separator; never "20." alone, which a line of an output may start with ("20.50 is the total").
 ALPACA_STOPS = ("\n###\n20", "\n20. Instruction", "\n20. 指令")
+
+
+# What an OpenAI reasoning model (o-series, gpt-5) may think, at the low effort it is asked for, before it
+# answers: its thinking counts in max_completion_tokens, and 8 tokens for a yes/no would be spent on it alone.
+REASONING_ROOM = 2048
+
+
+def with_reasoning_room(params: dict[str, StepParams], model: str | None, api: Api) -> dict[str, StepParams]:
+    """`params` with room for an OpenAI reasoning model's thinking in every step's max_tokens (the budget then
+    reserves what is sent); unchanged for other models."""
+    if api != "chat" or not model or not is_openai_reasoning_model(model):
+        return params
+    return {step: dataclasses.replace(p, max_tokens=p.max_tokens + REASONING_ROOM) for step, p in params.items()}
 
 
 def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
@@ -325,7 +339,9 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         machine_demos=0 if alpaca else 2,
         new_per_request=20 if alpaca else 8,
         threshold=opts["threshold"],
-        params=_apply_step_overrides(default_params(api, local=local), mode, overrides),
+        params=_apply_step_overrides(
+            with_reasoning_room(default_params(api, local=local), model, api), mode, overrides
+        ),
         max_tokens_total=opts["max_tokens_total"],
         max_cost=opts["max_cost"],
         prices=resolve_prices(opts),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from selfinstruct.instance_markers import _TASK_LINE
+from selfinstruct.instance_markers import _CLASS_LABEL, _INPUT_LABEL, _OUTPUT_LABEL, _TASK_LINE
 from selfinstruct.llm import Completion
 
 # Stops that open a new block (a separator, an example, an Alpaca task): the reply they end is complete
@@ -68,3 +68,21 @@ def task_tail(reply: Completion, stops: tuple[str, ...]) -> bool | None:
     if reply.stop_reason is None:
         return None
     return bool(_NEW_TASK.match(reply.stop_reason))
+
+
+def stopped_before_its_examples(reply: Completion, stops: tuple[str, ...]) -> bool:
+    """Whether the new-task stop may have ended `reply` at its OWN first example, written after a preamble ("The
+    game starts with two players...\n\nExample 1", the embedded model): a stopped reply with no instance label
+    and no "Task:" line at its end. The caller asks again without that stop (vLLM, which names the stop,
+    says so; elsewhere an answer that ended without instances, a refusal, costs one more request)."""
+    if not any(_NEW_TASK.match(stop) for stop in stops) or reply.finish_reason != "stop":
+        return False
+    if reply.stop_reason is not None and not _NEW_TASK.match(reply.stop_reason):
+        return False  # vLLM: another stop fired, or none ("")
+    labels = (_INPUT_LABEL, _OUTPUT_LABEL, _CLASS_LABEL)
+    labelled = any(p.match(line) for line in reply.text.splitlines() for p in labels)
+    return not labelled and not ends_in_task_line(reply.text)
+
+
+def without_new_task_stops(stops: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(stop for stop in stops if not _NEW_TASK.match(stop))

@@ -24,7 +24,7 @@ from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.llm import Completion, EndpointSettings, StepParams
 from selfinstruct.parsing import parse_instruction_list
 from selfinstruct.prompts import list_end_stop
-from selfinstruct.settings import default_params
+from selfinstruct.settings import REASONING_ROOM, default_params
 from selfinstruct.stopcut import is_cut
 from selfinstruct.wire import is_openai_reasoning_model, request_body, request_path
 from tests.fake_openai import FakeOpenAIServer, Fault
@@ -129,6 +129,11 @@ def test_generate_with_an_openai_reasoning_model(tmp_path: Path, model: str) -> 
         assert server.stats.by_outcome.get("invalid_request", 0) == 0
     assert result.exit_code == 0, result.stderr
     assert len([json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]) == 3
+    # Its thinking counts in max_completion_tokens: every step has room for it, and the ledger reserves that.
+    asked = sorted(r.body["max_completion_tokens"] for r in server.requests)
+    journal = [json.loads(line) for line in (out / "responses.jsonl").read_text().splitlines()]
+    assert sorted(r["completion_tokens"] for r in journal if "sent" in r) == asked
+    assert min(asked) == 8 + REASONING_ROOM  # the yes/no classification, before: 8 tokens, all spent thinking
 
 
 def test_a_reply_cut_by_a_content_filter_loses_its_last_instance_as_a_cut(tmp_path: Path) -> None:

@@ -202,3 +202,21 @@ def test_an_output_ending_in_a_task_line_is_kept_whole_or_dropped_never_cut(tmp_
     outputs = [i["output"] for i in _run(tmp_path, _instances(todo), profile, "completions")]
     assert "Morning: walk the dog" not in outputs
     assert (todo in outputs) == (profile == "vllm") and "A short, complete answer." in outputs
+
+
+@pytest.mark.parametrize("profile", ["openai", "vllm", "llamacpp"])
+def test_a_preamble_before_the_reply_s_own_first_example_is_asked_again_unstopped(tmp_path: Path, profile: str) -> None:
+    """The embedded model wrote "The game starts with two players...\n\nExample 1\nInput: ...": the new-task
+    stop ended it before its own first example, and the task was lost. It is asked again without that stop."""
+
+    def responder(request: Request) -> Reply | str:
+        if "Example 1" not in request.prompt or "Class label" in request.prompt:
+            return respond(request)
+        return "The game starts with two players.\n\nExample 1\nInput: Alex and Ben\nOutput: Ben wins."
+
+    instances = _run(tmp_path, responder, profile, "completions")
+    assert instances and all(i == {"input": "Alex and Ben", "output": "Ben wins."} for i in instances)
+    journal = [json.loads(line) for line in (tmp_path / "run" / "responses.jsonl").read_text().splitlines()]
+    replies = [r["text"] for r in journal if r.get("step") == "instances" and r.get("text", "").startswith("The game")]
+    stopped = [t for t in replies if "Example 1" not in t]
+    assert len(stopped) == len(replies) - len(stopped) == len(instances)  # stopped, then asked without that stop
