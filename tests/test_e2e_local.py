@@ -84,7 +84,15 @@ def start_mid_run(out: Path) -> tuple[subprocess.Popen[str], psutil.Process]:
         proc.kill()
         proc.wait()
         pytest.fail(f"the CLI should have started one local server, found {len(servers)}")
-    time.sleep(3)  # mid-run: requests in flight
+    # Mid-run: the server is up and a request is on the wire (its `sent` line is journaled before it goes).
+    # A fixed sleep was not enough on a loaded machine: the server could still be loading the model.
+    journal = out / "responses.jsonl"
+    while time.monotonic() < deadline and proc.poll() is None and not (journal.exists() and journal.stat().st_size):
+        time.sleep(0.2)
+    if proc.poll() is not None or not journal.exists():
+        proc.kill()
+        proc.wait()
+        pytest.fail("the CLI should have sent a request to its local server")
     return proc, servers[0]
 
 
