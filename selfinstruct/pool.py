@@ -145,9 +145,19 @@ class JsonlLog:
     async def append_async(self, rows: Sequence[dict[str, Any]]) -> None:
         """`append` with its write and fsync in a thread, on disk as well when it returns: an fsync takes
         milliseconds, in which the event loop goes on serving the requests in flight."""
-        if rows:
-            await asyncio.to_thread(self._write, rows)
-            self.records.extend(rows)
+        if not rows:
+            return
+        write = asyncio.ensure_future(asyncio.to_thread(self._write, rows))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            # The thread writes on: wait for it, or a caller that closes the file on the way out could free its
+            # descriptor number for another file while the write is still to come.
+            await asyncio.wait([write])
+            if write.exception() is None:
+                self.records.extend(rows)
+            raise
+        self.records.extend(rows)
 
     def _write(self, rows: Sequence[dict[str, Any]]) -> None:
         data = "".join(dumps(r) + "\n" for r in rows).encode("utf-8")

@@ -170,3 +170,24 @@ def test_append_async_writes_in_a_thread_while_the_event_loop_runs(tmp_path: Pat
         seen = asyncio.run(go(pool))
     assert seen[0] > 0 and seen[2] > 0  # the loop ran other tasks during each write
     assert TaskPool(path).records == [task(0), task(1), task(2)]
+
+
+def test_a_cancelled_append_async_returns_only_once_its_write_is_done(tmp_path: Path) -> None:
+    """Cancelled (a second Ctrl-C) while its thread writes, the commit waits for the write before the run closes
+    the file: the rows are whole on disk and in memory, and the cancellation still ends the run."""
+    import asyncio
+
+    path = tmp_path / "tasks.jsonl"
+    rows = [task(i) for i in range(2000)]
+
+    async def go(pool: JsonlLog) -> None:
+        commit = asyncio.create_task(pool.append_async(rows))
+        await asyncio.sleep(0)  # the write is handed to its thread
+        commit.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await commit
+        assert path.read_bytes().count(b"\n") == len(rows) == len(pool)
+
+    with TaskPool(path) as pool:
+        asyncio.run(go(pool))
+    assert TaskPool(path).records == rows
