@@ -326,7 +326,7 @@ class Bootstrap(Scheduler):
 
     # -- committing --------------------------------------------------------------------------------------
 
-    def _commit(self, result: JobResult) -> bool | None:
+    async def _commit(self, result: JobResult) -> bool | None:
         """Decide the request's candidates in order and write its outcome; True when the target has been reached,
         None while the candidate at the cursor waits for its instances (the decided ones wait in memory)."""
         k = result.request
@@ -383,7 +383,7 @@ class Bootstrap(Scheduler):
             tasks.append(record)
             self.stops.accepted()
             self.chain.keep(cand.instruction)  # later candidates of this response are compared with it
-        state.commit(k, tasks, rejected)
+        await state.commit(k, tasks, rejected)
         del self._results[k]
         self._yield[0] += len(tasks)
         self._yield[1] += 1

@@ -24,9 +24,10 @@ from selfinstruct.budget import Attempt, Budget, Charging, Ledger, Prices, Spend
 from selfinstruct.context_window import TRUNCATION_WARNING, Overflow, read_overflow, truncated_prompt
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.ratelimit import RateLimiter
+from selfinstruct.raw_reply import read_reply
 from selfinstruct.redact import redact
 from selfinstruct.streaming import StreamBroken, streamed_completion
-from selfinstruct.wire import MalformedResponse, capped, completion_of, request_body, request_path
+from selfinstruct.wire import MalformedResponse, capped, request_body, request_path
 
 if TYPE_CHECKING:
     import openai
@@ -344,7 +345,6 @@ class LLMClient:
         ]
         self._busy = [0] * len(self._clients)
         self._client = self._clients[0]  # for the calls outside the request loop (listing models)
-        self._reply_type: Any = openai.types.chat.ChatCompletion if settings.api == "chat" else openai.types.Completion
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
@@ -371,15 +371,15 @@ class LLMClient:
                 return Completion(
                     got.text, got.finish_reason, got.prompt_tokens, got.completion_tokens, reported=got.reported
                 )
-            # The SDK's documented post(): what `chat.completions.create` sends and parses, without re-walking a
-            # body that request_body already built in the wire format (about a quarter of the SDK's CPU). The
-            # deadline covers the whole attempt, body read included.
-            reply: Any = await deadline(self._clients[shard].post(path, body=body, cast_to=self._reply_type), s.timeout)
+            # The SDK's documented post(): what `chat.completions.create` sends, without re-walking a body that
+            # request_body already built in the wire format (about a quarter of the SDK's CPU), and the reply's
+            # bytes as they came (see raw_reply). The deadline covers the whole attempt, body read included.
+            raw: bytes = await deadline(self._clients[shard].post(path, body=body, cast_to=bytes), s.timeout)
         except TimeoutError:
             raise DeadlineExceeded from None
         finally:
             self._busy[shard] -= 1
-        return completion_of(reply, s.api)
+        return read_reply(raw, s.api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step (see `_complete`). A refusal because the prompt plus max_tokens

@@ -8,6 +8,7 @@ A corrupt line anywhere else is not a torn write, so it is an error rather than 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Sequence
@@ -137,8 +138,28 @@ class JsonlLog:
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append rows as one write: after a crash, all of them or a torn tail, never a hole."""
+        if rows:
+            self._write(rows)
+            self.records.extend(rows)
+
+    async def append_async(self, rows: Sequence[dict[str, Any]]) -> None:
+        """`append` with its write and fsync in a thread, on disk as well when it returns: an fsync takes
+        milliseconds, in which the event loop goes on serving the requests in flight."""
         if not rows:
             return
+        write = asyncio.ensure_future(asyncio.to_thread(self._write, rows))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            # The thread writes on: wait for it, or a caller that closes the file on the way out could free its
+            # descriptor number for another file while the write is still to come.
+            await asyncio.wait([write])
+            if write.exception() is None:
+                self.records.extend(rows)
+            raise
+        self.records.extend(rows)
+
+    def _write(self, rows: Sequence[dict[str, Any]]) -> None:
         data = "".join(dumps(r) + "\n" for r in rows).encode("utf-8")
         fd = self._open()
         view = memoryview(data)
@@ -150,7 +171,6 @@ class JsonlLog:
                 os.fsync(fd)
         except OSError as exc:  # a full disk: a torn last line at worst, which the next open repairs
             raise with_path(exc, self.path) from None
-        self.records.extend(rows)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -108,10 +108,11 @@ class RunState:
             return sum(1 for r in self._requests if r < 0)
         return bisect.bisect_right(self._requests, request)
 
-    def commit(self, request: int, tasks: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
-        """Write one request's outcome: rejected first, then tasks; the caller then saves run.json."""
-        self.rejected.append(rejected)
-        self.pool.append(tasks)
+    async def commit(self, request: int, tasks: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
+        """Write one request's outcome: rejected first, then tasks, each on disk before the next write (the
+        fsyncs in a thread); the caller then saves run.json."""
+        await self.rejected.append_async(rejected)
+        await self.pool.append_async(tasks)
         for t in tasks:
             key = _key(t)
             self._requests.append(key[0] if key else request)

@@ -134,7 +134,7 @@ class Scheduler:
     async def _complete(self, request: int, cand: Candidate) -> None:
         raise NotImplementedError
 
-    def _commit(self, result: JobResult) -> bool | None:
+    async def _commit(self, result: JobResult) -> bool | None:
         raise NotImplementedError
 
     def _save(self, status: str, *, throttle: bool = False) -> None:
@@ -209,7 +209,7 @@ class Scheduler:
         status = "complete"
         try:
             while True:
-                stop = self._advance()
+                stop = await self._advance()
                 if stop is not None:
                     status = stop
                     # What is in flight is paid for already: let it land, so that usage counts it.
@@ -217,7 +217,7 @@ class Scheduler:
                     break
                 if self._interrupted:
                     self._harvest(set(await _settled(self._flying)), draining=True)
-                    stop = self._advance()
+                    stop = await self._advance()
                     if stop is None:
                         raise asyncio.CancelledError  # ends as a cancelled run does: run.json says interrupted
                     status = stop
@@ -229,7 +229,7 @@ class Scheduler:
                 if self._harvest(done):
                     # The next request cannot be paid for: let the others land, commit what they decide, stop.
                     self._harvest(set(await _settled(self._flying)))
-                    status = self._advance() or "budget"
+                    status = await self._advance() or "budget"
                     break
                 if self.progress is not None and time.monotonic() - self._last_progress >= TICK:
                     self.progress(len(state.pool), self._postfix())
@@ -257,10 +257,10 @@ class Scheduler:
             self._results[k] = self._instr.pop(k).result()
         return exhausted
 
-    def _advance(self) -> str | None:
+    async def _advance(self) -> str | None:
         """Commit every request that can be decided now; the stop status once the run should end."""
         while self.state.next_request in self._results:
-            done = self._commit(self._results[self.state.next_request])
+            done = await self._commit(self._results[self.state.next_request])
             if done is None:
                 return None
             self._save("running", throttle=True)  # at most once a second; the logs are the truth on resume

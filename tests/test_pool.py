@@ -138,3 +138,56 @@ def test_kill_9_at_any_moment_leaves_every_record_readable(tmp_path: Path, delay
         # leave its first lines whole and the rest torn (seen once in ~4 full runs); the torn line is cut on
         # open and the run state re-commits the rest of that request by its (request, candidate) keys.
         pool.close()
+
+
+def test_append_async_writes_in_a_thread_while_the_event_loop_runs(tmp_path: Path) -> None:
+    """A commit's write and fsync leave the event loop free (the requests in flight go on), and the rows are in
+    the file, in the order written, when it returns."""
+    import asyncio
+
+    path = tmp_path / "tasks.jsonl"
+
+    async def go(pool: JsonlLog) -> list[int]:
+        turns = [0]
+
+        async def beat() -> None:
+            while True:
+                turns[0] += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(beat())
+        await asyncio.sleep(0)
+        seen: list[int] = []
+        for rows in ([task(0), task(1)], [], [task(2)]):
+            before = turns[0]
+            await pool.append_async(rows)
+            seen.append(turns[0] - before)
+            assert path.read_bytes().count(b"\n") == len(pool)  # written when it returns
+        ticker.cancel()
+        return seen
+
+    with TaskPool(path) as pool:
+        seen = asyncio.run(go(pool))
+    assert seen[0] > 0 and seen[2] > 0  # the loop ran other tasks during each write
+    assert TaskPool(path).records == [task(0), task(1), task(2)]
+
+
+def test_a_cancelled_append_async_returns_only_once_its_write_is_done(tmp_path: Path) -> None:
+    """Cancelled (a second Ctrl-C) while its thread writes, the commit waits for the write before the run closes
+    the file: the rows are whole on disk and in memory, and the cancellation still ends the run."""
+    import asyncio
+
+    path = tmp_path / "tasks.jsonl"
+    rows = [task(i) for i in range(2000)]
+
+    async def go(pool: JsonlLog) -> None:
+        commit = asyncio.create_task(pool.append_async(rows))
+        await asyncio.sleep(0)  # the write is handed to its thread
+        commit.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await commit
+        assert path.read_bytes().count(b"\n") == len(rows) == len(pool)
+
+    with TaskPool(path) as pool:
+        asyncio.run(go(pool))
+    assert TaskPool(path).records == rows
