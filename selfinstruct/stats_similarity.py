@@ -6,7 +6,7 @@ rare token), and chunks of partners whose bound cannot reach it are not compared
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +25,7 @@ _OWN_BYTES = 256  # the most frequent tokens: one byte each in the strings compa
 _EPS = 1e-6  # margin for float rounding between a bound and an exact F1; only admits more pairs
 _WORKERS = -1
 _GUESSES = 16  # rare-sharing partners per row scored exactly first, as the bar the other pairs must reach
-_THREADED = 1 << 17  # cells from which a cdist call is worth spreading over threads
+_AHEAD = 2  # blocks prepared at once, each on one thread (rapidfuzz's own threads cost more on small calls)
 _CHUNK = 512  # columns per chunk: a row's LCS with a chunk is computed only if the chunk's bound reaches its bar
 
 
@@ -194,9 +194,8 @@ def _prepare(codes: _Encoded, s: int, e: int, cols: Any, below: int, chunk: int,
             continue
         c0 = int(chunk_starts[k])
         part = codes.frequent_array[cols[c0 : c0 + chunk]].tolist()
-        workers = _WORKERS if len(rows) * len(part) >= _THREADED else 1  # threads cost more than small calls
         got = process.cdist([codes.frequent[s + r] for r in rows.tolist()], part, scorer=LCSseq.similarity,
-                            dtype=lcs.dtype, workers=workers)  # fmt: skip
+                            dtype=lcs.dtype, workers=1)  # fmt: skip
         lcs[rows, c0 : c0 + chunk] = got
         done[rows, k] = True
         late = np.flatnonzero(cols[c0 : c0 + chunk] >= s)  # texts after the row do not count
@@ -278,13 +277,13 @@ def _max_sim_blocks(
         below = e if earlier else start
         blocks.append((s, e, by_length[by_length < below], below))
         s = e
-    # rapidfuzz computes the next block's LCS (without the GIL) while numpy settles this one.
-    with ThreadPoolExecutor(1) as pool:
-        ahead = pool.submit(_prepare, codes, *blocks[0], chunk, guesses) if blocks else None
+    # The next blocks are prepared on threads (rapidfuzz without the GIL) while numpy settles this one.
+    with ThreadPoolExecutor(_AHEAD) as pool:
+        ahead = deque(pool.submit(_prepare, codes, *block, chunk, guesses) for block in blocks[:_AHEAD])
         for k, (s, e, cols, _) in enumerate(blocks):
-            assert ahead is not None
-            ready = ahead.result()
-            ahead = pool.submit(_prepare, codes, *blocks[k + 1], chunk, guesses) if k + 1 < len(blocks) else None
+            ready = ahead.popleft().result()
+            if k + _AHEAD < len(blocks):
+                ahead.append(pool.submit(_prepare, codes, *blocks[k + _AHEAD], chunk, guesses))
             _block(best, codes, s, e, cols, ready)
     head: list[float | None] = [None] * (first - start)
     return head + best.score[first:].tolist(), [-1] * (first - start) + best.partner[first:].tolist()
