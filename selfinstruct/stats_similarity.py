@@ -1,11 +1,12 @@
 """ROUGE-L of each instruction to its most similar earlier instruction or seed, exactly and fast enough for
-50k-task pools: rapidfuzz's LCS of every pair over the 256 most frequent tokens (exact for the pairs that share
+50k-task pools: rapidfuzz's LCS of pairs over the 256 most frequent tokens (exact for the pairs that share
 no rarer token; a row keeps only its largest LCS per partner length), then the few pairs sharing a rarer token
-scored exactly where they could win."""
+scored exactly where they could win. Each row first gets a bar (the exact best of a few partners sharing a
+rare token), and chunks of partners whose bound cannot reach it are not compared at all."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ _SEGMENT = 64  # columns per segment of which each row keeps the largest LCS (to
 _OWN_BYTES = 256  # the most frequent tokens: one byte each in the strings compared for every pair
 _EPS = 1e-6  # margin for float rounding between a bound and an exact F1; only admits more pairs
 _WORKERS = -1
+_GUESSES = 16  # rare-sharing partners per row scored exactly first, as the bar the other pairs must reach
+_AHEAD = 2  # blocks prepared at once, each on one thread (rapidfuzz's own threads cost more on small calls)
+_CHUNK = 512  # columns per chunk: a row's LCS with a chunk is computed only if the chunk's bound reaches its bar
 
 
 def similarity_bin(score: float) -> int:
@@ -58,8 +62,8 @@ class _Encoded:
         points = np.where(flat >= 0xD800, flat + 0x800, flat).astype(np.uint32)  # no surrogates
         self.exact = _split(points.tobytes().decode("utf-32-le"), counts)
         frequent = flat < own_bytes
-        self.frequent = _split(flat[frequent].astype(np.uint8).tobytes().decode("latin-1"),
-                               np.bincount(owner[frequent], minlength=len(tokens)))  # fmt: skip
+        self.freq_lens = np.bincount(owner[frequent], minlength=len(tokens))  # bounds the LCS of most pairs
+        self.frequent = _split(flat[frequent].astype(np.uint8).tobytes().decode("latin-1"), self.freq_lens)
         self.frequent_array = np.array(self.frequent, dtype=object)  # gathered a block's columns at a time
         text, tok = owner[~frequent], flat[~frequent]
         # Rare elements: (token, its k-th occurrence in the text), so that shared elements count min(c_a, c_b).
@@ -121,39 +125,89 @@ class _Best:
 
     def rescore(self, rows: Any, cols: Any) -> None:
         """Exact F1 of the pairs (rows[k], cols[k]) (text indices); each row keeps the best, if better."""
-        import numpy as np
-        from rapidfuzz import process
-        from rapidfuzz.distance import LCSseq
-
-        if not len(rows):
-            return
-        exact = self.exact
-        lcs = process.cpdist([exact[i] for i in rows.tolist()], [exact[j] for j in cols.tolist()],
-                             scorer=LCSseq.similarity, dtype=np.int64, workers=_WORKERS)  # fmt: skip
-        score = fmeasures(lcs, self.lens[rows], self.lens[cols])
-        order = np.lexsort((score, rows))  # by row, then score: each row's best pair comes last
-        rows, cols, score = rows[order], cols[order], score[order]
-        last = np.r_[rows[1:] != rows[:-1], True]
-        rows, cols, score = rows[last], cols[last], score[last]
+        rows, cols, score = _exact_best(self.exact, self.lens, rows, cols)
         better = score > self.score[rows]
         self.score[rows[better]] = score[better]
         self.partner[rows[better]] = cols[better]
 
 
-def _dense(codes: _Encoded, s: int, e: int, cols: Any) -> Any:
-    """The LCS of the frequent-token strings of texts s..e-1 (rows) and `cols`."""
+def _exact_best(exact: list[str], lens: Any, rows: Any, cols: Any) -> tuple[Any, Any, Any]:
+    """Exact F1 of the pairs (rows[k], cols[k]): each distinct row once, with its best pair (rows ascending)."""
     import numpy as np
     from rapidfuzz import process
     from rapidfuzz.distance import LCSseq
 
-    longest = codes.lens[s:e].max(initial=0), codes.lens[cols].max(initial=0)
-    return process.cdist(codes.frequent[s:e], codes.frequent_array[cols].tolist(), scorer=LCSseq.similarity,
-                         dtype=np.uint8 if max(longest) < 256 else np.int32, workers=_WORKERS)  # fmt: skip
+    if not len(rows):
+        return rows, cols, np.zeros(0)
+    lcs = process.cpdist([exact[i] for i in rows.tolist()], [exact[j] for j in cols.tolist()],
+                         scorer=LCSseq.similarity, dtype=np.int64, workers=_WORKERS)  # fmt: skip
+    score = fmeasures(lcs, lens[rows], lens[cols])
+    order = np.lexsort((score, rows))  # by row, then score: each row's best pair comes last
+    rows, cols, score = rows[order], cols[order], score[order]
+    last = np.r_[rows[1:] != rows[:-1], True]
+    return rows[last], cols[last], score[last]
 
 
-def _block(best: _Best, codes: _Encoded, s: int, e: int, cols: Any, below: int, lcs: Any) -> None:
+@dataclass
+class _Prepared:
+    """What a block needs besides the row's bests so far, computed ahead (rapidfuzz runs without the GIL)."""
+
+    lcs: Any  # the frequent tokens' LCS of rows x cols; 0 where `done` is False (those cells cannot win)
+    done: Any  # rows x chunks of `chunk` columns: whether that part of `lcs` was computed
+    chunk: int
+    rare: tuple[Any, Any, Any]  # codes.rare_pairs(s, e, below)
+    guess: tuple[Any, Any, Any]  # rows, partners, exact F1: each row's best among a few rare pairs
+
+
+def _prepare(codes: _Encoded, s: int, e: int, cols: Any, below: int, chunk: int, guesses: int) -> _Prepared:
+    """A first guess of each row's best, exact, from its `guesses` most promising partners sharing a rare
+    element; then the LCS of the frequent-token strings of texts s..e-1 (rows) and `cols` (sorted by length),
+    only on the chunks of `chunk` columns where a pair's bound 2*min(frequent tokens of each)/(m+n) can reach the guess
+    (the pairs that share a rare token are bounded apart, in _block)."""
+    import numpy as np
+    from rapidfuzz import process
+    from rapidfuzz.distance import LCSseq
+
+    lens, flens = codes.lens, codes.freq_lens
+    b, a, shared = rare = codes.rare_pairs(s, e, below)
+    bound = (np.minimum(np.minimum(flens[a], flens[b]) + shared, np.minimum(lens[a], lens[b]))
+             / np.maximum(lens[a] + lens[b], 1))  # fmt: skip
+    order = np.argsort(2.0 * (b - s) - bound)  # by row (b is sorted), then the bound, highest first
+    counts = np.bincount(b - s, minlength=e - s)
+    pick = order[_ranges(counts) < guesses]
+    guess = _exact_best(codes.exact, lens, b[pick], a[pick])
+    target = np.zeros(e - s)
+    target[guess[0] - s] = guess[2]
+    m, fm, width = lens[s:e], flens[s:e], len(cols)
+    chunk_starts = np.arange(0, width, chunk)
+    fmax = np.maximum.reduceat(flens[cols], chunk_starts) if width else np.zeros(0, np.int64)
+    can = 2.0 * np.minimum(fm[:, None], fmax[None, :]) / np.maximum(m[:, None] + lens[cols][chunk_starts][None, :], 1)
+    longest = max(m.max(initial=0), lens[cols].max(initial=0))
+    lcs = np.zeros((e - s, width), dtype=np.uint8 if longest < 256 else np.int32)
+    done = np.zeros(can.shape, dtype=bool)
+    nmax = lens[cols][np.minimum(chunk_starts + chunk, width) - 1] if width else np.zeros(0, np.int64)
+    # The most promising chunks first: each row's bar rises with the LCS found (a pair of that chunk reaches
+    # at least 2*LCS/(m + its longest)), so fewer rows of the later chunks need computing.
+    for k in np.argsort(-can.sum(axis=0), kind="stable").tolist():
+        rows = np.flatnonzero((can[:, k] > 0) & (can[:, k] >= target - _EPS))
+        if not len(rows):
+            continue
+        c0 = int(chunk_starts[k])
+        part = codes.frequent_array[cols[c0 : c0 + chunk]].tolist()
+        got = process.cdist([codes.frequent[s + r] for r in rows.tolist()], part, scorer=LCSseq.similarity,
+                            dtype=lcs.dtype, workers=1)  # fmt: skip
+        lcs[rows, c0 : c0 + chunk] = got
+        done[rows, k] = True
+        late = np.flatnonzero(cols[c0 : c0 + chunk] >= s)  # texts after the row do not count
+        if len(late):
+            got[:, late] *= cols[c0 + late][None, :] < (s + rows)[:, None]
+        target[rows] = np.maximum(target[rows], 2.0 * got.max(axis=1) / np.maximum(m[rows] + nmax[k], 1) - _EPS)
+    return _Prepared(lcs, done, chunk, rare, guess)
+
+
+def _block(best: _Best, codes: _Encoded, s: int, e: int, cols: Any, ready: _Prepared) -> None:
     """The exact best of texts s..e-1 against the texts `cols` (sorted by length) that are before both the
-    row's own text and `below`, given `lcs` = _dense(codes, s, e, cols).
+    row's own text and `below`, given `ready` = _prepare(codes, s, e, cols, below).
 
     The LCS of the frequent-token strings (rapidfuzz cdist) is exact for the pairs that share no rare token.
     Within the columns of one length the F1 grows with the LCS, so each row's best among them is its largest
@@ -161,7 +215,7 @@ def _block(best: _Best, codes: _Encoded, s: int, e: int, cols: Any, below: int, 
     scored exactly where that LCS plus their shared rare elements could reach the row's best."""
     import numpy as np
 
-    lens = best.lens
+    lens, lcs = best.lens, ready.lcs
     m, n, width = lens[s:e], lens[cols], len(cols)
     if not width:
         return
@@ -185,17 +239,27 @@ def _block(best: _Best, codes: _Encoded, s: int, e: int, cols: Any, below: int, 
     found = top > 0
     best.score[s:e] = top
     best.partner[s:e] = np.where(found, cols[seg[top_seg] + inside], -1)
-    # Pairs sharing rare tokens: their exact LCS is at most the frequent tokens' LCS + the shared rare elements.
-    b, a, shared = codes.rare_pairs(s, e, below)
+    g_rows, g_cols, g_score = ready.guess
+    better = g_score > top[g_rows - s]
+    best.score[g_rows[better]] = g_score[better]
+    best.partner[g_rows[better]] = g_cols[better]
+    # Pairs sharing rare tokens: their exact LCS is at most the frequent tokens' LCS (or, where it was not
+    # computed, the fewer frequent tokens of the two) + the shared rare elements.
+    b, a, shared = ready.rare
     if len(b):
         where = np.empty(len(lens), dtype=np.int64)
         where[cols] = np.arange(width)
-        bound = 2.0 * (lcs[b - s, where[a]] + shared) / np.maximum(lens[b] + lens[a], 1.0)
-        keep = bound >= top[b - s] - _EPS
+        at = where[a]
+        frequent = np.where(ready.done[b - s, at // ready.chunk], lcs[b - s, at],
+                            np.minimum(codes.freq_lens[a], codes.freq_lens[b]))  # fmt: skip
+        bound = 2.0 * (frequent + shared) / np.maximum(lens[b] + lens[a], 1.0)
+        keep = bound >= best.score[b] - _EPS
         best.rescore(b[keep], a[keep])
 
 
-def _max_sim_blocks(codes: _Encoded, start: int, earlier: bool) -> tuple[list[float | None], list[int]]:
+def _max_sim_blocks(
+    codes: _Encoded, start: int, earlier: bool, chunk: int = _CHUNK, guesses: int = _GUESSES
+) -> tuple[list[float | None], list[int]]:
     """Exact best F1 of text i (i >= start) and a text that reaches it, against texts[:i] when `earlier`,
     else against the references texts[:start] only; a block of rows at a time (see `_block`), with
     rouge-score's float formula."""
@@ -205,7 +269,7 @@ def _max_sim_blocks(codes: _Encoded, start: int, earlier: bool) -> tuple[list[fl
     if total == 0 or (start == 0 and not earlier):
         return [None] * (total - start), [-1] * (total - start)
     best = _Best(codes)
-    by_length = np.argsort(codes.lens, kind="stable")
+    by_length = np.lexsort((-codes.freq_lens, codes.lens))  # chunks of like bounds
     first = s = max(start, 1)
     blocks = []
     while s < total:
@@ -213,14 +277,14 @@ def _max_sim_blocks(codes: _Encoded, start: int, earlier: bool) -> tuple[list[fl
         below = e if earlier else start
         blocks.append((s, e, by_length[by_length < below], below))
         s = e
-    # rapidfuzz computes the next block's LCS (without the GIL) while numpy settles this one.
-    with ThreadPoolExecutor(1) as pool:
-        ahead = pool.submit(_dense, codes, *blocks[0][:3]) if blocks else None
-        for k, (s, e, cols, below) in enumerate(blocks):
-            assert ahead is not None
-            lcs = ahead.result()
-            ahead = pool.submit(_dense, codes, *blocks[k + 1][:3]) if k + 1 < len(blocks) else None
-            _block(best, codes, s, e, cols, below, lcs)
+    # The next blocks are prepared on threads (rapidfuzz without the GIL) while numpy settles this one.
+    with ThreadPoolExecutor(_AHEAD) as pool:
+        ahead = deque(pool.submit(_prepare, codes, *block, chunk, guesses) for block in blocks[:_AHEAD])
+        for k, (s, e, cols, _) in enumerate(blocks):
+            ready = ahead.popleft().result()
+            if k + _AHEAD < len(blocks):
+                ahead.append(pool.submit(_prepare, codes, *blocks[k + _AHEAD], chunk, guesses))
+            _block(best, codes, s, e, cols, ready)
     head: list[float | None] = [None] * (first - start)
     return head + best.score[first:].tolist(), [-1] * (first - start) + best.partner[first:].tolist()
 

@@ -42,18 +42,27 @@ def brute_force(instructions: Sequence[str], references: Sequence[str], earlier:
     return out
 
 
-def similarities(instructions: list[str], references: list[str], earlier: bool, own_bytes: int | None) -> Similarities:
+def similarities(
+    instructions: list[str], references: list[str], earlier: bool, own_bytes: int | None, prune: tuple[int, int] | None
+) -> Similarities:
     """max_similarities, or its exact path with only the `own_bytes` most frequent tokens compared for every
-    pair (the rest are "rare": the pairs sharing them are listed and scored apart)."""
-    if own_bytes is None:
+    pair (the rest are "rare": the pairs sharing them are listed and scored apart), and `prune` = (columns per
+    chunk, rare partners scored first as each row's bar) if given."""
+    if own_bytes is None and prune is None:
         return max_similarities(instructions, references, earlier=earlier)
-    codes = _encode_all([*references, *instructions], own_bytes)
+    codes = _encode_all([*references, *instructions], 256 if own_bytes is None else own_bytes)
     assert codes is not None
-    return Similarities(*_max_sim_blocks(codes, len(references), earlier), True)
+    return Similarities(*_max_sim_blocks(codes, len(references), earlier, *(prune or (512, 16))), True)
 
 
-def check(instructions: list[str], references: list[str], earlier: bool, own_bytes: int | None = None) -> None:
-    got = similarities(instructions, references, earlier, own_bytes)
+def check(
+    instructions: list[str],
+    references: list[str],
+    earlier: bool,
+    own_bytes: int | None = None,
+    prune: tuple[int, int] | None = None,
+) -> None:
+    got = similarities(instructions, references, earlier, own_bytes, prune)
     expected = brute_force(instructions, references, earlier)
     assert got.exact and got.scores == expected  # the same floats, not only the same bins
     assert [similarity_bin(s) for s in got.scores if s is not None] == [
@@ -77,6 +86,17 @@ def test_equals_brute_force(instructions: list[str], seeds: list[str], earlier: 
     check(instructions, seeds, earlier, own_bytes)
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts, texts, st.booleans(), st.sampled_from([None, 0, 1, 2]), st.sampled_from([1, 2, 3, 7]),
+       st.sampled_from([0, 1, 2]))  # fmt: skip
+def test_pruned_chunks_equal_brute_force(
+    instructions: list[str], seeds: list[str], earlier: bool, own_bytes: int | None, chunk: int, guesses: int
+) -> None:
+    """Chunks of a few columns, each skipped for the rows whose bar (the best of a few rare-sharing partners,
+    then raised by each chunk's LCS) it cannot reach: still every best, to the float."""
+    check(instructions, seeds, earlier, own_bytes, (chunk, guesses))
+
+
 def test_ties_at_bin_edges_and_across_lengths() -> None:
     """Scores on bin edges (0.5, 1.0, 0.3, 0.2 as rouge-score's floats), and partners whose F1 is the same
     number but not the same float (2/10 as 0.19999999999999998 from LCS 2 of 2 + 18 tokens, and as 0.2 from
@@ -98,6 +118,8 @@ def test_ties_at_bin_edges_and_across_lengths() -> None:
     assert rouge_fmeasure(3, 4, 11) < rouge_fmeasure(1, 4, 1) == got.scores[-1] == 0.4
     for own_bytes in (None, 0, 1, 3):
         check(pool, [], True, own_bytes)
+        for prune in ((1, 0), (1, 1), (2, 16)):  # a bar at exactly the best's F1 still computes that pair
+            check(pool, [], True, own_bytes, prune)
     seeds = [" ".join(["a", "b", *x[:16]]), " ".join(["a", *x[:7]])]
     got = max_similarities(["a b"], seeds, earlier=False)
     assert got.scores == [rouge_fmeasure(1, 2, 8)] == [0.2] and rouge_fmeasure(2, 2, 18) < 0.2
