@@ -25,6 +25,7 @@ from selfinstruct.context_window import TRUNCATION_WARNING, Overflow, read_overf
 from selfinstruct.errors import EndpointError, LocalModelError
 from selfinstruct.ratelimit import RateLimiter
 from selfinstruct.raw_reply import read_reply
+from selfinstruct.reasoning import REASONING_ROOM, THINKING_NOTE, spent_on_thinking
 from selfinstruct.redact import redact
 from selfinstruct.streaming import StreamBroken, streamed_completion
 from selfinstruct.wire import MalformedResponse, capped, request_body, request_path
@@ -348,7 +349,7 @@ class LLMClient:
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
-        self.told_clamp = self.told_truncation = False  # the notes said once per run
+        self.told_clamp = self.told_truncation = self.told_thinking = False  # the notes said once per run
         self._halt = asyncio.Event()
 
     def halt(self) -> None:
@@ -403,6 +404,9 @@ class LLMClient:
         if result.reported and not self.told_truncation and truncated_prompt(prompt, result.prompt_tokens):
             self.told_truncation = True
             log.warning("note: " + TRUNCATION_WARNING, result.prompt_tokens, typical_tokens(prompt))
+        if not self.told_thinking and spent_on_thinking(result.text, result.finish_reason):
+            self.told_thinking = True
+            log.warning(THINKING_NOTE, params.max_tokens, step, step, params.max_tokens + REASONING_ROOM)
         return result
 
     async def _complete(self, step: str, prompt: str, params: StepParams, seed: int | None) -> Completion:

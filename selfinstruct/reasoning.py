@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+# What a reasoning model may think, at low effort, before it answers: its thinking counts in max_tokens (OpenAI's
+# max_completion_tokens), and 8 tokens for a yes/no would be spent on it alone. Added for OpenAI's reasoning models
+# (settings), suggested for others when their thinking used a step's budget (THINKING_NOTE).
+REASONING_ROOM = 2048
 _REASONING_TAGS = ("think", "thinking", "reasoning")
 _STRAY_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
 
@@ -35,3 +39,18 @@ def strip_reasoning(text: str) -> str:
             break  # still thinking when the reply ended
         pos = close + len(tag) + 3
     return _STRAY_CLOSE.sub("", "".join(out))
+
+
+THINKING_NOTE = (
+    "note: the model used all %d tokens of step %s before it wrote any answer, as a reasoning model does when it "
+    "thinks first: such a reply carries no answer (classify takes it as not classification, the other steps drop "
+    "it). Give the step room with --max-tokens %s=%d, or turn the model's thinking off on the server (e.g. Qwen3's "
+    "enable_thinking=false)"
+)
+
+
+def spent_on_thinking(text: str, finish_reason: str) -> bool:
+    """A reply cut at max_tokens with no answer in it: a reasoning model (R1 distills, Qwen3, QwQ) thought through
+    the step's whole budget (the 8-token yes/no of classify first). Its thinking is in the text, or left out of it
+    by the server's reasoning parser (vLLM's reasoning_content), and the text is then empty."""
+    return finish_reason == "length" and not strip_reasoning(text).strip()

@@ -14,6 +14,7 @@ from selfinstruct.budget import Prices
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_KEYWORDS, DEFAULT_THRESHOLD, FILTER_NAMES, LanguageOption
 from selfinstruct.llm import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
+from selfinstruct.reasoning import REASONING_ROOM
 from selfinstruct.redact import redact
 from selfinstruct.resources import default_seeds
 from selfinstruct.scheduler import SCHEDULE
@@ -65,11 +66,6 @@ def classification_stops(stops: tuple[str, ...]) -> tuple[str, ...]:
 # Alpaca's batch ends before task 20: its separator, or its label at a line start when a model drops the
 # separator; never "20." alone, which a line of an output may start with ("20.50 is the total").
 ALPACA_STOPS = ("\n###\n20", "\n20. Instruction", "\n20. 指令")
-
-
-# What an OpenAI reasoning model (o-series, gpt-5) may think, at the low effort it is asked for, before it
-# answers: its thinking counts in max_completion_tokens, and 8 tokens for a yes/no would be spent on it alone.
-REASONING_ROOM = 2048
 
 
 def with_reasoning_room(params: dict[str, StepParams], model: str | None, api: Api) -> dict[str, StepParams]:

@@ -24,7 +24,8 @@ from selfinstruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.llm import Completion, EndpointSettings, StepParams
 from selfinstruct.parsing import parse_instruction_list
 from selfinstruct.prompts import list_end_stop
-from selfinstruct.settings import REASONING_ROOM, default_params
+from selfinstruct.reasoning import REASONING_ROOM
+from selfinstruct.settings import default_params
 from selfinstruct.stopcut import is_cut
 from selfinstruct.wire import is_openai_reasoning_model, request_body, request_path
 from tests.fake_openai import FakeOpenAIServer, Fault
