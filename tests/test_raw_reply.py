@@ -3,7 +3,6 @@ retried as a malformed 200, over real HTTP against the loopback fake."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -11,11 +10,12 @@ import openai
 import pytest
 
 from selfinstruct.errors import EndpointError
-from selfinstruct.llm import EndpointSettings, LLMClient, StepParams
+from selfinstruct.llm import StepParams
 from selfinstruct.raw_reply import read_reply
 from selfinstruct.wire import MalformedResponse, completion_of
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.hostile import usage_faults
+from tests.test_llm import _complete
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=16)
 CHOICE = {"index": 0, "finish_reason": "stop", "logprobs": None}
@@ -33,23 +33,11 @@ MALFORMED = {
 }
 
 
-def _complete(server: FakeOpenAIServer, retries: int = 2) -> str:
-    async def go() -> str:
-        endpoint = EndpointSettings(base_url=server.url, api_key="k", model="fake-model", max_retries=retries)
-        client = LLMClient(endpoint)
-        try:
-            return (await client.complete("classify", "Say ok", PARAMS)).text
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
 def test_a_malformed_shape_is_retried_then_answered(kind: str) -> None:
     with FakeOpenAIServer(lambda r: "ok") as server:
         server.inject(Fault(body=json.dumps(MALFORMED[kind]), content_type="application/json"))
-        assert _complete(server) == "ok"
+        assert _complete(server, retries=2) == "ok"
         assert len(server.requests) == 2 and server.pending_faults() == 0
 
 

@@ -120,6 +120,11 @@ def test_similar_pairs_are_every_pair_above_the_threshold(seed: int, threshold: 
     first_new = rng.randint(0, len(codes))
     a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
     got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
+    assert got == _brute_pairs(texts, threshold, first_new)
+
+
+def _brute_pairs(texts: list[str], threshold: float, first_new: int) -> list[tuple[int, int, float]]:
+    """Every pair (i, j), i < j, j >= first_new, above the threshold: rouge-score's formula on plain LCS."""
     tokens = [rouge_tokens(t) for t in texts]
     expected = []
     for j in range(max(1, first_new), len(texts)):
@@ -127,7 +132,7 @@ def test_similar_pairs_are_every_pair_above_the_threshold(seed: int, threshold: 
             score = rouge_fmeasure(lcs_length(tokens[j], tokens[i]), len(tokens[j]), len(tokens[i]))
             if score > threshold:
                 expected.append((i, j, score))
-    assert got == sorted(expected)
+    return sorted(expected)
 
 
 # Key layouts of the join's indexed side (_KEY_BITS, _MIN_SIG_BITS, _POS_BITS, _SEEN_BITS): the default, and
@@ -162,14 +167,7 @@ def test_similar_pairs_exact_under_any_key_layout(
             mp.setattr(rouge_join, name, value)
         a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
     got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
-    tokens = [rouge_tokens(t) for t in texts]
-    expected = []
-    for j in range(max(1, first_new), len(texts)):
-        for i in range(j):
-            score = rouge_fmeasure(lcs_length(tokens[j], tokens[i]), len(tokens[j]), len(tokens[i]))
-            if score > threshold:
-                expected.append((i, j, score))
-    assert got == sorted(expected)
+    assert got == _brute_pairs(texts, threshold, first_new)
 
 
 def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:
