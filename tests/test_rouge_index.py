@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -138,14 +139,14 @@ def _brute_pairs(texts: list[str], threshold: float, first_new: int) -> list[tup
 # Key layouts of the join's indexed side (_KEY_BITS, _MIN_SIG_BITS, _POS_BITS, _SEEN_BITS): the default, and
 # narrow ones for 340 texts (9 bits of text number) where signatures fold into 6 bits (constant collisions),
 # lengths clamp at 3 (or 1) and positions at 1 (or 0), and the bitmap of present signatures is one byte.
-LAYOUTS = [(62, 24, 4, 27), (18, 6, 1, 27), (16, 6, 0, 3), (17, 5, 1, 4)]
+LAYOUTS = [(62, 24, 4, 27, 4), (18, 6, 1, 27, 1), (16, 6, 0, 3, 2), (17, 5, 1, 4, 6)]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from([0.3, 0.5, 0.7, 0.75, 0.9]))
 def test_similar_pairs_exact_under_any_key_layout(
-    layout: tuple[int, int, int, int], seed: int, threshold: float
+    layout: tuple[int, int, int, int, int], seed: int, threshold: float
 ) -> None:
     """Folded signatures, clamped lengths and positions and a saturated bitmap only admit extra candidates: the
     pairs stay exactly the brute-force ones, for CJK, repeated tokens, texts of 0 to 3 tokens and up to 40."""
@@ -163,11 +164,30 @@ def test_similar_pairs_exact_under_any_key_layout(
     codes = [idx._encode(t, assign=True) for t in texts]
     first_new = rng.randint(0, len(codes))
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in zip(("_KEY_BITS", "_MIN_SIG_BITS", "_POS_BITS", "_SEEN_BITS"), layout, strict=True):
+        for name, value in zip(
+            ("_KEY_BITS", "_MIN_SIG_BITS", "_POS_BITS", "_SEEN_BITS", "_SAMPLE_BITS"), layout, strict=True
+        ):
             mp.setattr(rouge_join, name, value)
         a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
     got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
     assert got == _brute_pairs(texts, threshold, first_new)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-5, 40), max_size=200),
+    st.lists(st.integers(-10, 50), max_size=60),
+    st.integers(1, 6),
+)
+def test_lower_bound_is_searchsorted(keys: list[int], needles: list[int], sample_bits: int) -> None:
+    """The two-level search (sample, then a block) finds np.searchsorted's left insertion points: repeated
+    keys across block edges, needles before the first key, past the last, and no keys at all."""
+    sorted_keys = np.array(sorted(keys), dtype=np.int64)
+    probe = np.array(needles, dtype=np.int64)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rouge_join, "_SAMPLE_BITS", sample_bits)
+        got = rouge_join._lower_bound(sorted_keys, sorted_keys[:: 1 << sample_bits].copy(), probe)
+    assert got.tolist() == np.searchsorted(sorted_keys, probe, "left").tolist()
 
 
 def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:

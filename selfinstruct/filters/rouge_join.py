@@ -16,8 +16,8 @@ multiset overlap, of alpha = floor(t(m+n)/2) + 1 elements; an element is a token
    together with the second common element, which follows it in the order and is frequent too. So common
    words never produce the long candidate lists a plain prefix filter reads.
 4. Candidates are ranges of one array of keys (signature | length | position | text) sorted in place, found
-   with one searchsorted after a bitmap of the signatures present screens out most probes; the length,
-   positional and a 128-bit token-mask overlap bound prune them in numpy before any LCS is computed.
+   with one two-level search (_lower_bound) after a bitmap of the signatures present screens out most probes;
+   the length, positional and a 128-bit token-mask overlap bound prune them in numpy before any LCS is computed.
 5. Survivors get rapidfuzz's exact bit-parallel LCS and rouge-score's own float formula.
 
 Pairs whose threshold needs a single shared element (alpha < 2: very short texts at lower thresholds) are
@@ -46,6 +46,7 @@ _KEY_BITS = 62
 _POS_BITS = 4
 _MIN_SIG_BITS = 24
 _STEPS = 4  # keys stepped over before a range's end is searched for
+_SAMPLE_BITS = 4  # every 16th key is searched first (_lower_bound)
 _SEEN_BITS = 27  # of the bitmap of signatures present on the indexed side (16 MiB)
 
 
@@ -310,6 +311,7 @@ def _join(
         at += len(part)
         del part
     s_key.sort()
+    sample = s_key[:: 1 << _SAMPLE_BITS].copy()
     doc_mask = (1 << layout.doc_bits) - 1
     lo_mask, hi_mask = masks
     lens = el.lens
@@ -325,13 +327,13 @@ def _join(
         folded = field & seen_mask
         live = (n_hi >= n_lo) & ((seen[folded >> 3] >> (folded & 7).astype(np.uint8)) & 1).astype(bool)
         del folded
-        # Probing in key order: numpy's binary search then starts from the previous hit (cache-friendly).
+        # Probing in key order: each search's reads are near the previous one's (cache-friendly).
         order = np.flatnonzero(live)
         order = order[np.argsort(field[order])]
         field, p_doc, n_y, n_lo, n_hi = field[order], probe.doc[order], n_y[order], n_lo[order], n_hi[order]
         del probe, order, live
-        lo = np.searchsorted(s_key, layout.probe(field, np.minimum(n_lo, layout.len_cap)), "left")
-        hi = _range_ends(s_key, lo, layout.probe(field, n_hi + 1))
+        lo = _lower_bound(s_key, sample, layout.probe(field, np.minimum(n_lo, layout.len_cap)))
+        hi = _range_ends(s_key, sample, lo, layout.probe(field, n_hi + 1))
         count = np.maximum(hi - lo, 0)
         cum = np.cumsum(count)
         first = 0
@@ -362,7 +364,25 @@ def _join(
                 progress(done)
 
 
-def _range_ends(keys: IntArray, lo: IntArray, end: IntArray) -> IntArray:
+def _lower_bound(keys: IntArray, sample: IntArray, needles: IntArray) -> IntArray:
+    """np.searchsorted(keys, needles, "left") for sample = keys[::2**_SAMPLE_BITS]: a search of the small sample
+    (it stays in cache), then a branch-free binary search of one block of keys for all needles at once, whose
+    memory reads overlap (a plain search of the whole array waits for a cache miss at each step of each needle)."""
+    if not len(keys):
+        return np.zeros(len(needles), dtype=np.int64)
+    block = np.searchsorted(sample, needles, "left")  # sample[block - 1] < needle <= sample[block]
+    pos = np.maximum(block - 1, 0) << _SAMPLE_BITS  # keys[pos] < needle where block > 0
+    last = len(keys) - 1
+    step = 1 << (_SAMPLE_BITS - 1)
+    while step:
+        at = pos + step
+        pos = np.where((at <= last) & (keys[np.minimum(at, last)] < needles), at, pos)
+        step >>= 1
+    out: IntArray = np.where(block > 0, pos + 1, 0)
+    return out
+
+
+def _range_ends(keys: IntArray, sample: IntArray, lo: IntArray, end: IntArray) -> IntArray:
     """np.searchsorted(keys, end) for ends just past lo: most ranges hold a few keys, which are stepped over
     (they share lo's cache line) instead of searched for; the rest are searched."""
     hi = lo.copy()
@@ -374,7 +394,7 @@ def _range_ends(keys: IntArray, lo: IntArray, end: IntArray) -> IntArray:
         if not len(active):
             return hi
         hi[active] += 1
-    hi[active] = np.searchsorted(keys, end[active], "left")
+    hi[active] = _lower_bound(keys, sample, end[active])
     return hi
 
 
