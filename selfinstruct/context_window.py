@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.budget import typical_tokens
+from selfinstruct.records import is_count
 
 _LIMIT = (
     re.compile(r"maximum context length is (\d+)", re.I),
@@ -106,7 +107,7 @@ def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> int | None:
 
 
 def _int(value: Any, default: int | None) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+    return value if is_count(value) and value > 0 else default
 
 
 # Ollama's usage counts the prompt as it was truncated to num_ctx: a count under half the estimate of what was

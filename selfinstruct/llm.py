@@ -252,10 +252,6 @@ def _key_hint(s: EndpointSettings) -> str:
     return "check OPENAI_API_KEY"
 
 
-def _is_context_error(exc: openai.APIStatusError) -> bool:
-    return read_overflow(exc.status_code, exc.body, _error_message(exc)) is not None
-
-
 class Completer(Protocol):
     """What the pipeline asks of a client: LLMClient, the batching client, or a wrapper around either."""
 
@@ -428,9 +424,12 @@ class LLMClient:
             try:
                 result = await self._charged(await self.charging.open(step, prompt, params.max_tokens), params, seed)
             except openai.APIStatusError as exc:
-                # 413 Payload Too Large: a proxy or server's word for a prompt beyond what it takes.
-                if exc.status_code == 413 or (isinstance(exc, openai.BadRequestError) and _is_context_error(exc)):
-                    over = read_overflow(exc.status_code, exc.body, _error_message(exc)) or Overflow(None, None, "")
+                # A 400 for length, or 413 Payload Too Large: a proxy or server's word for a prompt beyond what
+                # it takes (read_overflow reads every 413 as one).
+                over = None
+                if exc.status_code == 413 or isinstance(exc, openai.BadRequestError):
+                    over = read_overflow(exc.status_code, exc.body, _error_message(exc))
+                if over is not None:
                     raise ContextLengthError(
                         f"{s.where}: the prompt is longer than the context of model {s.model!r} ({over.describe()}); "
                         f"{over.fix()}. The output is intact: run the same command again to resume. The server "
