@@ -251,7 +251,7 @@ def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
         paid.halt()
         loop.interrupt()
         if paid.in_flight:
-            again = "Ctrl-C" if signum == signal.SIGINT else f"{signal.Signals(signum).name}"
+            again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
             notice(f"interrupted: finishing {paid.in_flight} request(s) already paid for, each within --timeout "
                    f"({again} again to abandon them)")  # fmt: skip
 
