@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from selfinstruct.generate import generate  # noqa: E402
-from selfinstruct.llm import EndpointSettings  # noqa: E402
-from selfinstruct.settings import GenerateSettings  # noqa: E402
+from selfinstruct.engine.types import EndpointSettings  # noqa: E402
+from selfinstruct.pipeline.generate import generate  # noqa: E402
+from selfinstruct.pipeline.settings import GenerateSettings  # noqa: E402
 
 RESPONDERS = {"scripted": "tests.scripted_model:respond", "realistic": "benchmarks.bench_responder:respond"}
 

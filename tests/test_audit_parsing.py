@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.judge_parsing import Verdict, read_verdict
+from selfinstruct.audit.verdicts import Verdict, read_verdict
 
 verdicts = st.builds(
     Verdict,

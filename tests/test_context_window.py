@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.context_window import Overflow, read_overflow, truncated_prompt
-from selfinstruct.llm import ContextLengthError, EndpointSettings, LLMClient, StepParams
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.context_window import ContextLengthError, Overflow, read_overflow, truncated_prompt
+from selfinstruct.engine.types import EndpointSettings, StepParams
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 

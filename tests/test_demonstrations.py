@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.alpaca_parsing import parse_alpaca_batch
-from selfinstruct.parsing import parse_instruction_list
-from selfinstruct.prompts import demonstration, load_prompts, render_alpaca, render_instructions
-from selfinstruct.seeds import load_tasks
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
+from selfinstruct.methods.prompts import demonstration, load_prompts, render_alpaca, render_instructions
+from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.tasks import Instance, Task
 
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli_data import export_cmd
+from selfinstruct.cli.export import export_cmd
 from selfinstruct.errors import InputError
-from selfinstruct.export import FORMATS, TEMPLATES, export, export_data, join_prompt
-from selfinstruct.seeds import load_tasks
-from selfinstruct.settings import resolve_export_settings
+from selfinstruct.export.formats import FORMATS, TEMPLATES, export, export_data, join_prompt
+from selfinstruct.export.settings import resolve_export_settings
+from selfinstruct.io.seeds import load_tasks
 
 from .conftest import SEEDS
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.journal import JournaledClient, ResponseJournal, label, response_key
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import PoolError
-from selfinstruct.journal import JournaledClient, ResponseJournal, label, response_key
-from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams
 from tests.fake_openai import FakeOpenAIServer, Reply, Request
 from tests.scripted_model import respond
 

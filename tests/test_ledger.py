@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.budget import Budget, BudgetExhausted
+from selfinstruct.engine.budget import Budget, BudgetExhausted
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.journal import JournaledClient, ResponseJournal
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.errors import EndpointError
-from selfinstruct.journal import JournaledClient, ResponseJournal
-from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams, Usage
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply
 from tests.hostile import HUGE_TEXT, usage_faults
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.types import EndpointSettings, StepParams
 from selfinstruct.filters.rouge import NearDuplicateIndex, _elements
-from selfinstruct.llm import ContextLengthError, EndpointSettings, LLMClient, StepParams
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 
