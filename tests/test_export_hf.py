@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
 from selfinstruct.cli.export import export_cmd
-from selfinstruct.export.formats import export_data
-from selfinstruct.export.settings import resolve_export_settings
+from selfinstruct.export.options import resolve_export_settings
+from selfinstruct.export.write import export_data
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.audit.verdicts import QUESTIONS, SCORE_MAX, SCORE_MIN
+from selfinstruct.audit.questions import KEYS
+from selfinstruct.audit.verdicts import SCORE_MAX, SCORE_MIN
 from selfinstruct.errors import InputError, PoolError
 from selfinstruct.io.pool import JsonlLog, Repair
 from selfinstruct.io.records import is_count
@@ -59,8 +60,8 @@ def line_problem(record: dict[str, Any]) -> str:
         answers = record.get("answers")
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not SCORE_MIN <= score <= SCORE_MAX:
             return f'a judged line needs a "score" from {SCORE_MIN:g} to {SCORE_MAX:g}'
-        if not isinstance(answers, dict) or any(not isinstance(answers.get(q), bool) for q in QUESTIONS):
-            return 'a judged line needs "answers" with ' + ", ".join(QUESTIONS) + " as true/false"
+        if not isinstance(answers, dict) or any(not isinstance(answers.get(q), bool) for q in KEYS):
+            return 'a judged line needs "answers" with ' + ", ".join(KEYS) + " as true/false"
     return ""
 
 

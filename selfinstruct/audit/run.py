@@ -185,7 +185,7 @@ async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: in
     record: dict[str, Any] = {"task_id": item.task.id, "instruction_sha256": item.sha, "instance": item.instance,
                               "instance_sha256": item.instance_sha}  # fmt: skip
     if verdict is not None:
-        record |= {"status": "judged", "answers": verdict.answers(), "score": verdict.score, "reason": verdict.reason}
+        record |= {"status": "judged", "answers": verdict.answers, "score": verdict.score, "reason": verdict.reason}
     else:
         record |= {"status": "unreadable", "why": why}
     return record | {

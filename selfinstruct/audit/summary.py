@@ -17,18 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.audit.verdicts import QUESTIONS
+from selfinstruct.audit.questions import ALL_VALID, ALL_VALID_PAPER, KEYS, QUESTIONS
 from selfinstruct.io.records import atomic_writer
 
 SUMMARY_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1: one instance per task, scores 1-5 (no "instances")
-PAPER: dict[str, float] = {
-    "valid_instruction": 0.92,
-    "appropriate_input": 0.79,
-    "correct_output": 0.58,
-    "all_valid": 0.54,
-}
-ROWS: tuple[str, ...] = (*QUESTIONS, "all_valid")
+PAPER: dict[str, float] = {**{q.key: q.paper for q in QUESTIONS}, ALL_VALID: ALL_VALID_PAPER}
+ROWS: tuple[str, ...] = (*KEYS, ALL_VALID)
 _Z95 = 1.959963984540054
 
 
@@ -69,7 +64,7 @@ def summarize(
     n = len(readable)
     questions: dict[str, dict[str, Any]] = {}
     for row in ROWS:
-        yes = sum(1 for e in readable if (all(e["answers"][q] for q in QUESTIONS) if row == "all_valid"
+        yes = sum(1 for e in readable if (all(e["answers"][q] for q in KEYS) if row == ALL_VALID
                                           else e["answers"][row]))  # fmt: skip
         low, high = wilson(yes, n)
         questions[row] = {

@@ -12,17 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-QUESTIONS: tuple[str, ...] = ("valid_instruction", "appropriate_input", "correct_output")
+from selfinstruct.audit.questions import KEYS, QUESTIONS
 
 # Field -> the names a judge may use for it, as JSON keys or line labels (English and Chinese), compared
 # after lower-casing and turning spaces and dashes into underscores.
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "valid_instruction": ("valid_instruction", "instruction_valid", "valid_task", "instruction", "有效指令",
-                          "指令有效", "指令是否有效", "指令"),
-    "appropriate_input": ("appropriate_input", "input_appropriate", "valid_input", "input", "输入恰当",
-                          "输入是否恰当", "输入合适", "输入"),
-    "correct_output": ("correct_output", "output_correct", "acceptable_output", "valid_output", "output",
-                       "输出正确", "输出是否正确", "输出"),
+    **{q.key: q.aliases for q in QUESTIONS},
     "score": ("score", "overall_score", "overall", "rating", "总分", "评分", "分数"),
     "reason": ("reason", "explanation", "rationale", "理由", "原因"),
 }  # fmt: skip
@@ -50,20 +45,16 @@ _SCORE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:(?:/|out of|分?满分|分)\s*5?\
 
 @dataclass(frozen=True)
 class Verdict:
-    """The judge's answers to the paper's three questions, its 0-5 score (halves allowed) and its reason."""
+    """The judge's yes/no answers (question key -> answer, for every question), its 0-5 score (halves
+    allowed) and its reason."""
 
-    valid_instruction: bool
-    appropriate_input: bool
-    correct_output: bool
+    answers: dict[str, bool]
     score: float
     reason: str
 
     @property
     def all_valid(self) -> bool:
-        return self.valid_instruction and self.appropriate_input and self.correct_output
-
-    def answers(self) -> dict[str, bool]:
-        return {q: bool(getattr(self, q)) for q in QUESTIONS}
+        return all(self.answers.values())
 
 
 @dataclass(frozen=True)
@@ -113,7 +104,7 @@ def _score(value: Any) -> float | None:
 def _verdict(fields: dict[str, Any]) -> Verdict | str:
     """A Verdict from canonical field -> raw value, or what is missing or wrong."""
     answers: dict[str, bool] = {}
-    for question in QUESTIONS:
+    for question in KEYS:
         if question not in fields:
             return f"no verdict: {question} missing"
         answer = _boolean(fields[question])
@@ -127,7 +118,7 @@ def _verdict(fields: dict[str, Any]) -> Verdict | str:
         return f"no verdict: score {str(fields['score'])[:20]!r} is not a number from 0 to 5"
     reason = fields.get("reason", "")
     reason = " ".join(reason.split()) if isinstance(reason, str) else ""
-    return Verdict(score=score, reason=reason, **answers)
+    return Verdict(answers, score, reason)
 
 
 def _json_objects(text: str) -> list[dict[str, Any]]:

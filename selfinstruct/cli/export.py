@@ -8,13 +8,20 @@ import click
 
 from selfinstruct.cli.common import FiniteFloat, fail
 from selfinstruct.errors import InputError, SelfInstructError
-from selfinstruct.export.formats import FORMATS, export_data, score_summary
-from selfinstruct.export.settings import resolve_export_settings
+from selfinstruct.export.options import resolve_export_settings
+from selfinstruct.export.registry import FORMATS
+from selfinstruct.export.write import export_data, score_summary
 
 
 @click.command(name="export")
 @click.argument("pool", metavar="POOL")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    required=True,
+    help="Output format. " + "; ".join(f"{name}: {form.summary}" for name, form in FORMATS.items()) + ".",
+)
 @click.option(
     "-o",
     "--out",
@@ -76,15 +83,11 @@ def export_cmd(
 ) -> None:
     """Export a task pool for fine-tuning, one record per instance.
 
-    POOL is a run directory (its tasks.jsonl) or any task file. Formats: alpaca (instruction/input/output),
-    sharegpt (conversations, human/gpt or with --roles openai user/assistant; LLaMA-Factory), openai-chat
-    (messages user/assistant; TRL's conversational format, OpenAI fine-tuning), prompt-completion
-    (prompt/completion joined by randomized templates, as the paper fine-tuned GPT-3) and hf (a Hugging Face
-    dataset folder: Parquet splits, a dataset card recording how the data was made, LLaMA-Factory and axolotl
-    configs, a chat template for TRL; pip install "selfinstruct[hf]"). The --out extension picks a JSON array
-    (.json) or JSON lines (.jsonl). --min-score X keeps only the pool instances `selfinstruct audit` scored
-    at least X (AlpaGasus-style; unjudged ones are left out; seeds are kept). Nothing is written when the
-    input is bad or there is nothing to export.
+    POOL is a run directory (its tasks.jsonl) or any task file; --format names the format (each is listed
+    under the option below). The --out extension picks a JSON array (.json) or JSON lines (.jsonl); hf writes
+    a folder (pip install "selfinstruct[hf]"). --min-score X keeps only the pool instances `selfinstruct audit`
+    scored at least X (AlpaGasus-style; unjudged ones are left out; seeds are kept). Nothing is written when
+    the input is bad or there is nothing to export.
 
     \b
     Example:
@@ -118,7 +121,7 @@ def export_cmd(
     except SelfInstructError as exc:
         fail(exc)
     seeds = f" + {result.seeds:,} seed tasks" if result.seeds else ""
-    if fmt == "hf":
+    if settings.folder:
         where = ": " + ", ".join(f"{o.records:,} {o.split}" for o in result.outputs) + f" -> {settings.out}/"
     elif len(result.outputs) == 1:
         where = f" -> {result.outputs[0].path}"

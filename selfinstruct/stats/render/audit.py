@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-LABELS = {
-    "valid_instruction": "valid instruction",
-    "appropriate_input": "appropriate input",
-    "correct_output": "correct and acceptable output",
-    "all_valid": "all fields valid",
-}
+from selfinstruct.audit.questions import ALL_VALID, ALL_VALID_LABEL, QUESTIONS
+
+LABELS = {**{q.key: q.label for q in QUESTIONS}, ALL_VALID: ALL_VALID_LABEL}
 
 
 def _pct(value: float | None) -> str:

@@ -1,18 +1,8 @@
-"""Export a task pool (a run directory or any task file) to the formats fine-tuning tools read.
+"""Export a task pool (a run directory or any task file) in one of the formats trainers read (registry.py).
 
-One record per instance; `--out x.json` writes a JSON array, `x.jsonl` one record per line:
-- alpaca: {"instruction", "input", "output"} (Stanford Alpaca's alpaca_data.json);
-- sharegpt: {"conversations": [{"from": "human", ...}, {"from": "gpt", ...}]} (LLaMA-Factory's default tags),
-  or with --roles openai {"from": "user"/"assistant"}. Not for TRL: its assistant-only loss refuses
-  `conversations` as not conversational;
-- openai-chat: {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}: TRL's conversational format
-  (with selfinstruct.export.chat_template's {% generation %} template for assistant-only loss);
-- prompt-completion: {"prompt", "completion"} as in the paper's GPT-3 fine-tuning: the instruction and input
-  are joined by one of several templates picked at random per instance, and the completion starts with a space.
-  No end-of-text marker is appended unless --eos asks for one: trainers add their tokenizer's own EOS;
-- hf: a Hugging Face dataset folder (selfinstruct.export.hf.dataset).
-
-A validation split holds out whole tasks, so that no instruction is in both splits.
+One record per instance; `--out x.json` writes a JSON array, `x.jsonl` one record per line, and a folder
+format (hf) a dataset folder. A validation split holds out whole tasks, so that no instruction is in both
+splits. Everything is read and checked before anything is written, and files are renamed into place together.
 """
 
 from __future__ import annotations
@@ -21,44 +11,19 @@ import contextlib
 import dataclasses
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from selfinstruct.errors import EmptyExportError, InputError
+from selfinstruct.export.format import ExportFormat, RecordContext
+from selfinstruct.export.options import resolve_export_settings
+from selfinstruct.export.registry import FORMATS
 from selfinstruct.export.result import ExportResult, Output
-from selfinstruct.export.settings import EXPORT_FORMATS, ExportSettings, resolve_export_settings
+from selfinstruct.export.settings import ExportSettings
 from selfinstruct.io.records import atomic_writer, dumps
 from selfinstruct.stats.compute import dataset_language, read_run_dir
-from selfinstruct.tasks import Task
-
-FORMATS = EXPORT_FORMATS
-
-# (template with an input, template without) pairs; the prompt ends where the model starts answering.
-TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
-    "en": (
-        ("{instruction}\n\nInput: {input}\n\nOutput:", "{instruction}\n\nOutput:"),
-        ("Task: {instruction}\nInput: {input}\nOutput:", "Task: {instruction}\nOutput:"),
-        ("{instruction}\n\n{input}\n\nAnswer:", "{instruction}\n\nAnswer:"),
-        ("Instruction: {instruction}\n\n{input}\n\nResponse:", "Instruction: {instruction}\n\nResponse:"),
-    ),
-    "zh": (
-        ("{instruction}\n\n输入：{input}\n\n输出：", "{instruction}\n\n输出："),
-        ("任务：{instruction}\n输入：{input}\n输出：", "任务：{instruction}\n输出："),
-        ("{instruction}\n\n{input}\n\n回答：", "{instruction}\n\n回答："),
-        ("指令：{instruction}\n\n{input}\n\n回复：", "指令：{instruction}\n\n回复："),
-    ),
-}
-SHAREGPT_ROLES = {"sharegpt": ("human", "gpt"), "openai": ("user", "assistant")}
-TRL_NOTE = (
-    "sharegpt suits LLaMA-Factory; for TRL export --format openai-chat or hf instead (TRL's assistant-only loss "
-    "refuses `conversations` as not conversational)"
-)
-
-
-def join_prompt(instruction: str, inp: str) -> str:
-    """Instruction and input as one user message: the input follows after a blank line."""
-    return f"{instruction}\n\n{inp}" if inp.strip() else instruction
+from selfinstruct.tasks import Instance, Task
 
 
 def _load(path: Path, include_seeds: bool, notes: list[str]) -> tuple[list[Task], list[Task], dict[str, Any]]:
@@ -75,36 +40,8 @@ def _load(path: Path, include_seeds: bool, notes: list[str]) -> tuple[list[Task]
     return tasks, seeds if include_seeds else [], run
 
 
-def _turns(settings: ExportSettings, prompt: str, answer: str) -> list[tuple[str, str]]:
-    """(role, text) pairs in OpenAI's role names, with the system turn first when there is one."""
-    system = [("system", settings.system)] if settings.system else []
-    return [*system, ("user", prompt), ("assistant", answer)]
-
-
-def _task_records(task: Task, s: ExportSettings, rng: random.Random, language: str) -> Iterator[dict[str, Any]]:
-    templates = TEMPLATES["zh" if language == "zh" else "en"]
-    space = "" if language == "zh" else " "
-    instances = task.instances[: s.instances_per_task] if s.instances_per_task is not None else task.instances
-    for inst in instances:
-        prompt = join_prompt(task.instruction, inst.input)
-        if s.fmt == "alpaca":
-            yield {"instruction": task.instruction, "input": inst.input, "output": inst.output}
-        elif s.fmt == "sharegpt":
-            user, assistant = SHAREGPT_ROLES[s.roles]
-            names = {"system": "system", "user": user, "assistant": assistant}
-            turns = _turns(s, prompt, inst.output)
-            yield {"conversations": [{"from": names[role], "value": text} for role, text in turns]}
-        elif s.fmt == "openai-chat":
-            yield {"messages": [{"role": role, "content": text} for role, text in _turns(s, prompt, inst.output)]}
-        elif s.fmt == "hf":
-            messages = [{"role": role, "content": text} for role, text in _turns(s, prompt, inst.output)]
-            yield {"task_id": task.id, "instruction": task.instruction, "input": inst.input, "output": inst.output,
-                   "messages": messages}  # fmt: skip
-        else:
-            with_input, without = rng.choice(templates)
-            template = with_input if inst.input.strip() else without
-            text = template.format(instruction=task.instruction, input=inst.input.strip())
-            yield {"prompt": text, "completion": f"{space}{inst.output}{s.eos}"}
+def _instances(task: Task, s: ExportSettings) -> tuple[Instance, ...]:
+    return task.instances[: s.instances_per_task] if s.instances_per_task is not None else task.instances
 
 
 def _split(groups: list[list[dict[str, Any]]], s: ExportSettings) -> dict[str, list[list[dict[str, Any]]]]:
@@ -133,9 +70,9 @@ def _check_paths(s: ExportSettings) -> None:
     for target in targets:
         if target.exists() and target.resolve() in inputs:
             raise InputError("the output file is one of the input files; write the export somewhere else", path=target)
-        if target.is_dir() and s.fmt != "hf":
+        if target.is_dir() and not s.folder:
             raise InputError("is a directory; give a .json or .jsonl file for the export", path=target)
-    if s.fmt == "hf":
+    if s.folder:
         out = s.out.resolve()
         if any(out == p or out in p.parents for p in [*inputs, source.resolve()]):
             raise InputError("the dataset folder would hold the input; write the export somewhere else", path=s.out)
@@ -153,11 +90,9 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     `notice` hears about slow steps before they start (the hf card's statistics)."""
     s = settings
     _check_paths(s)
-    if s.fmt == "hf":
-        from selfinstruct.export.hf.dataset import check_target, require_pyarrow
-
-        require_pyarrow()
-        check_target(s.out)
+    form: ExportFormat = FORMATS[s.fmt]
+    if form.prepare is not None:
+        form.prepare(s)
     notes: list[str] = []
     tasks, seeds, run = _load(s.source, s.include_seeds, notes)
     score_drops: Counter[str] = Counter()
@@ -183,10 +118,11 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
         raise EmptyExportError(f"{s.source}: nothing to export: {have}; nothing was written")
     if skipped:
         notes.append(f"skipped {skipped:,} task(s) without instances")
-    rng = random.Random(s.seed)  # the template choice, in pool order: the same whatever the split or shuffle
-    groups = [list(_task_records(task, s, rng, language)) for task in chosen]
+    # The template choice, in pool order: the same whatever the split or shuffle.
+    ctx = RecordContext(s, random.Random(s.seed), language)
+    groups = [[form.record(task, inst, ctx) for inst in _instances(task, s)] for task in chosen]
     splits = _split(groups, s)
-    if s.fmt == "hf" and "all" in splits:
+    if form.folder and "all" in splits:
         splits = {"train": splits["all"]}  # a dataset folder always has a train split
     rows = {name: [r for g in gs for r in g] for name, gs in splits.items()}
     if s.shuffle:
@@ -196,25 +132,16 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     result = ExportResult(written=sum(len(r) for r in rows.values()), tasks=len(chosen) - seed_count,
                           seeds=seed_count, skipped=skipped, notes=notes, score_kept=score_kept,
                           score_drops=score_drops)  # fmt: skip
-    if s.fmt == "hf":
-        from selfinstruct.export.hf.dataset import write_dataset_folder
-
+    if form.write_folder is not None:
         result.outputs = [Output(n, s.out, len(r), len(splits[n])) for n, r in rows.items()]
-        write_dataset_folder(s, rows, run, language, result, notice)
+        form.write_folder(s, rows, run, language, result, notice)
         return result
     targets = {name: s.validation_file if name == "validation" else s.out for name in rows}
     with contextlib.ExitStack() as stack:  # all files are renamed into place only once all are written
         for name, split_rows in rows.items():
             _write_records(stack.enter_context(atomic_writer(targets[name])), split_rows, s.as_array)
     result.outputs = [Output(n, targets[n], len(r), len(splits[n])) for n, r in rows.items()]
-    if s.fmt == "sharegpt":
-        notes.append(TRL_NOTE)
-    if s.fmt == "openai-chat":
-        from selfinstruct.export.chat_template import CHAT_TEMPLATE_PATH
-
-        notes.append(f"TRL with assistant_only_loss=True: SFTConfig(chat_template_path={str(CHAT_TEMPLATE_PATH)!r})")
-    if s.fmt == "openai-chat" and s.as_array:
-        notes.append("OpenAI's fine-tuning API takes JSONL only: use a .jsonl name to upload this file there")
+    notes.extend(form.notes(s))
     return result
 
 
