@@ -109,7 +109,8 @@ def test_a_prompt_beyond_the_context_stops_the_run_in_one_line(tmp_path: Path, p
     lines = stderr.strip().splitlines()
     assert code == 1 and len(lines) == 1 and "Traceback" not in stderr, stderr
     assert "against a context of 120 tokens" in lines[0] and "a prompt of " in lines[0] and fix in lines[0]
-    assert "--demos" in lines[0] and "even with fewer demonstrations" in lines[0]
+    assert "shorter seed instructions" in lines[0] and "even with fewer demonstrations" in lines[0]
+    assert "--demos" not in lines[0]  # no such option: the fix named must be one a user can apply
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
     with FakeOpenAIServer(respond, profile=profile) as server:  # a larger context: the run resumes
         code, stderr = _generate(server, out)

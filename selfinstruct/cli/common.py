@@ -65,6 +65,10 @@ class FiniteFloat(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
 
+    def _describe_range(self) -> str:
+        """No bounds: no range in --help (click would print `x<=None`)."""
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
 
 def interrupted(exc: KeyboardInterrupt, what: str) -> NoReturn:
     """Ctrl-C (exit 130), SIGTERM (143) or SIGHUP (129): one line saying that `what` is intact and resumable.

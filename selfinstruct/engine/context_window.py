@@ -78,7 +78,9 @@ class Overflow:
             "llama.cpp": "start llama.cpp's server with a larger --ctx-size",
             "vLLM": "start vLLM with a larger --max-model-len",
         }.get(self.server, "a server context of that size (llama.cpp: --ctx-size; Ollama: OLLAMA_CONTEXT_LENGTH)")
-        return f"use fewer demonstrations (--demos), a model with a larger context, or {server}"
+        return (
+            f"use shorter seed instructions or a shorter --prompts template, a model with a larger context, or {server}"
+        )
 
 
 def read_overflow(status: int, body: Any, message: str) -> Overflow | None:
