@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from selfinstruct.engine.budget import Budget, BudgetExhausted
 from selfinstruct.engine.types import Prices
-from selfinstruct.pipeline.scheduler import horizon, round_start
+from selfinstruct.pipeline.rounds import horizon, round_start
 
 
 def test_reservations_in_flight_count_as_spent() -> None:

@@ -19,8 +19,9 @@ from selfinstruct.cli.app import cli
 from selfinstruct.engine.types import Completion
 from selfinstruct.engine.wire import completion_of
 from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.params import classification_stops
 from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field, task_tail
-from selfinstruct.pipeline.settings import classification_stops, default_params
+from selfinstruct.pipeline.settings import default_params
 from selfinstruct.tasks import Instance
 from tests.fake_openai import FakeOpenAIServer, Reply, Request
 from tests.scripted_model import respond

@@ -24,9 +24,10 @@ from selfinstruct.cli.progress import ProgressView
 from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
 from selfinstruct.errors import SelfInstructError
-from selfinstruct.pipeline.bootstrap import RunReport
+from selfinstruct.methods.registry import METHODS
 from selfinstruct.pipeline.estimate import DryRun, dry_run
 from selfinstruct.pipeline.generate import generate as run_generate
+from selfinstruct.pipeline.report import RunReport
 from selfinstruct.pipeline.settings import GenerateSettings, resolve_generate_settings
 
 
@@ -52,11 +53,15 @@ from selfinstruct.pipeline.settings import GenerateSettings, resolve_generate_se
     help="Run directory: tasks.jsonl, rejected.jsonl, seeds.jsonl, run.json.",
 )
 @click.option(
+    "--method",
     "--mode",
-    type=click.Choice(["self-instruct", "alpaca"]),
+    "mode",
+    type=click.Choice(list(METHODS)),
     default="self-instruct",
     show_default=True,
-    help="Self-Instruct pipeline, or Alpaca's 20-tasks-per-request batches.",
+    help="The generation method (--mode is its older name). "
+    + "; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
+    + ".",
 )
 @click.option(
     "--classification-only",

@@ -26,92 +26,34 @@ sequential minimum.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from selfinstruct.engine import journal
 from selfinstruct.engine.client import Completer
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.seeding import derive_seed
-from selfinstruct.engine.types import Completion, Prices, Spend, StepParams
+from selfinstruct.engine.types import Completion, Spend, StepParams
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain, Rejection
-from selfinstruct.io.seeds import check_classification_seeds, demonstration_seeds
-from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
-from selfinstruct.methods.prompts import PromptSet, ends_open, list_end_stop, render_alpaca, render_instructions
-from selfinstruct.methods.self_instruct.classify import looks_like_classification
-from selfinstruct.methods.self_instruct.instances import clean_instances, instances_from_reply
-from selfinstruct.methods.self_instruct.parsing import (
-    normalize_whitespace,
-    parse_instruction_list,
-    parse_yes_no,
-)
-from selfinstruct.methods.self_instruct.stopcut import (
-    is_cut,
-    stopped_before_its_examples,
-    task_tail,
-    without_new_task_stops,
-)
+from selfinstruct.io.seeds import demonstration_seeds
+from selfinstruct.methods.base import Candidate, JobResult
+from selfinstruct.methods.prompts import PromptSet
+from selfinstruct.methods.registry import method_named
 from selfinstruct.pipeline.rejections import candidate_rejection, response_rejection
+from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.rounds import horizon
 from selfinstruct.pipeline.runstate import RunState
-from selfinstruct.pipeline.scheduler import Progress, Scheduler, horizon, landed
-from selfinstruct.pipeline.settings import GenerateSettings, classification_stops
+from selfinstruct.pipeline.scheduler import Progress, Scheduler, landed
+from selfinstruct.pipeline.settings import GenerateSettings
 from selfinstruct.pipeline.stopping import StopRules, Verdict, history_of
-from selfinstruct.tasks import Instance, Task
+from selfinstruct.tasks import Task
 
 log = logging.getLogger(__name__)
 SAVE_INTERVAL = 1.0  # seconds between run.json saves while running
-
-
-@dataclass
-class Candidate:
-    """One generated instruction on its way through the pipeline."""
-
-    index: int
-    instruction: str
-    rejection: Rejection | None = None
-    stage: str = "filter"
-    is_classification: bool | None = None
-    instances: list[Instance] = field(default_factory=list)
-    # Scheduling: checked against the whole pool at the commit cursor; a near-duplicate of a task committed
-    # while it waited (rejected at commit, never sent further); its classify + instances requests.
-    final: bool = False
-    doomed: bool = False
-    work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
-    raw: str = ""  # the reply behind a rejection: the instruction list, or the instance reply
-
-
-@dataclass
-class JobResult:
-    request: int
-    candidates: list[Candidate]
-    problem: str | None = None  # "empty_response" | "no_items" when nothing could be parsed
-    detail: str = ""
-    raw: str = ""
-
-
-@dataclass
-class RunReport:
-    status: str  # complete | nothing_to_do | budget | saturated | unusable
-    accepted: int
-    target: int
-    new_tasks: int
-    run: Spend  # this run
-    total: Spend  # the run directory, all runs together
-    rejected: Counter[str]
-    message: str = ""
-    prices: Prices | None = None
-
-    @property
-    def requests_per_task(self) -> float | None:
-        """Requests this run paid per task it added."""
-        return self.run.requests / self.new_tasks if self.new_tasks else None
 
 
 class Bootstrap(Scheduler):
@@ -137,9 +79,8 @@ class Bootstrap(Scheduler):
         self.prompts = prompts
         self.seeds = list(seeds)
         self.demo_seeds = demonstration_seeds(self.seeds, classification_only=settings.classification_only)
-        if settings.classification_only and settings.mode == "self-instruct":
-            needed = settings.demos - settings.machine_demos
-            check_classification_seeds(self.seeds, needed=needed, path=settings.seeds, decided=True)
+        self.method = method_named(settings.mode)
+        self.method.check_seeds(self.seeds, settings, settings.seeds, decided=True)
         self.seed = seed
         self.progress = progress
         self._last_progress = 0.0
@@ -158,27 +99,16 @@ class Bootstrap(Scheduler):
 
     # -- prompts -----------------------------------------------------------------------------------------
 
-    def instruction_demos(self, request: int) -> list[str]:
-        """The request's demonstrations: machine tasks from the pool prefix it may see, the rest seeds."""
-        rng = random.Random(derive_seed(self.seed, request, "demos"))
-        machine_pool = self.state.pool.records[: self._visible(request)]
-        machine = rng.sample(machine_pool, min(self.s.machine_demos, len(machine_pool)))
-        human = rng.sample(self.demo_seeds, min(len(self.demo_seeds), self.s.demos - len(machine)))
-        demos = [t.instruction for t in human] + [str(t["instruction"]) for t in machine]
-        rng.shuffle(demos)
-        return demos
-
-    def alpaca_demos(self, request: int) -> list[Task]:
-        """Alpaca shows seeds only (with their first instance), as the original did."""
-        rng = random.Random(derive_seed(self.seed, request, "demos"))
-        usable = [t for t in self.seeds if t.instances]
-        return rng.sample(usable, min(self.s.demos, len(usable)))
-
     def _visible(self, request: int) -> int:
         """How many pool tasks request k may see: those of the rounds before its own."""
         return self.state.pool_count_through(horizon(request, self.s.window, self.s.schedule) - 1)
 
-    def _params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
+    # -- what a method gets from the run (methods.base.Run) ----------------------------------------------
+
+    def machine_tasks(self, request: int) -> list[dict[str, Any]]:
+        return self.state.pool.records[: self._visible(request)]
+
+    def params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:
         params = self.s.params[step]
         if extra_stop:
             stops = tuple(dict.fromkeys(params.stop + extra_stop))[:4]
@@ -187,7 +117,7 @@ class Bootstrap(Scheduler):
 
     # -- one request -------------------------------------------------------------------------------------
 
-    async def _generate(
+    async def generate(
         self, step: str, request: int, make_prompt: Callable[[int], str], params: StepParams
     ) -> Completion:
         """Ask once; when the prompt is too long, shorten it once (fewer demonstrations) and ask again."""
@@ -209,49 +139,12 @@ class Bootstrap(Scheduler):
 
     async def _job(self, request: int) -> JobResult:
         journal.label(request=request)
-        if self.s.mode == "alpaca":
-            return await self._alpaca_job(request)
-        demos = self.instruction_demos(request)
-        last = len(demos) + self.s.new_per_request
-        stop = (list_end_stop(self.s.language, last + 1),)
-        shown: list[list[str]] = []  # the demonstrations of the prompt that was answered (maybe shortened)
-        sent: list[str] = []
+        return await self.method.propose(self, request)
 
-        def prompt(shorten: int) -> str:
-            shown.append(_halve(demos) if shorten else demos)
-            sent.append(
-                render_instructions(
-                    self.prompts,
-                    self.s.language,
-                    shown[-1],
-                    self.s.new_per_request,
-                    classification_only=self.s.classification_only,
-                )
-            )
-            return sent[-1]
-
-        completion = await self._generate("instructions", request, prompt, self._params("instructions", stop))
-        if not completion.text.strip():
-            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
-                             completion.text)  # fmt: skip
-        parsed = parse_instruction_list(
-            completion.text,
-            continued=ends_open(sent[-1]),
-            truncated=completion.finish_reason == "length",
-            first_number=len(shown[-1]) + 1,
-        )
-        if not parsed.items:
-            return JobResult(request, [], "no_items", completion.text[:200], completion.text)
-        limit = len(self.seeds) + self._visible(request)
-        candidates = [
-            self._precheck(Candidate(j, normalize_whitespace(text), raw=completion.text), limit)
-            for j, text in enumerate(parsed.items[: self.s.new_per_request])
-        ]
-        return JobResult(request, candidates)  # classify and instances come later, when needed
-
-    def _precheck(self, cand: Candidate, limit: int) -> Candidate:
+    def precheck(self, cand: Candidate, request: int) -> Candidate:
         """Cheap filters, and ROUGE-L against the snapshot every concurrency level shares (a rejection there is
         final: the commit-time check sees a superset)."""
+        limit = len(self.seeds) + self._visible(request)
         rejection = self.chain.check_text(cand.instruction)
         if rejection is None and self.chain.uses_rouge:
             match = self.chain.index.best_match(cand.instruction, limit=limit)
@@ -261,68 +154,8 @@ class Bootstrap(Scheduler):
         return cand
 
     async def _complete(self, request: int, cand: Candidate) -> None:
-        """Classify, then write instances output-first (classification) or input-first."""
         journal.label(request=request, candidate=cand.index)
-        seed = derive_seed(self.seed, request, cand.index, "classify")
-        cand.is_classification = await classify(cand.instruction, self.client, self.prompts, self.s, seed)
-        template = "instances_output_first" if cand.is_classification else "instances_input_first"
-        params = self.s.params["instances"]
-        if cand.is_classification:
-            params = replace(params, stop=classification_stops(params.stop))
-        prompt = self.prompts[template].render(instruction=cand.instruction)
-        seed = derive_seed(self.seed, request, cand.index, "instances")
-        reply = await self.client.complete("instances", prompt, params, seed=seed)
-        if stopped_before_its_examples(reply, params.stop):  # a preamble, then its own "Example 1": again, unstopped
-            params = replace(params, stop=without_new_task_stops(params.stop))
-            reply = await self.client.complete("instances", prompt, params, seed=seed)
-        outcome = instances_from_reply(
-            reply.text,
-            output_first=cand.is_classification,
-            truncated=is_cut(reply),
-            task_tail=task_tail(reply, params.stop),
-            max_instances=self.s.max_instances,
-            rng=random.Random(derive_seed(self.seed, request, cand.index, "instance_choice")),
-        )
-        cand.instances = outcome.instances
-        if outcome.reason is not None:
-            cand.stage, cand.raw = "instances", reply.text
-            cand.rejection = Rejection("instances", outcome.reason, outcome.detail)
-
-    async def _alpaca_job(self, request: int) -> JobResult:
-        demos = self.alpaca_demos(request)
-        sent: list[str] = []
-
-        def prompt(shorten: int) -> str:
-            sent.append(
-                render_alpaca(
-                    self.prompts, self.s.language, _halve(demos) if shorten else demos, self.s.new_per_request
-                )
-            )
-            return sent[-1]
-
-        completion = await self._generate("alpaca", request, prompt, self._params("alpaca"))
-        if not completion.text.strip():
-            return JobResult(request, [], "empty_response", f"finish_reason={completion.finish_reason}",
-                             completion.text)  # fmt: skip
-        items, malformed = parse_alpaca_batch(
-            completion.text,
-            continued=ends_open(sent[-1]),
-            truncated=is_cut(completion),
-        )
-        if not items:
-            detail = f"{malformed} block(s) without an instruction or an output" if malformed else "no task block"
-            return JobResult(request, [], "no_items", detail, completion.text)
-        limit = len(self.seeds) + self._visible(request)
-        candidates = []
-        for j, item in enumerate(items[: self.s.new_per_request]):
-            cand = self._precheck(Candidate(j, normalize_whitespace(item.instruction), raw=completion.text), limit)
-            if cand.rejection is None:
-                kept, reason = clean_instances([Instance(item.input, item.output)], max_instances=1)
-                cand.instances = kept
-                if reason is not None:
-                    cand.stage, cand.rejection = "instances", Rejection("instances", reason, "the example is unusable")
-            candidates.append(cand)
-        return JobResult(request, candidates)
+        await self.method.complete(self, request, cand)
 
     # -- committing --------------------------------------------------------------------------------------
 
@@ -354,11 +187,11 @@ class Bootstrap(Scheduler):
                     if match is not None:
                         cand.rejection = _rouge_rejection(match.instruction, match.score, self.chain.threshold)
                         cand.stage = "filter"
-            if cand.rejection is None and self.s.mode != "alpaca" and not landed(cand.work):
+            if cand.rejection is None and self.method.completes and not landed(cand.work):
                 return None  # _dispatch sends it first (or the budget could not pay for it)
             self._cursor += 1
             rejection, stage = cand.rejection, cand.stage
-            if cand.work is not None or (self.s.mode == "alpaca" and stage != "filter"):
+            if cand.work is not None or (not self.method.completes and stage != "filter"):
                 self._acceptance[0] += rejection is None
                 self._acceptance[1] += 1
             if rejection is not None:
@@ -433,27 +266,6 @@ class Bootstrap(Scheduler):
             message=messages[status],
             prices=self.s.prices,
         )
-
-
-async def classify(
-    instruction: str, client: Completer, prompts: PromptSet, settings: GenerateSettings, seed: int
-) -> bool:
-    """Is the task a classification task? Asked of the model, or read by rules for models too small to judge."""
-    if settings.classifier == "rules":
-        return looks_like_classification(instruction)
-    answer = await client.complete(
-        "classify", prompts["classify"].render(instruction=instruction), settings.params["classify"], seed=seed
-    )
-    verdict = parse_yes_no(answer.text)
-    if verdict is None:
-        log.info(
-            "unclear classification answer %r for %r; taking it as not classification", answer.text[:40], instruction
-        )
-    return bool(verdict)
-
-
-def _halve(demos: list[Any]) -> list[Any]:
-    return demos[: max(1, len(demos) // 2)]
 
 
 def _rouge_rejection(similar_to: str, score: float, threshold: float) -> Rejection:

@@ -21,32 +21,25 @@ from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJourna
 from selfinstruct.engine.redact import redact
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import EndpointSettings, Usage
-from selfinstruct.errors import ClassificationSeedsError, InputError
+from selfinstruct.errors import ClassificationSeedsError
 from selfinstruct.filters import FilterChain
 from selfinstruct.io.rundir import RUN
 from selfinstruct.io.seeds import check_classification_seeds, load_tasks
 from selfinstruct.methods.prompts import PromptSet, load_prompts
-from selfinstruct.pipeline.bootstrap import Bootstrap, RunReport, classify
+from selfinstruct.methods.registry import method_named
+from selfinstruct.methods.self_instruct.method import classify
+from selfinstruct.pipeline.bootstrap import Bootstrap
+from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.rounds import schedule_of
 from selfinstruct.pipeline.runstate import RunState, input_fingerprint
-from selfinstruct.pipeline.scheduler import Progress, schedule_of
+from selfinstruct.pipeline.scheduler import Progress
 from selfinstruct.pipeline.settings import GenerateSettings
 from selfinstruct.tasks import Task
 
 
 def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
-    """Enough seeds for the demonstrations the mode needs."""
-    if settings.mode == "alpaca":
-        if sum(1 for t in seeds if t.instances) < settings.demos:
-            raise InputError(
-                f"alpaca mode needs at least {settings.demos} seed tasks with instances", path=settings.seeds
-            )
-    elif len(seeds) < settings.demos - settings.machine_demos:
-        raise InputError(
-            f"has {len(seeds)} tasks; self-instruct needs at least {settings.demos - settings.machine_demos}",
-            path=settings.seeds,
-        )
-    elif settings.classification_only:
-        check_classification_seeds(seeds, needed=settings.demos - settings.machine_demos, path=settings.seeds)
+    """Enough seeds for the demonstrations the method needs."""
+    method_named(settings.mode).check_seeds(seeds, settings, settings.seeds)
 
 
 def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
@@ -230,14 +223,7 @@ def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
 
 def _templates(settings: GenerateSettings) -> list[str]:
     """The templates the run renders: a resume must find them unchanged (the others may be edited freely)."""
-    if settings.mode == "alpaca":
-        return ["alpaca"]
-    used = [
-        "instructions_classification" if settings.classification_only else "instructions",
-        "instances_input_first",
-        "instances_output_first",
-    ]
-    return [*used, "classify"] if settings.classifier == "llm" else used
+    return method_named(settings.mode).templates(settings)
 
 
 def generate(

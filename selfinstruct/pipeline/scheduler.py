@@ -15,75 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from selfinstruct.engine.budget import BudgetExhausted
 from selfinstruct.engine.client import Halted, engine_counters
-from selfinstruct.errors import PoolError
+from selfinstruct.methods.base import Candidate, JobResult, Method
+from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.rounds import horizon
 
 if TYPE_CHECKING:
     from selfinstruct.engine.client import Completer
     from selfinstruct.filters import FilterChain
-    from selfinstruct.pipeline.bootstrap import Candidate, JobResult, RunReport
     from selfinstruct.pipeline.runstate import RunState
     from selfinstruct.pipeline.settings import GenerateSettings
     from selfinstruct.pipeline.stopping import StopRules, Verdict
 
 TICK = 1.0  # seconds between progress updates while nothing lands
 PRIOR_ACCEPTANCE = (3, 4)  # accepted of candidates sent for instances, before any is measured: 3 in 4
-
-
-def round_start(request: int, window: int) -> int:
-    """The first request of `request`'s round; see the module docstring."""
-    start = 0
-    while True:
-        size = min(window, max(1, start))
-        if size == window:  # this round and every later one have the same size
-            return start + (request - start) // window * window
-        if request < start + size:
-            return start
-        start += size
-
-
-# The rule that decides what each request sees (recorded in run.json as "schedule"; a run started under an older
-# rule continues under it, so its pool stays the one it would have been).
-SCHEDULE = 3
-SCHEDULES = (1, 2, SCHEDULE)
-LAG_SHARE = 4  # rules 2-3: a round sees the requests before a quarter of its start...
-LAG_ROUNDS = 4  # ...or, once that is further back, before the start of the fourth full round before its own
-FIRST_ROUNDS = 2  # rule 3: rounds that start before FIRST_ROUNDS windows see request 0 only
-
-
-def schedule_of(run: dict[str, Any], where: str) -> int:
-    """The rule a run directory's requests follow: its run.json's, rule 1 when it predates the record, the
-    current one for a new run."""
-    if "settings" not in run:
-        return SCHEDULE
-    schedule = run["settings"].get("schedule", 1)
-    if schedule not in SCHEDULES:
-        raise PoolError(f"{where}: written by a newer selfinstruct (schedule {schedule!r}); upgrade or use a new --out")
-    return int(schedule)
-
-
-def horizon(request: int, window: int, schedule: int = SCHEDULE) -> int:
-    """Requests before this one are the pool `request` may see (a round boundary, the same for a whole round).
-
-    Rule 1 (runs started before schedule 2): the rounds before its own, or, once two full rounds have begun,
-    the rounds before the previous one. Every retry in a round then delays the round after next, which is what
-    made faults stall a run. Rule 2: from request 1 on, the rounds before a quarter of its round's start (at
-    least request 0), but never more than LAG_ROUNDS full rounds back, so that about three quarters of the
-    requests sent can be in flight while the slowest one is retried. Rule 3 (issue 26): the same, except that
-    the rounds starting before FIRST_ROUNDS windows (requests 1-63 with the default) see request 0 only: under
-    rule 2 each of requests 1, 3 and 7 in turn held back the rounds after it, and a retry on any of them
-    stalled the start of a run (with 10% 429s, about 3 s of a 500-task run)."""
-    start = round_start(request, window)
-    if schedule == 1:
-        previous = round_start(start - 1, window) if start > 0 else 0
-        if previous > 0 and start - previous == window:
-            return previous
-        return start
-    if start == 0:
-        return 0
-    if schedule >= 3 and start < FIRST_ROUNDS * window:
-        return 1
-    share = round_start(start // LAG_SHARE, window)
-    return max(1, share, round_start(max(0, start - LAG_ROUNDS * window), window))
 
 
 # Called with the pool size and counters (see _postfix) after every commit, at the start, and every TICK.
@@ -94,6 +38,7 @@ class Scheduler:
     """The dispatch loop of a bootstrap run; see the module docstring."""
 
     s: GenerateSettings
+    method: Method
     client: Completer
     state: RunState
     chain: FilterChain
@@ -160,7 +105,7 @@ class Scheduler:
         cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
-        live = 0  # of which sent (or, in alpaca mode, complete) and not yet decided
+        live = 0  # of which sent (or, for a method whose candidates come complete, parsed) and not yet decided
         for k in range(self.state.next_request, self._next_dispatch):
             if cautious and k > self.state.next_request:
                 return
@@ -172,7 +117,7 @@ class Scheduler:
             for cand in result.candidates[first:]:
                 if cand.rejection is not None or cand.doomed or (k, cand.index) in self.state.written:
                     continue
-                if cand.work is not None or self.s.mode == "alpaca":
+                if cand.work is not None or not self.method.completes:
                     ahead, live = ahead + 1, live + 1
                     continue
                 if accepted + ahead >= n:

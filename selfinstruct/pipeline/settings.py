@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,75 +14,20 @@ from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_THRESHOLD, FILTER_NAMES
 from selfinstruct.io.resources import default_seeds
-from selfinstruct.pipeline.scheduler import SCHEDULE
+from selfinstruct.methods.registry import METHODS, method_named
+from selfinstruct.pipeline.rounds import SCHEDULE
 from selfinstruct.text import Language
 
-Mode = Literal["self-instruct", "alpaca"]
 Classifier = Literal["llm", "rules"]
 
 
-# Stop sequences start with a newline so that they end a reply only at a line start, where the prompt's
-# format puts the next item: a bare "20." or "Task:" also matched "$20.50" or an output that mentions a task,
-# and the cut reply came back as a clean "stop". At most 4, OpenAI's limit. A base model that invents the next
-# task stops at its first example ("\nExample 1", see stopcut), not at its "Task:" line, which an output line
-# may begin with ("Task: buy milk"). A chat reply gets no such stop: its own first example may follow a
-# preamble ("Sure!\n\nExample 1") or a reasoning block, and a chat model ends its turn instead.
-INSTANCE_STOPS = ("\nExample 6", "\n示例 6", "\nExample 1", "\n示例 1")
-CHAT_INSTANCE_STOPS = ("\nExample 6", "\n示例 6")
-LOCAL_INSTANCE_STOPS = ("\nExample 4", "\n示例 4", "\nExample 1", "\n示例 1")
-# A classification reply has no "Example N" headers: it stops at the blank line and "Task:" that open the next
-# task in its prompt, where an input's own "Task:" line (a ticket to classify) seldom stands.
-_CLASSIFICATION_STOP = {"\nExample 1": "\n\nTask:", "\n示例 1": "\n\n任务："}
-
-
-def classification_stops(stops: tuple[str, ...]) -> tuple[str, ...]:
-    """The instance stops for an output-first (classification) reply: the new-task stops ("\nExample 1") put
-    at that task's "Task:" line, the "Example N" ones (which never fire there) left out; others kept."""
-    kept = (_CLASSIFICATION_STOP.get(stop, stop) for stop in stops)
-    return tuple(s for s in kept if not re.fullmatch(r"\n(?:Example|示例) \d+", s))
-
-
-# Alpaca's batch ends before task 20: its separator, or its label at a line start when a model drops the
-# separator; never "20." alone, which a line of an output may start with ("20.50 is the total").
-ALPACA_STOPS = ("\n###\n20", "\n20. Instruction", "\n20. 指令")
-
-
 def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
-    """Sampling settings per step: the paper's (Self-Instruct's bootstrap, Alpaca's generate_instruction).
-
-    Base models (completions) get the blank-line stop that ends a continued list; a chat model answers a
-    fresh message, where that stop would cut its first item short. The list always also stops at the
-    marker of the task after the last one asked for (added by the bootstrap). `local` is the embedded 135M
-    model: shorter budgets (it writes ~50 tokens/s here), a wider top_p and no blank-line stop, because it
-    puts blank lines between items, and greedy instances cut at the fourth example.
-
-    Greedy steps send top_p 1, not the originals' 0: vLLM refuses top_p outside (0, 1] before it applies greedy
-    decoding, and at temperature 0 top_p changes nothing.
-    """
-    completions = api == "completions"
-    if local:
-        return {
-            "instructions": StepParams(temperature=0.7, top_p=0.9, max_tokens=320, presence_penalty=0.5),
-            "classify": StepParams(temperature=0.0, top_p=1.0, max_tokens=3, stop=("\n",)),
-            "instances": StepParams(
-                temperature=0.0, top_p=1.0, max_tokens=200, stop=LOCAL_INSTANCE_STOPS, presence_penalty=1.5
-            ),
-            "alpaca": StepParams(temperature=0.7, top_p=0.9, max_tokens=1200, stop=ALPACA_STOPS),
-        }
-    return {
-        "instructions": StepParams(
-            temperature=0.7, top_p=0.5, max_tokens=1024, stop=("\n\n",) if completions else (), presence_penalty=2.0
-        ),
-        "classify": StepParams(temperature=0.0, top_p=1.0, max_tokens=3 if completions else 8, stop=("\n",)),
-        "instances": StepParams(
-            temperature=0.0,
-            top_p=1.0,
-            max_tokens=350,
-            stop=INSTANCE_STOPS if completions else CHAT_INSTANCE_STOPS,
-            presence_penalty=1.5,
-        ),
-        "alpaca": StepParams(temperature=1.0, top_p=1.0, max_tokens=3072, stop=ALPACA_STOPS),
-    }
+    """Sampling settings of every registered method's steps (a run records them all, so that a resume can
+    tell whether any changed)."""
+    params: dict[str, StepParams] = {}
+    for method in METHODS.values():
+        params |= method.default_params(api, local=local)
+    return params
 
 
 @dataclass(frozen=True)
@@ -94,7 +38,7 @@ class GenerateSettings:
     out: Path
     n: int
     endpoint: EndpointSettings
-    mode: Mode = "self-instruct"
+    mode: str = "self-instruct"  # the method (methods.registry); run.json calls it "mode"
     language: Language = "en"
     prompts_dir: Path | None = None
     seed: int | None = None
@@ -142,7 +86,8 @@ class GenerateSettings:
         }
 
 
-STEP_NAMES = ("instructions", "classify", "instances", "alpaca")
+# Every registered method's steps, for --temperature STEP=VALUE and the like.
+STEP_NAMES = tuple(dict.fromkeys(step for m in METHODS.values() for step in m.default_params("chat", local=False)))
 
 
 # What each per-step sampling option accepts (the OpenAI API's ranges), and how to say so.
@@ -174,7 +119,7 @@ def _step_values(values: tuple[str, ...], option: str) -> dict[str, float]:
 def _apply_step_overrides(
     params: dict[str, StepParams], mode: str, overrides: dict[str, dict[str, float]]
 ) -> dict[str, StepParams]:
-    generating = "alpaca" if mode == "alpaca" else "instructions"
+    generating = method_named(mode).generating_step  # `generate=` names the method's generating step
     out = dict(params)
     for field_name, per_step in overrides.items():
         for step, value in per_step.items():
@@ -222,11 +167,10 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a directory for the run")
     prompts_dir = Path(opts["prompts_dir"]) if opts["prompts_dir"] else None
-    alpaca = mode == "alpaca"
-    classification_only = bool(opts.get("classification_only"))
-    if classification_only and alpaca:
-        raise InputError("--classification-only works with --mode self-instruct (alpaca batches have no such prompt)")
-    return GenerateSettings(
+    if mode not in METHODS:
+        raise InputError(f"unknown method {mode!r}; choose one of: {', '.join(METHODS)}")
+    method = METHODS[mode]
+    settings = GenerateSettings(
         seeds=seeds,
         out=out,
         n=opts["n"],
@@ -247,9 +191,9 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         prompts_dir=prompts_dir,
         seed=opts["seed"],
         window=opts["window"],
-        demos=3 if alpaca else 8,
-        machine_demos=0 if alpaca else 2,
-        new_per_request=20 if alpaca else 8,
+        demos=method.demos,
+        machine_demos=method.machine_demos,
+        new_per_request=method.new_per_request,
         threshold=opts["threshold"],
         params=_apply_step_overrides(
             with_reasoning_room(default_params(api, local=local), model, api), mode, overrides
@@ -264,7 +208,9 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
         local=local,
         local_model=local_model,
         classifier=classifier,
-        classification_only=classification_only,
+        classification_only=bool(opts.get("classification_only")),
         batch=bool(opts.get("batch")),
         batch_poll=float(opts.get("batch_poll") or 5.0),
     )
+    method.check_settings(settings)
+    return settings

@@ -11,16 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.export.hf.provenance import Provenance
+from selfinstruct.methods.registry import METHODS
 
 MARKER = "<!-- written by `selfinstruct export --format hf`; edit freely -->"
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M"))  # fmt: skip
-MODES = {
-    "self-instruct": "Self-Instruct's bootstrap (Wang et al., 2022): new instructions from 6 seed and 2 generated "
-    "demonstrations, ROUGE-L and heuristic filters, classification check, then instances per task",
-    "alpaca": "Stanford Alpaca's variant: one request writes 20 complete tasks from 3 seed demonstrations, "
-    "then the same filters",
-}
+MODES = {name: method.summary for name, method in METHODS.items()}
 
 
 @dataclass
