@@ -24,8 +24,8 @@ from selfinstruct.audit.settings import JUDGE_PARAMS, LOCAL_JUDGE_PARAMS
 from selfinstruct.cli.app import cli
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.engine.wire import request_body, request_path
-from selfinstruct.methods.prompts import list_end_stop
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
+from selfinstruct.methods.self_instruct.prompts import list_end_stop
 from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field
 from selfinstruct.pipeline.settings import default_params
 from tests.fake_openai import FakeOpenAIServer, Reply, Request

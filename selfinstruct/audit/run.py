@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from selfinstruct.audit.journal import RAW_LIMIT, AuditJournal, JudgeIdentity, Key, instance_hash, instruction_hash
+from selfinstruct.audit.prompt import TEMPLATES, render_audit
 from selfinstruct.audit.settings import AuditSettings
 from selfinstruct.audit.summary import summarize, write_summary
 from selfinstruct.audit.verdicts import read_verdict
@@ -33,7 +34,8 @@ from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.io.seeds import load_tasks
-from selfinstruct.methods.prompts import PromptSet, load_prompts, render_audit
+from selfinstruct.io.templates import PromptSet, load_prompts
+from selfinstruct.methods.registry import TEMPLATE_NAMES
 from selfinstruct.tasks import Task
 
 Notice = Callable[[str], None]
@@ -100,7 +102,7 @@ def plan_audit(settings: AuditSettings) -> Plan:
     if settings.sample is not None and settings.sample < 1:
         raise InputError("--sample must be at least 1")
     tasks = load_tasks(settings.tasks_file)
-    prompts = load_prompts(settings.language, settings.prompts_dir)
+    prompts = load_prompts(settings.language, settings.prompts_dir, TEMPLATES, known=TEMPLATE_NAMES)
     items = [
         AuditItem(task, k, instruction_hash(task.instruction), instance_hash(instance),
                   render_audit(prompts, settings.language, task.instruction, instance), primary=k == chosen)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from selfinstruct.engine.client import Completer
 from selfinstruct.engine.types import Api, Completion, StepParams
 from selfinstruct.filters import Rejection
-from selfinstruct.methods.prompts import PromptSet
+from selfinstruct.io.templates import Placeholders, PromptSet
 from selfinstruct.tasks import Instance, Task
 
 # What the dry-run estimate assumes of every method's candidates.
@@ -137,6 +137,11 @@ class Method(Protocol):
     demos: int  # demonstrations per generating prompt
     machine_demos: int  # of which from the pool, once it has some
     new_per_request: int  # candidates asked for per generating request
+
+    @property
+    def prompt_templates(self) -> Mapping[str, Placeholders]:
+        """Its templates (prompts/<language>/<name>.txt, names unique across methods) and their placeholders."""
+        ...
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
         """Sampling defaults of the method's steps (step names are unique across methods)."""

@@ -40,8 +40,8 @@ from selfinstruct.engine.types import Completion, Spend, StepParams
 from selfinstruct.errors import EndpointError
 from selfinstruct.filters import FilterChain, Rejection
 from selfinstruct.io.seeds import demonstration_seeds
+from selfinstruct.io.templates import PromptSet
 from selfinstruct.methods.base import Candidate, JobResult
-from selfinstruct.methods.prompts import PromptSet
 from selfinstruct.methods.registry import method_named
 from selfinstruct.pipeline.rejections import candidate_rejection, response_rejection
 from selfinstruct.pipeline.report import RunReport

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from selfinstruct.audit.prompt import TEMPLATES as AUDIT_TEMPLATES
 from selfinstruct.engine import aio
 from selfinstruct.engine.aio import all_or_first_error
 from selfinstruct.engine.batch.client import LEDGER, BatchingClient
@@ -25,8 +26,8 @@ from selfinstruct.errors import ClassificationSeedsError
 from selfinstruct.filters import FilterChain
 from selfinstruct.io.rundir import RUN
 from selfinstruct.io.seeds import check_classification_seeds, load_tasks
-from selfinstruct.methods.prompts import PromptSet, load_prompts
-from selfinstruct.methods.registry import method_named
+from selfinstruct.io.templates import PromptSet, load_prompts
+from selfinstruct.methods.registry import TEMPLATE_NAMES, method_named
 from selfinstruct.methods.self_instruct.method import classify
 from selfinstruct.pipeline.bootstrap import Bootstrap
 from selfinstruct.pipeline.report import RunReport
@@ -46,7 +47,9 @@ def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
     """Everything read from the user's files, validated before any request or write."""
     seeds = load_tasks(settings.seeds)
     check_seeds(seeds, settings)
-    prompts = load_prompts(settings.language, settings.prompts_dir)
+    method = method_named(settings.mode)
+    prompts = load_prompts(settings.language, settings.prompts_dir, method.prompt_templates,
+                           known=(*TEMPLATE_NAMES, *AUDIT_TEMPLATES))  # fmt: skip
     return seeds, prompts
 
 

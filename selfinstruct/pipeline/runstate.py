@@ -21,7 +21,7 @@ from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.io.pool import JsonlLog, Repair, TaskPool
 from selfinstruct.io.records import atomic_writer, is_count
 from selfinstruct.io.rundir import REJECTED, RUN, SEEDS, TASKS
-from selfinstruct.methods.prompts import PromptSet
+from selfinstruct.io.templates import PromptSet
 from selfinstruct.tasks import Task
 
 RUN_VERSION = 1

@@ -13,7 +13,9 @@ from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Api, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.filters import Rejection
+from selfinstruct.io.templates import PromptSet
 from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
+from selfinstruct.methods.alpaca.prompts import TEMPLATES, render_alpaca
 from selfinstruct.methods.base import (
     PASS_FILTERS,
     USABLE_INSTANCES,
@@ -25,7 +27,7 @@ from selfinstruct.methods.base import (
     completion_cap,
     halve,
 )
-from selfinstruct.methods.prompts import PromptSet, ends_open, render_alpaca
+from selfinstruct.methods.prompts import ends_open
 from selfinstruct.methods.self_instruct.instances import clean_instances
 from selfinstruct.methods.self_instruct.parsing import normalize_whitespace
 from selfinstruct.methods.self_instruct.stopcut import is_cut
@@ -48,6 +50,7 @@ class Alpaca:
     demos = 3
     machine_demos = 0
     new_per_request = 20
+    prompt_templates = TEMPLATES
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
         """Alpaca's generate_instruction settings; the embedded 135M model gets a shorter budget."""

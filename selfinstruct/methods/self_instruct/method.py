@@ -19,6 +19,7 @@ from selfinstruct.engine.types import Api, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.filters import Rejection
 from selfinstruct.io.seeds import check_classification_seeds, demonstration_seeds
+from selfinstruct.io.templates import PromptSet
 from selfinstruct.methods.base import (
     PASS_FILTERS,
     USABLE_INSTANCES,
@@ -30,11 +31,13 @@ from selfinstruct.methods.base import (
     completion_cap,
     halve,
 )
-from selfinstruct.methods.prompts import PromptSet, ends_open, list_end_stop, render_instructions, task_label
+from selfinstruct.methods.prompts import ends_open
 from selfinstruct.methods.self_instruct import params
+from selfinstruct.methods.self_instruct import prompts as si_prompts
 from selfinstruct.methods.self_instruct.classify import looks_like_classification
 from selfinstruct.methods.self_instruct.instances import instances_from_reply
 from selfinstruct.methods.self_instruct.parsing import normalize_whitespace, parse_instruction_list, parse_yes_no
+from selfinstruct.methods.self_instruct.prompts import list_end_stop, render_instructions, task_label
 from selfinstruct.methods.self_instruct.stopcut import (
     is_cut,
     stopped_before_its_examples,
@@ -59,6 +62,7 @@ class SelfInstruct:
     demos = 8
     machine_demos = 2
     new_per_request = 8
+    prompt_templates = si_prompts.TEMPLATES
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
         return params.default_params(api, local=local)
