@@ -32,7 +32,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -128,8 +128,12 @@ class Bootstrap(Scheduler):
         seed: int,
         progress: Progress | None = None,
         baseline: Spend | None = None,
+        halt: Callable[[], None] | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.s = settings
+        self.halt = halt
+        self.flush = flush  # the journal's: the replies a commit decides are on disk before it (journal docstring)
         self.baseline = baseline or client.usage.spend()  # what the run directory had spent before this run
         self.client = client
         self.state = state
@@ -383,6 +387,8 @@ class Bootstrap(Scheduler):
             tasks.append(record)
             self.stops.accepted()
             self.chain.keep(cand.instruction)  # later candidates of this response are compared with it
+        if self.flush is not None:
+            await self.flush()
         await state.commit(k, tasks, rejected)
         del self._results[k]
         self._yield[0] += len(tasks)

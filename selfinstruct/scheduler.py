@@ -98,6 +98,7 @@ class Scheduler:
     state: RunState
     chain: FilterChain
     progress: Progress | None
+    halt: Callable[[], None] | None  # the paid client's halt (LLMClient.halt): nothing more is sent
     stops: StopRules
     rejected: Counter[str]
     _verdict: Verdict | None
@@ -212,7 +213,11 @@ class Scheduler:
                 stop = await self._advance()
                 if stop is not None:
                     status = stop
-                    # What is in flight is paid for already: let it land, so that usage counts it.
+                    # What is on the wire is paid for already: let it land, so that usage counts it. Nothing more
+                    # goes out: a retry waiting out its backoff or Retry-After, and the next step of a candidate's
+                    # requests, would be paid (and waited for) to decide nothing.
+                    if self.halt is not None:
+                        self.halt()
                     await asyncio.gather(*self._flying, return_exceptions=True)
                     break
                 if self._interrupted:
