@@ -178,11 +178,11 @@ class Scheduler:
                     continue
                 if accepted + ahead >= n:
                     return  # enough candidates before this one to reach the target: nothing more is needed
+                if free == 0:  # (before the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
+                    return
                 if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
                     cand.doomed = True  # a near-duplicate of a task committed while it waited
                     continue
-                if free == 0:
-                    return
                 cand.work = asyncio.create_task(self._complete(k, cand))
                 self._flying.add(cand.work)
                 free, ahead, live = free - 1, ahead + 1, live + 1
