@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.engine.budget import Budget, BudgetExhausted
+from selfinstruct.engine.budget import Budget, BudgetExhausted, typical_tokens
 from selfinstruct.engine.types import Prices
 from selfinstruct.pipeline.rounds import horizon, round_start
 
@@ -84,3 +84,10 @@ def test_a_request_sees_whole_rounds_before_its_own(request: int, window: int) -
     assert seen <= start and (seen == 0 or round_start(seen, window) == seen)  # a round boundary
     assert request < 1 or seen >= 1  # from request 1 on, the model's own tasks can be shown
     assert start - seen <= window  # at most the previous round is not yet visible
+
+
+@given(st.text(alphabet=st.sampled_from("ab c\u00e9\u3400\u4e2d\u9fff\ua000\uf900\ufaff\U0001f600")))
+def test_typical_tokens_counts_cjk_as_it_always_did(text: str) -> None:
+    """Every reply asks this of its prompt; the ASCII shortcut and the regex count give the scan's float."""
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    assert typical_tokens(text) == cjk + (len(text.encode("utf-8")) - 3 * cjk) / 4.3

@@ -28,6 +28,15 @@ KEY = "sk-test-journal"
 PARAMS = StepParams(temperature=0.7, top_p=0.5, max_tokens=64)
 
 
+def test_keys_are_the_ones_earlier_versions_wrote() -> None:
+    """A key is how a resume finds what was paid for: made faster (the parameters' part once per parameter
+    set), it must stay the same hash, or every journal written before would be paid for again."""
+    params = StepParams(temperature=0.7, top_p=0.5, max_tokens=64, stop=("\n\n", "Task 2:"))
+    for _ in range(2):  # made, then cached
+        key = response_key("instances", "m", "chat", "Write a poem — 诗", params, 3)
+        assert key == "fe1b5b8142ff922f0afb6faf05f921879fc77cefbe4abdd9513935eb9d6ba91f"
+
+
 def test_key_covers_every_part_of_the_question() -> None:
     base = response_key("instructions", "m", "chat", "prompt", PARAMS, 1)
     assert base == response_key("instructions", "m", "chat", "prompt", PARAMS, 1)

@@ -153,3 +153,46 @@ def test_a_run_from_a_newer_rule_is_refused(tmp_path: Path) -> None:
         code, _, stderr = run(server, out, "-n", "10")
     assert code == 2 and "newer selfinstruct" in stderr and len(stderr.strip().splitlines()) == 1
     assert (out / "tasks.jsonl").read_bytes() == before
+
+
+def test_nothing_more_is_sent_once_the_target_is_reached(tmp_path: Path) -> None:
+    """Issue 26, item 1: at the target the run waited for every job still going, and those jobs kept sending: a
+    retry after its backoff or Retry-After, the instances request after a classify. Each was paid for and waited
+    for (a second or more at the end of a run with 429s) to decide nothing. Now only what is on the wire lands.
+
+    The questions a sequential run asks are the ones the pool needs; a concurrent run also asks others ahead of
+    time. The first two of those are held by the server until the target is committed, then fail with a 500:
+    they must not be asked again."""
+    n = 30
+    with FakeOpenAIServer(respond, api_key=KEY) as server:
+        assert run(server, tmp_path / "sequential", "-n", str(n), "--concurrency", "1")[0] == 0
+        needed = {json.dumps(r.body, sort_keys=True) for r in server.requests}
+    out = tmp_path / "run"
+    held: list[str] = []
+    lock = threading.Lock()
+
+    def reached() -> bool:
+        path = out / "tasks.jsonl"
+        return path.exists() and path.read_bytes().count(b"\n") >= n
+
+    def responder(request: Request) -> Reply:
+        question = json.dumps(request.body, sort_keys=True)
+        with lock:
+            hold = question not in needed and question not in held and len(held) < 2
+            if hold:
+                held.append(question)
+        if hold:
+            for _ in range(6000):  # released by the final commit (60 s at most: the test then fails, not hangs)
+                if reached():
+                    break
+                threading.Event().wait(0.01)
+            raise RuntimeError("answered after the target: a 500")
+        return respond(request)
+
+    with FakeOpenAIServer(responder, api_key=KEY) as server:
+        code, _, stderr = run(server, out, "-n", str(n), "--concurrency", "16")
+        asked = [json.dumps(r.body, sort_keys=True) for r in server.requests]
+    assert code == 0, stderr
+    assert len(held) == 2  # the concurrent run did ask ahead, and those requests were on the wire at the end
+    assert [asked.count(question) for question in held] == [1, 1]
+    assert (out / "tasks.jsonl").read_bytes() == (tmp_path / "sequential" / "tasks.jsonl").read_bytes()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,8 +41,13 @@ def upper_prompt_tokens(prompt: str, tokens_per_byte: float = FIRST_TOKENS_PER_B
 def typical_tokens(text: str) -> float:
     """What a BPE tokenizer typically makes of a text: a token per CJK character, 4.3 bytes per token otherwise
     (English prose with GPT-4's tokenizer). An estimate for --dry-run, not a bound: the budget has its own."""
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    if text.isascii():  # a flag, not a scan: every reply asks this of its prompt (truncated_prompt)
+        return len(text) / 4.3
+    cjk = len(_CJK.findall(text))
     return cjk + (len(text.encode("utf-8")) - 3 * cjk) / 4.3
+
+
+_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
 
 
 class BudgetExhausted(Exception):

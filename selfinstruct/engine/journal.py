@@ -1,9 +1,12 @@
-"""The response journal: every paid response, on disk before it is used, replayed instead of paid for again.
+"""The response journal: every paid response on disk before what it decides, replayed instead of paid again.
 
 A run that is interrupted (Ctrl-C, kill -9, a crash, a fatal endpoint error) or extended with a larger -n
 re-dispatches requests it already paid for: the ones in flight, and those finished but not yet committed in
-request order. Every response is appended to responses.jsonl in the run directory, fsync'd, and only then
-handed to the pipeline; a later run that asks the same question gets the journaled answer without a request.
+request order. Every response is appended to responses.jsonl in the run directory and fsync'd before anything
+that follows from it is on disk: `generate` hands it to the pipeline once written (a kill keeps it), and the
+fsync of the next request's ledger line (same file) or the journal flush before each commit covers it, so a
+reply costs no fsync of its own (two per request made every request wait ~5-10 ms longer). A later run that
+asks the same question gets the journaled answer without a request.
 
 A response is keyed by what produced it: a hash of (step, model, API, the full prompt, the sampling
 parameters, the per-request seed). The seed is derived from the run seed and the request's coordinates
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import hashlib
 import json
 import os
@@ -55,10 +59,17 @@ def response_key(step: str, model: str, api: str, prompt: str, params: StepParam
         "model": model,
         "api": api,
         "prompt": prompt,
-        "params": asdict(params) | {"stop": list(params.stop)},
+        "params": _params(params),
         "seed": seed,
     }
     return hashlib.sha256(json.dumps(question, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _params(params: StepParams) -> dict[str, Any]:
+    """A step's parameters as its keys hold them, made once per parameter set (asdict took half a key's CPU);
+    never mutated (json.dumps only reads it)."""
+    return asdict(params) | {"stop": list(params.stop)}
 
 
 class ResponseJournal:
@@ -126,8 +137,9 @@ class ResponseJournal:
             return None
         return _completion(json.loads(os.pread(self._fd, where[1], where[0])))
 
-    async def append(self, key: str, step: str, seed: int | None, completion: Completion) -> None:
-        """Write one response and wait until it is on disk (fsync in a thread: the event loop keeps running)."""
+    async def append(self, key: str, step: str, seed: int | None, completion: Completion, *, sync: bool = True) -> None:
+        """Write one response and wait until it is on disk (fsync in a thread: the event loop keeps running);
+        without `sync` the line is written (a kill keeps it) and reaches the disk with the next fsync (flush)."""
         record = {"key": key, "step": step, "seed": seed, **(_LABEL.get() or {})}
         record |= {
             "text": completion.text,
@@ -141,7 +153,11 @@ class ResponseJournal:
             record["charge"] = completion.charge
         if not completion.reported:
             record["no_usage"] = True
-        self._offsets[key] = await self._write(record)
+        self._offsets[key] = await self._write(record, sync=sync)
+
+    async def flush(self) -> None:
+        """Return once every line written so far is on disk (at once when it is)."""
+        await self._sync.wait(self._sync.written)
 
     async def sent(self, step: str, prompt_tokens: int, completion_tokens: int) -> str:
         """The ledger line of an attempt about to be sent, on disk before it leaves (budget.Ledger)."""
@@ -156,7 +172,7 @@ class ResponseJournal:
         for charge, step, prompt_tokens, completion_tokens in charges:
             record = {"sent": charge, "step": step, "prompt_tokens": prompt_tokens}
             await self._write(record | {"completion_tokens": completion_tokens}, sync=False)
-        await self._sync.wait()
+        await self.flush()
 
     async def refused(self, charge: str) -> None:
         """The attempt was refused (nothing generated): its reservation is not spent. Not fsync'd: a line lost in
@@ -173,8 +189,9 @@ class ResponseJournal:
                 view = view[os.write(self._fd, view) :]
         except OSError as exc:  # a full disk: named, and (for a `sent` line) before anything was sent
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        self._sync.written += 1
         if sync:
-            await self._sync.wait()
+            await self._sync.wait(self._sync.written)
         return offset, len(data)
 
     def close(self) -> None:
@@ -189,21 +206,19 @@ class _GroupSync:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._asked = 0  # lines whose writers wait for the disk
-        self._synced = 0  # lines known to be on disk
+        self.written = 0  # lines written (counted by the writer)
+        self._synced = 0  # of which known to be on disk
         self._task: asyncio.Task[None] | None = None
 
-    async def wait(self) -> None:
-        """Return once the line just written is on disk."""
-        self._asked += 1
-        mine = self._asked
-        while self._synced < mine:
+    async def wait(self, line: int) -> None:
+        """Return once the first `line` lines written are on disk."""
+        while self._synced < line:
             if self._task is None or self._task.done():
                 self._task = asyncio.get_running_loop().create_task(self._run())
             await asyncio.shield(self._task)  # a cancelled writer leaves the fsync to the others
 
     async def _run(self) -> None:
-        covered = self._asked
+        covered = self.written
         await asyncio.to_thread(_fsync, self._fd)
         self._synced = max(self._synced, covered)
 
@@ -248,8 +263,13 @@ class JournaledClient:
     It wraps a client (synchronous or batching) rather than re-creating one: same `complete` interface, same
     settings, usage (paid requests only) and budget; `replayed` counts what the journal answered instead."""
 
-    def __init__(self, inner: Completer, journal: ResponseJournal, replayed: Usage | None = None) -> None:
+    def __init__(
+        self, inner: Completer, journal: ResponseJournal, replayed: Usage | None = None, *, sync: bool = True
+    ) -> None:
         self.inner = inner
+        # False: a reply is written, not waited for on disk; whoever keeps what follows from it flushes the journal
+        # first (generate: the next request's ledger line is fsync'd with it, a commit flushes; see the docstring).
+        self.sync = sync
         self.journal = journal
         self.replayed = replayed or Usage()
         self.settings = inner.settings
@@ -275,7 +295,7 @@ class JournaledClient:
             stats.completion_tokens += hit.completion_tokens
             return hit
         result = await self.inner.complete(step, prompt, params, seed=seed)
-        await self.journal.append(key, step, seed, result)
+        await self.journal.append(key, step, seed, result, sync=self.sync)
         earlier = self.journal.unanswered.pop(result.charge, None)
         if earlier is not None:  # a batch line an earlier process charged, collected by this one: now exact
             stats = self.usage.step(earlier[0])

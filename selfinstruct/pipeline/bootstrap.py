@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from selfinstruct.engine import journal
@@ -70,8 +70,12 @@ class Bootstrap(Scheduler):
         seed: int,
         progress: Progress | None = None,
         baseline: Spend | None = None,
+        halt: Callable[[], None] | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.s = settings
+        self.halt = halt
+        self.flush = flush  # the journal's: the replies a commit decides are on disk before it (journal docstring)
         self.baseline = baseline or client.usage.spend()  # what the run directory had spent before this run
         self.client = client
         self.state = state
@@ -216,6 +220,8 @@ class Bootstrap(Scheduler):
             tasks.append(record)
             self.stops.accepted()
             self.chain.keep(cand.instruction)  # later candidates of this response are compared with it
+        if self.flush is not None:
+            await self.flush()
         await state.commit(k, tasks, rejected)
         del self._results[k]
         self._yield[0] += len(tasks)

@@ -145,7 +145,8 @@ async def _run(
             notice(journal.repair.message())
         usage = spent(journal, Usage.from_dict(state.run.get("usage", {})))
         paid = _client(settings, endpoint, usage, notice, journal)
-        client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})))
+        # Replies are not fsync'd one by one: the next ledger line's fsync or the flush before a commit covers them.
+        client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})), sync=False)
         baseline = usage.spend()
         try:
             fingerprint["seed"] = seed
@@ -166,6 +167,7 @@ async def _run(
             try:
                 try:
                     seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+                    await journal.flush()  # before run.json keeps what the replies decided
                 except BudgetExhausted as exc:
                     state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())
                     message = f"stopped while classifying the seeds: the next request could overrun the {exc}"
@@ -177,7 +179,10 @@ async def _run(
                     check_classification_seeds(seeds, needed=needed, path=settings.seeds, decided=True)
                 state.write_seeds(seeds)
                 state.save(seed_classification=known)
-                loop = Bootstrap(settings, client, state, chain, prompts, seeds, seed, progress, baseline)
+                halt = paid.halt if isinstance(paid, LLMClient) else None
+                loop = Bootstrap(
+                    settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush
+                )
                 # A batch waits for hours: an interruption leaves it to the next run (batching's ledger) at once.
                 drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
                 with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():

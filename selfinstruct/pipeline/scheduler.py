@@ -43,6 +43,7 @@ class Scheduler:
     state: RunState
     chain: FilterChain
     progress: Progress | None
+    halt: Callable[[], None] | None  # the paid client's halt (LLMClient.halt): nothing more is sent
     stops: StopRules
     rejected: Counter[str]
     _verdict: Verdict | None
@@ -122,11 +123,11 @@ class Scheduler:
                     continue
                 if accepted + ahead >= n:
                     return  # enough candidates before this one to reach the target: nothing more is needed
+                if free == 0:  # (before the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
+                    return
                 if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
                     cand.doomed = True  # a near-duplicate of a task committed while it waited
                     continue
-                if free == 0:
-                    return
                 cand.work = asyncio.create_task(self._complete(k, cand))
                 self._flying.add(cand.work)
                 free, ahead, live = free - 1, ahead + 1, live + 1
@@ -157,7 +158,11 @@ class Scheduler:
                 stop = await self._advance()
                 if stop is not None:
                     status = stop
-                    # What is in flight is paid for already: let it land, so that usage counts it.
+                    # What is on the wire is paid for already: let it land, so that usage counts it. Nothing more
+                    # goes out: a retry waiting out its backoff or Retry-After, and the next step of a candidate's
+                    # requests, would be paid (and waited for) to decide nothing.
+                    if self.halt is not None:
+                        self.halt()
                     await asyncio.gather(*self._flying, return_exceptions=True)
                     break
                 if self._interrupted:
