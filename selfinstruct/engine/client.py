@@ -132,11 +132,12 @@ def engine_counters(client: Completer, prices: Prices | None) -> dict[str, Any]:
     """What a progress display shows of an engine: what is in flight and waiting now, then the totals (requests,
     retries, tokens, and the cost when prices are known)."""
     usage = client.usage
+    total = usage.total()
     counters: dict[str, Any] = {
         "in_flight": client.in_flight,
-        "requests": usage.requests,
-        "retries": usage.retries,
-        "tokens": usage.total_tokens,
+        "requests": total.requests,
+        "retries": total.retries,
+        "tokens": total.total_tokens,
     }
     cost = usage.spend().cost(prices)
     if cost is not None:

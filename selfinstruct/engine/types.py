@@ -125,36 +125,17 @@ class Usage:
     def step(self, name: str) -> StepUsage:
         return self.steps[name]
 
-    @property
-    def requests(self) -> int:
-        return sum(s.requests for s in self.steps.values())
-
-    @property
-    def retries(self) -> int:
-        return sum(s.retries for s in self.steps.values())
-
-    @property
-    def total_tokens(self) -> int:
-        return sum(s.total_tokens for s in self.steps.values())
-
-    @property
-    def prompt_tokens(self) -> int:
-        return sum(s.prompt_tokens for s in self.steps.values())
-
-    @property
-    def completion_tokens(self) -> int:
-        return sum(s.completion_tokens for s in self.steps.values())
-
-    @property
-    def no_usage(self) -> int:
-        return sum(s.no_usage for s in self.steps.values())
-
-    @property
-    def unanswered(self) -> int:
-        return sum(s.unanswered for s in self.steps.values())
+    def total(self) -> StepUsage:
+        """Every step's counts added up."""
+        out = StepUsage()
+        for counts in self.steps.values():
+            for name in StepUsage.__annotations__:
+                setattr(out, name, getattr(out, name) + getattr(counts, name))
+        return out
 
     def spend(self) -> Spend:
-        return Spend(self.requests, self.prompt_tokens, self.completion_tokens, self.no_usage, self.unanswered)
+        t = self.total()
+        return Spend(t.requests, t.prompt_tokens, t.completion_tokens, t.no_usage, t.unanswered)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: asdict(s) for name, s in sorted(self.steps.items())}

@@ -83,8 +83,8 @@ def budget_for(settings: GenerateSettings, usage: Usage) -> Budget | None:
         max_tokens=settings.max_tokens_total,
         max_cost=settings.max_cost,
         prices=prices,
-        used_tokens=usage.total_tokens,
-        used_cost=prices.cost(usage.prompt_tokens, usage.completion_tokens) if prices is not None else 0.0,
+        used_tokens=usage.total().total_tokens,
+        used_cost=usage.spend().cost(prices) or 0.0,
     )
 
 
