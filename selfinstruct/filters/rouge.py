@@ -39,7 +39,7 @@ from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
 from selfinstruct.filters.heap import retain_heap
-from selfinstruct.filters.rouge_join import resolve, similar_pairs
+from selfinstruct.filters.rouge_join import similar_pairs
 from selfinstruct.filters.rouge_math import (
     FloatArray,
     IntArray,
@@ -48,6 +48,7 @@ from selfinstruct.filters.rouge_math import (
     overlaps,
     rouge_fmeasure,
 )
+from selfinstruct.filters.rouge_resolve import resolve
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
