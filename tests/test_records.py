@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.errors import InputError
-from selfinstruct.io.records import _iter_json_array, atomic_writer, read_records
+from selfinstruct.io.records import Record, _iter_json_array, atomic_writer, iter_records, read_records
 
 TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
 ROWS = st.lists(st.dictionaries(st.sampled_from(["instruction", "input", "output"]), TEXT, min_size=1), min_size=1)
@@ -146,3 +146,16 @@ def test_a_cut_off_last_line_is_named_as_such(tmp_path: Path) -> None:
     path.write_text('{"instru\n{"instruction": "b"}\n', encoding="utf-8")  # a broken line in the middle
     with pytest.raises(InputError, match=r"tasks.jsonl:1: broken JSON.*each line must be one complete JSON object"):
         read_records(path)
+
+
+def test_jsonl_records_are_read_as_they_are_used(tmp_path: Path) -> None:
+    """A JSONL file is read a line at a time, not held whole while its records are used (a million-record
+    filter held the 100 MB text through its write pass): a line appended after the first record was taken
+    is still read."""
+    path = tmp_path / "tasks.jsonl"
+    path.write_text('\ufeff{"instruction": "a"}\n{"instruction": "b"}\n', encoding="utf-8")
+    records = iter_records(path)
+    assert next(records) == Record({"instruction": "a"}, 1)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('\n{"instruction": "c"}')
+    assert list(records) == [Record({"instruction": "b"}, 2), Record({"instruction": "c"}, 4)]

@@ -173,6 +173,28 @@ def test_similar_pairs_exact_under_any_key_layout(
     assert got == _brute_pairs(texts, threshold, first_new)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_signatures_are_counted_before_they_are_made(seed: int) -> None:
+    """The join sizes its key array from _Signatures.count before making the signatures into it: the count is
+    exactly what _Signatures makes, for any levels and prefixes (0 to the whole text), repeats and short texts."""
+    rng = random.Random(seed)
+    vocab = [f"w{k}" for k in range(30)]
+    weights = [1 / (k + 1) for k in range(30)]
+    texts = [
+        " ".join(rng.choices(vocab, weights, k=rng.choice([rng.randint(0, 3), rng.randint(4, 25)]))) for _ in range(80)
+    ]
+    idx = NearDuplicateIndex()
+    el = rouge_join._Elements([idx._encode(t, assign=True) for t in texts])
+    r1 = rng.randint(0, el.n_elements)
+    levels = (r1, rng.randint(r1, el.n_elements))
+    max_len = int(el.lens.max())
+    prefix = np.array([rng.randint(0, length) for length in range(max_len + 1)], dtype=np.int64)
+    docs = np.array(sorted(rng.sample(range(len(texts)), rng.randint(0, len(texts)))), dtype=np.int64)
+    made = rouge_join._Signatures(el, docs, prefix, levels)
+    assert rouge_join._Signatures.count(el, docs, prefix, levels) == len(made.sig) == len(made.doc)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.integers(-5, 40), max_size=200),

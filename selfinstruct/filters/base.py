@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from selfinstruct.text import Language
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: a million-record filter holds one per drop
 class Rejection:
     filter: str  # length | keyword | format | rouge | (generate stages add their own)
     reason: str  # short stable code, e.g. "too_short", "blacklisted", "near_duplicate"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import itemgetter
+from sys import intern  # the few distinct details of 300k drops are held once
 
 import numpy as np
 from rapidfuzz import process
@@ -38,7 +39,7 @@ from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
 from selfinstruct.filters.heap import retain_heap
-from selfinstruct.filters.rouge_join import resolve, similar_pairs
+from selfinstruct.filters.rouge_join import similar_pairs
 from selfinstruct.filters.rouge_math import (
     FloatArray,
     IntArray,
@@ -47,6 +48,7 @@ from selfinstruct.filters.rouge_math import (
     overlaps,
     rouge_fmeasure,
 )
+from selfinstruct.filters.rouge_resolve import resolve
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
@@ -76,7 +78,7 @@ _SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidf
 Prefix = list[str]  # element keys in the global order; an element's position is its index
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """An indexed instruction and its exact ROUGE-L F1 against the query."""
 
@@ -464,13 +466,13 @@ class NearDuplicateIndex:
         # each one keeps a number of its own.
         ids: dict[str, int] = {}
         distinct: list[str] = []
-        position: list[int] = []  # number -> the index position of its first occurrence, once kept
+        position = array("q")  # number -> the index position of its first occurrence, once kept (flat: 1M)
         for doc, code in enumerate(self._codes):
             if (ids.setdefault(code, len(distinct)) if code else len(distinct)) == len(distinct):
                 distinct.append(code)
                 position.append(doc)
         n_old = len(distinct)
-        new: list[int] = []
+        new = array("q")
         first: list[bool] = []
         for code in codes:
             size = len(distinct)
@@ -485,7 +487,7 @@ class NearDuplicateIndex:
             progress(len(texts) - (len(distinct) - n_old))
         position.extend(repeat(-1, len(distinct) - n_old))
         out: list[Match | None] = []
-        kept: list[int] = []
+        kept = array("q")
         for k, decision in enumerate(resolve(n_old, new, first, a, b, scores)):
             if decision is None:
                 position[new[k]] = len(self._texts) + len(kept)
@@ -572,7 +574,7 @@ class NearDuplicateIndex:
         return Rejection(
             self.name,
             "near_duplicate",
-            f"ROUGE-L {match.score:.3f} > {self.threshold:g} against an instruction already kept",
+            intern(f"ROUGE-L {match.score:.3f} > {self.threshold:g} against an instruction already kept"),
             similar_to=match.instruction,
             score=match.score,
         )

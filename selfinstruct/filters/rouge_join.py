@@ -26,9 +26,12 @@ joined the same way with every element matched on its own.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
@@ -37,8 +40,8 @@ from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min
 _EPS = 1e-6  # margin of every bound; only ever admits extra candidates
 _LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone, with one more, with two more
 _CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
-_CHUNK_TUPLES = 1 << 20  # candidate (text, text) tuples expanded per step
-_VERIFY = 1 << 20  # pairs per LCS call
+_CHUNK_TUPLES = 1 << 18  # candidate (text, text) tuples expanded per step (a dozen arrays of this many)
+_VERIFY = 1 << 18  # pairs per LCS call (its two lists of texts are held meanwhile)
 _MAX_LEN = (1 << 20) - 1  # tokens in a text; longer ones go to the incremental index (OverflowError)
 # A key of the indexed side (_Layout): 62 bits, so that the end of the last signature's range stays a positive
 # int64; positions clamp at 4 bits; a signature keeps at least 24 (fewer would make hash collisions common).
@@ -64,13 +67,17 @@ class _Elements:
         k = np.arange(len(key), dtype=np.int32)
         run_start = np.ones(len(key), dtype=bool)
         np.not_equal(key[1:], key[:-1], out=run_start[1:])
-        k -= np.maximum.accumulate(np.where(run_start, k, np.int32(0)))
+        run_at = np.where(run_start, k, np.int32(0))
         del run_start
-        elem = key & ((1 << 21) - 1)
+        k -= np.maximum.accumulate(run_at, out=run_at)
+        del run_at
+        elem = _low32(key)  # int32, not an int64 `key & mask`: this step's peak is the join's largest
+        elem &= (1 << 21) - 1  # the code point
         repeats = np.flatnonzero(k)
         if len(repeats):
-            _, extra = np.unique(elem[repeats] << 32 | k[repeats].astype(np.int64), return_inverse=True)
+            _, extra = np.unique(elem[repeats].astype(np.int64) << 32 | k[repeats], return_inverse=True)
             elem[repeats] = (1 << 21) + extra
+            del extra
         del k, repeats
         present = np.bincount(elem) > 0
         elem = (np.cumsum(present, dtype=np.int32) - 1)[elem]  # dense element ids
@@ -84,8 +91,22 @@ class _Elements:
         key |= rank[elem]
         del elem
         key.sort()
-        self.rank = (key & 0xFFFFFFFF).astype(np.int32)
+        self.rank = _low32(key)
         self.n_elements = len(df)
+
+
+def _release_freed() -> None:
+    """Give the heap's free pages back to the OS (glibc's malloc_trim; elsewhere nothing): the join's many
+    mid-sized arrays leave it fragmented, and the filter's later peak would stack on top of them."""
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: not glibc
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def _low32(key: IntArray) -> npt.NDArray[np.int32]:
+    """The low 32 bits of non-negative int64 keys as int32 (below 2**31 here), with no int64 temporary."""
+    low = key.view(np.int32)[::2] if np.little_endian else key.view(np.int32)[1::2]
+    out: npt.NDArray[np.int32] = low.copy()
+    return out
 
 
 def _alpha(total: IntArray, t: float) -> IntArray:
@@ -138,10 +159,26 @@ class _Signatures:
             sig.append(_mix(rank[first], rank[second], rank[third]))
             docs_out.append(doc[first])
             pos_out.append(np.maximum(np.maximum(pos[first], pos[second] - 1), pos[third] - 2))
-        self.sig = np.concatenate(sig)
+        self.sig = np.concatenate(sig)  # as many as count() says they are
         self.doc = np.concatenate(docs_out)
         self.pos = np.concatenate(pos_out)
         self.n = el.lens[self.doc]
+
+    @staticmethod
+    def count(el: _Elements, docs: IntArray, prefix: IntArray, levels: tuple[int, int]) -> int:
+        """len(_Signatures(...).sig), from the prefixes alone: an element at position p of a prefix of plen
+        elements (plen + 1 and plen + 2 with the next ones) has 1, plen + 1 - p - 1 pairs or c(c+1)/2 triples,
+        c = plen + 2 - p - 2, by its level (each end clamped to the text's length, as there)."""
+        r1, r2 = levels
+        lens = el.lens[docs]
+        plen = np.minimum(prefix[np.minimum(lens, len(prefix) - 1)], lens)
+        pos = _ranges(plen)
+        rank = el.rank[np.repeat(el.starts[docs], plen) + pos]
+        end2 = np.repeat(np.minimum(plen + 1, lens), plen)
+        c = np.maximum(np.repeat(np.minimum(plen + 2, lens), plen) - pos - 2, 0)
+        two = (rank >= r1) & (rank < r2)
+        three = rank >= r2
+        return int(np.count_nonzero(rank < r1) + (end2 - pos - 1)[two].sum() + (c * (c + 1) // 2)[three].sum())
 
 
 _SIG_MASK = (1 << 42) - 1
@@ -220,8 +257,10 @@ def similar_pairs(
     if not found:
         return none
     pairs = np.unique(np.concatenate(found))
-    a, b = pairs >> 32, pairs & 0xFFFFFFFF
     lens = el.lens
+    del el, masks, found  # the verification's lists of texts come on top of what is still held
+    _release_freed()
+    a, b = pairs >> 32, pairs & 0xFFFFFFFF
     scores = np.empty(len(pairs))
     for s in range(0, len(pairs), _VERIFY):
         aa, bb = a[s : s + _VERIFY], b[s : s + _VERIFY]
@@ -294,22 +333,21 @@ def _join(
     seen_bits = min(layout.sig_bits, _SEEN_BITS)
     seen_mask = (1 << seen_bits) - 1
     seen = np.zeros(1 << (seen_bits - 3), dtype=np.uint8)
-    parts = []
-    for start in range(0, len(docs), _CHUNK_DOCS):
+    # Counted first, then made into place a chunk at a time: holding every chunk until the array could be
+    # allocated doubled the join's peak memory.
+    chunks = range(0, len(docs), _CHUNK_DOCS)
+    total = sum(_Signatures.count(el, docs[c : c + _CHUNK_DOCS], short_prefix, levels) for c in chunks)
+    s_key = np.empty(total, dtype=np.int64)
+    at = 0
+    for start in chunks:
         short = _Signatures(el, docs[start : start + _CHUNK_DOCS], short_prefix, levels)
-        parts.append(layout.keys(short))
+        s_key[at : at + len(short.sig)] = layout.keys(short)
+        at += len(short.sig)
         folded = layout.field(short.sig) & seen_mask
         np.bitwise_or.at(seen, folded >> 3, np.uint8(1) << (folded & 7).astype(np.uint8))
         del short, folded
-    # Copied into place a part at a time, each freed at once: a concatenate would hold every part twice.
-    s_key = np.empty(sum(map(len, parts)), dtype=np.int64)
-    at = 0
-    parts.reverse()
-    while parts:
-        part = parts.pop()
-        s_key[at : at + len(part)] = part
-        at += len(part)
-        del part
+    if at != len(s_key):
+        raise RuntimeError(f"the join counted {len(s_key)} signatures and made {at}")
     s_key.sort()
     sample = s_key[:: 1 << _SAMPLE_BITS].copy()
     doc_mask = (1 << layout.doc_bits) - 1
@@ -396,38 +434,3 @@ def _range_ends(keys: IntArray, sample: IntArray, lo: IntArray, end: IntArray) -
         hi[active] += 1
     hi[active] = _lower_bound(keys, sample, end[active])
     return hi
-
-
-def resolve(
-    n_old: int, new: Sequence[int], first: Sequence[bool], a: IntArray, b: IntArray, scores: FloatArray
-) -> list[tuple[int, float] | None]:
-    """The greedy filter read off the pairs. Texts 0..n_old-1 are kept already; `new[k]` is the text that the
-    k-th new instruction is (distinct texts are numbered by first occurrence, so texts before it are earlier),
-    `first[k]` whether it occurs there for the first time. For each new instruction: (the kept text with the
-    best F1 above the threshold, ties to the earliest, and that F1), or None: kept.
-
-    A repeat of a kept text matches it at 1.0; a repeat of a dropped one has the same partners it had."""
-    n_texts = max(n_old, max(new, default=-1) + 1)
-    kept = bytearray(n_texts)
-    kept[:n_old] = b"\x01" * n_old
-    src, dst, score = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((scores, scores))
-    order = np.lexsort((dst, -score, src))
-    src, dst, score = src[order], dst[order], score[order]
-    bounds = np.searchsorted(src, np.arange(n_texts + 1))
-    partners = dst.tolist()
-    partner_scores = score.tolist()
-    begin, end = bounds[:-1].tolist(), bounds[1:].tolist()
-    out: list[tuple[int, float] | None] = []
-    for text, is_first in zip(new, first, strict=True):
-        if not is_first and kept[text]:
-            out.append((text, 1.0))
-            continue
-        match = None
-        for j in range(begin[text], end[text]):
-            if kept[partners[j]]:
-                match = (partners[j], partner_scores[j])
-                break
-        if match is None and is_first:
-            kept[text] = 1
-        out.append(match)
-    return out

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any, TypeGuard
 
@@ -25,23 +26,29 @@ class Record:
     line: int
 
 
+def _unreadable(exc: OSError, path: Path) -> InputError:
+    """The one-line error for a file that cannot be opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError("file not found; check the path", path=path)
+    if isinstance(exc, IsADirectoryError):
+        return InputError("is a directory; pass a .jsonl or .json file", path=path)
+    return InputError(f"cannot read: {exc.strerror}", path=path)
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError, path: Path, line: int) -> InputError:
+    return InputError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8", path=path, line=line)
+
+
 def read_text(path: Path) -> str:
     """The file's text; a missing file, a directory or bytes that are not UTF-8 are InputErrors."""
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", path=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory; pass a .jsonl or .json file", path=path) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+        raise _unreadable(exc, path) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8", path=path, line=line
-        ) from None
+        raise _not_utf8(raw, exc, path, raw.count(b"\n", 0, exc.start) + 1) from None
     return text.removeprefix("\ufeff")
 
 
@@ -72,18 +79,29 @@ class _Lines:
 _TOO_DEEP = "JSON nested too deeply (thousands of levels); a task record is a flat object, fix or delete it"
 
 
-def _split_lines(text: str) -> Iterator[tuple[int, str, bool]]:
-    """(1-based number, line, whether it is the last) for each line, one at a time: a list of a million lines
-    would be held next to the text. Split on "\n" only: U+2028 and friends are legal inside JSON strings."""
-    start, number = 0, 1
-    while (end := text.find("\n", start)) >= 0:
-        yield number, text[start:end], False
-        start, number = end + 1, number + 1
-    yield number, text[start:], True
+def _file_lines(fh: IO[bytes], path: Path) -> Iterator[tuple[int, str, bool]]:
+    """(1-based number, line, whether it is the last) for each line of the open file, read one at a time: the
+    whole text would be held while the records are used (100 MB for a million). Split on "\n" only (U+2028
+    and friends are legal inside JSON strings); a line without its newline is the last."""
+    number = 0
+    while True:
+        try:
+            raw = fh.readline()
+        except OSError as exc:
+            raise _unreadable(exc, path) from None
+        if not raw:
+            return
+        number += 1
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:  # a newline is never inside a UTF-8 sequence: the line is exact
+            raise _not_utf8(raw, exc, path, number) from None
+        last = not line.endswith("\n")
+        yield number, (line if last else line[:-1]).removeprefix("\ufeff" if number == 1 else ""), last
 
 
-def _iter_jsonl(text: str, path: Path) -> Iterator[Record]:
-    for number, line, last in _split_lines(text):
+def _iter_jsonl(lines: Iterator[tuple[int, str, bool]], path: Path) -> Iterator[Record]:
+    for number, line, last in lines:
         if not line.strip():
             continue
         try:
@@ -157,12 +175,22 @@ def iter_records(path: Path | str) -> Iterator[Record]:
     a field of each never holds them all; an empty file, or one without records, is an InputError (raised
     when the iteration reaches it)."""
     path = Path(path)
-    text = read_text(path)
-    stripped = text.lstrip()
-    if not stripped:
-        raise InputError("file is empty; it needs at least one task, one JSON object per line", path=path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise _unreadable(exc, path) from None
+    with fh:
+        lines = _file_lines(fh, path)
+        for head in lines:  # JSONL is parsed as it is read; a JSON array needs the whole text
+            if head[1].strip():
+                break
+        else:
+            raise InputError("file is empty; it needs at least one task, one JSON object per line", path=path)
+        if not head[1].lstrip().startswith("["):
+            yield from _iter_jsonl(chain((head,), lines), path)
+            return
     any_record = False
-    for record in _iter_json_array(text, path) if stripped[0] == "[" else _iter_jsonl(text, path):
+    for record in _iter_json_array(read_text(path), path):
         any_record = True
         yield record
     if not any_record:

@@ -1,0 +1,46 @@
+"""The greedy filter's decisions read off the similar pairs of the batch join (rouge_join.similar_pairs)."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+
+import numpy as np
+
+from selfinstruct.filters.rouge_math import FloatArray, IntArray
+
+
+def resolve(
+    n_old: int, new: Sequence[int], first: Sequence[bool], a: IntArray, b: IntArray, scores: FloatArray
+) -> list[tuple[int, float] | None]:
+    """The greedy filter read off the pairs. Texts 0..n_old-1 are kept already; `new[k]` is the text that the
+    k-th new instruction is (distinct texts are numbered by first occurrence, so texts before it are earlier),
+    `first[k]` whether it occurs there for the first time. For each new instruction: (the kept text with the
+    best F1 above the threshold, ties to the earliest, and that F1), or None: kept.
+
+    A repeat of a kept text matches it at 1.0; a repeat of a dropped one has the same partners it had."""
+    n_texts = max(n_old, max(new, default=-1) + 1)
+    kept = bytearray(n_texts)
+    kept[:n_old] = b"\x01" * n_old
+    src, dst, score = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((scores, scores))
+    order = np.lexsort((dst, -score, src))
+    src, dst, score = src[order], dst[order], score[order]
+    # Flat machine arrays, not lists: a million texts' bounds and partners as Python ints and floats were the
+    # filter's peak memory, after the join (indexing an array makes each int as it is read).
+    bounds = array("q", np.searchsorted(src, np.arange(n_texts + 1)).astype(np.int64).tobytes())
+    partners = array("q", dst.astype(np.int64).tobytes())
+    partner_scores = array("d", score.astype(np.float64).tobytes())
+    out: list[tuple[int, float] | None] = []
+    for text, is_first in zip(new, first, strict=True):
+        if not is_first and kept[text]:
+            out.append((text, 1.0))
+            continue
+        match = None
+        for j in range(bounds[text], bounds[text + 1]):
+            if kept[partners[j]]:
+                match = (partners[j], partner_scores[j])
+                break
+        if match is None and is_first:
+            kept[text] = 1
+        out.append(match)
+    return out
