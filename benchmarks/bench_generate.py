@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 import openai  # noqa: E402, F401  # imported before any run is timed (0.4 s the first row alone would pay)
 
-from selfinstruct.generate import generate  # noqa: E402
-from selfinstruct.llm import EndpointSettings  # noqa: E402
-from selfinstruct.settings import GenerateSettings  # noqa: E402
+from selfinstruct.engine.types import EndpointSettings  # noqa: E402
+from selfinstruct.pipeline.generate import generate  # noqa: E402
+from selfinstruct.pipeline.settings import GenerateSettings  # noqa: E402
 
 RESPONDERS = {"scripted": "tests.scripted_model:respond", "realistic": "benchmarks.bench_responder:respond"}
 

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from selfinstruct.alpaca_parsing import parse_alpaca_batch  # noqa: E402
-from selfinstruct.instance_parsing import parse_input_first, parse_output_first  # noqa: E402
-from selfinstruct.parsing import normalize_whitespace  # noqa: E402
+from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch  # noqa: E402
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first  # noqa: E402
+from selfinstruct.methods.self_instruct.parsing import normalize_whitespace  # noqa: E402
 from tests.original_parsers import (  # noqa: E402
     original_alpaca_items,
     original_classification_instances,

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.instruction_gen import generate_instructions  # noqa: E402
-from selfinstruct.records import read_records  # noqa: E402
+from selfinstruct.io.records import read_records  # noqa: E402
 
 SEED_FILES = (ROOT / "seeds" / "seed_tasks.jsonl",)
 

@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.instruction_gen import generate_instructions  # noqa: E402
-from selfinstruct.stats_verbs import load_parser, verb_stats  # noqa: E402
+from selfinstruct.stats.verbs import load_parser, verb_stats  # noqa: E402
 
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from selfinstruct.stats import compute_stats
+from selfinstruct.stats.compute import compute_stats
 start = time.perf_counter()
 stats = compute_stats(Path(sys.argv[1]), parse_verbs=False)
 print(json.dumps({"wall": time.perf_counter() - start, "seconds": stats.seconds, "tasks": stats.tasks,

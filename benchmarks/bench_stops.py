@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from click.testing import CliRunner  # noqa: E402
 
-import selfinstruct.settings as defaults  # noqa: E402
-from selfinstruct.cli import cli  # noqa: E402
+import selfinstruct.pipeline.settings as defaults  # noqa: E402
+from selfinstruct.cli.app import cli  # noqa: E402
 from tests.fake_openai import FakeOpenAIServer, Reply, Request  # noqa: E402
 from tests.scripted_model import _instruction, _rng, respond  # noqa: E402
 

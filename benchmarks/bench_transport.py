@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_generate import start_server  # noqa: E402
-from selfinstruct import llm  # noqa: E402
-from selfinstruct.llm import EndpointSettings, LLMClient, StepParams  # noqa: E402
+from selfinstruct.engine import client as llm  # noqa: E402
+from selfinstruct.engine.client import LLMClient  # noqa: E402
+from selfinstruct.engine.types import EndpointSettings, StepParams  # noqa: E402
 
 ORIGINAL = llm._aiohttp_client
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from click.testing import CliRunner  # noqa: E402
 
-from selfinstruct.cli import cli  # noqa: E402
+from selfinstruct.cli.app import cli  # noqa: E402
 from tests.fake_openai import FakeOpenAIServer  # noqa: E402
 from tests.scripted_model import respond  # noqa: E402
 from tests.test_postprocessing import GENERATIVE_OUTPUT, INSTRUCTION, LABELLED_INPUT, _cut_replies  # noqa: E402

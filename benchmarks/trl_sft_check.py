@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "selfinstruct" / "templates" / "chatml_assistant_mask.jinja"
+TEMPLATE = (
+    Path(__file__).resolve().parent.parent / "selfinstruct" / "export" / "templates" / "chatml_assistant_mask.jinja"
+)
 
 
 def _trainer(model: Any, tokenizer: Any, dataset: Any, out: str, **config: Any) -> Any:

@@ -1,3 +1,3 @@
-from selfinstruct.cli import main
+from selfinstruct.cli.app import main
 
 main()

@@ -47,7 +47,7 @@ def local_model_missing() -> str:
     import importlib.metadata
     import os
 
-    from selfinstruct.localmodel import local_server_available
+    from selfinstruct.engine.local.server import local_server_available
 
     reason = ""
     if not local_server_available():

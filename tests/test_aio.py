@@ -1,4 +1,4 @@
-"""selfinstruct.aio: sibling requests share one fate, deadlines cancel what they end, signals end a run cleanly."""
+"""engine.aio: sibling requests share one fate, deadlines cancel what they end, signals end a run cleanly."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from selfinstruct import aio
+from selfinstruct.engine import aio
 from selfinstruct.errors import Terminated
 
 

@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.audit_journal import read_journal
-from selfinstruct.audit_scores import audit_scores, keep_min_score
-from selfinstruct.audit_summary import wilson
-from selfinstruct.bootstrap import derive_seed
-from selfinstruct.cli import cli
-from selfinstruct.records import Record
-from selfinstruct.seeds import task_from_record
+from selfinstruct.audit.journal import read_journal
+from selfinstruct.audit.scores import audit_scores, keep_min_score
+from selfinstruct.audit.summary import wilson
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.seeding import derive_seed
+from selfinstruct.io.records import Record
+from selfinstruct.io.seeds import task_from_record
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply, Request
 
 KEY = "sk-test-audit"

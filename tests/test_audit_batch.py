@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
+from selfinstruct.cli.app import cli
 from tests.fake_batches import FakeBatches
 from tests.fake_openai import FakeOpenAIServer
 from tests.test_audit import CLEAN_ENV, KEY, journal_lines, judge, make_pool

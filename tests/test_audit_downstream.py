@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from selfinstruct.audit_scores import audit_scores
-from selfinstruct.cli import cli
+from selfinstruct.audit.scores import audit_scores
+from selfinstruct.cli.app import cli
 from tests.fake_openai import FakeOpenAIServer
 from tests.test_audit import make_pool, run_audit, server  # noqa: F401  (server is a fixture)
 

@@ -8,13 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.judge_parsing import Verdict, read_verdict
+from selfinstruct.audit.verdicts import Verdict, read_verdict
+
+
+def verdict_of(valid: bool, appropriate: bool, correct: bool, score: float, reason: str) -> Verdict:
+    """A verdict on the paper's three questions, in their order."""
+    answers = {"valid_instruction": valid, "appropriate_input": appropriate, "correct_output": correct}
+    return Verdict(answers, score, reason)
+
 
 verdicts = st.builds(
-    Verdict,
-    valid_instruction=st.booleans(),
-    appropriate_input=st.booleans(),
-    correct_output=st.booleans(),
+    verdict_of,
+    valid=st.booleans(),
+    appropriate=st.booleans(),
+    correct=st.booleans(),
     score=st.integers(0, 10).map(lambda k: k / 2 if k % 2 else k // 2),  # AlpaGasus's 0-5 with halves
     reason=st.text(
         st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="*"), max_size=80
@@ -30,9 +37,9 @@ def _yn(value: bool, style: int) -> object:
 @given(verdicts, chatter, st.integers(0, 3), st.booleans())
 def test_json_verdict_round_trips(verdict: Verdict, before: str, style: int, score_as_text: bool) -> None:
     obj = {
-        "valid_instruction": _yn(verdict.valid_instruction, style),
-        "appropriate_input": _yn(verdict.appropriate_input, style + 1),
-        "correct_output": _yn(verdict.correct_output, style + 2),
+        "valid_instruction": _yn(verdict.answers["valid_instruction"], style),
+        "appropriate_input": _yn(verdict.answers["appropriate_input"], style + 1),
+        "correct_output": _yn(verdict.answers["correct_output"], style + 2),
         "score": str(verdict.score) if score_as_text else verdict.score,
         "reason": verdict.reason,
     }
@@ -47,9 +54,9 @@ def test_json_verdict_round_trips(verdict: Verdict, before: str, style: int, sco
 )
 def test_plain_text_verdict_round_trips(verdict: Verdict, layout: str) -> None:
     rows = [
-        ("Valid instruction", "Yes" if verdict.valid_instruction else "No"),
-        ("Appropriate input", "yes" if verdict.appropriate_input else "no"),
-        ("Correct output", "Yes." if verdict.correct_output else "No."),
+        ("Valid instruction", "Yes" if verdict.answers["valid_instruction"] else "No"),
+        ("Appropriate input", "yes" if verdict.answers["appropriate_input"] else "no"),
+        ("Correct output", "Yes." if verdict.answers["correct_output"] else "No."),
         ("Score", f"{verdict.score}/5"),
         ("Reason", verdict.reason),
     ]
@@ -68,7 +75,9 @@ def test_never_raises_and_never_invents(text: str, finish: str) -> None:
 
 def test_chinese_labels_and_values() -> None:
     text = "有效指令：是\n输入恰当：是的\n输出正确：否\n评分：3分\n理由：输出漏掉了第二个要求。"
-    assert read_verdict(text).verdict == Verdict(True, True, False, 3, "输出漏掉了第二个要求。")
+    assert read_verdict(text).verdict == Verdict(
+        {"valid_instruction": True, "appropriate_input": True, "correct_output": False}, 3, "输出漏掉了第二个要求。"
+    )
 
 
 def test_echoed_task_before_the_answers_is_not_an_answer() -> None:
@@ -76,7 +85,9 @@ def test_echoed_task_before_the_answers_is_not_an_answer() -> None:
         "Instruction: Write a haiku.\nInput: (none)\nOutput: Leaves fall...\n\n"
         "Valid instruction: yes\nAppropriate input: yes\nCorrect output: yes\nScore: 5\nReason: A fine haiku."
     )
-    assert read_verdict(text).verdict == Verdict(True, True, True, 5, "A fine haiku.")
+    assert read_verdict(text).verdict == Verdict(
+        {"valid_instruction": True, "appropriate_input": True, "correct_output": True}, 5, "A fine haiku."
+    )
 
 
 def test_an_echoed_task_object_is_skipped_for_the_verdict_object() -> None:
@@ -84,7 +95,9 @@ def test_an_echoed_task_object_is_skipped_for_the_verdict_object() -> None:
         '{"instruction": "Write a haiku.", "input": "", "output": "Leaves fall"}\n'
         '{"valid_instruction": "yes", "appropriate_input": "yes", "correct_output": "no", "score": 2, "reason": "x"}'
     )
-    assert read_verdict(text).verdict == Verdict(True, True, False, 2, "x")
+    assert read_verdict(text).verdict == Verdict(
+        {"valid_instruction": True, "appropriate_input": True, "correct_output": False}, 2, "x"
+    )
 
 
 @pytest.mark.parametrize(
@@ -124,18 +137,24 @@ def test_complete_json_in_a_cut_off_reply_is_still_read() -> None:
     text = (
         '{"valid_instruction": "no", "appropriate_input": "yes", "correct_output": "no", "score": 1, "reason": "r"}\n'
     )
-    assert read_verdict(text + "Additionally, the", "length").verdict == Verdict(False, True, False, 1, "r")
+    assert read_verdict(text + "Additionally, the", "length").verdict == Verdict(
+        {"valid_instruction": False, "appropriate_input": True, "correct_output": False}, 1, "r"
+    )
 
 
 def test_a_verdict_that_starts_with_an_apology_is_still_a_verdict() -> None:
     text = "I'm sorry, but the output is wrong.\nValid instruction: yes\nAppropriate input: yes\n"
     text += "Correct output: no\nScore: 2"
-    assert read_verdict(text).verdict == Verdict(True, True, False, 2, "")
+    assert read_verdict(text).verdict == Verdict(
+        {"valid_instruction": True, "appropriate_input": True, "correct_output": False}, 2, ""
+    )
 
 
 def test_answers_nested_one_level_are_read() -> None:
     text = '{"answers": {"Valid instruction": true, "Appropriate input": "yes", "Correct output": false}, "Score": "4"}'
-    assert read_verdict(text).verdict == Verdict(True, True, False, 4, "")
+    assert read_verdict(text).verdict == Verdict(
+        {"valid_instruction": True, "appropriate_input": True, "correct_output": False}, 4, ""
+    )
 
 
 def test_top_level_answers_win_over_an_echoed_nested_task() -> None:
@@ -143,7 +162,9 @@ def test_top_level_answers_win_over_an_echoed_nested_task() -> None:
         '{"task": {"instruction": "Write a haiku.", "input": "", "output": "Leaves"}, "valid_instruction": "no", '
         '"appropriate_input": "yes", "correct_output": "no", "score": 1, "reason": "r"}'
     )
-    assert read_verdict(text).verdict == Verdict(False, True, False, 1, "r")
+    assert read_verdict(text).verdict == Verdict(
+        {"valid_instruction": False, "appropriate_input": True, "correct_output": False}, 1, "r"
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.audit import select
-from selfinstruct.audit_render import render_table
-from selfinstruct.audit_summary import summarize, wilson
+from selfinstruct.audit.run import select
+from selfinstruct.audit.summary import summarize, wilson
+from selfinstruct.stats.render.audit import render_table
 from selfinstruct.tasks import Instance, Task
 
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from selfinstruct.batch import BatchClient, BatchRequest, BatchStatus, request_file
+from selfinstruct.engine.batch.api import BatchClient, BatchRequest, BatchStatus, request_file
+from selfinstruct.engine.types import EndpointSettings, StepParams
+from selfinstruct.engine.wire import request_body
 from selfinstruct.errors import EndpointError
-from selfinstruct.llm import EndpointSettings, StepParams
-from selfinstruct.wire import request_body
 from tests.fake_batches import FakeBatches
 from tests.fake_openai import FakeOpenAIServer, Reply, Request
 

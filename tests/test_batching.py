@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.batch import BatchRequest
-from selfinstruct.batching import LEDGER, BatchingClient, BatchLedger, custom_id
+from selfinstruct.engine.batch.api import BatchRequest
+from selfinstruct.engine.batch.client import LEDGER, BatchingClient, BatchLedger, custom_id
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import EndpointError, InputError
-from selfinstruct.llm import Completion, ContextLengthError, EndpointSettings, StepParams
 from tests.fake_batches import FakeBatches
 from tests.fake_openai import FakeOpenAIServer, Reply, Request
 

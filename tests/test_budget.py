@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.budget import Budget, BudgetExhausted, Prices, typical_tokens
-from selfinstruct.scheduler import horizon, round_start
+from selfinstruct.engine.budget import Budget, BudgetExhausted, typical_tokens
+from selfinstruct.engine.types import Prices
+from selfinstruct.pipeline.rounds import horizon, round_start
 
 
 def test_reservations_in_flight_count_as_spent() -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.chat_template import CHAT_TEMPLATE_PATH, FOLDER_NAME, chat_template
-from selfinstruct.cli_data import export_cmd
+from selfinstruct.cli.export import export_cmd
+from selfinstruct.export.chat_template import CHAT_TEMPLATE_PATH, FOLDER_NAME, chat_template
 
 
 def _missing() -> str:
@@ -50,7 +50,7 @@ TASKS = [
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Any:
-    from selfinstruct.localmodel import default_model_path
+    from selfinstruct.engine.local.server import default_model_path
     from tests.gguf_tokenizer import gguf_tokenizer
 
     return gguf_tokenizer(default_model_path())

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.prompts import demonstration
-from selfinstruct.seeds import load_tasks
+from selfinstruct.cli.app import cli
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.methods.prompts import demonstration
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.classify import looks_like_classification
-from selfinstruct.seeds import load_tasks
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.methods.self_instruct.classify import looks_like_classification
 
 from .conftest import SEEDS, ZH_SEEDS
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from rouge_score import rouge_scorer
 
-from selfinstruct.cli import cli
+from selfinstruct.cli.app import cli
 from selfinstruct.filters import keyword as keyword_module
 from tests.conftest import SEEDS
 
@@ -239,6 +239,9 @@ def test_the_cli_starts_without_importing_the_openai_sdk() -> None:
     import subprocess
     import sys
 
-    code = "import sys, selfinstruct.cli, selfinstruct.generate; assert 'openai' not in sys.modules, 'openai imported'"
+    code = (
+        "import sys, selfinstruct.cli.app, selfinstruct.pipeline.generate; "
+        "assert 'openai' not in sys.modules, 'openai imported'"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.context_window import Overflow, read_overflow, truncated_prompt
-from selfinstruct.llm import ContextLengthError, EndpointSettings, LLMClient, StepParams
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.context_window import ContextLengthError, Overflow, read_overflow, truncated_prompt
+from selfinstruct.engine.types import EndpointSettings, StepParams
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 
@@ -108,7 +109,8 @@ def test_a_prompt_beyond_the_context_stops_the_run_in_one_line(tmp_path: Path, p
     lines = stderr.strip().splitlines()
     assert code == 1 and len(lines) == 1 and "Traceback" not in stderr, stderr
     assert "against a context of 120 tokens" in lines[0] and "a prompt of " in lines[0] and fix in lines[0]
-    assert "--demos" in lines[0] and "even with fewer demonstrations" in lines[0]
+    assert "shorter seed instructions" in lines[0] and "even with fewer demonstrations" in lines[0]
+    assert "--demos" not in lines[0]  # no such option: the fix named must be one a user can apply
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
     with FakeOpenAIServer(respond, profile=profile) as server:  # a larger context: the run resumes
         code, stderr = _generate(server, out)

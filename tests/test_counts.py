@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from selfinstruct.audit_journal import line_problem
+from selfinstruct.audit.journal import line_problem
+from selfinstruct.engine.journal import ResponseJournal
+from selfinstruct.engine.wire import usage_counts
 from selfinstruct.errors import PoolError
-from selfinstruct.journal import ResponseJournal
-from selfinstruct.records import is_count
-from selfinstruct.runstate import read_run
-from selfinstruct.wire import usage_counts
+from selfinstruct.io.records import is_count
+from selfinstruct.pipeline.runstate import read_run
 
 
 @pytest.mark.parametrize("value", [0, 1, 10**12])

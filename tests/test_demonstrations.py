@@ -6,10 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.alpaca_parsing import parse_alpaca_batch
-from selfinstruct.parsing import parse_instruction_list
-from selfinstruct.prompts import demonstration, load_prompts, render_alpaca, render_instructions
-from selfinstruct.seeds import load_tasks
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.io.templates import load_prompts
+from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
+from selfinstruct.methods.alpaca.prompts import TEMPLATES as ALPACA_TEMPLATES
+from selfinstruct.methods.alpaca.prompts import render_alpaca
+from selfinstruct.methods.prompts import demonstration
+from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
+from selfinstruct.methods.self_instruct.prompts import TEMPLATES as SI_TEMPLATES
+from selfinstruct.methods.self_instruct.prompts import render_instructions
 from selfinstruct.tasks import Instance, Task
 
 
@@ -45,7 +50,7 @@ def test_every_original_seed_is_one_line_of_the_list_prompt(
     seeds = load_tasks(original_seeds if lang == "en" else zh_original_seeds)
     demos = [t.instruction for t in seeds]
     assert any("\n" in d for d in demos)
-    prompt = render_instructions(load_prompts(lang), lang, demos, 8)
+    prompt = render_instructions(load_prompts(lang, None, SI_TEMPLATES), lang, demos, 8)
     lines = _demo_lines(prompt, 1, len(demos))
     marker = "Task {i}: " if lang == "en" else "任务{i}："
     assert [line.startswith(marker.format(i=i)) for i, line in enumerate(lines, start=1)] == [True] * len(demos)
@@ -61,7 +66,7 @@ def test_alpaca_demonstrations_are_normalised_too() -> None:
         "Summarize this email\ninto a single sentence:",
         (Instance("Hi team, lunch is at noon.", "Lunch at noon."),),
     )
-    prompt = render_alpaca(load_prompts("en"), "en", [task], 20)
+    prompt = render_alpaca(load_prompts("en", None, ALPACA_TEMPLATES), "en", [task], 20)
     assert "1. Instruction: Summarize this email into a single sentence\n1. Input:" in prompt
     parsed, _ = parse_alpaca_batch(prompt.split("Tasks 1 to 20:\n", 1)[1], continued=False, truncated=False)
     assert parsed[0].instruction == "Summarize this email into a single sentence"

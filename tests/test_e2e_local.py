@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from selfinstruct.seeds import load_tasks
+from selfinstruct.io.seeds import load_tasks
 
 from .conftest import SEEDS, local_model_missing
 
@@ -40,7 +40,7 @@ def servers_of(pid: int) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
-        if "selfinstruct._serve_child" in cmdline and str(pid) in cmdline:
+        if "selfinstruct.engine.local.serve_child" in cmdline and str(pid) in cmdline:
             found.append(proc)
     return found
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
+from selfinstruct.cli.app import cli
 from tests.fake_openai import FakeOpenAIServer, bpe_like_count
 from tests.scripted_model import respond
 

@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli_data import export_cmd
+from selfinstruct.cli.export import export_cmd
 from selfinstruct.errors import InputError
-from selfinstruct.export import FORMATS, TEMPLATES, export, export_data, join_prompt
-from selfinstruct.seeds import load_tasks
-from selfinstruct.settings import resolve_export_settings
+from selfinstruct.export.format import join_prompt
+from selfinstruct.export.options import resolve_export_settings
+from selfinstruct.export.prompt_completion import TEMPLATES
+from selfinstruct.export.registry import FORMATS
+from selfinstruct.export.write import export, export_data
+from selfinstruct.io.seeds import load_tasks
 
 from .conftest import SEEDS
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.cli_data import export_cmd
-from selfinstruct.export import export_data
-from selfinstruct.settings import resolve_export_settings
+from selfinstruct.cli.app import cli
+from selfinstruct.cli.export import export_cmd
+from selfinstruct.export.options import resolve_export_settings
+from selfinstruct.export.write import export_data
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 
@@ -288,7 +288,7 @@ def test_language_creators_say_who_wrote_the_seeds(run_dir: Path, tmp_path: Path
 def test_the_similarity_histograms_are_labelled_for_what_they_count(run_dir: Path, tmp_path: Path) -> None:
     """Issue 21 #11: the paper's Figure 3 is ROUGE-L to the nearest seed; the nearest earlier task or seed is
     another histogram, and the card must not call it Figure 3."""
-    from selfinstruct.stats import compute_stats
+    from selfinstruct.stats.compute import compute_stats
 
     out = tmp_path / "ds"
     _export(run_dir, out)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.seeds import load_tasks
+from selfinstruct.cli.app import cli
+from selfinstruct.io.seeds import load_tasks
 from tests.fake_openai import FakeOpenAIServer, Fault, Request
 from tests.scripted_model import respond
 
@@ -498,7 +498,7 @@ def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path) -> 
     code = (
         "import sys, importlib.util as u; real = u.find_spec\n"
         "u.find_spec = lambda name, *a: None if name.startswith('xllamacpp') else real(name, *a)\n"
-        "from selfinstruct.cli import main; sys.argv[0] = 'selfinstruct'; main()"
+        "from selfinstruct.cli.app import main; sys.argv[0] = 'selfinstruct'; main()"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
     result = subprocess.run(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
+from selfinstruct.cli.app import cli
 from tests.fake_batches import FakeBatches
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond

@@ -17,17 +17,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.alpaca_parsing import parse_alpaca_batch
-from selfinstruct.audit_settings import JUDGE_PARAMS
-from selfinstruct.cli import cli
-from selfinstruct.instance_parsing import parse_input_first, parse_output_first
-from selfinstruct.llm import Completion, EndpointSettings, StepParams
-from selfinstruct.parsing import parse_instruction_list
-from selfinstruct.prompts import list_end_stop
-from selfinstruct.reasoning import REASONING_ROOM
-from selfinstruct.settings import default_params
-from selfinstruct.stopcut import is_cut
-from selfinstruct.wire import is_openai_reasoning_model, request_body, request_path
+from selfinstruct.audit.settings import JUDGE_PARAMS
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.reasoning import REASONING_ROOM
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
+from selfinstruct.engine.wire import is_openai_reasoning_model, request_body, request_path
+from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
+from selfinstruct.methods.self_instruct.prompts import list_end_stop
+from selfinstruct.methods.self_instruct.stopcut import is_cut
+from selfinstruct.pipeline.settings import default_params
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 from tests.server_rules import PROFILES, check_request

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from selfinstruct.instances import clean_instances, instances_from_reply
-from selfinstruct.llm import Api
-from selfinstruct.settings import default_params
+from selfinstruct.engine.types import Api
+from selfinstruct.methods.self_instruct.instances import clean_instances, instances_from_reply
+from selfinstruct.pipeline.settings import default_params
 from selfinstruct.tasks import Instance
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.journal import JournaledClient, ResponseJournal, label, response_key
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import PoolError
-from selfinstruct.journal import JournaledClient, ResponseJournal, label, response_key
-from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams
 from tests.fake_openai import FakeOpenAIServer, Reply, Request
 from tests.scripted_model import respond
 
@@ -105,12 +106,12 @@ def test_a_replayed_response_never_reaches_the_endpoint(tmp_path: Path, server: 
 
     first, client = asyncio.run(ask(["one", "two"]))
     assert first == ["answer to one", "answer to two"] and len(server.requests) == 2
-    assert client.usage.requests == 2 and client.replayed.requests == 0
+    assert client.usage.total().requests == 2 and client.replayed.total().requests == 0
     again, client = asyncio.run(ask(["two", "three", "one"]))
     assert again == ["answer to two", "answer to three", "answer to one"]
     assert [r.prompt for r in server.requests] == ["one", "two", "three"]  # paid once each
-    assert client.usage.requests == 1 and client.replayed.requests == 2
-    assert client.replayed.total_tokens == server_tokens("two") + server_tokens("one")
+    assert client.usage.total().requests == 1 and client.replayed.total().requests == 2
+    assert client.replayed.total().total_tokens == server_tokens("two") + server_tokens("one")
 
 
 def server_tokens(prompt: str) -> int:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.budget import Budget, BudgetExhausted
+from selfinstruct.engine.budget import Budget, BudgetExhausted
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.journal import JournaledClient, ResponseJournal
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.errors import EndpointError
-from selfinstruct.journal import JournaledClient, ResponseJournal
-from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams, Usage
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply
 from tests.hostile import HUGE_TEXT, usage_faults
 
@@ -59,9 +60,9 @@ def test_a_reply_without_usable_usage_is_charged_at_least_its_reservation(tmp_pa
     assert result.text == "Name three primary colours." and not result.reported
     reservation = Budget().prompt_estimate("instructions", PROMPT) + PARAMS.max_tokens
     assert result.prompt_tokens + result.completion_tokens >= max(reservation, served)
-    assert usage.no_usage == 1 and usage.total_tokens == result.prompt_tokens + result.completion_tokens
+    assert usage.total().no_usage == 1 and usage.total().total_tokens == result.prompt_tokens + result.completion_tokens
     reopened = ResponseJournal(tmp_path / "responses.jsonl")
-    assert reopened.spend.total_tokens == usage.total_tokens and reopened.spend.no_usage == 1
+    assert reopened.spend.total().total_tokens == usage.total().total_tokens and reopened.spend.total().no_usage == 1
     reopened.close()
 
 
@@ -84,7 +85,7 @@ def test_late_replies_are_charged_and_every_retry_reserves_again() -> None:
         usage = asyncio.run(go(server))
         served = _settled(server)
     assert len(server.requests) == 2  # the third attempt could not fit beside two possibly billed ones
-    assert usage.unanswered == 2 and usage.total_tokens == 2 * reservation
+    assert usage.total().unanswered == 2 and usage.total().total_tokens == 2 * reservation
     assert 0 < served <= cap
 
 
@@ -112,10 +113,10 @@ def test_refusals_cost_nothing_and_lost_attempts_keep_their_reservation(tmp_path
         usage = asyncio.run(go(server))
     reservation = Budget().prompt_estimate("instructions", PROMPT) + PARAMS.max_tokens
     answered = len(PROMPT.split()) + 4
-    assert usage.total_tokens == answered + 2 * reservation and usage.unanswered == 2
+    assert usage.total().total_tokens == answered + 2 * reservation and usage.total().unanswered == 2
     journal = ResponseJournal(tmp_path / "responses.jsonl")
-    assert journal.spend.total_tokens == usage.total_tokens + 33
-    assert journal.spend.step("classify").unanswered == 1 and journal.spend.requests == 1
+    assert journal.spend.total().total_tokens == usage.total().total_tokens + 33
+    assert journal.spend.step("classify").unanswered == 1 and journal.spend.total().requests == 1
     journal.close()
 
 
@@ -155,7 +156,7 @@ def test_nothing_is_sent_that_the_ledger_cannot_record(tmp_path: Path) -> None:
         code, _, stderr = run(*args, "--out", "run", "-q", "--max-tokens-total", "100000", cwd=tmp_path)
         assert code == 0, stderr
         spent = ResponseJournal(tmp_path / "run" / "responses.jsonl")
-        assert spent.spend.total_tokens >= server.served_tokens > 0
+        assert spent.spend.total().total_tokens >= server.served_tokens > 0
         spent.close()
 
 
@@ -179,5 +180,5 @@ def test_an_audit_whose_judge_bills_late_replies_stays_under_its_cap(tmp_path: P
         served = _settled(server)
     assert code == 3 and 0 < served <= cap, (code, served)
     ledger = ResponseJournal(tmp_path / "pool.audit_responses.jsonl")
-    assert served <= ledger.spend.total_tokens <= cap and ledger.spend.unanswered > 0
+    assert served <= ledger.spend.total().total_tokens <= cap and ledger.spend.total().unanswered > 0
     ledger.close()

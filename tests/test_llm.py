@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.types import EndpointSettings, StepParams
 from selfinstruct.errors import EndpointError
-from selfinstruct.llm import EndpointSettings, LLMClient, StepParams
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 

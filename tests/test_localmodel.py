@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct._serve_child import missing_library_message
+from selfinstruct.engine.local.serve_child import missing_library_message
+from selfinstruct.engine.local.server import LocalServer
 from selfinstruct.errors import LocalModelError
-from selfinstruct.localmodel import LocalServer
 
 from .conftest import local_model_missing
 
@@ -58,7 +58,7 @@ def _serve_children() -> list[psutil.Process]:
     result = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if "selfinstruct._serve_child" in " ".join(child.cmdline()) and not _gone(child.pid):
+            if "selfinstruct.engine.local.serve_child" in " ".join(child.cmdline()) and not _gone(child.pid):
                 result.append(child)
         except psutil.Error:
             continue
@@ -100,7 +100,7 @@ def test_server_dies_with_sigkilled_parent(in_thread: bool, tmp_path: Path) -> N
         f"""
         import threading, time
         from pathlib import Path
-        from selfinstruct.localmodel import LocalServer
+        from selfinstruct.engine.local.server import LocalServer
         servers = []
         def run():
             servers.append(LocalServer(n_ctx=512, log_path=Path({str(tmp_path / "server.log")!r})).start())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
+from selfinstruct.cli.app import cli
 
 from .conftest import SEEDS
 

@@ -39,7 +39,7 @@ def open_(path, *args, **kwargs):
         raise OSError(code, os.strerror(code), os.fsdecode(path))
     return real_open(path, *args, **kwargs)
 os.write, os.open = write, open_
-from selfinstruct.cli import main
+from selfinstruct.cli.app import main
 main()
 """
 

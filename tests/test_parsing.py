@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.alpaca_parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.instance_parsing import parse_input_first, parse_output_first
-from selfinstruct.parsing import (
+from selfinstruct.engine.reasoning import strip_reasoning
+from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.parsing import (
     ParsedList,
     normalize_whitespace,
     parse_instruction_list,
     parse_yes_no,
 )
-from selfinstruct.reasoning import strip_reasoning
 from selfinstruct.tasks import Instance
 
 ROOT = Path(__file__).resolve().parent.parent

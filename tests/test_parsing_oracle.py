@@ -13,9 +13,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selfinstruct.alpaca_parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.instance_parsing import parse_input_first, parse_output_first
-from selfinstruct.parsing import normalize_whitespace
+from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.parsing import normalize_whitespace
 from selfinstruct.tasks import Instance
 from tests.original_parsers import (
     original_alpaca_items,

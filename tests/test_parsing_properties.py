@@ -11,9 +11,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selfinstruct.alpaca_parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.instance_parsing import parse_input_first, parse_output_first
-from selfinstruct.parsing import parse_instruction_list
+from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.tasks import Instance
 
 VERBS = ["Write", "Explain", "Summarize", "Describe", "Suggest", "Compare", "Plan", "Rewrite", "Classify", "Name"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from selfinstruct.errors import PoolError
-from selfinstruct.pool import JsonlLog, TaskPool
+from selfinstruct.io.pool import JsonlLog, TaskPool
 
 
 def task(i: int) -> dict[str, object]:
@@ -109,7 +109,7 @@ def test_lock_is_taken_before_the_torn_line_repair(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from selfinstruct.pool import TaskPool
+from selfinstruct.io.pool import TaskPool
 pool = TaskPool(sys.argv[1], durable=False)
 i = len(pool)
 while True:

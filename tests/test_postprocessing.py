@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.seeds import load_tasks
-from selfinstruct.stats import compute_stats
+from selfinstruct.cli.app import cli
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.stats.compute import compute_stats
 from tests.fake_openai import FakeOpenAIServer, Fault, Request
 from tests.scripted_model import respond
 

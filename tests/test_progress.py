@@ -8,12 +8,11 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from selfinstruct.budget import Prices
-from selfinstruct.cli import cli
-from selfinstruct.cli_progress import ProgressView, describe
-from selfinstruct.generate import generate
-from selfinstruct.llm import EndpointSettings
-from selfinstruct.settings import GenerateSettings
+from selfinstruct.cli.app import cli
+from selfinstruct.cli.progress import ProgressView, describe
+from selfinstruct.engine.types import EndpointSettings, Prices
+from selfinstruct.pipeline.generate import generate
+from selfinstruct.pipeline.settings import GenerateSettings
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 

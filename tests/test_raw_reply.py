@@ -9,10 +9,10 @@ from typing import Any
 import openai
 import pytest
 
+from selfinstruct.engine.raw_reply import read_reply
+from selfinstruct.engine.types import StepParams
+from selfinstruct.engine.wire import MalformedResponse, completion_of
 from selfinstruct.errors import EndpointError
-from selfinstruct.llm import StepParams
-from selfinstruct.raw_reply import read_reply
-from selfinstruct.wire import MalformedResponse, completion_of
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.hostile import usage_faults
 from tests.test_llm import _complete

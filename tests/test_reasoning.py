@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.llm import EndpointSettings, LLMClient, StepParams
-from selfinstruct.reasoning import spent_on_thinking
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.reasoning import spent_on_thinking
+from selfinstruct.engine.types import EndpointSettings, StepParams
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply, Request
 from tests.scripted_model import respond
 

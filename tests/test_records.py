@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.errors import InputError
-from selfinstruct.records import Record, _iter_json_array, atomic_writer, iter_records, read_records
+from selfinstruct.io.records import Record, _iter_json_array, atomic_writer, iter_records, read_records
 
 TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
 ROWS = st.lists(st.dictionaries(st.sampled_from(["instruction", "input", "output"]), TEXT, min_size=1), min_size=1)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.redact import MASK, RedactingFilter, redact
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.redact import MASK, RedactingFilter, redact
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 

@@ -6,8 +6,8 @@ Inputs under field names ("Sentence:", "句子："), chat markdown, label lines 
 
 from __future__ import annotations
 
-from selfinstruct.alpaca_parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
 from selfinstruct.tasks import Instance
 
 TEENAGER = """Example 1

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.runstate import RunState
+from selfinstruct.cli.app import cli
+from selfinstruct.pipeline.runstate import RunState
 from tests.fake_openai import FakeOpenAIServer
 from tests.scripted_model import respond
 

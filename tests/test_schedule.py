@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.scheduler import FIRST_ROUNDS, LAG_ROUNDS, SCHEDULE, horizon, round_start
+from selfinstruct.pipeline.rounds import FIRST_ROUNDS, LAG_ROUNDS, SCHEDULE, horizon, round_start
 from tests.fake_openai import FakeOpenAIServer, Fault, Reply, Request
 from tests.scripted_model import respond
 

@@ -7,7 +7,7 @@ import pytest
 
 from selfinstruct.errors import InputError
 from selfinstruct.filters import FilterChain
-from selfinstruct.seeds import load_tasks, validate_seeds
+from selfinstruct.io.seeds import load_tasks, validate_seeds
 from selfinstruct.tasks import Instance
 
 from .conftest import SEEDS, ZH_SEEDS

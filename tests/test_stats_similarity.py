@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
-from selfinstruct.stats_similarity import (
+from selfinstruct.stats.similarity import (
     Similarities,
     _encode_all,
     _max_sim_blocks,

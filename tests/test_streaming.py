@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.local.server import PaceWatch, usual_pace
+from selfinstruct.engine.streaming import _transport_errors
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import EndpointError
-from selfinstruct.llm import Completion, EndpointSettings, LLMClient, StepParams
-from selfinstruct.localmodel import PaceWatch, usual_pace
-from selfinstruct.streaming import _transport_errors
 from tests.fake_openai import FakeOpenAIServer, Fault
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=64)

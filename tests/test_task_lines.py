@@ -15,13 +15,14 @@ import pytest
 from click.testing import CliRunner
 from openai import OpenAI
 
-from selfinstruct.cli import cli
-from selfinstruct.instance_parsing import parse_input_first, parse_output_first
-from selfinstruct.llm import Completion
-from selfinstruct.settings import classification_stops, default_params
-from selfinstruct.stopcut import is_cut, stopped_inside_field, task_tail
+from selfinstruct.cli.app import cli
+from selfinstruct.engine.types import Completion
+from selfinstruct.engine.wire import completion_of
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.params import classification_stops
+from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field, task_tail
+from selfinstruct.pipeline.settings import default_params
 from selfinstruct.tasks import Instance
-from selfinstruct.wire import completion_of
 from tests.fake_openai import FakeOpenAIServer, Reply, Request
 from tests.scripted_model import respond
 from tests.server_rules import PROFILES

@@ -39,43 +39,34 @@ from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
 from selfinstruct.filters.heap import retain_heap
+from selfinstruct.filters.rouge_codes import (
+    MAX_VOCAB,
+    UNSEEN,
+    Prefix,
+    char,
+    code_point,
+    elements,
+    end_key,
+    post,
+)
 from selfinstruct.filters.rouge_join import similar_pairs
 from selfinstruct.filters.rouge_math import (
     FloatArray,
     IntArray,
     fmeasures,
     min_overlap,
-    overlaps,
     rouge_fmeasure,
 )
-from selfinstruct.filters.rouge_resolve import resolve
+from selfinstruct.filters.rouge_probe import BLOCK_MAX, PrefixIndex, candidate_pairs, index_prefix
+from selfinstruct.filters.rouge_resolve import number_distinct, resolve
+from selfinstruct.filters.rouge_topk import top_k
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
 _EPS = 1e-6  # margin of every bound (and of float error); only ever admits extra candidates
-_SURROGATES = 0xE000 - 0xD800
-_MAX_VOCAB = 0x10FFFF - _SURROGATES - 1
-_KEY_BASE = 0x110000  # chr() takes less than this: a repeat number beyond it takes two characters (_elements)
-_REPEAT_BITS = 40  # of _end_key's repeat number: a token may repeat up to 2**40 times in one instruction
-_UNSEEN = "\U0010ffff"  # a query token the index has never seen: no code of an indexed token equals it
-# A prefix posting is doc << _DOC_SHIFT | position; a probe ORs in query << _Q_SHIFT | its position << _POS_BITS,
-# so sorting the probed entries groups them by (query, document) and orders each group by position.
-# Positions clamp at _POS_MAX (a looser, still safe bound for instructions of over a thousand tokens).
-_POS_BITS = 10
-_POS_MAX = (1 << _POS_BITS) - 1
-_DOC_SHIFT = 2 * _POS_BITS
-_Q_SHIFT = 54
-_DOC_MASK = (1 << (_Q_SHIFT - _DOC_SHIFT)) - 1
-BLOCK_MAX = 1 << (63 - _Q_SHIFT)  # queries per block, so that keys stay positive int64
 DEFAULT_BLOCK = 64
 JOIN_MIN = 4096  # add_unique calls with at least this many instructions use the batch join by default
-_ZERO = np.zeros(1, dtype=np.int64)
-_NO_PAIRS = np.zeros(0, dtype=np.int64)
-_NO_POSTINGS: array[int] = array("q")
-_LEVELS = 1024  # bands of most_similar's bounds, a power of two
 _SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidfuzz's per-call overhead
-
-Prefix = list[str]  # element keys in the global order; an element's position is its index
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,21 +132,21 @@ class NearDuplicateIndex:
     def _encode(self, instruction: str, *, assign: bool = False) -> str:
         """The instruction as one code point per token (the fastest input for rapidfuzz).
 
-        Tokens never seen before become _UNSEEN, unless `assign` gives them codes (and the rarest ranks) of their
+        Tokens never seen before become UNSEEN, unless `assign` gives them codes (and the rarest ranks) of their
         own: a block of queries needs distinct codes for distinct new tokens, since they are compared together."""
         last_text, last_code = self._last
-        if last_text == instruction and not (assign and _UNSEEN in last_code):
+        if last_text == instruction and not (assign and UNSEEN in last_code):
             return last_code
         chars = self._chars
         tokens = rouge_token_bytes(instruction)
-        code = "".join(map(chars.get, tokens, repeat(_UNSEEN)))
-        if assign and _UNSEEN in code:
+        code = "".join(map(chars.get, tokens, repeat(UNSEEN)))
+        if assign and UNSEEN in code:
             ranks = self._rank_table  # holds every token; a new one ranks after all of them, i.e. rarest
             for tok in tokens:
                 if tok not in chars:
-                    if len(chars) >= _MAX_VOCAB:
+                    if len(chars) >= MAX_VOCAB:
                         raise OverflowError("near-duplicate index vocabulary is full (over 1.1M distinct tokens)")
-                    ch = chars[tok] = _char(len(chars))
+                    ch = chars[tok] = char(len(chars))
                     ranks[ord(ch)] = ord(ch)  # len(ranks) == len(chars), so the next rank is the same code point
             code = "".join(map(chars.__getitem__, tokens))
         self._last = (instruction, code)
@@ -179,10 +170,10 @@ class NearDuplicateIndex:
         self._codes.append(code)
         self._lens.append(len(code))
         if self._postings is not None:
-            _post(self._postings, doc, code)
-        self._prefix_end.append(_end_key(prefix))
+            post(self._postings, doc, code)
+        self._prefix_end.append(end_key(prefix))
         self._prefix_rest.append(len(code) - len(prefix))
-        self._index_prefix(doc, prefix)
+        index_prefix(self._prefix_postings, doc, prefix)
         return doc
 
     def _maybe_rebuild(self) -> None:
@@ -194,32 +185,24 @@ class NearDuplicateIndex:
         df = Counter(chain.from_iterable(map(set, self._codes)))
         by_df = sorted(self._chars.values())
         by_df.sort(key=df.__getitem__, reverse=True)  # most frequent first; stable, so ties stay in code order
-        self._rank_table = dict(zip(map(ord, by_df), map(_code_point, range(len(by_df))), strict=True))
+        self._rank_table = dict(zip(map(ord, by_df), map(code_point, range(len(by_df))), strict=True))
         self._prefix_postings = {}
         for doc, code in enumerate(self._codes):
             prefix = self._prefix(code, self._prefix_t)
-            self._prefix_end[doc] = _end_key(prefix)
-            self._index_prefix(doc, prefix)
+            self._prefix_end[doc] = end_key(prefix)
+            index_prefix(self._prefix_postings, doc, prefix)
         self._next_rebuild = 4 * len(self._codes)
 
     def _full_postings(self) -> dict[str, array[int]]:
         if self._postings is None:
             postings: dict[str, array[int]] = {}
             for doc, code in enumerate(self._codes):
-                _post(postings, doc, code)
+                post(postings, doc, code)
             self._postings = postings
         return self._postings
 
-    def _index_prefix(self, doc: int, prefix: Prefix) -> None:
-        postings = self._prefix_postings
-        base = doc << _DOC_SHIFT
-        for j, key in enumerate(prefix):
-            entry = base | (j if j < _POS_MAX else _POS_MAX)
-            arr = postings.get(key)
-            if arr is None:
-                postings[key] = array("q", (entry,))
-            else:
-                arr.append(entry)
+    def _probe(self) -> PrefixIndex:
+        return PrefixIndex(self._prefix_postings, self._lens, self._prefix_end, self._prefix_rest)
 
     def _prefix(self, code: str, t: float) -> Prefix:
         """The keys of the elements among the first len - alpha + 1 in the global order.
@@ -235,7 +218,7 @@ class NearDuplicateIndex:
             alpha = min_overlap(m, t)
         if alpha is None:
             return []
-        return _elements(sorted(code.translate(self._rank_table), reverse=True)[: m - alpha + 1])
+        return elements(sorted(code.translate(self._rank_table), reverse=True)[: m - alpha + 1])
 
     # -- searching ---------------------------------------------------------------------------------------
 
@@ -245,7 +228,7 @@ class NearDuplicateIndex:
             return range(len(self._codes))
         if t >= self._prefix_t:
             self._maybe_rebuild()
-            docs: list[int] = self._candidate_pairs([code], [self._prefix(code, t)], t)[1].tolist()
+            docs: list[int] = candidate_pairs(self._probe(), [code], [self._prefix(code, t)], t)[1].tolist()
             return docs
         # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
         alpha = min_overlap(len(code), t)
@@ -261,49 +244,6 @@ class NearDuplicateIndex:
             if covered >= len(code) - alpha + 1:
                 break
         return sorted(set().union(*lists))
-
-    def _candidate_pairs(self, codes: Sequence[str], prefixes: Sequence[Prefix], t: float) -> tuple[IntArray, IntArray]:
-        """(query, document) pairs that could score above t, for a block of queries (a superset of the true ones).
-
-        Prefix, length and positional filters (PPJoin). The probes run in the global order, so for each pair the
-        matched elements arrive in order: every common element before the last matched one is among them, and
-        nothing before the first matched one is shared. Hence the overlap is at most (matched + what follows
-        the last match) and at most (1 + what follows the first match). Moreover a common element that was not
-        matched lies outside one of the two prefixes, so after the end of the prefix that ends first in the
-        global order: the overlap is also at most (matched + the elements after that prefix)."""
-        lists = list(map(self._prefix_postings.get, chain.from_iterable(prefixes), repeat(_NO_POSTINGS)))
-        probed = b"".join(lists)  # one copy of every probed list, in C (a numpy view of each costs far more)
-        if not probed:
-            return _NO_PAIRS, _NO_PAIRS
-        plens = np.array([len(p) for p in prefixes], dtype=np.int64)
-        starts = np.cumsum(plens) - plens
-        position = np.minimum(np.arange(int(plens.sum()), dtype=np.int64) - np.repeat(starts, plens), _POS_MAX)
-        tags = np.repeat(np.arange(len(prefixes), dtype=np.int64) << _Q_SHIFT, plens) | position << _POS_BITS
-        keys = np.frombuffer(probed, dtype=np.int64) | np.repeat(tags, list(map(len, lists)))
-        keys.sort(kind="stable")  # runs of sorted postings: the merge sort mostly merges
-        group = keys >> _DOC_SHIFT
-        ends = np.flatnonzero(group[1:] != group[:-1])  # the last entry of each (query, document) but the final one
-        first = keys[np.concatenate((_ZERO, ends + 1))]
-        ends = np.concatenate((ends, [len(keys) - 1]))
-        last = keys[ends]
-        counts = np.diff(ends, prepend=-1)
-        query = first >> _Q_SHIFT
-        doc = (first >> _DOC_SHIFT) & _DOC_MASK
-        m = np.array([len(c) for c in codes], dtype=np.int64)[query]
-        n = np.frombuffer(self._lens, dtype=np.int64)[doc]
-        total = (m + n).astype(np.float64)
-        need = np.floor(t * total / 2) + 1
-        after_first = np.minimum(m - ((first >> _POS_BITS) & _POS_MAX), n - (first & _POS_MAX))
-        after_last = counts - 1 + np.minimum(m - ((last >> _POS_BITS) & _POS_MAX), n - (last & _POS_MAX))
-        query_end = np.array([_end_key(p) for p in prefixes], dtype=np.int64)[query]
-        query_rest = m - plens[query]
-        doc_end = np.frombuffer(self._prefix_end, dtype=np.int64)[doc]
-        doc_rest = np.frombuffer(self._prefix_rest, dtype=np.int64)[doc]
-        after_prefix = counts + np.where(query_end <= doc_end, query_rest, doc_rest)
-        keep = np.flatnonzero(
-            (2 * np.minimum(m, n) > t * total) & (after_first >= need) & (after_last >= need) & (after_prefix >= need)
-        )
-        return query[keep], doc[keep]
 
     def _scores(self, code: str, docs: Sequence[int] | IntArray) -> FloatArray:
         """Exact ROUGE-L F1 of `code` against each doc, with rouge-score's float operations in its order."""
@@ -356,66 +296,17 @@ class NearDuplicateIndex:
         F1 <= 2*min(v, n)/(m + n) <= 2v/(m + v). The documents with the largest overlaps are scored first; the
         k-th best score, tau, is a floor for the answer, so only documents whose overlap allows tau are looked
         at next, and of those only the ones whose own bound reaches tau are scored, from the highest bound down
-        (`_best_by_bound`). On real instructions this scores about one document in 400 at a 50k pool."""
+        (`rouge_topk.best_by_bound`). On real instructions this scores about one document in 400 at a 50k pool."""
         code = self._encode(instruction)
         if not code or not self._codes or k <= 0:
             return []
         postings = self._full_postings()
-        lists = [postings[key] for key in _elements(code) if key in postings]
+        lists = [postings[key] for key in elements(code) if key in postings]
         if not lists:
             return []
-        m = len(code)
-        overlap = overlaps(lists, len(self._codes))
-        # at_least[v]: documents with overlap >= v. A shared token is a common subsequence, so overlap > 0
-        # means score > 0.
-        hist = np.bincount(overlap)
-        hist[0] = 0
-        at_least = np.cumsum(hist[::-1])[::-1]
-        top = int(np.flatnonzero(at_least >= min(4 * k, int(at_least[0])))[-1])
-        first = np.flatnonzero(overlap >= top)
-        best = self._best_by_bound(code, first, overlap[first], k, (_NO_PAIRS, np.zeros(0)))
-        if top > 1:
-            tau = _kth_score(best, k)
-            # The fewest shared tokens v with 2v/(m + v) >= tau (less a margin): v >= tau*m/(2 - tau).
-            need = max(1, int(np.floor(tau * m / (2 - tau) - 1e-3)))
-            if need < top:
-                rest = np.flatnonzero((overlap >= need) & (overlap < top))
-                best = self._best_by_bound(code, rest, overlap[rest], k, best)
+        best = top_k(code, lists, len(self._codes), np.frombuffer(self._lens, dtype=np.int64), self._scores, k)
         docs, scores = best
         return [Match(d, self._texts[d], s) for d, s in zip(docs.tolist(), scores.tolist(), strict=True)]
-
-    def _best_by_bound(
-        self, code: str, docs: IntArray, overlap: IntArray, k: int, best: tuple[IntArray, FloatArray]
-    ) -> tuple[IntArray, FloatArray]:
-        """The k best (by score, then earliest) of the documents `best` (scored, at most k, best first) and
-        `docs` (with their overlaps with the query).
-
-        Each document's F1 bound 2*min(overlap, n)/(m + n) is computed; bands of documents are scored from the
-        highest bound down, each about twice the last, until the next band cannot reach the k-th best score
-        found so far."""
-        lens = np.frombuffer(self._lens, dtype=np.int64)[docs]
-        bound = 2 * np.minimum(overlap, lens) / (lens + len(code))
-        tau = _kth_score(best, k)
-        if tau > 0:
-            keep = bound + _EPS >= tau
-            docs, bound = docs[keep], bound[keep]
-        if len(docs) <= 8 * k:
-            return _merge(best, docs, self._scores(code, docs), k)
-        # bound * _LEVELS is exact (a power of two), so a document at level v has bound <= (v + 1) / _LEVELS.
-        levels = np.minimum(bound * _LEVELS, _LEVELS - 1).astype(np.int16)
-        at_least = np.append(np.cumsum(np.bincount(levels, minlength=_LEVELS)[::-1])[::-1], 0)
-        hi, want = _LEVELS, 4 * k
-        while hi > 0 and hi / _LEVELS + _EPS >= tau:
-            # The band [lo, hi): the highest lo with `want` more documents at levels lo..hi-1, or all that are left.
-            lo = max(0, int(np.searchsorted(-at_least, -(at_least[hi] + want), "right")) - 1)
-            band = np.flatnonzero((levels >= lo) & (levels < hi))
-            if tau > 0:
-                band = band[bound[band] + _EPS >= tau]
-            if len(band):
-                best = _merge(best, docs[band], self._scores(code, docs[band]), k)
-                tau = _kth_score(best, k)
-            hi, want = lo, 2 * want
-        return best
 
     # -- the greedy filter, a block at a time ------------------------------------------------------------
 
@@ -462,26 +353,7 @@ class NearDuplicateIndex:
             if progress is not None:
                 progress(len(texts))
             return [None] * len(texts)
-        # Texts are numbered by first occurrence of their code; a text without tokens matches nothing (F1 0), so
-        # each one keeps a number of its own.
-        ids: dict[str, int] = {}
-        distinct: list[str] = []
-        position = array("q")  # number -> the index position of its first occurrence, once kept (flat: 1M)
-        for doc, code in enumerate(self._codes):
-            if (ids.setdefault(code, len(distinct)) if code else len(distinct)) == len(distinct):
-                distinct.append(code)
-                position.append(doc)
-        n_old = len(distinct)
-        new = array("q")
-        first: list[bool] = []
-        for code in codes:
-            size = len(distinct)
-            number = ids.setdefault(code, size) if code else size
-            if number == size:
-                distinct.append(code)
-            new.append(number)
-            first.append(number == size)
-        del ids  # a million keys: not held through the join
+        distinct, position, n_old, new, first = number_distinct(self._codes, codes)
         a, b, scores = similar_pairs(distinct, self.threshold, first_new=n_old, workers=self.workers, progress=progress)
         if progress is not None and len(distinct) - n_old < len(texts):
             progress(len(texts) - (len(distinct) - n_old))
@@ -519,7 +391,7 @@ class NearDuplicateIndex:
             self._prefix_rest.append(len(code) if alpha is None else alpha - 1)
         if self._postings is not None:
             for doc, code in enumerate(codes, start):
-                _post(self._postings, doc, code)
+                post(self._postings, doc, code)
         self._stale = True
 
     def _add_block(self, texts: list[str]) -> list[Match | None]:
@@ -530,7 +402,7 @@ class NearDuplicateIndex:
         # Against the index: the best (score, doc) of each query, ties to the earliest doc.
         best: list[tuple[float, int] | None] = [None] * len(texts)
         if self._codes:
-            query, doc = self._candidate_pairs(codes, prefixes, t)
+            query, doc = candidate_pairs(self._probe(), codes, prefixes, t)
             if len(query):
                 lcs = process.cpdist(
                     itemgetter(*query.tolist())(codes) if len(query) > 1 else [codes[int(query[0])]],
@@ -583,61 +455,3 @@ class NearDuplicateIndex:
         """The filter interface: a Rejection naming the duplicated instruction, or None."""
         match = self.best_match(instruction)
         return None if match is None else self.rejection(match)
-
-
-def _merge(
-    best: tuple[IntArray, FloatArray], docs: IntArray, scores: FloatArray, k: int
-) -> tuple[IntArray, FloatArray]:
-    """The k best of two scored sets of documents, by score and then earliest, best first."""
-    docs, scores = np.concatenate((best[0], docs)), np.concatenate((best[1], scores))
-    order = np.lexsort((docs, -scores))[:k]
-    return docs[order], scores[order]
-
-
-def _kth_score(best: tuple[IntArray, FloatArray], k: int) -> float:
-    """The floor a top-k search has reached: the k-th best score found so far (0 while fewer are found)."""
-    return float(best[1][-1]) if len(best[1]) == k else 0.0
-
-
-def _elements(code: Sequence[str]) -> list[str]:
-    """The keys of a sequence's multiset elements, in its order: each token, and its k-th repeat (k >= 1) as
-    token + chr(k), or from the 0x110000-th repeat on (one token 2M times) token + chr(k % 0x110000) +
-    chr(k // 0x110000), three characters, so never equal to a two-character key. The prefix filter and the full
-    postings use the same keys."""
-    if len(set(code)) == len(code):  # no repeated token (the usual case)
-        return list(code)
-    seen: Counter[str] = Counter()
-    out = []
-    for ch in code:
-        k = seen[ch]
-        seen[ch] = k + 1
-        out.append((ch + chr(k) if k < _KEY_BASE else ch + chr(k % _KEY_BASE) + chr(k // _KEY_BASE)) if k else ch)
-    return out
-
-
-def _post(postings: dict[str, array[int]], doc: int, code: str) -> None:
-    """Add a document's multiset elements to the full postings."""
-    for key in _elements(code):
-        lst = postings.get(key)
-        if lst is None:
-            postings[key] = array("q", (doc,))
-        else:
-            lst.append(doc)
-
-
-def _end_key(prefix: Prefix) -> int:
-    """The position in the global order (rarest first, then repeat number) of a prefix's last element."""
-    if not prefix:
-        return -1
-    key = prefix[-1]
-    repeat: int = sum(ord(c) * _KEY_BASE**i for i, c in enumerate(key[1:]))
-    return (0x10FFFF - ord(key[0])) << _REPEAT_BITS | repeat
-
-
-def _code_point(tid: int) -> int:
-    """Token (or rank) number -> a code point: 1, 2, ..., skipping the surrogates (0 stays unused)."""
-    return tid + 1 if tid + 1 < 0xD800 else tid + 1 + _SURROGATES
-
-
-def _char(tid: int) -> str:
-    return chr(_code_point(tid))

@@ -44,3 +44,32 @@ def resolve(
             kept[text] = 1
         out.append(match)
     return out
+
+
+def number_distinct(
+    old: Sequence[str], codes: Sequence[str]
+) -> tuple[list[str], array[int], int, array[int], list[bool]]:
+    """Number the distinct texts (by code), the indexed ones (`old`) first, by first occurrence: the distinct
+    codes, the index position of each old number's first text, how many numbers are old, each new text's
+    number, and whether it is that number's first text."""
+    # Texts are numbered by first occurrence of their code; a text without tokens matches nothing (F1 0), so
+    # each one keeps a number of its own.
+    ids: dict[str, int] = {}
+    distinct: list[str] = []
+    position = array("q")  # number -> the index position of its first occurrence, once kept (flat: 1M)
+    for doc, code in enumerate(old):
+        if (ids.setdefault(code, len(distinct)) if code else len(distinct)) == len(distinct):
+            distinct.append(code)
+            position.append(doc)
+    n_old = len(distinct)
+    new = array("q")
+    first: list[bool] = []
+    for code in codes:
+        size = len(distinct)
+        number = ids.setdefault(code, size) if code else size
+        if number == size:
+            distinct.append(code)
+        new.append(number)
+        first.append(number == size)
+    del ids  # a million keys: not held through the join
+    return distinct, position, n_old, new, first

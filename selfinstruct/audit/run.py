@@ -1,0 +1,374 @@
+"""`audit` as a library call: ask a judge model the Self-Instruct paper's three questions and AlpaGasus's
+0-5 score about every instance of each audited task.
+
+The audited tasks are all tasks with an instance, or the first N in an order seeded by --seed (so a larger
+N audits a superset, and a grown pool keeps the sample of the tasks it already had). Every instance of an
+audited task is judged on its own, so that `--min-score` keeps only instances a score vouches for; one
+instance per task, chosen with the same seed, makes the paper's table (the paper checked one per task).
+Requests go through LLMClient (concurrency, rate limits, retries) with a per-request seed derived from
+(seed, task, instance, attempt); every verdict is appended to the journal as it arrives, so a killed audit
+resumes without asking anything again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from selfinstruct.audit.journal import RAW_LIMIT, AuditJournal, JudgeIdentity, Key, instance_hash, instruction_hash
+from selfinstruct.audit.prompt import TEMPLATES, render_audit
+from selfinstruct.audit.settings import AuditSettings
+from selfinstruct.audit.summary import summarize, write_summary
+from selfinstruct.audit.verdicts import read_verdict
+from selfinstruct.engine import aio
+from selfinstruct.engine.budget import Budget, BudgetExhausted, Reservation, describe_caps, upper_prompt_tokens
+from selfinstruct.engine.client import Completer, LLMClient, engine_counters, with_served_model
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.endpoint import endpoint_for
+from selfinstruct.engine.journal import JournaledClient, ResponseJournal
+from selfinstruct.engine.seeding import derive_seed
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
+from selfinstruct.errors import InputError
+from selfinstruct.io.seeds import load_tasks
+from selfinstruct.io.templates import PromptSet, load_prompts
+from selfinstruct.methods.registry import TEMPLATE_NAMES
+from selfinstruct.tasks import Task
+
+Notice = Callable[[str], None]
+# Called with (instances in the journal, engine counters) at the start, after each verdict and every TICK seconds.
+Progress = Callable[[int, dict[str, Any]], object]
+TICK = 1.0
+STEP = "audit"
+ATTEMPTS = 2  # an unreadable reply is asked once more, with another seed
+RETRY_TEMPERATURE = 0.7
+EMBEDDED_NOTE = (
+    "the judge is the embedded {name} model. A 135M model is not a real judge: its figures only show that "
+    "the audit runs. Pass --judge-base-url/--judge-model or set OPENAI_API_KEY for a real audit."
+)
+
+
+class Judge(Protocol):
+    """What the audit needs of an engine: LLMClient, or a journal wrapper with the same `complete`."""
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    """One request: an instance of an audited task."""
+
+    task: Task
+    instance: int
+    sha: str
+    instance_sha: str
+    prompt: str
+    primary: bool  # the task's seeded instance, the one the paper's table counts
+
+    @property
+    def key(self) -> Key:
+        return (self.task.id, self.instance)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The audited instances of a pool (pool order), and what was left out."""
+
+    pool_tasks: int
+    items: list[AuditItem]
+    skipped_no_instance: int
+    prompts: PromptSet
+
+    @property
+    def tasks(self) -> int:
+        return sum(1 for item in self.items if item.primary)
+
+
+def select(tasks: Sequence[Task], sample: int | None, seed: int) -> list[tuple[Task, int]]:
+    """(task, the index of its seeded instance: the one the paper's table counts) of each audited task, in
+    pool order."""
+    candidates = [t for t in tasks if t.instances]
+    if sample is not None and sample < len(candidates):
+        chosen = {t.id for t in sorted(candidates, key=lambda t: (derive_seed(seed, "sample", t.id), t.id))[:sample]}
+        candidates = [t for t in candidates if t.id in chosen]
+    return [(t, derive_seed(seed, "instance", t.id) % len(t.instances)) for t in candidates]
+
+
+def plan_audit(settings: AuditSettings) -> Plan:
+    """Read and validate the pool and the template, and pick what is audited; no request, no write."""
+    if settings.sample is not None and settings.sample < 1:
+        raise InputError("--sample must be at least 1")
+    tasks = load_tasks(settings.tasks_file)
+    prompts = load_prompts(settings.language, settings.prompts_dir, TEMPLATES, known=TEMPLATE_NAMES)
+    items = [
+        AuditItem(task, k, instruction_hash(task.instruction), instance_hash(instance),
+                  render_audit(prompts, settings.language, task.instruction, instance), primary=k == chosen)
+        for task, chosen in select(tasks, settings.sample, settings.seed)
+        for k, instance in enumerate(task.instances)
+    ]  # fmt: skip
+    if not items:
+        raise InputError("no task with an instance to audit; the judge needs an input and an output",
+                         path=settings.tasks_file)  # fmt: skip
+    return Plan(len(tasks), items, sum(1 for t in tasks if not t.instances), prompts)
+
+
+class TaskBudget:
+    """--max-tokens-total and --max-cost as caps: an instance is asked only if its worst case (both attempts,
+    full max_tokens) still fits beside what was spent and what is in flight; what it did not use is given back.
+    Per instance, so that a first reply is never paid for and then left without its retry; what was spent is
+    the client's per-attempt budget's (budget.Budget: every attempt charged, the hard cap), read from the ledger."""
+
+    def __init__(self, spending: Budget) -> None:
+        self.spending = spending
+        self.max_tokens = spending.max_tokens
+        self.max_cost = spending.max_cost
+        self.prices = spending.prices
+        self._reserved = Reservation(0, 0.0)
+        self.reached = False
+
+    @property
+    def tokens(self) -> int:
+        return self.spending.used_tokens
+
+    @property
+    def cost(self) -> float:
+        return self.spending.used_cost
+
+    def reserve(self, prompt: str, max_tokens: int) -> Reservation | None:
+        """The instance's worst case, reserved; None (and `reached`) when it does not fit."""
+        prompt_tokens = ATTEMPTS * upper_prompt_tokens(prompt)
+        completion_tokens = ATTEMPTS * max_tokens
+        cost = self.prices.cost(prompt_tokens, completion_tokens) if self.prices is not None else 0.0
+        worst = Reservation(prompt_tokens + completion_tokens, cost)
+        tokens_after = self.tokens + self._reserved.tokens + worst.tokens
+        cost_after = self.cost + self._reserved.cost + worst.cost
+        if (self.max_tokens is not None and tokens_after > self.max_tokens) or (
+            self.max_cost is not None and cost_after > self.max_cost
+        ):
+            self.reached = True
+            return None
+        self._reserved = Reservation(self._reserved.tokens + worst.tokens, self._reserved.cost + worst.cost)
+        return worst
+
+    def settle(self, reservation: Reservation) -> None:
+        """The instance is done: its worst case is given back (what its attempts cost is in `spending`)."""
+        self._reserved = Reservation(self._reserved.tokens - reservation.tokens, self._reserved.cost - reservation.cost)
+
+    def describe(self) -> str:
+        return describe_caps(self.max_tokens, self.tokens, self.max_cost, self.cost)
+
+
+async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
+    """The journal line of one instance: its verdict, or why the judge's replies (two at most) were unreadable."""
+    prompt_tokens = completion_tokens = 0
+    reply = Completion("", "empty", 0, 0)
+    why = ""
+    attempts = 0
+    verdict = None
+    for attempt in range(ATTEMPTS):
+        attempts = attempt + 1
+        try:
+            request_seed = derive_seed(seed, STEP, item.task.id, item.instance, attempt)
+            # The retry samples (seeded): at temperature 0 another seed would only buy the same reply again.
+            sampling = params if attempt == 0 else dataclasses.replace(params, temperature=RETRY_TEMPERATURE)
+            reply = await client.complete(STEP, item.prompt, sampling, seed=request_seed)
+        except ContextLengthError:
+            why = "prompt longer than the judge's context"
+            break
+        prompt_tokens += reply.prompt_tokens
+        completion_tokens += reply.completion_tokens
+        reading = read_verdict(reply.text, reply.finish_reason)
+        verdict, why = reading.verdict, reading.why
+        if verdict is not None:
+            break
+    record: dict[str, Any] = {"task_id": item.task.id, "instruction_sha256": item.sha, "instance": item.instance,
+                              "instance_sha256": item.instance_sha}  # fmt: skip
+    if verdict is not None:
+        record |= {"status": "judged", "answers": verdict.answers, "score": verdict.score, "reason": verdict.reason}
+    else:
+        record |= {"status": "unreadable", "why": why}
+    return record | {
+        "attempts": attempts,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "raw": reply.text[:RAW_LIMIT],
+    }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    summary: dict[str, Any]
+    asked: int  # instances judged (or found unreadable) by this run
+    already: int  # instances found in the journal
+    tokens: int  # spent by this run
+    cost: float | None  # USD spent by this run, when prices are given
+    budget: str = ""  # the cap that stopped the audit before every instance was asked ("" when none did)
+
+
+async def _judge_all(
+    todo: list[AuditItem],
+    client: Judge,
+    settings: AuditSettings,
+    journal: AuditJournal,
+    budget: TaskBudget,
+    report: Callable[[dict[str, Any] | None], None],
+) -> None:
+    queue = iter(todo)
+
+    async def worker() -> None:
+        for item in queue:  # one shared iterator: each item goes to exactly one worker
+            reserved = budget.reserve(item.prompt, settings.params.max_tokens)
+            if reserved is None:
+                return
+            try:
+                record = await judge_one(item, client, settings.params, settings.seed)
+            except BudgetExhausted:  # a retry that no longer fits: what was paid is in the ledger, replayed later
+                budget.reached = True
+                return
+            finally:
+                budget.settle(reserved)
+            journal.append(record)
+            report(record)
+
+    async def ticker() -> None:  # waits (429, a batch in flight) show even while no verdict lands
+        while True:
+            await asyncio.sleep(TICK)
+            report(None)
+
+    width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes every request at once
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(width, len(todo))))]
+    ticking = asyncio.ensure_future(ticker())
+    try:
+        done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for w in [*workers, ticking]:
+            w.cancel()
+        await asyncio.gather(*workers, ticking, return_exceptions=True)
+    for w in done:
+        failure = None if w.cancelled() else w.exception()
+        if failure is not None:
+            raise failure
+
+
+def _client(
+    settings: AuditSettings, endpoint: EndpointSettings, notice: Notice, ledger: ResponseJournal, budget: Budget
+) -> Completer:
+    """The synchronous client, or with --batch the batching one (its ledger beside the journal); either charges
+    every attempt in `ledger` (the judge's replies journaled there too) against `budget`."""
+    if not settings.batch:
+        return JournaledClient(LLMClient(endpoint, budget=budget, ledger=ledger), ledger)
+    from selfinstruct.engine.batch.client import BatchingClient
+
+    batching = BatchingClient.for_command(endpoint, settings.batch_ledger, poll_seconds=settings.batch_poll,
+                                          notice=notice, budget=budget, journal=ledger)  # fmt: skip
+    return JournaledClient(batching, ledger)
+
+
+async def _ledger(settings: AuditSettings, journal: AuditJournal) -> ResponseJournal:
+    """The audit's ledger; an audit journaled before there was one carries its lines' tokens over once."""
+    new = not settings.responses.exists()
+    ledger = ResponseJournal(settings.responses)
+    if new and journal.entries:
+        entries = journal.entries.values()
+        prompt, completion = (sum(int(e.get(k, 0)) for e in entries) for k in ("prompt_tokens", "completion_tokens"))
+        await ledger.sent(STEP, prompt, completion)  # never settled: spent before this version
+    return ledger
+
+
+def _meta(settings: AuditSettings, plan: Plan, model: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "source": str(settings.tasks_file),
+        "journal": str(settings.journal),
+        "judge_model": model,
+        "seed": settings.seed,
+        "sample": settings.sample,
+        "pool_tasks": plan.pool_tasks,
+        "skipped_no_instance": plan.skipped_no_instance,
+        "template_sha256": plan.prompts["audit"].sha256,
+        "embedded_judge": settings.local,
+    }
+    if settings.local:
+        meta["note"] = EMBEDDED_NOTE.format(name=model)
+    return meta
+
+
+async def _run(
+    settings: AuditSettings, endpoint: EndpointSettings, plan: Plan, progress: Progress | None, notice: Notice
+) -> AuditReport:
+    endpoint = await with_served_model(endpoint, "--judge-model")
+    identity = JudgeIdentity(endpoint.model, settings.seed, plan.prompts["audit"].sha256)
+    journal = AuditJournal(settings.journal, identity)
+    if journal.repair is not None:
+        notice(journal.repair.message())
+    try:
+        journal.check_tasks({i.task.id: i.sha for i in plan.items}, {i.key: i.instance_sha for i in plan.items})
+        todo = [item for item in plan.items if item.key not in journal.entries]
+        ledger = await _ledger(settings, journal)
+        spent = ledger.spend.spend()
+        prices = settings.prices
+        spending = Budget(max_tokens=settings.max_tokens_total, max_cost=settings.max_cost, prices=prices,
+                          used_tokens=spent.tokens, used_cost=spent.cost(prices) or 0.0)  # fmt: skip
+        budget = TaskBudget(spending)
+        client = _client(settings, endpoint, notice, ledger, spending)
+        earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
+        tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
+
+        def report(record: dict[str, Any] | None = None) -> None:
+            """Count a new journal line (if any) and show where the audit stands."""
+            if record is not None:
+                tally[record.get("status")] += 1
+            if progress is not None:
+                counters = engine_counters(client, settings.prices) | {"unreadable": tally["unreadable"]}
+                progress(tally.total(), counters)
+
+        report()
+        try:
+            if todo:
+                await _judge_all(todo, client, settings, journal, budget, report)
+        finally:
+            await client.aclose()
+            ledger.close()
+            summary = summarize(
+                [journal.entries.get(i.key) for i in plan.items],
+                [i.primary for i in plan.items],
+                meta=_meta(settings, plan, endpoint.model),
+            )
+            write_summary(settings.summary_path, summary)
+    finally:
+        journal.close()
+    return AuditReport(
+        summary=summary,
+        asked=sum(1 for i in todo if i.key in journal.entries),
+        already=len(plan.items) - len(todo),
+        tokens=budget.tokens - spent.tokens,
+        cost=budget.cost - (spent.cost(settings.prices) or 0.0) if settings.prices is not None else None,
+        budget=budget.describe() if budget.reached else "",
+    )
+
+
+def audit(
+    settings: AuditSettings,
+    *,
+    progress: Progress | None = None,
+    notice: Notice = lambda _: None,
+    total: Callable[[int], object] | None = None,
+) -> AuditReport:
+    """Judge every audited instance not yet in settings.journal, then write the summary next to the journal.
+
+    `total` is told the number of audited instances once they are known (a progress bar's length); `progress`
+    is then told how many are in the journal (those from earlier runs included) and the engine's counters.
+    """
+    plan = plan_audit(settings)
+    if total is not None:
+        total(len(plan.items))
+
+    def judge_notice(message: str) -> None:  # generate's notice names generate's options
+        notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
+
+    with endpoint_for(
+        settings.endpoint, judge_notice, local=settings.local, local_model=settings.local_model
+    ) as endpoint:
+        return aio.run(_run(settings, endpoint, plan, progress, notice))

@@ -1,0 +1,157 @@
+"""Everything `selfinstruct audit` needs, resolved once: CLI flag, then environment, then defaults."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
+from selfinstruct.errors import InputError
+from selfinstruct.io.rundir import RUN, TASKS
+from selfinstruct.text import Language
+
+JOURNAL = "audit.jsonl"
+
+# Greedy, so that a deterministic endpoint gives the same verdict for the same prompt and seed; 256 tokens
+# hold the JSON verdict with a long reason. The embedded model gets fewer: it rambles, slowly.
+JUDGE_PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=256)
+LOCAL_JUDGE_PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=80)
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    source: Path  # what the user named: a run directory or a task file
+    tasks_file: Path
+    journal: Path
+    endpoint: EndpointSettings
+    language: Language = "en"
+    prompts_dir: Path | None = None
+    sample: int | None = None
+    seed: int = 0
+    params: StepParams = JUDGE_PARAMS
+    local: bool = False  # no judge endpoint given: the embedded model judges (a smoke test only)
+    local_model: Path | None = None
+    max_tokens_total: int | None = None
+    max_cost: float | None = None  # USD, with prices
+    prices: Prices | None = None  # USD per 1M tokens; with --batch, the batch prices
+    dry_run: bool = False
+    batch: bool = False  # the Batch API: one batch for the whole audit (plus one for the retries)
+    batch_poll: float = 5.0
+
+    @property
+    def batch_ledger(self) -> Path:
+        """audit.jsonl -> audit_batches.jsonl: the batches this audit submitted (so a restart waits for them)."""
+        return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_batches.jsonl")
+
+    @property
+    def responses(self) -> Path:
+        """audit.jsonl -> audit_responses.jsonl: the judge's replies and the attempts charged (the budget's ledger)."""
+        return self.journal.with_name(self.journal.name.removesuffix(".jsonl") + "_responses.jsonl")
+
+    @property
+    def summary_path(self) -> Path:
+        """audit.jsonl -> audit_summary.json, pool.audit.jsonl -> pool.audit_summary.json."""
+        return summary_path(self.journal)
+
+
+def tasks_file_of(source: Path) -> Path:
+    """The task file behind a run directory or a file argument; a missing one is an InputError."""
+    if source.is_dir():
+        path = source / TASKS
+        if not path.is_file():
+            raise InputError(f"no {TASKS} here; pass a run directory of `selfinstruct generate` or a task file",
+                             path=source)  # fmt: skip
+        return path
+    if not source.exists():
+        raise InputError("not found; pass a run directory or a task file", path=source)
+    return source
+
+
+def summary_path(journal: Path) -> Path:
+    """audit.jsonl -> audit_summary.json, pool.audit.jsonl -> pool.audit_summary.json."""
+    return journal.with_name(journal.name.removesuffix(".jsonl") + "_summary.json")
+
+
+def default_journal(source: Path) -> Path:
+    """Where the audit of a source lives: RUN_DIR/audit.jsonl (also for RUN_DIR/tasks.jsonl), else next to
+    the file as NAME.audit.jsonl, so that `audit` and `filter --min-score` find the same journal."""
+    if source.is_dir():
+        return source / JOURNAL
+    if source.name == TASKS:
+        return source.parent / JOURNAL
+    return source.with_name(source.stem + "." + JOURNAL)
+
+
+def _run_language(source: Path) -> Language:
+    run = (source if source.is_dir() else source.parent) / RUN
+    try:
+        language = json.loads(run.read_text(encoding="utf-8")).get("settings", {}).get("language")
+    except (OSError, ValueError, AttributeError):
+        return "en"
+    return "zh" if language == "zh" else "en"
+
+
+def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
+    """The CLI's option values as one settings object; bad values are InputErrors before anything runs."""
+    source = Path(opts["source"])
+    tasks_file = tasks_file_of(source)
+    if opts.get("out") is not None and not opts["out"].strip():
+        raise InputError("--out is empty; give a file for the audit journal, or leave --out out for the default")
+    journal = Path(opts["out"]) if opts.get("out") else default_journal(source)
+    if journal.is_dir():
+        raise InputError(f"--out {journal} is a directory; give a file path for the audit journal")
+    if journal.resolve() == tasks_file.resolve():
+        raise InputError("--out must not be the task file itself; give another file for the audit journal")
+    base_url = check_base_url(opts.get("judge_base_url") or None, "--judge-base-url")
+    api_key = opts.get("api_key") or ""
+    local = not base_url and not api_key
+    local_model = Path(opts["local_model"]) if opts.get("local_model") else None
+    if local_model is not None and not local:
+        raise InputError("--local-model serves a GGUF locally; it cannot be combined with --judge-base-url or a key")
+    if local_model is not None:
+        from selfinstruct.engine.local.server import gguf_problem
+
+        if (problem := gguf_problem(local_model)) is not None:
+            raise InputError(f"--local-model: {problem}", path=local_model)
+    api: Api = opts.get("api") or "chat"
+    model = opts.get("judge_model") or ("gpt-4o-mini" if api_key and not base_url else "")
+    prompts_dir = Path(opts["prompts_dir"]) if opts.get("prompts_dir") else None
+    language: Language = opts.get("language") or _run_language(source)
+    if opts.get("batch") and local:
+        raise InputError(
+            "--batch needs a judge endpoint with the Batch API (--judge-base-url or a key); the embedded model has none"
+        )
+    if local and local_model is None:
+        refuse_embedded_language(language, "--judge-base-url")
+    return AuditSettings(
+        source=source,
+        tasks_file=tasks_file,
+        journal=journal,
+        endpoint=EndpointSettings(
+            base_url=base_url,
+            api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
+            model=model,
+            api=api,
+            timeout=opts.get("timeout") or 120.0,
+            max_retries=opts["max_retries"] if opts.get("max_retries") is not None else 6,
+            concurrency=opts.get("concurrency") or (2 if local else 8),
+            rpm=opts.get("rpm"),
+            tpm=opts.get("tpm"),
+        ),
+        language=language,
+        prompts_dir=prompts_dir,
+        sample=opts.get("sample"),
+        seed=opts["seed"] if opts.get("seed") is not None else 0,
+        params=LOCAL_JUDGE_PARAMS if local else with_reasoning_room({"audit": JUDGE_PARAMS}, model, api)["audit"],
+        local=local,
+        local_model=local_model,
+        max_tokens_total=opts.get("max_tokens_total"),
+        max_cost=opts.get("max_cost"),
+        prices=resolve_prices(opts),
+        dry_run=bool(opts.get("dry_run")),
+        batch=bool(opts.get("batch")),
+        batch_poll=float(opts.get("batch_poll") or 5.0),
+    )

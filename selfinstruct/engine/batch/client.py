@@ -1,0 +1,383 @@
+"""A client with `LLMClient.complete`'s interface that sends its requests through the Batch API.
+
+The pipeline does not change: its coroutines ask for completions as they always do, and wait. Requests
+asked for while the pipeline is busy are gathered; once no new request has come for `gather_seconds` (every
+coroutine is waiting), they go out as one batch. So the rounds of the batch engine are the pipeline's own
+steps: a batch of instruction requests, then one of classify requests for the candidates that survived the
+filters, then one of instances, then the next round's instruction requests, demonstrated from the pool the
+previous rounds committed.
+
+Nothing is ever submitted twice. A request's custom_id is a hash of the exact request body, and every
+submitted batch is written (fsync'd) to `batches.jsonl` in the run directory before it is waited on. A
+restarted run that asks for the same request again finds it in that ledger and waits for the batch already in
+flight, however long ago it was submitted; only lines that failed inside a batch are sent again, at most
+`max_attempts` times per run of the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selfinstruct.engine.batch.api import MALFORMED, BatchClient, BatchRequest, BatchResults, BatchStatus
+from selfinstruct.engine.budget import Budget, Charging, Ledger
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
+from selfinstruct.engine.wire import capped, request_body, request_path
+from selfinstruct.errors import EndpointError, InputError
+
+log = logging.getLogger(__name__)
+
+LEDGER = "batches.jsonl"
+
+
+def custom_id(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> str:
+    """The same request always gets the same id, and a different request a different one."""
+    body = request_body(settings, prompt, params, seed)
+    text = json.dumps([request_path(settings), body], sort_keys=True, ensure_ascii=False)
+    return "r" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _charge(file_id: str, cid: str) -> str:
+    """The journal's id for a line of a request file: the same in every process, so that a restart that waits
+    for an earlier process's batch closes that process's charge instead of making another."""
+    return f"{file_id}/{cid}"
+
+
+class BatchLedger:
+    """`batches.jsonl`: every request file this run uploaded with its custom_ids, and the batch made of it.
+
+    The file line is written (fsync'd) before the batch is created and the batch line right after, so a kill at
+    any point leaves either a file with no batch (the restart finds the batch by its input file, or creates it)
+    or a batch to wait for: the billable step is never repeated.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files: dict[str, list[str]] = {}  # file id -> custom_ids
+        self.batch_of: dict[str, str] = {}  # file id -> batch id
+        self.steps: dict[str, dict[str, int]] = {}  # file id -> requests per pipeline step, for progress lines
+        if path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        lines = self.path.read_bytes().split(b"\n")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if "batch" in record:
+                    self.batch_of[str(record["file"])] = str(record["batch"])
+                else:
+                    self.files[str(record["file"])] = [str(c) for c in record["custom_ids"]]
+                    self.steps[str(record["file"])] = {str(k): int(v) for k, v in record.get("steps", {}).items()}
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+                if all(not rest.strip() for rest in lines[number:]):
+                    # Torn by a kill during the append: what it recorded is done again (an upload, or the lookup
+                    # of a batch by its file), never a second batch.
+                    with self.path.open("r+b") as f:
+                        f.truncate(sum(len(x) + 1 for x in lines[: number - 1]))
+                    return
+                raise InputError(
+                    f"{self.path}:{number}: not a batch record; the run directory is damaged "
+                    "(restore the line or start a new --out)"
+                ) from None
+
+    def _append(self, record: dict[str, Any]) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        try:
+            os.write(fd, (json.dumps(record) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def add_file(self, file_id: str, ids: list[str], steps: dict[str, int] | None = None) -> None:
+        self._append({"file": file_id, "custom_ids": ids, "steps": steps or {}})
+        self.files[file_id] = ids
+        self.steps[file_id] = steps or {}
+
+    def add_batch(self, file_id: str, batch_id: str) -> None:
+        self._append({"file": file_id, "batch": batch_id})
+        self.batch_of[file_id] = batch_id
+
+    @property
+    def batches(self) -> dict[str, list[str]]:
+        """Batch id -> custom_ids, oldest first."""
+        return {self.batch_of[f]: ids for f, ids in self.files.items() if f in self.batch_of}
+
+    def attempts(self, cid: str) -> list[str]:
+        """The request files that held this request, oldest first."""
+        return [f for f, ids in self.files.items() if cid in ids]
+
+
+@dataclass
+class _Pending:
+    step: str
+    request: BatchRequest
+    reserved: tuple[int, int]  # (prompt, completion) tokens of its reservation, for the journal's charge
+    waiters: list[asyncio.Future[Completion]] = field(default_factory=list)
+
+
+class BatchingClient:
+    """`complete()` like LLMClient, answered from batches; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        ledger: Path,
+        usage: Usage | None = None,
+        *,
+        budget: Budget | None = None,
+        journal: Ledger | None = None,
+        gather_seconds: float = 1.0,
+        max_batch: int = 50_000,
+        max_attempts: int = 5,
+        poll_seconds: float = 5.0,
+        max_poll_seconds: float = 60.0,
+        on_status: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.usage = usage or Usage()
+        self.budget = budget
+        self._charging = Charging(budget, None)  # the journal is charged per batch line instead, in _submit
+        self._journal = journal
+        self.ledger = BatchLedger(ledger)
+        self.waiting: dict[str, str] = {}  # batch id -> its state, for the progress bar
+        self.gather_seconds = gather_seconds
+        self.max_batch = max_batch
+        self.max_attempts = max_attempts
+        self._on_status = on_status
+        self._shown: dict[str, str] = {}  # batch id -> the last state shown
+        self._client = BatchClient(settings, poll_seconds=poll_seconds, max_poll_seconds=max_poll_seconds)
+        self._queue: dict[str, _Pending] = {}
+        self._inflight: dict[str, _Pending] = {}
+        self._batches: dict[str, asyncio.Task[BatchResults]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._error: BaseException | None = None
+        self._uploaded: set[str] = set()  # request files of this process: their batch cannot exist yet
+
+    @classmethod
+    def for_command(
+        cls,
+        settings: EndpointSettings,
+        ledger: Path,
+        *,
+        poll_seconds: float,
+        notice: Callable[[str], None],
+        usage: Usage | None = None,
+        budget: Budget | None = None,
+        journal: Ledger | None = None,
+    ) -> BatchingClient:
+        """As `generate` and `audit` use it: requests gathered for up to 1 s (half the first poll), polls from
+        `poll_seconds` backing off to 60 s, and every state change told to `notice` with the time so far."""
+        start = time.monotonic()
+        return cls(
+            settings,
+            ledger,
+            usage,
+            budget=budget,
+            journal=journal,
+            gather_seconds=min(1.0, poll_seconds / 2),
+            poll_seconds=poll_seconds,
+            max_poll_seconds=max(60.0, poll_seconds),
+            on_status=lambda line: notice(f"{line} ({time.monotonic() - start:.0f} s)"),
+        )
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return list(self.ledger.batches)
+
+    async def aclose(self) -> None:
+        """Cancel the submissions and polls still running and wait for them: no task outlives the client."""
+        tasks = list(self._tasks) + list(self._batches.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._client.aclose()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests gathered or in a batch, not yet answered (the progress bar's "in flight")."""
+        return len(self._queue) + len(self._inflight)
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
+        """The completion of one request, from the batch that holds it (submitting one when none does); with a
+        budget, its worst case is reserved first, as the synchronous client does. A request that failed in every
+        batch was not billed; one still in a batch when the run stops may have been, and keeps its reservation."""
+        attempt = await self._charging.open(step, prompt, params.max_tokens)
+        try:
+            reserved = (attempt.reservation.prompt_tokens, attempt.reservation.completion_tokens)
+            result = await self._complete(step, prompt, params, seed, reserved)
+        except EndpointError:
+            await self._charging.refused(attempt)
+            raise
+        except BaseException:
+            await self._charging.lost(attempt, self.usage.step(step))
+            raise
+        return await self._charging.answered(attempt, capped(result, params.max_tokens), self.usage.step(step))
+
+    async def _complete(
+        self, step: str, prompt: str, params: StepParams, seed: int | None, reserved: tuple[int, int]
+    ) -> Completion:
+        if self._error is not None:
+            raise self._error
+        cid = custom_id(self.settings, prompt, params, seed)
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        pending = self._inflight.get(cid) or self._queue.get(cid)
+        if pending is not None:  # the same request asked twice at once: one line, two waiters
+            pending.waiters.append(future)
+            return await future
+        pending = _Pending(step, BatchRequest(cid, prompt, params, seed), reserved, [future])
+        earlier = self.ledger.attempts(cid)
+        if earlier:
+            self._inflight[cid] = pending
+            self._spawn(self._collect(earlier[-1]))
+        else:
+            self._enqueue(pending)
+        return await future
+
+    # -- submitting ----------------------------------------------------------------------------------
+
+    def _enqueue(self, pending: _Pending) -> None:
+        self._queue[pending.request.custom_id] = pending
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        if len(self._queue) >= self.max_batch:
+            self._flush()
+        else:
+            self._timer = loop.call_later(self.gather_seconds, self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        if not self._queue:
+            return
+        batch = list(self._queue.values())
+        self._queue.clear()
+        for p in batch:
+            self._inflight[p.request.custom_id] = p
+        self._spawn(self._submit(batch))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        self._fail_all(task.exception())  # type: ignore[arg-type]
+
+    def _fail_all(self, exc: BaseException) -> None:
+        """A control call that cannot heal stops the run: every waiter gets the error, once."""
+        self._error = exc
+        for p in [*self._queue.values(), *self._inflight.values()]:
+            for w in p.waiters:
+                if not w.done():
+                    w.set_exception(exc)
+        self._queue.clear()
+        self._inflight.clear()
+
+    async def _submit(self, batch: list[_Pending]) -> None:
+        file_id = await self._client.upload([p.request for p in batch])
+        self._uploaded.add(file_id)
+        steps = Counter(p.step for p in batch)
+        self.ledger.add_file(file_id, [p.request.custom_id for p in batch], dict(sorted(steps.items())))
+        if self._journal is not None:
+            # Each line charged its reservation before its batch is created (in _collect). After the file line:
+            # a kill between the two leaves a file whose batch is created only by a run that asks for its lines
+            # again, and their replies are charged when they are journaled.
+            charges = [(_charge(file_id, p.request.custom_id), p.step, *p.reserved) for p in batch]
+            await self._journal.sent_many(charges)
+        await self._collect(file_id)
+
+    # -- collecting ----------------------------------------------------------------------------------
+
+    async def _batch_of(self, file_id: str) -> str:
+        """The batch made of this request file: recorded, found on the endpoint, or created now."""
+        if file_id not in self.ledger.batch_of:
+            status = await self._client.create(file_id, maybe_exists=file_id not in self._uploaded)
+            self.ledger.add_batch(file_id, status.id)
+            log.info("batch %s submitted: %d requests", status.id, len(self.ledger.files[file_id]))
+            self._show(status, file_id)
+        return self.ledger.batch_of[file_id]
+
+    def _show(self, status: BatchStatus, file_id: str) -> None:
+        """`batch b1 (12 instructions): in_progress 3/12`, once per state change (a restart shows where it stands)."""
+        text = status.describe()
+        if status.done:
+            self.waiting.pop(status.id, None)
+        else:
+            self.waiting[status.id] = f"batch {text}"
+        if self._on_status is None or self._shown.get(status.id) == text:
+            return
+        self._shown[status.id] = text
+        steps = ", ".join(f"{n} {step}" for step, n in self.ledger.steps.get(file_id, {}).items())
+        self._on_status(f"batch {status.id}" + (f" ({steps})" if steps else "") + f": {text}")
+
+    async def _results(self, file_id: str) -> BatchResults:
+        batch_id = await self._batch_of(file_id)
+        final = await self._client.wait(batch_id, lambda status: self._show(status, file_id))
+        return await self._client.results(final, self.ledger.files[file_id])
+
+    async def _collect(self, file_id: str) -> None:
+        """Wait for the file's batch (once, however many ask), then answer or resend each request still waiting."""
+        task = self._batches.get(file_id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._results(file_id))
+            self._batches[file_id] = task
+        results = await task
+        for cid in self.ledger.files[file_id]:
+            if cid not in self._inflight or self.ledger.attempts(cid)[-1] != file_id:
+                continue  # not asked for by this run (yet), or waiting for a newer batch
+            pending = self._inflight.pop(cid)
+            if cid in results.completions:
+                self._answer(pending, dataclasses.replace(results.completions[cid], charge=_charge(file_id, cid)))
+            else:
+                billed = results.failures[cid].startswith(MALFORMED)  # answered 200, however unreadable
+                if self._journal is not None and not billed:  # a line that failed in its batch is not billed
+                    await self._journal.refused(_charge(file_id, cid))
+                self._retry(pending, results.failures[cid])
+
+    def _answer(self, pending: _Pending, result: Completion) -> None:
+        for w in pending.waiters:
+            if not w.done():
+                w.set_result(result)
+
+    def _retry(self, pending: _Pending, why: str) -> None:
+        """A line that failed inside its batch goes into the next one, unless it cannot heal or tried enough."""
+        cid = pending.request.custom_id
+        # Counted in this process only: batches.jsonl keeps every earlier run's tries, and "run the same command
+        # again" must get a fresh set, not fail at once forever after one bad spell.
+        tries = sum(1 for f in self.ledger.attempts(cid) if f in self._uploaded)
+        exc: EndpointError | None = None
+        if "context_length_exceeded" in why or "maximum context length" in why:
+            exc = ContextLengthError(f"{self.settings.where}: the prompt is longer than the model's context: {why}")
+        elif why.startswith("HTTP 4") and not why.startswith(("HTTP 408", "HTTP 409", "HTTP 429")):
+            exc = EndpointError(f"{self.settings.where}: a batch request was rejected ({why})")
+        elif tries >= self.max_attempts:
+            exc = EndpointError(
+                f"{self.settings.where}: a request failed in {tries} batches (last: {why}); "
+                "the output is intact: run the same command again to retry"
+            )
+        if exc is not None:
+            for w in pending.waiters:
+                if not w.done():
+                    w.set_exception(exc)
+            return
+        self.usage.step(pending.step).retries += 1
+        log.info("batch line %s failed (%s); sending it again (attempt %d)", cid, why, tries + 1)
+        self._enqueue(pending)

@@ -1,0 +1,246 @@
+"""A hard cap on what a run may spend, in tokens and in dollars, and how each attempt is charged against it.
+
+Every attempt (a retry too) reserves its worst case before it is sent: an upper estimate of its prompt tokens
+plus its max_tokens, which the server cannot exceed. Reservations in flight count as spent, so what the server
+bills can never pass the cap, whatever the concurrency; when the next attempt cannot fit even with nothing else
+in flight, the budget is exhausted and the run stops. The prompt estimate starts from a generous tokens-per-byte
+ratio and then follows the largest ratio the endpoint has reported for that step, with a margin.
+
+An attempt that may have been billed is charged: a reply its reported usage (or, without usable usage, the
+larger of its reservation and a tokenizer estimate), a timeout, dropped connection, 5xx or malformed reply its
+whole reservation; only a refusal (4xx, 429: nothing generated) costs nothing. With a ledger (the response
+journal) the reservation is written down before the request leaves, so a kill cannot forget it either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from selfinstruct.engine.types import Completion, Prices, StepUsage
+
+FIRST_TOKENS_PER_BYTE = 0.5  # before any usage is reported: about twice what BPE tokenizers need for English
+MARGIN = 1.25
+OVERHEAD = 16  # tokens a chat template adds around the prompt
+
+
+def usd(amount: float) -> str:
+    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
+
+
+def upper_prompt_tokens(prompt: str, tokens_per_byte: float = FIRST_TOKENS_PER_BYTE) -> int:
+    """An upper estimate of a prompt's tokens: generous per byte (until the endpoint has reported usage), plus
+    what a chat template adds around it. What a hard cap reserves."""
+    return math.ceil(len(prompt.encode("utf-8")) * tokens_per_byte) + OVERHEAD
+
+
+def typical_tokens(text: str) -> float:
+    """What a BPE tokenizer typically makes of a text: a token per CJK character, 4.3 bytes per token otherwise
+    (English prose with GPT-4's tokenizer). An estimate for --dry-run, not a bound: the budget has its own."""
+    if text.isascii():  # a flag, not a scan: every reply asks this of its prompt (truncated_prompt)
+        return len(text) / 4.3
+    cjk = len(_CJK.findall(text))
+    return cjk + (len(text.encode("utf-8")) - 3 * cjk) / 4.3
+
+
+_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
+class BudgetExhausted(Exception):
+    """The next request could overrun the cap even with nothing else in flight."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    tokens: int
+    cost: float
+    prompt_tokens: int = 0  # the split of `tokens`, for charging an attempt its reservation
+    completion_tokens: int = 0
+
+
+class Budget:
+    """Shared by every request of a run; `used_*` start from what the run directory has spent already."""
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int | None = None,
+        max_cost: float | None = None,
+        prices: Prices | None = None,
+        used_tokens: int = 0,
+        used_cost: float = 0.0,
+    ) -> None:
+        if max_cost is not None and prices is None:
+            raise ValueError("a cost cap needs prices")
+        self.max_tokens = max_tokens
+        self.max_cost = max_cost
+        self.prices = prices
+        self.used_tokens = used_tokens
+        self.used_cost = used_cost
+        self._reserved_tokens = 0
+        self._reserved_cost = 0.0
+        self._ratio: dict[str, float] = {}
+        self._changed = asyncio.Condition()
+
+    def prompt_estimate(self, step: str, prompt: str) -> int:
+        """An upper estimate of the prompt's tokens."""
+        return upper_prompt_tokens(prompt, self._ratio.get(step, FIRST_TOKENS_PER_BYTE))
+
+    def _fits(self, tokens: int, cost: float) -> bool:
+        if self.max_tokens is not None and self.used_tokens + self._reserved_tokens + tokens > self.max_tokens:
+            return False
+        return self.max_cost is None or self.used_cost + self._reserved_cost + cost <= self.max_cost
+
+    async def reserve(self, step: str, prompt: str, max_tokens: int) -> Reservation:
+        """Wait until the request's worst case fits; BudgetExhausted when it never will."""
+        estimate = self.prompt_estimate(step, prompt)
+        cost = self.prices.cost(estimate, max_tokens) if self.prices is not None else 0.0
+        reservation = Reservation(estimate + max_tokens, cost, estimate, max_tokens)
+        async with self._changed:
+            while not self._fits(reservation.tokens, reservation.cost):
+                if self._reserved_tokens == 0:
+                    raise BudgetExhausted(self.describe())
+                await self._changed.wait()
+            self._reserved_tokens += reservation.tokens
+            self._reserved_cost += reservation.cost
+        return reservation
+
+    async def settle(
+        self,
+        reservation: Reservation,
+        step: str,
+        prompt: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        *,
+        reported: bool = True,
+    ) -> None:
+        """Replace the reservation by what the attempt is charged; only usage the endpoint `reported` teaches
+        the prompt estimate."""
+        async with self._changed:
+            self._reserved_tokens -= reservation.tokens
+            self._reserved_cost -= reservation.cost
+            self.used_tokens += prompt_tokens + completion_tokens
+            if self.prices is not None:
+                self.used_cost += self.prices.cost(prompt_tokens, completion_tokens)
+            size = len(prompt.encode("utf-8"))
+            if reported and prompt_tokens and size:
+                seen = prompt_tokens / size * MARGIN
+                self._ratio[step] = max(seen, self._ratio.get(step, 0.0)) if step in self._ratio else seen
+            self._changed.notify_all()
+
+    async def release(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Take back a charge counted in `used_*` that turned out smaller (settled by another charge)."""
+        async with self._changed:
+            self.used_tokens -= prompt_tokens + completion_tokens
+            if self.prices is not None:
+                self.used_cost -= self.prices.cost(prompt_tokens, completion_tokens)
+            self._changed.notify_all()
+
+    def describe(self) -> str:
+        return describe_caps(self.max_tokens, self.used_tokens, self.max_cost, self.used_cost)
+
+
+def describe_caps(max_tokens: int | None, used_tokens: int, max_cost: float | None, used_cost: float) -> str:
+    """The caps and what they have used, as the stop message names them."""
+    caps = []
+    if max_tokens is not None:
+        caps.append(f"token budget of {max_tokens:,} ({used_tokens:,} used)")
+    if max_cost is not None:
+        caps.append(f"cost budget of {usd(max_cost)} ({usd(used_cost)} used)")
+    return " and ".join(caps)
+
+
+class Ledger(Protocol):
+    """Where attempts are written down before they are sent (the response journal): spend a kill cannot forget."""
+
+    async def sent(self, step: str, prompt_tokens: int, completion_tokens: int) -> str:
+        """Record an attempt about to be sent, charged its reservation until it is settled; returns its id."""
+        ...
+
+    async def refused(self, charge: str) -> None:
+        """The attempt was refused before anything was generated: it costs nothing."""
+        ...
+
+    async def sent_many(self, charges: list[tuple[str, str, int, int]]) -> None:
+        """Record attempts (charge id, step, prompt and completion tokens reserved) sent together (a batch)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Attempt:
+    step: str
+    prompt: str
+    reservation: Reservation
+    charge: str  # its id in the ledger ("" without one)
+
+
+class Charging:
+    """Opens and settles the attempts of one client against its budget and ledger (either may be None) and
+    counts what each costs in the step's usage."""
+
+    def __init__(self, budget: Budget | None, ledger: Ledger | None) -> None:
+        self.budget = budget
+        self.ledger = ledger
+
+    async def open(self, step: str, prompt: str, max_tokens: int) -> Attempt:
+        """Reserve the attempt's worst case (BudgetExhausted when it cannot fit) and write it down."""
+        if self.budget is not None:
+            reservation = await self.budget.reserve(step, prompt, max_tokens)
+        else:
+            estimate = upper_prompt_tokens(prompt)
+            reservation = Reservation(estimate + max_tokens, 0.0, estimate, max_tokens)
+        try:
+            charge = "" if self.ledger is None else await self.ledger.sent(step, reservation.prompt_tokens, max_tokens)
+        except BaseException:
+            if self.budget is not None:  # never sent: nothing to charge
+                await self.budget.settle(reservation, step, prompt, 0, 0)
+            raise
+        return Attempt(step, prompt, reservation, charge)
+
+    async def refused(self, attempt: Attempt) -> None:
+        try:
+            if self.ledger is not None:
+                await self.ledger.refused(attempt.charge)
+        finally:
+            if self.budget is not None:
+                await self.budget.settle(attempt.reservation, attempt.step, attempt.prompt, 0, 0)
+
+    async def lost(self, attempt: Attempt, stats: StepUsage) -> None:
+        """Sent and never answered (timeout, dropped connection, 5xx, malformed reply, cancelled): it may have been
+        billed, so it is charged its reservation (the ledger's line already says so)."""
+        r = attempt.reservation
+        stats.unanswered += 1
+        stats.prompt_tokens += r.prompt_tokens
+        stats.completion_tokens += r.completion_tokens
+        if self.budget is not None:
+            await self.budget.settle(r, attempt.step, attempt.prompt, r.prompt_tokens, r.completion_tokens,
+                                     reported=False)  # fmt: skip
+
+    async def answered(self, attempt: Attempt, result: Completion, stats: StepUsage) -> Completion:
+        """The reply, charged (see `charged`) and counted; the ledger's line is closed by the journaled reply."""
+        result = charged(result, attempt)
+        stats.record(result)
+        if self.budget is not None:
+            await self.budget.settle(attempt.reservation, attempt.step, attempt.prompt, result.prompt_tokens,
+                                     result.completion_tokens, reported=result.reported)  # fmt: skip
+        return result
+
+
+def charged(result: Completion, attempt: Attempt) -> Completion:
+    """A reply as charged: its reported usage, or without usable usage the larger of its reservation and a
+    tokenizer estimate of its text (never less than the server may have billed), tagged with the ledger id."""
+    charge = attempt.charge or result.charge  # a batch line is charged by its file (batching._charge)
+    if result.reported:
+        return dataclasses.replace(result, charge=charge)
+    r = attempt.reservation
+    return dataclasses.replace(
+        result,
+        prompt_tokens=max(r.prompt_tokens, math.ceil(typical_tokens(attempt.prompt))),
+        completion_tokens=max(r.completion_tokens, math.ceil(typical_tokens(result.text))),
+        charge=charge,
+    )

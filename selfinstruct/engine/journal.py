@@ -1,0 +1,310 @@
+"""The response journal: every paid response on disk before what it decides, replayed instead of paid again.
+
+A run that is interrupted (Ctrl-C, kill -9, a crash, a fatal endpoint error) or extended with a larger -n
+re-dispatches requests it already paid for: the ones in flight, and those finished but not yet committed in
+request order. Every response is appended to responses.jsonl in the run directory and fsync'd before anything
+that follows from it is on disk: `generate` hands it to the pipeline once written (a kill keeps it), and the
+fsync of the next request's ledger line (same file) or the journal flush before each commit covers it, so a
+reply costs no fsync of its own (two per request made every request wait ~5-10 ms longer). A later run that
+asks the same question gets the journaled answer without a request.
+
+A response is keyed by what produced it: a hash of (step, model, API, the full prompt, the sampling
+parameters, the per-request seed). The seed is derived from the run seed and the request's coordinates
+(request, candidate, step), so the key pins down one question of one run; a run with other settings asks other
+questions and simply finds no match. The request/candidate labels stored beside the key are for humans only.
+
+The journal is also the ledger of what the run directory has spent: before an attempt is sent, a `sent` line
+charges it its reservation; its reply's line (which names the charge) replaces that by what the reply is
+charged, a `refused` line (4xx, 429: nothing generated) by nothing, and an attempt with neither (a timeout, a
+5xx, a kill while in flight) keeps its reservation, since the server may have billed it. The spend of a run
+directory is the sum over the journal; run.json only caches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from selfinstruct.engine.client import Completer
+from selfinstruct.engine.types import Completion, StepParams, Usage
+from selfinstruct.io.pool import Repair, open_locked
+from selfinstruct.io.records import is_count
+
+JOURNAL = "responses.jsonl"
+
+_LABEL: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("journal_label", default=None)
+
+
+def label(**coordinates: Any) -> None:
+    """Tag the responses the current asyncio task receives (e.g. request=3, candidate=5) in the journal.
+
+    A context variable: tasks created afterwards inherit it, so one call at the top of a job labels all of
+    its requests. Labels never enter the key."""
+    _LABEL.set(coordinates)
+
+
+def response_key(step: str, model: str, api: str, prompt: str, params: StepParams, seed: int | None) -> str:
+    """What produced a response, as one hash: equal keys mean the same question asked the same way."""
+    question = {
+        "step": step,
+        "model": model,
+        "api": api,
+        "prompt": prompt,
+        "params": _params(params),
+        "seed": seed,
+    }
+    return hashlib.sha256(json.dumps(question, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _params(params: StepParams) -> dict[str, Any]:
+    """A step's parameters as its keys hold them, made once per parameter set (asdict took half a key's CPU);
+    never mutated (json.dumps only reads it)."""
+    return asdict(params) | {"stop": list(params.stop)}
+
+
+class ResponseJournal:
+    """responses.jsonl: append-only, one response per line; only offsets are kept in memory.
+
+    A torn last line (killed mid-write) is cut off on open; a line that does not parse elsewhere is skipped
+    (the journal is a cache: a lost entry costs one request, never a wrong answer, because keys are checked)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._fd = open_locked(self.path)
+        self._offsets: dict[str, tuple[int, int]] = {}
+        self.repair: Repair | None = None
+        self.skipped = 0
+        self.spend = Usage()  # what the journal says the run directory spent (see the module docstring)
+        self.unanswered: dict[str, tuple[str, int, int]] = {}  # charges open on load -> (step, tokens reserved)
+        self._charges = 0
+        self._sync = _GroupSync(self._fd)
+        self._prefix = os.urandom(4).hex()  # charge ids unique across the processes that share the journal
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def _load(self) -> None:
+        offset = 0
+        sent: dict[str, tuple[str, int, int]] = {}  # charge id -> (step, prompt, completion) reserved
+        closed: set[str] = set()
+        with self.path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.endswith(b"\n"):
+                    os.truncate(self.path, offset)
+                    self.repair = Repair(str(self.path), "truncated", number, len(line))
+                    break
+                record = _parse(line)
+                if record is None:
+                    self.skipped += 1
+                elif "key" in record:
+                    self._offsets[record["key"]] = (offset, len(line))
+                    self.spend.step(record["step"]).record(_completion(record))
+                    closed.add(str(record.get("charge", "")))
+                elif "sent" in record:
+                    sent[record["sent"]] = (record["step"], record["prompt_tokens"], record["completion_tokens"])
+                elif record["refused"] in sent:
+                    closed.add(record["refused"])
+                    self.spend.step(sent[record["refused"]][0]).retries += 1
+                offset += len(line)
+        for charge, (step, prompt_tokens, completion_tokens) in sent.items():
+            if charge not in closed:
+                self.unanswered[charge] = (step, prompt_tokens, completion_tokens)
+                stats = self.spend.step(step)
+                stats.unanswered += 1
+                stats.retries += 1
+                stats.prompt_tokens += prompt_tokens
+                stats.completion_tokens += completion_tokens
+
+    def get(self, key: str) -> Completion | None:
+        """The journaled response for `key`, or None."""
+        where = self._offsets.get(key)
+        if where is None:
+            return None
+        return _completion(json.loads(os.pread(self._fd, where[1], where[0])))
+
+    async def append(self, key: str, step: str, seed: int | None, completion: Completion, *, sync: bool = True) -> None:
+        """Write one response and wait until it is on disk (fsync in a thread: the event loop keeps running);
+        without `sync` the line is written (a kill keeps it) and reaches the disk with the next fsync (flush)."""
+        record = {"key": key, "step": step, "seed": seed, **(_LABEL.get() or {})}
+        record |= {
+            "text": completion.text,
+            "finish_reason": completion.finish_reason,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+        }
+        if completion.stop_reason is not None:  # a replay must see the cut the first run saw
+            record["stop_reason"] = completion.stop_reason
+        if completion.charge:
+            record["charge"] = completion.charge
+        if not completion.reported:
+            record["no_usage"] = True
+        self._offsets[key] = await self._write(record, sync=sync)
+
+    async def flush(self) -> None:
+        """Return once every line written so far is on disk (at once when it is)."""
+        await self._sync.wait(self._sync.written)
+
+    async def sent(self, step: str, prompt_tokens: int, completion_tokens: int) -> str:
+        """The ledger line of an attempt about to be sent, on disk before it leaves (budget.Ledger)."""
+        self._charges += 1
+        charge = f"{self._prefix}-{self._charges}"
+        record = {"sent": charge, "step": step, **(_LABEL.get() or {})}
+        await self._write(record | {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens})
+        return charge
+
+    async def sent_many(self, charges: list[tuple[str, str, int, int]]) -> None:
+        """The ledger lines of the lines of a batch, on disk before the batch is created (budget.Ledger)."""
+        for charge, step, prompt_tokens, completion_tokens in charges:
+            record = {"sent": charge, "step": step, "prompt_tokens": prompt_tokens}
+            await self._write(record | {"completion_tokens": completion_tokens}, sync=False)
+        await self.flush()
+
+    async def refused(self, charge: str) -> None:
+        """The attempt was refused (nothing generated): its reservation is not spent. Not fsync'd: a line lost in
+        a crash only over-counts."""
+        await self._write({"refused": charge}, sync=False)
+
+    async def _write(self, record: dict[str, Any], *, sync: bool = True) -> tuple[int, int]:
+        """Append one line; with `sync`, wait until it is on disk (fsync in a thread: the loop keeps running)."""
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        offset = os.lseek(self._fd, 0, os.SEEK_END)
+        view = memoryview(data)
+        try:
+            while view:  # one write() of one line on an O_APPEND descriptor: never interleaved with another
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:  # a full disk: named, and (for a `sent` line) before anything was sent
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        self._sync.written += 1
+        if sync:
+            await self._sync.wait(self._sync.written)
+        return offset, len(data)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class _GroupSync:
+    """fsync shared by the writers of a moment: one fsync (in a thread) covers every line written before it
+    began, so 32 requests in flight cost a few fsyncs per round trip rather than two each."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.written = 0  # lines written (counted by the writer)
+        self._synced = 0  # of which known to be on disk
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self, line: int) -> None:
+        """Return once the first `line` lines written are on disk."""
+        while self._synced < line:
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(self._run())
+            await asyncio.shield(self._task)  # a cancelled writer leaves the fsync to the others
+
+    async def _run(self) -> None:
+        covered = self.written
+        await asyncio.to_thread(_fsync, self._fd)
+        self._synced = max(self._synced, covered)
+
+
+def _fsync(fd: int) -> None:
+    with contextlib.suppress(OSError):  # closed under us at exit: what was written is in the page cache
+        os.fsync(fd)
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    """A response, `sent` or `refused` line with the fields it needs, or None (a foreign or damaged line)."""
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    # Whole numbers >= 0: a negative count (an older version took a hostile server's usage as reported) makes
+    # the line damaged, skipped: its reply is asked again, its `sent` line stays open and keeps its reservation.
+    counts_ok = all(is_count(record.get(name)) for name in ("prompt_tokens", "completion_tokens"))
+    if "sent" in record:
+        ok = isinstance(record["sent"], str) and isinstance(record.get("step"), str) and counts_ok
+    elif "refused" in record:
+        ok = isinstance(record["refused"], str)
+    else:
+        ok = counts_ok and all(isinstance(record.get(f), str) for f in ("key", "step", "text", "finish_reason"))
+    return record if ok else None
+
+
+def _completion(record: dict[str, Any]) -> Completion:
+    reported = not record.get("no_usage", False)
+    tokens = (max(0, record["prompt_tokens"]), max(0, record["completion_tokens"]))
+    stop = record.get("stop_reason")
+    return Completion(
+        record["text"], record["finish_reason"], *tokens, stop if isinstance(stop, str) else None, reported
+    )
+
+
+class JournaledClient:
+    """A client whose every paid response goes through the journal, and whose journaled ones cost nothing.
+
+    It wraps a client (synchronous or batching) rather than re-creating one: same `complete` interface, same
+    settings, usage (paid requests only) and budget; `replayed` counts what the journal answered instead."""
+
+    def __init__(
+        self, inner: Completer, journal: ResponseJournal, replayed: Usage | None = None, *, sync: bool = True
+    ) -> None:
+        self.inner = inner
+        # False: a reply is written, not waited for on disk; whoever keeps what follows from it flushes the journal
+        # first (generate: the next request's ledger line is fsync'd with it, a commit flushes; see the docstring).
+        self.sync = sync
+        self.journal = journal
+        self.replayed = replayed or Usage()
+        self.settings = inner.settings
+        self.usage = inner.usage
+        self.budget = inner.budget
+
+    @property
+    def in_flight(self) -> int:
+        return self.inner.in_flight
+
+    @property
+    def waiting(self) -> Mapping[Any, str]:
+        return self.inner.waiting
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
+        s = self.inner.settings
+        key = response_key(step, s.model, s.api, prompt, params, seed)
+        hit = self.journal.get(key)
+        if hit is not None:
+            stats = self.replayed.step(step)
+            stats.requests += 1
+            stats.prompt_tokens += hit.prompt_tokens
+            stats.completion_tokens += hit.completion_tokens
+            return hit
+        result = await self.inner.complete(step, prompt, params, seed=seed)
+        await self.journal.append(key, step, seed, result, sync=self.sync)
+        earlier = self.journal.unanswered.pop(result.charge, None)
+        if earlier is not None:  # a batch line an earlier process charged, collected by this one: now exact
+            stats = self.usage.step(earlier[0])
+            stats.unanswered -= 1
+            stats.prompt_tokens -= earlier[1]
+            stats.completion_tokens -= earlier[2]
+            if self.budget is not None:
+                await self.budget.release(earlier[1], earlier[2])
+        return result
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,185 @@
+"""What a generation method is, as the pipeline runs it.
+
+The pipeline numbers the generating requests, decides which pool each may see (so that the pool is the same at
+any concurrency), sends them on the engine (journal, budget, retries, Batch, the embedded model) and decides
+candidates strictly in (request, candidate) order. It never reads a method's name. A method says:
+
+- what one generating request asks and how its reply becomes candidates (`propose`);
+- whether its candidates need more requests before they can be decided (`completes`), and how one candidate
+  is completed (`complete`: Self-Instruct's classify and instances requests);
+- its steps' sampling defaults, its demonstration counts, the templates a resume must find unchanged, its
+  seed checks and its dry-run estimate.
+
+Everything a method needs from the run comes through `Run`, so a method is testable without the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from selfinstruct.engine.client import Completer
+from selfinstruct.engine.types import Api, Completion, StepParams
+from selfinstruct.filters import Rejection
+from selfinstruct.io.templates import Placeholders, PromptSet
+from selfinstruct.tasks import Instance, Task
+
+# What the dry-run estimate assumes of every method's candidates.
+PASS_FILTERS = 0.75  # of new instructions: not too short or long, no blacklisted word, not a near-duplicate
+USABLE_INSTANCES = 0.95  # of those: the reply gives at least one valid instance
+
+
+@dataclass
+class Candidate:
+    """One generated instruction on its way through the pipeline."""
+
+    index: int
+    instruction: str
+    rejection: Rejection | None = None
+    stage: str = "filter"
+    is_classification: bool | None = None
+    instances: list[Instance] = field(default_factory=list)
+    # Scheduling: checked against the whole pool at the commit cursor; a near-duplicate of a task committed
+    # while it waited (rejected at commit, never sent further); its completion requests.
+    final: bool = False
+    doomed: bool = False
+    work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
+    raw: str = ""  # the reply behind a rejection: the generating reply, or the instance reply
+
+
+@dataclass
+class JobResult:
+    """What one generating request gave: its candidates, or why it gave none."""
+
+    request: int
+    candidates: list[Candidate]
+    problem: str | None = None  # "empty_response" | "no_items" when nothing could be parsed
+    detail: str = ""
+    raw: str = ""
+
+
+class MethodSettings(Protocol):
+    """The generate settings a method reads (the pipeline's settings object has them all)."""
+
+    @property
+    def language(self) -> str: ...
+    @property
+    def demos(self) -> int: ...
+    @property
+    def machine_demos(self) -> int: ...
+    @property
+    def new_per_request(self) -> int: ...
+    @property
+    def max_instances(self) -> int: ...
+    @property
+    def classifier(self) -> str: ...
+    @property
+    def classification_only(self) -> bool: ...
+    @property
+    def params(self) -> dict[str, StepParams]: ...
+
+
+class Run(Protocol):
+    """What the pipeline gives a method for one request."""
+
+    @property
+    def s(self) -> MethodSettings: ...
+    @property
+    def client(self) -> Completer: ...
+    @property
+    def prompts(self) -> PromptSet: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def seeds(self) -> list[Task]: ...
+    @property
+    def demo_seeds(self) -> list[Task]: ...
+
+    def machine_tasks(self, request: int) -> list[dict[str, Any]]:
+        """The pool tasks `request` may see (those of the rounds before its own)."""
+        ...
+
+    def precheck(self, cand: Candidate, request: int) -> Candidate:
+        """The cheap filters, and ROUGE-L against what every concurrency level sees at `request`."""
+        ...
+
+    def params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams: ...
+
+    async def generate(
+        self, step: str, request: int, make_prompt: Callable[[int], str], params: StepParams
+    ) -> Completion:
+        """Ask once; when the prompt is too long for the model, once more with make_prompt(1) (shortened)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A method's dry-run figures per step: requests for the target, tokens per request, prompts to show."""
+
+    requests: dict[str, int]
+    prompt_each: dict[str, float]
+    completion_each: dict[str, float]
+    shown: dict[str, str]
+    assumptions: str
+
+
+class Method(Protocol):
+    """A generation method; see the module docstring. Registered in registry.py."""
+
+    name: str
+    summary: str  # one line for --help and the dataset card
+    generating_step: str  # the step of `propose`'s request (its sampling options are `generate=` on the CLI)
+    completes: bool  # candidates need `complete` before they can be decided
+    demos: int  # demonstrations per generating prompt
+    machine_demos: int  # of which from the pool, once it has some
+    new_per_request: int  # candidates asked for per generating request
+
+    @property
+    def prompt_templates(self) -> Mapping[str, Placeholders]:
+        """Its templates (prompts/<language>/<name>.txt, names unique across methods) and their placeholders."""
+        ...
+
+    def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
+        """Sampling defaults of the method's steps (step names are unique across methods)."""
+        ...
+
+    def templates(self, settings: MethodSettings) -> list[str]:
+        """The prompt templates a run renders: a resume must find them unchanged."""
+        ...
+
+    def check_seeds(
+        self, seeds: Sequence[Task], settings: MethodSettings, path: Path, *, decided: bool = False
+    ) -> None:
+        """Enough seeds, of the right kind, for the demonstrations; an InputError otherwise. `decided`: the
+        seeds' is_classification is known (asked of the model where the file left it open)."""
+        ...
+
+    def describe(self, settings: MethodSettings) -> list[str]:
+        """How a run with these settings generates, in a few words (the dry run's "pipeline" line)."""
+        ...
+
+    def check_settings(self, settings: MethodSettings) -> None:
+        """Options the method cannot honour; an InputError otherwise."""
+        ...
+
+    async def propose(self, run: Run, request: int) -> JobResult: ...
+
+    async def complete(self, run: Run, request: int, cand: Candidate) -> None: ...
+
+    def estimate(
+        self, settings: MethodSettings, seeds: Sequence[Task], prompts: PromptSet, rng: random.Random, n: int
+    ) -> Estimate: ...
+
+
+def halve(demos: list[Any]) -> list[Any]:
+    """The demonstrations of a shortened prompt (when the first did not fit the model's context)."""
+    return demos[: max(1, len(demos) // 2)]
+
+
+def completion_cap(params: Mapping[str, StepParams], step: str, tokens: float) -> float:
+    """An estimated reply length, never above the step's max_tokens."""
+    return min(float(params[step].max_tokens), tokens)

@@ -1,0 +1,17 @@
+"""The generation methods, by name (`generate --method`). A new method is one folder with a `METHOD` and one
+line here."""
+
+from __future__ import annotations
+
+from selfinstruct.methods.alpaca.method import METHOD as ALPACA
+from selfinstruct.methods.base import Method
+from selfinstruct.methods.self_instruct.method import METHOD as SELF_INSTRUCT
+
+METHODS: dict[str, Method] = {m.name: m for m in (SELF_INSTRUCT, ALPACA)}
+# Every method's template names, so that a --prompts directory holding another method's files is no mistake.
+TEMPLATE_NAMES: tuple[str, ...] = tuple(name for m in METHODS.values() for name in m.prompt_templates)
+
+
+def method_named(name: str) -> Method:
+    """The registered method; settings are checked against the registry, so an unknown name is a bug."""
+    return METHODS[name]

@@ -1,0 +1,243 @@
+"""`generate` as a library call: validate everything, pick the endpoint, run the bootstrap, leave a resumable run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import random
+import signal
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from selfinstruct.audit.prompt import TEMPLATES as AUDIT_TEMPLATES
+from selfinstruct.engine import aio
+from selfinstruct.engine.aio import all_or_first_error
+from selfinstruct.engine.batch.client import LEDGER, BatchingClient
+from selfinstruct.engine.budget import Budget, BudgetExhausted
+from selfinstruct.engine.client import Completer, LLMClient, with_served_model
+from selfinstruct.engine.endpoint import Notice, endpoint_for
+from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal, label
+from selfinstruct.engine.redact import redact
+from selfinstruct.engine.seeding import derive_seed
+from selfinstruct.engine.types import EndpointSettings, Usage
+from selfinstruct.errors import ClassificationSeedsError
+from selfinstruct.filters import FilterChain
+from selfinstruct.io.rundir import RUN
+from selfinstruct.io.seeds import check_classification_seeds, load_tasks
+from selfinstruct.io.templates import PromptSet, load_prompts
+from selfinstruct.methods.registry import TEMPLATE_NAMES, method_named
+from selfinstruct.methods.self_instruct.method import classify
+from selfinstruct.pipeline.bootstrap import Bootstrap
+from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.rounds import schedule_of
+from selfinstruct.pipeline.runstate import RunState, input_fingerprint
+from selfinstruct.pipeline.scheduler import Progress
+from selfinstruct.pipeline.settings import GenerateSettings
+from selfinstruct.tasks import Task
+
+
+def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
+    """Enough seeds for the demonstrations the method needs."""
+    method_named(settings.mode).check_seeds(seeds, settings, settings.seeds)
+
+
+def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
+    """Everything read from the user's files, validated before any request or write."""
+    seeds = load_tasks(settings.seeds)
+    check_seeds(seeds, settings)
+    method = method_named(settings.mode)
+    prompts = load_prompts(settings.language, settings.prompts_dir, method.prompt_templates,
+                           known=(*TEMPLATE_NAMES, *AUDIT_TEMPLATES))  # fmt: skip
+    return seeds, prompts
+
+
+async def _classify_seeds(
+    seeds: list[Task],
+    client: Completer,
+    prompts: PromptSet,
+    settings: GenerateSettings,
+    seed: int,
+    known: dict[str, Any],
+) -> list[Task]:
+    """Seeds without is_classification get it from the model (cached in run.json for resumes)."""
+    todo = [t for t in seeds if t.is_classification is None and t.id not in known]
+
+    async def ask(task: Task) -> None:
+        label(seed_task=task.id)
+        known[task.id] = await classify(task.instruction, client, prompts, settings, derive_seed(seed, "seed", task.id))
+
+    await all_or_first_error(ask(t) for t in todo)  # a fatal error cancels the other questions
+    return [
+        dataclasses.replace(t, is_classification=bool(known[t.id])) if t.is_classification is None else t for t in seeds
+    ]
+
+
+def budget_for(settings: GenerateSettings, usage: Usage) -> Budget | None:
+    """The run's hard cap, starting from what the run directory has spent already."""
+    if settings.max_tokens_total is None and settings.max_cost is None:
+        return None
+    prices = settings.prices
+    return Budget(
+        max_tokens=settings.max_tokens_total,
+        max_cost=settings.max_cost,
+        prices=prices,
+        used_tokens=usage.total().total_tokens,
+        used_cost=usage.spend().cost(prices) or 0.0,
+    )
+
+
+def spent(journal: ResponseJournal, cached: Usage) -> Usage:
+    """What the run directory has spent: the sum over the journal, never run.json's copy (saved once a second
+    and not on signals, it lags after a kill); only the retries of older runs, which the journal did not
+    record, come from the copy."""
+    usage = journal.spend
+    for name, stats in cached.steps.items():
+        usage.step(name).retries = max(usage.step(name).retries, stats.retries)
+    return usage
+
+
+def _client(
+    settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage, notice: Notice, journal: ResponseJournal
+) -> Completer:
+    """The synchronous client (each attempt written to the journal before it is sent), or with --batch one that
+    sends the same requests as batches."""
+    budget = budget_for(settings, usage)
+    if not settings.batch:
+        return LLMClient(endpoint, usage, budget=budget, ledger=journal)
+    ledger = settings.out / LEDGER
+    return BatchingClient.for_command(
+        endpoint, ledger, poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget, journal=journal
+    )
+
+
+async def _run(
+    settings: GenerateSettings,
+    endpoint: EndpointSettings,
+    seeds: list[Task],
+    prompts: PromptSet,
+    progress: Progress | None,
+    notice: Notice,
+) -> RunReport:
+    chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
+    chain.add_reference(t.instruction for t in seeds)
+    endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
+    inputs = input_fingerprint(seeds, prompts, _templates(settings))
+    fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
+    fresh = not (settings.out / RUN).exists()
+    state = RunState.open(settings.out, fingerprint, chain.index)
+    try:
+        settings = dataclasses.replace(settings, schedule=schedule_of(state.run, str(settings.out / RUN)))
+    except BaseException:
+        state.close()
+        raise
+    fingerprint["schedule"] = settings.schedule
+    for repair in state.repairs:
+        notice(repair.message())
+    try:
+        saved_state = state.run.get("state", {})
+        seed = settings.seed if settings.seed is not None else saved_state.get("seed")
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        journal = ResponseJournal(settings.out / JOURNAL)
+        if journal.repair is not None:
+            notice(journal.repair.message())
+        usage = spent(journal, Usage.from_dict(state.run.get("usage", {})))
+        paid = _client(settings, endpoint, usage, notice, journal)
+        # Replies are not fsync'd one by one: the next ledger line's fsync or the flush before a commit covers them.
+        client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})), sync=False)
+        baseline = usage.spend()
+        try:
+            fingerprint["seed"] = seed
+            state.save(
+                status="starting",
+                settings=fingerprint,
+                endpoint={"base_url": endpoint.where, "concurrency": endpoint.concurrency},
+                seeds={"path": str(settings.seeds), "count": len(seeds)},
+                prompts=prompts.fingerprint(),
+                state={"next_request": state.next_request, "seed": seed, "target": settings.n},
+            )
+            known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
+
+            def batches() -> dict[str, Any]:
+                return {"batches": paid.batch_ids} if isinstance(paid, BatchingClient) else {}
+
+            loop: Bootstrap | None = None
+            try:
+                try:
+                    seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+                    await journal.flush()  # before run.json keeps what the replies decided
+                except BudgetExhausted as exc:
+                    state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())
+                    message = f"stopped while classifying the seeds: the next request could overrun the {exc}"
+                    spend = client.usage.spend()
+                    return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
+                                     message, settings.prices)  # fmt: skip
+                if settings.classification_only:  # seeds without is_classification are decided now
+                    needed = settings.demos - settings.machine_demos
+                    check_classification_seeds(seeds, needed=needed, path=settings.seeds, decided=True)
+                state.write_seeds(seeds)
+                state.save(seed_classification=known)
+                halt = paid.halt if isinstance(paid, LLMClient) else None
+                loop = Bootstrap(
+                    settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush
+                )
+                # A batch waits for hours: an interruption leaves it to the next run (batching's ledger) at once.
+                drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
+                with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
+                    report = await loop.run()
+            except BaseException as exc:  # a fatal error, Ctrl-C or a signal: run.json says so, usage up to date
+                if isinstance(exc, ClassificationSeedsError) and fresh:
+                    # Nothing generated: a run.json would tie the corrected command to the refused settings (the
+                    # paid answers stay in the response journal for it).
+                    (state.out / RUN).unlink(missing_ok=True)
+                    raise
+                status = "interrupted" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
+                state.save(
+                    status=status,
+                    error=redact(str(exc)),
+                    usage=client.usage.to_dict(),
+                    replayed=client.replayed.to_dict(),
+                    seed_classification=known,
+                    state={"next_request": state.next_request, "seed": seed, "target": settings.n},
+                    **({"counts": loop.counts()} if loop is not None else {}),
+                    **batches(),
+                )
+                raise
+            state.save(replayed=client.replayed.to_dict(), **batches())
+            return report
+        finally:
+            await client.aclose()
+            journal.close()
+    finally:
+        state.close()
+
+
+def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
+    """What the first Ctrl-C, SIGTERM or SIGHUP does to a running bootstrap: send nothing more, and let the
+    requests on the wire land in the journal (Scheduler.interrupt), so that a resume replays them."""
+
+    def hook(signum: int) -> None:
+        paid.halt()
+        loop.interrupt()
+        if paid.in_flight:
+            again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            notice(f"interrupted: finishing {paid.in_flight} request(s) already paid for, each within --timeout "
+                   f"({again} again to abandon them)")  # fmt: skip
+
+    return hook
+
+
+def _templates(settings: GenerateSettings) -> list[str]:
+    """The templates the run renders: a resume must find them unchanged (the others may be edited freely)."""
+    return method_named(settings.mode).templates(settings)
+
+
+def generate(
+    settings: GenerateSettings, *, progress: Progress | None = None, notice: Notice = lambda _: None
+) -> RunReport:
+    """Grow the pool in settings.out to settings.n tasks (resuming whatever is there)."""
+    seeds, prompts = load_inputs(settings)
+    with endpoint_for(settings.endpoint, notice, local=settings.local, local_model=settings.local_model) as endpoint:
+        return aio.run(_run(settings, endpoint, seeds, prompts, progress, notice))

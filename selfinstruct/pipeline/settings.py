@@ -1,0 +1,216 @@
+"""Typed settings, resolved once per command: CLI flag, then environment, then defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
+from selfinstruct.errors import InputError
+from selfinstruct.filters import DEFAULT_THRESHOLD, FILTER_NAMES
+from selfinstruct.io.resources import default_seeds
+from selfinstruct.methods.registry import METHODS, method_named
+from selfinstruct.pipeline.rounds import SCHEDULE
+from selfinstruct.text import Language
+
+Classifier = Literal["llm", "rules"]
+
+
+def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
+    """Sampling settings of every registered method's steps (a run records them all, so that a resume can
+    tell whether any changed)."""
+    params: dict[str, StepParams] = {}
+    for method in METHODS.values():
+        params |= method.default_params(api, local=local)
+    return params
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    """Everything `selfinstruct generate` needs, resolved once."""
+
+    seeds: Path
+    out: Path
+    n: int
+    endpoint: EndpointSettings
+    mode: str = "self-instruct"  # the method (methods.registry); run.json calls it "mode"
+    language: Language = "en"
+    prompts_dir: Path | None = None
+    seed: int | None = None
+    window: int = 32  # largest round of instruction requests (see bootstrap)
+    schedule: int = SCHEDULE  # what each request sees (scheduler.horizon); a resumed run keeps its own
+    demos: int = 8  # per instruction prompt (alpaca mode: 3)
+    machine_demos: int = 2  # of which from the pool, once it has some
+    new_per_request: int = 8  # instructions asked for per prompt (alpaca mode: 20)
+    filters: tuple[str, ...] = FILTER_NAMES
+    threshold: float = DEFAULT_THRESHOLD
+    max_instances: int = 5
+    params: dict[str, StepParams] = field(default_factory=lambda: default_params("chat"))
+    max_tokens_total: int | None = None
+    max_cost: float | None = None  # USD, with prices
+    prices: Prices | None = None
+    saturation_window: int = 500
+    min_acceptance: float = 0.01
+    max_unusable: int = 20  # responses in a row that gave nothing usable, then the run stops
+    dry_run: bool = False
+    local: bool = False  # no endpoint given: run the embedded llama.cpp model
+    local_model: Path | None = None
+    classifier: Classifier = "llm"
+    classification_only: bool = False  # demonstrations from classification seeds, classification prompt
+    batch: bool = False  # through the Batch API; the same requests, so the same pool
+    batch_poll: float = 5.0
+
+    def output_affecting(self) -> dict[str, object]:
+        """Settings that change what is generated: a resumed run must use the same values."""
+        return {
+            "mode": self.mode,
+            "language": self.language,
+            "seed": self.seed,
+            "window": self.window,
+            "demos": self.demos,
+            "machine_demos": self.machine_demos,
+            "new_per_request": self.new_per_request,
+            "filters": list(self.filters),
+            "threshold": self.threshold,
+            "max_instances": self.max_instances,
+            "classifier": self.classifier,
+            "classification_only": self.classification_only,
+            "model": self.endpoint.model,
+            "api": self.endpoint.api,
+            "params": {k: asdict(v) | {"stop": list(v.stop)} for k, v in sorted(self.params.items())},
+        }
+
+
+# Every registered method's steps, for --temperature STEP=VALUE and the like.
+STEP_NAMES = tuple(dict.fromkeys(step for m in METHODS.values() for step in m.default_params("chat", local=False)))
+
+
+# What each per-step sampling option accepts (the OpenAI API's ranges), and how to say so.
+STEP_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
+    "--temperature": (lambda x: 0.0 <= x <= 2.0, "a number from 0 to 2"),
+    "--top-p": (lambda x: 0.0 < x <= 1.0, "a number above 0 and at most 1 (vLLM refuses 0)"),
+    "--max-tokens": (lambda x: x >= 1 and x == int(x), "a whole number of at least 1"),
+}
+
+
+def _step_values(values: tuple[str, ...], option: str) -> dict[str, float]:
+    """`0.9` (the generating step) or `classify=0` (a named step); repeatable."""
+    valid, expected = STEP_RANGES[option]
+    out: dict[str, float] = {}
+    for value in values:
+        step, _, number = value.rpartition("=")
+        step = step.strip() or "generate"
+        if step not in (*STEP_NAMES, "generate"):
+            raise InputError(f"{option} {value}: unknown step {step!r}; use one of {', '.join(STEP_NAMES)}")
+        try:
+            out[step] = float(number)
+        except ValueError:
+            raise InputError(f"{option} {value}: {number!r} is not a number") from None
+        if not math.isfinite(out[step]) or not valid(out[step]):  # (NaN fails every comparison)
+            raise InputError(f"{option} {value}: give {expected}")
+    return out
+
+
+def _apply_step_overrides(
+    params: dict[str, StepParams], mode: str, overrides: dict[str, dict[str, float]]
+) -> dict[str, StepParams]:
+    generating = method_named(mode).generating_step  # `generate=` names the method's generating step
+    out = dict(params)
+    for field_name, per_step in overrides.items():
+        for step, value in per_step.items():
+            target = generating if step == "generate" else step
+            out[target] = dataclasses.replace(out[target], **{field_name: value})  # type: ignore[arg-type]
+    return out
+
+
+def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
+    """The CLI's resolved option values (flag, then environment, then default) as one settings object."""
+    language = opts["language"]
+    mode = opts["mode"]
+    base_url = check_base_url(opts["base_url"] or None, "--base-url (or OPENAI_BASE_URL)")
+    api_key = opts["api_key"] or ""
+    local = not base_url and not api_key
+    # The embedded 135M model continues a numbered list well but cannot answer questions about a task
+    # (see README), so it defaults to the completions API and rule-based classification.
+    api: Api = opts["api"] or ("completions" if local else "chat")
+    classifier: Classifier = opts["classify"] or ("rules" if local else "llm")
+    concurrency = opts["concurrency"] or (2 if local else 8)
+    overrides: dict[str, dict[str, float]] = {
+        "temperature": _step_values(opts["temperature"], "--temperature"),
+        "top_p": _step_values(opts["top_p"], "--top-p"),
+        "max_tokens": {k: int(v) for k, v in _step_values(opts["max_tokens"], "--max-tokens").items()},
+    }
+    model = opts["model"] or ("gpt-4o-mini" if api_key and not base_url else "")
+    local_model = Path(opts["local_model"]) if opts["local_model"] else None
+    if local_model is not None and (base_url or api_key):
+        raise InputError("--local-model serves a GGUF locally; it cannot be combined with --base-url or OPENAI_API_KEY")
+    if local_model is not None:
+        from selfinstruct.engine.local.server import gguf_problem
+
+        if (problem := gguf_problem(local_model)) is not None:
+            raise InputError(f"--local-model: {problem}", path=local_model)
+    if opts.get("batch") and local:
+        raise InputError(
+            "--batch needs an endpoint with the Batch API (--base-url or OPENAI_API_KEY); the embedded model has none"
+        )
+    if local and local_model is None:
+        refuse_embedded_language(language, "--base-url")
+    seeds = Path(opts["seeds"]) if opts["seeds"] else default_seeds(language)
+    if not opts["out"].strip():  # Path("") is ".": the run would be spread over the current directory
+        raise InputError("--out is empty; give a directory for the run, e.g. --out data/run1")
+    out = Path(opts["out"])
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a directory for the run")
+    prompts_dir = Path(opts["prompts_dir"]) if opts["prompts_dir"] else None
+    if mode not in METHODS:
+        raise InputError(f"unknown method {mode!r}; choose one of: {', '.join(METHODS)}")
+    method = METHODS[mode]
+    settings = GenerateSettings(
+        seeds=seeds,
+        out=out,
+        n=opts["n"],
+        endpoint=EndpointSettings(
+            base_url=base_url,
+            # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
+            api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
+            model=model,
+            api=api,
+            timeout=opts["timeout"],
+            max_retries=opts["max_retries"],
+            concurrency=concurrency,
+            rpm=opts["rpm"],
+            tpm=opts["tpm"],
+        ),
+        mode=mode,
+        language=language,
+        prompts_dir=prompts_dir,
+        seed=opts["seed"],
+        window=opts["window"],
+        demos=method.demos,
+        machine_demos=method.machine_demos,
+        new_per_request=method.new_per_request,
+        threshold=opts["threshold"],
+        params=_apply_step_overrides(
+            with_reasoning_room(default_params(api, local=local), model, api), mode, overrides
+        ),
+        max_tokens_total=opts["max_tokens_total"],
+        max_cost=opts["max_cost"],
+        prices=resolve_prices(opts),
+        saturation_window=opts["saturation_window"],
+        min_acceptance=opts["min_acceptance"],
+        max_unusable=opts["max_unusable"],
+        dry_run=opts["dry_run"],
+        local=local,
+        local_model=local_model,
+        classifier=classifier,
+        classification_only=bool(opts.get("classification_only")),
+        batch=bool(opts.get("batch")),
+        batch_poll=float(opts.get("batch_poll") or 5.0),
+    )
+    method.check_settings(settings)
+    return settings

@@ -1,0 +1,1 @@
+"""A pool's statistics, computed here and rendered in render/."""

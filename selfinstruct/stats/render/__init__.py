@@ -1,0 +1,1 @@
+"""The stats and audit reports as text, HTML and plots."""

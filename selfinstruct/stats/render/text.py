@@ -1,0 +1,160 @@
+"""The plain-text report of `selfinstruct stats`."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from selfinstruct.stats.report import SIM_BINS, Distribution, Stats
+
+SHOWN = 300  # characters of a rejected reply or a sampled text in the terminal
+
+
+def _num(value: float) -> str:
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align in terminal columns: Chinese characters take two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
+
+
+def _one_line(text: str, limit: int = SHOWN) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _lengths(title: str, lengths: dict[str, Distribution]) -> list[str]:
+    lines = ["", title, f"  {'':<12} {'count':>8} {'min':>7} {'median':>7} {'p90':>7} {'max':>8}"]
+    lines += [f"  {name:<12} {d.count:>8,} {_num(d.min):>7} {_num(d.median):>7} {_num(d.p90):>7} {_num(d.max):>8}"
+              for name, d in lengths.items()]  # fmt: skip
+    return lines
+
+
+def _histogram(counts: list[int], threshold: float | None = None) -> list[str]:
+    total, peak = sum(counts) or 1, max(counts, default=0) or 1
+    lines = []
+    for k, n in enumerate(counts):
+        lo, hi = k / SIM_BINS, (k + 1) / SIM_BINS
+        mark = f"  <- threshold {threshold:g}" if threshold is not None and lo < threshold <= hi else ""
+        lines.append(f"  {lo:.1f}-{hi:.1f} {n:>8,} {n / total:>6.1%} " + "#" * round(30 * n / peak) + mark)
+    return lines
+
+
+def _summary(stats: Stats) -> list[str]:
+    unknown = f" ({stats.classification_unknown:,} unknown)" if stats.classification_unknown else ""
+    rows = [
+        ("tasks", f"{stats.tasks:,}"),
+        ("instances", f"{stats.instances:,}"),
+        ("instances per task", f"mean {stats.instances_per_task_mean:.2f}, max {stats.instances_per_task_max}"),
+        ("classification tasks", f"{stats.classification:,} ({stats.classification_share:.1%}){unknown}"),
+        ("instances with empty input", f"{stats.empty_inputs:,} ({stats.empty_input_share:.1%})"),
+        ("one-word outputs", f"{stats.one_word_outputs:,} of {stats.open_instances:,} non-classification "
+                             f"({stats.one_word_share:.1%})"),
+        ("exact duplicates", f"{stats.exact_duplicates:,}"),
+        ("tasks sharing an output", f"{stats.identical_outputs:,}"),
+    ]  # fmt: skip
+    return ["tasks", *(f"  {label:<28} {value}" for label, value in rows)]
+
+
+def _run(stats: Stats) -> list[str]:
+    if (r := stats.run) is None:
+        return []
+    rate = "n/a" if r.acceptance_rate is None else f"{r.acceptance_rate:.1%}"
+    lines = ["", f"run (status: {r.status or 'unknown'})"]
+    lines.append(f"  {'acceptance rate':<28} {rate} ({r.accepted:,} accepted, {r.rejected_candidates:,} rejected)")
+    if stats.truncated is not None:
+        lines.append(f"  {'replies cut off (max_tokens)':<28} {sum(stats.truncated.values()):,}")
+    else:
+        lines.append(f"  {'replies cut off (max_tokens)':<28} not recorded in run.json")
+    if r.usage:
+        lines.append(f"  {'step':<14} {'requests':>9} {'prompt tok':>12} {'completion tok':>15} {'retries':>8} "
+                     f"{'truncated':>10}")  # fmt: skip
+        lines += [f"  {step:<14} {u.get('requests', 0):>9,} {u.get('prompt_tokens', 0):>12,} "
+                  f"{u.get('completion_tokens', 0):>15,} {u.get('retries', 0):>8,} "
+                  f"{u.get('truncated', '-'):>10}"
+                  for step, u in sorted(r.usage.items())]  # fmt: skip
+    if r.rejected_by_reason:
+        lines.append("  rejected (stage:reason; response: failed requests, not candidates)")
+        lines += [f"    {reason:<36} {n:>8,}" for reason, n in r.rejected_by_reason.items()]
+    if stats.rejected_examples:
+        lines += ["", "rejected examples (a few per reason)"]
+        for reason, examples in stats.rejected_examples.items():
+            lines.append(f"  {reason}")
+            for ex in examples:
+                shown = [("instruction", ex.instruction), ("why", ex.detail), ("reply", ex.raw or "")]
+                shown = [(label, text) for label, text in shown if text.strip()] or [("(no text recorded)", "")]
+                lines += [f"    {'-' if k == 0 else ' '} {label}: {_one_line(text)}"
+                          for k, (label, text) in enumerate(shown)]  # fmt: skip
+    return lines
+
+
+def _similarity(stats: Stats) -> list[str]:
+    compared = sum(stats.similarity_counts)
+    ref = f" or {stats.similarity_reference:,} seeds" if stats.similarity_reference else ""
+    lines = ["", f"ROUGE-L to the most similar earlier instruction{ref} ({compared:,} tasks)"]
+    lines += _histogram(stats.similarity_counts, stats.threshold)
+    if stats.seed_similarity_counts is not None:
+        lines += ["", f"ROUGE-L to the most similar seed (the paper's Figure 3; {sum(stats.seed_similarity_counts):,} "
+                      "tasks)"]  # fmt: skip
+        lines += _histogram(stats.seed_similarity_counts)
+    if stats.near_pairs:
+        lines += ["", f"closest pairs (exact duplicates: {stats.exact_duplicates:,})"]
+        for p in stats.near_pairs:
+            kind = "seed" if p.other_is_seed else "task"
+            lines.append(f"  {p.score:.3f}  {p.task_id}: {_one_line(p.instruction, 150)}")
+            lines.append(f"         {kind} {p.other_id}: {_one_line(p.other, 150)}")
+    return lines
+
+
+def _verbs(stats: Stats) -> list[str]:
+    lines = [""]
+    if (v := stats.verbs) is not None:
+        lines.append(f"verbs ({v.model})")
+        lines.append(f"  {'distinct root verbs':<28} {v.distinct_verbs:,}")
+        lines.append(f"  {'distinct verb-noun pairs':<28} {v.distinct_pairs:,}")
+        lines.append(f"  {'with a verb-noun pair':<28} {v.with_pair:,} of {v.parsed:,} ({v.pair_share:.1%})")
+        lines += [f"    {_pad(verb, 14)} {n:>7,}  " + ", ".join(f"{noun} {c:,}" for noun, c in nouns)
+                  for verb, n, nouns in v.top]  # fmt: skip
+    if stats.verbs_note:
+        lines.append(f"note: {stats.verbs_note}")
+    return lines
+
+
+def _sample(stats: Stats) -> list[str]:
+    if not stats.sample:
+        return []
+    lines = ["", f"sample for review ({len(stats.sample)} tasks, seed {stats.sample_seed})"]
+    for task in stats.sample:
+        kind = {True: "classification", False: "open", None: "type unknown"}[task.is_classification]
+        lines.append(f"  {task.id} ({kind}): {_one_line(task.instruction, 200)}")
+        for inst in task.instances[:2]:
+            if inst["input"].strip():
+                lines.append(f"      input:  {_one_line(inst['input'], 200)}")
+            lines.append(f"      output: {_one_line(inst['output'], 200)}")
+    return lines
+
+
+def _audit(stats: Stats) -> list[str]:
+    """The last `selfinstruct audit` of this source: the paper's table, ours beside it."""
+    if stats.audit is None:
+        return []
+    from selfinstruct.stats.render.audit import render_table
+
+    return ["", "audit (selfinstruct audit)", *(f"  {line}" for line in render_table(stats.audit).splitlines())]
+
+
+def render_text(stats: Stats) -> str:
+    """A readable, aligned plain-text report."""
+    kind = "run directory" if stats.kind == "run" else "task file"
+    lines = [f"{stats.source} ({kind}, language {stats.language})", ""]
+    if stats.warnings:
+        lines += ["warnings", *(f"  ! {w}" for w in stats.warnings), ""]
+    lines += _summary(stats) + _run(stats)
+    lines += _lengths(f"lengths ({stats.length_unit}; input: non-empty inputs only)", stats.lengths)
+    if stats.token_lengths is not None:
+        lines += _lengths(f"lengths in tokens ({stats.tokenizer})", stats.token_lengths)
+    else:
+        lines += ["", f"note: {stats.tokens_note}"]
+    lines += _similarity(stats) + _verbs(stats) + _audit(stats) + _sample(stats)
+    return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"
