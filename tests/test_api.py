@@ -20,10 +20,9 @@ from selfinstruct.cli.audit import audit_cmd
 from selfinstruct.cli.generate import generate as generate_cmd
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound
 from selfinstruct.pipeline.settings import GENERATE_BOUNDS, GENERATE_CHOICES, GenerateOptions
-from tests.fake_openai import FakeOpenAIServer
-from tests.scripted_model import respond
-
-from .conftest import SEEDS
+from tests.conftest import SEEDS
+from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers.scripted_model import respond
 
 KEY = "sk-test-api"
 
