@@ -11,7 +11,7 @@ after 128,250 tokens.
 
 Dry run: the estimate of `--dry-run` against the real run of the same command, in tokens and dollars.
 
-Hostile (--hostile): the endpoint of tests/hostile.py (usage omitted, null, negative, a string or fractional;
+Hostile (--hostile): the endpoint of tests/servers/hostile.py (usage omitted, null, negative, a string or fractional;
 replies billed after the client's 1 s timeout; 5xx, 429, dropped connections, 10 MB bodies) at concurrency 32,
 each run killed (-9) K times at random and resumed until the cap stops it. Prints what the server billed
 (metered as it generates, abandoned replies included) against the cap, and what the journal charged.
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.metering import Meter  # noqa: E402
-from tests.fake_openai import FakeOpenAIServer, bpe_like_count  # noqa: E402
-from tests.hostile import make_hostile  # noqa: E402
-from tests.scripted_model import respond  # noqa: E402
+from tests.servers.fake_openai import FakeOpenAIServer, bpe_like_count  # noqa: E402
+from tests.servers.hostile import make_hostile  # noqa: E402
+from tests.servers.scripted_model import respond  # noqa: E402
 
 PRICES = (0.15, 0.60)  # USD per 1M prompt / completion tokens
 PRICE_ARGS = ["--price-input", str(PRICES[0]), "--price-output", str(PRICES[1])]

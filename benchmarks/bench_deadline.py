@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_openai import FakeOpenAIServer, Fault  # noqa: E402
-from tests.scripted_model import respond  # noqa: E402
+from tests.servers.fake_openai import FakeOpenAIServer, Fault  # noqa: E402
+from tests.servers.scripted_model import respond  # noqa: E402
 
 KEY = "sk-bench"
 

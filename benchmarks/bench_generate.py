@@ -1,6 +1,6 @@
 """Benchmark: request throughput of `generate` against a fake endpoint with fixed latency and unlimited capacity.
 
-The fake OpenAI server runs in its own process (tests/fake_openai.py, scripted model replies) and answers every
+The fake OpenAI server runs in its own process (tests/servers/fake_openai.py, scripted model replies) and answers every
 request after exactly --latency seconds, so the ideal request rate at concurrency C is C / latency. For each
 C this prints requests per second, the share of the ideal, accepted tasks per second and the client's CPU time
 per request (what limits scaling when many requests are in flight).
@@ -41,7 +41,7 @@ from selfinstruct.engine.types import EndpointSettings  # noqa: E402
 from selfinstruct.pipeline.generate import generate  # noqa: E402
 from selfinstruct.pipeline.settings import GenerateSettings  # noqa: E402
 
-RESPONDERS = {"scripted": "tests.scripted_model:respond", "realistic": "benchmarks.bench_responder:respond"}
+RESPONDERS = {"scripted": "tests.servers.scripted_model:respond", "realistic": "benchmarks.bench_responder:respond"}
 
 
 def start_server(

@@ -1,5 +1,5 @@
 """Benchmark: how many of the instances and tasks written into replies the parsers give back, ours against the
-original scripts' rules (tests/original_parsers.py), on replies in the shapes issue 21 is about.
+original scripts' rules (tests/methods/original_parsers.py), on replies in the shapes issue 21 is about.
 
 Replies are rendered from known instances (seeded): inputs under field names ("Sentence:", "句子："), chat
 markdown, outputs and Alpaca fields that hold label lines ("Output: 5", "Input: [3, 9, 2]", "Instruction:
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch  # noqa: E402
 from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first  # noqa: E402
 from selfinstruct.methods.self_instruct.parsing import normalize_whitespace  # noqa: E402
-from tests.original_parsers import (  # noqa: E402
+from tests.methods.original_parsers import (  # noqa: E402
     original_alpaca_items,
     original_classification_instances,
     original_generation_instances,

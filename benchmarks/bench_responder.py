@@ -7,8 +7,8 @@ import hashlib
 import re
 
 from benchmarks.instruction_gen import generate_instructions, real_instructions
-from tests.fake_openai import Reply, Request
-from tests.scripted_model import respond as scripted
+from tests.servers.fake_openai import Reply, Request
+from tests.servers.scripted_model import respond as scripted
 
 _OPEN_TASK = re.compile(r"Task\s*(\d+)\s*:\s*$")
 

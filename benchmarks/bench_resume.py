@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_responder import respond  # noqa: E402
 from benchmarks.metering import Meter  # noqa: E402
-from tests.fake_openai import FakeOpenAIServer  # noqa: E402
+from tests.servers.fake_openai import FakeOpenAIServer  # noqa: E402
 
 
 def spent(meter: Meter) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Benchmark: stop sequences that end replies inside an output, and what a reply that invents the next task costs.
 
-The strict fake (tests/fake_openai.py) applies ``stop`` as servers do, and max_tokens (in words). The scripted
+The strict fake (tests/servers/fake_openai.py) applies ``stop`` as servers do, and max_tokens (in words). The scripted
 model's answers, here, put text a bare stop matches inside outputs: Alpaca outputs quote "$20.50" (every third)
 or start a line with "20." (every tenth), one input-first example in three is a to-do list with a "Task:" line
 in its output, and every instance reply then goes on, as a base model does, to invent the next task with its
@@ -30,8 +30,8 @@ from click.testing import CliRunner  # noqa: E402
 
 import selfinstruct.pipeline.settings as defaults  # noqa: E402
 from selfinstruct.cli.app import cli  # noqa: E402
-from tests.fake_openai import FakeOpenAIServer, Reply, Request  # noqa: E402
-from tests.scripted_model import _instruction, _rng, respond  # noqa: E402
+from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request  # noqa: E402
+from tests.servers.scripted_model import _instruction, _rng, respond  # noqa: E402
 
 ORIGINAL = {"ALPACA_STOPS": ("\n20", "20.", "20 ."), "INSTANCE_STOPS": ("Example 6", "Task:", "任务：")}
 AT_TASK = {"ALPACA_STOPS": defaults.ALPACA_STOPS, "INSTANCE_STOPS": ("\nExample 6", "\n示例 6", "\nTask:", "\n任务：")}

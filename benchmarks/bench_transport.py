@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    proc, url = start_server(args.latency, "tests.fake_openai:echo_responder")
+    proc, url = start_server(args.latency, "tests.servers.fake_openai:echo_responder")
     try:
         print(f"{'transport':>22} {'CPU ms/req':>10} {'req/s':>7}")
         for _ in range(args.repeat):

@@ -1,7 +1,7 @@
 """Benchmark: replies cut at max_tokens against the pool's completeness.
 
-The fake OpenAI server (tests/fake_openai.py, the scripted model of tests/scripted_model.py) cuts a share of
-all replies mid-text and reports finish_reason "length", at four depths. Every string the scripted model
+The fake OpenAI server (tests/servers/fake_openai.py, the scripted model of tests/servers/scripted_model.py)
+cuts a share of all replies mid-text and reports finish_reason "length", at four depths. Every string the scripted model
 writes has a known complete form, so this counts the pool's tasks that hold a cut-off instruction or
 instance, with the replies cut (of all requests) and the tasks rejected as `instances:truncated`.
 
@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 from click.testing import CliRunner  # noqa: E402
 
 from selfinstruct.cli.app import cli  # noqa: E402
-from tests.fake_openai import FakeOpenAIServer  # noqa: E402
-from tests.scripted_model import respond  # noqa: E402
-from tests.test_postprocessing import GENERATIVE_OUTPUT, INSTRUCTION, LABELLED_INPUT, _cut_replies  # noqa: E402
+from tests.methods.test_postprocessing import GENERATIVE_OUTPUT, INSTRUCTION, LABELLED_INPUT, _cut_replies  # noqa: E402
+from tests.servers.fake_openai import FakeOpenAIServer  # noqa: E402
+from tests.servers.scripted_model import respond  # noqa: E402
 
 
 def cut_off(task: dict[str, Any]) -> bool:

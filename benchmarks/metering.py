@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from tests.fake_openai import Reply, Request
+from tests.servers.fake_openai import Reply, Request
 
 
 def whitespace_words(text: str) -> int:

@@ -4,7 +4,7 @@ Builds TRL's SFTTrainer on the embedded model (SmolLM2-135M-Instruct, loaded fro
 with `assistant_only_loss=True` and our chat template, lets TRL tokenize the openai-chat and hf exports, and
 checks that the assistant mask TRL computed covers exactly each reply and its <|im_end|>. It also shows what
 TRL does with the sharegpt export and with the model's own template, trains a few steps, and compares the
-ids of transformers' GGUF tokenizer with those of tests/gguf_tokenizer.py (what CI uses without torch).
+ids of transformers' GGUF tokenizer with those of tests/servers/gguf_tokenizer.py (what CI uses without torch).
 
     python3 -m venv /work/trlvenv
     /work/trlvenv/bin/pip install torch==2.13.0 && /work/trlvenv/bin/pip install trl gguf
@@ -67,7 +67,7 @@ def main() -> None:
     import trl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tests.gguf_tokenizer import gguf_tokenizer
+    from tests.servers.gguf_tokenizer import gguf_tokenizer
 
     report: dict[str, Any] = {"trl": trl.__version__, "transformers": transformers.__version__}
     tokenizer = AutoTokenizer.from_pretrained(str(a.gguf.parent), gguf_file=a.gguf.name)

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_openai import FakeOpenAIServer
-from tests.scripted_model import respond
-
-from .conftest import SEEDS, ZH_SEEDS
+from tests.conftest import SEEDS, ZH_SEEDS
+from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers.scripted_model import respond
 
 KEY = "sk-test-golden"
 DIGESTS = Path(__file__).resolve().parent / "golden" / "digests.json"

@@ -16,10 +16,9 @@ from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.types import EndpointSettings, StepParams
 from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.filters.rouge_codes import elements
-from tests.fake_openai import FakeOpenAIServer, Fault
-from tests.scripted_model import respond
-
-from .conftest import SEEDS
+from tests.conftest import SEEDS
+from tests.servers.fake_openai import FakeOpenAIServer, Fault
+from tests.servers.scripted_model import respond
 
 KEY = "sk-test-small-defects"
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None, "SELFINSTRUCT_JUDGE_API_KEY": None,

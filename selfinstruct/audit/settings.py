@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
 from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.io.rundir import RUN, TASKS
@@ -94,21 +94,52 @@ def _run_language(source: Path) -> Language:
     return "zh" if language == "zh" else "en"
 
 
-def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
-    """The CLI's option values as one settings object; bad values are InputErrors before anything runs."""
-    source = Path(opts["source"])
+@dataclass(frozen=True)
+class AuditOptions(EngineOptions):
+    """`audit`'s options as a user gives them, one per flag (None: not given, the default applies); from
+    Python the environment is not read: pass what you mean.
+
+    Attributes:
+        source: a run directory or a task file.
+        sample: audit a seeded random sample of this many tasks (default: all). seed: the sample's seed.
+        judge_model, judge_base_url, api_key: the judge; with neither URL nor key, the embedded model.
+        api: "chat" or "completions". language: the templates' language (default: the run's).
+        out: the audit journal (default: audit.jsonl beside the pool).
+    """
+
+    source: str | Path = "."
+    sample: int | None = None
+    seed: int = 0
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    api_key: str | None = None
+    api: Api | None = None
+    language: Language | None = None
+    out: str | Path | None = None
+
+
+AUDIT_CHOICES: dict[str, tuple[str, ...]] = {"api": ("chat", "completions"), "language": ("en", "zh")}
+AUDIT_BOUNDS: dict[str, Bound] = {"sample": Bound(1, integer=True), "seed": Bound(integer=True)}
+
+
+def resolve_audit_settings(o: AuditOptions) -> AuditSettings:
+    """The options (the CLI's: flag, then environment; from Python: as given) as one settings object; bad
+    values are InputErrors before anything runs."""
+    check_bounds(o, ENGINE_BOUNDS | AUDIT_BOUNDS)
+    check_choices(o, AUDIT_CHOICES)
+    source = Path(o.source)
     tasks_file = tasks_file_of(source)
-    if opts.get("out") is not None and not opts["out"].strip():
+    if o.out is not None and not str(o.out).strip():
         raise InputError("--out is empty; give a file for the audit journal, or leave --out out for the default")
-    journal = Path(opts["out"]) if opts.get("out") else default_journal(source)
+    journal = Path(o.out) if o.out else default_journal(source)
     if journal.is_dir():
         raise InputError(f"--out {journal} is a directory; give a file path for the audit journal")
     if journal.resolve() == tasks_file.resolve():
         raise InputError("--out must not be the task file itself; give another file for the audit journal")
-    base_url = check_base_url(opts.get("judge_base_url") or None, "--judge-base-url")
-    api_key = opts.get("api_key") or ""
+    base_url = check_base_url(o.judge_base_url or None, "--judge-base-url")
+    api_key = o.api_key or ""
     local = not base_url and not api_key
-    local_model = Path(opts["local_model"]) if opts.get("local_model") else None
+    local_model = Path(o.local_model) if o.local_model else None
     if local_model is not None and not local:
         raise InputError("--local-model serves a GGUF locally; it cannot be combined with --judge-base-url or a key")
     if local_model is not None:
@@ -116,11 +147,11 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
 
         if (problem := gguf_problem(local_model)) is not None:
             raise InputError(f"--local-model: {problem}", path=local_model)
-    api: Api = opts.get("api") or "chat"
-    model = opts.get("judge_model") or ("gpt-4o-mini" if api_key and not base_url else "")
-    prompts_dir = Path(opts["prompts_dir"]) if opts.get("prompts_dir") else None
-    language: Language = opts.get("language") or _run_language(source)
-    if opts.get("batch") and local:
+    api: Api = o.api or "chat"
+    model = o.judge_model or ("gpt-4o-mini" if api_key and not base_url else "")
+    prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
+    language: Language = o.language or _run_language(source)
+    if o.batch and local:
         raise InputError(
             "--batch needs a judge endpoint with the Batch API (--judge-base-url or a key); the embedded model has none"
         )
@@ -135,23 +166,23 @@ def resolve_audit_settings(opts: dict[str, Any]) -> AuditSettings:
             api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
             model=model,
             api=api,
-            timeout=opts.get("timeout") or 120.0,
-            max_retries=opts["max_retries"] if opts.get("max_retries") is not None else 6,
-            concurrency=opts.get("concurrency") or (2 if local else 8),
-            rpm=opts.get("rpm"),
-            tpm=opts.get("tpm"),
+            timeout=o.timeout or 120.0,
+            max_retries=o.max_retries if o.max_retries is not None else 6,
+            concurrency=o.concurrency or (2 if local else 8),
+            rpm=o.rpm,
+            tpm=o.tpm,
         ),
         language=language,
         prompts_dir=prompts_dir,
-        sample=opts.get("sample"),
-        seed=opts["seed"] if opts.get("seed") is not None else 0,
+        sample=o.sample,
+        seed=o.seed if o.seed is not None else 0,
         params=LOCAL_JUDGE_PARAMS if local else with_reasoning_room({"audit": JUDGE_PARAMS}, model, api)["audit"],
         local=local,
         local_model=local_model,
-        max_tokens_total=opts.get("max_tokens_total"),
-        max_cost=opts.get("max_cost"),
-        prices=resolve_prices(opts),
-        dry_run=bool(opts.get("dry_run")),
-        batch=bool(opts.get("batch")),
-        batch_poll=float(opts.get("batch_poll") or 5.0),
+        max_tokens_total=o.max_tokens_total,
+        max_cost=o.max_cost,
+        prices=resolve_prices(o),
+        dry_run=bool(o.dry_run),
+        batch=bool(o.batch),
+        batch_poll=float(o.batch_poll or 5.0),
     )

@@ -11,11 +11,12 @@ import click
 
 from selfinstruct.audit.dry_run import AuditDryRun, dry_run_audit
 from selfinstruct.audit.run import AuditReport, audit
-from selfinstruct.audit.settings import AuditSettings, resolve_audit_settings
+from selfinstruct.audit.settings import AuditOptions, AuditSettings, resolve_audit_settings
 from selfinstruct.cli.common import (
     EXIT_BUDGET,
     EXIT_UNUSABLE,
     batch_poll_option,
+    cli_options,
     cost_options,
     engine_options,
     fail,
@@ -106,7 +107,7 @@ def audit_cmd(**opts: Any) -> None:
     """
     log_to_stderr(opts["verbose"])
     try:
-        settings = resolve_audit_settings(opts)
+        settings = resolve_audit_settings(cli_options(AuditOptions, opts))
         if settings.dry_run:
             _render_dry_run(dry_run_audit(settings), settings)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import logging
 import math
@@ -189,3 +190,13 @@ def cost_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+T = TypeVar("T")
+
+
+def cli_options(cls: type[T], opts: dict[str, Any]) -> T:
+    """A command's typed options from click's values: every field the class has (the display flags, such as
+    -q and --json, stay with the CLI); a flag left out is None or its default, as click gives it."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in opts.items() if k in names})

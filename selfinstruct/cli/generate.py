@@ -12,6 +12,7 @@ from selfinstruct.cli.common import (
     EXIT_BUDGET,
     FiniteFloat,
     batch_poll_option,
+    cli_options,
     cost_options,
     engine_options,
     interrupted,
@@ -28,7 +29,7 @@ from selfinstruct.methods.registry import METHODS
 from selfinstruct.pipeline.estimate import DryRun, dry_run
 from selfinstruct.pipeline.generate import generate as run_generate
 from selfinstruct.pipeline.report import RunReport
-from selfinstruct.pipeline.settings import GenerateSettings, resolve_generate_settings
+from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, resolve_generate_settings
 
 
 @click.command()
@@ -202,7 +203,7 @@ def generate(**opts: Any) -> None:
     """
     log_to_stderr(opts["verbose"])
     try:
-        settings = resolve_generate_settings(opts)
+        settings = resolve_generate_settings(cli_options(GenerateOptions, opts))
         if settings.dry_run:
             _render_dry_run(dry_run(settings), settings)
             return

@@ -23,14 +23,14 @@ from selfinstruct.engine.context_window import TRUNCATION_WARNING, ContextLength
 from selfinstruct.engine.ratelimit import RateLimiter
 from selfinstruct.engine.raw_reply import read_reply
 from selfinstruct.engine.reasoning import REASONING_ROOM, THINKING_NOTE, spent_on_thinking
-from selfinstruct.engine.redact import redact
+from selfinstruct.engine.retry import error_message, fatal_status, retry_after, retry_reason, retry_wait
 from selfinstruct.engine.streaming import StreamBroken, streamed_completion
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Completion, EndpointSettings, Prices, StepParams, Usage
+from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, Usage
 from selfinstruct.engine.wire import MalformedResponse, capped, request_body, request_path
 from selfinstruct.errors import EndpointError, LocalModelError
 
 if TYPE_CHECKING:
-    import openai
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -42,72 +42,6 @@ class Halted(Exception):
 class DeadlineExceeded(TimeoutError):
     """An attempt without its whole answer within --timeout, connect to last byte (the SDK's own timeout bounds each
     read, so a server that trickles a byte a second would hold a request for minutes); retried like a 5xx."""
-
-
-def retry_after(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) / divisor)
-            except ValueError:
-                continue
-    return None
-
-
-def _error_message(exc: openai.APIStatusError) -> str:
-    """The server's own words, less any credential it echoes (some proxies quote the Authorization header)."""
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return redact(str(inner["message"]))
-    return redact(str(exc.message))
-
-
-def fatal_status(exc: openai.APIStatusError, s: EndpointSettings, *, not_found: str = "") -> str | None:
-    """Why an HTTP error stops the run, with the fix; None for what may heal (rate limits, 408, 409, 5xx).
-    Every client of the endpoint (completions, Batch API control calls) decides the same way; `not_found` is
-    the fix for a 404 where the model and the URL are not the likely cause."""
-    message, code = _error_message(exc), exc.status_code
-    if code == 429:
-        if "quota" in message.lower() or "insufficient_quota" in str(exc.body):
-            return f"out of quota (429 insufficient_quota): {message}; add credit or use another key"
-        return None
-    fixes = {
-        401: f"authentication failed (401): {message}; {_key_hint(s)}",
-        403: f"permission denied (403): {message}; check that the key may use model {s.model!r}",
-        404: f"not found (404): {message}; "
-        + (not_found or f"check --model {s.model!r} and that --base-url ends with /v1"),
-        400: f"request rejected (400): {message}",
-        422: f"request rejected (422): {message}",
-    }
-    if code in fixes:
-        return fixes[code]
-    if code < 500 and code not in (408, 409):
-        return f"HTTP {code}: {message}"
-    return None
-
-
-def retry_wait(attempt: int, delay: float | None, jitter: random.Random) -> float:
-    """Seconds before retry `attempt + 1`: what the server asked for (Retry-After, at most 120 s), else
-    exponential backoff with jitter (from 0.5 s, doubling, at most 60 s)."""
-    if delay is not None:
-        return min(120.0, delay)
-    return float(min(60.0, 0.5 * 2**attempt) * jitter.uniform(0.5, 1.0))
-
-
-def retry_reason(exc: openai.APIStatusError) -> str:
-    """What a retried HTTP error is called in the log and on the progress bar ("429: waiting 30 s")."""
-    kind = "429 rate limited" if exc.status_code == 429 else f"HTTP {exc.status_code}"
-    return f"{kind}: {_error_message(exc)}"
-
-
-def _key_hint(s: EndpointSettings) -> str:
-    if s.api_key == KEYLESS_PLACEHOLDER:
-        return "this server wants an API key: set OPENAI_API_KEY"
-    return "check OPENAI_API_KEY"
 
 
 class Completer(Protocol):
@@ -291,12 +225,12 @@ class LLMClient:
                 # it takes (read_overflow reads every 413 as one).
                 over = None
                 if exc.status_code == 413 or isinstance(exc, openai.BadRequestError):
-                    over = read_overflow(exc.status_code, exc.body, _error_message(exc))
+                    over = read_overflow(exc.status_code, exc.body, error_message(exc))
                 if over is not None:
                     raise ContextLengthError(
                         f"{s.where}: the prompt is longer than the context of model {s.model!r} ({over.describe()}); "
                         f"{over.fix()}. The output is intact: run the same command again to resume. The server "
-                        f"said: {_error_message(exc)}",
+                        f"said: {error_message(exc)}",
                         over,
                     ) from None
                 fatal = fatal_status(exc, s)

@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from selfinstruct.engine.options import EngineOptions
 from selfinstruct.engine.reasoning import REASONING_ROOM
 from selfinstruct.engine.redact import redact
 from selfinstruct.engine.types import Api, EndpointSettings, Prices, StepParams
@@ -75,28 +75,28 @@ def check_base_url(url: str | None, option: str) -> str | None:
     return url
 
 
-def resolve_prices(opts: dict[str, Any]) -> Prices | None:
+def resolve_prices(o: EngineOptions) -> Prices | None:
     """--price-input/--price-output (or their environment variables): both or neither; --max-cost needs them.
     With --batch, the given (synchronous) prices times --batch-discount: what the summary, --max-cost and
     --dry-run count. The same for every command that sends requests."""
-    given: list[float | None] = [opts.get("price_input"), opts.get("price_output")]
+    given: list[float | None] = [o.price_input, o.price_output]
     if given.count(None) == 1:
         raise InputError(
             "give both --price-input and --price-output (USD per 1M tokens), or SELFINSTRUCT_PRICE_INPUT and "
             "SELFINSTRUCT_PRICE_OUTPUT"
         )
-    if opts.get("max_cost") is not None and None in given:
+    if o.max_cost is not None and None in given:
         raise InputError(
             "--max-cost needs the model's prices: --price-input and --price-output in USD per 1M tokens "
             "(or SELFINSTRUCT_PRICE_INPUT and SELFINSTRUCT_PRICE_OUTPUT)"
         )
-    discount = opts.get("batch_discount")
-    if discount is not None and not opts.get("batch"):
+    discount = o.batch_discount
+    if discount is not None and not o.batch:
         raise InputError("--batch-discount applies to --batch runs only; pass --batch too")
     price_input, price_output = given
     if price_input is None or price_output is None:
         return None
-    factor = (0.5 if discount is None else float(discount)) if opts.get("batch") else 1.0
+    factor = (0.5 if discount is None else float(discount)) if o.batch else 1.0
     return Prices(float(price_input) * factor, float(price_output) * factor)
 
 

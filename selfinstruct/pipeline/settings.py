@@ -7,9 +7,10 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
 from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_THRESHOLD, FILTER_NAMES
@@ -102,7 +103,7 @@ def _step_values(values: tuple[str, ...], option: str) -> dict[str, float]:
     """`0.9` (the generating step) or `classify=0` (a named step); repeatable."""
     valid, expected = STEP_RANGES[option]
     out: dict[str, float] = {}
-    for value in values:
+    for value in (values,) if isinstance(values, str) else values:  # one value, or several
         step, _, number = value.rpartition("=")
         step = step.strip() or "generate"
         if step not in (*STEP_NAMES, "generate"):
@@ -128,25 +129,85 @@ def _apply_step_overrides(
     return out
 
 
-def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
-    """The CLI's resolved option values (flag, then environment, then default) as one settings object."""
-    language = opts["language"]
-    mode = opts["mode"]
-    base_url = check_base_url(opts["base_url"] or None, "--base-url (or OPENAI_BASE_URL)")
-    api_key = opts["api_key"] or ""
+@dataclass(frozen=True)
+class GenerateOptions(EngineOptions):
+    """`generate`'s options as a user gives them, one per flag (None: not given, the default applies); from
+    Python the environment is not read: pass what you mean. `resolve_generate_settings` checks them together.
+
+    Attributes:
+        seeds: the seed task file (default: the bundled seeds of `language`).
+        n: tasks the pool should hold. out: the run directory.
+        mode: the method (`methods.registry`): "self-instruct" or "alpaca".
+        classification_only: only classification tasks (Self-Instruct).
+        language: "en" or "zh". seed: the run's random seed.
+        model, base_url, api_key: the endpoint; with neither base_url nor api_key, the embedded model.
+        api: "chat" or "completions". classify: "llm" or "rules".
+        temperature, top_p, max_tokens: per step, as the flags: "0.9" (the generating step) or "classify=0".
+        threshold: ROUGE-L F1 above which a candidate is a near-duplicate.
+        window: the largest round of generating requests.
+        saturation_window, min_acceptance, max_unusable: when a run stops early (see docs/generate.md).
+    """
+
+    seeds: str | Path | None = None
+    n: int = 100
+    out: str | Path = "data/run"
+    mode: str = "self-instruct"
+    classification_only: bool = False
+    language: Language = "en"
+    seed: int | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    api: Api | None = None
+    classify: Classifier | None = None
+    temperature: tuple[str, ...] = ()
+    top_p: tuple[str, ...] = ()
+    max_tokens: tuple[str, ...] = ()
+    threshold: float = DEFAULT_THRESHOLD
+    window: int = 32
+    saturation_window: int = 500
+    min_acceptance: float = 0.01
+    max_unusable: int = 20
+
+
+GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
+    "api": ("chat", "completions"),
+    "classify": ("llm", "rules"),
+    "language": ("en", "zh"),
+}
+GENERATE_BOUNDS: dict[str, Bound] = {
+    "n": Bound(1, integer=True, flag="-n"),
+    "seed": Bound(integer=True),
+    "threshold": Bound(0, 1),
+    "window": Bound(1, 4096, integer=True),
+    "saturation_window": Bound(1, integer=True),
+    "min_acceptance": Bound(0, 1),
+    "max_unusable": Bound(1, integer=True),
+}
+
+
+def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
+    """The options (the CLI's: flag, then environment; from Python: as given) checked together and resolved
+    into one settings object with every default filled in; bad values are InputErrors before anything runs."""
+    check_bounds(o, ENGINE_BOUNDS | GENERATE_BOUNDS)
+    check_choices(o, GENERATE_CHOICES)
+    language = o.language
+    mode = o.mode
+    base_url = check_base_url(o.base_url or None, "--base-url (or OPENAI_BASE_URL)")
+    api_key = o.api_key or ""
     local = not base_url and not api_key
     # The embedded 135M model continues a numbered list well but cannot answer questions about a task
     # (see README), so it defaults to the completions API and rule-based classification.
-    api: Api = opts["api"] or ("completions" if local else "chat")
-    classifier: Classifier = opts["classify"] or ("rules" if local else "llm")
-    concurrency = opts["concurrency"] or (2 if local else 8)
+    api: Api = o.api or ("completions" if local else "chat")
+    classifier: Classifier = o.classify or ("rules" if local else "llm")
+    concurrency = o.concurrency or (2 if local else 8)
     overrides: dict[str, dict[str, float]] = {
-        "temperature": _step_values(opts["temperature"], "--temperature"),
-        "top_p": _step_values(opts["top_p"], "--top-p"),
-        "max_tokens": {k: int(v) for k, v in _step_values(opts["max_tokens"], "--max-tokens").items()},
+        "temperature": _step_values(o.temperature, "--temperature"),
+        "top_p": _step_values(o.top_p, "--top-p"),
+        "max_tokens": {k: int(v) for k, v in _step_values(o.max_tokens, "--max-tokens").items()},
     }
-    model = opts["model"] or ("gpt-4o-mini" if api_key and not base_url else "")
-    local_model = Path(opts["local_model"]) if opts["local_model"] else None
+    model = o.model or ("gpt-4o-mini" if api_key and not base_url else "")
+    local_model = Path(o.local_model) if o.local_model else None
     if local_model is not None and (base_url or api_key):
         raise InputError("--local-model serves a GGUF locally; it cannot be combined with --base-url or OPENAI_API_KEY")
     if local_model is not None:
@@ -154,63 +215,63 @@ def resolve_generate_settings(opts: dict[str, Any]) -> GenerateSettings:
 
         if (problem := gguf_problem(local_model)) is not None:
             raise InputError(f"--local-model: {problem}", path=local_model)
-    if opts.get("batch") and local:
+    if o.batch and local:
         raise InputError(
             "--batch needs an endpoint with the Batch API (--base-url or OPENAI_API_KEY); the embedded model has none"
         )
     if local and local_model is None:
         refuse_embedded_language(language, "--base-url")
-    seeds = Path(opts["seeds"]) if opts["seeds"] else default_seeds(language)
-    if not opts["out"].strip():  # Path("") is ".": the run would be spread over the current directory
+    seeds = Path(o.seeds) if o.seeds else default_seeds(language)
+    if not str(o.out).strip():  # Path("") is ".": the run would be spread over the current directory
         raise InputError("--out is empty; give a directory for the run, e.g. --out data/run1")
-    out = Path(opts["out"])
+    out = Path(o.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a directory for the run")
-    prompts_dir = Path(opts["prompts_dir"]) if opts["prompts_dir"] else None
+    prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
     if mode not in METHODS:
         raise InputError(f"unknown method {mode!r}; choose one of: {', '.join(METHODS)}")
     method = METHODS[mode]
     settings = GenerateSettings(
         seeds=seeds,
         out=out,
-        n=opts["n"],
+        n=o.n,
         endpoint=EndpointSettings(
             base_url=base_url,
             # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
             api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
             model=model,
             api=api,
-            timeout=opts["timeout"],
-            max_retries=opts["max_retries"],
+            timeout=o.timeout,
+            max_retries=o.max_retries,
             concurrency=concurrency,
-            rpm=opts["rpm"],
-            tpm=opts["tpm"],
+            rpm=o.rpm,
+            tpm=o.tpm,
         ),
         mode=mode,
         language=language,
         prompts_dir=prompts_dir,
-        seed=opts["seed"],
-        window=opts["window"],
+        seed=o.seed,
+        window=o.window,
         demos=method.demos,
         machine_demos=method.machine_demos,
         new_per_request=method.new_per_request,
-        threshold=opts["threshold"],
+        threshold=o.threshold,
         params=_apply_step_overrides(
             with_reasoning_room(default_params(api, local=local), model, api), mode, overrides
         ),
-        max_tokens_total=opts["max_tokens_total"],
-        max_cost=opts["max_cost"],
-        prices=resolve_prices(opts),
-        saturation_window=opts["saturation_window"],
-        min_acceptance=opts["min_acceptance"],
-        max_unusable=opts["max_unusable"],
-        dry_run=opts["dry_run"],
+        max_tokens_total=o.max_tokens_total,
+        max_cost=o.max_cost,
+        prices=resolve_prices(o),
+        saturation_window=o.saturation_window,
+        min_acceptance=o.min_acceptance,
+        max_unusable=o.max_unusable,
+        dry_run=o.dry_run,
         local=local,
         local_model=local_model,
         classifier=classifier,
-        classification_only=bool(opts.get("classification_only")),
-        batch=bool(opts.get("batch")),
-        batch_poll=float(opts.get("batch_poll") or 5.0),
+        classification_only=bool(o.classification_only),
+        batch=bool(o.batch),
+        batch_poll=float(o.batch_poll or 5.0),
     )
     method.check_settings(settings)
     return settings

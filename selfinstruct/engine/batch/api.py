@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from selfinstruct.engine.aio import deadline
-from selfinstruct.engine.client import fatal_status, retry_after, retry_reason, retry_wait
+from selfinstruct.engine.retry import fatal_status, retry_after, retry_reason, retry_wait
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.engine.wire import parse_body, request_body, request_path
 from selfinstruct.errors import EndpointError

@@ -3,7 +3,7 @@
 The Self-Instruct pipeline asks the LLM. A 135M model answers "Yes" to almost anything, which sends every task
 down the output-first path; these rules read the instruction instead: an explicit classify/label verb, a
 closed choice ("positive, negative, or neutral", "yes or no", "true or false"), or a whether-question.
-Measured against the labelled seed sets (see tests/test_classify.py) they agree with the human labels on
+Measured against the labelled seed sets (see tests/methods/test_classify.py) they agree with the human labels on
 92-95% of tasks.
 """
 

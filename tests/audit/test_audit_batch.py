@@ -1,0 +1,79 @@
+"""`audit --batch`: the same verdicts as the synchronous audit, through the loopback fake of the Batch API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from selfinstruct.cli.app import cli
+from tests.audit.test_audit import CLEAN_ENV, KEY, journal_lines, judge, make_pool
+from tests.servers.fake_batches import FakeBatches
+from tests.servers.fake_openai import FakeOpenAIServer
+
+ENV = {**CLEAN_ENV, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
+
+
+def _argv(pool: Path, url: str, *extra: str) -> list[str]:
+    return ["audit", str(pool), "--judge-base-url", url, "--judge-model", "fake-model", "-q", *extra]
+
+
+def _by_task(path: Path) -> list[dict[str, object]]:
+    return sorted(journal_lines(path), key=lambda r: (str(r["task_id"]), int(r["instance"])))
+
+
+def test_batch_audit_gives_the_synchronous_verdicts(tmp_path: Path) -> None:
+    batches = FakeBatches(fail_rate=0.05)
+    with FakeOpenAIServer(judge, api_key=KEY, routes=batches) as server:
+        sync, batch = tmp_path / "sync" / "tasks.jsonl", tmp_path / "batch" / "tasks.jsonl"
+        make_pool(sync, 60)
+        make_pool(batch, 60)
+        assert CliRunner().invoke(cli, _argv(sync, server.url), env=ENV).exit_code == 0
+        server.reset()
+        result = CliRunner().invoke(cli, _argv(batch, server.url, "--batch"), env=ENV)
+    assert result.exit_code == 0, result.stderr
+    assert _by_task(batch.parent / "audit.jsonl") == _by_task(sync.parent / "audit.jsonl")
+    assert all(r.outcome == "batch" for r in server.requests)
+    assert len(batches.created) >= 2  # the first requests, then the failed lines and the retries of unreadable replies
+    ledger = [json.loads(line) for line in (batch.parent / "audit_batches.jsonl").read_text().splitlines()]
+    assert [r["batch"] for r in ledger if "batch" in r] == batches.created
+    assert "in_progress" in result.stderr
+
+
+def test_kill_9_while_the_audit_batch_is_in_flight_then_resume(tmp_path: Path) -> None:
+    batches = FakeBatches(step_seconds=0.4)
+    env = {**os.environ, **{k: v for k, v in ENV.items() if v is not None}}
+    for name, value in CLEAN_ENV.items():
+        if value is None and name != "OPENAI_API_KEY":
+            env.pop(name, None)
+    with FakeOpenAIServer(judge, api_key=KEY, routes=batches) as server:
+        reference = tmp_path / "reference" / "tasks.jsonl"
+        make_pool(reference, 40)
+        assert CliRunner().invoke(cli, _argv(reference, server.url), env=ENV).exit_code == 0
+        pool = tmp_path / "killed" / "tasks.jsonl"
+        make_pool(pool, 40)
+        cmd = [sys.executable, "-m", "selfinstruct", *_argv(pool, server.url, "--batch")]
+        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not batches.created and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert len(batches.created) == 1
+        subprocess.run(cmd, env=env, check=True, timeout=120, stderr=subprocess.DEVNULL)
+    assert set(batches.submissions.values()) == {1}, "a judge request was submitted twice"
+    assert _by_task(pool.parent / "audit.jsonl") == _by_task(reference.parent / "audit.jsonl")
+
+
+def test_batch_audit_is_refused_for_the_embedded_judge(tmp_path: Path) -> None:
+    pool = tmp_path / "tasks.jsonl"
+    make_pool(pool, 3)
+    result = CliRunner().invoke(cli, ["audit", str(pool), "--batch"], env=CLEAN_ENV)
+    assert result.exit_code == 2 and "--batch needs a judge endpoint" in result.stderr
+    assert not (tmp_path / "tasks.audit.jsonl").exists()

@@ -1,0 +1,209 @@
+"""The batching client: the pipeline's requests gathered into batches, none ever submitted twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from selfinstruct.engine.batch.api import BatchRequest
+from selfinstruct.engine.batch.client import LEDGER, BatchingClient, BatchLedger, custom_id
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
+from selfinstruct.errors import EndpointError, InputError
+from tests.servers.fake_batches import FakeBatches
+from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
+
+PARAMS = StepParams(temperature=0.7, top_p=0.5, max_tokens=64)
+
+
+def _answer(request: Request) -> Reply:
+    return Reply(text=f"answer to {request.prompt}")
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
+    batches = FakeBatches()
+    with FakeOpenAIServer(_answer, routes=batches) as server:
+        yield server, batches
+
+
+def _client(server: FakeOpenAIServer, run_dir: Path, **kw: object) -> BatchingClient:
+    settings = EndpointSettings(base_url=server.url, api_key="k", model="fake-model", max_retries=1)
+    return BatchingClient(
+        settings, run_dir / LEDGER, gather_seconds=0.05, poll_seconds=0.01, max_poll_seconds=0.02, **kw
+    )  # type: ignore[arg-type]
+
+
+async def _ask_all(client: BatchingClient, prompts: list[str], step: str = "instructions") -> list[Completion]:
+    try:
+        return list(await asyncio.gather(*(client.complete(step, p, PARAMS, seed=i) for i, p in enumerate(prompts))))
+    finally:
+        await client.aclose()
+
+
+def test_requests_asked_together_go_out_as_one_batch(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    server, batches = fake
+    client = _client(server, tmp_path)
+    answers = asyncio.run(_ask_all(client, [f"p{i}" for i in range(30)]))
+    assert [a.text for a in answers] == [f"answer to p{i}" for i in range(30)]
+    assert len(batches.created) == 1 and sum(batches.submissions.values()) == 30
+    assert client.usage.step("instructions").requests == 30
+    assert client.usage.step("instructions").prompt_tokens == 30
+    assert BatchLedger(tmp_path / LEDGER).batches == {batches.created[0]: list(batches.submissions)}
+
+
+def test_the_same_request_twice_is_one_line(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, batches = fake
+    client = _client(server, tmp_path)
+
+    async def go() -> list[Completion]:
+        try:
+            return list(await asyncio.gather(*(client.complete("classify", "same", PARAMS, seed=7) for _ in range(3))))
+        finally:
+            await client.aclose()
+
+    answers = asyncio.run(go())
+    assert {a.text for a in answers} == {"answer to same"}
+    assert sum(batches.submissions.values()) == 1
+
+
+def test_custom_id_follows_the_request() -> None:
+    s = EndpointSettings(base_url="http://x/v1", api_key="k", model="m")
+    assert custom_id(s, "p", PARAMS, 1) == custom_id(s, "p", PARAMS, 1)
+    others = {custom_id(s, "p", PARAMS, 2), custom_id(s, "q", PARAMS, 1), custom_id(s, "p", PARAMS, None)}
+    assert custom_id(s, "p", PARAMS, 1) not in others and len(others) == 3
+
+
+def test_failed_lines_are_sent_again_in_the_next_batch(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    server, batches = fake
+    batches.fail_rate = 0.3
+    client = _client(server, tmp_path, max_attempts=8)
+    answers = asyncio.run(_ask_all(client, [f"p{i}" for i in range(40)]))
+    assert [a.text for a in answers] == [f"answer to p{i}" for i in range(40)]
+    assert len(batches.created) > 1
+    resent = sum(n - 1 for n in batches.submissions.values())
+    assert resent == client.usage.step("instructions").retries > 0
+    ledger = BatchLedger(tmp_path / LEDGER)
+    assert all(len(ledger.attempts(cid)) == n for cid, n in batches.submissions.items())
+
+
+def test_a_failed_batch_is_sent_again(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, batches = fake
+    batches.fail_next = 1
+    answers = asyncio.run(_ask_all(_client(server, tmp_path), ["a", "b"]))
+    assert [a.text for a in answers] == ["answer to a", "answer to b"]
+    assert len(batches.created) == 2 and set(batches.submissions.values()) == {2}
+
+
+def test_too_many_failures_stop_with_one_line(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, batches = fake
+    batches.fail_rate = 1.0
+    with pytest.raises(EndpointError, match=r"failed in 2 batches \(last: HTTP 500.*run the same command again"):
+        asyncio.run(_ask_all(_client(server, tmp_path, max_attempts=2), ["a"]))
+    assert batches.submissions == {custom_id(_client(server, tmp_path).settings, "a", PARAMS, 0): 2}
+
+
+def test_the_rerun_the_message_suggests_gets_its_own_tries(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    """Issue 20 #6: the tries of earlier processes, kept in batches.jsonl, must not fail the rerun at once."""
+    server, batches = fake
+    batches.fail_rate = 1.0
+    with pytest.raises(EndpointError, match="run the same command again to retry"):
+        asyncio.run(_ask_all(_client(server, tmp_path, max_attempts=2), ["a"]))
+    batches.fail_rate = 0.0
+    rerun = _client(server, tmp_path, max_attempts=2)
+    answers = asyncio.run(_ask_all(rerun, ["a"]))
+    assert [a.text for a in answers] == ["answer to a"]
+    assert len(BatchLedger(tmp_path / LEDGER).attempts(custom_id(rerun.settings, "a", PARAMS, 0))) == 3
+
+
+def test_context_too_long_is_raised_for_the_pipeline_to_shorten(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    server, batches = fake
+    batches.fail_rate = 1.0
+    batches.line_error = (400, "context_length_exceeded", "This model's maximum context length is 8 tokens.")
+    with pytest.raises(ContextLengthError, match="longer than the model's context"):
+        asyncio.run(_ask_all(_client(server, tmp_path), ["a long prompt"]))
+    assert len(batches.created) == 1
+
+
+def test_a_rejected_line_is_not_sent_again(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, batches = fake
+    batches.fail_rate = 1.0
+    batches.line_error = (400, "invalid_value", "temperature is out of range")
+    with pytest.raises(EndpointError, match=r"a batch request was rejected \(HTTP 400 invalid_value: temperature"):
+        asyncio.run(_ask_all(_client(server, tmp_path), ["a"]))
+    assert len(batches.created) == 1
+
+
+def test_a_restarted_run_waits_for_the_batch_in_flight(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    server, batches = fake
+    batches.step_seconds = 0.3  # the batch stays in flight while the first client dies
+    prompts = [f"p{i}" for i in range(5)]
+
+    async def die_after_submit() -> None:
+        client = _client(server, tmp_path)
+        tasks = [
+            asyncio.ensure_future(client.complete("instructions", p, PARAMS, seed=i)) for i, p in enumerate(prompts)
+        ]
+        while not batches.created:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        for t in tasks:
+            t.cancel()
+        await client.aclose()
+
+    asyncio.run(die_after_submit())
+    assert len(batches.created) == 1
+    again = _client(server, tmp_path)
+    answers = asyncio.run(_ask_all(again, prompts))
+    assert [a.text for a in answers] == [f"answer to {p}" for p in prompts]
+    assert len(batches.created) == 1 and set(batches.submissions.values()) == {1}
+    assert again.batch_ids == batches.created
+
+
+def test_ledger_torn_last_line_is_dropped_and_damage_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / LEDGER
+    good = '{"file": "f1", "custom_ids": ["x"]}\n{"file": "f1", "batch": "b1"}\n'
+    path.write_text(good + '{"file": "f2", "cust')
+    ledger = BatchLedger(path)
+    assert ledger.batches == {"b1": ["x"]} and ledger.attempts("x") == ["f1"]
+    assert path.read_text() == good
+    path.write_text("garbage\n" + good)
+    with pytest.raises(InputError, match=r"batches.jsonl:1: not a batch record"):
+        BatchLedger(path)
+
+
+def test_a_batch_created_but_not_recorded_is_found_not_created_again(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    """A kill between the create call and the ledger line: the restart finds the batch by its input file."""
+    server, batches = fake
+    client = _client(server, tmp_path)
+
+    async def upload_and_create_unrecorded() -> None:
+        cid = custom_id(client.settings, "a", PARAMS, 0)
+        try:
+            file_id = await client._client.upload([BatchRequest(cid, "a", PARAMS, 0)])
+            client.ledger.add_file(file_id, [cid])
+            await client._client.create(file_id)  # killed before the ledger heard of this batch
+        finally:
+            await client.aclose()
+
+    asyncio.run(upload_and_create_unrecorded())
+    assert len(batches.created) == 1
+    again = _client(server, tmp_path)
+    answers = asyncio.run(_ask_all(again, ["a"]))
+    assert answers[0].text == "answer to a"
+    assert len(batches.created) == 1 and again.batch_ids == batches.created

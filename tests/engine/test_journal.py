@@ -1,0 +1,179 @@
+"""The response journal: durable before use, replayed instead of paid again, robust to torn and foreign lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from selfinstruct.engine.client import LLMClient
+from selfinstruct.engine.journal import JournaledClient, ResponseJournal, label, response_key
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
+from selfinstruct.errors import PoolError
+from tests.conftest import SEEDS
+from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
+from tests.servers.scripted_model import respond
+
+KEY = "sk-test-journal"
+PARAMS = StepParams(temperature=0.7, top_p=0.5, max_tokens=64)
+
+
+def test_keys_are_the_ones_earlier_versions_wrote() -> None:
+    """A key is how a resume finds what was paid for: made faster (the parameters' part once per parameter
+    set), it must stay the same hash, or every journal written before would be paid for again."""
+    params = StepParams(temperature=0.7, top_p=0.5, max_tokens=64, stop=("\n\n", "Task 2:"))
+    for _ in range(2):  # made, then cached
+        key = response_key("instances", "m", "chat", "Write a poem — 诗", params, 3)
+        assert key == "fe1b5b8142ff922f0afb6faf05f921879fc77cefbe4abdd9513935eb9d6ba91f"
+
+
+def test_key_covers_every_part_of_the_question() -> None:
+    base = response_key("instructions", "m", "chat", "prompt", PARAMS, 1)
+    assert base == response_key("instructions", "m", "chat", "prompt", PARAMS, 1)
+    others = [
+        response_key("classify", "m", "chat", "prompt", PARAMS, 1),
+        response_key("instructions", "m2", "chat", "prompt", PARAMS, 1),
+        response_key("instructions", "m", "completions", "prompt", PARAMS, 1),
+        response_key("instructions", "m", "chat", "prompt!", PARAMS, 1),
+        response_key("instructions", "m", "chat", "prompt", StepParams(0.7, 0.5, 65), 1),
+        response_key("instructions", "m", "chat", "prompt", StepParams(0.7, 0.5, 64, stop=("x",)), 1),
+        response_key("instructions", "m", "chat", "prompt", PARAMS, 2),
+        response_key("instructions", "m", "chat", "prompt", PARAMS, None),
+    ]
+    assert len({base, *others}) == len(others) + 1
+
+
+def test_append_then_reopen_replays(tmp_path: Path) -> None:
+    path = tmp_path / "responses.jsonl"
+    journal = ResponseJournal(path)
+    label(request=3, candidate=1)
+    asyncio.run(journal.append("k1", "classify", 5, Completion("Yes", "stop", 40, 1)))
+    asyncio.run(journal.append("k2", "instances", 6, Completion("Example 1\n写", "length", 50, 9)))
+    assert journal.get("k1") == Completion("Yes", "stop", 40, 1)
+    journal.close()
+    again = ResponseJournal(path)
+    assert len(again) == 2 and again.repair is None
+    assert again.get("k2") == Completion("Example 1\n写", "length", 50, 9)
+    assert again.get("k3") is None
+    first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    assert first["step"] == "classify" and first["request"] == 3 and first["candidate"] == 1  # for humans
+    again.close()
+
+
+def test_torn_last_line_is_cut_and_other_bad_lines_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "responses.jsonl"
+    good = {"key": "k1", "step": "s", "text": "t", "finish_reason": "stop", "prompt_tokens": 1, "completion_tokens": 1}
+    foreign = ["{not json", json.dumps({"key": "k2", "text": 3}), "[1]"]
+    lines = [json.dumps(good), *foreign, json.dumps(good | {"key": "k3"})]
+    intact = "".join(line + "\n" for line in lines)
+    path.write_bytes(intact.encode() + b'{"key": "k4", "te')
+    journal = ResponseJournal(path)
+    assert journal.repair is not None and journal.repair.line == 6 and journal.repair.action == "truncated"
+    assert path.read_bytes() == intact.encode()
+    assert len(journal) == 2 and journal.skipped == 3
+    assert journal.get("k3") is not None and journal.get("k4") is None
+    with pytest.raises(PoolError, match="another selfinstruct process"):
+        ResponseJournal(path)
+    journal.close()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(lambda r: Reply(text=f"answer to {r.prompt}"), api_key=KEY) as srv:
+        yield srv
+
+
+def test_a_replayed_response_never_reaches_the_endpoint(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    async def ask(prompts: list[str]) -> tuple[list[str], JournaledClient]:
+        journal = ResponseJournal(tmp_path / "responses.jsonl")
+        client = JournaledClient(LLMClient(EndpointSettings(server.url, KEY, "fake-model")), journal)
+        try:
+            answers = [(await client.complete("classify", p, PARAMS, seed=1)).text for p in prompts]
+        finally:
+            await client.aclose()
+            journal.close()
+        return answers, client
+
+    first, client = asyncio.run(ask(["one", "two"]))
+    assert first == ["answer to one", "answer to two"] and len(server.requests) == 2
+    assert client.usage.total().requests == 2 and client.replayed.total().requests == 0
+    again, client = asyncio.run(ask(["two", "three", "one"]))
+    assert again == ["answer to two", "answer to three", "answer to one"]
+    assert [r.prompt for r in server.requests] == ["one", "two", "three"]  # paid once each
+    assert client.usage.total().requests == 1 and client.replayed.total().requests == 2
+    assert client.replayed.total().total_tokens == server_tokens("two") + server_tokens("one")
+
+
+def server_tokens(prompt: str) -> int:
+    return len(prompt.split()) + len(f"answer to {prompt}".split())
+
+
+class Meter:
+    """The scripted model, counting the tokens the server spends (requests cut off by a kill included)."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Reply | str:
+        reply = respond(request)
+        text = reply if isinstance(reply, str) else reply.text
+        with self._lock:
+            self.tokens += len(request.prompt.split()) + len(text.split())
+        return reply
+
+    def take(self) -> int:
+        with self._lock:
+            spent, self.tokens = self.tokens, 0
+        return spent
+
+
+def _cli(out: Path, url: str, n: int) -> list[str]:
+    return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
+            "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q",
+            "--concurrency", "4"]  # fmt: skip
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_interrupted_run_resumes_without_paying_again(tmp_path: Path, sig: signal.Signals) -> None:
+    """Interrupted at about 1/6 of the target, then resumed: the same pool, and at most 5% more tokens paid
+    than a run that was never interrupted (what was in flight at the interruption is lost, nothing else)."""
+    n = 36
+    env = {**os.environ, "OPENAI_API_KEY": KEY}
+    env.pop("OPENAI_BASE_URL", None)
+    meter = Meter()
+    with FakeOpenAIServer(meter, api_key=KEY, latency=0.02) as srv:
+        reference = tmp_path / "reference"
+        subprocess.run(_cli(reference, srv.url, n), env=env, check=True, timeout=300, capture_output=True)
+        uninterrupted = meter.take()
+        out = tmp_path / "interrupted"
+        proc = subprocess.Popen(_cli(out, srv.url, n), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while _lines(out / "tasks.jsonl") < n // 6 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        assert _lines(out / "tasks.jsonl") < n, "the run finished before it could be interrupted"
+        journaled = _lines(out / "responses.jsonl")
+        assert journaled > 0
+        subprocess.run(_cli(out, srv.url, n), env=env, check=True, timeout=300, capture_output=True)
+        resumed = meter.take()
+    assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
+    assert resumed <= 1.05 * uninterrupted, (resumed, uninterrupted)
+    replayed = json.loads((out / "run.json").read_text(encoding="utf-8"))["replayed"]
+    # How many journaled responses were still uncommitted at the interruption depends on timing (the engine asks
+    # only for what can still matter, so often none is); those there were are replayed, never paid again.
+    assert sum(step["requests"] for step in replayed.values()) <= journaled

@@ -1,0 +1,138 @@
+"""`generate --batch` against the loopback fake of the Files and Batches endpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from selfinstruct.cli.app import cli
+from tests.conftest import SEEDS
+from tests.servers.fake_batches import FakeBatches
+from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers.scripted_model import respond
+
+KEY = "sk-test-batch"
+ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None, "SELFINSTRUCT_BATCH_POLL": "0.02"}
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
+    batches = FakeBatches()
+    with FakeOpenAIServer(respond, api_key=KEY, routes=batches) as server:
+        yield server, batches
+
+
+def _argv(out: Path, url: str, n: int, *extra: str) -> list[str]:
+    return ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", url, "--model", "fake-model",
+            "--seed", "7", "-n", str(n), "-q", *extra]  # fmt: skip
+
+
+def _run(out: Path, url: str, n: int, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, _argv(out, url, n, *extra), env=ENV)
+    return result.exit_code, result.stderr
+
+
+def test_batch_run_writes_the_pool_the_synchronous_run_writes(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    server, batches = fake
+    code, stderr = _run(tmp_path / "sync", server.url, 15)
+    assert code == 0, stderr
+    server.reset()
+    code, stderr = _run(tmp_path / "batch", server.url, 15, "--batch")
+    assert code == 0, stderr
+    assert (tmp_path / "batch" / "tasks.jsonl").read_bytes() == (tmp_path / "sync" / "tasks.jsonl").read_bytes()
+    assert all(r.outcome == "batch" for r in server.requests)
+    assert sum(batches.submissions.values()) == len(server.requests)
+    assert set(batches.submissions.values()) == {1}
+    run = json.loads((tmp_path / "batch" / "run.json").read_text())
+    assert run["batches"] == batches.created and len(batches.created) >= 3  # instructions, classify, instances
+    assert "in_progress" in stderr and "completed" in stderr
+
+
+def test_200_tasks_with_5_percent_of_lines_failing(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, batches = fake
+    batches.fail_rate = 0.05
+    code, stderr = _run(tmp_path / "run", server.url, 200, "--batch")
+    assert code == 0, stderr
+    lines = (tmp_path / "run" / "tasks.jsonl").read_text().splitlines()
+    assert len(lines) == 200
+    resent = sum(n - 1 for n in batches.submissions.values())
+    assert resent > 0
+    usage = json.loads((tmp_path / "run" / "run.json").read_text())["usage"]
+    assert sum(step["retries"] for step in usage.values()) == resent
+
+
+def test_batch_is_refused_for_the_embedded_model(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["generate", "--out", str(tmp_path / "run"), "-n", "2", "--batch"], env={"OPENAI_API_KEY": None}
+    )
+    assert result.exit_code == 2
+    assert "--batch needs an endpoint with the Batch API" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_kill_9_while_a_batch_is_in_flight_then_resume(tmp_path: Path) -> None:
+    batches = FakeBatches(step_seconds=0.4)  # each batch stays in flight for about a second
+    env = {**os.environ, **{k: v for k, v in ENV.items() if v is not None}}
+    env.pop("OPENAI_BASE_URL", None)
+    with FakeOpenAIServer(respond, api_key=KEY, routes=batches) as server:
+        code, stderr = _run(tmp_path / "reference", server.url, 20)
+        assert code == 0, stderr
+        out = tmp_path / "killed"
+        cmd = [sys.executable, "-m", "selfinstruct", *_argv(out, server.url, 20, "--batch")]
+        proc = subprocess.Popen(cmd, env=env)
+        deadline = time.monotonic() + 30
+        while len(batches.created) < 2 and time.monotonic() < deadline:  # the second batch is in flight
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        in_flight = list(batches.created)
+        assert len(in_flight) >= 2
+        subprocess.run(cmd, env=env, check=True, timeout=120)
+    assert (out / "tasks.jsonl").read_bytes() == (tmp_path / "reference" / "tasks.jsonl").read_bytes()
+    assert set(batches.submissions.values()) == {1}, "a request was submitted twice"
+    assert json.loads((out / "run.json").read_text())["batches"] == batches.created
+    assert batches.created[: len(in_flight)] == in_flight
+
+
+def test_batch_prices_are_the_given_prices_times_the_discount(tmp_path: Path) -> None:
+    base = ["generate", "--dry-run", "-n", "100", "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
+            "--out", str(tmp_path / "run"), "--price-input", "1", "--price-output", "2"]  # fmt: skip
+    sync = CliRunner().invoke(cli, base, env=ENV)
+    half = CliRunner().invoke(cli, [*base, "--batch"], env=ENV)
+    third = CliRunner().invoke(cli, [*base, "--batch", "--batch-discount", "0.3"], env=ENV)
+    assert sync.exit_code == half.exit_code == third.exit_code == 0, sync.stderr + half.stderr + third.stderr
+    assert "at $1 / $2 per 1M" in sync.stdout and "at $0.5 / $1 per 1M" in half.stdout
+    assert "at $0.3 / $0.6 per 1M" in third.stdout and "Batch API prices" in half.stdout
+    refused = CliRunner().invoke(cli, [*base, "--batch-discount", "0.3"], env=ENV)
+    assert refused.exit_code == 2 and "pass --batch too" in refused.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_token_budget_holds_across_batch_rounds(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, _ = fake
+    code, stderr = _run(tmp_path / "run", server.url, 500, "--batch", "--max-tokens-total", "30000")
+    assert code == 3, stderr  # budget reached before the target
+    usage = json.loads((tmp_path / "run" / "run.json").read_text())["usage"]
+    used = sum(step["prompt_tokens"] + step["completion_tokens"] for step in usage.values())
+    assert 0 < used <= 30000
+
+
+def test_alpaca_mode_in_batches(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    server, batches = fake
+    code, stderr = _run(tmp_path / "sync", server.url, 30, "--mode", "alpaca")
+    assert code == 0, stderr
+    code, stderr = _run(tmp_path / "batch", server.url, 30, "--mode", "alpaca", "--batch")
+    assert code == 0, stderr
+    assert (tmp_path / "batch" / "tasks.jsonl").read_bytes() == (tmp_path / "sync" / "tasks.jsonl").read_bytes()
+    assert batches.created and set(batches.submissions.values()) == {1}

@@ -1,0 +1,1 @@
+"""The loopback fake servers and scripted models the tests run against, with their own tests."""
