@@ -47,7 +47,7 @@ RESPONDERS = {"scripted": "tests.servers.scripted_model:respond", "realistic": "
 def start_server(
     latency: float, responder_spec: str = RESPONDERS["realistic"], faults: list[str] | None = None
 ) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--latency", str(latency)]
+    cmd = [sys.executable, str(ROOT / "tests" / "servers" / "fake_openai.py"), "--port", "0", "--latency", str(latency)]
     responder = ["--responder", responder_spec, *(arg for fault in faults or [] for arg in ("--fault", fault))]
     proc = subprocess.Popen([*cmd, *responder], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
