@@ -28,16 +28,18 @@ sys.path.insert(0, str(ROOT))
 
 from click.testing import CliRunner  # noqa: E402
 
-import selfinstruct.pipeline.settings as defaults  # noqa: E402
+import selfinstruct.methods.alpaca.method as alpaca  # noqa: E402
+import selfinstruct.methods.self_instruct.params as self_instruct  # noqa: E402
 from selfinstruct.cli.app import cli  # noqa: E402
 from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request  # noqa: E402
 from tests.servers.scripted_model import _instruction, _rng, respond  # noqa: E402
 
 ORIGINAL = {"ALPACA_STOPS": ("\n20", "20.", "20 ."), "INSTANCE_STOPS": ("Example 6", "Task:", "任务：")}
-AT_TASK = {"ALPACA_STOPS": defaults.ALPACA_STOPS, "INSTANCE_STOPS": ("\nExample 6", "\n示例 6", "\nTask:", "\n任务：")}
-TODAY = {"ALPACA_STOPS": defaults.ALPACA_STOPS, "INSTANCE_STOPS": defaults.INSTANCE_STOPS}
+AT_TASK = {"ALPACA_STOPS": alpaca.ALPACA_STOPS, "INSTANCE_STOPS": ("\nExample 6", "\n示例 6", "\nTask:", "\n任务：")}
+TODAY = {"ALPACA_STOPS": alpaca.ALPACA_STOPS, "INSTANCE_STOPS": self_instruct.INSTANCE_STOPS}
 STOP_SETS = (("original", ORIGINAL), ("at Task:", AT_TASK), ("today", TODAY))
-MAX_TOKENS = defaults.default_params("completions")["instances"].max_tokens
+MAX_TOKENS = self_instruct.default_params("completions")["instances"].max_tokens
+OWNER = {"ALPACA_STOPS": alpaca, "INSTANCE_STOPS": self_instruct}  # the module whose defaults read each
 
 
 def _next_task(rng_value: int, output_first: bool) -> str:
@@ -90,7 +92,7 @@ def responder(request: Request) -> Reply | str:
 def run(n: int, mode: str, stops: dict[str, tuple[str, ...]], profile: str) -> tuple[int, int, int, float]:
     """(tasks, generative outputs, outputs cut, instance completion tokens per task) of one run."""
     for name, value in stops.items():
-        setattr(defaults, name, value)
+        setattr(OWNER[name], name, value)
     fake = FakeOpenAIServer(responder, profile=profile, enforce_max_tokens=True)
     with tempfile.TemporaryDirectory() as tmp, fake as server:
         out = Path(tmp) / "run"
