@@ -223,8 +223,9 @@ def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
         loop.interrupt()
         if paid.in_flight:
             again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-            notice(f"interrupted: finishing {paid.in_flight} request(s) already paid for, each within --timeout "
-                   f"({again} again to abandon them)")  # fmt: skip
+            # "sent", not "paid for": the embedded model costs time, not money, and says the same.
+            notice(f"interrupted: finishing {paid.in_flight} request(s) already sent, each within --timeout, so "
+                   f"that a resume does not ask them again ({again} again to abandon them)")  # fmt: skip
 
     return hook
 
