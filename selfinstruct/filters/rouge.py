@@ -50,6 +50,7 @@ from selfinstruct.filters.rouge_codes import (
     post,
 )
 from selfinstruct.filters.rouge_join import similar_pairs
+from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import (
     FloatArray,
     IntArray,
@@ -63,7 +64,6 @@ from selfinstruct.filters.rouge_topk import top_k
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
-_EPS = 1e-6  # margin of every bound (and of float error); only ever admits extra candidates
 DEFAULT_BLOCK = 64
 JOIN_MIN = 4096  # add_unique calls with at least this many instructions use the batch join by default
 _SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidfuzz's per-call overhead

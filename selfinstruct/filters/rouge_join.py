@@ -35,9 +35,9 @@ import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
+from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap
 
-_EPS = 1e-6  # margin of every bound; only ever admits extra candidates
 _LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone, with one more, with two more
 _CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
 _CHUNK_TUPLES = 1 << 18  # candidate (text, text) tuples expanded per step (a dozen arrays of this many)

@@ -16,6 +16,8 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
+EPS = 1e-6  # margin of every bound (and of float error) in the index and the join; only admits extra candidates
+
 
 def rouge_fmeasure(lcs: int, m: int, n: int) -> float:
     """ROUGE-L F1 computed exactly as rouge-score does it (same float operations, same order)."""

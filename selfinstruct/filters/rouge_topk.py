@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import FloatArray, IntArray, overlaps
 
-_EPS = 1e-6  # margin of every bound (and of float error); only ever admits extra candidates
 _LEVELS = 1024  # bands of most_similar's bounds, a power of two
 
 
