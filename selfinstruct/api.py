@@ -22,6 +22,7 @@ from selfinstruct.audit.dry_run import AuditDryRun, dry_run_audit
 from selfinstruct.audit.run import AuditReport
 from selfinstruct.audit.run import audit as run_audit
 from selfinstruct.audit.settings import AuditOptions, resolve_audit_settings
+from selfinstruct.engine.endpoint import Notice
 from selfinstruct.export.options import resolve_export_settings
 from selfinstruct.export.result import ExportResult
 from selfinstruct.export.write import export_data
@@ -37,8 +38,6 @@ from selfinstruct.pipeline.report import RunReport
 from selfinstruct.pipeline.scheduler import Progress
 from selfinstruct.pipeline.settings import GenerateOptions, resolve_generate_settings
 from selfinstruct.stats.report import Stats
-
-Notice = Callable[[str], None]
 
 
 def _to_stderr(message: str) -> None:

@@ -28,7 +28,7 @@ from selfinstruct.engine import aio
 from selfinstruct.engine.budget import Budget, BudgetExhausted, Reservation, describe_caps, upper_prompt_tokens
 from selfinstruct.engine.client import Completer, LLMClient, engine_counters, with_served_model
 from selfinstruct.engine.context_window import ContextLengthError
-from selfinstruct.engine.endpoint import endpoint_for
+from selfinstruct.engine.endpoint import Notice, endpoint_for
 from selfinstruct.engine.journal import JournaledClient, ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -38,7 +38,6 @@ from selfinstruct.io.templates import PromptSet, load_prompts
 from selfinstruct.methods.registry import TEMPLATE_NAMES
 from selfinstruct.tasks import Task
 
-Notice = Callable[[str], None]
 # Called with (instances in the journal, engine counters) at the start, after each verdict and every TICK seconds.
 Progress = Callable[[int, dict[str, Any]], object]
 TICK = 1.0
