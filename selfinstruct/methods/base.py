@@ -31,6 +31,7 @@ from selfinstruct.tasks import Instance, Task
 # What the dry-run estimate assumes of every method's candidates.
 PASS_FILTERS = 0.75  # of new instructions: not too short or long, no blacklisted word, not a near-duplicate
 USABLE_INSTANCES = 0.95  # of those: the reply gives at least one valid instance
+SAMPLES = 20  # seeds (and seed tasks) the dry run's averages are taken over
 
 
 @dataclass
@@ -171,8 +172,17 @@ class Method(Protocol):
     async def complete(self, run: Run, request: int, cand: Candidate) -> None: ...
 
     def estimate(
-        self, settings: MethodSettings, seeds: Sequence[Task], prompts: PromptSet, rng: random.Random, n: int
-    ) -> Estimate: ...
+        self,
+        settings: MethodSettings,
+        seeds: Sequence[Task],
+        sample: Sequence[Task],
+        prompts: PromptSet,
+        rng: random.Random,
+        n: int,
+    ) -> Estimate:
+        """The dry run's figures for `n` tasks; `sample` holds the seeds averages are taken over (drawn from
+        `rng` before it reaches the method)."""
+        ...
 
 
 def halve(demos: list[Any]) -> list[Any]:

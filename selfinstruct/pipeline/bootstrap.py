@@ -42,7 +42,6 @@ from selfinstruct.filters import FilterChain, Rejection
 from selfinstruct.io.seeds import demonstration_seeds
 from selfinstruct.io.templates import PromptSet
 from selfinstruct.methods.base import Candidate, JobResult
-from selfinstruct.methods.registry import method_named
 from selfinstruct.pipeline.rejections import candidate_rejection, response_rejection
 from selfinstruct.pipeline.report import RunReport
 from selfinstruct.pipeline.rounds import horizon
@@ -83,7 +82,7 @@ class Bootstrap(Scheduler):
         self.prompts = prompts
         self.seeds = list(seeds)
         self.demo_seeds = demonstration_seeds(self.seeds, classification_only=settings.classification_only)
-        self.method = method_named(settings.mode)
+        self.method = settings.method
         self.method.check_seeds(self.seeds, settings, settings.seeds, decided=True)
         self.seed = seed
         self.progress = progress

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 from selfinstruct.engine.types import Prices
-from selfinstruct.methods.registry import method_named
+from selfinstruct.methods.base import SAMPLES
 from selfinstruct.pipeline.generate import load_inputs
 from selfinstruct.pipeline.settings import GenerateSettings
 
@@ -41,7 +41,7 @@ def describe_target(settings: GenerateSettings) -> Target:
     else:
         endpoint = e.where
         model = e.model or "the first model the server lists"
-    steps = method_named(settings.mode).describe(settings)
+    steps = settings.method.describe(settings)
     steps.append("embedded-model sampling settings" if settings.local else "endpoint sampling settings")
     if settings.batch:
         steps.append("Batch API")
@@ -72,7 +72,9 @@ class DryRun:
 def dry_run(settings: GenerateSettings) -> DryRun:
     """One rendered prompt per step and an estimate of requests, tokens and dollars for the target."""
     seeds, prompts = load_inputs(settings)
-    est = method_named(settings.mode).estimate(settings, seeds, prompts, random.Random(settings.seed or 0), settings.n)
+    rng = random.Random(settings.seed or 0)
+    sample = rng.sample(seeds, min(len(seeds), SAMPLES))  # the seeds the averages are taken over
+    est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n)
     requests, prompt_each, completion_each = est.requests, est.prompt_each, est.completion_each
     shown, assumptions = est.shown, est.assumptions
     if settings.batch and settings.prices is not None:

@@ -27,7 +27,7 @@ from selfinstruct.filters import FilterChain
 from selfinstruct.io.rundir import RUN
 from selfinstruct.io.seeds import check_classification_seeds, load_tasks
 from selfinstruct.io.templates import PromptSet, load_prompts
-from selfinstruct.methods.registry import TEMPLATE_NAMES, method_named
+from selfinstruct.methods.registry import TEMPLATE_NAMES
 from selfinstruct.methods.self_instruct.method import classify
 from selfinstruct.pipeline.bootstrap import Bootstrap
 from selfinstruct.pipeline.report import RunReport
@@ -40,14 +40,14 @@ from selfinstruct.tasks import Task
 
 def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
     """Enough seeds for the demonstrations the method needs."""
-    method_named(settings.mode).check_seeds(seeds, settings, settings.seeds)
+    settings.method.check_seeds(seeds, settings, settings.seeds)
 
 
 def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
     """Everything read from the user's files, validated before any request or write."""
     seeds = load_tasks(settings.seeds)
     check_seeds(seeds, settings)
-    method = method_named(settings.mode)
+    method = settings.method
     prompts = load_prompts(settings.language, settings.prompts_dir, method.prompt_templates,
                            known=(*TEMPLATE_NAMES, *AUDIT_TEMPLATES))  # fmt: skip
     return seeds, prompts
@@ -232,7 +232,7 @@ def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
 
 def _templates(settings: GenerateSettings) -> list[str]:
     """The templates the run renders: a resume must find them unchanged (the others may be edited freely)."""
-    return method_named(settings.mode).templates(settings)
+    return settings.method.templates(settings)
 
 
 def generate(

@@ -15,6 +15,7 @@ from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_THRESHOLD, FILTER_NAMES
 from selfinstruct.io.resources import default_seeds
+from selfinstruct.methods.base import Method
 from selfinstruct.methods.registry import METHODS, method_named
 from selfinstruct.pipeline.rounds import SCHEDULE
 from selfinstruct.text import Language
@@ -65,6 +66,11 @@ class GenerateSettings:
     classification_only: bool = False  # demonstrations from classification seeds, classification prompt
     batch: bool = False  # through the Batch API; the same requests, so the same pool
     batch_poll: float = 5.0
+
+    @property
+    def method(self) -> Method:
+        """The generation method `mode` names (checked against the registry when the settings are resolved)."""
+        return method_named(self.mode)
 
     def output_affecting(self) -> dict[str, object]:
         """Settings that change what is generated: a resumed run must use the same values."""

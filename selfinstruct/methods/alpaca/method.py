@@ -18,6 +18,7 @@ from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
 from selfinstruct.methods.alpaca.prompts import TEMPLATES, render_alpaca
 from selfinstruct.methods.base import (
     PASS_FILTERS,
+    SAMPLES,
     USABLE_INSTANCES,
     Candidate,
     Estimate,
@@ -36,7 +37,6 @@ from selfinstruct.tasks import Instance, Task
 # Alpaca's batch ends before task 20: its separator, or its label at a line start when a model drops the
 # separator; never "20." alone, which a line of an output may start with ("20.50 is the total").
 ALPACA_STOPS = ("\n###\n20", "\n20. Instruction", "\n20. 指令")
-SAMPLES = 20  # seeds the dry run's averages are taken over
 
 
 class Alpaca:
@@ -117,10 +117,15 @@ class Alpaca:
         raise NotImplementedError("alpaca candidates come complete")
 
     def estimate(
-        self, settings: MethodSettings, seeds: Sequence[Task], prompts: PromptSet, rng: random.Random, n: int
+        self,
+        settings: MethodSettings,
+        seeds: Sequence[Task],
+        sample: Sequence[Task],
+        prompts: PromptSet,
+        rng: random.Random,
+        n: int,
     ) -> Estimate:
         per = settings.new_per_request
-        rng.sample(list(seeds), min(len(seeds), SAMPLES))  # (drawn as Self-Instruct's estimate does: same rng path)
         usable = [t for t in seeds if t.instances]
         demo_sets = [rng.sample(usable, settings.demos) for _ in range(5)]
         rendered = [render_alpaca(prompts, settings.language, demos, per) for demos in demo_sets]

@@ -48,7 +48,6 @@ from selfinstruct.tasks import Task
 
 log = logging.getLogger(__name__)
 _TASK_LINE = re.compile(r"(?m)^(?:Task|任务)\s*[:：].*$")
-SAMPLES = 20  # seeds the dry run's averages are taken over
 
 
 class SelfInstruct:
@@ -169,10 +168,15 @@ class SelfInstruct:
     # -- the dry run ----------------------------------------------------------------------------------------
 
     def estimate(
-        self, settings: MethodSettings, seeds: Sequence[Task], prompts: PromptSet, rng: random.Random, n: int
+        self,
+        settings: MethodSettings,
+        seeds: Sequence[Task],
+        sample: Sequence[Task],
+        prompts: PromptSet,
+        rng: random.Random,
+        n: int,
     ) -> Estimate:
         per, lang, p = settings.new_per_request, settings.language, settings.params
-        sample = rng.sample(list(seeds), min(len(seeds), SAMPLES))
         pool = demonstration_seeds(seeds, classification_only=settings.classification_only)
         demo_lists = [[t.instruction for t in rng.sample(pool, min(len(pool), settings.demos))] for _ in range(5)]
         only = settings.classification_only
