@@ -20,12 +20,14 @@ if TYPE_CHECKING:
         export_pool,
         filter_file,
         generate,
+        respond_pool,
         validate_seeds,
     )
     from selfinstruct.audit.settings import AuditOptions
     from selfinstruct.engine.options import EngineOptions
     from selfinstruct.errors import InputError, SelfInstructError
     from selfinstruct.pipeline.filter_settings import FilterSettings
+    from selfinstruct.pipeline.respond.settings import RespondOptions
     from selfinstruct.pipeline.settings import GenerateOptions
 
 _LAZY = {
@@ -38,12 +40,14 @@ _LAZY = {
             "filter_file",
             "compute_stats",
             "export_pool",
+            "respond_pool",
             "validate_seeds",
         ),
         "selfinstruct.api",
     ),
     "GenerateOptions": "selfinstruct.pipeline.settings",
     "AuditOptions": "selfinstruct.audit.settings",
+    "RespondOptions": "selfinstruct.pipeline.respond.settings",
     "EngineOptions": "selfinstruct.engine.options",
     "FilterSettings": "selfinstruct.pipeline.filter_settings",
     "InputError": "selfinstruct.errors",
@@ -55,6 +59,7 @@ __all__ = [
     "FilterSettings",
     "GenerateOptions",
     "InputError",
+    "RespondOptions",
     "SelfInstructError",
     "__version__",
     "audit_pool",
@@ -64,6 +69,7 @@ __all__ = [
     "export_pool",
     "filter_file",
     "generate",
+    "respond_pool",
     "validate_seeds",
 ]
 

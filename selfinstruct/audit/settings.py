@@ -85,7 +85,8 @@ def default_journal(source: Path) -> Path:
     return source.with_name(source.stem + "." + JOURNAL)
 
 
-def _run_language(source: Path) -> Language:
+def run_language(source: Path) -> Language:
+    """The language a run directory (or the run of a task file) was generated in, from its run.json; "en"."""
     run = (source if source.is_dir() else source.parent) / RUN
     try:
         language = json.loads(run.read_text(encoding="utf-8")).get("settings", {}).get("language")
@@ -150,7 +151,7 @@ def resolve_audit_settings(o: AuditOptions) -> AuditSettings:
     api: Api = o.api or "chat"
     model = o.judge_model or ("gpt-4o-mini" if api_key and not base_url else "")
     prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
-    language: Language = o.language or _run_language(source)
+    language: Language = o.language or run_language(source)
     if o.batch and local:
         raise InputError(
             "--batch needs a judge endpoint with the Batch API (--judge-base-url or a key); the embedded model has none"
