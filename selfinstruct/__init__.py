@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         export_pool,
         filter_file,
         generate,
+        prefer_answers,
         respond_pool,
         validate_seeds,
     )
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from selfinstruct.engine.options import EngineOptions
     from selfinstruct.errors import InputError, SelfInstructError
     from selfinstruct.pipeline.filter_settings import FilterSettings
+    from selfinstruct.pipeline.prefer.settings import PreferOptions
     from selfinstruct.pipeline.respond.settings import RespondOptions
     from selfinstruct.pipeline.settings import GenerateOptions
 
@@ -41,6 +43,7 @@ _LAZY = {
             "compute_stats",
             "export_pool",
             "respond_pool",
+            "prefer_answers",
             "validate_seeds",
         ),
         "selfinstruct.api",
@@ -48,6 +51,7 @@ _LAZY = {
     "GenerateOptions": "selfinstruct.pipeline.settings",
     "AuditOptions": "selfinstruct.audit.settings",
     "RespondOptions": "selfinstruct.pipeline.respond.settings",
+    "PreferOptions": "selfinstruct.pipeline.prefer.settings",
     "EngineOptions": "selfinstruct.engine.options",
     "FilterSettings": "selfinstruct.pipeline.filter_settings",
     "InputError": "selfinstruct.errors",
@@ -59,6 +63,7 @@ __all__ = [
     "FilterSettings",
     "GenerateOptions",
     "InputError",
+    "PreferOptions",
     "RespondOptions",
     "SelfInstructError",
     "__version__",
@@ -69,6 +74,7 @@ __all__ = [
     "export_pool",
     "filter_file",
     "generate",
+    "prefer_answers",
     "respond_pool",
     "validate_seeds",
 ]

@@ -9,14 +9,17 @@ every reply is in the ledger (ResponseJournal) before what follows from it is wr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from selfinstruct.engine.budget import Budget, BudgetExhausted, Reservation, describe_caps, upper_prompt_tokens
 from selfinstruct.engine.client import Completer, LLMClient
-from selfinstruct.engine.journal import JournaledClient, ResponseJournal
-from selfinstruct.engine.types import EndpointSettings, Prices, Usage
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.journal import JournaledClient, ResponseJournal, response_key
+from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, Usage
 
 T = TypeVar("T")
 TICK = 1.0  # seconds between progress ticks while nothing lands (a 429 wait, a batch in flight)
@@ -144,3 +147,66 @@ async def run_items(
         failure = None if w.cancelled() else w.exception()
         if failure is not None:
             raise failure
+
+
+class NotJournaled(Exception):
+    """ReplayOnly was asked something the journal does not hold: it must be sent."""
+
+
+class ReplayOnly:
+    """A client that answers from the journal only: a rerun first replays what was paid for (free, without a
+    reservation, so a run stopped by its cap can still rewrite its outputs), and sends only the rest."""
+
+    def __init__(self, endpoint: EndpointSettings, ledger: ResponseJournal) -> None:
+        self.endpoint = endpoint
+        self.ledger = ledger
+
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
+        hit = self.ledger.get(response_key(step, self.endpoint.model, self.endpoint.api, prompt, params, seed))
+        if hit is None:
+            raise NotJournaled
+        return hit
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The last reply of a question asked until it could be read, and what all its attempts cost."""
+
+    reply: Completion
+    why: str  # "" when the last reply was read
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Asker(Protocol):
+    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
+
+
+async def ask_until_read(
+    client: Asker,
+    step: str,
+    prompt: str,
+    params: StepParams,
+    seeds: Sequence[int],
+    unreadable: Callable[[Completion], str],
+    retry_temperature: float = 0.7,
+) -> Asked:
+    """Ask, and ask again with the next seed while `unreadable` says why the reply cannot be used (at most one
+    attempt per seed). A retry samples at `retry_temperature`: greedy decoding would repeat the same reply."""
+    reply = Completion("", "empty", 0, 0)
+    why = ""
+    prompt_tokens = completion_tokens = attempts = 0
+    for attempt, seed in enumerate(seeds):
+        attempts = attempt + 1
+        sampling = params if attempt == 0 else dataclasses.replace(params, temperature=retry_temperature)
+        try:
+            reply = await client.complete(step, prompt, sampling, seed=seed)
+        except ContextLengthError:
+            return Asked(reply, "prompt longer than the judge's context", attempts, prompt_tokens, completion_tokens)
+        prompt_tokens += reply.prompt_tokens
+        completion_tokens += reply.completion_tokens
+        why = unreadable(reply)
+        if not why:
+            break
+    return Asked(reply, why, attempts, prompt_tokens, completion_tokens)
