@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from selfinstruct.export import alpaca, openai_chat, prompt_completion, sharegpt
+from selfinstruct.export import alpaca, dpo, openai_chat, prompt_completion, sharegpt
 from selfinstruct.export.format import ExportFormat
 from selfinstruct.export.hf import format as hf
 
@@ -14,5 +14,7 @@ FORMATS: dict[str, ExportFormat] = {
         openai_chat.FORMAT,
         prompt_completion.FORMAT,
         hf.FORMAT,
+        dpo.FORMAT,
+        dpo.TEXT_FORMAT,
     )
 }
