@@ -36,16 +36,23 @@ def _model(gguf: Path) -> tuple[Any, Any]:
 
 
 def _check(prepared: Any, source: Any, tokenizer: Any, conversational: bool) -> dict[str, Any]:
-    """Rows whose chosen and rejected ids (as TRL prepared them) decode to exactly each answer (+ end of turn)."""
+    """Rows whose chosen and rejected ids (TRL 1.16: prompt_ids, chosen_ids, rejected_ids) decode to exactly each
+    answer (conversational: and its <|im_end|>, the newline after it and nothing else), and one decoded row."""
     exact = 0
+    example: dict[str, str] = {}
     for row, original in zip(prepared, source, strict=True):
         sides = []
         for side in ("chosen", "rejected"):
-            answer = original[side][0]["content"] + "<|im_end|>" if conversational else original[side]
-            decoded = tokenizer.decode(row[f"{side}_input_ids"])
-            sides.append(decoded.rstrip("\n").removesuffix(tokenizer.eos_token or "") in (answer, answer.rstrip()))
+            decoded = tokenizer.decode(row[f"{side}_ids"])
+            if conversational:
+                sides.append(decoded == original[side][0]["content"] + "<|im_end|>\n")
+            else:
+                sides.append(decoded.removesuffix(tokenizer.eos_token or "") == original[side])
+            example.setdefault(side, decoded)
+        example.setdefault("prompt", tokenizer.decode(row["prompt_ids"]))
         exact += all(sides)
-    return {"rows": len(prepared), "answers_exact": exact, "columns": sorted(prepared.column_names)}
+    return {"rows": len(prepared), "answers_exact": exact, "columns": sorted(prepared.column_names),
+            "first_row_decoded": example}  # fmt: skip
 
 
 def main() -> None:
