@@ -56,7 +56,7 @@ def read_pairs(settings: ExportSettings) -> list[dict[str, Any]]:
     return pairs
 
 
-def _conversational(pair: dict[str, Any], ctx: RecordContext) -> Record:
+def conversational_record(pair: dict[str, Any], ctx: RecordContext) -> Record:
     system = [{"role": "system", "content": ctx.settings.system}] if ctx.settings.system else []
     prompt = [*system, {"role": "user", "content": join_prompt(pair["instruction"], pair.get("input", ""))}]
     return {"prompt": prompt, "chosen": [{"role": "assistant", "content": pair["chosen"]["output"]}],
@@ -83,7 +83,7 @@ FORMAT = ExportFormat(
     None,
     system_turn=True,
     pairs=read_pairs,
-    pair_record=_conversational,
+    pair_record=conversational_record,
     notes=_notes,
 )
 TEXT_FORMAT = ExportFormat(

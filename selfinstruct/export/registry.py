@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from selfinstruct.export import alpaca, dpo, openai_chat, prompt_completion, sharegpt
 from selfinstruct.export.format import ExportFormat
+from selfinstruct.export.hf import dpo as hf_dpo
 from selfinstruct.export.hf import format as hf
 
 FORMATS: dict[str, ExportFormat] = {
@@ -16,5 +17,6 @@ FORMATS: dict[str, ExportFormat] = {
         hf.FORMAT,
         dpo.FORMAT,
         dpo.TEXT_FORMAT,
+        hf_dpo.FORMAT,
     )
 }

@@ -188,7 +188,7 @@ def test_alpaca_prompt_format_over_completions(tmp_path: Path, server: FakeOpenA
     out = tmp_path / "alpaca"
     assert run(server, tmp_path / "run", out, "--model", "strong", "--api", "completions",
                "--prompt-format", "alpaca")[0] == 0  # fmt: skip
-    prompts = sorted((r.body["prompt"] for r in server.requests), key=lambda p: p.split("#")[1])  # by task
+    prompts = sorted((r.body["prompt"] for r in server.requests), key=lambda p: p.split("task #")[1])  # by task
     assert prompts[0].startswith("Below is an instruction that describes a task. Write a response")
     assert prompts[0].endswith("### Instruction:\nDo task #0.\n\n### Response:\n")
     assert prompts[1].endswith("### Instruction:\nDo task #1.\n\n### Input:\ninput 1.0\n\n### Response:\n")
