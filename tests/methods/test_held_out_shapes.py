@@ -23,7 +23,8 @@ from selfinstruct.engine.reasoning import REASONING_ROOM
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.engine.wire import is_openai_reasoning_model, request_body, request_path
 from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.methods.self_instruct.prompts import list_end_stop
 from selfinstruct.methods.self_instruct.stopcut import is_cut

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.tasks import Instance
 

@@ -18,7 +18,8 @@ from openai import OpenAI
 from selfinstruct.cli.app import cli
 from selfinstruct.engine.types import Completion
 from selfinstruct.engine.wire import completion_of
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.params import classification_stops
 from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field, task_tail
 from selfinstruct.pipeline.settings import default_params
