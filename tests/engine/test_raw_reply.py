@@ -4,6 +4,7 @@ retried as a malformed 200, over real HTTP against the loopback fake."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -13,9 +14,7 @@ from selfinstruct.engine.raw_reply import read_reply
 from selfinstruct.engine.types import StepParams
 from selfinstruct.engine.wire import MalformedResponse, completion_of
 from selfinstruct.errors import EndpointError
-from tests.engine.test_llm import _complete
-from tests.servers.fake_openai import FakeOpenAIServer, Fault
-from tests.servers.hostile import usage_faults
+from tests.servers import Fault, StartServer, usage_faults
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=16)
 CHOICE = {"index": 0, "finish_reason": "stop", "logprobs": None}
@@ -34,19 +33,23 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_a_malformed_shape_is_retried_then_answered(kind: str) -> None:
-    with FakeOpenAIServer(lambda r: "ok") as server:
+def test_a_malformed_shape_is_retried_then_answered(
+    kind: str, fake_openai: StartServer, complete: Callable[..., str]
+) -> None:
+    with fake_openai(lambda r: "ok") as server:
         server.inject(Fault(body=json.dumps(MALFORMED[kind]), content_type="application/json"))
-        assert _complete(server, retries=2) == "ok"
+        assert complete(server, retries=2) == "ok"
         assert len(server.requests) == 2 and server.pending_faults() == 0
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_a_malformed_shape_every_time_is_one_clear_error(kind: str) -> None:
-    with FakeOpenAIServer(lambda r: "ok") as server:
+def test_a_malformed_shape_every_time_is_one_clear_error(
+    kind: str, fake_openai: StartServer, complete: Callable[..., str]
+) -> None:
+    with fake_openai(lambda r: "ok") as server:
         server.inject_when(lambda r: True, Fault(body=json.dumps(MALFORMED[kind]), content_type="application/json"), 9)
         with pytest.raises(EndpointError, match=r"gave up after 2 attempts \(malformed 200 response: "):
-            _complete(server, retries=1)
+            complete(server, retries=1)
 
 
 def _sdk_reading(body: dict[str, Any], api: Any) -> Any:

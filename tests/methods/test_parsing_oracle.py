@@ -23,7 +23,7 @@ from tests.methods.original_parsers import (
     original_classification_instances,
     original_generation_instances,
 )
-from tests.methods.test_parsing_properties import VERBS, labels
+from tests.methods.strategies import VERBS, labels
 
 # --------------------------------------------------------------------------------------------------------------
 # The original scripts as an oracle (tests/methods/original_parsers.py): for every reply the original reads, ours reads

@@ -525,7 +525,8 @@ class FakeOpenAIServer:
             thread.join(timeout=5)
 
     def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
+        """Start the server, unless a fixture already did (`with fake_openai(...) as server:` ends it sooner)."""
+        return self if self._httpd is not None else self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
