@@ -25,10 +25,10 @@ from selfinstruct.audit.settings import JUDGE_PARAMS, LOCAL_JUDGE_PARAMS
 from selfinstruct.cli.app import cli
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.engine.wire import request_body, request_path
+from selfinstruct.methods.registry import METHODS
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.methods.self_instruct.prompts import list_end_stop
 from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field
-from selfinstruct.pipeline.settings import default_params
 from tests.servers import (
     PROFILES,
     FakeBatches,
@@ -50,7 +50,7 @@ def _default_requests() -> list[tuple[str, str, dict[str, object]]]:
     out = []
     for api, local, language in itertools.product(("chat", "completions"), (False, True), ("en", "zh")):
         endpoint = EndpointSettings(base_url="http://127.0.0.1:9/v1", api_key="k", model="m", api=api)
-        params = default_params(api, local=local)
+        params = {step: p for m in METHODS.values() for step, p in m.default_params(api, local=local).items()}
         # The instruction list also stops at the marker after the last task asked for (see bootstrap._params).
         stops = tuple(dict.fromkeys((*params["instructions"].stop, list_end_stop(language, 17))))[:4]
         params["instructions"] = dataclasses.replace(params["instructions"], stop=stops)
@@ -278,7 +278,8 @@ def test_cli_top_p_zero_is_refused_before_any_request(tmp_path: Path, fake_opena
 
 def test_step_params_defaults_are_greedy_without_top_p_zero() -> None:
     for api, local in itertools.product(("chat", "completions"), (False, True)):
-        for step, p in default_params(api, local=local).items():
+        every = {step: p for m in METHODS.values() for step, p in m.default_params(api, local=local).items()}
+        for step, p in every.items():
             assert isinstance(p, StepParams) and 0.0 < p.top_p <= 1.0, (api, local, step)
 
 

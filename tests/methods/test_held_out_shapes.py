@@ -23,12 +23,12 @@ from selfinstruct.engine.reasoning import REASONING_ROOM
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.engine.wire import is_openai_reasoning_model, request_body, request_path
 from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
+from selfinstruct.methods.registry import METHODS
 from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
 from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.methods.self_instruct.prompts import list_end_stop
 from selfinstruct.methods.self_instruct.stopcut import is_cut
-from selfinstruct.pipeline.settings import default_params
 from tests.servers import PROFILES, Fault, StartServer, check_request
 
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
@@ -82,7 +82,7 @@ def _reasoning_requests() -> list[tuple[str, str, dict[str, object]]]:
     out = []
     for model, language in itertools.product(MODELS, ("en", "zh")):
         endpoint = EndpointSettings(base_url="https://api.openai.com/v1", api_key="k", model=model, api="chat")
-        params = default_params("chat")
+        params = {step: p for m in METHODS.values() for step, p in m.default_params("chat", local=False).items()}
         stops = (*params["instructions"].stop, list_end_stop(language, 17))
         params["instructions"] = dataclasses.replace(params["instructions"], stop=stops)
         for step, p in (params | {"audit": JUDGE_PARAMS}).items():

@@ -21,9 +21,8 @@ from selfinstruct.engine.types import Completion
 from selfinstruct.engine.wire import completion_of
 from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
 from selfinstruct.methods.self_instruct.output_first import parse_output_first
-from selfinstruct.methods.self_instruct.params import classification_stops
+from selfinstruct.methods.self_instruct.params import classification_stops, default_params
 from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field, task_tail
-from selfinstruct.pipeline.settings import default_params
 from selfinstruct.tasks import Instance
 from tests.servers import PROFILES, Reply, Request, Responder, StartServer
 
