@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from openai import OpenAI
 
 from selfinstruct.cli.app import cli
+from selfinstruct.engine.raw_reply import read_reply
 from selfinstruct.engine.types import Completion
-from selfinstruct.engine.wire import completion_of
 from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
 from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.params import classification_stops, default_params
@@ -209,8 +209,8 @@ def test_task_tail_and_the_new_task_stop() -> None:
 def test_vllm_says_when_no_stop_string_fired(fake_openai: StartServer) -> None:
     fake = fake_openai(lambda r: "Output: Morning\nTask: buy milk", profile="vllm")
     with fake as server, OpenAI(base_url=server.url, api_key="k", max_retries=0) as client:
-        reply = client.completions.create(model="m", prompt="p", stop=["\nExample 1"], max_tokens=50)
-    assert completion_of(reply, "completions").stop_reason == ""
+        raw = client.completions.with_raw_response.create(model="m", prompt="p", stop=["\nExample 1"], max_tokens=50)
+    assert read_reply(raw.content, "completions").stop_reason == ""
 
 
 @pytest.mark.parametrize("profile", PROFILES)
