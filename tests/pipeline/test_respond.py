@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,83 +22,39 @@ from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
 from selfinstruct.engine.seeding import derive_seed
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
+from tests.servers import (
+    ANSWER_KEY,
+    ANSWER_MODELS,
+    RESPOND_ENV,
+    FakeOpenAIServer,
+    StartServer,
+    answer_or_judge,
+    fate,
+    journal_lines,
+    make_answer_pool,
+    questions_of,
+    tolerant_lines,
+)
 
-KEY = "sk-test-respond"
-MODELS = ["strong", "weak"]
-CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_PRICE_INPUT",
-                               "SELFINSTRUCT_PRICE_OUTPUT", "SELFINSTRUCT_BATCH_DISCOUNT")}  # fmt: skip
-_NUMBER = re.compile(r"#(\d+)")
-
-
-def answer_text(model: str, number: int, prompt: str, seed: object) -> str:
-    digest = hashlib.sha256(f"{model}|{prompt}|{seed}".encode()).hexdigest()[:8]
-    return f"{model} answers task {number} ({digest})" + " in detail" * (number % 5)
-
-
-def fate(model: str, number: int) -> str:
-    """What the scripted model does with a task: "answer", "refusal", "truncated" or "empty"."""
-    if model == "weak":
-        return {7: "refusal", 8: "truncated", 9: "empty"}.get(number % 10, "answer")
-    return "answer"
-
-
-def answering_model(request: Request) -> Reply:
-    number = int(m.group(1)) if (m := _NUMBER.search(request.prompt)) else -1
-    model = str(request.body.get("model"))
-    kind = fate(model, number)
-    if kind == "refusal":
-        return Reply("I'm sorry, but I can't help with that.")
-    if kind == "empty":
-        return Reply("   ")
-    text = answer_text(model, number, request.prompt, request.body.get("seed"))
-    return Reply(text, finish_reason="length") if kind == "truncated" else Reply(text)
-
-
-def make_pool(path: Path, n: int) -> list[dict[str, Any]]:
-    tasks = []
-    for i in range(n):
-        instances = [{"input": f"input {i}.{k}" if i % 3 else "", "output": f"old {i}.{k}"} for k in range(i % 3)]
-        tasks.append({"id": f"machine_task_{i}", "instruction": f"Do task #{i}.", "instances": instances,
-                      "is_classification": False})  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
-    return tasks
-
-
-def questions_of(tasks: list[dict[str, Any]]) -> list[tuple[str, int | None, str]]:
-    """(task id, instance, input) of every question respond asks: one per instance, one for a task without."""
-    out: list[tuple[str, int | None, str]] = []
-    for t in tasks:
-        out.extend((t["id"], k, inst["input"]) for k, inst in enumerate(t["instances"]))
-        if not t["instances"]:
-            out.append((t["id"], None, ""))
-    return out
-
-
-def lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def run(server: FakeOpenAIServer, source: Path, out: Path, *args: str) -> tuple[int, str, str]:
-    argv = ["respond", str(source), "--out", str(out), "--base-url", server.url, "-q", *args]
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
-    return result.exit_code, result.stdout, result.stderr
+MODELS = ANSWER_MODELS
+RespondCli = Any
 
 
 @pytest.fixture
-def server() -> Any:
-    with FakeOpenAIServer(answering_model, api_key=KEY, models=MODELS) as srv:
-        yield srv
+def server(fake_openai: StartServer) -> FakeOpenAIServer:
+    """The scripted answering models on a fresh fake server (each test counts its requests)."""
+    return fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=MODELS)
 
 
-def test_every_response_answered_or_counted_with_its_reason(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    tasks = make_pool(tmp_path / "run" / "tasks.jsonl", 60)
+def test_every_response_answered_or_counted_with_its_reason(
+    tmp_path: Path, server: FakeOpenAIServer, respond_cli: RespondCli
+) -> None:
+    tasks = make_answer_pool(tmp_path / "run" / "tasks.jsonl", 60)
     out = tmp_path / "answers"
-    code, stdout, stderr = run(server, tmp_path / "run", out, "--model", "strong", "--model", "weak",
+    code, stdout, stderr = respond_cli(server, tmp_path / "run", out, "--model", "strong", "--model", "weak",
                                "--samples", "2", "--concurrency", "8", "--seed", "3")  # fmt: skip
     assert code == 0, stderr
-    records = lines(out / "answers.jsonl")
+    records = journal_lines(out / "answers.jsonl")
     qs = questions_of(tasks)
     # Every (question, model, sample) exactly once, in the source's order, then the models', then the samples'.
     assert [(r["task_id"], r["instance"], r["model"], r["sample"]) for r in records] == [
@@ -132,7 +87,7 @@ def test_every_response_answered_or_counted_with_its_reason(tmp_path: Path, serv
     assert state["models"] == MODELS and state["seed"] == 3 and state["samples"] == 2
     assert f"{len(dropped)} dropped (empty {want['empty']}, refusal {want['refusal']}" in stdout
     # The SFT pool: every question answered by the first model, its first sample; the old outputs replaced.
-    sft = lines(out / "tasks.jsonl")
+    sft = journal_lines(out / "tasks.jsonl")
     assert [t["id"] for t in sft] == [t["id"] for t in tasks]
     first = {(r["task_id"], r["instance"]): r for r in records if r["model"] == "strong" and r["sample"] == 0}
     for t, orig in zip(sft, tasks, strict=True):
@@ -142,51 +97,59 @@ def test_every_response_answered_or_counted_with_its_reason(tmp_path: Path, serv
         assert [a["model"] for a in t["answered_by"]] == ["strong"] * len(ks)
 
 
-def test_seeded_output_is_byte_identical_at_any_concurrency(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    make_pool(tmp_path / "run" / "tasks.jsonl", 40)
+def test_seeded_output_is_byte_identical_at_any_concurrency(
+    tmp_path: Path, server: FakeOpenAIServer, respond_cli: RespondCli
+) -> None:
+    make_answer_pool(tmp_path / "run" / "tasks.jsonl", 40)
     digests = set()
     for concurrency in ("1", "16"):
         out = tmp_path / f"c{concurrency}"
-        code, _, stderr = run(server, tmp_path / "run", out, "--model", "weak", "--model", "strong",
+        code, _, stderr = respond_cli(server, tmp_path / "run", out, "--model", "weak", "--model", "strong",
                               "--concurrency", concurrency, "--seed", "7")  # fmt: skip
         assert code == 0, stderr
         digests.add(tuple(hashlib.sha256((out / n).read_bytes()).hexdigest() for n in ("answers.jsonl", "tasks.jsonl")))
     assert len(digests) == 1
     # The first --model answers tasks.jsonl: "weak" here, except where it gave no answer and "strong" did.
-    sft = {t["id"]: t for t in lines(tmp_path / "c1" / "tasks.jsonl")}
+    sft = {t["id"]: t for t in journal_lines(tmp_path / "c1" / "tasks.jsonl")}
     seed = derive_seed(7, "respond", "machine_task_7", 0, "strong", 0)
     assert sft["machine_task_7"]["answered_by"] == [{"model": "strong", "sample": 0, "seed": seed}]
     assert sft["machine_task_4"]["answered_by"][0]["model"] == "weak"
 
 
-def test_a_rerun_asks_nothing_and_other_settings_are_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    make_pool(tmp_path / "run" / "tasks.jsonl", 10)
+def test_a_rerun_asks_nothing_and_other_settings_are_refused(
+    tmp_path: Path, server: FakeOpenAIServer, respond_cli: RespondCli
+) -> None:
+    make_answer_pool(tmp_path / "run" / "tasks.jsonl", 10)
     out = tmp_path / "out"
-    assert run(server, tmp_path / "run", out, "--model", "strong")[0] == 0
+    assert respond_cli(server, tmp_path / "run", out, "--model", "strong")[0] == 0
     before = (out / "answers.jsonl").read_bytes()
     asked = len(server.requests)
-    code, stdout, _ = run(server, tmp_path / "run", out, "--model", "strong")
+    code, stdout, _ = respond_cli(server, tmp_path / "run", out, "--model", "strong")
     assert code == 0 and len(server.requests) == asked and (out / "answers.jsonl").read_bytes() == before
     assert "this run: 0 asked" in stdout and "13 were already in the journal" in stdout
-    code, _, stderr = run(server, tmp_path / "run", out, "--model", "strong", "--seed", "1")
+    code, _, stderr = respond_cli(server, tmp_path / "run", out, "--model", "strong", "--seed", "1")
     assert code == 2 and "answered with seed=0, not 1" in stderr and len(server.requests) == asked
 
 
-def test_system_prompt_is_sent_as_a_system_message_and_recorded(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    make_pool(tmp_path / "run" / "tasks.jsonl", 3)
+def test_system_prompt_is_sent_as_a_system_message_and_recorded(
+    tmp_path: Path, server: FakeOpenAIServer, respond_cli: RespondCli
+) -> None:
+    make_answer_pool(tmp_path / "run" / "tasks.jsonl", 3)
     out = tmp_path / "orca"
     system = "You are a helpful assistant. Explain your answer step by step."
-    assert run(server, tmp_path / "run", out, "--model", "strong", "--system", system)[0] == 0
+    assert respond_cli(server, tmp_path / "run", out, "--model", "strong", "--system", system)[0] == 0
     for request in server.requests:
         assert request.body["messages"][0] == {"role": "system", "content": system}
         assert request.body["messages"][1]["role"] == "user"
-    assert all(r["params"]["system"] == system for r in lines(out / "answers.jsonl"))
+    assert all(r["params"]["system"] == system for r in journal_lines(out / "answers.jsonl"))
 
 
-def test_alpaca_prompt_format_over_completions(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    make_pool(tmp_path / "run" / "tasks.jsonl", 3)
+def test_alpaca_prompt_format_over_completions(
+    tmp_path: Path, server: FakeOpenAIServer, respond_cli: RespondCli
+) -> None:
+    make_answer_pool(tmp_path / "run" / "tasks.jsonl", 3)
     out = tmp_path / "alpaca"
-    assert run(server, tmp_path / "run", out, "--model", "strong", "--api", "completions",
+    assert respond_cli(server, tmp_path / "run", out, "--model", "strong", "--api", "completions",
                "--prompt-format", "alpaca")[0] == 0  # fmt: skip
     prompts = sorted((r.body["prompt"] for r in server.requests), key=lambda p: p.split("task #")[1])  # by task
     assert prompts[0].startswith("Below is an instruction that describes a task. Write a response")
@@ -194,36 +157,41 @@ def test_alpaca_prompt_format_over_completions(tmp_path: Path, server: FakeOpenA
     assert prompts[1].endswith("### Instruction:\nDo task #1.\n\n### Input:\ninput 1.0\n\n### Response:\n")
 
 
-def test_budget_holds_and_a_larger_cap_finishes(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    make_pool(tmp_path / "run" / "tasks.jsonl", 30)
+def test_budget_holds_and_a_larger_cap_finishes(
+    tmp_path: Path, server: FakeOpenAIServer, respond_cli: RespondCli
+) -> None:
+    make_answer_pool(tmp_path / "run" / "tasks.jsonl", 30)
     out = tmp_path / "capped"
     args = ("--model", "strong", "--max-tokens", "50", "--concurrency", "4")
-    code, _, stderr = run(server, tmp_path / "run", out, *args, "--max-tokens-total", "400")
+    code, _, stderr = respond_cli(server, tmp_path / "run", out, *args, "--max-tokens-total", "400")
     assert code == 3 and "raise the cap" in stderr
     state = json.loads((out / "respond.json").read_text())
     assert state["counts"]["answered"] > 0 and state["counts"]["pending"] > 0
     used = sum(
-        int(r.get("prompt_tokens", 0)) + int(r.get("completion_tokens", 0)) for r in lines(out / "answers.jsonl")
+        int(r.get("prompt_tokens", 0)) + int(r.get("completion_tokens", 0))
+        for r in journal_lines(out / "answers.jsonl")
     )
-    assert used <= 1500
+    assert used <= 400
     asked = len(server.requests)
-    code, _, stderr = run(server, tmp_path / "run", out, *args, "--max-tokens-total", "100000")
+    code, _, stderr = respond_cli(server, tmp_path / "run", out, *args, "--max-tokens-total", "100000")
     assert code == 0, stderr
     assert len(server.requests) - asked == state["counts"]["pending"]  # only what was not asked
     assert json.loads((out / "respond.json").read_text())["counts"]["pending"] == 0
 
 
-def test_an_unusable_model_exits_5_and_bad_input_exits_2(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_an_unusable_model_exits_5_and_bad_input_exits_2(
+    tmp_path: Path, server: FakeOpenAIServer, respond_cli: RespondCli
+) -> None:
     pool = tmp_path / "run" / "tasks.jsonl"
     pool.parent.mkdir()
     pool.write_text("".join(json.dumps({"instruction": f"Do task #{n}."}) + "\n" for n in (7, 17)))
-    code, _, stderr = run(server, pool, tmp_path / "out", "--model", "weak")
+    code, _, stderr = respond_cli(server, pool, tmp_path / "out", "--model", "weak")
     assert code == 5 and "none of its 2 replies was an answer" in stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": 3}\n')
-    code, _, stderr = run(server, bad, tmp_path / "out2", "--model", "strong")
+    code, _, stderr = respond_cli(server, bad, tmp_path / "out2", "--model", "strong")
     assert code == 2 and "bad.jsonl:1" in stderr and not (tmp_path / "out2").exists()
-    code, _, stderr = run(server, pool, tmp_path / "out3", "--model", "strong", "--model", "strong")
+    code, _, stderr = respond_cli(server, pool, tmp_path / "out3", "--model", "strong", "--model", "strong")
     assert code == 2 and "twice" in stderr and not (tmp_path / "out3").exists()
 
 
@@ -232,10 +200,10 @@ def _cli(pool: Path, out: Path, url: str, concurrency: int) -> list[str]:
             "--model", "strong", "--model", "weak", "-q", "--concurrency", str(concurrency), "--seed", "5"]  # fmt: skip
 
 
-def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV} | {"OPENAI_API_KEY": KEY}
-    with FakeOpenAIServer(answering_model, api_key=KEY, models=MODELS, latency=0.05) as srv:
-        make_pool(tmp_path / "run" / "tasks.jsonl", 100)
+def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, fake_openai: StartServer) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in RESPOND_ENV} | {"OPENAI_API_KEY": ANSWER_KEY}
+    with fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=MODELS, latency=0.05) as srv:
+        make_answer_pool(tmp_path / "run" / "tasks.jsonl", 100)
         subprocess.run(_cli(tmp_path / "run", tmp_path / "reference", srv.url, 4), env=env, check=True, timeout=120)
         out = tmp_path / "killed"
         proc = subprocess.Popen(_cli(tmp_path / "run", out, srv.url, 4), env=env, stderr=subprocess.DEVNULL)
@@ -245,8 +213,8 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path) -> None
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        journaled = {r["key"] for r in lines_tolerant(ledger) if "key" in r}
-        planned = 2 * len(questions_of(lines(tmp_path / "run" / "tasks.jsonl")))
+        journaled = {r["key"] for r in tolerant_lines(ledger) if "key" in r}
+        planned = 2 * len(questions_of(journal_lines(tmp_path / "run" / "tasks.jsonl")))
         assert 0 < len(journaled) < planned, "kill the run mid-way"
         mark = len(srv.requests)
         subprocess.run(_cli(tmp_path / "run", out, srv.url, 8), env=env, check=True, timeout=120)
@@ -256,24 +224,13 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path) -> None
         assert (out / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()
 
 
-def lines_tolerant(path: Path) -> list[dict[str, Any]]:
-    """A journal's lines, without the torn last one of a killed writer."""
-    out = []
-    for line in path.read_bytes().split(b"\n"):
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
-
-
-def test_batch_gives_the_synchronous_answers_for_every_model(tmp_path: Path) -> None:
-    from tests.servers.fake_batches import FakeBatches
-
-    batches = FakeBatches(fail_rate=0.05)
-    env = {**CLEAN_ENV, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
-    with FakeOpenAIServer(answering_model, api_key=KEY, models=MODELS, routes=batches) as srv:
-        make_pool(tmp_path / "run" / "tasks.jsonl", 30)
+def test_batch_gives_the_synchronous_answers_for_every_model(
+    tmp_path: Path, fake_openai: StartServer, fake_batches: Any
+) -> None:
+    batches = fake_batches(fail_rate=0.05)
+    env = {**RESPOND_ENV, "SELFINSTRUCT_BATCH_POLL": "0.02"}
+    with fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=MODELS, routes=batches) as srv:
+        make_answer_pool(tmp_path / "run" / "tasks.jsonl", 30)
         argv = ["respond", str(tmp_path / "run"), "--base-url", srv.url, "--model", "strong", "--model", "weak", "-q"]
         assert CliRunner().invoke(cli, [*argv, "--out", str(tmp_path / "sync")], env=env).exit_code == 0
         srv.reset()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
 from selfinstruct.text import word_count
-from tests.pipeline.test_prefer import answers, run, server  # noqa: F401 (fixtures)
-from tests.pipeline.test_respond import lines
-from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers import journal_lines as lines
 
 
 def stats(path: Path, *args: str) -> str:
@@ -21,7 +20,7 @@ def stats(path: Path, *args: str) -> str:
     return result.stdout
 
 
-def test_a_respond_run_shows_responses_per_model(answers: Path) -> None:  # noqa: F811
+def test_a_respond_run_shows_responses_per_model(answers: Path) -> None:
     got = json.loads(stats(answers, "--json"))["preferences"]
     state = json.loads((answers / "respond.json").read_text())
     assert got["responses"] == state["counts"] and got["models"] == ["strong", "weak"] and "prefer" not in got
@@ -29,8 +28,8 @@ def test_a_respond_run_shows_responses_per_model(answers: Path) -> None:  # noqa
     assert "answers (selfinstruct respond)" in text and "  weak: answered " in text and "refusal" in text
 
 
-def test_a_judged_run_shows_scores_agreement_and_length_bias(answers: Path, server: FakeOpenAIServer) -> None:  # noqa: F811
-    assert run(server, answers, "--mode", "pairwise", "--pairs", "best-each")[0] == 0
+def test_a_judged_run_shows_scores_agreement_and_length_bias(answers: Path, prefer_cli: Any) -> None:
+    assert prefer_cli(answers, "--mode", "pairwise", "--pairs", "best-each")[0] == 0
     got = json.loads(stats(answers, "--json"))["preferences"]["prefer"]
     summary = json.loads((answers / "prefer.json").read_text())
     pairs = lines(answers / "preferences.jsonl")
