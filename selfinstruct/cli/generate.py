@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from selfinstruct.cli.common import (
+    CONTEXT_SETTINGS,
     EXIT_BUDGET,
     FiniteFloat,
     batch_poll_option,
@@ -32,7 +33,7 @@ from selfinstruct.pipeline.report import RunReport
 from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, resolve_generate_settings
 
 
-@click.command()
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--seeds",
     "seeds",
