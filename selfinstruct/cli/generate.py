@@ -117,7 +117,9 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
 @click.option(
     "--temperature",
     multiple=True,
-    help="Temperature of the generating step, or STEP=VALUE (steps: instructions, classify, instances, alpaca).",
+    help="Temperature of the generating step, or STEP=VALUE for a step of the method ("
+    + "; ".join(f"{name}: {', '.join(m.default_params('chat', local=False))}" for name, m in METHODS.items())
+    + ").",
 )
 @click.option("--top-p", multiple=True, help="top_p, as --temperature.")
 @click.option("--max-tokens", multiple=True, help="max_tokens per request, as --temperature.")
