@@ -12,9 +12,7 @@ from typing import Any
 import click
 
 from selfinstruct.cli.audit import audit_cmd
-from selfinstruct.cli.common import (
-    os_error_line,
-)
+from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line
 from selfinstruct.cli.export import export_cmd
 from selfinstruct.cli.filter import filter_cmd
 from selfinstruct.cli.generate import generate
@@ -59,7 +57,7 @@ class OneLineErrorGroup(click.Group):
 
 @click.group(
     cls=OneLineErrorGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings=CONTEXT_SETTINGS,
 )
 @click.version_option(__version__, prog_name="selfinstruct")
 def cli() -> None:

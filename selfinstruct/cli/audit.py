@@ -13,6 +13,7 @@ from selfinstruct.audit.dry_run import AuditDryRun, dry_run_audit
 from selfinstruct.audit.run import AuditReport, audit
 from selfinstruct.audit.settings import AuditOptions, AuditSettings, resolve_audit_settings
 from selfinstruct.cli.common import (
+    CONTEXT_SETTINGS,
     EXIT_BUDGET,
     EXIT_UNUSABLE,
     batch_poll_option,
@@ -32,7 +33,7 @@ from selfinstruct.errors import SelfInstructError
 from selfinstruct.stats.render.audit import render_table
 
 
-@click.command(name="audit")
+@click.command(name="audit", context_settings=CONTEXT_SETTINGS)
 @click.argument("source", metavar="RUN_DIR_OR_FILE")
 @click.option("--sample", type=click.IntRange(min=1), help="Audit a seeded random sample of N tasks (default: all).")
 @click.option(

@@ -19,6 +19,9 @@ from selfinstruct.engine.redact import RedactingFilter, redact
 from selfinstruct.errors import InputError, SelfInstructError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Every command's, not only the group's: a command object invoked on its own (from Python, or a test) would make
+# click build and keep a help option without -h, which the group's `-h` then lacked too.
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 EXIT_BUDGET = 3  # a cap (--max-tokens-total, --max-cost) was reached first; a larger one resumes
 EXIT_UNUSABLE = 5  # the model's replies were unusable (generate: nothing usable; audit: no readable verdict)
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from selfinstruct.cli.common import FiniteFloat, fail
+from selfinstruct.cli.common import CONTEXT_SETTINGS, FiniteFloat, fail
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.export.options import resolve_export_settings
 from selfinstruct.export.registry import FORMATS
 from selfinstruct.export.write import export_data, score_summary
 
 
-@click.command(name="export")
+@click.command(name="export", context_settings=CONTEXT_SETTINGS)
 @click.argument("pool", metavar="POOL")
 @click.option(
     "--format",

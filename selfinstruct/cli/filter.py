@@ -10,6 +10,7 @@ import click
 from tqdm import tqdm
 
 from selfinstruct.cli.common import (
+    CONTEXT_SETTINGS,
     FiniteFloat,
     verbosity_options,
 )
@@ -21,7 +22,7 @@ from selfinstruct.pipeline.filter_file import FilterReport, filter_file
 from selfinstruct.pipeline.filter_settings import FilterSettings
 
 
-@click.command(name="filter")
+@click.command(name="filter", context_settings=CONTEXT_SETTINGS)
 @click.argument("input_file", metavar="INPUT")
 @click.option("-o", "--out", required=True, help="Where to write the kept records (.json: a JSON array, else JSONL).")
 @click.option(

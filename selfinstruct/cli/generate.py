@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from selfinstruct.cli.common import (
+    CONTEXT_SETTINGS,
     EXIT_BUDGET,
     FiniteFloat,
     batch_poll_option,
@@ -32,7 +33,7 @@ from selfinstruct.pipeline.report import RunReport
 from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, resolve_generate_settings
 
 
-@click.command()
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--seeds",
     "seeds",
@@ -116,7 +117,9 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
 @click.option(
     "--temperature",
     multiple=True,
-    help="Temperature of the generating step, or STEP=VALUE (steps: instructions, classify, instances, alpaca).",
+    help="Temperature of the generating step, or STEP=VALUE for a step of the method ("
+    + "; ".join(f"{name}: {', '.join(m.default_params('chat', local=False))}" for name, m in METHODS.items())
+    + ").",
 )
 @click.option("--top-p", multiple=True, help="top_p, as --temperature.")
 @click.option("--max-tokens", multiple=True, help="max_tokens per request, as --temperature.")

@@ -10,12 +10,12 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from selfinstruct.cli.common import fail, out_path, verbosity_options
+from selfinstruct.cli.common import CONTEXT_SETTINGS, fail, out_path, verbosity_options
 from selfinstruct.errors import InputError, SelfInstructError
 from selfinstruct.stats.compute import compute_stats, render_text
 
 
-@click.command(name="stats")
+@click.command(name="stats", context_settings=CONTEXT_SETTINGS)
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @click.option("--plot", help="Also write the length and similarity histograms and the verb chart to this PNG file.")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
+from selfinstruct.cli.common import CONTEXT_SETTINGS
 from selfinstruct.cli.common import fail as _fail
 from selfinstruct.errors import SelfInstructError
 from selfinstruct.io.seeds import validate_seeds
 
 
-@click.command()
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("seed_file")
 def validate(seed_file: str) -> None:
     """Check a seed file and summarise it.
