@@ -20,12 +20,16 @@ if TYPE_CHECKING:
         export_pool,
         filter_file,
         generate,
+        prefer_answers,
+        respond_pool,
         validate_seeds,
     )
     from selfinstruct.audit.settings import AuditOptions
     from selfinstruct.engine.options import EngineOptions
     from selfinstruct.errors import InputError, SelfInstructError
     from selfinstruct.pipeline.filter_settings import FilterSettings
+    from selfinstruct.pipeline.prefer.settings import PreferOptions
+    from selfinstruct.pipeline.respond.settings import RespondOptions
     from selfinstruct.pipeline.settings import GenerateOptions
 
 _LAZY = {
@@ -38,12 +42,16 @@ _LAZY = {
             "filter_file",
             "compute_stats",
             "export_pool",
+            "respond_pool",
+            "prefer_answers",
             "validate_seeds",
         ),
         "selfinstruct.api",
     ),
     "GenerateOptions": "selfinstruct.pipeline.settings",
     "AuditOptions": "selfinstruct.audit.settings",
+    "RespondOptions": "selfinstruct.pipeline.respond.settings",
+    "PreferOptions": "selfinstruct.pipeline.prefer.settings",
     "EngineOptions": "selfinstruct.engine.options",
     "FilterSettings": "selfinstruct.pipeline.filter_settings",
     "InputError": "selfinstruct.errors",
@@ -55,6 +63,8 @@ __all__ = [
     "FilterSettings",
     "GenerateOptions",
     "InputError",
+    "PreferOptions",
+    "RespondOptions",
     "SelfInstructError",
     "__version__",
     "audit_pool",
@@ -64,6 +74,8 @@ __all__ = [
     "export_pool",
     "filter_file",
     "generate",
+    "prefer_answers",
+    "respond_pool",
     "validate_seeds",
 ]
 

@@ -34,7 +34,13 @@ from selfinstruct.pipeline.filter_file import FilterReport
 from selfinstruct.pipeline.filter_file import filter_file as run_filter
 from selfinstruct.pipeline.filter_settings import FilterSettings
 from selfinstruct.pipeline.generate import generate as run_generate
+from selfinstruct.pipeline.prefer.run import PreferReport
+from selfinstruct.pipeline.prefer.run import prefer as run_prefer
+from selfinstruct.pipeline.prefer.settings import PreferOptions, resolve_prefer_settings
 from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.respond.run import RespondReport
+from selfinstruct.pipeline.respond.run import respond as run_respond
+from selfinstruct.pipeline.respond.settings import RespondOptions, resolve_respond_settings
 from selfinstruct.pipeline.scheduler import Progress
 from selfinstruct.pipeline.settings import GenerateOptions, resolve_generate_settings
 from selfinstruct.stats.report import Stats
@@ -62,6 +68,22 @@ def audit_pool(options: AuditOptions, *, progress: Progress | None = None, notic
 def estimate_audit(options: AuditOptions) -> AuditDryRun:
     """What `audit` would ask and cost (`--dry-run`)."""
     return dry_run_audit(resolve_audit_settings(options))
+
+
+def respond_pool(
+    options: RespondOptions, *, progress: Progress | None = None, notice: Notice = _to_stderr
+) -> RespondReport:
+    """Answer a pool's instructions with one or more models into `options.out` (`respond`); resumes from its
+    journal."""
+    return run_respond(resolve_respond_settings(options), progress=progress, notice=notice)
+
+
+def prefer_answers(
+    options: PreferOptions, *, progress: Progress | None = None, notice: Notice = _to_stderr
+) -> PreferReport:
+    """Rate the answers of a respond run with a judge and build preference pairs (`prefer`); resumes from its
+    journal."""
+    return run_prefer(resolve_prefer_settings(options), progress=progress, notice=notice)
 
 
 def filter_file(settings: FilterSettings, *, progress: Callable[[int], object] | None = None) -> FilterReport:

@@ -220,3 +220,61 @@ def failing_cli() -> Callable[..., tuple[int, str, str]]:
         return proc.returncode, proc.stdout, proc.stderr
 
     return run
+
+
+# -- respond and prefer (tests/servers/scripted_answers.py) -------------------------------------------------
+
+RespondCli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture(scope="module")
+def answers_server(module_fake_openai: Callable[..., Any]) -> Any:
+    """The scripted answering models ("strong", "weak") and judges ("judge", "first-judge") on one fake server."""
+    from tests.servers import ANSWER_KEY, ANSWER_MODELS, JUDGES, answer_or_judge
+
+    return module_fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=[*ANSWER_MODELS, *JUDGES])
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from selfinstruct.cli.app import cli
+    from tests.servers import RESPOND_ENV
+
+    result = CliRunner().invoke(cli, args, env=RESPOND_ENV)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def respond_cli() -> RespondCli:
+    """`respond_cli(server, source, out, *args)`: `selfinstruct respond` in-process against `server`, -q; (exit
+    code, stdout, stderr)."""
+
+    def run(server: Any, source: Path, out: Path, *args: str) -> tuple[int, str, str]:
+        return _cli(["respond", str(source), "--out", str(out), "--base-url", server.url, "-q", *args])
+
+    return run
+
+
+@pytest.fixture
+def prefer_cli(answers_server: Any) -> RespondCli:
+    """`prefer_cli(run_dir, *args, judge="judge")`: `selfinstruct prefer` in-process against the scripted judge."""
+
+    def run(run_dir: Path, *args: str, judge: str = "judge") -> tuple[int, str, str]:
+        argv = ["prefer", str(run_dir), "--judge-base-url", answers_server.url, "--judge-model", judge, "-q", *args]
+        return _cli(argv)
+
+    return run
+
+
+@pytest.fixture
+def answers(tmp_path: Path, answers_server: Any, respond_cli: RespondCli) -> Path:
+    """A respond run of 40 scripted tasks: "strong" and "weak", two samples each, --seed 2."""
+    from tests.servers import make_answer_pool
+
+    make_answer_pool(tmp_path / "run" / "tasks.jsonl", 40)
+    out = tmp_path / "answers"
+    code, _, stderr = respond_cli(answers_server, tmp_path / "run", out, "--model", "strong", "--model", "weak",
+                                  "--samples", "2", "--seed", "2")  # fmt: skip
+    assert code == 0, stderr
+    return out

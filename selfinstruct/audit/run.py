@@ -12,7 +12,6 @@ resumes without asking anything again.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,11 +24,11 @@ from selfinstruct.audit.settings import AuditSettings
 from selfinstruct.audit.summary import summarize, write_summary
 from selfinstruct.audit.verdicts import read_verdict
 from selfinstruct.engine import aio
-from selfinstruct.engine.budget import Budget, BudgetExhausted, Reservation, describe_caps, upper_prompt_tokens
-from selfinstruct.engine.client import Completer, LLMClient, engine_counters, with_served_model
+from selfinstruct.engine.client import engine_counters, with_served_model
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.journal import JournaledClient, ResponseJournal
+from selfinstruct.engine.jobs import ItemBudget, journaled_client, opening_budget, run_items
+from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
@@ -40,7 +39,6 @@ from selfinstruct.tasks import Task
 
 # Called with (instances in the journal, engine counters) at the start, after each verdict and every TICK seconds.
 Progress = Callable[[int, dict[str, Any]], object]
-TICK = 1.0
 STEP = "audit"
 ATTEMPTS = 2  # an unreadable reply is asked once more, with another seed
 RETRY_TEMPERATURE = 0.7
@@ -114,52 +112,6 @@ def plan_audit(settings: AuditSettings) -> Plan:
     return Plan(len(tasks), items, sum(1 for t in tasks if not t.instances), prompts)
 
 
-class TaskBudget:
-    """--max-tokens-total and --max-cost as caps: an instance is asked only if its worst case (both attempts,
-    full max_tokens) still fits beside what was spent and what is in flight; what it did not use is given back.
-    Per instance, so that a first reply is never paid for and then left without its retry; what was spent is
-    the client's per-attempt budget's (budget.Budget: every attempt charged, the hard cap), read from the ledger."""
-
-    def __init__(self, spending: Budget) -> None:
-        self.spending = spending
-        self.max_tokens = spending.max_tokens
-        self.max_cost = spending.max_cost
-        self.prices = spending.prices
-        self._reserved = Reservation(0, 0.0)
-        self.reached = False
-
-    @property
-    def tokens(self) -> int:
-        return self.spending.used_tokens
-
-    @property
-    def cost(self) -> float:
-        return self.spending.used_cost
-
-    def reserve(self, prompt: str, max_tokens: int) -> Reservation | None:
-        """The instance's worst case, reserved; None (and `reached`) when it does not fit."""
-        prompt_tokens = ATTEMPTS * upper_prompt_tokens(prompt)
-        completion_tokens = ATTEMPTS * max_tokens
-        cost = self.prices.cost(prompt_tokens, completion_tokens) if self.prices is not None else 0.0
-        worst = Reservation(prompt_tokens + completion_tokens, cost)
-        tokens_after = self.tokens + self._reserved.tokens + worst.tokens
-        cost_after = self.cost + self._reserved.cost + worst.cost
-        if (self.max_tokens is not None and tokens_after > self.max_tokens) or (
-            self.max_cost is not None and cost_after > self.max_cost
-        ):
-            self.reached = True
-            return None
-        self._reserved = Reservation(self._reserved.tokens + worst.tokens, self._reserved.cost + worst.cost)
-        return worst
-
-    def settle(self, reservation: Reservation) -> None:
-        """The instance is done: its worst case is given back (what its attempts cost is in `spending`)."""
-        self._reserved = Reservation(self._reserved.tokens - reservation.tokens, self._reserved.cost - reservation.cost)
-
-    def describe(self) -> str:
-        return describe_caps(self.max_tokens, self.tokens, self.max_cost, self.cost)
-
-
 async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
     """The journal line of one instance: its verdict, or why the judge's replies (two at most) were unreadable."""
     prompt_tokens = completion_tokens = 0
@@ -207,65 +159,6 @@ class AuditReport:
     budget: str = ""  # the cap that stopped the audit before every instance was asked ("" when none did)
 
 
-async def _judge_all(
-    todo: list[AuditItem],
-    client: Judge,
-    settings: AuditSettings,
-    journal: AuditJournal,
-    budget: TaskBudget,
-    report: Callable[[dict[str, Any] | None], None],
-) -> None:
-    queue = iter(todo)
-
-    async def worker() -> None:
-        for item in queue:  # one shared iterator: each item goes to exactly one worker
-            reserved = budget.reserve(item.prompt, settings.params.max_tokens)
-            if reserved is None:
-                return
-            try:
-                record = await judge_one(item, client, settings.params, settings.seed)
-            except BudgetExhausted:  # a retry that no longer fits: what was paid is in the ledger, replayed later
-                budget.reached = True
-                return
-            finally:
-                budget.settle(reserved)
-            journal.append(record)
-            report(record)
-
-    async def ticker() -> None:  # waits (429, a batch in flight) show even while no verdict lands
-        while True:
-            await asyncio.sleep(TICK)
-            report(None)
-
-    width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes every request at once
-    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(width, len(todo))))]
-    ticking = asyncio.ensure_future(ticker())
-    try:
-        done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
-    finally:
-        for w in [*workers, ticking]:
-            w.cancel()
-        await asyncio.gather(*workers, ticking, return_exceptions=True)
-    for w in done:
-        failure = None if w.cancelled() else w.exception()
-        if failure is not None:
-            raise failure
-
-
-def _client(
-    settings: AuditSettings, endpoint: EndpointSettings, notice: Notice, ledger: ResponseJournal, budget: Budget
-) -> Completer:
-    """The synchronous client, or with --batch the batching one (its ledger beside the journal); either charges
-    every attempt in `ledger` (the judge's replies journaled there too) against `budget`."""
-    if not settings.batch:
-        return JournaledClient(LLMClient(endpoint, budget=budget, ledger=ledger), ledger)
-    from selfinstruct.engine.batch.client import BatchingClient
-
-    batching = BatchingClient.for_command(endpoint, settings.batch_ledger, poll_seconds=settings.batch_poll,
-                                          notice=notice, budget=budget, journal=ledger)  # fmt: skip
-    return JournaledClient(batching, ledger)
-
-
 async def _ledger(settings: AuditSettings, journal: AuditJournal) -> ResponseJournal:
     """The audit's ledger; an audit journaled before there was one carries its lines' tokens over once."""
     new = not settings.responses.exists()
@@ -306,12 +199,11 @@ async def _run(
         journal.check_tasks({i.task.id: i.sha for i in plan.items}, {i.key: i.instance_sha for i in plan.items})
         todo = [item for item in plan.items if item.key not in journal.entries]
         ledger = await _ledger(settings, journal)
-        spent = ledger.spend.spend()
-        prices = settings.prices
-        spending = Budget(max_tokens=settings.max_tokens_total, max_cost=settings.max_cost, prices=prices,
-                          used_tokens=spent.tokens, used_cost=spent.cost(prices) or 0.0)  # fmt: skip
-        budget = TaskBudget(spending)
-        client = _client(settings, endpoint, notice, ledger, spending)
+        spending = opening_budget(ledger, settings.max_tokens_total, settings.max_cost, settings.prices)
+        spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
+        budget = ItemBudget(spending, attempts=ATTEMPTS)
+        client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.batch_ledger if settings.batch
+                                  else None, batch_poll=settings.batch_poll, notice=notice)  # fmt: skip
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
 
@@ -326,7 +218,14 @@ async def _run(
         report()
         try:
             if todo:
-                await _judge_all(todo, client, settings, journal, budget, report)
+
+                async def ask(item: AuditItem) -> None:
+                    record = await judge_one(item, client, settings.params, settings.seed)
+                    journal.append(record)
+                    report(record)
+
+                width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes them all
+                await run_items(todo, width, budget, lambda i: (i.prompt, settings.params.max_tokens), ask, report)
         finally:
             await client.aclose()
             ledger.close()
@@ -342,8 +241,8 @@ async def _run(
         summary=summary,
         asked=sum(1 for i in todo if i.key in journal.entries),
         already=len(plan.items) - len(todo),
-        tokens=budget.tokens - spent.tokens,
-        cost=budget.cost - (spent.cost(settings.prices) or 0.0) if settings.prices is not None else None,
+        tokens=budget.tokens - spent_tokens,
+        cost=budget.cost - spent_cost if settings.prices is not None else None,
         budget=budget.describe() if budget.reached else "",
     )
 

@@ -85,7 +85,8 @@ def default_journal(source: Path) -> Path:
     return source.with_name(source.stem + "." + JOURNAL)
 
 
-def _run_language(source: Path) -> Language:
+def run_language(source: Path) -> Language:
+    """The language a run directory (or the run of a task file) was generated in, from its run.json; "en"."""
     run = (source if source.is_dir() else source.parent) / RUN
     try:
         language = json.loads(run.read_text(encoding="utf-8")).get("settings", {}).get("language")
@@ -136,8 +137,52 @@ def resolve_audit_settings(o: AuditOptions) -> AuditSettings:
         raise InputError(f"--out {journal} is a directory; give a file path for the audit journal")
     if journal.resolve() == tasks_file.resolve():
         raise InputError("--out must not be the task file itself; give another file for the audit journal")
-    base_url = check_base_url(o.judge_base_url or None, "--judge-base-url")
-    api_key = o.api_key or ""
+    judge = resolve_judge(o, language=o.language or run_language(source))
+    prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
+    return AuditSettings(
+        source=source,
+        tasks_file=tasks_file,
+        journal=journal,
+        endpoint=judge.endpoint,
+        language=judge.language,
+        prompts_dir=prompts_dir,
+        sample=o.sample,
+        seed=o.seed if o.seed is not None else 0,
+        params=judge.params,
+        local=judge.local,
+        local_model=judge.local_model,
+        max_tokens_total=o.max_tokens_total,
+        max_cost=o.max_cost,
+        prices=resolve_prices(o),
+        dry_run=bool(o.dry_run),
+        batch=bool(o.batch),
+        batch_poll=float(o.batch_poll or 5.0),
+    )
+
+
+@dataclass(frozen=True)
+class Judge:
+    """A judge as the options name it: its endpoint (the embedded model when `local`), greedy parameters."""
+
+    endpoint: EndpointSettings
+    params: StepParams
+    local: bool
+    local_model: Path | None
+    language: Language
+
+
+def resolve_judge(
+    o: EngineOptions,
+    *,
+    language: Language,
+    default: StepParams = JUDGE_PARAMS,
+    local_default: StepParams = LOCAL_JUDGE_PARAMS,
+) -> Judge:
+    """The judge of `audit` and `prefer` from their options (judge_model, judge_base_url, api_key, api and the
+    engine's): with neither URL nor key, the embedded model. Bad values are InputErrors."""
+    model_name: str | None = getattr(o, "judge_model", None)
+    base_url = check_base_url(getattr(o, "judge_base_url", None) or None, "--judge-base-url")
+    api_key = getattr(o, "api_key", None) or ""
     local = not base_url and not api_key
     local_model = Path(o.local_model) if o.local_model else None
     if local_model is not None and not local:
@@ -147,42 +192,24 @@ def resolve_audit_settings(o: AuditOptions) -> AuditSettings:
 
         if (problem := gguf_problem(local_model)) is not None:
             raise InputError(f"--local-model: {problem}", path=local_model)
-    api: Api = o.api or "chat"
-    model = o.judge_model or ("gpt-4o-mini" if api_key and not base_url else "")
-    prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
-    language: Language = o.language or _run_language(source)
+    api: Api = getattr(o, "api", None) or "chat"
+    model = model_name or ("gpt-4o-mini" if api_key and not base_url else "")
     if o.batch and local:
         raise InputError(
             "--batch needs a judge endpoint with the Batch API (--judge-base-url or a key); the embedded model has none"
         )
     if local and local_model is None:
         refuse_embedded_language(language, "--judge-base-url")
-    return AuditSettings(
-        source=source,
-        tasks_file=tasks_file,
-        journal=journal,
-        endpoint=EndpointSettings(
-            base_url=base_url,
-            api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
-            model=model,
-            api=api,
-            timeout=o.timeout or 120.0,
-            max_retries=o.max_retries if o.max_retries is not None else 6,
-            concurrency=o.concurrency or (2 if local else 8),
-            rpm=o.rpm,
-            tpm=o.tpm,
-        ),
-        language=language,
-        prompts_dir=prompts_dir,
-        sample=o.sample,
-        seed=o.seed if o.seed is not None else 0,
-        params=LOCAL_JUDGE_PARAMS if local else with_reasoning_room({"audit": JUDGE_PARAMS}, model, api)["audit"],
-        local=local,
-        local_model=local_model,
-        max_tokens_total=o.max_tokens_total,
-        max_cost=o.max_cost,
-        prices=resolve_prices(o),
-        dry_run=bool(o.dry_run),
-        batch=bool(o.batch),
-        batch_poll=float(o.batch_poll or 5.0),
+    endpoint = EndpointSettings(
+        base_url=base_url,
+        api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
+        model=model,
+        api=api,
+        timeout=o.timeout or 120.0,
+        max_retries=o.max_retries if o.max_retries is not None else 6,
+        concurrency=o.concurrency or (2 if local else 8),
+        rpm=o.rpm,
+        tpm=o.tpm,
     )
+    params = local_default if local else with_reasoning_room({"judge": default}, model, api)["judge"]
+    return Judge(endpoint, params, local, local_model, language)

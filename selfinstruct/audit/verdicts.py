@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.audit.questions import KEYS, QUESTIONS
+from selfinstruct.text import is_refusal
 
 # Field -> the names a judge may use for it, as JSON keys or line labels (English and Chinese), compared
 # after lower-casing and turning spaces and dashes into underscores.
@@ -30,12 +31,7 @@ _YES = {"yes", "y", "true", "valid", "correct", "appropriate", "acceptable", "�
 _NO = {"no", "n", "false", "invalid", "incorrect", "inappropriate", "unacceptable", "否", "不是", "不", "错误",
        "无效", "不恰当"}  # fmt: skip
 
-_REFUSAL = re.compile(
-    r"^\W*(?:i'?m sorry|i am sorry|sorry,|i (?:can(?:no|')t|cannot|won'?t|am unable|'m unable|am not able)|"
-    r"as an ai|i must decline|抱歉|对不起|很抱歉|我无法|我不能)",
-    re.IGNORECASE,
-)
-_LINE = re.compile(
+LABELLED_LINE = re.compile(
     r"^[ \t>*#-]*(?:\d+[.)、][ \t]*|q\d+[:.)][ \t]*)?\**([^:：*\n]{1,40}?)\**[ \t]*[:：][ \t]*\**(.*?)\**[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -65,7 +61,7 @@ class Reading:
     why: str = ""
 
 
-def _key(text: str) -> str:
+def field_key(text: str) -> str:
     return re.sub(r"[\s\-]+", "_", text.strip().lower()).strip("_?？")
 
 
@@ -121,7 +117,7 @@ def _verdict(fields: dict[str, Any]) -> Verdict | str:
     return Verdict(answers, score, reason)
 
 
-def _json_objects(text: str) -> list[dict[str, Any]]:
+def json_objects(text: str) -> list[dict[str, Any]]:
     """Every top-level JSON object in the text (inside code fences, after chatter, ...), first first."""
     decoder = json.JSONDecoder()
     found: list[dict[str, Any]] = []
@@ -142,7 +138,7 @@ def _canonical(obj: dict[str, Any], depth: int = 0) -> dict[str, Any]:
     """Known fields by canonical name; one nested level is looked into ({"answers": {...}, "score": 4})."""
     fields: dict[str, Any] = {}
     for raw_key, value in obj.items():
-        field = _KEY_TO_FIELD.get(_key(str(raw_key)))
+        field = _KEY_TO_FIELD.get(field_key(str(raw_key)))
         if field is not None and field not in fields and not isinstance(value, dict):
             fields[field] = value
     if depth == 0:  # top-level answers win over nested ones (e.g. an echoed {"task": {"instruction": ...}})
@@ -155,8 +151,8 @@ def _canonical(obj: dict[str, Any], depth: int = 0) -> dict[str, Any]:
 
 def _plain_fields(text: str) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for match in _LINE.finditer(text):
-        field = _LINE_TO_FIELD.get(_key(match.group(1)))
+    for match in LABELLED_LINE.finditer(text):
+        field = _LINE_TO_FIELD.get(field_key(match.group(1)))
         if field is not None and field not in fields:
             fields[field] = match.group(2)
     return fields
@@ -167,7 +163,7 @@ def read_verdict(text: str, finish_reason: str = "stop") -> Reading:
     if not text.strip():
         return Reading(None, "empty")
     problem = ""
-    for obj in _json_objects(text):
+    for obj in json_objects(text):
         fields = _canonical(obj)
         if not fields:
             continue
@@ -182,7 +178,7 @@ def read_verdict(text: str, finish_reason: str = "stop") -> Reading:
             if isinstance(result, Verdict):
                 return Reading(result)
             problem = problem or result
-    if _REFUSAL.match(text.strip()):
+    if is_refusal(text):
         return Reading(None, "refusal")
     if finish_reason == "length":
         return Reading(None, "truncated")

@@ -16,6 +16,8 @@ from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line
 from selfinstruct.cli.export import export_cmd
 from selfinstruct.cli.filter import filter_cmd
 from selfinstruct.cli.generate import generate
+from selfinstruct.cli.prefer import prefer_cmd
+from selfinstruct.cli.respond import respond_cmd
 from selfinstruct.cli.stats import stats_cmd
 from selfinstruct.cli.validate import validate
 from selfinstruct.version import __version__
@@ -69,5 +71,5 @@ def main() -> None:
     cli.main(prog_name="selfinstruct")
 
 
-for command in (generate, filter_cmd, validate, stats_cmd, export_cmd, audit_cmd):
+for command in (generate, filter_cmd, validate, stats_cmd, export_cmd, audit_cmd, respond_cmd, prefer_cmd):
     cli.add_command(command)

@@ -86,8 +86,9 @@ def export_cmd(
     POOL is a run directory (its tasks.jsonl) or any task file; --format names the format (each is listed
     under the option below). The --out extension picks a JSON array (.json) or JSON lines (.jsonl); hf writes
     a folder (pip install "selfinstruct[hf]"). --min-score X keeps only the pool instances `selfinstruct audit`
-    scored at least X (AlpaGasus-style; unjudged ones are left out; seeds are kept). Nothing is written when
-    the input is bad or there is nothing to export.
+    scored at least X (AlpaGasus-style; unjudged ones are left out; seeds are kept). dpo and dpo-text export
+    the preference pairs of a `respond` run judged by `prefer` (POOL is that run directory), one record per
+    pair. Nothing is written when the input is bad or there is nothing to export.
 
     \b
     Example:
@@ -97,6 +98,7 @@ def export_cmd(
       selfinstruct export data/run1 --format prompt-completion --out gpt3.jsonl --seed 42 --eos "<|endoftext|>"
       selfinstruct export data/run1 --format hf --out run1_hf --include-seeds
       selfinstruct export data/run1 --format alpaca --out best.json --min-score 4.5   # after selfinstruct audit
+      selfinstruct export data/answers --format dpo --out dpo.jsonl    # after selfinstruct respond and prefer
     """
     try:
         source = Path(pool)

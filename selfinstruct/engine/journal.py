@@ -68,8 +68,12 @@ def response_key(step: str, model: str, api: str, prompt: str, params: StepParam
 @functools.lru_cache(maxsize=64)
 def _params(params: StepParams) -> dict[str, Any]:
     """A step's parameters as its keys hold them, made once per parameter set (asdict took half a key's CPU);
-    never mutated (json.dumps only reads it)."""
-    return asdict(params) | {"stop": list(params.stop)}
+    never mutated (json.dumps only reads it). No system message: no "system" key, so that the keys of every
+    response journaled before StepParams had one are unchanged."""
+    fields = asdict(params) | {"stop": list(params.stop)}
+    if not params.system:
+        del fields["system"]
+    return fields
 
 
 class ResponseJournal:

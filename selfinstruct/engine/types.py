@@ -74,6 +74,9 @@ class StepParams:
     stop: tuple[str, ...] = ()
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # A system message sent before the prompt (chat; with completions, the prompt's first paragraph), e.g.
+    # `respond --system`'s Orca-style "explain step by step". "" (every generate step) sends none.
+    system: str = ""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def request_body(settings: EndpointSettings, prompt: str, params: StepParams, se
             "model": settings.model,
             "max_completion_tokens": params.max_tokens,
             "reasoning_effort": "low",
-            "messages": [{"role": "user", "content": prompt}],
+            "messages": _messages(prompt, params),
         }
     body: dict[str, Any] = {
         "model": settings.model,
@@ -55,10 +55,16 @@ def request_body(settings: EndpointSettings, prompt: str, params: StepParams, se
     if seed is not None:
         body["seed"] = seed
     if settings.api == "chat":
-        body["messages"] = [{"role": "user", "content": prompt}]
+        body["messages"] = _messages(prompt, params)
     else:
-        body["prompt"] = prompt
+        body["prompt"] = f"{params.system}\n\n{prompt}" if params.system else prompt
     return body
+
+
+def _messages(prompt: str, params: StepParams) -> list[dict[str, str]]:
+    """The chat messages of a prompt: the step's system message (when it has one), then the prompt."""
+    user = {"role": "user", "content": prompt}
+    return [{"role": "system", "content": params.system}, user] if params.system else [user]
 
 
 def request_path(settings: EndpointSettings) -> str:

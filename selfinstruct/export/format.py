@@ -1,4 +1,5 @@
-"""What an export format is: how one instance of a task becomes one record, and which options it takes.
+"""What an export format is: how one instance of a task (or one preference pair) becomes one record, and which
+options it takes.
 
 A format is an `ExportFormat` in its own module; `registry.FORMATS` lists the built-in ones. The writing
 (reading the pool, --min-score, splits, shuffling, atomic files) is shared and lives in `write.py`.
@@ -29,11 +30,12 @@ class RecordContext:
 
 @dataclass(frozen=True)
 class ExportFormat:
-    """One export format. `folder` formats write a dataset folder with `write_folder` instead of a file."""
+    """One export format. `folder` formats write a dataset folder with `write_folder` instead of a file. A format
+    of preference pairs has no `record` but `pairs` (they are read from the source) and `pair_record`."""
 
     name: str
     summary: str  # one line for --help and the docs: what it is and who reads it
-    record: Callable[[Task, Instance, RecordContext], Record]
+    record: Callable[[Task, Instance, RecordContext], Record] | None
     system_turn: bool = False  # has a system turn (--system)
     takes_roles: bool = False  # --roles names its turns
     takes_eos: bool = False  # --eos is appended to its completions
@@ -44,6 +46,9 @@ class ExportFormat:
     write_folder: Callable[..., None] | None = field(default=None, compare=False)
     # Advice printed after a file export (which trainer wants what).
     notes: Callable[[ExportSettings], list[str]] = field(default=lambda _s: [], compare=False)
+    # Preference pairs (`prefer`'s) instead of a pool's instances: how they are read, and one pair's record.
+    pairs: Callable[[ExportSettings], list[dict[str, Any]]] | None = field(default=None, compare=False)
+    pair_record: Callable[[dict[str, Any], RecordContext], Record] | None = field(default=None, compare=False)
 
 
 def join_prompt(instruction: str, inp: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from selfinstruct.export import alpaca, openai_chat, prompt_completion, sharegpt
+from selfinstruct.export import alpaca, dpo, openai_chat, prompt_completion, sharegpt
 from selfinstruct.export.format import ExportFormat
+from selfinstruct.export.hf import dpo as hf_dpo
 from selfinstruct.export.hf import format as hf
 
 FORMATS: dict[str, ExportFormat] = {
@@ -14,5 +15,8 @@ FORMATS: dict[str, ExportFormat] = {
         openai_chat.FORMAT,
         prompt_completion.FORMAT,
         hf.FORMAT,
+        dpo.FORMAT,
+        dpo.TEXT_FORMAT,
+        hf_dpo.FORMAT,
     )
 }

@@ -94,6 +94,8 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     if form.prepare is not None:
         form.prepare(s)
     notes: list[str] = []
+    if form.pairs is not None:
+        return _export_pairs(s, form, notes)
     tasks, seeds, run = _load(s.source, s.include_seeds, notes)
     score_drops: Counter[str] = Counter()
     score_kept = 0
@@ -120,7 +122,33 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
         notes.append(f"skipped {skipped:,} task(s) without instances")
     # The template choice, in pool order: the same whatever the split or shuffle.
     ctx = RecordContext(s, random.Random(s.seed), language)
-    groups = [[form.record(task, inst, ctx) for inst in _instances(task, s)] for task in chosen]
+    record = form.record
+    assert record is not None  # a format without one has `pairs` (checked by test_export's registry test)
+    groups = [[record(task, inst, ctx) for inst in _instances(task, s)] for task in chosen]
+    result = ExportResult(written=0, tasks=len(chosen) - sum(1 for t in seeds if t.instances),
+                          seeds=sum(1 for t in seeds if t.instances), skipped=skipped, notes=notes,
+                          score_kept=score_kept, score_drops=score_drops)  # fmt: skip
+    return _write_groups(s, form, groups, run, language, result, notice)
+
+
+def _export_pairs(s: ExportSettings, form: ExportFormat, notes: list[str]) -> ExportResult:
+    """A format of preference pairs: the pairs of each instruction are one group (a validation split holds out
+    whole instructions); the pair's answers are never a pool's instances."""
+    assert form.pairs is not None and form.pair_record is not None
+    pairs = form.pairs(s)
+    language = dataset_language({}, [Task(str(k), p["instruction"]) for k, p in enumerate(pairs)])
+    ctx = RecordContext(s, random.Random(s.seed), language)
+    by_task: dict[Any, list[dict[str, Any]]] = {}
+    for pair in pairs:
+        by_task.setdefault(pair.get("task_id"), []).append(form.pair_record(pair, ctx))
+    result = ExportResult(written=0, tasks=len(by_task), seeds=0, skipped=0, notes=notes)
+    return _write_groups(s, form, list(by_task.values()), {}, language, result, lambda _: None)
+
+
+def _write_groups(s: ExportSettings, form: ExportFormat, groups: list[list[dict[str, Any]]], run: dict[str, Any],
+                  language: str, result: ExportResult, notice: Callable[[str], object]) -> ExportResult:  # fmt: skip
+    """Split, shuffle and write the records (grouped by task), as a file or the format's folder."""
+    notes = result.notes
     splits = _split(groups, s)
     if form.folder and "all" in splits:
         splits = {"train": splits["all"]}  # a dataset folder always has a train split
@@ -128,10 +156,7 @@ def export_data(settings: ExportSettings, *, notice: Callable[[str], object] = l
     if s.shuffle:
         for name, split_rows in rows.items():
             random.Random(f"shuffle:{name}:{s.seed}").shuffle(split_rows)
-    seed_count = sum(1 for t in seeds if t.instances)
-    result = ExportResult(written=sum(len(r) for r in rows.values()), tasks=len(chosen) - seed_count,
-                          seeds=seed_count, skipped=skipped, notes=notes, score_kept=score_kept,
-                          score_drops=score_drops)  # fmt: skip
+    result.written = sum(len(r) for r in rows.values())
     if form.write_folder is not None:
         result.outputs = [Output(n, s.out, len(r), len(splits[n])) for n, r in rows.items()]
         form.write_folder(s, rows, run, language, result, notice)

@@ -135,6 +135,7 @@ class Stats:
     verbs: VerbStats | None = None
     verbs_note: str | None = None
     audit: dict[str, Any] | None = None  # audit_summary.json of the last `selfinstruct audit` of this source
+    preferences: dict[str, Any] | None = None  # a respond run's answers and its prefer judging (preferences.py)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -145,7 +145,8 @@ def test_include_seeds_from_a_file_says_there_are_none(pool: Path, tmp_path: Pat
     assert "for TRL export --format openai-chat or hf instead" in result.stderr
 
 
-FILE_FORMATS = [f for f in FORMATS if f != "hf"]
+# The formats of a pool's instances written as a file (the pair formats: tests/export/test_export_dpo.py).
+FILE_FORMATS = [name for name, form in FORMATS.items() if not form.folder and form.pairs is None]
 
 
 @pytest.mark.parametrize("suffix", [".json", ".jsonl"])
@@ -201,12 +202,12 @@ def test_an_empty_export_is_an_error_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-def test_eos_is_opt_in_and_only_for_prompt_completion(pool: Path, tmp_path: Path) -> None:
+def test_eos_is_opt_in_and_only_for_prompt_completion_and_dpo_text(pool: Path, tmp_path: Path) -> None:
     out = tmp_path / "pc.jsonl"
     assert export(pool, "prompt-completion", out, eos="</s>") == 5
     assert read_jsonl(out)[0]["completion"] == " Waves roll in.</s>"
     result = CliRunner().invoke(export_cmd, [str(pool), "--format", "alpaca", "--out", "x.json", "--eos", "</s>"])
-    assert result.exit_code == 2 and "--eos applies to --format prompt-completion only" in result.stderr
+    assert result.exit_code == 2 and "--eos applies to --format prompt-completion, dpo-text only" in result.stderr
 
 
 def test_sharegpt_roles_and_system_turn(pool: Path, tmp_path: Path) -> None:

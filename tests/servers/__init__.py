@@ -13,6 +13,22 @@ from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request, R
 from tests.servers.fixtures import StartServer
 from tests.servers.gguf_tokenizer import gguf_tokenizer
 from tests.servers.hostile import HUGE_TEXT, make_hostile, usage_faults
+from tests.servers.scripted_answers import (
+    ANSWER_KEY,
+    ANSWER_MODELS,
+    JUDGES,
+    RESPOND_ENV,
+    answer_or_judge,
+    answered_by_question,
+    fate,
+    garbled,
+    make_answer_pool,
+    order_dependent,
+    quality,
+    questions_of,
+    task_number,
+    tolerant_lines,
+)
 from tests.servers.scripted_judge import (
     expected,
     instance_asked,
@@ -27,8 +43,12 @@ from tests.servers.scripted_model import instruction_for, rng_for
 from tests.servers.server_rules import PROFILES, apply_stop, check_request
 
 __all__ = [
+    "ANSWER_KEY",
+    "ANSWER_MODELS",
     "HUGE_TEXT",
+    "JUDGES",
     "PROFILES",
+    "RESPOND_ENV",
     "FakeBatches",
     "FakeOpenAIServer",
     "Fault",
@@ -36,20 +56,30 @@ __all__ = [
     "Request",
     "Responder",
     "StartServer",
+    "answer_or_judge",
+    "answered_by_question",
     "apply_stop",
     "bpe_like_count",
     "check_request",
     "expected",
+    "fate",
+    "garbled",
     "gguf_tokenizer",
     "instance_asked",
     "instruction_for",
     "journal_lines",
     "keys_of",
+    "make_answer_pool",
     "make_hostile",
     "make_pool",
+    "order_dependent",
     "primary",
+    "quality",
+    "questions_of",
     "rng_for",
     "style_of",
+    "task_number",
+    "tolerant_lines",
     "usage_faults",
     "verdict_of",
 ]

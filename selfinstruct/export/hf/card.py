@@ -47,7 +47,7 @@ def size_category(rows: int) -> str:
     return next((name for limit, name in SIZE_CATEGORIES if rows < limit), "n>10M")
 
 
-def _q(text: str) -> str:
+def yaml_quote(text: str) -> str:
     """A YAML double-quoted scalar (JSON's escapes are a subset of YAML's)."""
     return json.dumps(text, ensure_ascii=False)
 
@@ -63,7 +63,7 @@ def yaml_header(card: CardInput) -> str:
     splits = "".join(f"  - split: {s.name}\n    path: {s.path}\n" for s in card.splits)
     return (
         "---\n"
-        f"pretty_name: {_q(card.pretty_name)}\n"
+        f"pretty_name: {yaml_quote(card.pretty_name)}\n"
         f"annotations_creators:\n{creators(card)}"
         f"language_creators:\n{creators(card)}"
         f"language:\n- {card.language}\n"
@@ -83,7 +83,7 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+def md_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -109,23 +109,23 @@ def _made(p: Provenance) -> str:
         ("target size", p.target),
         ("last updated", p.updated_at),
     ]  # fmt: skip
-    out.append(_table(("what", "value"), [(k, v if v is not None else "not recorded") for k, v in facts]))
+    out.append(md_table(("what", "value"), [(k, v if v is not None else "not recorded") for k, v in facts]))
     if p.settings:
         out.append("\nSettings (ROUGE-L `threshold`: a candidate more similar than this to any kept or seed "
                    "instruction is rejected):\n\n")  # fmt: skip
         settings = [(k, json.dumps(v, ensure_ascii=False)) for k, v in p.settings.items()]
-        out.append(_table(("setting", "value"), settings))
+        out.append(md_table(("setting", "value"), settings))
     if p.params:
         out.append("\nSampling per step:\n\n")
         params = [(step, v.get("temperature"), v.get("top_p"), v.get("max_tokens")) for step, v in p.params.items()]
-        out.append(_table(("step", "temperature", "top_p", "max_tokens"), params))
+        out.append(md_table(("step", "temperature", "top_p", "max_tokens"), params))
     if p.prompts:
         out.append("\nPrompt templates (sha256 of each template file):\n\n")
-        out.append(_table(("template", "sha256"), [(k, f"`{v}`") for k, v in p.prompts.items()]))
+        out.append(md_table(("template", "sha256"), [(k, f"`{v}`") for k, v in p.prompts.items()]))
     if p.usage:
         out.append("\nRequests and tokens by step:\n\n")
         usage = [(s, u.get("requests"), u.get("prompt_tokens"), u.get("completion_tokens")) for s, u in p.usage.items()]
-        out.append(_table(("step", "requests", "prompt tokens", "completion tokens"), usage))
+        out.append(md_table(("step", "requests", "prompt tokens", "completion tokens"), usage))
     return "".join(out)
 
 
@@ -140,7 +140,7 @@ def _counts(p: Provenance) -> str:
     if not p.rejections_recorded:
         out.append("\nThe rejected candidates were not recorded (no rejected.jsonl).\n")
     elif isinstance(reasons, dict) and reasons:
-        out.append("\n" + _table(("stage:reason", "count"), list(reasons.items())))
+        out.append("\n" + md_table(("stage:reason", "count"), list(reasons.items())))
     else:
         out.append("\nNo rejection was recorded.\n")
     return "".join(out)
@@ -154,16 +154,16 @@ def _stats(p: Provenance) -> str:
            f"{s.instances:,} instances, {_pct(s.classification_share)} classification tasks, "
            f"{_pct(s.empty_input_share)} of instances without input.\n\n"]  # fmt: skip
     rows = [(name, *(f"{round(v, 1):g}" for v in values)) for name, values in s.lengths.items()]
-    out.append(_table((f"length in {s.length_unit}", "median", "p90", "max"), rows))
+    out.append(md_table((f"length in {s.length_unit}", "median", "p90", "max"), rows))
     if any(s.similarity_counts):
         bins = [f"{k / 10:.1f}–{(k + 1) / 10:.1f}" for k in range(len(s.similarity_counts))]
         out.append("\nROUGE-L F1 of each task to its most similar earlier task or seed, as `selfinstruct stats` "
                    "computes it (what the generator's similarity filter saw):\n\n")  # fmt: skip
-        out.append(_table(("ROUGE-L", "tasks"), list(zip(bins, s.similarity_counts, strict=True))))
+        out.append(md_table(("ROUGE-L", "tasks"), list(zip(bins, s.similarity_counts, strict=True))))
     if s.seed_similarity_counts is not None and any(s.seed_similarity_counts):
         bins = [f"{k / 10:.1f}–{(k + 1) / 10:.1f}" for k in range(len(s.seed_similarity_counts))]
         out.append("\nROUGE-L F1 of each task to its most similar seed task (the paper's Figure 3):\n\n")
-        out.append(_table(("ROUGE-L", "tasks"), list(zip(bins, s.seed_similarity_counts, strict=True))))
+        out.append(md_table(("ROUGE-L", "tasks"), list(zip(bins, s.seed_similarity_counts, strict=True))))
     out.append("\nThe verb–noun diversity (the paper's Figure 2) is not included: run `selfinstruct stats` for it.\n")
     return "".join(out)
 
@@ -184,7 +184,7 @@ def _audit(p: Provenance) -> str:
 
 def _export(card: CardInput) -> str:
     rows = [(s.name, f"{s.rows:,}", f"{s.tasks:,}", f"`{s.path}`") for s in card.splits]
-    out = [_table(("split", "rows", "tasks", "files"), rows), "\n"]
+    out = [md_table(("split", "rows", "tasks", "files"), rows), "\n"]
     out.append(
         "One row per instance. Columns: `task_id`, `instruction`, `input`, `output`, and `messages`, the same "
         "instance as chat turns with `role`/`content`: "
@@ -202,7 +202,7 @@ def _export(card: CardInput) -> str:
         ("tasks without instances skipped", card.skipped),
         ("system prompt", f"`{card.system}`" if card.system else "none"),
     ]
-    out.append(_table(("export option", "value"), facts))
+    out.append(md_table(("export option", "value"), facts))
     return "".join(out)
 
 

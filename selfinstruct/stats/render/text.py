@@ -144,6 +144,40 @@ def _audit(stats: Stats) -> list[str]:
     return ["", "audit (selfinstruct audit)", *(f"  {line}" for line in render_table(stats.audit).splitlines())]
 
 
+def _preferences(stats: Stats) -> list[str]:
+    """A respond run: responses per model; and when prefer judged it, scores, pairs, order agreement, lengths."""
+    p = stats.preferences
+    if p is None:
+        return []
+    lines = ["", "answers (selfinstruct respond)"]
+    for model, tally in p["responses"].get("models", {}).items():
+        lines.append(f"  {model}: " + ", ".join(f"{k} {n:,}" for k, n in tally.items()))
+    judged = p.get("prefer")
+    if judged is None:
+        return lines
+    v = judged["verdicts"] or {}
+    lines += ["", f"preferences (selfinstruct prefer: {judged['mode']}, judge {judged['judge_model']})",
+              f"  verdicts {v.get('judged', 0):,} judged, {v.get('unreadable', 0):,} unreadable, "
+              f"{v.get('pending', 0):,} pending"]  # fmt: skip
+    for model, scores in (judged["scores"] or {}).items():
+        spread = " ".join(f"{k}:{n}" for k, n in scores["distribution"].items())
+        lines.append(f"  {model}: mean score {scores['mean']:g} over {scores['judged']:,} ({spread})")
+    position = judged["position"] or {}
+    if position:
+        lines.append(f"  both orders agree on {position.get('order_agreement') or 0:.0%} of compared pairs "
+                     f"({position.get('order_dependent', 0):,} order-dependent); first position named "
+                     f"{position.get('first', 0):,} times, second {position.get('second', 0):,}")  # fmt: skip
+    dropped = ", ".join(f"{why} {n:,}" for why, n in (judged["dropped"] or {}).items())
+    lines.append(f"  pairs {judged['pairs']:,}" + (f"; no pair: {dropped}" if dropped else ""))
+    length = judged["length"] or {}
+    chosen, rejected = judged["lengths"]["chosen"], judged["lengths"]["rejected"]
+    if length.get("of"):
+        lines.append(f"  length: chosen mean {chosen['mean']:.1f} words, rejected {rejected['mean']:.1f}; the "
+                     f"longer answer won {length['longer_chosen']:,} of {length['of']:,} pairs "
+                     f"({length['share']:.0%})")  # fmt: skip
+    return lines
+
+
 def render_text(stats: Stats) -> str:
     """A readable, aligned plain-text report."""
     kind = "run directory" if stats.kind == "run" else "task file"
@@ -156,5 +190,5 @@ def render_text(stats: Stats) -> str:
         lines += _lengths(f"lengths in tokens ({stats.tokenizer})", stats.token_lengths)
     else:
         lines += ["", f"note: {stats.tokens_note}"]
-    lines += _similarity(stats) + _verbs(stats) + _audit(stats) + _sample(stats)
+    lines += _similarity(stats) + _verbs(stats) + _audit(stats) + _preferences(stats) + _sample(stats)
     return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"

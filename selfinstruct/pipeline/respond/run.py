@@ -1,0 +1,174 @@
+"""`respond` as a library call: answer the instructions of a pool (or any file `filter` reads) with one or more
+models, as Alpaca-GPT4 re-answered Alpaca's instructions with a stronger model.
+
+Every request goes through the engine `audit` uses (engine.jobs): concurrency, rate limits, retries, the
+journal that is also the hard budget's ledger, --batch. A reply is journaled before anything follows from it,
+and a journaled one is replayed for free before anything is sent, so a run killed at any moment resumes
+without paying twice; the outputs are written in the source's order, so they do not depend on the order
+replies arrived in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from selfinstruct.engine import aio
+from selfinstruct.engine.client import Completer, engine_counters, with_served_model
+from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.endpoint import Notice, endpoint_for
+from selfinstruct.engine.jobs import ItemBudget, journaled_client, opening_budget, run_items
+from selfinstruct.engine.journal import ResponseJournal, response_key
+from selfinstruct.engine.types import EndpointSettings, Usage
+from selfinstruct.errors import InputError
+from selfinstruct.io.templates import PromptSet
+from selfinstruct.pipeline.respond.output import ANSWERED, read_state, record_of, write_outputs
+from selfinstruct.pipeline.respond.plan import (
+    Question,
+    load_templates,
+    plan_items,
+    questions,
+    read_source,
+    template_sha256,
+    why_not_an_answer,
+)
+from selfinstruct.pipeline.respond.settings import STEP, RespondSettings, identity
+from selfinstruct.tasks import Task
+
+# Called with (responses known: this run's and the journal's, engine counters), after each and every second.
+Progress = Callable[[int, dict[str, Any]], object]
+TOO_LONG = "prompt longer than the model's context"
+EMBEDDED_NOTE = (
+    "the answers are the embedded {name} model's. A 135M model's answers are for trying the command, not for "
+    "training: pass --base-url/--model or set OPENAI_API_KEY."
+)
+
+
+@dataclass(frozen=True)
+class RespondReport:
+    counts: dict[str, Any]  # planned, answered, dropped, dropped_reasons, pending, per model
+    asked: int  # responses asked by this run
+    replayed: int  # responses found in the journal (paid for by an earlier run)
+    tokens: int  # spent by this run
+    cost: float | None  # USD spent by this run, when prices are given
+    budget: str = ""  # the cap that stopped the run before every response was asked ("" when none did)
+    note: str = ""
+
+
+async def _endpoints(settings: RespondSettings, endpoint: EndpointSettings) -> dict[str, EndpointSettings]:
+    """Each model's endpoint (one URL for all: the models differ by name), the served model for "" (or the
+    embedded one)."""
+    out: dict[str, EndpointSettings] = {}
+    for model in settings.models:
+        resolved = await with_served_model(dataclasses.replace(endpoint, model=model or endpoint.model), "--model")
+        if resolved.model in out:
+            raise InputError(f"--model {resolved.model!r} twice (the served model); name each model once")
+        out[resolved.model] = resolved
+    return out
+
+
+def _check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
+    state = read_state(settings.out)
+    if state is None:
+        return
+    earlier = {k: state.get(k) for k in ident}
+    for key, value in ident.items():
+        if earlier[key] != value:
+            raise InputError(
+                f"this directory was answered with {key}={earlier[key]!r}, not {value!r}; run the same command to "
+                "resume it, or give a new --out",
+                path=settings.out,
+            )
+
+
+async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: list[Task], prompts: PromptSet,
+               qs: list[Question], progress: Progress | None, notice: Notice) -> RespondReport:  # fmt: skip
+    endpoints = await _endpoints(settings, endpoint)
+    models = tuple(endpoints)
+    ident = identity(settings, models, template_sha256(prompts))
+    _check_resume(settings, ident)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    items = plan_items(settings, qs, models)
+    params = settings.params
+    ledger = ResponseJournal(settings.ledger)
+    if ledger.repair is not None:
+        notice(ledger.repair.message())
+    results: dict[int, dict[str, Any]] = {}
+    for i, item in enumerate(items):  # replayed without a reservation: already paid for
+        ep = endpoints[item.model]
+        hit = ledger.get(response_key(STEP, ep.model, ep.api, item.question.prompt, params, item.seed))
+        if hit is not None:
+            results[i] = record_of(item, hit, params, why_not_an_answer(hit))
+    replayed = len(results)
+    spending = opening_budget(ledger, settings.max_tokens_total, settings.max_cost, settings.prices)
+    spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
+    budget = ItemBudget(spending)
+    usage = Usage()
+    clients: dict[str, Completer] = {
+        model: journaled_client(ep, ledger, spending, notice=notice, usage=usage, batch_poll=settings.batch_poll,
+                                batch_ledger=settings.batch_ledger(model) if settings.batch else None)
+        for model, ep in endpoints.items()
+    }  # fmt: skip
+    first = next(iter(clients.values()))
+
+    def report() -> None:
+        if progress is not None:
+            counters = engine_counters(first, settings.prices)
+            counters["in_flight"] = sum(c.in_flight for c in clients.values())
+            counters["dropped"] = sum(1 for r in results.values() if r["status"] != ANSWERED)
+            progress(len(results), counters)
+
+    async def ask(i: int) -> None:
+        item = items[i]
+        try:
+            reply = await clients[item.model].complete(STEP, item.question.prompt, params, seed=item.seed)
+        except ContextLengthError:
+            results[i] = record_of(item, None, params, TOO_LONG)
+        else:
+            results[i] = record_of(item, reply, params, why_not_an_answer(reply))
+        report()
+
+    todo = [i for i in range(len(items)) if i not in results]
+    report()
+    try:
+        if todo:
+            width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes them all
+            await run_items(todo, width, budget, lambda i: (items[i].question.prompt, params.max_tokens), ask, report)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+        ledger.close()
+        note = EMBEDDED_NOTE.format(name=models[0]) if settings.local else ""
+        state = {"source": str(settings.tasks_file), **ident, "language": settings.language,
+                 "embedded_model": settings.local, **({"note": note} if note else {})}  # fmt: skip
+        tally = write_outputs(settings.out, tasks, items, results, models, state)
+    return RespondReport(
+        counts=tally,
+        asked=len(results) - replayed,
+        replayed=replayed,
+        tokens=budget.tokens - spent_tokens,
+        cost=budget.cost - spent_cost if settings.prices is not None else None,
+        budget=budget.describe() if budget.reached else "",
+        note=note,
+    )
+
+
+def respond(
+    settings: RespondSettings,
+    *,
+    progress: Progress | None = None,
+    notice: Notice = lambda _: None,
+    total: Callable[[int], object] | None = None,
+) -> RespondReport:
+    """Answer every (instruction, input) of settings.tasks_file with every model, settings.samples times, into
+    settings.out; resumes from its journal. `total` hears the number of responses once known (a progress bar's
+    length); `progress` how many are known so far (journaled ones included) and the engine's counters."""
+    tasks = read_source(settings)
+    prompts = load_templates(settings)
+    qs = questions(tasks, prompts, settings.prompt_format)
+    if total is not None:
+        total(len(qs) * len(settings.models) * settings.samples)
+    with endpoint_for(settings.endpoint, notice, local=settings.local, local_model=settings.local_model) as endpoint:
+        return aio.run(_run(settings, endpoint, tasks, prompts, qs, progress, notice))
