@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from selfinstruct.engine import journal
+from selfinstruct.engine.budget import spend_order
 from selfinstruct.engine.client import Completer
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.seeding import derive_seed
@@ -144,6 +145,7 @@ class Bootstrap(Scheduler):
 
     async def _job(self, request: int) -> JobResult:
         journal.label(request=request)
+        spend_order(request)
         return await self.method.propose(self, request)
 
     def precheck(self, cand: Candidate, request: int) -> Candidate:
@@ -160,6 +162,7 @@ class Bootstrap(Scheduler):
 
     async def _complete(self, request: int, cand: Candidate) -> None:
         journal.label(request=request, candidate=cand.index)
+        spend_order(request, cand.index)
         await self.method.complete(self, request, cand)
 
     # -- committing --------------------------------------------------------------------------------------
