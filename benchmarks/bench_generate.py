@@ -45,10 +45,11 @@ RESPONDERS = {"scripted": "tests.servers.scripted_model:respond", "realistic": "
 
 
 def start_server(
-    latency: float, responder_spec: str = RESPONDERS["realistic"], faults: list[str] | None = None
+    latency: float, responder_spec: str = RESPONDERS["realistic"], faults: list[str] | None = None, fault_seed: int = 0
 ) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, str(ROOT / "tests" / "servers" / "fake_openai.py"), "--port", "0", "--latency", str(latency)]
     responder = ["--responder", responder_spec, *(arg for fault in faults or [] for arg in ("--fault", fault))]
+    responder += ["--fault-seed", str(fault_seed)] if faults else []
     proc = subprocess.Popen([*cmd, *responder], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -125,6 +126,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=None, help="tasks per run (default: sized by --seconds)")
     parser.add_argument("--fault", action="append", default=[], metavar="STATUS:SHARE[:RETRY_AFTER]",
                         help="also run against a fake with this fault mix (repeatable)")  # fmt: skip
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fake's random fault draws [0]")
     args = parser.parse_args()
     if args.economy:
         args.concurrency = args.concurrency or [1, 32]
@@ -136,7 +138,7 @@ def main() -> None:
 
     servers = [("clean", *start_server(args.latency))]
     if args.fault:
-        servers.append(("faults", *start_server(args.latency, faults=args.fault)))
+        servers.append(("faults", *start_server(args.latency, faults=args.fault, fault_seed=args.fault_seed)))
     try:
         print(f"machine: {os.cpu_count()} cores; fake endpoint latency {args.latency * 1000:.0f} ms"
               + (f"; faults: {' '.join(args.fault)}" if args.fault else ""))  # fmt: skip

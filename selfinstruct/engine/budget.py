@@ -15,6 +15,8 @@ journal) the reservation is written down before the request leaves, so a kill ca
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextvars
 import dataclasses
 import math
 import re
@@ -48,6 +50,19 @@ def typical_tokens(text: str) -> float:
 
 
 _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
+# Where the current task's attempts stand in the run's commit order: (request, candidate), -1 for the request's
+# own (the pipeline sets it per job). Near the cap, waiting attempts are admitted in this order, so the budget goes
+# to the work the next commit needs first: otherwise whichever waiting attempt fits first goes, and the requests
+# sent ahead of the commit (up to 2 x --concurrency jobs) could spend the room an earlier candidate's instances
+# request waited for, paying for work that is never committed.
+SPEND_ORDER: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar("spend_order", default=None)
+
+
+def spend_order(request: int, candidate: int = -1) -> None:
+    """Rank the attempts of the current task (and of tasks it creates) in the budget's queue; see SPEND_ORDER."""
+    SPEND_ORDER.set((request, candidate))
 
 
 class BudgetExhausted(Exception):
@@ -85,6 +100,7 @@ class Budget:
         self._reserved_cost = 0.0
         self._ratio: dict[str, float] = {}
         self._changed = asyncio.Condition()
+        self._queue: list[tuple[int, int]] = []  # the SPEND_ORDER of every ranked attempt waiting in reserve()
 
     def prompt_estimate(self, step: str, prompt: str) -> int:
         """An upper estimate of the prompt's tokens."""
@@ -100,14 +116,26 @@ class Budget:
         estimate = self.prompt_estimate(step, prompt)
         cost = self.prices.cost(estimate, max_tokens) if self.prices is not None else 0.0
         reservation = Reservation(estimate + max_tokens, cost, estimate, max_tokens)
+        order = SPEND_ORDER.get()
         async with self._changed:
-            while not self._fits(reservation.tokens, reservation.cost):
-                if self._reserved_tokens == 0:
-                    raise BudgetExhausted(self.describe())
-                await self._changed.wait()
+            if order is not None:
+                bisect.insort(self._queue, order)
+            try:
+                while not (self._turn(order) and self._fits(reservation.tokens, reservation.cost)):
+                    if self._reserved_tokens == 0 and self._turn(order):
+                        raise BudgetExhausted(self.describe())
+                    await self._changed.wait()
+            finally:
+                if order is not None:
+                    self._queue.remove(order)
+                    self._changed.notify_all()  # the next in order may go now
             self._reserved_tokens += reservation.tokens
             self._reserved_cost += reservation.cost
         return reservation
+
+    def _turn(self, order: tuple[int, int] | None) -> bool:
+        """Whether no ranked attempt earlier in the commit order is waiting (an unranked one never waits)."""
+        return order is None or self._queue[0] >= order
 
     async def settle(
         self,

@@ -211,6 +211,7 @@ class LLMClient:
         stats = self.usage.step(step)
         estimate = len(prompt) // 4 + params.max_tokens
         last_error = ""
+        guessed = 0  # waits so far that no Retry-After named (retry_wait)
         for attempt in range(s.max_retries + 1):
             if self._halt.is_set():
                 raise Halted
@@ -259,7 +260,8 @@ class LLMClient:
             if attempt == s.max_retries:
                 break
             stats.retries += 1
-            wait = retry_wait(attempt, delay, self._jitter)
+            wait = retry_wait(guessed, delay, self._jitter)
+            guessed += delay is None
             log.info("%s request failed (%s); retry %d in %.1f s", step, last_error, attempt + 1, wait)
             self._ids += 1
             wait_id = self._ids

@@ -59,12 +59,15 @@ def fatal_status(exc: openai.APIStatusError, s: EndpointSettings, *, not_found: 
     return None
 
 
-def retry_wait(attempt: int, delay: float | None, jitter: random.Random) -> float:
-    """Seconds before retry `attempt + 1`: what the server asked for (Retry-After, at most 120 s), else
-    exponential backoff with jitter (from 0.5 s, doubling, at most 60 s)."""
+def retry_wait(guessed: int, delay: float | None, jitter: random.Random) -> float:
+    """Seconds before the next attempt: what the server asked for (Retry-After, at most 120 s), else exponential
+    backoff with jitter (from 0.5 s, doubling, at most 60 s) over the `guessed` earlier waits of this request
+    that the server did not name. A Retry-After honoured does not lengthen the guess after it: a 500 after three
+    429s with Retry-After 1 s waited 2-4 s (the fourth step of the backoff), most of the tail of a run with
+    faults, where the last needed requests are waited for."""
     if delay is not None:
         return min(120.0, delay)
-    return float(min(60.0, 0.5 * 2**attempt) * jitter.uniform(0.5, 1.0))
+    return float(min(60.0, 0.5 * 2**guessed) * jitter.uniform(0.5, 1.0))
 
 
 def retry_reason(exc: openai.APIStatusError) -> str:

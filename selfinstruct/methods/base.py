@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from selfinstruct.engine.client import Completer
 from selfinstruct.engine.types import Api, Completion, StepParams
 from selfinstruct.filters import Rejection
+from selfinstruct.filters.rouge import Match
 from selfinstruct.io.templates import Placeholders, PromptSet
 from selfinstruct.tasks import Instance, Task
 
@@ -50,6 +51,7 @@ class Candidate:
     doomed: bool = False
     work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
     raw: str = ""  # the reply behind a rejection: the generating reply, or the instance reply
+    similar: list[Match] = field(default_factory=list, repr=False, compare=False)  # at the final check, best first
 
 
 @dataclass

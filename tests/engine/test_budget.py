@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.engine.budget import Budget, BudgetExhausted, typical_tokens
+from selfinstruct.engine.budget import Budget, BudgetExhausted, spend_order, typical_tokens
 from selfinstruct.engine.types import Prices
 from selfinstruct.pipeline.rounds import horizon, round_start
 
@@ -35,6 +35,34 @@ def test_reservations_in_flight_count_as_spent() -> None:
         return events
 
     assert asyncio.run(go()) == ["first lands", "second refused"]
+
+
+def test_near_the_cap_waiting_attempts_are_admitted_in_commit_order() -> None:
+    """Near the cap, whichever waiting attempt fitted first went: a later request's classify request could take
+    the room an earlier candidate's instances request waited for, so the budget paid for work ahead of the commit
+    and the commit's own work found it spent. A later attempt that would fit now waits for an earlier one that
+    does not fit yet."""
+
+    async def go() -> list[tuple[int, int]]:
+        budget = Budget(max_tokens=1000)
+        in_flight = await budget.reserve("instructions", "", 600)  # 616 reserved, 384 left
+        admitted: list[tuple[int, int]] = []
+
+        async def attempt(request: int, candidate: int, max_tokens: int) -> None:
+            spend_order(request, candidate)
+            await budget.reserve("instances", "", max_tokens)
+            admitted.append((request, candidate))
+
+        early = asyncio.create_task(attempt(0, 3, 500))  # 516: waits for the reservation in flight
+        await asyncio.sleep(0.01)
+        late = asyncio.create_task(attempt(5, 0, 300))  # 316 would fit now, but request 0's candidate is first
+        await asyncio.sleep(0.01)
+        admitted.append((-1, -1))  # the reply in flight lands
+        await budget.settle(in_flight, "instructions", "", 0, 100)  # 900 left: both fit, in order
+        await asyncio.gather(early, late)
+        return admitted
+
+    assert asyncio.run(go()) == [(-1, -1), (0, 3), (5, 0)]
 
 
 def test_exhausted_only_when_nothing_else_is_in_flight() -> None:

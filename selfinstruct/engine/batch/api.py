@@ -139,6 +139,7 @@ class BatchClient:
 
         where, timeout = self.settings.where, self.settings.timeout
         last = ""
+        guessed = 0  # waits so far that no Retry-After named (retry_wait)
         for attempt in range(self.settings.max_retries + 1):
             delay: float | None = None
             try:
@@ -153,7 +154,8 @@ class BatchClient:
                     raise EndpointError(f"{where}: {what} failed: {fatal}") from None
                 last, delay = retry_reason(exc), retry_after(exc)
             if attempt < self.settings.max_retries:
-                wait = retry_wait(attempt, delay, self._jitter)
+                wait = retry_wait(guessed, delay, self._jitter)
+                guessed += delay is None
                 log.info("%s failed (%s); retry %d in %.1f s", what, last, attempt + 1, wait)
                 await asyncio.sleep(wait)
         raise EndpointError(
