@@ -83,14 +83,16 @@ def test_generate_on_a_malformed_endpoint_exits_1_without_traceback(
     assert server.url in lines[0] and "malformed 200 response" in lines[0]
 
 
-def test_a_retry_after_honoured_does_not_lengthen_the_next_backoff(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_retry_after_honoured_does_not_lengthen_the_next_backoff(
+    caplog: pytest.LogCaptureFixture, fake_openai: StartServer, complete: Callable[..., str]
+) -> None:
     """Issue 26, item 1: the exponential backoff counted every failed attempt, so a 500 after three 429s whose
     Retry-After had been honoured waited 2-4 s (the fourth step), most of the tail of a 500-task run with 10% 429s
     and 5% 500s. The backoff now counts only the waits it had to guess: the 500 waits its first step."""
-    with FakeOpenAIServer(respond) as server:
+    with fake_openai(lambda r: "ok") as server:
         server.inject(*[Fault(status=429, retry_after=0.01)] * 3, Fault(status=500), Fault(status=500))
         with caplog.at_level("INFO", logger="selfinstruct.engine.client"):
-            assert _complete(server, retries=5)
+            assert complete(server, retries=5) == "ok"
     logged = [r.getMessage() for r in caplog.records if "; retry " in r.getMessage()]
     waits = [float(message.rsplit(" in ", 1)[1].split()[0]) for message in logged]
     assert waits[:3] == [0.0, 0.0, 0.0]  # Retry-After: 0.01 s, as asked (logged to a tenth)
