@@ -15,12 +15,9 @@ candidate; this index gives the same decisions while touching a few of them (a s
    token) and rouge-score's own float formula (same operations, same order), so boundary cases decide
    exactly as rouge-score does. Bounds use a small safety margin: they can only admit extra candidates.
 
-`add_unique` runs the greedy filter over many instructions a block at a time: the index is probed once per
-block with every query's prefix (one sort groups the postings by query and document), the survivors are
-verified in one pairwise LCS call, and the block's own pairs in one small matrix. Per-query work in Python
-is then a handful of dict lookups, which is what makes the index fast on small inputs as well as large ones.
-A whole file at once (the `filter` command) instead goes through the batch self-join of rouge_join, which
-knows every instruction up front and so scales to a million.
+`add_unique` runs the greedy filter a block at a time (rouge_probe: one probe of the index per block, one
+pairwise LCS call), or over a whole file through the batch self-join (rouge_join, decisions by rouge_resolve),
+which knows every instruction up front and so scales to a million.
 """
 
 from __future__ import annotations
@@ -49,7 +46,6 @@ from selfinstruct.filters.rouge_codes import (
     end_key,
     post,
 )
-from selfinstruct.filters.rouge_join import similar_pairs
 from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import (
     FloatArray,
@@ -58,8 +54,15 @@ from selfinstruct.filters.rouge_math import (
     min_overlap,
     rouge_fmeasure,
 )
-from selfinstruct.filters.rouge_probe import BLOCK_MAX, PrefixIndex, candidate_pairs, index_prefix
-from selfinstruct.filters.rouge_resolve import number_distinct, resolve
+from selfinstruct.filters.rouge_probe import (
+    BLOCK_MAX,
+    PrefixIndex,
+    best_in_index,
+    candidate_pairs,
+    index_prefix,
+    pairs_within,
+)
+from selfinstruct.filters.rouge_resolve import greedy_join
 from selfinstruct.filters.rouge_topk import top_k
 from selfinstruct.text import rouge_token_bytes
 
@@ -353,27 +356,14 @@ class NearDuplicateIndex:
             if progress is not None:
                 progress(len(texts))
             return [None] * len(texts)
-        distinct, position, n_old, new, first = number_distinct(self._codes, codes)
-        a, b, scores = similar_pairs(distinct, self.threshold, first_new=n_old, workers=self.workers, progress=progress)
-        if progress is not None and len(distinct) - n_old < len(texts):
-            progress(len(texts) - (len(distinct) - n_old))
-        position.extend(repeat(-1, len(distinct) - n_old))
-        out: list[Match | None] = []
-        kept = array("q")
-        for k, decision in enumerate(resolve(n_old, new, first, a, b, scores)):
+        decisions, kept = greedy_join(self._codes, codes, self.threshold, self.workers, progress)
+        n, out = len(self._texts), list[Match | None]()
+        for decision in decisions:
             if decision is None:
-                position[new[k]] = len(self._texts) + len(kept)
-                kept.append(k)
                 out.append(None)
             else:
-                doc = position[decision[0]]
-                out.append(
-                    Match(
-                        doc,
-                        texts[kept[doc - len(self._texts)]] if doc >= len(self._texts) else self._texts[doc],
-                        decision[1],
-                    )
-                )
+                doc, score = decision
+                out.append(Match(doc, texts[kept[doc - n]] if doc >= n else self._texts[doc], score))
         self._extend([texts[k] for k in kept], [codes[k] for k in kept])
         return out
 
@@ -398,34 +388,10 @@ class NearDuplicateIndex:
         t = self._prefix_t
         codes = [self._encode(text, assign=True) for text in texts]
         prefixes = [self._prefix(code, t) for code in codes]
-        m = np.array([len(code) for code in codes], dtype=np.int64)
-        # Against the index: the best (score, doc) of each query, ties to the earliest doc.
         best: list[tuple[float, int] | None] = [None] * len(texts)
         if self._codes:
-            query, doc = candidate_pairs(self._probe(), codes, prefixes, t)
-            if len(query):
-                lcs = process.cpdist(
-                    itemgetter(*query.tolist())(codes) if len(query) > 1 else [codes[int(query[0])]],
-                    itemgetter(*doc.tolist())(self._codes) if len(doc) > 1 else [self._codes[int(doc[0])]],
-                    scorer=LCSseq.similarity,
-                    dtype=np.int64,
-                    workers=self.workers,
-                )
-                scores = fmeasures(lcs, m[query], np.frombuffer(self._lens, dtype=np.int64)[doc])
-                hit = np.flatnonzero(scores > self.threshold)
-                if len(hit):
-                    order = hit[np.lexsort((doc[hit], -scores[hit], query[hit]))]
-                    for q, d, s in zip(query[order].tolist(), doc[order].tolist(), scores[order].tolist(), strict=True):
-                        if best[q] is None:
-                            best[q] = (s, d)
-        # Within the block: one small matrix, row i against the earlier rows j < i.
-        within: dict[int, list[tuple[int, float]]] = {}
-        if len(texts) > 1:
-            lcs = process.cdist(codes, codes, scorer=LCSseq.similarity, dtype=np.int64, workers=self.workers)
-            pair_scores = fmeasures(lcs, m[:, None], m[None, :])
-            rows, cols = np.nonzero(np.tril(pair_scores > self.threshold, -1))
-            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-                within.setdefault(i, []).append((j, float(pair_scores[i, j])))
+            best = best_in_index(self._probe(), self._codes, codes, prefixes, self.threshold, self.workers)
+        within = pairs_within(codes, self.threshold, self.workers)
         out: list[Match | None] = []
         kept: dict[int, int] = {}  # block position -> its doc
         for i, text in enumerate(texts):

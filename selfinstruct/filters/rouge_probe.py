@@ -7,11 +7,14 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
+from operator import itemgetter
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.rouge_codes import Prefix, end_key
-from selfinstruct.filters.rouge_math import IntArray
+from selfinstruct.filters.rouge_math import EPS, IntArray, fmeasures
 
 # A prefix posting is doc << _DOC_SHIFT | position; a probe ORs in query << _Q_SHIFT | its position << _POS_BITS,
 # so sorting the probed entries groups them by (query, document) and orders each group by position.
@@ -94,3 +97,48 @@ def candidate_pairs(
         (2 * np.minimum(m, n) > t * total) & (after_first >= need) & (after_last >= need) & (after_prefix >= need)
     )
     return query[keep], doc[keep]
+
+
+def best_in_index(
+    index: PrefixIndex,
+    index_codes: Sequence[str],
+    codes: Sequence[str],
+    prefixes: Sequence[Prefix],
+    threshold: float,
+    workers: int,
+) -> list[tuple[float, int] | None]:
+    """For each query of a block, its best (F1, document) above the threshold in the index (ties to the
+    earliest document), or None: candidate_pairs, then one batched exact LCS."""
+    best: list[tuple[float, int] | None] = [None] * len(codes)
+    query, doc = candidate_pairs(index, codes, prefixes, threshold - EPS)
+    if not len(query):
+        return best
+    lcs = process.cpdist(
+        itemgetter(*query.tolist())(codes) if len(query) > 1 else [codes[int(query[0])]],
+        itemgetter(*doc.tolist())(index_codes) if len(doc) > 1 else [index_codes[int(doc[0])]],
+        scorer=LCSseq.similarity,
+        dtype=np.int64,
+        workers=workers,
+    )
+    m = np.array([len(code) for code in codes], dtype=np.int64)
+    scores = fmeasures(lcs, m[query], np.frombuffer(index.lens, dtype=np.int64)[doc])
+    hit = np.flatnonzero(scores > threshold)
+    if len(hit):
+        order = hit[np.lexsort((doc[hit], -scores[hit], query[hit]))]
+        for q, d, s in zip(query[order].tolist(), doc[order].tolist(), scores[order].tolist(), strict=True):
+            if best[q] is None:
+                best[q] = (s, d)
+    return best
+
+
+def pairs_within(codes: Sequence[str], threshold: float, workers: int) -> dict[int, list[tuple[int, float]]]:
+    """The pairs of a block above the threshold: row i -> [(j, F1)] for the earlier rows j < i (one matrix)."""
+    within: dict[int, list[tuple[int, float]]] = {}
+    if len(codes) > 1:
+        m = np.array([len(code) for code in codes], dtype=np.int64)
+        lcs = process.cdist(codes, codes, scorer=LCSseq.similarity, dtype=np.int64, workers=workers)
+        pair_scores = fmeasures(lcs, m[:, None], m[None, :])
+        rows, cols = np.nonzero(np.tril(pair_scores > threshold, -1))
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            within.setdefault(i, []).append((j, float(pair_scores[i, j])))
+    return within

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import repeat
 
 import numpy as np
 
+from selfinstruct.filters.rouge_join import similar_pairs
 from selfinstruct.filters.rouge_math import FloatArray, IntArray
 
 
@@ -73,3 +75,31 @@ def number_distinct(
         first.append(number == size)
     del ids  # a million keys: not held through the join
     return distinct, position, n_old, new, first
+
+
+def greedy_join(
+    old: Sequence[str],
+    codes: Sequence[str],
+    threshold: float,
+    workers: int,
+    progress: Callable[[int], object] | None,
+) -> tuple[list[tuple[int, float] | None], array[int]]:
+    """The greedy filter over `codes` after the kept `old` ones, through the batch join: every pair above the
+    threshold among the distinct texts, then the decisions read off them in order. Per code: None (kept), or
+    (the position of its match, F1), positions counting `old` first and then the kept codes; and which codes
+    were kept. `progress(k)` counts decided codes."""
+    distinct, position, n_old, new, first = number_distinct(old, codes)
+    a, b, scores = similar_pairs(distinct, threshold, first_new=n_old, workers=workers, progress=progress)
+    if progress is not None and len(distinct) - n_old < len(codes):
+        progress(len(codes) - (len(distinct) - n_old))
+    position.extend(repeat(-1, len(distinct) - n_old))
+    out: list[tuple[int, float] | None] = []
+    kept = array("q")
+    for k, decision in enumerate(resolve(n_old, new, first, a, b, scores)):
+        if decision is None:
+            position[new[k]] = len(old) + len(kept)
+            kept.append(k)
+            out.append(None)
+        else:
+            out.append((position[decision[0]], decision[1]))
+    return out, kept

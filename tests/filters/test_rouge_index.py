@@ -6,11 +6,11 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from selfinstruct.filters import rouge_join
+from selfinstruct.filters import rouge_join, rouge_keys, rouge_signatures
 from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.text import rouge_tokens
@@ -136,10 +136,11 @@ def _brute_pairs(texts: list[str], threshold: float, first_new: int) -> list[tup
     return sorted(expected)
 
 
-# Key layouts of the join's indexed side (_KEY_BITS, _MIN_SIG_BITS, _POS_BITS, _SEEN_BITS): the default, and
-# narrow ones for 340 texts (9 bits of text number) where signatures fold into 6 bits (constant collisions),
-# lengths clamp at 3 (or 1) and positions at 1 (or 0), and the bitmap of present signatures is one byte.
-LAYOUTS = [(62, 24, 4, 27, 4), (18, 6, 1, 27, 1), (16, 6, 0, 3, 2), (17, 5, 1, 4, 6)]
+# Key layouts of the join's indexed side (_KEY_BITS, _MIN_SIG_BITS, _POS_BITS, _SEEN_BITS, _DIR_BITS): the
+# default, and narrow ones for 340 texts (9 bits of text number) where signatures fold into 6 bits (constant
+# collisions), lengths clamp at 3 (or 1) and positions at 1 (or 0), the bitmap of present signatures is one
+# byte, and the directory has 2 to 64 buckets (large buckets take the binary search).
+LAYOUTS = [(62, 24, 4, 27, 22), (18, 6, 1, 27, 1), (16, 6, 0, 3, 2), (17, 5, 1, 4, 6)]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -164,10 +165,15 @@ def test_similar_pairs_exact_under_any_key_layout(
     codes = [idx._encode(t, assign=True) for t in texts]
     first_new = rng.randint(0, len(codes))
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in zip(
-            ("_KEY_BITS", "_MIN_SIG_BITS", "_POS_BITS", "_SEEN_BITS", "_SAMPLE_BITS"), layout, strict=True
+        key_bits, min_sig_bits, pos_bits, seen_bits, dir_bits = layout
+        for name, value in (
+            ("_KEY_BITS", key_bits),
+            ("_MIN_SIG_BITS", min_sig_bits),
+            ("_POS_BITS", pos_bits),
+            ("_DIR_BITS", dir_bits),
         ):
-            mp.setattr(rouge_join, name, value)
+            mp.setattr(rouge_keys, name, value)
+        mp.setattr(rouge_join, "_SEEN_BITS", seen_bits)
         a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
     got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
     assert got == _brute_pairs(texts, threshold, first_new)
@@ -185,31 +191,41 @@ def test_signatures_are_counted_before_they_are_made(seed: int) -> None:
         " ".join(rng.choices(vocab, weights, k=rng.choice([rng.randint(0, 3), rng.randint(4, 25)]))) for _ in range(80)
     ]
     idx = NearDuplicateIndex()
-    el = rouge_join._Elements([idx._encode(t, assign=True) for t in texts])
+    el = rouge_signatures.Elements([idx._encode(t, assign=True) for t in texts])
     r1 = rng.randint(0, el.n_elements)
     levels = (r1, rng.randint(r1, el.n_elements))
     max_len = int(el.lens.max())
     prefix = np.array([rng.randint(0, length) for length in range(max_len + 1)], dtype=np.int64)
     docs = np.array(sorted(rng.sample(range(len(texts)), rng.randint(0, len(texts)))), dtype=np.int64)
-    made = rouge_join._Signatures(el, docs, prefix, levels)
-    assert rouge_join._Signatures.count(el, docs, prefix, levels) == len(made.sig) == len(made.doc)
+    made = rouge_signatures.Signatures(el, docs, prefix, levels)
+    assert rouge_signatures.Signatures.count(el, docs, prefix, levels) == len(made.sig) == len(made.doc)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.integers(-5, 40), max_size=200),
-    st.lists(st.integers(-10, 50), max_size=60),
-    st.integers(1, 6),
+    st.lists(st.integers(0, 255), max_size=200),
+    st.lists(st.tuples(st.integers(0, 256), st.integers(0, 40)), max_size=60),
+    st.integers(1, 10),
+    st.sampled_from([1, 2, 3, 8]),
 )
-def test_lower_bound_is_searchsorted(keys: list[int], needles: list[int], sample_bits: int) -> None:
-    """The two-level search (sample, then a block) finds np.searchsorted's left insertion points: repeated
-    keys across block edges, needles before the first key, past the last, and no keys at all."""
+@example(keys=[5] * 4, needles=[(0, 40)], sig_bits=8, dir_bits=1)  # steps reach the last key, then nothing to search
+def test_key_search_is_searchsorted(
+    keys: list[int], needles: list[tuple[int, int]], sig_bits: int, dir_bits: int
+) -> None:
+    """The directory search finds np.searchsorted's left insertion points for range starts and ends: keys of
+    8 bits in 2 to 256 buckets, long runs of one key (large buckets take the binary search), needles in no
+    bucket, up to 2**8 (the end of the last signature's range), ranges past the last key, and no keys at all."""
     sorted_keys = np.array(sorted(keys), dtype=np.int64)
-    probe = np.array(needles, dtype=np.int64)
+    starts = np.array([n for n, _ in needles], dtype=np.int64)
+    ends = np.minimum(starts + np.array([w for _, w in needles], dtype=np.int64), 256)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rouge_join, "_SAMPLE_BITS", sample_bits)
-        got = rouge_join._lower_bound(sorted_keys, sorted_keys[:: 1 << sample_bits].copy(), probe)
-    assert got.tolist() == np.searchsorted(sorted_keys, probe, "left").tolist()
+        mp.setattr(rouge_keys, "_KEY_BITS", 8)
+        mp.setattr(rouge_keys, "_DIR_BITS", dir_bits)
+        search = rouge_keys.KeySearch(sorted_keys, sig_bits)
+        lo = search.lower_bound(starts)
+        hi = search.range_ends(lo, ends)
+    assert lo.tolist() == np.searchsorted(sorted_keys, starts, "left").tolist()
+    assert hi.tolist() == np.searchsorted(sorted_keys, ends, "left").tolist()
 
 
 def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:
@@ -218,7 +234,7 @@ def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:
     texts = [f"Write a short story about a {w} and a {v}." for w in ("cat", "dog", "fox") for v in ("owl", "bee")]
     expected = NearDuplicateIndex().add_unique(texts, join=False)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rouge_join, "_KEY_BITS", 20)
+        mp.setattr(rouge_keys, "_KEY_BITS", 20)
         with pytest.raises(OverflowError):
             rouge_join.similar_pairs([NearDuplicateIndex()._encode(t, assign=True) for t in texts], 0.7)
         assert NearDuplicateIndex().add_unique(texts, join=True) == expected
