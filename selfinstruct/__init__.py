@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from selfinstruct.api import (
         audit_pool,
         compute_stats,
+        decontaminate,
         estimate,
         estimate_audit,
         export_pool,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from selfinstruct.audit.settings import AuditOptions
     from selfinstruct.engine.options import EngineOptions
     from selfinstruct.errors import InputError, SelfInstructError
+    from selfinstruct.pipeline.decontaminate import DecontaminateSettings
     from selfinstruct.pipeline.filter_settings import FilterSettings
     from selfinstruct.pipeline.settings import GenerateOptions
 
@@ -37,6 +39,7 @@ _LAZY = {
             "estimate_audit",
             "filter_file",
             "compute_stats",
+            "decontaminate",
             "export_pool",
             "validate_seeds",
         ),
@@ -46,11 +49,13 @@ _LAZY = {
     "AuditOptions": "selfinstruct.audit.settings",
     "EngineOptions": "selfinstruct.engine.options",
     "FilterSettings": "selfinstruct.pipeline.filter_settings",
+    "DecontaminateSettings": "selfinstruct.pipeline.decontaminate",
     "InputError": "selfinstruct.errors",
     "SelfInstructError": "selfinstruct.errors",
 }
 __all__ = [
     "AuditOptions",
+    "DecontaminateSettings",
     "EngineOptions",
     "FilterSettings",
     "GenerateOptions",
@@ -59,6 +64,7 @@ __all__ = [
     "__version__",
     "audit_pool",
     "compute_stats",
+    "decontaminate",
     "estimate",
     "estimate_audit",
     "export_pool",
