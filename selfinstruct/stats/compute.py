@@ -19,6 +19,7 @@ from selfinstruct.filters.rouge import DEFAULT_THRESHOLD
 from selfinstruct.io.seeds import load_tasks
 from selfinstruct.stats import review, verbs
 from selfinstruct.stats.lengths import distribution
+from selfinstruct.stats.contamination import contamination_of
 from selfinstruct.stats.read import read_run_dir
 from selfinstruct.stats.render.text import render_text
 from selfinstruct.stats.report import INSTALL_HINT, SIM_BINS, Distribution, RunInfo, Stats, VerbStats
@@ -160,6 +161,7 @@ def compute_stats(
         truncated=_truncated(run_info),
         rejected_examples=review.rejected_examples(rejected, seed),
         audit=find_summary(path),
+        contamination=contamination_of(path, run, len(tasks), rejected),
     )
     counter, label = load_token_counter()
     if counter is None:
