@@ -49,8 +49,13 @@ from selfinstruct.pipeline.decontaminate import (
     show_default=True,
     help="Remove a record whose n-grams cover more than this share of a benchmark item's tokens.",
 )
-@click.option("--min-span", type=click.IntRange(1), default=DEFAULT_MIN_SPAN, show_default=True,
-              help="Remove a record that shares this many tokens in a row with an item, whatever the share.")  # fmt: skip
+@click.option(
+    "--min-span",
+    type=click.IntRange(1),
+    default=DEFAULT_MIN_SPAN,
+    show_default=True,
+    help="Remove a record that shares this many tokens in a row with an item, whatever the share.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @verbosity_options
 def decontaminate_cmd(

@@ -70,8 +70,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         table = pq.read_table(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", path=path) from None
-    for k, row in enumerate(table.to_pylist(), start=1):
-        yield k, row
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _hf_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

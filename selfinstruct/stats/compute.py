@@ -18,8 +18,8 @@ from selfinstruct.audit.summary import find_summary
 from selfinstruct.filters.rouge import DEFAULT_THRESHOLD
 from selfinstruct.io.seeds import load_tasks
 from selfinstruct.stats import review, verbs
-from selfinstruct.stats.lengths import distribution
 from selfinstruct.stats.contamination import contamination_of
+from selfinstruct.stats.lengths import distribution
 from selfinstruct.stats.read import read_run_dir
 from selfinstruct.stats.render.text import render_text
 from selfinstruct.stats.report import INSTALL_HINT, SIM_BINS, Distribution, RunInfo, Stats, VerbStats

@@ -121,7 +121,4 @@ def best_per_text(parts: list[Groups], threshold: float, min_span: int) -> list[
     text, item, score, longest, start = (a[flagged] for a in (text, item, score, longest, start))
     order = np.lexsort((item, -longest, -score, text))
     first = order[_starts(text[order])]
-    return [
-        (int(text[k]), int(item[k]), float(score[k]), int(longest[k]), int(start[k]))
-        for k in first
-    ]
+    return [(int(text[k]), int(item[k]), float(score[k]), int(longest[k]), int(start[k])) for k in first]
