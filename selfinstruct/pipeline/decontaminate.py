@@ -75,15 +75,37 @@ def record_texts(rec: Record, path: Path) -> list[str]:
     return texts
 
 
-def _chunks(path: Path) -> Iterator[list[list[str]]]:
+def _chunks(path: Path, lines: list[int]) -> Iterator[list[list[str]]]:
+    """The records' texts, CHUNK records at a time; `lines` gets each record's line."""
     chunk: list[list[str]] = []
     for rec in iter_records(path):
         chunk.append(record_texts(rec, path))
+        lines.append(rec.line)
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
+
+
+def _is_jsonl(path: Path) -> bool:
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                return not raw.lstrip(b"\xef\xbb\xbf \t").startswith(b"[")
+    return True
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line of a JSONL file already read whole by iter_records: a kept
+    record is copied as it is, neither parsed nor encoded again (most of the time at a million records)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            if line.strip():
+                yield number, line
 
 
 def decontaminate_file(
@@ -97,15 +119,16 @@ def decontaminate_file(
     benchmarks = load_benchmarks(settings.against, settings.fields)
     index = build_index(benchmarks, n=settings.n, threshold=settings.threshold, min_span=settings.min_span)
     start = time.perf_counter()
-    found: dict[int, Contamination] = {}
+    found: dict[int, Contamination] = {}  # by the record's line
     total = 0
-    for chunk in _chunks(settings.input):
+    lines: list[int] = []
+    for chunk in _chunks(settings.input, lines):
         texts = [t for texts in chunk for t in texts]
-        owner = [k for k, texts in enumerate(chunk) for _ in texts]
-        for k, hit in zip(owner, index.scan(texts), strict=True):
-            best = found.get(total + k)
+        owner = [lines[total + k] for k, texts in enumerate(chunk) for _ in texts]
+        for line, hit in zip(owner, index.scan(texts), strict=True):
+            best = found.get(line)
             if hit is not None and (best is None or hit.score > best.score):
-                found[total + k] = hit
+                found[line] = hit
         total += len(chunk)
         if progress is not None:
             progress(len(chunk))
@@ -121,13 +144,18 @@ def _write(settings: DecontaminateSettings, found: dict[int, Contamination], rep
     out = settings.out
     with atomic_writer(out / CLEAN) as clean, atomic_writer(out / CONTAMINATED) as dirty:
         count = 0
-        for k, rec in enumerate(iter_records(settings.input)):
+        jsonl = _is_jsonl(settings.input)
+        rows: Iterator[tuple[int, str | dict[str, Any]]] = (
+            _jsonl_lines(settings.input) if jsonl else ((r.line, r.data) for r in iter_records(settings.input))
+        )
+        for line, row in rows:
             count += 1
-            hit = found.get(k)
+            hit = found.get(line)
             if hit is None:
-                clean.write(dumps(rec.data) + "\n")
+                clean.write((row if isinstance(row, str) else dumps(row)) + "\n")
             else:
-                dirty.write(dumps({"line": rec.line, **hit.to_dict(), "record": rec.data}) + "\n")
+                data = json.loads(row) if isinstance(row, str) else row
+                dirty.write(dumps({"line": line, **hit.to_dict(), "record": data}) + "\n")
         if count != report.total:
             raise InputError("changed while it was being checked; run decontaminate again", path=settings.input)
     with atomic_writer(out / SUMMARY) as fh:
