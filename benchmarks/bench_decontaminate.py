@@ -34,8 +34,8 @@ from selfinstruct.filters.contamination import DEFAULT_N, BenchmarkIndex, Benchm
 from selfinstruct.filters.contamination.tokens import tokens
 
 
-def run_cli(data: Path, bench: Path, out: Path) -> tuple[float, dict[str, object], int]:
-    """(wall seconds, the --json report, peak RSS in MiB) of one CLI run in a child process."""
+def run_cli(data: Path, bench: Path, out: Path) -> tuple[float, dict[str, object], int, float]:
+    """(wall seconds, the --json report, peak RSS in MiB, CPU seconds) of one CLI run in a child process."""
     cmd = [sys.executable, "-m", "selfinstruct", "decontaminate", str(data), "--against", str(bench),
            "--out", str(out), "--json", "-q"]  # fmt: skip
     start = time.perf_counter()
@@ -45,7 +45,8 @@ def run_cli(data: Path, bench: Path, out: Path) -> tuple[float, dict[str, object
     _, status, rusage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"decontaminate failed with status {status}")
-    return time.perf_counter() - start, json.loads(stdout), rusage.ru_maxrss // 1024
+    cpu = rusage.ru_utime + rusage.ru_stime
+    return time.perf_counter() - start, json.loads(stdout), rusage.ru_maxrss // 1024, cpu
 
 
 def plant(item: str, rng: random.Random) -> str:
@@ -120,8 +121,8 @@ def main() -> None:
         make_inputs(args.sizes[0], args.plant, args.seed, args.make)
         return
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}")
-    print(f"{'N':>9} {'items':>8} {'n-grams':>9} {'wall s':>7} {'scan s':>7} {'peak MiB':>8} {'B/ngram':>7} "
-          f"{'removed':>8} {'recall':>7} {'precision':>9} {'before':>7}")  # fmt: skip
+    print(f"{'N':>9} {'items':>8} {'n-grams':>9} {'wall s':>7} {'cpu s':>6} {'scan s':>7} {'peak MiB':>8} "
+          f"{'B/ngram':>7} {'removed':>8} {'recall':>7} {'precision':>9} {'before':>7}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             folder = Path(tmp) / str(n)
@@ -130,7 +131,7 @@ def main() -> None:
                             str(args.plant), "--seed", str(args.seed)], check=True, cwd=ROOT)  # fmt: skip
             meta = json.loads((folder / "planted.json").read_text())
             planted = {int(k): v for k, v in meta["planted"].items()}
-            wall, report, rss = run_cli(folder / "data.jsonl", folder / "bench.jsonl", folder / "out")
+            wall, report, rss, cpu = run_cli(folder / "data.jsonl", folder / "bench.jsonl", folder / "out")
             flagged = flagged_lines(folder / "out")
             hits = sum(1 for at in planted if at in flagged)
             # Precision: flags outside the planted records count against it, except the records that were
@@ -139,8 +140,8 @@ def main() -> None:
             before = flagged_lines(folder / "before")
             wrong = [at for at in flagged if at not in planted and at not in before]
             precision = hits / (hits + len(wrong)) if hits + len(wrong) else 1.0
-            print(f"{n:>9,} {meta['items']:>8,} {report['ngrams']:>9,} {wall:>7.1f} {report['seconds']:>7.1f} "
-                  f"{rss:>8} {meta['bytes_per_ngram']:>7.1f} {len(flagged):>8,} {hits / len(planted):>7.1%} "
+            print(f"{n:>9,} {meta['items']:>8,} {report['ngrams']:>9,} {wall:>7.1f} {cpu:>6.1f} "
+                  f"{report['seconds']:>7.1f} {rss:>8} {meta['bytes_per_ngram']:>7.1f} {len(flagged):>8,} {hits / len(planted):>7.1%} "
                   f"{precision:>9.1%} {len(before):>7,}", flush=True)  # fmt: skip
             data = (folder / "data.jsonl").read_text(encoding="utf-8").splitlines()
             for at in [at for at in planted if at not in flagged][:3]:
@@ -148,8 +149,8 @@ def main() -> None:
             for rec in list(before.values())[:: max(1, len(before) // 6)][:6]:
                 print(f"    already in ShareGPT ({rec['rule']}, {rec['score']}): {rec['record']['instruction'][:60]!r} "
                       f"~ item {str(rec['item_text'])[:60]!r}")  # fmt: skip
-            _, _, base = run_cli(folder / "tiny_data.jsonl", folder / "tiny_bench.jsonl", folder / "tiny_a")
-            _, small, full = run_cli(folder / "tiny_data.jsonl", folder / "bench.jsonl", folder / "tiny_b")
+            _, _, base, _ = run_cli(folder / "tiny_data.jsonl", folder / "tiny_bench.jsonl", folder / "tiny_a")
+            _, small, full, _ = run_cli(folder / "tiny_data.jsonl", folder / "bench.jsonl", folder / "tiny_b")
             ngrams = int(str(small["ngrams"]))
             print(f"    index only: peak {full} MiB vs {base} MiB for a one-item benchmark: "
                   f"{(full - base) * 2**20 / ngrams:.0f} B per indexed n-gram (its arrays: 16 B)")  # fmt: skip
