@@ -141,8 +141,8 @@ def main() -> None:
             wrong = [at for at in flagged if at not in planted and at not in before]
             precision = hits / (hits + len(wrong)) if hits + len(wrong) else 1.0
             print(f"{n:>9,} {meta['items']:>8,} {report['ngrams']:>9,} {wall:>7.1f} {cpu:>6.1f} "
-                  f"{report['seconds']:>7.1f} {rss:>8} {meta['bytes_per_ngram']:>7.1f} {len(flagged):>8,} {hits / len(planted):>7.1%} "
-                  f"{precision:>9.1%} {len(before):>7,}", flush=True)  # fmt: skip
+                  f"{report['seconds']:>7.1f} {rss:>8} {meta['bytes_per_ngram']:>7.1f} {len(flagged):>8,} "
+                  f"{hits / len(planted):>7.1%} {precision:>9.1%} {len(before):>7,}", flush=True)  # fmt: skip
             data = (folder / "data.jsonl").read_text(encoding="utf-8").splitlines()
             for at in [at for at in planted if at not in flagged][:3]:
                 print(f"    missed: {json.loads(data[at])['instruction'][:100]}")
