@@ -143,9 +143,11 @@ def main() -> None:
             print(f"{n:>9,} {meta['items']:>8,} {report['ngrams']:>9,} {wall:>7.1f} {cpu:>6.1f} "
                   f"{report['seconds']:>7.1f} {rss:>8} {meta['bytes_per_ngram']:>7.1f} {len(flagged):>8,} "
                   f"{hits / len(planted):>7.1%} {precision:>9.1%} {len(before):>7,}", flush=True)  # fmt: skip
-            data = (folder / "data.jsonl").read_text(encoding="utf-8").splitlines()
-            for at in [at for at in planted if at not in flagged][:3]:
-                print(f"    missed: {json.loads(data[at])['instruction'][:100]}")
+            missed = {at for at in planted if at not in flagged}
+            with (folder / "data.jsonl").open(encoding="utf-8") as fh:  # streamed: the parent stays small
+                for at, line in enumerate(fh):
+                    if at in missed:
+                        print(f"    missed: {json.loads(line)['instruction'][:100]}")
             for rec in list(before.values())[:: max(1, len(before) // 6)][:6]:
                 print(f"    already in ShareGPT ({rec['rule']}, {rec['score']}): {rec['record']['instruction'][:60]!r} "
                       f"~ item {str(rec['item_text'])[:60]!r}")  # fmt: skip
