@@ -6,7 +6,8 @@ so it is matched whole (its tokens in a row in the text); it then covers m / min
 a 3-word item flags a 4-word record but not a long one that happens to contain the phrase. Independently, a
 run of at least `min_span` tokens shared in order is contamination whatever its share of a long item.
 
-Memory: 16 bytes per indexed n-gram (key, item, position), plus the vocabulary and the items' texts.
+Memory: 16 bytes per indexed n-gram (key, item, position) and a presence table of 16 to 32 one-byte slots per
+n-gram, plus the vocabulary and the items' texts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from selfinstruct.errors import InputError
 from selfinstruct.filters.contamination.matches import Groups, best_per_text, long_groups, short_groups
-from selfinstruct.filters.contamination.ngrams import Keys, Layout, valid_windows
+from selfinstruct.filters.contamination.ngrams import Keys, Layout, Windows, valid_windows
 from selfinstruct.filters.contamination.tokens import batch_tokens, grow, joined, lookup, new_vocabulary, tokens
 
 DEFAULT_N = 8  # open-r1's and Tulu 3's n-gram size; GPT-3's 13 misses every prompt under 13 words
@@ -94,6 +95,14 @@ class BenchmarkIndex:
             keys, item = w.keys[take], w.text[take].astype(np.int32)
             order = np.argsort(keys, kind="stable")
             self.short[m] = (keys[order], item[order])
+        # A bit per slot of the keys' low bits, set for every indexed key: a window whose slot is clear cannot
+        # match, and most windows are dropped before the binary search (16+ slots per key: a few % pass wrongly).
+        size = 1 << max(16, min(28, (16 * max(1, self.ngrams)).bit_length()))
+        self._mask = np.uint64(size - 1)
+        self._present = np.zeros(size, dtype=bool)
+        for keys in (self.keys, *(k for k, _ in self.short.values())):
+            self._present[keys & self._mask] = True
+        self._tokens: dict[int, list[str]] = {}  # items' tokens, for the spans reported
 
     @property
     def ngrams(self) -> int:
@@ -103,7 +112,8 @@ class BenchmarkIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the index arrays."""
-        arrays = [self.keys, self.item_of, self.pos_of, *(a for pair in self.short.values() for a in pair)]
+        arrays = [self.keys, self.item_of, self.pos_of, self._present]
+        arrays += [a for pair in self.short.values() for a in pair]
         return sum(a.nbytes for a in arrays)
 
     def scan(self, texts: Sequence[str]) -> list[Contamination | None]:
@@ -116,6 +126,10 @@ class BenchmarkIndex:
     def check(self, text: str) -> Contamination | None:
         return self._scan([text])[0]
 
+    def _maybe(self, w: Windows) -> Windows:
+        """The windows whose key may be indexed (the bitmap's test; the binary search decides)."""
+        return w.select(self._present[w.keys & self._mask])
+
     def _scan(self, texts: Sequence[str]) -> list[Contamination | None]:
         out: list[Contamination | None] = [None] * len(texts)
         if not texts or not self.items:
@@ -124,15 +138,19 @@ class BenchmarkIndex:
         layout = Layout.of(ids)
         parts: list[Groups] = []
         if len(self.keys):
-            w = valid_windows(ids, self.n, layout)
+            w = self._maybe(valid_windows(ids, self.n, layout))
             parts.append(long_groups(w, self.keys, self.item_of, self.pos_of, self.lengths, self.n))
         for m, (keys, item_of) in self.short.items():
             w = valid_windows(ids, m, layout)
+            # Only texts it can cover more than the threshold of: m / min(n, L) > threshold.
+            w = self._maybe(w.select(m > self.threshold * np.minimum(layout.lengths[w.text], self.n)))
             parts.append(short_groups(w, keys, item_of, m, self.n, layout.lengths))
         best = best_per_text(parts, self.threshold, self.min_span)
         for text, item, score, longest, start in best:
             it = self.items[item]
-            span = joined(tokens(it.text)[start : start + longest])
+            if item not in self._tokens:
+                self._tokens[item] = tokens(it.text)
+            span = joined(self._tokens[item][start : start + longest])
             rule = "coverage" if score > self.threshold else "long_substring"
             out[text] = Contamination(item=it, score=score, span=span, longest=longest, rule=rule)
         return out

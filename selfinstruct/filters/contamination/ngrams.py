@@ -33,6 +33,9 @@ class Windows:
     text: Ints  # index of the text in the batch
     pos: Ints  # token position of the window's start in its text
 
+    def select(self, mask: npt.NDArray[np.bool_]) -> Windows:
+        return Windows(self.keys[mask], self.text[mask], self.pos[mask])
+
 
 @dataclass(frozen=True)
 class Layout:

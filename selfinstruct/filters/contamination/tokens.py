@@ -45,6 +45,8 @@ def tokens(text: str) -> list[str]:
 
 def joined(toks: Sequence[str]) -> str:
     """Tokens back into readable text: words with spaces, CJK characters side by side."""
+    if all(t.isascii() for t in toks):
+        return " ".join(toks)
     out: list[str] = []
     for k, tok in enumerate(toks):
         if k and not (_SINGLE_RE.fullmatch(tok) and _SINGLE_RE.fullmatch(toks[k - 1])):
