@@ -112,7 +112,7 @@ class BenchmarkIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the index arrays."""
-        arrays = [self.keys, self.item_of, self.pos_of, self._present]
+        arrays: list[np.ndarray] = [self.keys, self.item_of, self.pos_of, self._present]
         arrays += [a for pair in self.short.values() for a in pair]
         return sum(a.nbytes for a in arrays)
 
