@@ -154,8 +154,9 @@ def main() -> None:
             _, _, base, _ = run_cli(folder / "tiny_data.jsonl", folder / "tiny_bench.jsonl", folder / "tiny_a")
             _, small, full, _ = run_cli(folder / "tiny_data.jsonl", folder / "bench.jsonl", folder / "tiny_b")
             ngrams = int(str(small["ngrams"]))
-            print(f"    index only: peak {full} MiB vs {base} MiB for a one-item benchmark: "
-                  f"{(full - base) * 2**20 / ngrams:.0f} B per indexed n-gram (its arrays: 16 B)")  # fmt: skip
+            per = (full - base) * 2**20 / ngrams
+            print(f"    index only: peak {full} MiB vs {base} MiB for a one-item benchmark: {per:.0f} B per indexed "
+                  f"n-gram (index arrays: {meta['bytes_per_ngram']:.0f} B)")  # fmt: skip
 
 
 if __name__ == "__main__":
