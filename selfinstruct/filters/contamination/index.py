@@ -20,7 +20,16 @@ import numpy as np
 from selfinstruct.errors import InputError
 from selfinstruct.filters.contamination.matches import Groups, best_per_text, long_groups, short_groups
 from selfinstruct.filters.contamination.ngrams import Keys, Layout, Windows, valid_windows
-from selfinstruct.filters.contamination.tokens import batch_tokens, grow, joined, lookup, new_vocabulary, tokens
+from selfinstruct.filters.contamination.tokens import (
+    SEPARATOR,
+    Ids,
+    batch_tokens,
+    grow,
+    joined,
+    lookup,
+    new_vocabulary,
+    tokens,
+)
 
 DEFAULT_N = 8  # open-r1's and Tulu 3's n-gram size; GPT-3's 13 misses every prompt under 13 words
 DEFAULT_THRESHOLD = 0.5  # Tulu 3: an item more than half covered by a training example's 8-grams
@@ -80,7 +89,7 @@ class BenchmarkIndex:
         self.n, self.threshold, self.min_span = n, threshold, min_span
         self.vocab = new_vocabulary()
         self.items = [item for item in items if tokens(item.text)]  # an item of punctuation only matches nothing
-        ids = grow(batch_tokens([item.text for item in self.items]), self.vocab)
+        ids = self._item_ids()
         layout = Layout.of(ids)
         self.lengths = layout.lengths
         long_w = valid_windows(ids, n, layout)
@@ -103,6 +112,17 @@ class BenchmarkIndex:
         for keys in (self.keys, *(k for k, _ in self.short.values())):
             self._present[keys & self._mask] = True
         self._tokens: dict[int, list[str]] = {}  # items' tokens, for the spans reported
+
+    def _item_ids(self) -> Ids:
+        """The items' token ids, separated, tokenized a batch at a time: a list of every item's tokens at once
+        would be the build's peak memory (140 MB for 2M tokens)."""
+        parts: list[Ids] = []
+        sep = np.array([SEPARATOR], dtype=np.int64)
+        for start in range(0, len(self.items), BATCH):
+            if parts:
+                parts.append(sep)
+            parts.append(grow(batch_tokens([item.text for item in self.items[start : start + BATCH]]), self.vocab))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     @property
     def ngrams(self) -> int:
