@@ -131,6 +131,15 @@ def main() -> None:
                             str(args.plant), "--seed", str(args.seed)], check=True, cwd=ROOT)  # fmt: skip
             meta = json.loads((folder / "planted.json").read_text())
             planted = {int(k): v for k, v in meta["planted"].items()}
+            # First, while this process is small (a forked child starts with its parent's high-water mark).
+            _, _, base, _ = run_cli(folder / "tiny_data.jsonl", folder / "tiny_bench.jsonl", folder / "tiny_a")
+            _, small, full, _ = run_cli(folder / "tiny_data.jsonl", folder / "bench.jsonl", folder / "tiny_b")
+            ngrams = int(str(small["ngrams"]))
+            per = (full - base) * 2**20 / ngrams
+            index_line = (
+                f"    index only: peak {full} MiB vs {base} MiB for a one-item benchmark: {per:.0f} B per indexed "
+                f"n-gram (index arrays: {meta['bytes_per_ngram']:.0f} B)"
+            )
             wall, report, rss, cpu = run_cli(folder / "data.jsonl", folder / "bench.jsonl", folder / "out")
             flagged = flagged_lines(folder / "out")
             hits = sum(1 for at in planted if at in flagged)
@@ -151,12 +160,7 @@ def main() -> None:
             for rec in list(before.values())[:: max(1, len(before) // 6)][:6]:
                 print(f"    already in ShareGPT ({rec['rule']}, {rec['score']}): {rec['record']['instruction'][:60]!r} "
                       f"~ item {str(rec['item_text'])[:60]!r}")  # fmt: skip
-            _, _, base, _ = run_cli(folder / "tiny_data.jsonl", folder / "tiny_bench.jsonl", folder / "tiny_a")
-            _, small, full, _ = run_cli(folder / "tiny_data.jsonl", folder / "bench.jsonl", folder / "tiny_b")
-            ngrams = int(str(small["ngrams"]))
-            per = (full - base) * 2**20 / ngrams
-            print(f"    index only: peak {full} MiB vs {base} MiB for a one-item benchmark: {per:.0f} B per indexed "
-                  f"n-gram (index arrays: {meta['bytes_per_ngram']:.0f} B)")  # fmt: skip
+            print(index_line)
 
 
 if __name__ == "__main__":
