@@ -75,12 +75,11 @@ def record_texts(rec: Record, path: Path) -> list[str]:
     return texts
 
 
-def _chunks(path: Path, lines: list[int]) -> Iterator[list[list[str]]]:
-    """The records' texts, CHUNK records at a time; `lines` gets each record's line."""
+def _chunks(path: Path) -> Iterator[list[list[str]]]:
+    """The records' texts, CHUNK records at a time."""
     chunk: list[list[str]] = []
     for rec in iter_records(path):
         chunk.append(record_texts(rec, path))
-        lines.append(rec.line)
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []
@@ -119,16 +118,15 @@ def decontaminate_file(
     benchmarks = load_benchmarks(settings.against, settings.fields)
     index = build_index(benchmarks, n=settings.n, threshold=settings.threshold, min_span=settings.min_span)
     start = time.perf_counter()
-    found: dict[int, Contamination] = {}  # by the record's line
+    found: dict[int, Contamination] = {}  # by the record's position (a JSON array may hold many on one line)
     total = 0
-    lines: list[int] = []
-    for chunk in _chunks(settings.input, lines):
+    for chunk in _chunks(settings.input):
         texts = [t for texts in chunk for t in texts]
-        owner = [lines[total + k] for k, texts in enumerate(chunk) for _ in texts]
-        for line, hit in zip(owner, index.scan(texts), strict=True):
-            best = found.get(line)
+        owner = [total + k for k, texts in enumerate(chunk) for _ in texts]
+        for k, hit in zip(owner, index.scan(texts), strict=True):
+            best = found.get(k)
             if hit is not None and (best is None or hit.score > best.score):
-                found[line] = hit
+                found[k] = hit
         total += len(chunk)
         if progress is not None:
             progress(len(chunk))
@@ -148,9 +146,9 @@ def _write(settings: DecontaminateSettings, found: dict[int, Contamination], rep
         rows: Iterator[tuple[int, str | dict[str, Any]]] = (
             _jsonl_lines(settings.input) if jsonl else ((r.line, r.data) for r in iter_records(settings.input))
         )
-        for line, row in rows:
+        for k, (line, row) in enumerate(rows):
             count += 1
-            hit = found.get(line)
+            hit = found.get(k)
             if hit is None:
                 clean.write((row if isinstance(row, str) else dumps(row)) + "\n")
             else:

@@ -116,3 +116,15 @@ def test_library_call_returns_the_report(tmp_path: Path) -> None:
         selfinstruct.DecontaminateSettings(input=data, against=(bench,), out=tmp_path / "o")
     )
     assert (report.total, report.removed) == (6, 3) and report.benchmarks[0]["removed"] == 3
+
+
+def test_json_array_and_crlf_jsonl_inputs_give_the_same_clean_records(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "evalset.jsonl", BENCH)
+    (tmp_path / "pool.json").write_text(json.dumps(DATA, ensure_ascii=False), encoding="utf-8")
+    crlf = "\ufeff" + "".join(json.dumps(r, ensure_ascii=False) + "\r\n\r\n" for r in DATA)
+    (tmp_path / "crlf.jsonl").write_bytes(crlf.encode("utf-8"))
+    for name in ("pool.json", "crlf.jsonl"):
+        out = tmp_path / f"out_{name}"
+        assert invoke(str(tmp_path / name), "--against", str(bench), "--out", str(out))[0] == 0
+        assert _lines(out / "clean.jsonl") == [DATA[0], DATA[3], DATA[5]], name
+        assert [d["record"] for d in _lines(out / "contaminated.jsonl")] == [DATA[1], DATA[2], DATA[4]], name
