@@ -126,3 +126,8 @@ def test_stats_and_the_dataset_card_report_the_benchmarks(
     assert card.exit_code == 0, card.stderr
     readme = (tmp_path / "hf" / "README.md").read_text()
     assert "## Decontamination" in readme and f"| evalset | 3 | {row['checked']} | 3 | 0.5 | 8 |" in readme
+
+
+def test_the_dry_run_refuses_a_bad_benchmark_too(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    code, _, stderr = run(server, tmp_path / "run", "--dry-run", "--decontaminate", str(tmp_path / "nope.csv"))
+    assert code == 2 and "nope.csv: file not found" in stderr and not server.requests
