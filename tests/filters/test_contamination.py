@@ -11,7 +11,6 @@ import pytest
 from selfinstruct.errors import InputError
 from selfinstruct.filters.contamination import BenchmarkIndex, BenchmarkItem, ContaminationFilter
 from selfinstruct.filters.contamination.tokens import tokens
-from tests.conftest import SEEDS
 
 ITEMS = [
     BenchmarkItem(
@@ -122,13 +121,13 @@ def _paraphrase(text: str) -> str:
     return "Please help with this. " + " ".join(words).upper() + " Thanks"
 
 
-def test_planted_user_oriented_instructions_are_found_and_the_seeds_are_not(user_oriented: Path) -> None:
+def test_planted_user_oriented_instructions_are_found_and_the_seeds_are_not(user_oriented: Path, seeds: Path) -> None:
     """The Self-Instruct paper's evaluation set against its own seeds: 0 false positives among the 175 seeds;
     every verbatim copy found; every light paraphrase found except those of items under 8 words, which are
     matched whole only while the record stays short."""
     items = [json.loads(line) for line in user_oriented.read_text(encoding="utf-8").splitlines()]
     index = BenchmarkIndex([BenchmarkItem("uo", it["id"], it["instruction"]) for it in items])
-    seeds = [json.loads(line)["instruction"] for line in SEEDS.read_text().splitlines()]
+    seeds = [json.loads(line)["instruction"] for line in seeds.read_text().splitlines()]
     assert [h for h in index.scan(seeds) if h is not None] == []
     verbatim = index.scan([it["instruction"] for it in items])
     # (the set repeats a few instructions under two ids: the match is the first of them)

@@ -5,31 +5,16 @@ refused; stats and the dataset card report it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer
 
-KEY = "sk-test-decontaminate"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
-        yield srv
-
-
-def run(server: FakeOpenAIServer, out: Path, *args: str) -> tuple[int, str, str]:
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "fake-model",
-            "--seed", "7", "-q", "-n", "8", *args]  # fmt: skip
-    result = CliRunner().invoke(cli, argv, env={"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None})
-    return result.exit_code, result.stdout, result.stderr
+Run = Callable[..., tuple[int, str, str]]
 
 
 def lines(path: Path) -> list[dict[str, object]]:
@@ -37,10 +22,10 @@ def lines(path: Path) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def planted(tmp_path: Path, server: FakeOpenAIServer) -> tuple[Path, list[str]]:
+def planted(tmp_path: Path, server: FakeOpenAIServer, run: Run) -> tuple[Path, list[str]]:
     """A benchmark made of the first three tasks a run without it accepts (each was classified and given
     instances there: their instructions appear in those prompts)."""
-    code, _, stderr = run(server, tmp_path / "plain")
+    code, _, stderr = run(server, tmp_path / "plain", "-n", "8")
     assert code == 0, stderr
     first = [str(t["instruction"]) for t in lines(tmp_path / "plain" / "tasks.jsonl")[:3]]
     assert all(any(text in r.prompt for r in server.requests) for text in first)
@@ -51,11 +36,11 @@ def planted(tmp_path: Path, server: FakeOpenAIServer) -> tuple[Path, list[str]]:
 
 
 def test_contaminated_candidates_are_rejected_before_any_request_about_them(
-    tmp_path: Path, server: FakeOpenAIServer, planted: tuple[Path, list[str]]
+    tmp_path: Path, server: FakeOpenAIServer, run: Run, planted: tuple[Path, list[str]]
 ) -> None:
     bench, first = planted
     out = tmp_path / "run"
-    code, stdout, stderr = run(server, out, "--decontaminate", str(bench))
+    code, stdout, stderr = run(server, out, "-n", "8", "--decontaminate", str(bench))
     assert code == 0, stderr
     assert "filter:contaminated 3" in stdout
     pool = [str(t["instruction"]) for t in lines(out / "tasks.jsonl")]
@@ -71,11 +56,11 @@ def test_contaminated_candidates_are_rejected_before_any_request_about_them(
 
 
 def test_a_resume_with_other_benchmarks_or_none_is_refused(
-    tmp_path: Path, server: FakeOpenAIServer, planted: tuple[Path, list[str]]
+    tmp_path: Path, server: FakeOpenAIServer, run: Run, planted: tuple[Path, list[str]]
 ) -> None:
     bench, _ = planted
     out = tmp_path / "run"
-    assert run(server, out, "--decontaminate", str(bench))[0] == 0
+    assert run(server, out, "-n", "8", "--decontaminate", str(bench))[0] == 0
     before = (out / "tasks.jsonl").read_bytes()
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"prompt": "Some other benchmark item entirely."}) + "\n")
@@ -95,14 +80,14 @@ def test_a_resume_with_other_benchmarks_or_none_is_refused(
 
 
 def test_a_run_without_benchmarks_refuses_a_resume_that_adds_one(
-    tmp_path: Path, server: FakeOpenAIServer, planted: tuple[Path, list[str]]
+    tmp_path: Path, server: FakeOpenAIServer, run: Run, planted: tuple[Path, list[str]]
 ) -> None:
     bench, _ = planted
     code, _, stderr = run(server, tmp_path / "plain", "-n", "10", "--decontaminate", str(bench))
     assert code == 2 and "decontaminate.evalset=null" in stderr
 
 
-def test_a_bad_benchmark_exits_2_before_any_request(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_bad_benchmark_exits_2_before_any_request(tmp_path: Path, server: FakeOpenAIServer, run: Run) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "no known field"}\n')
     code, _, stderr = run(server, tmp_path / "run", "--decontaminate", str(bad))
@@ -111,11 +96,11 @@ def test_a_bad_benchmark_exits_2_before_any_request(tmp_path: Path, server: Fake
 
 
 def test_stats_and_the_dataset_card_report_the_benchmarks(
-    tmp_path: Path, server: FakeOpenAIServer, planted: tuple[Path, list[str]]
+    tmp_path: Path, server: FakeOpenAIServer, run: Run, planted: tuple[Path, list[str]]
 ) -> None:
     bench, _ = planted
     out = tmp_path / "run"
-    assert run(server, out, "--decontaminate", str(bench))[0] == 0
+    assert run(server, out, "-n", "8", "--decontaminate", str(bench))[0] == 0
     stats = CliRunner().invoke(cli, ["stats", str(out), "--json", "--no-verbs"])
     assert stats.exit_code == 0, stats.stderr
     (row,) = json.loads(stats.stdout)["contamination"]
@@ -128,6 +113,6 @@ def test_stats_and_the_dataset_card_report_the_benchmarks(
     assert "## Decontamination" in readme and f"| evalset | 3 | {row['checked']} | 3 | 0.5 | 8 |" in readme
 
 
-def test_the_dry_run_refuses_a_bad_benchmark_too(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_the_dry_run_refuses_a_bad_benchmark_too(tmp_path: Path, server: FakeOpenAIServer, run: Run) -> None:
     code, _, stderr = run(server, tmp_path / "run", "--dry-run", "--decontaminate", str(tmp_path / "nope.csv"))
     assert code == 2 and "nope.csv: file not found" in stderr and not server.requests
