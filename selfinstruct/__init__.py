@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from selfinstruct.api import (
         audit_pool,
         compute_stats,
+        decontaminate,
         estimate,
         estimate_audit,
         export_pool,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from selfinstruct.audit.settings import AuditOptions
     from selfinstruct.engine.options import EngineOptions
     from selfinstruct.errors import InputError, SelfInstructError
+    from selfinstruct.pipeline.decontaminate import DecontaminateSettings
     from selfinstruct.pipeline.filter_settings import FilterSettings
     from selfinstruct.pipeline.prefer.settings import PreferOptions
     from selfinstruct.pipeline.respond.settings import RespondOptions
@@ -41,6 +43,7 @@ _LAZY = {
             "estimate_audit",
             "filter_file",
             "compute_stats",
+            "decontaminate",
             "export_pool",
             "respond_pool",
             "prefer_answers",
@@ -54,11 +57,13 @@ _LAZY = {
     "PreferOptions": "selfinstruct.pipeline.prefer.settings",
     "EngineOptions": "selfinstruct.engine.options",
     "FilterSettings": "selfinstruct.pipeline.filter_settings",
+    "DecontaminateSettings": "selfinstruct.pipeline.decontaminate",
     "InputError": "selfinstruct.errors",
     "SelfInstructError": "selfinstruct.errors",
 }
 __all__ = [
     "AuditOptions",
+    "DecontaminateSettings",
     "EngineOptions",
     "FilterSettings",
     "GenerateOptions",
@@ -69,6 +74,7 @@ __all__ = [
     "__version__",
     "audit_pool",
     "compute_stats",
+    "decontaminate",
     "estimate",
     "estimate_audit",
     "export_pool",

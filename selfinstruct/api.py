@@ -28,6 +28,7 @@ from selfinstruct.export.result import ExportResult
 from selfinstruct.export.write import export_data
 from selfinstruct.io.seeds import SeedSummary
 from selfinstruct.io.seeds import validate_seeds as validate
+from selfinstruct.pipeline.decontaminate import DecontaminateReport, DecontaminateSettings, decontaminate_file
 from selfinstruct.pipeline.estimate import DryRun
 from selfinstruct.pipeline.estimate import dry_run as estimate_run
 from selfinstruct.pipeline.filter_file import FilterReport
@@ -89,6 +90,14 @@ def prefer_answers(
 def filter_file(settings: FilterSettings, *, progress: Callable[[int], object] | None = None) -> FilterReport:
     """Clean any instruction dataset with the Self-Instruct filters (`filter`)."""
     return run_filter(settings, progress)
+
+
+def decontaminate(
+    settings: DecontaminateSettings, *, progress: Callable[[int], object] | None = None
+) -> DecontaminateReport:
+    """Remove the records that reproduce benchmark items (`decontaminate`): clean.jsonl, contaminated.jsonl and
+    summary.json in `settings.out`."""
+    return decontaminate_file(settings, progress)
 
 
 def compute_stats(path: str | Path, *, verbs: bool = True, sample: int = 10, seed: int = 0) -> Stats:

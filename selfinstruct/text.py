@@ -17,6 +17,7 @@ Language = Literal["en", "zh"]
 _ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
 # The ideographs of is_cjk_ideograph, as a character class.
 _CJK_CLASS = "\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\U00020000-\U000323af\u3007"
+CJK_CLASS = _CJK_CLASS  # for other tokenizers that treat each ideograph as a token (decontamination's n-grams)
 _TOKEN_RE = re.compile(f"[a-z0-9]+|[{_CJK_CLASS}]")
 _CJK_RE = re.compile(f"[{_CJK_CLASS}]")
 

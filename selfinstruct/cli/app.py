@@ -13,6 +13,7 @@ import click
 
 from selfinstruct.cli.audit import audit_cmd
 from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line
+from selfinstruct.cli.decontaminate import decontaminate_cmd
 from selfinstruct.cli.export import export_cmd
 from selfinstruct.cli.filter import filter_cmd
 from selfinstruct.cli.generate import generate
@@ -71,5 +72,15 @@ def main() -> None:
     cli.main(prog_name="selfinstruct")
 
 
-for command in (generate, filter_cmd, validate, stats_cmd, export_cmd, audit_cmd, respond_cmd, prefer_cmd):
+for command in (
+    generate,
+    filter_cmd,
+    decontaminate_cmd,
+    validate,
+    stats_cmd,
+    export_cmd,
+    audit_cmd,
+    respond_cmd,
+    prefer_cmd,
+):
     cli.add_command(command)

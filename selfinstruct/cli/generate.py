@@ -178,6 +178,13 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
     "Re-running the same command picks up the batches in flight.",
 )
 @batch_poll_option
+@click.option(
+    "--decontaminate",
+    multiple=True,
+    metavar="BENCH",
+    help="Reject a candidate that reproduces an item of this benchmark file (as `decontaminate` checks), before "
+    "any classify or instances request is paid for it. Repeatable.",
+)
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
 @verbosity_options
 def generate(**opts: Any) -> None:

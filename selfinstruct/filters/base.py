@@ -15,12 +15,15 @@ class Rejection:
     detail: str  # one human-readable sentence
     similar_to: str | None = None
     score: float | None = None
+    match: dict[str, Any] | None = None  # what a contamination rejection matched (benchmark, item, span, score)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"filter": self.filter, "reason": self.reason, "detail": self.detail}
         if self.similar_to is not None:
             out["similar_to"] = self.similar_to
             out["score"] = self.score
+        if self.match is not None:
+            out["contamination"] = self.match
         return out
 
 

@@ -37,6 +37,7 @@ class FilterChain:
     threshold: float = DEFAULT_THRESHOLD
     language: LanguageOption = "en"
     keywords: tuple[str, ...] = DEFAULT_KEYWORDS
+    extra: tuple[TextFilter, ...] = ()  # checked first: decontamination (generate --decontaminate)
     index: NearDuplicateIndex = field(init=False)
     _text_filters: list[TextFilter] = field(init=False)
 
@@ -54,7 +55,7 @@ class FilterChain:
             "keyword": KeywordFilter(keywords=self.keywords),
             "format": FormatFilter(),
         }
-        self._text_filters = [available[n] for n in self.filters if n in available]
+        self._text_filters = [*self.extra, *(available[n] for n in self.filters if n in available)]
 
     @property
     def uses_rouge(self) -> bool:

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 
 from selfinstruct.engine.types import Prices
+from selfinstruct.filters.contamination.load import load_benchmarks
 from selfinstruct.methods.base import SAMPLES
 from selfinstruct.pipeline.generate import load_inputs
 from selfinstruct.pipeline.settings import GenerateSettings
@@ -72,6 +73,7 @@ class DryRun:
 def dry_run(settings: GenerateSettings) -> DryRun:
     """One rendered prompt per step and an estimate of requests, tokens and dollars for the target."""
     seeds, prompts = load_inputs(settings)
+    load_benchmarks(settings.decontaminate)  # a bad benchmark is refused here too, not first by the real run
     rng = random.Random(settings.seed or 0)
     sample = rng.sample(seeds, min(len(seeds), SAMPLES))  # the seeds the averages are taken over
     est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n)

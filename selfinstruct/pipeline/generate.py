@@ -24,6 +24,9 @@ from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import EndpointSettings, Usage
 from selfinstruct.errors import ClassificationSeedsError
 from selfinstruct.filters import FilterChain
+from selfinstruct.filters.contamination import ContaminationFilter
+from selfinstruct.filters.contamination.load import build_index, describe, load_benchmarks
+from selfinstruct.io.benchmarks import Benchmark
 from selfinstruct.io.rundir import RUN
 from selfinstruct.io.seeds import check_classification_seeds, load_tasks
 from selfinstruct.io.templates import PromptSet, load_prompts
@@ -119,12 +122,17 @@ async def _run(
     prompts: PromptSet,
     progress: Progress | None,
     notice: Notice,
+    benchmarks: Sequence[Benchmark] = (),
 ) -> RunReport:
-    chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
+    index = build_index(benchmarks) if benchmarks else None
+    chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language,
+                        extra=(ContaminationFilter(index),) if index is not None else ())  # fmt: skip
     chain.add_reference(t.instruction for t in seeds)
     endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
+    # The benchmarks by content: a resume against other ones (or none) is refused like other changed inputs.
+    fingerprint["decontaminate"] = {b.name: b.sha256 for b in benchmarks}
     fresh = not (settings.out / RUN).exists()
     state = RunState.open(settings.out, fingerprint, chain.index)
     try:
@@ -157,6 +165,7 @@ async def _run(
                 seeds={"path": str(settings.seeds), "count": len(seeds)},
                 prompts=prompts.fingerprint(),
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
+                **({"decontamination": describe(benchmarks, index)} if index is not None else {}),
             )
             known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
 
@@ -240,5 +249,6 @@ def generate(
 ) -> RunReport:
     """Grow the pool in settings.out to settings.n tasks (resuming whatever is there)."""
     seeds, prompts = load_inputs(settings)
+    benchmarks = load_benchmarks(settings.decontaminate)  # read and checked before the endpoint starts
     with endpoint_for(settings.endpoint, notice, local=settings.local, local_model=settings.local_model) as endpoint:
-        return aio.run(_run(settings, endpoint, seeds, prompts, progress, notice))
+        return aio.run(_run(settings, endpoint, seeds, prompts, progress, notice, benchmarks))

@@ -59,6 +59,7 @@ class GenerateSettings:
     classification_only: bool = False  # demonstrations from classification seeds, classification prompt
     batch: bool = False  # through the Batch API; the same requests, so the same pool
     batch_poll: float = 5.0
+    decontaminate: tuple[Path, ...] = ()  # benchmark files: a candidate that reproduces an item is rejected
 
     def __post_init__(self) -> None:
         if not self.params:
@@ -147,6 +148,7 @@ class GenerateOptions(EngineOptions):
         threshold: ROUGE-L F1 above which a candidate is a near-duplicate.
         window: the largest round of generating requests.
         saturation_window, min_acceptance, max_unusable: when a run stops early (see docs/generate.md).
+        decontaminate: benchmark files; a candidate that reproduces one of their items is rejected.
     """
 
     seeds: str | Path | None = None
@@ -169,6 +171,7 @@ class GenerateOptions(EngineOptions):
     saturation_window: int = 500
     min_acceptance: float = 0.01
     max_unusable: int = 20
+    decontaminate: tuple[str | Path, ...] = ()
 
 
 GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -273,6 +276,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         classification_only=bool(o.classification_only),
         batch=bool(o.batch),
         batch_poll=float(o.batch_poll or 5.0),
+        decontaminate=tuple(Path(p) for p in o.decontaminate),
     )
     method.check_settings(settings)
     return settings

@@ -18,6 +18,7 @@ from selfinstruct.audit.summary import find_summary
 from selfinstruct.filters.rouge import DEFAULT_THRESHOLD
 from selfinstruct.io.seeds import load_tasks
 from selfinstruct.stats import review, verbs
+from selfinstruct.stats.contamination import contamination_of
 from selfinstruct.stats.lengths import distribution
 from selfinstruct.stats.preferences import preference_stats
 from selfinstruct.stats.read import read_run_dir
@@ -162,6 +163,7 @@ def compute_stats(
         rejected_examples=review.rejected_examples(rejected, seed),
         audit=find_summary(path),
         preferences=preference_stats(path),
+        contamination=contamination_of(path, run, len(tasks), rejected),
     )
     counter, label = load_token_counter()
     if counter is None:

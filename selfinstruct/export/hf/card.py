@@ -182,6 +182,23 @@ def _audit(p: Provenance) -> str:
     )
 
 
+def _contamination(p: Provenance) -> str:
+    """The benchmarks the data was checked against (`generate --decontaminate` or `decontaminate`)."""
+    rows = p.stats.contamination if p.stats is not None else None
+    if not rows:
+        return ""
+    table = md_table(
+        ("benchmark", "items", "checked", "removed", "threshold", "n"),
+        [(b["name"], b["items"], b["checked"], b["removed"], b["threshold"], b["n"]) for b in rows],
+    )
+    return (
+        "\n## Decontamination\n\n"
+        "Checked against these benchmarks with `selfinstruct`'s n-gram coverage (a record was removed when its word "
+        "n-grams covered more than the threshold of an item's tokens, or it shared a long run of tokens with one):"
+        "\n\n" + table
+    )
+
+
 def _export(card: CardInput) -> str:
     rows = [(s.name, f"{s.rows:,}", f"{s.tasks:,}", f"`{s.path}`") for s in card.splits]
     out = [md_table(("split", "rows", "tasks", "files"), rows), "\n"]
@@ -256,6 +273,7 @@ def render_card(p: Provenance, card: CardInput, folder: str) -> str:
         + _counts(p)
         + "\n## Statistics\n\n"
         + _stats(p)
+        + _contamination(p)
         + _audit(p)
         + "\n## Not recorded\n\n"
         + not_recorded

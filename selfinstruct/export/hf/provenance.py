@@ -36,6 +36,8 @@ class HeadlineStats:
     rejected_by_reason: dict[str, int]  # "stage:reason" -> count, from rejected.jsonl
     # The paper's Figure 3: tasks per 0.1 bin of ROUGE-L to the most similar seed (None: no seeds known).
     seed_similarity_counts: list[int] | None = None
+    # Per benchmark (name, items, n, threshold, checked, removed), when the source was decontaminated.
+    contamination: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -82,6 +84,7 @@ def headline_stats(source: Path) -> HeadlineStats:
         acceptance_rate=run.acceptance_rate if run else None,
         rejected_by_reason=dict(run.rejected_by_reason) if run else {},
         seed_similarity_counts=list(s.seed_similarity_counts) if s.seed_similarity_counts is not None else None,
+        contamination=s.contamination,
     )
 
 

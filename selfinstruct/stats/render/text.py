@@ -89,6 +89,16 @@ def _run(stats: Stats) -> list[str]:
     return lines
 
 
+def _contamination(stats: Stats) -> list[str]:
+    if not stats.contamination:
+        return []
+    lines = ["", "decontamination (per benchmark: checked, removed as contaminated)"]
+    for b in stats.contamination:
+        lines.append(f"  {b['name']}: {b['items']:,} items, {b['checked']:,} checked, {b['removed']:,} removed "
+                     f"(n={b['n']}, threshold {b['threshold']:g}, min span {b['min_span']})")  # fmt: skip
+    return lines
+
+
 def _similarity(stats: Stats) -> list[str]:
     compared = sum(stats.similarity_counts)
     ref = f" or {stats.similarity_reference:,} seeds" if stats.similarity_reference else ""
@@ -184,7 +194,7 @@ def render_text(stats: Stats) -> str:
     lines = [f"{stats.source} ({kind}, language {stats.language})", ""]
     if stats.warnings:
         lines += ["warnings", *(f"  ! {w}" for w in stats.warnings), ""]
-    lines += _summary(stats) + _run(stats)
+    lines += _summary(stats) + _run(stats) + _contamination(stats)
     lines += _lengths(f"lengths ({stats.length_unit}; input: non-empty inputs only)", stats.lengths)
     if stats.token_lengths is not None:
         lines += _lengths(f"lengths in tokens ({stats.tokenizer})", stats.token_lengths)
