@@ -1,4 +1,4 @@
-"""Text primitives shared by the filters: tokenizing for ROUGE-L, word counts and script detection.
+"""Text primitives shared by the filters: tokenizing for ROUGE-L, word counts, script detection, refusals.
 
 The ROUGE tokenizer is rouge-score's default tokenizer (``tokenize(text, None)``: lowercase, then runs of
 ``[a-z0-9]``; every other character separates words, so "résumé" is "r", "sum"), because the Self-Instruct
@@ -102,3 +102,16 @@ def word_count(text: str) -> float:
     # Words made only of punctuation (e.g. "，" between ideographs) are not words.
     words = sum(1 for w in rest if any(c.isalnum() for c in w))
     return words + cjk / CJK_CHARS_PER_WORD
+
+
+# A reply that declines instead of answering: the audit's judge, and the answers of Magpie and Evol-Instruct.
+_REFUSAL = re.compile(
+    r"^\W*(?:i'?m sorry|i am sorry|sorry,|i (?:can(?:no|')t|cannot|won'?t|am unable|'m unable|am not able)|"
+    r"as an ai|i must decline|抱歉|对不起|很抱歉|我无法|我不能)",
+    re.IGNORECASE,
+)
+
+
+def looks_like_refusal(text: str) -> bool:
+    """The reply opens by declining ("I'm sorry", "As an AI", "抱歉"...)."""
+    return bool(_REFUSAL.match(text.strip()))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.audit.questions import KEYS, QUESTIONS
+from selfinstruct.text import looks_like_refusal
 
 # Field -> the names a judge may use for it, as JSON keys or line labels (English and Chinese), compared
 # after lower-casing and turning spaces and dashes into underscores.
@@ -30,11 +31,6 @@ _YES = {"yes", "y", "true", "valid", "correct", "appropriate", "acceptable", "�
 _NO = {"no", "n", "false", "invalid", "incorrect", "inappropriate", "unacceptable", "否", "不是", "不", "错误",
        "无效", "不恰当"}  # fmt: skip
 
-_REFUSAL = re.compile(
-    r"^\W*(?:i'?m sorry|i am sorry|sorry,|i (?:can(?:no|')t|cannot|won'?t|am unable|'m unable|am not able)|"
-    r"as an ai|i must decline|抱歉|对不起|很抱歉|我无法|我不能)",
-    re.IGNORECASE,
-)
 _LINE = re.compile(
     r"^[ \t>*#-]*(?:\d+[.)、][ \t]*|q\d+[:.)][ \t]*)?\**([^:：*\n]{1,40}?)\**[ \t]*[:：][ \t]*\**(.*?)\**[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
@@ -182,7 +178,7 @@ def read_verdict(text: str, finish_reason: str = "stop") -> Reading:
             if isinstance(result, Verdict):
                 return Reading(result)
             problem = problem or result
-    if _REFUSAL.match(text.strip()):
+    if looks_like_refusal(text):
         return Reading(None, "refusal")
     if finish_reason == "length":
         return Reading(None, "truncated")

@@ -29,7 +29,7 @@ from selfinstruct.methods.registry import METHODS
 from selfinstruct.pipeline.estimate import DryRun, dry_run
 from selfinstruct.pipeline.generate import generate as run_generate
 from selfinstruct.pipeline.report import RunReport
-from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, resolve_generate_settings
+from selfinstruct.pipeline.settings import STEP_NAMES, GenerateOptions, GenerateSettings, resolve_generate_settings
 
 
 @click.command()
@@ -107,6 +107,12 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
     "(default for the embedded model).",
 )
 @click.option(
+    "--pre-query-template",
+    help="--method magpie: the model's chat template up to the user's words, sent as the query prompt "
+    "(e.g. '<|im_start|>user\\n'). Default: the template of the model's family (Llama 3, Qwen/ChatML, "
+    "SmolLM2, Gemma, Mistral), known by its name.",
+)
+@click.option(
     "--classify",
     type=click.Choice(["llm", "rules"]),
     help="Who decides whether a task is classification: the model (default) or keyword rules "
@@ -116,7 +122,7 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
 @click.option(
     "--temperature",
     multiple=True,
-    help="Temperature of the generating step, or STEP=VALUE (steps: instructions, classify, instances, alpaca).",
+    help=f"Temperature of the generating step, or STEP=VALUE (steps: {', '.join(STEP_NAMES)}).",
 )
 @click.option("--top-p", multiple=True, help="top_p, as --temperature.")
 @click.option("--max-tokens", multiple=True, help="max_tokens per request, as --temperature.")
@@ -178,7 +184,7 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
 @verbosity_options
 def generate(**opts: Any) -> None:
-    """Grow a task pool from seed tasks with the Self-Instruct pipeline.
+    """Grow a task pool from seed tasks with the Self-Instruct pipeline (or another --method).
 
     Each request shows the model 8 demonstrations (6 seeds + 2 tasks from the pool) and asks for new
     instructions; each survivor of the filters is classified (classification or not), gets instances
@@ -200,6 +206,7 @@ def generate(**opts: Any) -> None:
       OPENAI_API_KEY=... selfinstruct generate -n 1000 --max-cost 2 --price-input 0.15 --price-output 0.60
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
       selfinstruct generate --classification-only -n 200 --out data/clf
+      selfinstruct generate --method magpie -n 20 --out data/magpie   # no seeds, embedded model
     """
     log_to_stderr(opts["verbose"])
     try:

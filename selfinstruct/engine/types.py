@@ -74,6 +74,21 @@ class StepParams:
     stop: tuple[str, ...] = ()
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # The API this step must use whatever the endpoint's is (None: the endpoint's): Magpie's query is a raw
+    # completion of the chat template, its answer a chat request on the same endpoint.
+    api: Api | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As run.json and the journal's keys hold it: `api` only when the step sets one, so that the keys and
+        settings of runs made before the field existed stay what they were."""
+        out = asdict(self) | {"stop": list(self.stop)}
+        if self.api is None:
+            del out["api"]
+        return out
+
+    def api_on(self, endpoint_api: Api) -> Api:
+        """The API a request of this step goes over, on an endpoint whose --api is `endpoint_api`."""
+        return self.api or endpoint_api
 
 
 @dataclass(frozen=True)

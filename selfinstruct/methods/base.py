@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from selfinstruct.engine.client import Completer
-from selfinstruct.engine.types import Api, Completion, StepParams
+from selfinstruct.engine.types import Api, Completion, EndpointSettings, StepParams
 from selfinstruct.filters import Rejection
 from selfinstruct.io.templates import Placeholders, PromptSet
 from selfinstruct.tasks import Instance, Task
@@ -50,6 +50,7 @@ class Candidate:
     doomed: bool = False
     work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
     raw: str = ""  # the reply behind a rejection: the generating reply, or the instance reply
+    meta: dict[str, Any] = field(default_factory=dict)  # the method's own fields of the record's "meta"
 
 
 @dataclass
@@ -82,6 +83,16 @@ class MethodSettings(Protocol):
     def classification_only(self) -> bool: ...
     @property
     def params(self) -> dict[str, StepParams]: ...
+    @property
+    def endpoint(self) -> EndpointSettings: ...
+    @property
+    def batch(self) -> bool: ...
+    @property
+    def local(self) -> bool: ...
+    @property
+    def local_model(self) -> Path | None: ...
+    @property
+    def pre_query_template(self) -> str | None: ...
 
 
 class Run(Protocol):
@@ -99,6 +110,10 @@ class Run(Protocol):
     def seeds(self) -> list[Task]: ...
     @property
     def demo_seeds(self) -> list[Task]: ...
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """What the method's `setup` decided for this run (recorded in run.json; a resume must find it equal)."""
+        ...
 
     def machine_tasks(self, request: int) -> list[dict[str, Any]]:
         """The pool tasks `request` may see (those of the rounds before its own)."""
@@ -138,6 +153,8 @@ class Method(Protocol):
     demos: int  # demonstrations per generating prompt
     machine_demos: int  # of which from the pool, once it has some
     new_per_request: int  # candidates asked for per generating request
+    uses_seeds: bool  # reads a seed file (--seeds); a method that needs none is given no seeds
+    options: frozenset[str]  # the method's own generate options (GenerateOptions fields) it takes
 
     @property
     def prompt_templates(self) -> Mapping[str, Placeholders]:
@@ -167,6 +184,12 @@ class Method(Protocol):
         """Options the method cannot honour; an InputError otherwise."""
         ...
 
+    def setup(self, settings: MethodSettings, model: str) -> dict[str, Any]:
+        """What the run decides once `model` (the served model's name) is known, before anything is written:
+        JSON facts the method reads back through `Run.facts` (and that a resume must find equal); an InputError
+        when the method cannot work with this endpoint. Empty for a method that needs nothing."""
+        ...
+
     async def propose(self, run: Run, request: int) -> JobResult: ...
 
     async def complete(self, run: Run, request: int, cand: Candidate) -> None: ...
@@ -179,9 +202,10 @@ class Method(Protocol):
         prompts: PromptSet,
         rng: random.Random,
         n: int,
+        facts: Mapping[str, Any],
     ) -> Estimate:
         """The dry run's figures for `n` tasks; `sample` holds the seeds averages are taken over (drawn from
-        `rng` before it reaches the method)."""
+        `rng` before it reaches the method); `facts`: what `setup` decided for the model the run would use."""
         ...
 
 

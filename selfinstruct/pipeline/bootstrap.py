@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from selfinstruct.engine import journal
@@ -71,8 +71,10 @@ class Bootstrap(Scheduler):
         baseline: Spend | None = None,
         halt: Callable[[], None] | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
+        facts: Mapping[str, Any] | None = None,
     ) -> None:
         self.s = settings
+        self.facts: Mapping[str, Any] = facts or {}  # what the method's setup decided (methods.base.Run.facts)
         self.halt = halt
         self.flush = flush  # the journal's: the replies a commit decides are on disk before it (journal docstring)
         self.baseline = baseline or client.usage.spend()  # what the run directory had spent before this run
@@ -212,6 +214,7 @@ class Bootstrap(Scheduler):
                 "meta": {
                     "request": k,
                     "candidate": cand.index,
+                    **cand.meta,
                     "max_similarity": round(similar[0].score, 6) if similar else 0.0,
                     "most_similar_instructions": {m.instruction: round(m.score, 6) for m in similar},
                 },

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from selfinstruct.engine.types import Prices
 from selfinstruct.methods.base import SAMPLES
-from selfinstruct.pipeline.generate import load_inputs
+from selfinstruct.pipeline.generate import load_inputs, planned_model
 from selfinstruct.pipeline.settings import GenerateSettings
 
 
@@ -74,7 +74,8 @@ def dry_run(settings: GenerateSettings) -> DryRun:
     seeds, prompts = load_inputs(settings)
     rng = random.Random(settings.seed or 0)
     sample = rng.sample(seeds, min(len(seeds), SAMPLES))  # the seeds the averages are taken over
-    est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n)
+    facts = settings.method.setup(settings, planned_model(settings))  # (the template Magpie would send)
+    est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n, facts)
     requests, prompt_each, completion_each = est.requests, est.prompt_each, est.completion_each
     shown, assumptions = est.shown, est.assumptions
     if settings.batch and settings.prices is not None:

@@ -45,9 +45,9 @@ def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
 
 def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
     """Everything read from the user's files, validated before any request or write."""
-    seeds = load_tasks(settings.seeds)
-    check_seeds(seeds, settings)
     method = settings.method
+    seeds = load_tasks(settings.seeds) if method.uses_seeds else []
+    check_seeds(seeds, settings)
     prompts = load_prompts(settings.language, settings.prompts_dir, method.prompt_templates,
                            known=(*TEMPLATE_NAMES, *AUDIT_TEMPLATES))  # fmt: skip
     return seeds, prompts
@@ -123,8 +123,11 @@ async def _run(
     chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
     chain.add_reference(t.instruction for t in seeds)
     endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
+    facts = settings.method.setup(settings, endpoint.model)  # (an InputError here writes nothing)
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
+    if facts:  # (none for the methods that decide nothing: their run.json stays as it was)
+        fingerprint["method_facts"] = facts
     fresh = not (settings.out / RUN).exists()
     state = RunState.open(settings.out, fingerprint, chain.index)
     try:
@@ -154,7 +157,7 @@ async def _run(
                 status="starting",
                 settings=fingerprint,
                 endpoint={"base_url": endpoint.where, "concurrency": endpoint.concurrency},
-                seeds={"path": str(settings.seeds), "count": len(seeds)},
+                seeds={"path": str(settings.seeds) if settings.method.uses_seeds else None, "count": len(seeds)},
                 prompts=prompts.fingerprint(),
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
             )
@@ -181,8 +184,9 @@ async def _run(
                 state.save(seed_classification=known)
                 halt = paid.halt if isinstance(paid, LLMClient) else None
                 loop = Bootstrap(
-                    settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush
-                )
+                    settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush,
+                    facts,
+                )  # fmt: skip
                 # A batch waits for hours: an interruption leaves it to the next run (batching's ledger) at once.
                 drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
                 with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
@@ -235,10 +239,19 @@ def _templates(settings: GenerateSettings) -> list[str]:
     return settings.method.templates(settings)
 
 
+def planned_model(settings: GenerateSettings) -> str:
+    """The model a run will use as far as the settings say ("" when a --base-url server is to be asked)."""
+    from selfinstruct.engine.local.server import DEFAULT_MODEL_NAME  # (no runtime needed: a name only)
+
+    return settings.endpoint.model or (DEFAULT_MODEL_NAME if settings.local else "")
+
+
 def generate(
     settings: GenerateSettings, *, progress: Progress | None = None, notice: Notice = lambda _: None
 ) -> RunReport:
     """Grow the pool in settings.out to settings.n tasks (resuming whatever is there)."""
     seeds, prompts = load_inputs(settings)
+    if planned_model(settings):  # a method that cannot work with this model says so before a server starts
+        settings.method.setup(settings, planned_model(settings))
     with endpoint_for(settings.endpoint, notice, local=settings.local, local_model=settings.local_model) as endpoint:
         return aio.run(_run(settings, endpoint, seeds, prompts, progress, notice))

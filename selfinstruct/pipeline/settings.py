@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -66,6 +66,7 @@ class GenerateSettings:
     classification_only: bool = False  # demonstrations from classification seeds, classification prompt
     batch: bool = False  # through the Batch API; the same requests, so the same pool
     batch_poll: float = 5.0
+    pre_query_template: str | None = None  # magpie: the chat template up to the user's words
 
     @property
     def method(self) -> Method:
@@ -89,7 +90,7 @@ class GenerateSettings:
             "classification_only": self.classification_only,
             "model": self.endpoint.model,
             "api": self.endpoint.api,
-            "params": {k: asdict(v) | {"stop": list(v.stop)} for k, v in sorted(self.params.items())},
+            "params": {k: v.to_dict() for k, v in sorted(self.params.items())},
         }
 
 
@@ -152,6 +153,8 @@ class GenerateOptions(EngineOptions):
         threshold: ROUGE-L F1 above which a candidate is a near-duplicate.
         window: the largest round of generating requests.
         saturation_window, min_acceptance, max_unusable: when a run stops early (see docs/generate.md).
+        pre_query_template: magpie's query prompt, the model's chat template up to the user's words (default:
+            the model's family, by its name).
     """
 
     seeds: str | Path | None = None
@@ -174,6 +177,7 @@ class GenerateOptions(EngineOptions):
     saturation_window: int = 500
     min_acceptance: float = 0.01
     max_unusable: int = 20
+    pre_query_template: str | None = None
 
 
 GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -237,6 +241,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     if mode not in METHODS:
         raise InputError(f"unknown method {mode!r}; choose one of: {', '.join(METHODS)}")
     method = METHODS[mode]
+    _check_method_options(o, method)
     settings = GenerateSettings(
         seeds=seeds,
         out=out,
@@ -278,6 +283,18 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         classification_only=bool(o.classification_only),
         batch=bool(o.batch),
         batch_poll=float(o.batch_poll or 5.0),
+        pre_query_template=o.pre_query_template,
     )
     method.check_settings(settings)
     return settings
+
+
+def _check_method_options(o: GenerateOptions, method: Method) -> None:
+    """A method's own options (Method.options) given to another method, or seeds to a method that reads none,
+    would be silently ignored: refuse them."""
+    if o.seeds and not method.uses_seeds:
+        raise InputError(f"--method {method.name} reads no seed tasks; drop --seeds")
+    for name in sorted({opt for m in METHODS.values() for opt in m.options} - method.options):
+        if getattr(o, name) is not None:
+            takers = ", ".join(m.name for m in METHODS.values() if name in m.options)
+            raise InputError(f"--{name.replace('_', '-')} works with --method {takers}, not {method.name}")

@@ -140,3 +140,21 @@ def test_a_server_that_dies_mid_run_stops_the_run_at_once(tmp_path: Path) -> Non
     pool = out / "tasks.jsonl"
     if pool.exists() and pool.read_text().strip():
         assert all(t.instances for t in load_tasks(pool))
+
+
+def test_magpie_with_the_embedded_model(tmp_path: Path) -> None:
+    """Magpie offline: SmolLM2 is ChatML, so its queries come from the family table, answered through the same
+    llama.cpp server's chat endpoint."""
+    out = tmp_path / "magpie"
+    cmd = [*cli(), "generate", "--method", "magpie", "-n", "2", "--out", str(out), "--seed", "1", "-q"]
+    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(pool) == 2
+    for task in pool:
+        assert task["instruction"].strip() and "<|im_" not in task["instruction"]
+        [instance] = task["instances"]
+        assert instance["input"] == "" and instance["output"].strip() and "<|im_" not in instance["output"]
+        assert task["meta"]["method"] == "magpie" and task["meta"]["template"] == "chatml"
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["api"] == "completions" and run["usage"]["answer"]["completion_tokens"] > 0
