@@ -35,8 +35,11 @@ from selfinstruct.pipeline.settings import STEP_NAMES, GenerateOptions, Generate
 @click.command()
 @click.option(
     "--seeds",
+    "--from",
     "seeds",
-    help="Seed tasks (JSONL/JSON; Self-Instruct or Alpaca records). Default: the bundled seeds for --language.",
+    help="Seed tasks (JSONL/JSON; Self-Instruct or Alpaca records, a pool): the demonstrations, or the "
+    "instructions --method evol-instruct evolves (--from is its name there). Default: the bundled seeds for "
+    "--language.",
 )
 @click.option(
     "-n",
@@ -111,6 +114,12 @@ from selfinstruct.pipeline.settings import STEP_NAMES, GenerateOptions, Generate
     help="--method magpie: the model's chat template up to the user's words, sent as the query prompt "
     "(e.g. '<|im_start|>user\\n'). Default: the template of the model's family (Llama 3, Qwen/ChatML, "
     "SmolLM2, Gemma, Mistral), known by its name.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(1, 100),
+    help="--method evol-instruct: how many times an instruction may be evolved, its evolutions evolved again "
+    "(default 4, as WizardLM).",
 )
 @click.option(
     "--classify",
@@ -207,6 +216,7 @@ def generate(**opts: Any) -> None:
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
       selfinstruct generate --classification-only -n 200 --out data/clf
       selfinstruct generate --method magpie -n 20 --out data/magpie   # no seeds, embedded model
+      selfinstruct generate --method evol-instruct --from data/run1/tasks.jsonl -n 500 --out data/evol
     """
     log_to_stderr(opts["verbose"])
     try:

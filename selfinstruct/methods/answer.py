@@ -9,6 +9,8 @@ run as unusable) and `stats` shows it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from selfinstruct.engine.types import StepParams
 from selfinstruct.filters import Rejection
 from selfinstruct.methods.base import Candidate, Run
@@ -38,12 +40,17 @@ def answer_problem(text: str, finish_reason: str) -> Rejection | None:
     return None
 
 
-async def answer(run: Run, request: int, cand: Candidate) -> None:
+async def answer(
+    run: Run, request: int, cand: Candidate, extra: Callable[[str], Rejection | None] | None = None
+) -> None:
     """Ask the model to answer `cand`'s instruction; set its one instance (input "", output the answer) or its
-    rejection. The request's seed is the run's for (request, step): one answer per generating request."""
+    rejection (`extra`: a method's own rules for the answer). The request's seed is the run's for (request,
+    step): one answer per generating request."""
     instruction = cand.instruction
     reply = await run.generate(ANSWER_STEP, request, lambda _shorten: instruction, run.params(ANSWER_STEP))
     problem = answer_problem(reply.text, reply.finish_reason)
+    if problem is None and extra is not None:
+        problem = extra(reply.text)
     if problem is not None:
         cand.stage, cand.rejection, cand.raw = STAGE, problem, reply.text
         return

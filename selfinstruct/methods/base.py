@@ -93,6 +93,8 @@ class MethodSettings(Protocol):
     def local_model(self) -> Path | None: ...
     @property
     def pre_query_template(self) -> str | None: ...
+    @property
+    def rounds(self) -> int: ...
 
 
 class Run(Protocol):
@@ -154,6 +156,7 @@ class Method(Protocol):
     machine_demos: int  # of which from the pool, once it has some
     new_per_request: int  # candidates asked for per generating request
     uses_seeds: bool  # reads a seed file (--seeds); a method that needs none is given no seeds
+    classifies_seeds: bool  # seeds without is_classification are classified (by the model) before the run
     options: frozenset[str]  # the method's own generate options (GenerateOptions fields) it takes
 
     @property

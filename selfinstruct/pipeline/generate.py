@@ -169,7 +169,8 @@ async def _run(
             loop: Bootstrap | None = None
             try:
                 try:
-                    seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+                    if settings.method.classifies_seeds:
+                        seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
                     await journal.flush()  # before run.json keeps what the replies decided
                 except BudgetExhausted as exc:
                     state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())

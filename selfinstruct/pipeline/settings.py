@@ -67,6 +67,7 @@ class GenerateSettings:
     batch: bool = False  # through the Batch API; the same requests, so the same pool
     batch_poll: float = 5.0
     pre_query_template: str | None = None  # magpie: the chat template up to the user's words
+    rounds: int = 4  # evol-instruct: how many times an instruction may be evolved (WizardLM: 4)
 
     @property
     def method(self) -> Method:
@@ -155,6 +156,7 @@ class GenerateOptions(EngineOptions):
         saturation_window, min_acceptance, max_unusable: when a run stops early (see docs/generate.md).
         pre_query_template: magpie's query prompt, the model's chat template up to the user's words (default:
             the model's family, by its name).
+        rounds: evol-instruct's rounds: how many times an instruction may be evolved (default 4).
     """
 
     seeds: str | Path | None = None
@@ -178,6 +180,7 @@ class GenerateOptions(EngineOptions):
     min_acceptance: float = 0.01
     max_unusable: int = 20
     pre_query_template: str | None = None
+    rounds: int | None = None
 
 
 GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -193,6 +196,7 @@ GENERATE_BOUNDS: dict[str, Bound] = {
     "saturation_window": Bound(1, integer=True),
     "min_acceptance": Bound(0, 1),
     "max_unusable": Bound(1, integer=True),
+    "rounds": Bound(1, 100, integer=True),
 }
 
 
@@ -284,9 +288,22 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         batch=bool(o.batch),
         batch_poll=float(o.batch_poll or 5.0),
         pre_query_template=o.pre_query_template,
+        rounds=o.rounds or 4,
     )
     method.check_settings(settings)
+    if settings.batch:
+        _check_one_api(method, api, local=local)
     return settings
+
+
+def _check_one_api(method: Method, api: Api, *, local: bool) -> None:
+    """A batch file holds requests to one endpoint path: every step of the method must use --api's."""
+    for step, params in method.default_params(api, local=local).items():
+        if params.api_on(api) != api:
+            raise InputError(
+                f"--batch: the {step} step of --method {method.name} goes over the {params.api} API, the others "
+                f"over --api {api}; a batch file holds one of them"
+            )
 
 
 def _check_method_options(o: GenerateOptions, method: Method) -> None:

@@ -135,6 +135,7 @@ class Stats:
     verbs: VerbStats | None = None
     verbs_note: str | None = None
     audit: dict[str, Any] | None = None  # audit_summary.json of the last `selfinstruct audit` of this source
+    evolution: dict[str, Any] | None = None  # a pool with lineage (Evol-Instruct): depth and operation mix (lineage.py)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -198,6 +198,39 @@ def answer_reply(question: str) -> str:
     return f"Here is a helpful answer ({rng.randint(1, 999)}): start small, keep notes, and review each step."
 
 
+# Evol-Instruct: an operation's prompt ends with the label of the new instruction; the judge's with "Answer:".
+EVOLVE_ENDS = ("#Rewritten Prompt#:", "#Created Prompt#:", "#改写指令#：", "#新指令#：")
+CONSTRAINTS = [
+    "in under 120 words",
+    "citing two sources",
+    "with a table of pros and cons",
+    "explaining each step",
+    "using a numbered list",
+    "for a reader with no background",
+    "in the style of a news report",
+    "with one worked example",
+    "comparing two approaches",
+    "ending with three review questions",
+]
+ZH_CONSTRAINTS = [
+    "不超过一百字",
+    "分三步说明",
+    "并举一个例子",
+    "用表格列出优缺点",
+    "并给出两个参考来源",
+    "最后提出三个问题",
+]
+
+
+def evolve_reply(prompt: str, seed: object) -> str:
+    """An evolved instruction: a new task with a constraint (a chat model sometimes repeats the label first)."""
+    rng = _rng(f"{prompt}\x00{seed}")
+    if prompt.rstrip().endswith(("#改写指令#：", "#新指令#：")):
+        return f"{_zh_instruction(rng)[:-1]}，{rng.choice(ZH_CONSTRAINTS)}。"
+    text = f"{_instruction(rng)[:-1]}, {rng.choice(CONSTRAINTS)}."
+    return f"#Rewritten Prompt#:\n{text}" if rng.random() < 0.2 else text
+
+
 def respond(request: Request) -> Reply:
     """The fake server's responder: one reply per pipeline step."""
     prompt = request.prompt
@@ -209,6 +242,12 @@ def respond(request: Request) -> Reply:
                 return Reply(query_reply(prompt, end_of_turn, request.body.get("seed")))
     elif _ANSWERABLE.match(prompt) or _ZH_ANSWERABLE.match(prompt):
         return Reply(answer_reply(prompt))
+    if tail.endswith(EVOLVE_ENDS):
+        return Reply(evolve_reply(prompt, request.body.get("seed")))
+    if tail.endswith("Answer:") and "Equal or Different" in prompt:
+        return Reply("Different")
+    if tail.endswith("回答：") and "相同 或 不同" in prompt:
+        return Reply("不同")
     m = _INSTRUCTIONS_END.search(tail)
     if tail.endswith("Instruction:") and "###" in prompt:
         first = int(re.findall(r"(\d+)\. Instruction:\s*$", tail)[0])

@@ -52,6 +52,7 @@ class Alpaca:
     machine_demos = 0
     new_per_request = 20
     uses_seeds = True
+    classifies_seeds = True
     options: frozenset[str] = frozenset()
     prompt_templates = TEMPLATES
 

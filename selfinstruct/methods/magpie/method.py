@@ -46,6 +46,7 @@ class Magpie:
     machine_demos = 0
     new_per_request = 1
     uses_seeds = False
+    classifies_seeds = False
     options: frozenset[str] = frozenset({"pre_query_template"})
     prompt_templates: Mapping[str, Placeholders] = {SYSTEM_TEMPLATE: (frozenset(), frozenset())}
 
@@ -71,15 +72,12 @@ class Magpie:
         return ["magpie queries from the pre-query template, answers through chat"]
 
     def check_settings(self, settings: MethodSettings) -> None:
+        if settings.classification_only:
+            raise InputError("--classification-only works with --method self-instruct")
         if settings.endpoint.api != "completions":
             raise InputError(
                 "--method magpie needs --api completions: its query is a raw completion of the model's chat "
                 "template, which a chat API cannot send"
-            )
-        if settings.batch:
-            raise InputError(
-                "--method magpie cannot use --batch: a batch file holds one endpoint, and magpie's query "
-                "(completions) and answer (chat) need two"
             )
 
     def setup(self, settings: MethodSettings, model: str) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class SelfInstruct:
     machine_demos = 2
     new_per_request = 8
     uses_seeds = True
+    classifies_seeds = True
     options: frozenset[str] = frozenset()
     prompt_templates = si_prompts.TEMPLATES
 
