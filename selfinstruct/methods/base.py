@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +32,15 @@ from selfinstruct.tasks import Instance, Task
 PASS_FILTERS = 0.75  # of new instructions: not too short or long, no blacklisted word, not a near-duplicate
 USABLE_INSTANCES = 0.95  # of those: the reply gives at least one valid instance
 SAMPLES = 20  # seeds (and seed tasks) the dry run's averages are taken over
+
+
+# Chat messages -> the prompt the served model's chat template makes of them, or None (engine.served_template).
+ServedTemplate = Callable[[list[dict[str, str]]], Awaitable[str | None]]
+
+
+async def no_server(messages: list[dict[str, str]]) -> str | None:
+    """The `served` of a dry run, which asks no server."""
+    return None
 
 
 @dataclass
@@ -187,10 +196,12 @@ class Method(Protocol):
         """Options the method cannot honour; an InputError otherwise."""
         ...
 
-    def setup(self, settings: MethodSettings, model: str) -> dict[str, Any]:
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
         """What the run decides once `model` (the served model's name) is known, before anything is written:
         JSON facts the method reads back through `Run.facts` (and that a resume must find equal); an InputError
-        when the method cannot work with this endpoint. Empty for a method that needs nothing."""
+        when the method cannot work with this endpoint. `served` renders chat messages with the served model's
+        own template (None when the server cannot; always None in a dry run). Empty for a method that needs
+        nothing."""
         ...
 
     async def propose(self, run: Run, request: int) -> JobResult: ...

@@ -13,8 +13,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from selfinstruct.engine import aio
 from selfinstruct.engine.types import Prices
-from selfinstruct.methods.base import SAMPLES
+from selfinstruct.methods.base import SAMPLES, no_server
 from selfinstruct.pipeline.generate import load_inputs, planned_model
 from selfinstruct.pipeline.settings import GenerateSettings
 
@@ -74,7 +75,8 @@ def dry_run(settings: GenerateSettings) -> DryRun:
     seeds, prompts = load_inputs(settings)
     rng = random.Random(settings.seed or 0)
     sample = rng.sample(seeds, min(len(seeds), SAMPLES))  # the seeds the averages are taken over
-    facts = settings.method.setup(settings, planned_model(settings))  # (the template Magpie would send)
+    # What the method would decide, without asking a server (Magpie: the template of the model's family).
+    facts = aio.run(settings.method.setup(settings, planned_model(settings), no_server))
     est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n, facts)
     requests, prompt_each, completion_each = est.requests, est.prompt_each, est.completion_each
     shown, assumptions = est.shown, est.assumptions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import random
 import signal
 from collections import Counter
@@ -21,6 +22,7 @@ from selfinstruct.engine.endpoint import Notice, endpoint_for
 from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.engine.redact import redact
 from selfinstruct.engine.seeding import derive_seed
+from selfinstruct.engine.served_template import render_chat
 from selfinstruct.engine.types import EndpointSettings, Usage
 from selfinstruct.errors import ClassificationSeedsError
 from selfinstruct.filters import FilterChain
@@ -123,7 +125,8 @@ async def _run(
     chain = FilterChain(filters=settings.filters, threshold=settings.threshold, language=settings.language)
     chain.add_reference(t.instruction for t in seeds)
     endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
-    facts = settings.method.setup(settings, endpoint.model)  # (an InputError here writes nothing)
+    served = functools.partial(render_chat, endpoint)
+    facts = await settings.method.setup(settings, endpoint.model, served)  # (an InputError here writes nothing)
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
     if facts:  # (none for the methods that decide nothing: their run.json stays as it was)
@@ -252,7 +255,5 @@ def generate(
 ) -> RunReport:
     """Grow the pool in settings.out to settings.n tasks (resuming whatever is there)."""
     seeds, prompts = load_inputs(settings)
-    if planned_model(settings):  # a method that cannot work with this model says so before a server starts
-        settings.method.setup(settings, planned_model(settings))
     with endpoint_for(settings.endpoint, notice, local=settings.local, local_model=settings.local_model) as endpoint:
         return aio.run(_run(settings, endpoint, seeds, prompts, progress, notice))

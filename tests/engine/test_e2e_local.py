@@ -143,8 +143,8 @@ def test_a_server_that_dies_mid_run_stops_the_run_at_once(tmp_path: Path) -> Non
 
 
 def test_magpie_with_the_embedded_model(tmp_path: Path) -> None:
-    """Magpie offline: SmolLM2 is ChatML, so its queries come from the family table, answered through the same
-    llama.cpp server's chat endpoint."""
+    """Magpie offline: the llama.cpp server renders SmolLM2's own (ChatML) template for the queries, and answers
+    them through its chat endpoint."""
     out = tmp_path / "magpie"
     cmd = [*cli(), "generate", "--method", "magpie", "-n", "2", "--out", str(out), "--seed", "1", "-q"]
     proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=1200)
@@ -158,3 +158,5 @@ def test_magpie_with_the_embedded_model(tmp_path: Path) -> None:
         assert task["meta"]["method"] == "magpie" and task["meta"]["template"] == "chatml"
     run = json.loads((out / "run.json").read_text())
     assert run["settings"]["api"] == "completions" and run["usage"]["answer"]["completion_tokens"] > 0
+    facts = run["settings"]["method_facts"]  # llama.cpp rendered the model's own template
+    assert facts["template_source"] == "server" and facts["pre_query_template"].endswith("<|im_start|>user\n")

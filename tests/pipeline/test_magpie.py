@@ -16,13 +16,15 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
+from tests.servers.chat_template import ApplyTemplate, Render, chatml, phi3
 from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
 from tests.servers.scripted_model import respond
 
 KEY = "sk-test-magpie"
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
 MAGPIE = ["--method", "magpie", "--api", "completions"]
+SYSTEM = (ROOT / "prompts" / "en" / "magpie_system.txt").read_text(encoding="utf-8").strip()
 
 
 @pytest.fixture
@@ -241,3 +243,36 @@ def test_dry_run_estimates_both_steps_and_calls_nothing(tmp_path: Path, server: 
     queries, answers = int(lines["query"][0].replace(",", "")), int(lines["answer"][0].replace(",", ""))
     assert answers >= 100 and queries > answers
     assert server.requests == [] and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("render", "family", "prompt", "stop"),
+    [
+        (chatml, "chatml", "<|im_start|>system\n" + SYSTEM + "<|im_end|>\n<|im_start|>user\n", "<|im_end|>"),
+        (phi3, "custom", "<|user|>\n", "<|end|>"),  # no system turn: the template refuses one
+    ],
+)
+def test_the_server_renders_the_template_of_a_model_we_do_not_know(
+    tmp_path: Path, render: Render, family: str, prompt: str, stop: str
+) -> None:
+    route = ApplyTemplate(render)
+    with FakeOpenAIServer(respond, api_key=KEY, routes=route) as srv:
+        out = tmp_path / "run"
+        code, _, stderr = run(srv, out, *MAGPIE, "-n", "3", model="mystery-model")
+        queries = [r for r in srv.requests if r.path == "/v1/completions"]
+    assert code == 0, stderr
+    assert route.paths and all(p == "/apply-template" for p in route.paths)  # at the root, beside /v1
+    assert queries and all(r.prompt == prompt and r.body["stop"][0] == stop for r in queries)
+    facts = json.loads((out / "run.json").read_text())["settings"]["method_facts"]
+    assert facts["template_source"] == "server" and facts["template_family"] == family
+    pool = records(out / "tasks.jsonl")
+    assert len(pool) == 3 and all(stop not in str(t["instruction"]) for t in pool)
+
+
+def test_a_given_template_wins_over_the_server(tmp_path: Path) -> None:
+    route = ApplyTemplate(chatml)
+    with FakeOpenAIServer(respond, api_key=KEY, routes=route) as srv:
+        code, _, stderr = run(srv, tmp_path / "run", *MAGPIE, "-n", "2", "--pre-query-template", "<|user|>\\n")
+        queries = [r for r in srv.requests if r.path == "/v1/completions"]
+    assert code == 0, stderr
+    assert route.paths == [] and all(r.prompt == "<|user|>\n" for r in queries)

@@ -176,6 +176,7 @@ PRE_QUERY_ENDS = {
     "<|start_header_id|>user<|end_header_id|>": "<|eot_id|>",
     "<start_of_turn>user": "<end_of_turn>",
     "[INST]": "[/INST]",
+    "<|user|>": "<|end|>",
 }
 _ANSWERABLE = re.compile(rf"^(?:{'|'.join(VERBS)}|Classify the sentiment) [^\n]+\.$")
 _ZH_ANSWERABLE = re.compile(rf"^(?:{'|'.join(ZH_AUDIENCES)}|判断下面)[^\n]+。$")

@@ -26,6 +26,7 @@ from selfinstruct.methods.base import (
     JobResult,
     MethodSettings,
     Run,
+    ServedTemplate,
     completion_cap,
     halve,
 )
@@ -74,7 +75,7 @@ class Alpaca:
     def describe(self, settings: MethodSettings) -> list[str]:
         return ["alpaca batches"]
 
-    def setup(self, settings: MethodSettings, model: str) -> dict[str, Any]:
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
         return {}
 
     def check_settings(self, settings: MethodSettings) -> None:

@@ -27,6 +27,7 @@ from selfinstruct.methods.base import (
     JobResult,
     MethodSettings,
     Run,
+    ServedTemplate,
     completion_cap,
 )
 from selfinstruct.methods.evol_instruct import checks
@@ -92,7 +93,7 @@ class EvolInstruct:
         if settings.classification_only:
             raise InputError("--classification-only works with --method self-instruct")
 
-    def setup(self, settings: MethodSettings, model: str) -> dict[str, Any]:
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
         return {"rounds": settings.rounds}  # (so that a resume with other --rounds is refused)
 
     # -- the requests --------------------------------------------------------------------------------------

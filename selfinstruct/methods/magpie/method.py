@@ -23,9 +23,10 @@ from selfinstruct.methods.base import (
     JobResult,
     MethodSettings,
     Run,
+    ServedTemplate,
     completion_cap,
 )
-from selfinstruct.methods.magpie.templates import PreQuery, cut_at_turn_end, pre_query
+from selfinstruct.methods.magpie.templates import PreQuery, cut_at_turn_end, pre_query, served_pre_query
 from selfinstruct.tasks import Task
 
 QUERY_STEP = "query"
@@ -80,10 +81,16 @@ class Magpie:
                 "template, which a chat API cannot send"
             )
 
-    def setup(self, settings: MethodSettings, model: str) -> dict[str, Any]:
-        """The pre-query template (--pre-query-template, or the model's family by its name)."""
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
+        """The pre-query template: --pre-query-template, else the one the server renders with the model's own
+        chat template, else the model's family by its name (for --local-model, by the GGUF file's name)."""
+        if settings.pre_query_template is None:
+            found = await served_pre_query(served)
+            if found is not None:
+                return found.to_facts() | {"template_source": "server"}
         name = settings.local_model.name if settings.local_model is not None else model
-        return pre_query(name, settings.pre_query_template).to_facts()
+        source = "option" if settings.pre_query_template is not None else "family"
+        return pre_query(name, settings.pre_query_template).to_facts() | {"template_source": source}
 
     # -- the requests --------------------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 """Pre-query templates: a chat model's template up to where the user's words go, the prompt Magpie completes.
 
-Where one comes from, first found wins: `--pre-query-template TEXT`; else the model's family, matched on its
-name in FAMILIES (for `--local-model`, on the GGUF file's name, since the embedded server serves any file under
-one alias). The served model's own chat template (llama.cpp's /props) is not read: the SDK has no call for it,
-and a Jinja template would need a Jinja renderer to cut at the user turn (docs/deviations.md).
+Where one comes from, first found wins: `--pre-query-template TEXT`; else the served model's own chat template,
+rendered by the server (llama.cpp's /apply-template: the embedded model, llama-server) around marker messages
+and cut at the user's; else the model's family, matched on its name in FAMILIES (for `--local-model`, on the
+GGUF file's name, since the embedded server serves any file under one alias).
 
 A family's template may hold a system turn: `{system}` is replaced by the `magpie_system` template's text
 (prompts/<language>/magpie_system.txt), which is how a user steers the queries to a language or a domain.
@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from selfinstruct.errors import InputError
+from selfinstruct.methods.base import ServedTemplate
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,29 @@ def unescape(text: str) -> str:
     """A template typed on a command line: its backslash escapes \\n, \\t and \\\\ are a newline, a tab, a
     backslash (no template needs a literal backslash before n)."""
     return re.sub(r"\\([nt\\])", lambda m: {"n": "\n", "t": "\t", "\\": "\\"}[m.group(1)], text)
+
+
+_USER_MARK = "\x01selfinstruct-user\x01"
+_SYSTEM_MARK = "\x01selfinstruct-system\x01"
+
+
+async def served_pre_query(served: ServedTemplate) -> PreQuery | None:
+    """The pre-query template of the server's own chat template: a user message (after a system one, whose
+    text becomes the `{system}` slot, when the template takes one) rendered by the server and cut where the
+    user's words begin; what the template writes right after them is its end of turn, the query's first stop.
+    None when the server cannot render it."""
+    user = {"role": "user", "content": _USER_MARK}
+    for messages in ([{"role": "system", "content": _SYSTEM_MARK}, user], [user]):
+        rendered = await served(messages)
+        if rendered is None or _USER_MARK not in rendered:
+            continue
+        head, _, tail = rendered.partition(_USER_MARK)
+        template = head.replace(_SYSTEM_MARK, "{system}")
+        family = family_of_text(template)
+        end = tail.split()[0] if tail.split() else ""
+        stops = tuple(dict.fromkeys(s for s in (end, *(family.stops if family else ())) if s))
+        return PreQuery(family.name if family else CUSTOM, template, stops)
+    return None
 
 
 def cut_at_turn_end(text: str, stops: tuple[str, ...]) -> str:

@@ -29,6 +29,7 @@ from selfinstruct.methods.base import (
     JobResult,
     MethodSettings,
     Run,
+    ServedTemplate,
     completion_cap,
     halve,
 )
@@ -93,7 +94,7 @@ class SelfInstruct:
             "classification by rules" if settings.classifier == "rules" else "classification by the model",
         ]
 
-    def setup(self, settings: MethodSettings, model: str) -> dict[str, Any]:
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
         return {}
 
     def check_settings(self, settings: MethodSettings) -> None:
