@@ -142,6 +142,7 @@ def test_a_server_that_dies_mid_run_stops_the_run_at_once(tmp_path: Path) -> Non
         assert all(t.instances for t in load_tasks(pool))
 
 
+@pytest.mark.timeout(1500)  # a query and an answer of up to 400 tokens per task: minutes on a loaded 2-core machine
 def test_magpie_with_the_embedded_model(tmp_path: Path) -> None:
     """Magpie offline: the llama.cpp server renders SmolLM2's own (ChatML) template for the queries, and answers
     them through its chat endpoint."""
