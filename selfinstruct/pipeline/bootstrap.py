@@ -125,17 +125,20 @@ class Bootstrap(Scheduler):
     async def generate(
         self, step: str, request: int, make_prompt: Callable[[int], str], params: StepParams
     ) -> Completion:
-        """Ask once; when the prompt is too long, shorten it once (fewer demonstrations) and ask again."""
+        """Ask once; when the prompt is too long, shorten it once (fewer demonstrations) and ask again. A prompt
+        with nothing to shorten (Magpie's query, an answer, a judgement) is not asked again."""
+        first = make_prompt(0)
         try:
-            return await self.client.complete(step, make_prompt(0), params, seed=derive_seed(self.seed, request, step))
+            return await self.client.complete(step, first, params, seed=derive_seed(self.seed, request, step))
         except ContextLengthError:
+            shorter = make_prompt(1)
+            if shorter == first:
+                raise
             log.warning(
                 "request %d: prompt too long for the model's context; retrying with fewer demonstrations", request
             )
             try:
-                return await self.client.complete(
-                    step, make_prompt(1), params, seed=derive_seed(self.seed, request, step)
-                )
+                return await self.client.complete(step, shorter, params, seed=derive_seed(self.seed, request, step))
             except ContextLengthError as exc:
                 raise EndpointError(
                     f"{exc}; even with fewer demonstrations. Use a model with a longer context, shorter seed "

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from selfinstruct.cli.app import cli
 from selfinstruct.methods.evol_instruct.lineage import OPERATIONS
 from tests.conftest import SEEDS, ZH_SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
+from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request
 from tests.servers.scripted_model import respond
 
 KEY = "sk-test-evol"
@@ -245,3 +245,16 @@ def test_stats_show_the_tree_and_export_reads_the_pool(tmp_path: Path, server: F
     assert result.exit_code == 0, result.stderr
     rows = json.loads(exported.read_text())
     assert len(rows) == 12 and all(r["input"] == "" and r["output"] for r in rows)
+
+
+def test_a_prompt_with_nothing_to_shorten_is_not_asked_again(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """An answer too long for the context: one request and the server's own message, never a second identical
+    request nor a word about demonstrations (there are none)."""
+    too_long = Fault(status=400, message="This model's maximum context length is 10 tokens",
+                     code="context_length_exceeded")  # fmt: skip
+    server.inject_when(lambda r: r.path == "/v1/chat/completions" and "#" not in r.prompt and "Answer:" not in
+                       r.prompt, too_long, times=1000)  # fmt: skip
+    code, _, stderr = run(server, tmp_path / "run", "-n", "3", "--concurrency", "1")
+    answers = [r for r in server.requests if r.path == "/v1/chat/completions" and r.outcome != "ok"]
+    assert code == 1 and "longer than the context" in stderr and "demonstrations" not in stderr
+    assert len(answers) == 1
