@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch  # noqa: E402
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first  # noqa: E402
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first  # noqa: E402
+from selfinstruct.methods.self_instruct.output_first import parse_output_first  # noqa: E402
 from selfinstruct.methods.self_instruct.parsing import normalize_whitespace  # noqa: E402
 from tests.methods.original_parsers import (  # noqa: E402
     original_alpaca_items,

@@ -32,7 +32,7 @@ import selfinstruct.methods.alpaca.method as alpaca  # noqa: E402
 import selfinstruct.methods.self_instruct.params as self_instruct  # noqa: E402
 from selfinstruct.cli.app import cli  # noqa: E402
 from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request  # noqa: E402
-from tests.servers.scripted_model import _instruction, _rng, respond  # noqa: E402
+from tests.servers.scripted_model import instruction_for, respond, rng_for  # noqa: E402
 
 ORIGINAL = {"ALPACA_STOPS": ("\n20", "20.", "20 ."), "INSTANCE_STOPS": ("Example 6", "Task:", "任务：")}
 AT_TASK = {"ALPACA_STOPS": alpaca.ALPACA_STOPS, "INSTANCE_STOPS": ("\nExample 6", "\n示例 6", "\nTask:", "\n任务：")}
@@ -64,11 +64,11 @@ def _output(rng_value: int, i: int) -> str:
 def responder(request: Request) -> Reply | str:
     prompt = request.prompt
     tail = prompt.rstrip()
-    rng = _rng(prompt)
+    rng = rng_for(prompt)
     if tail.endswith("Instruction:") and "###" in prompt:
         first = int(re.findall(r"(\d+)\. Instruction:\s*$", tail)[0])
         blocks = [
-            f"{i}. Instruction: {_instruction(rng)}\n{i}. Input:\n<noinput>\n"
+            f"{i}. Instruction: {instruction_for(rng)}\n{i}. Input:\n<noinput>\n"
             f"{i}. Output:\n{_output(rng.randint(1, 999), i)}"
             for i in range(first, 21)
         ]

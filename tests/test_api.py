@@ -20,9 +20,7 @@ from selfinstruct.cli.audit import audit_cmd
 from selfinstruct.cli.generate import generate as generate_cmd
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound
 from selfinstruct.pipeline.settings import GENERATE_BOUNDS, GENERATE_CHOICES, GenerateOptions
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import StartServer
 
 KEY = "sk-test-api"
 
@@ -48,13 +46,15 @@ def test_importing_the_package_loads_no_command_and_no_sdk() -> None:
     }
 
 
-def test_a_library_run_writes_the_pool_the_command_writes(tmp_path: Path) -> None:
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
-        common = {"seeds": str(SEEDS), "n": 12, "base_url": server.url, "model": "fake-model", "seed": 7}
+def test_a_library_run_writes_the_pool_the_command_writes(
+    tmp_path: Path, scripted_server: StartServer, seeds: Path
+) -> None:
+    with scripted_server(api_key=KEY) as server:
+        common = {"seeds": str(seeds), "n": 12, "base_url": server.url, "model": "fake-model", "seed": 7}
         report = selfinstruct.generate(
             GenerateOptions(**common, out=tmp_path / "lib", api_key=KEY, concurrency=4), notice=lambda _: None
         )
-        argv = ["generate", "--seeds", str(SEEDS), "-n", "12", "--base-url", server.url, "--model", "fake-model",
+        argv = ["generate", "--seeds", str(seeds), "-n", "12", "--base-url", server.url, "--model", "fake-model",
                 "--seed", "7", "--out", str(tmp_path / "cli"), "-q"]  # fmt: skip
         result = CliRunner().invoke(cli, argv, env={"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None})
     assert result.exit_code == 0, result.stderr

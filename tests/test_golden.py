@@ -18,20 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS, ZH_SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import StartServer
 
 KEY = "sk-test-golden"
 DIGESTS = Path(__file__).resolve().parent / "golden" / "digests.json"
 UPDATE = os.environ.get("SELFINSTRUCT_UPDATE_GOLDEN") == "1"
 
-# name -> (seeds, extra generate options)
-CASES: dict[str, tuple[Path, list[str]]] = {
-    "self-instruct-chat": (SEEDS, []),
-    "self-instruct-completions": (SEEDS, ["--api", "completions"]),
-    "alpaca-chat": (SEEDS, ["--mode", "alpaca"]),
-    "chinese-chat": (ZH_SEEDS, ["--language", "zh"]),
+# name -> (language of the seed set, extra generate options)
+CASES: dict[str, tuple[str, list[str]]] = {
+    "self-instruct-chat": ("en", []),
+    "self-instruct-completions": ("en", ["--api", "completions"]),
+    "alpaca-chat": ("en", ["--mode", "alpaca"]),
+    "chinese-chat": ("zh", ["--language", "zh"]),
 }
 EXPORTS = ("alpaca", "sharegpt", "openai-chat", "prompt-completion")
 
@@ -71,10 +69,12 @@ def _outputs(tmp: Path, url: str, seeds: Path, extra: list[str]) -> dict[str, st
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_outputs_are_byte_identical_to_the_recorded_ones(tmp_path: Path, case: str) -> None:
-    seeds, extra = CASES[case]
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
-        got = _outputs(tmp_path, server.url, seeds, extra)
+def test_outputs_are_byte_identical_to_the_recorded_ones(
+    tmp_path: Path, case: str, scripted_server: StartServer, seed_files: dict[str, Path]
+) -> None:
+    language, extra = CASES[case]
+    with scripted_server(api_key=KEY) as server:
+        got = _outputs(tmp_path, server.url, seed_files[language], extra)
     recorded = json.loads(DIGESTS.read_text(encoding="utf-8")) if DIGESTS.exists() else {}
     if UPDATE:
         recorded[case] = got

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,7 @@ from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.types import EndpointSettings, StepParams
 from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.filters.rouge_codes import elements
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Fault, StartServer
 
 KEY = "sk-test-small-defects"
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None, "SELFINSTRUCT_JUDGE_API_KEY": None,
@@ -46,19 +44,27 @@ def write_pool(path: Path, n: int = 4) -> Path:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
-        yield srv
+def server(scripted_server: StartServer) -> FakeOpenAIServer:
+    return scripted_server(api_key=KEY)
 
 
-def generate(server: FakeOpenAIServer, out: Path, *args: str, seeds: Path = SEEDS) -> tuple[int, str, str]:
-    return run("generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m",
-               "--seed", "1", "-q", *args)  # fmt: skip
+@pytest.fixture
+def generate(seeds: Path) -> Callable[..., tuple[int, str, str]]:
+    """`generate(server, out, *args, seeds=English)`: the command in-process with seed 1, quiet."""
+    english = seeds
+
+    def generate(server: FakeOpenAIServer, out: Path, *args: str, seeds: Path = english) -> tuple[int, str, str]:
+        return run("generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m",
+                   "--seed", "1", "-q", *args)  # fmt: skip
+
+    return generate
 
 
-def test_audit_with_no_readable_verdict_exits_5_and_filter_min_score_writes_nothing(tmp_path: Path) -> None:
+def test_audit_with_no_readable_verdict_exits_5_and_filter_min_score_writes_nothing(
+    tmp_path: Path, fake_openai: StartServer
+) -> None:
     source = write_pool(tmp_path / "pool.jsonl")
-    with FakeOpenAIServer(lambda r: "I would rather not say.", api_key=KEY) as judge:
+    with fake_openai(lambda r: "I would rather not say.", api_key=KEY) as judge:
         code, _, stderr = run("audit", str(source), "--judge-base-url", judge.url, "--judge-model", "m", "-q")
     assert code == 5 and "judge unusable" in one_line(stderr)
     out = tmp_path / "good.jsonl"
@@ -68,7 +74,7 @@ def test_audit_with_no_readable_verdict_exits_5_and_filter_min_score_writes_noth
 
 
 def test_classification_only_refused_after_classifying_the_seeds_leaves_the_corrected_command_free(
-    tmp_path: Path, server: FakeOpenAIServer
+    tmp_path: Path, server: FakeOpenAIServer, generate: Callable[..., tuple[int, str, str]]
 ) -> None:
     seeds = tmp_path / "seeds.jsonl"  # no is_classification: decided at the start of the run (here by rules)
     seeds.write_text("".join(json.dumps({"instruction": f"Write a short poem about the river number {i}."}) + "\n"
@@ -94,7 +100,9 @@ def test_deeply_nested_json_is_one_line(tmp_path: Path, layout: str) -> None:
     assert not (tmp_path / "o.jsonl").exists()
 
 
-def test_deeply_nested_json_in_a_run_directory_is_one_line(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_deeply_nested_json_in_a_run_directory_is_one_line(
+    tmp_path: Path, server: FakeOpenAIServer, generate: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "run"
     assert generate(server, out, "-n", "2")[0] == 0
     with (out / "tasks.jsonl").open("a", encoding="utf-8") as fh:
@@ -113,8 +121,8 @@ def test_one_token_repeated_two_million_times_is_indexed() -> None:
     assert len(set(keys)) == len(keys) == 0x110002
 
 
-def test_413_is_a_context_length_error() -> None:
-    with FakeOpenAIServer(lambda r: "ok") as server:
+def test_413_is_a_context_length_error(fake_openai: StartServer) -> None:
+    with fake_openai(lambda r: "ok") as server:
         server.inject(Fault(status=413, message="Request Entity Too Large"))
         settings = EndpointSettings(base_url=server.url, api_key="k", model="m", max_retries=3)
 
@@ -143,7 +151,9 @@ def test_local_model_that_is_not_gguf_is_one_line(tmp_path: Path, command: str) 
     assert not (tmp_path / "run").exists()
 
 
-def test_run_json_without_settings_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_run_json_without_settings_is_refused(
+    tmp_path: Path, server: FakeOpenAIServer, generate: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "run"
     assert generate(server, out, "-n", "2")[0] == 0
     run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -155,7 +165,9 @@ def test_run_json_without_settings_is_refused(tmp_path: Path, server: FakeOpenAI
     assert (out / "tasks.jsonl").read_bytes() == before
 
 
-def test_a_duplicated_pool_line_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_duplicated_pool_line_is_refused(
+    tmp_path: Path, server: FakeOpenAIServer, generate: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "run"
     assert generate(server, out, "-n", "3")[0] == 0
     lines = (out / "tasks.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)

@@ -29,7 +29,7 @@ from selfinstruct.methods.registry import METHODS
 from selfinstruct.pipeline.estimate import DryRun, dry_run
 from selfinstruct.pipeline.generate import generate as run_generate
 from selfinstruct.pipeline.report import RunReport
-from selfinstruct.pipeline.settings import STEP_NAMES, GenerateOptions, GenerateSettings, resolve_generate_settings
+from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, resolve_generate_settings
 
 
 @click.command()
@@ -131,7 +131,9 @@ from selfinstruct.pipeline.settings import STEP_NAMES, GenerateOptions, Generate
 @click.option(
     "--temperature",
     multiple=True,
-    help=f"Temperature of the generating step, or STEP=VALUE (steps: {', '.join(STEP_NAMES)}).",
+    help="Temperature of the generating step, or STEP=VALUE for a step of the run's method ("
+    + "; ".join(f"{name}: {', '.join(m.default_params('chat', local=False))}" for name, m in METHODS.items())
+    + ").",
 )
 @click.option("--top-p", multiple=True, help="top_p, as --temperature.")
 @click.option("--max-tokens", multiple=True, help="max_tokens per request, as --temperature.")

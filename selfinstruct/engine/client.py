@@ -21,12 +21,12 @@ from selfinstruct.engine.aio import deadline
 from selfinstruct.engine.budget import Attempt, Budget, Charging, Ledger, typical_tokens
 from selfinstruct.engine.context_window import TRUNCATION_WARNING, ContextLengthError, read_overflow, truncated_prompt
 from selfinstruct.engine.ratelimit import RateLimiter
-from selfinstruct.engine.raw_reply import read_reply
+from selfinstruct.engine.raw_reply import MalformedResponse, read_reply
 from selfinstruct.engine.reasoning import REASONING_ROOM, THINKING_NOTE, spent_on_thinking
 from selfinstruct.engine.retry import error_message, fatal_status, retry_after, retry_reason, retry_wait
 from selfinstruct.engine.streaming import StreamBroken, streamed_completion
 from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, Usage
-from selfinstruct.engine.wire import CHAT_PATH, COMPLETIONS_PATH, MalformedResponse, capped, request_body, request_path
+from selfinstruct.engine.wire import CHAT_PATH, COMPLETIONS_PATH, capped, request_body, request_path
 from selfinstruct.errors import EndpointError, LocalModelError
 
 if TYPE_CHECKING:

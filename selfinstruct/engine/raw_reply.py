@@ -1,10 +1,12 @@
-"""A completion read from the raw bytes of a 200 reply: json.loads into plain dicts, not the SDK's pydantic types.
+"""The one reader of completion replies: the body of a 200, read as plain JSON (dicts), not the SDK's types.
 
-The SDK still sends the request and raises its errors (4xx, 5xx, timeouts, dropped connections); only the body
-of a 200 is read here. Building the SDK's ChatCompletion/Completion objects cost about a tenth of the client's
-CPU per request and only to be read once, field by field (bench_generate profile, 2026-12-06). Each malformed
-shape `wire.completion_of` refuses on the SDK's objects is refused here too, with the same words: a page that
-is not JSON, broken JSON, JSON without choices, a choice of unexpected shape, a text that is not a string.
+Both engines read their replies here: the online client the raw bytes of each 200 (`read_reply`), the Batch
+API each result line's body (`reply_of`), so a reply shape is understood, or refused, the same way in both, and a
+fix to it lands once. The SDK still sends the request and raises its errors (4xx, 5xx, timeouts, dropped
+connections). Building the SDK's ChatCompletion/Completion objects cost about a tenth of the client's CPU per
+request and only to be read once, field by field (bench_generate profile, 2026-12-06). A malformed body is
+refused with words that say what it is: a page that is not JSON, broken JSON, JSON without choices, a choice of
+unexpected shape, a text that is not a string.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ import json
 from typing import Any
 
 from selfinstruct.engine.types import Api, Completion
-from selfinstruct.engine.wire import MalformedResponse, usage_counts
+from selfinstruct.io.records import is_count
+
+
+class MalformedResponse(Exception):
+    """A 200 whose body is not a completion (a proxy's HTML page, broken JSON, no choices): retried like a 5xx."""
 
 
 def read_reply(raw: bytes, api: Api) -> Completion:
@@ -29,6 +35,11 @@ def read_reply(raw: bytes, api: Api) -> Completion:
         if snippet[0] in "{[":
             raise MalformedResponse(f"broken JSON ({exc})") from None
         raise MalformedResponse(f"a page that is not JSON ({snippet!r})") from None
+    return reply_of(body, api)
+
+
+def reply_of(body: Any, api: Api) -> Completion:
+    """`read_reply` of a body already parsed from JSON (a Batch API result line's): the same reading."""
     if isinstance(body, str):
         snippet = " ".join(body.split())[:80]
         raise MalformedResponse(f"a page that is not JSON ({snippet!r})" if snippet else "an empty body")
@@ -62,3 +73,15 @@ def _text(choice: Any, api: Api) -> Any:
         elif "text" in choice:
             return choice["text"]
     raise MalformedResponse(f"a choice of unexpected shape ({str(choice)[:80]!r})")
+
+
+def usage_counts(usage: Any) -> tuple[int, int] | None:
+    """(prompt, completion) tokens when the reply reports both as whole numbers >= 0; None for usage that is
+    missing, negative, fractional or not a number (some proxies and older local servers): the reply is then
+    charged an estimate instead (budget.charged). A dict from a body, or the SDK's usage object of a stream."""
+    if isinstance(usage, dict):
+        counts = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    else:
+        counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+    whole = [c for c in counts if is_count(c)]
+    return (whole[0], whole[1]) if len(whole) == 2 else None

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from selfinstruct.engine.wire import usage_counts
+from selfinstruct.engine.raw_reply import usage_counts
 
 if TYPE_CHECKING:
     import openai

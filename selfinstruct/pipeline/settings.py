@@ -23,15 +23,6 @@ from selfinstruct.text import Language
 Classifier = Literal["llm", "rules"]
 
 
-def default_params(api: Api, *, local: bool = False) -> dict[str, StepParams]:
-    """Sampling settings of every registered method's steps (a run records them all, so that a resume can
-    tell whether any changed)."""
-    params: dict[str, StepParams] = {}
-    for method in METHODS.values():
-        params |= method.default_params(api, local=local)
-    return params
-
-
 @dataclass(frozen=True)
 class GenerateSettings:
     """Everything `selfinstruct generate` needs, resolved once."""
@@ -52,7 +43,9 @@ class GenerateSettings:
     filters: tuple[str, ...] = FILTER_NAMES
     threshold: float = DEFAULT_THRESHOLD
     max_instances: int = 5
-    params: dict[str, StepParams] = field(default_factory=lambda: default_params("chat"))
+    # Sampling per step, of this method's steps only (empty: the method's defaults for the endpoint's API), so that
+    # run.json records, and a resume compares, what this run uses: registering a method never changes them.
+    params: dict[str, StepParams] = field(default_factory=dict)
     max_tokens_total: int | None = None
     max_cost: float | None = None  # USD, with prices
     prices: Prices | None = None
@@ -68,6 +61,11 @@ class GenerateSettings:
     batch_poll: float = 5.0
     pre_query_template: str | None = None  # magpie: the chat template up to the user's words
     rounds: int = 4  # evol-instruct: how many times an instruction may be evolved (WizardLM: 4)
+
+    def __post_init__(self) -> None:
+        if not self.params:
+            defaults = self.method.default_params(self.endpoint.api, local=self.local)
+            object.__setattr__(self, "params", defaults)
 
     @property
     def method(self) -> Method:
@@ -95,10 +93,6 @@ class GenerateSettings:
         }
 
 
-# Every registered method's steps, for --temperature STEP=VALUE and the like.
-STEP_NAMES = tuple(dict.fromkeys(step for m in METHODS.values() for step in m.default_params("chat", local=False)))
-
-
 # What each per-step sampling option accepts (the OpenAI API's ranges), and how to say so.
 STEP_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "--temperature": (lambda x: 0.0 <= x <= 2.0, "a number from 0 to 2"),
@@ -107,15 +101,16 @@ STEP_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
 }
 
 
-def _step_values(values: tuple[str, ...], option: str) -> dict[str, float]:
-    """`0.9` (the generating step) or `classify=0` (a named step); repeatable."""
+def _step_values(values: tuple[str, ...], option: str, steps: tuple[str, ...]) -> dict[str, float]:
+    """`0.9` (the generating step) or `classify=0` (a named step of the run's method, one of `steps`);
+    repeatable."""
     valid, expected = STEP_RANGES[option]
     out: dict[str, float] = {}
     for value in (values,) if isinstance(values, str) else values:  # one value, or several
         step, _, number = value.rpartition("=")
         step = step.strip() or "generate"
-        if step not in (*STEP_NAMES, "generate"):
-            raise InputError(f"{option} {value}: unknown step {step!r}; use one of {', '.join(STEP_NAMES)}")
+        if step not in (*steps, "generate"):
+            raise InputError(f"{option} {value}: unknown step {step!r}; use one of {', '.join(steps)}")
         try:
             out[step] = float(number)
         except ValueError:
@@ -126,9 +121,9 @@ def _step_values(values: tuple[str, ...], option: str) -> dict[str, float]:
 
 
 def _apply_step_overrides(
-    params: dict[str, StepParams], mode: str, overrides: dict[str, dict[str, float]]
+    params: dict[str, StepParams], method: Method, overrides: dict[str, dict[str, float]]
 ) -> dict[str, StepParams]:
-    generating = method_named(mode).generating_step  # `generate=` names the method's generating step
+    generating = method.generating_step  # `generate=` names the method's generating step
     out = dict(params)
     for field_name, per_step in overrides.items():
         for step, value in per_step.items():
@@ -215,10 +210,16 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     api: Api = o.api or ("completions" if local else "chat")
     classifier: Classifier = o.classify or ("rules" if local else "llm")
     concurrency = o.concurrency or (2 if local else 8)
+    if mode not in METHODS:
+        raise InputError(f"unknown method {mode!r}; choose one of: {', '.join(METHODS)}")
+    method = METHODS[mode]
+    _check_method_options(o, method)
+    defaults = method.default_params(api, local=local)  # this method's steps only (see GenerateSettings.params)
+    steps = tuple(defaults)
     overrides: dict[str, dict[str, float]] = {
-        "temperature": _step_values(o.temperature, "--temperature"),
-        "top_p": _step_values(o.top_p, "--top-p"),
-        "max_tokens": {k: int(v) for k, v in _step_values(o.max_tokens, "--max-tokens").items()},
+        "temperature": _step_values(o.temperature, "--temperature", steps),
+        "top_p": _step_values(o.top_p, "--top-p", steps),
+        "max_tokens": {k: int(v) for k, v in _step_values(o.max_tokens, "--max-tokens", steps).items()},
     }
     model = o.model or ("gpt-4o-mini" if api_key and not base_url else "")
     local_model = Path(o.local_model) if o.local_model else None
@@ -242,10 +243,6 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a directory for the run")
     prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
-    if mode not in METHODS:
-        raise InputError(f"unknown method {mode!r}; choose one of: {', '.join(METHODS)}")
-    method = METHODS[mode]
-    _check_method_options(o, method)
     settings = GenerateSettings(
         seeds=seeds,
         out=out,
@@ -271,9 +268,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         machine_demos=method.machine_demos,
         new_per_request=method.new_per_request,
         threshold=o.threshold,
-        params=_apply_step_overrides(
-            with_reasoning_room(default_params(api, local=local), model, api), mode, overrides
-        ),
+        params=_apply_step_overrides(with_reasoning_room(defaults, model, api), method, overrides),
         max_tokens_total=o.max_tokens_total,
         max_cost=o.max_cost,
         prices=resolve_prices(o),

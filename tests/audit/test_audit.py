@@ -8,7 +8,6 @@ so every expectation is computed here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -16,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,111 +29,23 @@ from selfinstruct.cli.app import cli
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.io.records import Record
 from selfinstruct.io.seeds import task_from_record
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request
+from tests.servers import (
+    FakeOpenAIServer,
+    Fault,
+    StartServer,
+    expected,
+    instance_asked,
+    journal_lines,
+    keys_of,
+    make_pool,
+    primary,
+)
 
 KEY = "sk-test-audit"
-CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_JUDGE_MODEL",
-                               "SELFINSTRUCT_JUDGE_BASE_URL", "SELFINSTRUCT_JUDGE_API_KEY", "SELFINSTRUCT_PRICE_INPUT",
-                               "SELFINSTRUCT_PRICE_OUTPUT", "SELFINSTRUCT_BATCH_DISCOUNT")}  # fmt: skip
-_INSTRUCTION = re.compile(r"Instruction:\n(.*?)\n\nInput:", re.S)
-_NUMBER = re.compile(r"#(\d+)")
-_INSTANCE = re.compile(r"Output:\noutput (\d+)\.(\d+)")
-STYLES = ("json", "json", "fenced", "json", "plain", "json", "flaky", "json", "garbled", "refusal")
-
-
-def verdict_of(number: int, instance: int = 0) -> dict[str, Any]:
-    halves = int(hashlib.sha256(f"{number}.{instance}".encode()).hexdigest(), 16) % 11
-    score = halves // 2 if halves % 2 == 0 else halves / 2  # 0, 0.5, ..., 5 as the journal writes them
-    return {
-        "valid_instruction": score >= 1,
-        "appropriate_input": score >= 2 or number % 7 == 0,
-        "correct_output": score >= 3.5,
-        "score": score,
-        "reason": f"Scripted reason {number}.{instance}.",
-    }
-
-
-def style_of(number: int) -> str:
-    return STYLES[number % len(STYLES)]
-
-
-def judge(request: Request) -> Reply:
-    """The scripted judge (the fake server's responder)."""
-    match = _INSTRUCTION.search(request.prompt)
-    number_match = _NUMBER.search(match.group(1)) if match else None
-    if number_match is None:
-        return Reply("I am not sure what you want.")
-    number = int(number_match.group(1))
-    instance_match = _INSTANCE.search(request.prompt)
-    v = verdict_of(number, int(instance_match.group(2)) if instance_match else 0)
-    yn = {True: "yes", False: "no"}
-    style = style_of(number)
-    seed = request.body.get("seed")
-    if style == "refusal":
-        return Reply("I'm sorry, but I can't help with evaluating this content.")
-    if style == "garbled" or (style == "flaky" and isinstance(seed, int) and seed % 2 == 0):
-        return Reply('{"valid_instruction": "yes", "score": ')
-    if style == "plain":
-        return Reply(
-            f"**Valid instruction:** {yn[v['valid_instruction']].title()}\n**Appropriate input:** "
-            f"{yn[v['appropriate_input']]}\n**Correct output:** {yn[v['correct_output']]}\n"
-            f"**Score:** {v['score']}/5\n**Reason:** {v['reason']}"
-        )
-    body = json.dumps({k: yn[x] if isinstance(x, bool) else x for k, x in v.items()})
-    return Reply(f"Here is my verdict:\n```json\n{body}\n```" if style == "fenced" else body)
-
-
-def expected(number: int, task_id: str, instance: int, seed: int = 0) -> dict[str, Any] | None:
-    """The verdict the audit must journal for an instance, or None when it must be unreadable."""
-    style = style_of(number)
-    if style in ("refusal", "garbled"):
-        return None
-    if style == "flaky" and all(derive_seed(seed, "audit", task_id, instance, k) % 2 == 0 for k in (0, 1)):
-        return None
-    return verdict_of(number, instance)
-
-
-def keys_of(tasks: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    """(task id, instance index) of every instance of the pool: what a full audit judges."""
-    return [(t["id"], k) for t in tasks for k in range(len(t["instances"]))]
-
-
-def primary(task_id: str, instances: int, seed: int = 0) -> int:
-    """The instance of a task that the paper's table counts (chosen with the seed, as the audit does)."""
-    return derive_seed(seed, "instance", task_id) % instances
-
-
-def make_pool(path: Path, n: int) -> list[dict[str, Any]]:
-    tasks = []
-    for i in range(n):
-        instances = [
-            {"input": f"input {i}.{k}" if i % 3 else "", "output": f"output {i}.{k}"} for k in range(1 + i % 3)
-        ]
-        tasks.append({"id": f"machine_task_{i}", "instruction": f"Do task #{i} about topic {i * 7 % 13}.",
-                      "instances": instances, "is_classification": False})  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
-    return tasks
-
-
-def journal_lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(judge, api_key=KEY) as srv:
-        yield srv
-
-
-def run_audit(server: FakeOpenAIServer, source: Path, *args: str) -> tuple[int, str, str]:
-    argv = ["audit", str(source), "--judge-base-url", server.url, "--judge-model", "fake-model", "-q", *args]
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_200_tasks_every_instance_judged_or_unreadable_and_the_table_adds_up(
-    tmp_path: Path, server: FakeOpenAIServer
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
 ) -> None:
     run_dir = tmp_path / "run"
     tasks = make_pool(run_dir / "tasks.jsonl", 200)
@@ -204,7 +115,7 @@ def _kept(tasks: list[dict[str, Any]], scores: dict[tuple[str, int], float], x: 
 
 
 def test_filter_min_score_keeps_exactly_the_instances_scored_at_least_x(
-    tmp_path: Path, server: FakeOpenAIServer
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
 ) -> None:
     run_dir = tmp_path / "run"
     tasks = make_pool(run_dir / "tasks.jsonl", 200)
@@ -229,7 +140,9 @@ def test_filter_min_score_keeps_exactly_the_instances_scored_at_least_x(
     assert selection.kept == sum(1 for s in scores.values() if s >= 4.5)
 
 
-def test_min_score_drops_instances_the_audit_never_judged(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_min_score_drops_instances_the_audit_never_judged(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     """Issue 21 #9: an audit that judged one instance per task (as before) vouches for that instance only; the
     others are dropped as never judged, and the summary says how many."""
     run_dir = tmp_path / "run"
@@ -260,7 +173,9 @@ def test_min_score_drops_instances_the_audit_never_judged(tmp_path: Path, server
     assert sum(len(r["instances"]) for r in journal_lines(tmp_path / "f.jsonl")) == judged
 
 
-def test_filter_min_score_text_summary_and_with_other_filters(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_filter_min_score_text_summary_and_with_other_filters(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     run_dir = tmp_path / "run"
     make_pool(run_dir / "tasks.jsonl", 30)
     assert run_audit(server, run_dir, "--sample", "10")[0] == 0
@@ -274,7 +189,7 @@ def test_filter_min_score_text_summary_and_with_other_filters(tmp_path: Path, se
 
 
 def test_sample_and_instances_are_seeded_and_a_larger_sample_is_a_superset(
-    tmp_path: Path, server: FakeOpenAIServer
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
 ) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 60)
@@ -303,7 +218,9 @@ def test_sample_and_instances_are_seeded_and_a_larger_sample_is_a_superset(
     assert (tmp_path / "a_summary.json").is_file()
 
 
-def test_a_file_source_writes_its_journal_next_to_it(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_file_source_writes_its_journal_next_to_it(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     tasks = make_pool(pool, 5)
     assert run_audit(server, pool)[0] == 0
@@ -314,7 +231,9 @@ def test_a_file_source_writes_its_journal_next_to_it(tmp_path: Path, server: Fak
     assert result.exit_code == 0, result.stderr
 
 
-def test_transient_faults_are_retried_by_the_engine(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_transient_faults_are_retried_by_the_engine(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     tasks = make_pool(pool, 6)
     server.inject(Fault(status=503), Fault(status=429, retry_after=0.01), Fault(drop=True))
@@ -323,7 +242,9 @@ def test_transient_faults_are_retried_by_the_engine(tmp_path: Path, server: Fake
     assert len(journal_lines(tmp_path / "pool.audit.jsonl")) == len(keys_of(tasks))
 
 
-def test_a_dead_judge_stops_with_one_line_and_keeps_the_journal(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_dead_judge_stops_with_one_line_and_keeps_the_journal(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     tasks = make_pool(pool, 6)
     server.inject_when(lambda r: "#4 " in r.prompt, Fault(status=401), times=1)
@@ -338,24 +259,26 @@ def test_a_dead_judge_stops_with_one_line_and_keeps_the_journal(tmp_path: Path, 
 
 
 def test_progress_without_a_terminal_logs_lines_with_the_engine_counters(
-    tmp_path: Path, server: FakeOpenAIServer
+    tmp_path: Path, server: FakeOpenAIServer, judge_env: dict[str, str | None]
 ) -> None:
     """As generate: a log line (not a silent tqdm) when stderr is no terminal, with tokens and cost."""
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 30)
     argv = ["audit", str(pool), "--judge-base-url", server.url, "--judge-model", "fake-model"]
     argv += ["--price-input", "1", "--price-output", "2", "--sample", "10"]
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    result = CliRunner().invoke(cli, argv, env={**judge_env, "OPENAI_API_KEY": server.api_key})
     assert result.exit_code == 0, result.stderr
     assert re.search(
         r"audit: 0/\d+ instances; 0 in flight, 0 requests, 0 retries, 0 unreadable, 0 tokens, \$0", result.stderr
     )
     first = len(journal_lines(tmp_path / "pool.audit.jsonl"))
-    result = CliRunner().invoke(cli, [*argv, "--sample", "20"], env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    result = CliRunner().invoke(cli, [*argv, "--sample", "20"], env={**judge_env, "OPENAI_API_KEY": server.api_key})
     assert f"audit: {first}/" in result.stderr  # the journal's verdicts count from the start
 
 
-def test_max_tokens_total_is_a_cap(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_max_tokens_total_is_a_cap(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     total = len(keys_of(make_pool(pool, 20)))
     code, _, stderr = run_audit(server, pool, "--max-tokens-total", "3000", "--concurrency", "2")
@@ -368,7 +291,9 @@ def test_max_tokens_total_is_a_cap(tmp_path: Path, server: FakeOpenAIServer) -> 
 
 
 @pytest.mark.parametrize("concurrency", ["1", "8"])
-def test_max_cost_is_a_cap(tmp_path: Path, server: FakeOpenAIServer, concurrency: str) -> None:
+def test_max_cost_is_a_cap(
+    tmp_path: Path, server: FakeOpenAIServer, concurrency: str, judge_env: dict[str, str | None]
+) -> None:
     """--max-cost with the prices from the environment (as generate reads them), never passed."""
     pool = tmp_path / "pool.jsonl"
     total = len(keys_of(make_pool(pool, 30)))
@@ -377,7 +302,7 @@ def test_max_cost_is_a_cap(tmp_path: Path, server: FakeOpenAIServer, concurrency
     result = CliRunner().invoke(
         cli,
         [*argv, "--max-cost", "0.01", "--concurrency", concurrency],
-        env={**CLEAN_ENV, "OPENAI_API_KEY": KEY, **prices},
+        env={**judge_env, "OPENAI_API_KEY": server.api_key, **prices},
     )
     assert result.exit_code == 3, result.stderr
     lines = journal_lines(tmp_path / "pool.audit.jsonl")
@@ -386,7 +311,9 @@ def test_max_cost_is_a_cap(tmp_path: Path, server: FakeOpenAIServer, concurrency
     assert "could overrun the cost budget of $0.0100" in result.stderr and "$0." in result.stdout  # this run's cost
 
 
-def test_batch_dry_run_counts_batch_prices(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_batch_dry_run_counts_batch_prices(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 10)
     dollars = []
@@ -404,7 +331,9 @@ def test_batch_dry_run_counts_batch_prices(tmp_path: Path, server: FakeOpenAISer
     assert code == 2 and "--batch-discount applies to --batch runs only" in stderr
 
 
-def test_dry_run_counts_what_is_left_and_calls_nothing(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_dry_run_counts_what_is_left_and_calls_nothing(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     total = len(keys_of(make_pool(pool, 12)))
     assert run_audit(server, pool, "--sample", "4")[0] == 0
@@ -419,17 +348,19 @@ def test_dry_run_counts_what_is_left_and_calls_nothing(tmp_path: Path, server: F
     assert "not a real judge" not in stdout
 
 
-def test_the_embedded_judge_says_it_is_no_judge_in_a_dry_run(tmp_path: Path) -> None:
+def test_the_embedded_judge_says_it_is_no_judge_in_a_dry_run(tmp_path: Path, judge_env: dict[str, str | None]) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 3)
-    result = CliRunner().invoke(cli, ["audit", str(pool), "--dry-run"], env=CLEAN_ENV)
+    result = CliRunner().invoke(cli, ["audit", str(pool), "--dry-run"], env=judge_env)
     assert result.exit_code == 0, result.stderr
     assert "A 135M model is not a real judge" in result.stdout
     assert "cost: give --price-input" in result.stdout
     assert not (tmp_path / "pool.audit.jsonl").exists()
 
 
-def test_chinese_template(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_chinese_template(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 2)
     code, _, stderr = run_audit(server, pool, "--language", "zh")
@@ -464,7 +395,12 @@ def _write(path: Path, text: str) -> Path:
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(
-    tmp_path: Path, server: FakeOpenAIServer, setup: Any, args: list[str], message: str
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    setup: Any,
+    args: list[str],
+    message: str,
+    run_audit: Callable[..., tuple[int, str, str]],
 ) -> None:
     source = setup(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
@@ -474,7 +410,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == before and server.requests == []
 
 
-def test_a_journal_of_another_judge_or_pool_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_journal_of_another_judge_or_pool_is_refused(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run_audit: Callable[..., tuple[int, str, str]],
+    judge_env: dict[str, str | None],
+) -> None:
     pool = tmp_path / "pool.jsonl"
     tasks = make_pool(pool, 4)
     assert run_audit(server, pool)[0] == 0
@@ -482,7 +423,7 @@ def test_a_journal_of_another_judge_or_pool_is_refused(tmp_path: Path, server: F
     assert code == 2 and "judged with seed=0, not 9" in stderr
     server.models.append("other-model")
     argv = ["audit", str(pool), "--judge-base-url", server.url, "--judge-model", "other-model", "-q"]
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    result = CliRunner().invoke(cli, argv, env={**judge_env, "OPENAI_API_KEY": server.api_key})
     assert result.exit_code == 2 and 'judge_model="fake-model"' in result.stderr
     tasks[1]["instruction"] = "Do task #1 about something else."
     pool.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
@@ -492,7 +433,9 @@ def test_a_journal_of_another_judge_or_pool_is_refused(tmp_path: Path, server: F
     assert result.exit_code == 2 and "another pool" in result.stderr and not (tmp_path / "k.jsonl").exists()
 
 
-def test_a_journal_of_other_instances_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_journal_of_other_instances_is_refused(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     """A score belongs to the instance text it was given for: a regenerated output is not vouched for."""
     pool = tmp_path / "pool.jsonl"
     tasks = make_pool(pool, 4)
@@ -521,7 +464,9 @@ def test_filter_min_score_input_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--min-score" in result.stderr
 
 
-def test_torn_last_line_is_cut_and_that_task_asked_again(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_torn_last_line_is_cut_and_that_task_asked_again(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     tasks = make_pool(pool, 5)
     assert run_audit(server, pool)[0] == 0
@@ -542,12 +487,14 @@ def _audit_cli(pool: Path, url: str, concurrency: int) -> list[str]:
 
 
 @pytest.mark.parametrize("kill_after", [0.6, 1.2])
-def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, kill_after: float) -> None:
+def test_kill_9_then_resume_asks_nothing_journaled_again(
+    tmp_path: Path, kill_after: float, judge_env: dict[str, str | None], judge_server: StartServer
+) -> None:
     env = {**os.environ, "OPENAI_API_KEY": KEY}
-    for name in CLEAN_ENV:
+    for name in judge_env:
         if name != "OPENAI_API_KEY":
             env.pop(name, None)
-    with FakeOpenAIServer(judge, api_key=KEY, latency=0.05) as srv:  # 200 tasks take >= 2.5 s
+    with judge_server(api_key=KEY, latency=0.05) as srv:  # 200 tasks take >= 2.5 s
         reference = tmp_path / "reference" / "tasks.jsonl"
         make_pool(reference, 200)
         subprocess.run(_audit_cli(reference, srv.url, 4), env=env, check=True, timeout=120)
@@ -565,8 +512,7 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, kill_af
         assert 0 < len(journaled) < 200, "kill the audit mid-run"
         mark = len(srv.requests)
         subprocess.run(_audit_cli(pool, srv.url, 8), env=env, check=True, timeout=120)
-        asked_again = {(f"machine_task_{m.group(1)}", int(m.group(2)))
-                       for r in srv.requests[mark:] if (m := _INSTANCE.search(r.prompt))}  # fmt: skip
+        asked_again = {key for r in srv.requests[mark:] if (key := instance_asked(r.prompt))}
     assert asked_again and not asked_again & journaled
     final = sorted(journal_lines(pool.parent / "audit.jsonl"), key=lambda r: (r["task_id"], r["instance"]))
     want = sorted(journal_lines(reference.parent / "audit.jsonl"), key=lambda r: (r["task_id"], r["instance"]))
@@ -578,7 +524,9 @@ def test_kill_9_then_resume_asks_nothing_journaled_again(tmp_path: Path, kill_af
         assert summary[key] == reference_summary[key]
 
 
-def test_json_summary_and_help(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_json_summary_and_help(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 3)
     code, stdout, stderr = run_audit(server, pool, "--json")

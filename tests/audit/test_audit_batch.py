@@ -8,16 +8,22 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.audit.test_audit import CLEAN_ENV, KEY, journal_lines, judge, make_pool
-from tests.servers.fake_batches import FakeBatches
-from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers import FakeBatches, StartServer, journal_lines, make_pool
 
-ENV = {**CLEAN_ENV, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
+KEY = "sk-test-audit-batch"
+
+
+@pytest.fixture
+def env(judge_env: dict[str, str | None]) -> dict[str, str | None]:
+    """The audit's environment: no judge settings from the shell, the fake judge's key, a fast batch poll."""
+    return {**judge_env, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
 
 
 def _argv(pool: Path, url: str, *extra: str) -> list[str]:
@@ -28,15 +34,17 @@ def _by_task(path: Path) -> list[dict[str, object]]:
     return sorted(journal_lines(path), key=lambda r: (str(r["task_id"]), int(r["instance"])))
 
 
-def test_batch_audit_gives_the_synchronous_verdicts(tmp_path: Path) -> None:
-    batches = FakeBatches(fail_rate=0.05)
-    with FakeOpenAIServer(judge, api_key=KEY, routes=batches) as server:
+def test_batch_audit_gives_the_synchronous_verdicts(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], judge_server: StartServer, env: dict[str, str | None]
+) -> None:
+    batches = fake_batches(fail_rate=0.05)
+    with judge_server(api_key=KEY, routes=batches) as server:
         sync, batch = tmp_path / "sync" / "tasks.jsonl", tmp_path / "batch" / "tasks.jsonl"
         make_pool(sync, 60)
         make_pool(batch, 60)
-        assert CliRunner().invoke(cli, _argv(sync, server.url), env=ENV).exit_code == 0
+        assert CliRunner().invoke(cli, _argv(sync, server.url), env=env).exit_code == 0
         server.reset()
-        result = CliRunner().invoke(cli, _argv(batch, server.url, "--batch"), env=ENV)
+        result = CliRunner().invoke(cli, _argv(batch, server.url, "--batch"), env=env)
     assert result.exit_code == 0, result.stderr
     assert _by_task(batch.parent / "audit.jsonl") == _by_task(sync.parent / "audit.jsonl")
     assert all(r.outcome == "batch" for r in server.requests)
@@ -46,34 +54,36 @@ def test_batch_audit_gives_the_synchronous_verdicts(tmp_path: Path) -> None:
     assert "in_progress" in result.stderr
 
 
-def test_kill_9_while_the_audit_batch_is_in_flight_then_resume(tmp_path: Path) -> None:
-    batches = FakeBatches(step_seconds=0.4)
-    env = {**os.environ, **{k: v for k, v in ENV.items() if v is not None}}
-    for name, value in CLEAN_ENV.items():
-        if value is None and name != "OPENAI_API_KEY":
-            env.pop(name, None)
-    with FakeOpenAIServer(judge, api_key=KEY, routes=batches) as server:
+def test_kill_9_while_the_audit_batch_is_in_flight_then_resume(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], judge_server: StartServer, env: dict[str, str | None]
+) -> None:
+    batches = fake_batches(step_seconds=0.4)
+    child_env = {**os.environ, **{k: v for k, v in env.items() if v is not None}}
+    for name, value in env.items():
+        if value is None:
+            child_env.pop(name, None)
+    with judge_server(api_key=KEY, routes=batches) as server:
         reference = tmp_path / "reference" / "tasks.jsonl"
         make_pool(reference, 40)
-        assert CliRunner().invoke(cli, _argv(reference, server.url), env=ENV).exit_code == 0
+        assert CliRunner().invoke(cli, _argv(reference, server.url), env=env).exit_code == 0
         pool = tmp_path / "killed" / "tasks.jsonl"
         make_pool(pool, 40)
         cmd = [sys.executable, "-m", "selfinstruct", *_argv(pool, server.url, "--batch")]
-        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, env=child_env, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while not batches.created and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert len(batches.created) == 1
-        subprocess.run(cmd, env=env, check=True, timeout=120, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, env=child_env, check=True, timeout=120, stderr=subprocess.DEVNULL)
     assert set(batches.submissions.values()) == {1}, "a judge request was submitted twice"
     assert _by_task(pool.parent / "audit.jsonl") == _by_task(reference.parent / "audit.jsonl")
 
 
-def test_batch_audit_is_refused_for_the_embedded_judge(tmp_path: Path) -> None:
+def test_batch_audit_is_refused_for_the_embedded_judge(tmp_path: Path, judge_env: dict[str, str | None]) -> None:
     pool = tmp_path / "tasks.jsonl"
     make_pool(pool, 3)
-    result = CliRunner().invoke(cli, ["audit", str(pool), "--batch"], env=CLEAN_ENV)
+    result = CliRunner().invoke(cli, ["audit", str(pool), "--batch"], env=judge_env)
     assert result.exit_code == 2 and "--batch needs a judge endpoint" in result.stderr
     assert not (tmp_path / "tasks.audit.jsonl").exists()

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from selfinstruct.audit.scores import audit_scores
 from selfinstruct.cli.app import cli
-from tests.audit.test_audit import make_pool, run_audit, server  # noqa: F401  (server is a fixture)
-from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers import FakeOpenAIServer, make_pool
 
 
 def _export(source: Path, out: Path, *args: str) -> tuple[int, str, str]:
@@ -20,8 +20,7 @@ def _export(source: Path, out: Path, *args: str) -> tuple[int, str, str]:
 
 
 def test_export_min_score_keeps_exactly_the_instances_scored_at_least_x(
-    tmp_path: Path,
-    server: FakeOpenAIServer,  # noqa: F811
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
 ) -> None:
     """Issue 21 #9: each exported record is an instance the audit itself scored at least X (4.5 included)."""
     run_dir = tmp_path / "run"
@@ -45,7 +44,7 @@ def test_export_min_score_keeps_exactly_the_instances_scored_at_least_x(
 
 def test_export_min_score_needs_an_audit_and_a_sane_value(
     tmp_path: Path,
-    server: FakeOpenAIServer,  # noqa: F811
+    server: FakeOpenAIServer,
 ) -> None:
     run_dir = tmp_path / "run"
     make_pool(run_dir / "tasks.jsonl", 5)
@@ -61,8 +60,7 @@ def test_export_min_score_needs_an_audit_and_a_sane_value(
 
 
 def test_stats_and_the_dataset_card_show_the_audit_table(
-    tmp_path: Path,
-    server: FakeOpenAIServer,  # noqa: F811
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
 ) -> None:
     run_dir = tmp_path / "run"
     make_pool(run_dir / "tasks.jsonl", 40)

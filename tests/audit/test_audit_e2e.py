@@ -5,25 +5,30 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import SEEDS, local_model_missing
-from tests.engine.test_e2e_local import cli, env, wait_gone
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(local_model_missing()), reason=local_model_missing())]
+pytestmark = pytest.mark.e2e  # skipped without the embedded model's runtime or model (tests/conftest.py)
 
 
 @pytest.mark.timeout(1500)
-def test_audit_with_the_embedded_model(tmp_path: Path) -> None:
+def test_audit_with_the_embedded_model(
+    tmp_path: Path,
+    seeds: Path,
+    clean_env: dict[str, str],
+    local_servers_gone: Callable[..., list[Any]],
+    selfinstruct_cmd: list[str],
+) -> None:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    lines = SEEDS.read_text(encoding="utf-8").splitlines()[:3]
+    lines = seeds.read_text(encoding="utf-8").splitlines()[:3]
     (run_dir / "tasks.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     # One request at a time with a long timeout: on 2 shared cores a 450-token judge prompt can take a minute.
-    cmd = [*cli(), "audit", str(run_dir), "--seed", "1", "-q", "--concurrency", "1", "--timeout", "600"]
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [*selfinstruct_cmd, "audit", str(run_dir), "--seed", "1", "-q", "--concurrency", "1", "--timeout", "600"]
+    proc = subprocess.Popen(cmd, env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate(timeout=1400)
     summary = json.loads((run_dir / "audit_summary.json").read_text(encoding="utf-8"))
     unusable = summary["judged"] == 0  # not one readable verdict: exit 5, "judge unusable"
@@ -35,8 +40,8 @@ def test_audit_with_the_embedded_model(tmp_path: Path) -> None:
     assert all(r["prompt_tokens"] > 0 for r in journal)
     assert summary["embedded_judge"] is True and "not a real judge" in summary["note"]
     assert summary["judged"] + summary["unreadable"] == 3 and summary["pending"] == 0
-    assert wait_gone(proc.pid) == []
+    assert local_servers_gone(proc.pid) == []
     # Resuming asks nothing: every instance is journaled (a seed task has one).
-    again = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
+    again = subprocess.run(cmd, env=clean_env, capture_output=True, text=True, timeout=300)
     assert again.returncode == (5 if unusable else 0), again.stderr
     assert "this run: 0 instances asked" in again.stdout and "3 were already in" in again.stdout

@@ -11,7 +11,6 @@ from rouge_score import rouge_scorer
 
 from selfinstruct.cli.app import cli
 from selfinstruct.filters import keyword as keyword_module
-from tests.conftest import SEEDS
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
@@ -95,10 +94,10 @@ def test_decisions_equal_rouge_score_greedy_loop(tmp_path: Path, original_seeds:
     assert [json.loads(line)["instruction"] for line in out.read_text().splitlines()] == expected
 
 
-def test_alpaca_export_with_two_instances_per_task_keeps_whole_tasks(tmp_path: Path) -> None:
+def test_alpaca_export_with_two_instances_per_task_keeps_whole_tasks(tmp_path: Path, seeds: Path) -> None:
     """Issue 21, defect 8: an export has one record per instance; the second instance of a task is the same
     instruction, not a ROUGE-L 1.0 near-duplicate of it. The decisions are those for the tasks alone."""
-    tasks = [json.loads(line) for line in SEEDS.read_text(encoding="utf-8").splitlines()]
+    tasks = [json.loads(line) for line in seeds.read_text(encoding="utf-8").splitlines()]
     for task in tasks:
         first = task["instances"][0]
         task["instances"] = [first, {"input": first["input"], "output": first["output"] + " (second take)"}]
@@ -110,7 +109,7 @@ def test_alpaca_export_with_two_instances_per_task_keeps_whole_tasks(tmp_path: P
     assert len(records) == 2 * len(tasks)
 
     alone = tmp_path / "tasks_alone.jsonl"
-    assert run("filter", str(SEEDS), "-o", str(alone), "-q")[0] == 0
+    assert run("filter", str(seeds), "-o", str(alone), "-q")[0] == 0
     kept_tasks = [json.loads(line)["instruction"] for line in alone.read_text(encoding="utf-8").splitlines()]
     out = tmp_path / "clean.json"
     code, stdout, _ = run("filter", str(export), "-o", str(out), "-q")

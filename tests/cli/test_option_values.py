@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.conftest import SEEDS
 
 CLEARED = ("OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_PRICE_INPUT", "SELFINSTRUCT_PRICE_OUTPUT",
            "SELFINSTRUCT_BATCH_POLL")  # fmt: skip
@@ -30,7 +29,7 @@ def pool(tmp_path: Path) -> Path:
     return path
 
 
-GENERATE = ["generate", "--seeds", str(SEEDS), "--base-url", NOWHERE, "--model", "m", "-n", "1"]
+GENERATE = ["generate", "--seeds", "{seeds}", "--base-url", NOWHERE, "--model", "m", "-n", "1"]
 AUDIT_CAP = ["--max-cost", "1e-6"]  # the issue's case: a NaN price made this cap no cap
 FLOAT_CASES = [
     [*GENERATE, "--timeout", "{v}"],
@@ -50,15 +49,22 @@ FLOAT_CASES = [
 ]
 
 
+def _generate(seeds: Path) -> list[str]:
+    """GENERATE with the seed file in place."""
+    return [a.format(seeds=seeds) for a in GENERATE]
+
+
 def _case_id(case: list[str]) -> str:
     return f"{case[0]} {case[case.index('{v}') - 1]}"
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "Infinity"])
 @pytest.mark.parametrize("case", FLOAT_CASES, ids=_case_id)
-def test_nan_and_infinity_are_refused_by_every_float_option(tmp_path: Path, case: list[str], value: str) -> None:
+def test_nan_and_infinity_are_refused_by_every_float_option(
+    tmp_path: Path, case: list[str], value: str, seeds: Path
+) -> None:
     out = tmp_path / "out.jsonl"
-    args = [a.format(v=value, pool=pool(tmp_path), out=out) for a in case]
+    args = [a.format(v=value, pool=pool(tmp_path), out=out, seeds=seeds) for a in case]
     code, stdout, stderr = run(*[*args, "--out", str(tmp_path / "run")] if case[0] == "generate" else args)
     lines = stderr.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "Traceback" not in stderr, stderr
@@ -68,21 +74,21 @@ def test_nan_and_infinity_are_refused_by_every_float_option(tmp_path: Path, case
 
 @pytest.mark.parametrize("value", ["nan", "inf"])
 @pytest.mark.parametrize("option", ["--temperature", "--top-p", "--max-tokens"])
-def test_nan_and_infinity_are_refused_by_the_step_options(tmp_path: Path, option: str, value: str) -> None:
-    code, _, stderr = run(*GENERATE, "--out", str(tmp_path / "run"), option, f"classify={value}")
+def test_nan_and_infinity_are_refused_by_the_step_options(tmp_path: Path, option: str, value: str, seeds: Path) -> None:
+    code, _, stderr = run(*_generate(seeds), "--out", str(tmp_path / "run"), option, f"classify={value}")
     assert code == 2 and len(stderr.strip().splitlines()) == 1 and f"{option} classify={value}" in stderr
     assert not (tmp_path / "run").exists()
 
 
 def test_an_empty_out_is_refused_and_nothing_lands_in_the_current_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds: Path
 ) -> None:
     source = pool(tmp_path)
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
     for args in (
-        [*GENERATE, "--out", ""],
+        [*_generate(seeds), "--out", ""],
         ["filter", str(source), "--out", ""],
         ["export", str(source), "--format", "alpaca", "--out", ""],
         ["audit", str(source), "--judge-base-url", NOWHERE, "--out", ""],

@@ -8,47 +8,23 @@ which are also read), the subprocess under test has its os.write or os.open fail
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, StartServer
 
 KEY = "sk-test-oserror-0123456789"
 
-# Runs the CLI with os.write failing on descriptors of files named $FAIL_WRITE, and os.open failing on paths
-# containing $FAIL_OPEN, each with errno $FAIL_ERRNO.
-CHILD = """
-import errno, os, sys
-name, opened, code = os.environ.get("FAIL_WRITE"), os.environ.get("FAIL_OPEN"), int(os.environ["FAIL_ERRNO"])
-real_write, real_open = os.write, os.open
-def write(fd, data):
-    if name and os.readlink(f"/proc/self/fd/{fd}").endswith(name):
-        raise OSError(code, os.strerror(code))
-    return real_write(fd, data)
-def open_(path, *args, **kwargs):
-    if opened and opened in os.fsdecode(path):
-        raise OSError(code, os.strerror(code), os.fsdecode(path))
-    return real_open(path, *args, **kwargs)
-os.write, os.open = write, open_
-from selfinstruct.cli.app import main
-main()
-"""
 
-
-def run(*args: str, cwd: Path, fail: dict[str, str] | None = None) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
-    env |= {"PYTHONPATH": str(ROOT), "OPENAI_API_KEY": KEY, "FAIL_ERRNO": str(errno.ENOSPC), **(fail or {})}
-    proc = subprocess.run([sys.executable, "-c", CHILD, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
-    return proc.returncode, proc.stdout, proc.stderr
+@pytest.fixture
+def run(failing_cli: Callable[..., tuple[int, str, str]]) -> Callable[..., tuple[int, str, str]]:
+    """`run(*args, cwd, fail=None)`: the CLI in a child process, with the key the server wants (`failing_cli`)."""
+    return functools.partial(failing_cli, api_key=KEY)
 
 
 def one_line(stderr: str) -> str:
@@ -58,8 +34,8 @@ def one_line(stderr: str) -> str:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
+def server(scripted_server: StartServer) -> Iterator[FakeOpenAIServer]:
+    with scripted_server(api_key=KEY) as srv:
         yield srv
 
 
@@ -82,25 +58,27 @@ def pool(path: Path) -> Path:
     return path
 
 
-def test_filter_to_a_full_disk(tmp_path: Path, full: Path) -> None:
+def test_filter_to_a_full_disk(tmp_path: Path, full: Path, run: Callable[..., tuple[int, str, str]]) -> None:
     code, _, stderr = run("filter", str(pool(tmp_path / "in.jsonl")), "--out", str(full), "-q", cwd=tmp_path)
     line = one_line(stderr)
     assert code == 1 and str(full) in line and "No space left on device" in line and "free some space" in line
 
 
-def test_export_to_a_full_disk(tmp_path: Path, full: Path) -> None:
+def test_export_to_a_full_disk(tmp_path: Path, full: Path, run: Callable[..., tuple[int, str, str]]) -> None:
     code, _, stderr = run("export", str(pool(tmp_path / "in.jsonl")), "--format", "alpaca", "--out", str(full),
                           cwd=tmp_path)  # fmt: skip
     assert code == 1 and "No space left on device" in one_line(stderr)
 
 
-def test_stats_html_to_a_full_disk(tmp_path: Path, full: Path) -> None:
+def test_stats_html_to_a_full_disk(tmp_path: Path, full: Path, run: Callable[..., tuple[int, str, str]]) -> None:
     code, _, stderr = run("stats", str(pool(tmp_path / "in.jsonl")), "--no-verbs", "--html", str(full),
                           cwd=tmp_path)  # fmt: skip
     assert code == 1 and str(full) in one_line(stderr)
 
 
-def test_a_device_output_is_written_through_not_replaced(tmp_path: Path) -> None:
+def test_a_device_output_is_written_through_not_replaced(
+    tmp_path: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
     sink = tmp_path / "null.jsonl"
     sink.symlink_to(os.devnull)
     code, _, stderr = run("filter", str(pool(tmp_path / "in.jsonl")), "--out", str(sink), "-q", cwd=tmp_path)
@@ -108,7 +86,9 @@ def test_a_device_output_is_written_through_not_replaced(tmp_path: Path) -> None
     assert sink.is_symlink() and Path(os.devnull).is_char_device()
 
 
-def test_export_on_a_read_only_file_system_leaves_nothing(tmp_path: Path) -> None:
+def test_export_on_a_read_only_file_system_leaves_nothing(
+    tmp_path: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "out.jsonl"
     code, _, stderr = run("export", str(pool(tmp_path / "in.jsonl")), "--format", "alpaca", "--out", str(out),
                           cwd=tmp_path, fail={"FAIL_OPEN": "out.jsonl", "FAIL_ERRNO": str(errno.EROFS)})  # fmt: skip
@@ -117,16 +97,18 @@ def test_export_on_a_read_only_file_system_leaves_nothing(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
-def test_generate_out_below_a_file(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_generate_out_below_a_file(
+    tmp_path: Path, server: FakeOpenAIServer, seeds: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
     (tmp_path / "afile").write_text("x", encoding="utf-8")
-    code, _, stderr = run("generate", "--seeds", str(SEEDS), "--base-url", server.url, "--model", "m", "-n", "2",
+    code, _, stderr = run("generate", "--seeds", str(seeds), "--base-url", server.url, "--model", "m", "-n", "2",
                           "--out", "afile/sub", "-q", cwd=tmp_path)  # fmt: skip
     line = one_line(stderr)
     assert code == 1 and "afile/sub" in line and "Not a directory" in line and server.requests == []
 
 
 @pytest.mark.parametrize("out", ["afile/x.jsonl", "afile/sub/x.jsonl"])
-def test_filter_out_below_a_file(tmp_path: Path, out: str) -> None:
+def test_filter_out_below_a_file(tmp_path: Path, out: str, run: Callable[..., tuple[int, str, str]]) -> None:
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     code, _, stderr = run("filter", str(pool(tmp_path / "in.jsonl")), "--out", out, "-q", cwd=tmp_path)
     line = one_line(stderr)
@@ -134,8 +116,10 @@ def test_filter_out_below_a_file(tmp_path: Path, out: str) -> None:
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "x"
 
 
-def test_generate_on_a_full_disk_stops_in_one_line_and_resumes(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    args = ["generate", "--seeds", str(SEEDS), "--base-url", server.url, "--model", "m", "-n", "6", "--seed", "3"]
+def test_generate_on_a_full_disk_stops_in_one_line_and_resumes(
+    tmp_path: Path, server: FakeOpenAIServer, seeds: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    args = ["generate", "--seeds", str(seeds), "--base-url", server.url, "--model", "m", "-n", "6", "--seed", "3"]
     code, _, stderr = run(*args, "--out", "run", "-q", cwd=tmp_path, fail={"FAIL_WRITE": "tasks.jsonl"})
     line = one_line(stderr)
     assert code == 1 and "run/tasks.jsonl" in line and "No space left on device" in line
@@ -147,7 +131,9 @@ def test_generate_on_a_full_disk_stops_in_one_line_and_resumes(tmp_path: Path, s
     assert len(tasks) == 6 and len({json.loads(t)["instruction"] for t in tasks}) == 6
 
 
-def test_audit_on_a_full_disk(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_audit_on_a_full_disk(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     source = pool(tmp_path / "in.jsonl")
     code, _, stderr = run("audit", str(source), "--judge-base-url", server.url, "--judge-model", "m", "-q",
                           cwd=tmp_path, fail={"FAIL_WRITE": "in.audit.jsonl"})  # fmt: skip

@@ -13,9 +13,7 @@ from selfinstruct.cli.progress import ProgressView, describe
 from selfinstruct.engine.types import EndpointSettings, Prices
 from selfinstruct.pipeline.generate import generate
 from selfinstruct.pipeline.settings import GenerateSettings
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault
-from tests.servers.scripted_model import respond
+from tests.servers import Fault, StartServer
 
 
 def test_without_a_terminal_one_line_every_10_s() -> None:
@@ -36,12 +34,14 @@ def test_describe_shows_cost_when_priced() -> None:
     assert "$" not in describe({"in_flight": 0})
 
 
-def test_progress_reports_waits_retries_in_flight_and_cost(tmp_path: Path) -> None:
+def test_progress_reports_waits_retries_in_flight_and_cost(
+    tmp_path: Path, scripted_server: StartServer, seeds: Path
+) -> None:
     seen: list[dict[str, Any]] = []
-    with FakeOpenAIServer(respond) as server:
+    with scripted_server() as server:
         server.inject(Fault(status=429, retry_after=2.5))
         settings = GenerateSettings(
-            seeds=SEEDS,
+            seeds=seeds,
             out=tmp_path / "run",
             n=5,
             endpoint=EndpointSettings(base_url=server.url, api_key="k", model="fake-model", concurrency=1),
@@ -56,9 +56,9 @@ def test_progress_reports_waits_retries_in_flight_and_cost(tmp_path: Path) -> No
     assert seen[-1]["retries"] == 1 and seen[-1]["tokens"] > 0 and seen[-1]["cost"] > 0
 
 
-def test_cli_without_a_terminal_logs_lines(tmp_path: Path) -> None:
-    with FakeOpenAIServer(respond) as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(tmp_path / "run"), "--base-url", server.url]
+def test_cli_without_a_terminal_logs_lines(tmp_path: Path, scripted_server: StartServer, seeds: Path) -> None:
+    with scripted_server() as server:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(tmp_path / "run"), "--base-url", server.url]
         result = CliRunner().invoke(cli, [*argv, "--model", "fake-model", "-n", "3"], env={"OPENAI_API_KEY": None})
     assert result.exit_code == 0, result.stderr
     assert "generate: 0/3 tasks; 0 in flight" in result.stderr

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -14,8 +14,7 @@ from selfinstruct.engine.batch.api import BatchClient, BatchRequest, BatchStatus
 from selfinstruct.engine.types import EndpointSettings, StepParams
 from selfinstruct.engine.wire import request_body
 from selfinstruct.errors import EndpointError
-from tests.servers.fake_batches import FakeBatches
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
+from tests.servers import FakeBatches, FakeOpenAIServer, Reply, Request, StartServer
 
 PARAMS = StepParams(temperature=0.7, top_p=0.5, max_tokens=64, stop=("\n\n",))
 
@@ -27,9 +26,11 @@ def _answer(request: Request) -> Reply:
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
-    batches = FakeBatches()
-    with FakeOpenAIServer(_answer, routes=batches) as server:
+def fake(
+    fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
+    batches = fake_batches()
+    with fake_openai(_answer, routes=batches) as server:
         yield server, batches
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,7 @@ from selfinstruct.engine.batch.client import LEDGER, BatchingClient, BatchLedger
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import EndpointError, InputError
-from tests.servers.fake_batches import FakeBatches
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
+from tests.servers import FakeBatches, FakeOpenAIServer, Reply, Request, StartServer
 
 PARAMS = StepParams(temperature=0.7, top_p=0.5, max_tokens=64)
 
@@ -24,9 +23,11 @@ def _answer(request: Request) -> Reply:
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
-    batches = FakeBatches()
-    with FakeOpenAIServer(_answer, routes=batches) as server:
+def fake(
+    fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
+    batches = fake_batches()
+    with fake_openai(_answer, routes=batches) as server:
         yield server, batches
 
 

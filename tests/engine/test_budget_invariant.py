@@ -13,13 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import SEEDS
-from tests.servers.fake_batches import FakeBatches
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.hostile import make_hostile
-from tests.servers.scripted_model import respond
+import pytest
+
+from tests.servers import FakeBatches, FakeOpenAIServer, StartServer, make_hostile
 
 KEY = "sk-test-ledger"
 CAP = 80_000
@@ -27,11 +26,15 @@ TIMEOUT = 1.0
 KILLS = 6
 
 
-def _cli(out: Path, url: str, cap: int = CAP) -> list[str]:
-    return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
-            "--base-url", url, "--model", "fake-model", "--seed", "11", "-n", "400", "-q",
-            "--concurrency", "32", "--timeout", str(TIMEOUT), "--max-retries", "3",
-            "--max-tokens-total", str(cap), "--min-acceptance", "0"]  # fmt: skip
+@pytest.fixture
+def _cli(seeds: Path) -> Callable[..., list[str]]:
+    def _cli(out: Path, url: str, cap: int = CAP) -> list[str]:
+        return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(seeds), "--out", str(out),
+                "--base-url", url, "--model", "fake-model", "--seed", "11", "-n", "400", "-q",
+                "--concurrency", "32", "--timeout", str(TIMEOUT), "--max-retries", "3",
+                "--max-tokens-total", str(cap), "--min-acceptance", "0"]  # fmt: skip
+
+    return _cli
 
 
 def _served(server: FakeOpenAIServer) -> int:
@@ -47,7 +50,9 @@ def _sent(journal: Path) -> int:
     return journal.read_bytes().count(b'{"sent": ') if journal.exists() else 0
 
 
-def test_served_tokens_never_pass_the_cap_across_faults_and_kills(tmp_path: Path) -> None:
+def test_served_tokens_never_pass_the_cap_across_faults_and_kills(
+    tmp_path: Path, scripted_server: StartServer, _cli: Callable[..., list[str]]
+) -> None:
     env = {**os.environ, "OPENAI_API_KEY": KEY}
     env.pop("OPENAI_BASE_URL", None)
     rng = random.Random(20)
@@ -57,7 +62,7 @@ def test_served_tokens_never_pass_the_cap_across_faults_and_kills(tmp_path: Path
     # instruction requests, each charged its reservation: a larger cap leaves room for six kills (the bound
     # checked is the same: the server never bills more than the cap).
     cap = 2 * CAP
-    with FakeOpenAIServer(respond, api_key=KEY, enforce_max_tokens=True) as server:
+    with scripted_server(api_key=KEY, enforce_max_tokens=True) as server:
         make_hostile(server, TIMEOUT, seed=20)
         kills = 0
         for _ in range(KILLS):  # each run killed once it has a few attempts in flight or behind it
@@ -107,19 +112,28 @@ def _batch_runs(argv: list[str], env: dict[str, str], batches: FakeBatches, rng:
     return kills
 
 
-def _batch_argv(out: Path, url: str, n: int, cap: int) -> list[str]:
-    argv = [*_cli(out, url)[:-2], "--max-tokens-total", str(cap), "--batch"]
-    argv[argv.index("-n") + 1] = str(n)
-    return argv
+@pytest.fixture
+def _batch_argv(_cli: Callable[..., list[str]]) -> Callable[..., list[str]]:
+    def _batch_argv(out: Path, url: str, n: int, cap: int) -> list[str]:
+        argv = [*_cli(out, url)[:-2], "--max-tokens-total", str(cap), "--batch"]
+        argv[argv.index("-n") + 1] = str(n)
+        return argv
+
+    return _batch_argv
 
 
-def test_a_batch_run_with_hostile_usage_killed_six_times_stays_under_the_cap(tmp_path: Path) -> None:
+def test_a_batch_run_with_hostile_usage_killed_six_times_stays_under_the_cap(
+    tmp_path: Path,
+    fake_batches: Callable[..., FakeBatches],
+    scripted_server: StartServer,
+    _batch_argv: Callable[..., list[str]],
+) -> None:
     env = {**os.environ, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
     env.pop("OPENAI_BASE_URL", None)
     out = tmp_path / "run"
     cap = 2 * CAP  # rule 2 puts more requests in each batch round: a larger cap leaves room for six kills
-    batches = FakeBatches(step_seconds=0.05)
-    with FakeOpenAIServer(respond, api_key=KEY, enforce_max_tokens=True, routes=batches) as server:
+    batches = fake_batches(step_seconds=0.05)
+    with scripted_server(api_key=KEY, enforce_max_tokens=True, routes=batches) as server:
         make_hostile(server, TIMEOUT, seed=6)  # in a batch line only the usage faults apply
         argv = _batch_argv(out, server.url, 400, cap)
         kills = _batch_runs(argv, env, batches, random.Random(6))
@@ -132,15 +146,20 @@ def test_a_batch_run_with_hostile_usage_killed_six_times_stays_under_the_cap(tmp
     assert sum(s["no_usage"] for s in usage.values()) > 0
 
 
-def test_a_batch_run_killed_six_times_is_charged_what_the_server_billed(tmp_path: Path) -> None:
+def test_a_batch_run_killed_six_times_is_charged_what_the_server_billed(
+    tmp_path: Path,
+    fake_batches: Callable[..., FakeBatches],
+    scripted_server: StartServer,
+    _batch_argv: Callable[..., list[str]],
+) -> None:
     """Issue 20 #2 (Batch): after two kills the cost was under-reported by 15% (batches answered since the last
     save of run.json counted as replayed). The journal charges every line before its batch exists, and the
     reply closes that charge, in whichever process collects it."""
     env = {**os.environ, "OPENAI_API_KEY": KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
     env.pop("OPENAI_BASE_URL", None)
     out = tmp_path / "run"
-    batches = FakeBatches(step_seconds=0.05)
-    with FakeOpenAIServer(respond, api_key=KEY, enforce_max_tokens=True, routes=batches) as server:
+    batches = fake_batches(step_seconds=0.05)
+    with scripted_server(api_key=KEY, enforce_max_tokens=True, routes=batches) as server:
         argv = _batch_argv(out, server.url, 40, 10 * CAP)
         kills = _batch_runs(argv, env, batches, random.Random(6))
         finished = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,7 @@ from selfinstruct.cli.app import cli
 from selfinstruct.engine.client import LLMClient
 from selfinstruct.engine.context_window import ContextLengthError, Overflow, read_overflow, truncated_prompt
 from selfinstruct.engine.types import EndpointSettings, StepParams
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, StartServer
 
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
 
@@ -67,20 +66,28 @@ def test_other_refusals_are_not_overflows_and_what_fits_is_computed() -> None:
     assert not truncated_prompt("short prompt", 1)
 
 
-def _generate(server: FakeOpenAIServer, out: Path, *extra: str) -> tuple[int, str]:
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m"]
-    argv += ["-n", "3", "--seed", "1", "-q", *extra]
-    result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
-    return result.exit_code, result.stderr
+@pytest.fixture
+def _generate(seeds: Path) -> Callable[..., tuple[int, str]]:
+    def _generate(server: FakeOpenAIServer, out: Path, *extra: str) -> tuple[int, str]:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m"]
+        argv += ["-n", "3", "--seed", "1", "-q", *extra]
+        result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
+        return result.exit_code, result.stderr
+
+    return _generate
 
 
 @pytest.mark.parametrize("profile", ["vllm", "openai", "strict"])
 def test_max_tokens_beyond_the_context_is_asked_again_once_with_what_fits(
-    tmp_path: Path, profile: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    profile: str,
+    caplog: pytest.LogCaptureFixture,
+    scripted_server: StartServer,
+    _generate: Callable[..., tuple[int, str]],
 ) -> None:
     """Instruction prompts are ~320 words: 320 + 1024 > 1000. Before: exit 1 after "fewer demonstrations"."""
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, profile=profile, context=1000) as server:
+    with scripted_server(profile=profile, context=1000) as server:
         code, stderr = _generate(server, out)
         refused = [r for r in server.requests if r.body["max_tokens"] in (1024, 999)]
         clamped = [r for r in server.requests if r.body["max_tokens"] == 1000 - len(r.prompt.split())]
@@ -100,10 +107,12 @@ def test_max_tokens_beyond_the_context_is_asked_again_once_with_what_fits(
     ("profile", "fix"),
     [("vllm", "--max-model-len"), ("openai", "a model with a larger context"), ("llamacpp", "--ctx-size")],
 )
-def test_a_prompt_beyond_the_context_stops_the_run_in_one_line(tmp_path: Path, profile: str, fix: str) -> None:
+def test_a_prompt_beyond_the_context_stops_the_run_in_one_line(
+    tmp_path: Path, profile: str, fix: str, scripted_server: StartServer, _generate: Callable[..., tuple[int, str]]
+) -> None:
     """Before, llama.cpp's refusal was not read as one for length: "request rejected (400)", no fix named."""
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, profile=profile, context=120) as server:
+    with scripted_server(profile=profile, context=120) as server:
         code, stderr = _generate(server, out)
     lines = stderr.strip().splitlines()
     assert code == 1 and len(lines) == 1 and "Traceback" not in stderr, stderr
@@ -111,26 +120,31 @@ def test_a_prompt_beyond_the_context_stops_the_run_in_one_line(tmp_path: Path, p
     assert "shorter seed instructions" in lines[0] and "even with fewer demonstrations" in lines[0]
     assert "--demos" not in lines[0]  # no such option: the fix named must be one a user can apply
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
-    with FakeOpenAIServer(respond, profile=profile) as server:  # a larger context: the run resumes
+    with scripted_server(profile=profile) as server:  # a larger context: the run resumes
         code, stderr = _generate(server, out)
     assert code == 0 and len((out / "tasks.jsonl").read_text().splitlines()) == 3, stderr
 
 
-def test_ollama_s_silent_prompt_truncation_is_warned_of_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_ollama_s_silent_prompt_truncation_is_warned_of_once(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    scripted_server: StartServer,
+    _generate: Callable[..., tuple[int, str]],
+) -> None:
     def notes() -> list[str]:
         return [r.getMessage() for r in caplog.records if "cut the prompt to its context" in r.getMessage()]
 
-    with FakeOpenAIServer(respond, profile="ollama", context=100) as server:
+    with scripted_server(profile="ollama", context=100) as server:
         code, stderr = _generate(server, tmp_path / "run")
     assert code == 0, stderr
     assert len(notes()) == 1 and "OLLAMA_CONTEXT_LENGTH" in notes()[0] and "num_ctx" in notes()[0], notes()
     caplog.clear()
-    with FakeOpenAIServer(respond, profile="ollama", context=5000) as server:
+    with scripted_server(profile="ollama", context=5000) as server:
         code, stderr = _generate(server, tmp_path / "run2")
     assert code == 0 and not notes()
 
 
-def test_llamacpp_ends_a_reply_at_the_context_end_as_a_cut() -> None:
+def test_llamacpp_ends_a_reply_at_the_context_end_as_a_cut(fake_openai: StartServer) -> None:
     """llama.cpp checks the prompt only: a reply that reaches the context's end comes back "length"."""
 
     async def go(url: str) -> tuple[str, str]:
@@ -141,11 +155,11 @@ def test_llamacpp_ends_a_reply_at_the_context_end_as_a_cut() -> None:
             await client.aclose()
         return got.text, got.finish_reason
 
-    with FakeOpenAIServer(lambda r: "a b c d e f g h", profile="llamacpp", context=8) as server:
+    with fake_openai(lambda r: "a b c d e f g h", profile="llamacpp", context=8) as server:
         assert asyncio.run(go(server.url)) == ("a b c d e", "length")
 
 
-def test_a_context_error_carries_what_the_server_said() -> None:
+def test_a_context_error_carries_what_the_server_said(fake_openai: StartServer) -> None:
     async def go(url: str) -> None:
         client = LLMClient(EndpointSettings(base_url=url, api_key="k", model="m", api="chat", max_retries=0))
         try:
@@ -153,7 +167,7 @@ def test_a_context_error_carries_what_the_server_said() -> None:
         finally:
             await client.aclose()
 
-    with FakeOpenAIServer(lambda r: "ok", profile="vllm", context=20) as server:
+    with fake_openai(lambda r: "ok", profile="vllm", context=20) as server:
         with pytest.raises(ContextLengthError) as info:
             asyncio.run(go(server.url))
         assert len(server.requests) == 1  # the prompt itself does not fit: not asked again

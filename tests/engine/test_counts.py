@@ -11,7 +11,7 @@ import pytest
 
 from selfinstruct.audit.journal import line_problem
 from selfinstruct.engine.journal import ResponseJournal
-from selfinstruct.engine.wire import usage_counts
+from selfinstruct.engine.raw_reply import usage_counts
 from selfinstruct.errors import PoolError
 from selfinstruct.io.records import is_count
 from selfinstruct.pipeline.runstate import read_run

@@ -19,18 +19,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Request
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Fault, Request, StartServer
 
 KEY = "sk-test-drain"
 ENV = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"} | {"OPENAI_API_KEY": KEY}
 
 
-def _cli(out: Path, url: str, n: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
-            "--base-url", url, "--model", "fake-model", "--seed", "11", "-n", str(n), "-q",
-            "--concurrency", "8", *extra]  # fmt: skip
+@pytest.fixture
+def _cli(seeds: Path) -> Callable[..., list[str]]:
+    def _cli(out: Path, url: str, n: int, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(seeds), "--out", str(out),
+                "--base-url", url, "--model", "fake-model", "--seed", "11", "-n", str(n), "-q",
+                "--concurrency", "8", *extra]  # fmt: skip
+
+    return _cli
 
 
 def _question(request: Request) -> str:
@@ -61,11 +63,11 @@ def _in_flight(server: FakeOpenAIServer) -> int:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_replies_in_flight_at_an_interruption_are_journaled_and_never_paid_again(
-    tmp_path: Path, sig: signal.Signals
+    tmp_path: Path, sig: signal.Signals, scripted_server: StartServer, _cli: Callable[..., list[str]]
 ) -> None:
     n = 40
     out, reference = tmp_path / "run", tmp_path / "reference"
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.3) as server:
+    with scripted_server(api_key=KEY, latency=0.3) as server:
         subprocess.run(_cli(reference, server.url, n), env=ENV, check=True, timeout=300, capture_output=True)
         start = len(server.requests)
         log = tmp_path / "stderr"
@@ -95,9 +97,11 @@ def test_the_replies_in_flight_at_an_interruption_are_journaled_and_never_paid_a
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
 
 
-def test_a_hung_request_holds_the_drain_no_longer_than_its_timeout_and_is_not_retried(tmp_path: Path) -> None:
+def test_a_hung_request_holds_the_drain_no_longer_than_its_timeout_and_is_not_retried(
+    tmp_path: Path, scripted_server: StartServer, _cli: Callable[..., list[str]]
+) -> None:
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.05) as server:
+    with scripted_server(api_key=KEY, latency=0.05) as server:
         server.inject_when(_is_instances, Fault(hang=300))  # the first instances request never ends
         log = tmp_path / "stderr"
         with log.open("wb") as err:
@@ -115,9 +119,11 @@ def test_a_hung_request_holds_the_drain_no_longer_than_its_timeout_and_is_not_re
     assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
 
 
-def test_a_second_ctrl_c_abandons_the_requests_in_flight(tmp_path: Path) -> None:
+def test_a_second_ctrl_c_abandons_the_requests_in_flight(
+    tmp_path: Path, scripted_server: StartServer, _cli: Callable[..., list[str]]
+) -> None:
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.05) as server:
+    with scripted_server(api_key=KEY, latency=0.05) as server:
         server.inject_when(_is_instances, Fault(hang=300), times=1000)  # no instances request ever ends
         log = tmp_path / "stderr"
         with log.open("wb") as err:

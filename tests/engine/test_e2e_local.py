@@ -7,57 +7,31 @@ sets SELFINSTRUCT_REQUIRE_LOCAL=1, which turns such a skip into a failure.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from selfinstruct.io.seeds import load_tasks
-from tests.conftest import SEEDS, local_model_missing
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(local_model_missing()), reason=local_model_missing())]
-
-
-def cli() -> list[str]:
-    exe = shutil.which("selfinstruct", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "selfinstruct"]
+pytestmark = pytest.mark.e2e  # skipped without the embedded model's runtime or model (tests/conftest.py)
 
 
-def env() -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
-    return clean
-
-
-def servers_of(pid: int) -> list[psutil.Process]:
-    """The llama.cpp server processes started by the CLI process `pid`."""
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info["cmdline"] or []
-        if "selfinstruct.engine.local.serve_child" in cmdline and str(pid) in cmdline:
-            found.append(proc)
-    return found
-
-
-def wait_gone(pid: int, timeout: float = 15.0) -> list[psutil.Process]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [p for p in servers_of(pid) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-        if not left:
-            return []
-        time.sleep(0.2)
-    return left
-
-
-def test_generate_with_the_embedded_model(tmp_path: Path) -> None:
+def test_generate_with_the_embedded_model(
+    tmp_path: Path,
+    seeds: Path,
+    clean_env: dict[str, str],
+    local_servers_gone: Callable[..., list[Any]],
+    selfinstruct_cmd: list[str],
+) -> None:
     out = tmp_path / "run"
-    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "3", "--out", str(out), "--seed", "1"]
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [*selfinstruct_cmd, "generate", "--seeds", str(seeds), "-n", "3", "--out", str(out), "--seed", "1"]
+    proc = subprocess.Popen(cmd, env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
     assert "embedded model" in stderr and "not for production data" in stderr
@@ -68,35 +42,46 @@ def test_generate_with_the_embedded_model(tmp_path: Path) -> None:
     assert run["status"] == "complete"
     assert run["settings"]["api"] == "completions" and run["settings"]["classifier"] == "rules"
     assert run["usage"]["instructions"]["requests"] >= 1 and run["usage"]["instances"]["completion_tokens"] > 0
-    assert wait_gone(proc.pid) == []
+    assert local_servers_gone(proc.pid) == []
 
 
-def start_mid_run(out: Path) -> tuple[subprocess.Popen[str], psutil.Process]:
-    """A 50-task CLI run with its local server up and requests in flight."""
-    cmd = [*cli(), "generate", "--seeds", str(SEEDS), "-n", "50", "--out", str(out), "-q"]
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not servers_of(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    servers = servers_of(proc.pid)
-    if len(servers) != 1:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"the CLI should have started one local server, found {len(servers)}")
-    # Mid-run: the server is up and a request is on the wire (its `sent` line is journaled before it goes).
-    # A fixed sleep was not enough on a loaded machine: the server could still be loading the model.
-    journal = out / "responses.jsonl"
-    while time.monotonic() < deadline and proc.poll() is None and not (journal.exists() and journal.stat().st_size):
-        time.sleep(0.2)
-    if proc.poll() is not None or not journal.exists():
-        proc.kill()
-        proc.wait()
-        pytest.fail("the CLI should have sent a request to its local server")
-    return proc, servers[0]
+@pytest.fixture
+def start_mid_run(
+    seeds: Path, clean_env: dict[str, str], local_servers_of: Callable[[int], list[Any]], selfinstruct_cmd: list[str]
+) -> Callable[..., tuple[subprocess.Popen[str], psutil.Process]]:
+    def start_mid_run(out: Path) -> tuple[subprocess.Popen[str], psutil.Process]:
+        """A 50-task CLI run with its local server up and requests in flight."""
+        cmd = [*selfinstruct_cmd, "generate", "--seeds", str(seeds), "-n", "50", "--out", str(out), "-q"]
+        proc = subprocess.Popen(cmd, env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not local_servers_of(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        servers = local_servers_of(proc.pid)
+        if len(servers) != 1:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"the CLI should have started one local server, found {len(servers)}")
+        # Mid-run: the server is up and a request is on the wire (its `sent` line is journaled before it goes).
+        # A fixed sleep was not enough on a loaded machine: the server could still be loading the model.
+        journal = out / "responses.jsonl"
+        while time.monotonic() < deadline and proc.poll() is None and not (journal.exists() and journal.stat().st_size):
+            time.sleep(0.2)
+        if proc.poll() is not None or not journal.exists():
+            proc.kill()
+            proc.wait()
+            pytest.fail("the CLI should have sent a request to its local server")
+        return proc, servers[0]
+
+    return start_mid_run
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killing_the_cli_leaves_no_server(tmp_path: Path, sig: signal.Signals) -> None:
+def test_killing_the_cli_leaves_no_server(
+    tmp_path: Path,
+    sig: signal.Signals,
+    start_mid_run: Callable[..., tuple[subprocess.Popen[str], psutil.Process]],
+    local_servers_gone: Callable[..., list[Any]],
+) -> None:
     out = tmp_path / "run"
     proc, _ = start_mid_run(out)
     try:
@@ -105,7 +90,7 @@ def test_killing_the_cli_leaves_no_server(tmp_path: Path, sig: signal.Signals) -
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert wait_gone(proc.pid) == []
+    assert local_servers_gone(proc.pid) == []
     if sig == signal.SIGINT:
         assert proc.returncode == 130
         assert proc.stderr is not None and "run the same command to resume" in proc.stderr.read()
@@ -115,7 +100,11 @@ def test_killing_the_cli_leaves_no_server(tmp_path: Path, sig: signal.Signals) -
         assert all(t.instances for t in load_tasks(pool))
 
 
-def test_a_server_that_dies_mid_run_stops_the_run_at_once(tmp_path: Path) -> None:
+def test_a_server_that_dies_mid_run_stops_the_run_at_once(
+    tmp_path: Path,
+    start_mid_run: Callable[..., tuple[subprocess.Popen[str], psutil.Process]],
+    local_servers_gone: Callable[..., list[Any]],
+) -> None:
     """SIGKILL the llama.cpp server mid-run: one clear line (signal, model, log tail, what to try), exit 1 at
     once instead of retrying a dead server as a connection failure, and a pool that is intact."""
     out = tmp_path / "run"
@@ -136,19 +125,19 @@ def test_a_server_that_dies_mid_run_stops_the_run_at_once(tmp_path: Path) -> Non
     assert "run the same command again to resume" in line and "--base-url" in line
     assert "gave up after" not in stderr and "Traceback" not in stderr
     assert stopped_after < 15, f"the run took {stopped_after:.1f} s to notice the dead server"
-    assert wait_gone(proc.pid) == []
+    assert local_servers_gone(proc.pid) == []
     pool = out / "tasks.jsonl"
     if pool.exists() and pool.read_text().strip():
         assert all(t.instances for t in load_tasks(pool))
 
 
 @pytest.mark.timeout(1500)  # a query and an answer of up to 400 tokens per task: minutes on a loaded 2-core machine
-def test_magpie_with_the_embedded_model(tmp_path: Path) -> None:
+def test_magpie_with_the_embedded_model(tmp_path: Path, clean_env: dict[str, str], selfinstruct_cmd: list[str]) -> None:
     """Magpie offline: the llama.cpp server renders SmolLM2's own (ChatML) template for the queries, and answers
     them through its chat endpoint."""
     out = tmp_path / "magpie"
-    cmd = [*cli(), "generate", "--method", "magpie", "-n", "2", "--out", str(out), "--seed", "1", "-q"]
-    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=1200)
+    cmd = [*selfinstruct_cmd, "generate", "--method", "magpie", "-n", "2", "--out", str(out), "--seed", "1", "-q"]
+    proc = subprocess.run(cmd, env=clean_env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(pool) == 2

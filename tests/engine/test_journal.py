@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +19,7 @@ from selfinstruct.engine.client import LLMClient
 from selfinstruct.engine.journal import JournaledClient, ResponseJournal, label, response_key
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import PoolError
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Reply, Request, Responder, StartServer
 
 KEY = "sk-test-journal"
 PARAMS = StepParams(temperature=0.7, top_p=0.5, max_tokens=64)
@@ -87,8 +85,8 @@ def test_torn_last_line_is_cut_and_other_bad_lines_are_skipped(tmp_path: Path) -
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(lambda r: Reply(text=f"answer to {r.prompt}"), api_key=KEY) as srv:
+def server(fake_openai: StartServer) -> Iterator[FakeOpenAIServer]:
+    with fake_openai(lambda r: Reply(text=f"answer to {r.prompt}"), api_key=KEY) as srv:
         yield srv
 
 
@@ -120,12 +118,13 @@ def server_tokens(prompt: str) -> int:
 class Meter:
     """The scripted model, counting the tokens the server spends (requests cut off by a kill included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: Responder) -> None:
+        self.model = model
         self.tokens = 0
         self._lock = threading.Lock()
 
     def __call__(self, request: Request) -> Reply | str:
-        reply = respond(request)
+        reply = self.model(request)
         text = reply if isinstance(reply, str) else reply.text
         with self._lock:
             self.tokens += len(request.prompt.split()) + len(text.split())
@@ -137,10 +136,14 @@ class Meter:
         return spent
 
 
-def _cli(out: Path, url: str, n: int) -> list[str]:
-    return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
-            "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q",
-            "--concurrency", "4"]  # fmt: skip
+@pytest.fixture
+def _cli(seeds: Path) -> Callable[..., list[str]]:
+    def _cli(out: Path, url: str, n: int) -> list[str]:
+        return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(seeds), "--out", str(out),
+                "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q",
+                "--concurrency", "4"]  # fmt: skip
+
+    return _cli
 
 
 def _lines(path: Path) -> int:
@@ -148,14 +151,16 @@ def _lines(path: Path) -> int:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
-def test_interrupted_run_resumes_without_paying_again(tmp_path: Path, sig: signal.Signals) -> None:
+def test_interrupted_run_resumes_without_paying_again(
+    tmp_path: Path, sig: signal.Signals, fake_openai: StartServer, _cli: Callable[..., list[str]], scripted: Responder
+) -> None:
     """Interrupted at about 1/6 of the target, then resumed: the same pool, and at most 5% more tokens paid
     than a run that was never interrupted (what was in flight at the interruption is lost, nothing else)."""
     n = 36
     env = {**os.environ, "OPENAI_API_KEY": KEY}
     env.pop("OPENAI_BASE_URL", None)
-    meter = Meter()
-    with FakeOpenAIServer(meter, api_key=KEY, latency=0.02) as srv:
+    meter = Meter(scripted)
+    with fake_openai(meter, api_key=KEY, latency=0.02) as srv:
         reference = tmp_path / "reference"
         subprocess.run(_cli(reference, srv.url, n), env=env, check=True, timeout=300, capture_output=True)
         uninterrupted = meter.take()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,7 @@ from selfinstruct.engine.client import LLMClient
 from selfinstruct.engine.journal import JournaledClient, ResponseJournal
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.errors import EndpointError
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply
-from tests.servers.hostile import HUGE_TEXT, usage_faults
+from tests.servers import HUGE_TEXT, FakeOpenAIServer, Fault, Reply, StartServer, make_pool, usage_faults
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=40)
 PROMPT = "Write one short instruction for a language model. " * 4
@@ -40,7 +39,9 @@ def _settled(server: FakeOpenAIServer) -> int:
 
 
 @pytest.mark.parametrize("kind", sorted(usage_faults()))
-def test_a_reply_without_usable_usage_is_charged_at_least_its_reservation(tmp_path: Path, kind: str) -> None:
+def test_a_reply_without_usable_usage_is_charged_at_least_its_reservation(
+    tmp_path: Path, kind: str, fake_openai: StartServer
+) -> None:
     """Issue 20 #1: omitted usage was charged 0 tokens, a negative one -8.6M, a string one crashed."""
 
     async def go(server: FakeOpenAIServer) -> tuple[Completion, Usage, ResponseJournal]:
@@ -52,7 +53,7 @@ def test_a_reply_without_usable_usage_is_charged_at_least_its_reservation(tmp_pa
             await client.aclose()
             journal.close()
 
-    with FakeOpenAIServer(_answer) as server:
+    with fake_openai(_answer) as server:
         server.inject(usage_faults()[kind])
         result, usage, _ = asyncio.run(go(server))
         served = _settled(server)
@@ -65,7 +66,7 @@ def test_a_reply_without_usable_usage_is_charged_at_least_its_reservation(tmp_pa
     reopened.close()
 
 
-def test_late_replies_are_charged_and_every_retry_reserves_again() -> None:
+def test_late_replies_are_charged_and_every_retry_reserves_again(fake_openai: StartServer) -> None:
     """Issue 20 #3: a server that bills and answers after the timeout was paid 7 times on one reservation."""
     reservation = Budget().prompt_estimate("instructions", PROMPT) + PARAMS.max_tokens
     cap = int(reservation * 2.5)
@@ -79,7 +80,7 @@ def test_late_replies_are_charged_and_every_retry_reserves_again() -> None:
             await client.aclose()
         return client.usage
 
-    with FakeOpenAIServer(lambda r: Reply(text="word " * 40)) as server:
+    with fake_openai(lambda r: Reply(text="word " * 40)) as server:
         server.inject_when(lambda r: True, Fault(hang=0.6), times=100)
         usage = asyncio.run(go(server))
         served = _settled(server)
@@ -88,7 +89,9 @@ def test_late_replies_are_charged_and_every_retry_reserves_again() -> None:
     assert 0 < served <= cap
 
 
-def test_refusals_cost_nothing_and_lost_attempts_keep_their_reservation(tmp_path: Path) -> None:
+def test_refusals_cost_nothing_and_lost_attempts_keep_their_reservation(
+    tmp_path: Path, fake_openai: StartServer
+) -> None:
     """A 429 and a 4xx are refused before anything is generated; a 5xx, a dropped connection and a kill in
     flight may have been billed: the journal charges them their reservation, read back on open."""
 
@@ -107,7 +110,7 @@ def test_refusals_cost_nothing_and_lost_attempts_keep_their_reservation(tmp_path
         journal.close()
         return client.usage
 
-    with FakeOpenAIServer(_answer) as server:
+    with fake_openai(_answer) as server:
         server.inject(Fault(status=429, retry_after=0.01), Fault(status=500), Fault(drop=True))
         usage = asyncio.run(go(server))
     reservation = Budget().prompt_estimate("instructions", PROMPT) + PARAMS.max_tokens
@@ -119,7 +122,7 @@ def test_refusals_cost_nothing_and_lost_attempts_keep_their_reservation(tmp_path
     journal.close()
 
 
-def test_a_huge_reply_is_cut_before_it_reaches_the_journal(tmp_path: Path) -> None:
+def test_a_huge_reply_is_cut_before_it_reaches_the_journal(tmp_path: Path, fake_openai: StartServer) -> None:
     """Issue 20 #12: a 10 MB reply was journaled whole."""
 
     async def go(server: FakeOpenAIServer) -> Completion:
@@ -131,7 +134,7 @@ def test_a_huge_reply_is_cut_before_it_reaches_the_journal(tmp_path: Path) -> No
             await client.aclose()
             journal.close()
 
-    with FakeOpenAIServer(_answer) as server:
+    with fake_openai(_answer) as server:
         server.inject(Fault(text=HUGE_TEXT))
         result = asyncio.run(go(server))
     assert result.text.startswith("word") and result.finish_reason == "length"
@@ -140,35 +143,38 @@ def test_a_huge_reply_is_cut_before_it_reaches_the_journal(tmp_path: Path) -> No
     assert line["finish_reason"] == "length" and line["completion_tokens"] == 1
 
 
-def test_nothing_is_sent_that_the_ledger_cannot_record(tmp_path: Path) -> None:
+def test_nothing_is_sent_that_the_ledger_cannot_record(
+    tmp_path: Path, scripted_server: StartServer, seeds: Path, failing_cli: Callable[..., tuple[int, str, str]]
+) -> None:
     """Issue 20 #2 (full disk): a reply was paid and then could not be journaled, so the next run's budget did not
     know it. Now an attempt's line is written before it is sent: with the journal's disk full, nothing is sent."""
-    from tests.cli.test_os_errors import KEY, one_line, run
-    from tests.servers.scripted_model import respond
-
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
-        args = ["generate", "--seeds", str(SEEDS), "--base-url", server.url, "--model", "m", "-n", "6", "--seed", "3"]
-        code, _, stderr = run(*args, "--out", "run", "-q", cwd=tmp_path, fail={"FAIL_WRITE": "responses.jsonl"})
-        line = one_line(stderr)
+    with scripted_server(api_key="sk-test-ledger") as server:
+        args = ["generate", "--seeds", str(seeds), "--base-url", server.url, "--model", "m", "-n", "6", "--seed", "3"]
+        code, _, stderr = failing_cli(*args, "--out", "run", "-q", cwd=tmp_path, api_key=server.api_key,
+                                      fail={"FAIL_WRITE": "responses.jsonl"})  # fmt: skip
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in stderr, stderr
+        line = lines[0]
         assert code == 1 and "run/responses.jsonl" in line and "No space left on device" in line
         assert server.requests == []
-        code, _, stderr = run(*args, "--out", "run", "-q", "--max-tokens-total", "100000", cwd=tmp_path)
+        code, _, stderr = failing_cli(*args, "--out", "run", "-q", "--max-tokens-total", "100000", cwd=tmp_path,
+                                      api_key=server.api_key)  # fmt: skip
         assert code == 0, stderr
         spent = ResponseJournal(tmp_path / "run" / "responses.jsonl")
         assert spent.spend.total().total_tokens >= server.served_tokens > 0
         spent.close()
 
 
-def test_an_audit_whose_judge_bills_late_replies_stays_under_its_cap(tmp_path: Path) -> None:
+def test_an_audit_whose_judge_bills_late_replies_stays_under_its_cap(
+    tmp_path: Path, judge_server: StartServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
     """The audit follows the same ledger rule: every attempt is charged (a retry after a late reply too) and what
     was spent is read back from pool.audit_responses.jsonl. Before, a task's retries were not counted and a
     failed task's spend was forgotten, so each rerun the error line suggests paid again from zero."""
-    from tests.audit.test_audit import KEY, judge, make_pool, run_audit
-
     pool = tmp_path / "pool.jsonl"
     make_pool(pool, 40)
     cap = 12_000
-    with FakeOpenAIServer(judge, api_key=KEY, enforce_max_tokens=True) as server:
+    with judge_server(api_key="sk-test-ledger", enforce_max_tokens=True) as server:
         server.inject_when(lambda r: True, Fault(hang=0.45), times=10**6)  # billed, answered after the timeout
         args = ("--max-tokens-total", str(cap), "--timeout", "0.3", "--max-retries", "3", "--concurrency", "8")
         for _ in range(4):  # "gave up after 4 attempts ... run the same command again"

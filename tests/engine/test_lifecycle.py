@@ -13,14 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS
-from tests.servers.fake_batches import FakeBatches
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import FakeBatches, StartServer, keys_of, make_pool
 
 KEY = "sk-test-lifecycle"
 
@@ -30,9 +28,13 @@ def _env(key: str = KEY) -> dict[str, str]:
     return {**env, "OPENAI_API_KEY": key, "SELFINSTRUCT_BATCH_POLL": "0.02"}
 
 
-def _cli(out: Path, url: str, n: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
-            "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q", *extra]  # fmt: skip
+@pytest.fixture
+def _cli(seeds: Path) -> Callable[..., list[str]]:
+    def _cli(out: Path, url: str, n: int, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(seeds), "--out", str(out),
+                "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q", *extra]  # fmt: skip
+
+    return _cli
 
 
 def _assert_one_error_line(stderr: str, message: str) -> None:
@@ -41,11 +43,13 @@ def _assert_one_error_line(stderr: str, message: str) -> None:
     assert "Traceback" not in stderr and "never retrieved" not in stderr, stderr
 
 
-def test_a_wrong_key_on_resume_prints_one_line(tmp_path: Path) -> None:
+def test_a_wrong_key_on_resume_prints_one_line(
+    tmp_path: Path, scripted_server: StartServer, _cli: Callable[..., list[str]]
+) -> None:
     """Resumed with a wrong key: every candidate's classify request meets the 401 at once; the first one stops
     the run and the others are cancelled and awaited, not left to print tracebacks at exit."""
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.2) as server:  # the 401s of a wave land together
+    with scripted_server(api_key=KEY, latency=0.2) as server:  # the 401s of a wave land together
         subprocess.run(_cli(out, server.url, 4), env=_env(), check=True, capture_output=True, timeout=120)
         result = subprocess.run(_cli(out, server.url, 100, "--concurrency", "32"), env=_env("sk-wrong"),
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -55,10 +59,15 @@ def test_a_wrong_key_on_resume_prints_one_line(tmp_path: Path) -> None:
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
 
 
-def test_batches_failing_validation_print_one_error_line(tmp_path: Path) -> None:
-    batches = FakeBatches()
+def test_batches_failing_validation_print_one_error_line(
+    tmp_path: Path,
+    fake_batches: Callable[..., FakeBatches],
+    scripted_server: StartServer,
+    _cli: Callable[..., list[str]],
+) -> None:
+    batches = fake_batches()
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key=KEY, routes=batches) as server:
+    with scripted_server(api_key=KEY, routes=batches) as server:
         subprocess.run(_cli(out, server.url, 4, "--batch"), env=_env(), check=True, capture_output=True, timeout=120)
         (out / "responses.jsonl").unlink()  # without the journal, the resume asks again: in batches that fail
         batches.fail_next = 1000
@@ -74,9 +83,11 @@ def _lines(path: Path) -> int:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_a_signal_ends_the_run_like_ctrl_c(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+def test_a_signal_ends_the_run_like_ctrl_c(
+    tmp_path: Path, sig: signal.Signals, code: int, scripted_server: StartServer, _cli: Callable[..., list[str]]
+) -> None:
     reference, out = tmp_path / "reference", tmp_path / "signalled"
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.2) as server:
+    with scripted_server(api_key=KEY, latency=0.2) as server:
         subprocess.run(_cli(reference, server.url, 30), env=_env(), check=True, capture_output=True, timeout=120)
         proc = subprocess.Popen(_cli(out, server.url, 30, "--concurrency", "4"), env=_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -98,15 +109,14 @@ def test_a_signal_ends_the_run_like_ctrl_c(tmp_path: Path, sig: signal.Signals, 
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
 
 
-def test_sigterm_ends_an_audit_like_ctrl_c(tmp_path: Path) -> None:
-    from tests.audit.test_audit import judge, keys_of, make_pool
+def test_sigterm_ends_an_audit_like_ctrl_c(tmp_path: Path, judge_server: StartServer) -> None:
 
     pool = tmp_path / "tasks.jsonl"
     instances = keys_of(make_pool(pool, 200))  # the audit judges each instance
     journal = tmp_path / "audit.jsonl"
     argv = [sys.executable, "-m", "selfinstruct", "audit", str(pool), "--judge-base-url", "", "--judge-model",
             "fake-model", "-q", "--concurrency", "8"]  # fmt: skip
-    with FakeOpenAIServer(judge, api_key=KEY, latency=0.2) as server:
+    with judge_server(api_key=KEY, latency=0.2) as server:
         argv[argv.index("--judge-base-url") + 1] = server.url
         proc = subprocess.Popen(argv, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
@@ -127,10 +137,12 @@ def test_sigterm_ends_an_audit_like_ctrl_c(tmp_path: Path) -> None:
     assert sorted(judged_keys) == sorted(instances)
 
 
-def test_a_run_under_nohup_ignores_sighup(tmp_path: Path) -> None:
+def test_a_run_under_nohup_ignores_sighup(
+    tmp_path: Path, scripted_server: StartServer, _cli: Callable[..., list[str]]
+) -> None:
     """`nohup` sets SIGHUP to be ignored: a closed session must not end that run (the handlers leave it be)."""
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.1) as server:
+    with scripted_server(api_key=KEY, latency=0.1) as server:
         proc = subprocess.Popen(_cli(out, server.url, 10), env=_env(), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True,
                                 preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip

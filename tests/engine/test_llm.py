@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from selfinstruct.engine.client import LLMClient
-from selfinstruct.engine.types import EndpointSettings, StepParams
+from selfinstruct.engine.types import StepParams
 from selfinstruct.errors import EndpointError
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault
-from tests.servers.scripted_model import respond
+from tests.servers import Fault, StartServer
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=16)
 MALFORMED = {
@@ -27,65 +23,58 @@ MALFORMED = {
 }
 
 
-def _complete(server: FakeOpenAIServer, api: str = "chat", retries: int = 3, timeout: float = 120.0) -> str:
-    async def go() -> str:
-        kind: Any = api
-        endpoint = EndpointSettings(
-            base_url=server.url, api_key="k", model="fake-model", api=kind, max_retries=retries, timeout=timeout
-        )
-        client = LLMClient(endpoint)
-        try:
-            return (await client.complete("classify", "Say ok", PARAMS)).text
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
 @pytest.mark.parametrize("api", ["chat", "completions"])
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_malformed_200_is_retried(kind: str, api: str) -> None:
-    with FakeOpenAIServer(lambda r: "ok") as server:
+def test_malformed_200_is_retried(kind: str, api: str, fake_openai: StartServer, complete: Callable[..., str]) -> None:
+    with fake_openai(lambda r: "ok") as server:
         server.inject(MALFORMED[kind])
-        assert _complete(server, api) == "ok"
+        assert complete(server, api) == "ok"
         assert len(server.requests) == 2 and server.pending_faults() == 0
 
 
-def test_a_trickling_server_ends_each_attempt_at_the_timeout() -> None:
+def test_a_trickling_server_ends_each_attempt_at_the_timeout(
+    fake_openai: StartServer, complete: Callable[..., str]
+) -> None:
     """A body sent one byte every 50 ms (about a minute in all) never lets one read wait a second: only a deadline
     on the whole attempt ends it. Bounds are generous: 3 attempts of 1 s and two backoffs."""
-    with FakeOpenAIServer(lambda r: "ok " * 300) as server:
+    with fake_openai(lambda r: "ok " * 300) as server:
         server.inject_when(lambda r: True, Fault(trickle=0.05), times=100)
         start = time.monotonic()
         with pytest.raises(EndpointError, match=r"gave up after 3 attempts \(no answer within 1 s\)"):
-            _complete(server, retries=2, timeout=1.0)
+            complete(server, retries=2, timeout=1.0)
         elapsed = time.monotonic() - start
         assert [r.outcome for r in server.requests] == ["fault_trickle"] * 3
     assert elapsed < 30, f"3 attempts took {elapsed:.0f} s"
 
 
-def test_a_slow_but_whole_answer_within_the_timeout_is_kept() -> None:
-    with FakeOpenAIServer(lambda r: "ok") as server:
+def test_a_slow_but_whole_answer_within_the_timeout_is_kept(
+    fake_openai: StartServer, complete: Callable[..., str]
+) -> None:
+    with fake_openai(lambda r: "ok") as server:
         server.inject(Fault(trickle=0.002))
-        assert _complete(server, retries=0, timeout=30.0) == "ok"
+        assert complete(server, retries=0, timeout=30.0) == "ok"
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_malformed_200_every_time_is_one_clear_error(kind: str) -> None:
-    with FakeOpenAIServer(lambda r: "ok") as server:
+def test_malformed_200_every_time_is_one_clear_error(
+    kind: str, fake_openai: StartServer, complete: Callable[..., str]
+) -> None:
+    with fake_openai(lambda r: "ok") as server:
         server.inject_when(lambda r: True, MALFORMED[kind], times=100)
         with pytest.raises(EndpointError) as info:
-            _complete(server, retries=1)
+            complete(server, retries=1)
         message = str(info.value)
         assert message.startswith(server.url) and "malformed 200 response" in message and "gave up after 2" in message
         assert "\n" not in message
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_generate_on_a_malformed_endpoint_exits_1_without_traceback(tmp_path: Path, kind: str) -> None:
-    with FakeOpenAIServer(respond) as server:
+def test_generate_on_a_malformed_endpoint_exits_1_without_traceback(
+    tmp_path: Path, kind: str, scripted_server: StartServer, seeds: Path
+) -> None:
+    with scripted_server() as server:
         server.inject_when(lambda r: True, MALFORMED[kind], times=1000)
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(tmp_path / "run"), "--base-url", server.url]
+        argv = ["generate", "--seeds", str(seeds), "--out", str(tmp_path / "run"), "--base-url", server.url]
         argv += ["--model", "fake-model", "-n", "3", "--seed", "1", "--max-retries", "1", "-q", "--concurrency", "2"]
         result = CliRunner().invoke(cli, argv, env={"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None})
     assert result.exit_code == 1, result.output

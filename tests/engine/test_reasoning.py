@@ -12,14 +12,12 @@ from selfinstruct.cli.app import cli
 from selfinstruct.engine.client import LLMClient
 from selfinstruct.engine.reasoning import spent_on_thinking
 from selfinstruct.engine.types import EndpointSettings, StepParams
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request
-from tests.servers.scripted_model import respond
+from tests.servers import Fault, Reply, Request, Responder, StartServer
 
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
 
 
-def test_reasoning_content_is_not_the_answer() -> None:
+def test_reasoning_content_is_not_the_answer(fake_openai: StartServer) -> None:
     params = StepParams(temperature=0.0, top_p=1.0, max_tokens=20)
 
     async def ask(url: str) -> list[str]:
@@ -29,7 +27,7 @@ def test_reasoning_content_is_not_the_answer() -> None:
         finally:
             await client.aclose()
 
-    with FakeOpenAIServer(lambda req: Reply(text="")) as server:
+    with fake_openai(lambda req: Reply(text="")) as server:
         server.inject(Fault(reasoning_content="Yes, it is classification."))
         server.inject(Fault(reasoning_content="Task 9: Write a poem.", text="No"))
         answers = asyncio.run(ask(server.url))
@@ -44,7 +42,7 @@ def test_spent_on_thinking_is_a_cut_reply_with_no_answer() -> None:
 
 
 def test_a_model_that_thinks_through_the_classify_budget_is_told_once_what_to_do(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, fake_openai: StartServer, scripted: Responder, seeds: Path
 ) -> None:
     """A reasoning model on vLLM or Ollama (Qwen3, R1 distills) gets the plain budgets; its thinking used the
     8-token yes/no of classify, and the run only saw cut replies. Before: nothing said why."""
@@ -52,10 +50,10 @@ def test_a_model_that_thinks_through_the_classify_budget_is_told_once_what_to_do
     def thinking_classifier(request: Request) -> Reply | str:
         if request.body.get("max_tokens", 0) <= 8:  # classify
             return "<think>Hmm, is this a classification task? Let me think about what the labels would be"
-        return respond(request)
+        return scripted(request)
 
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(tmp_path / "run"), "--model", "qwen3-8b", "-n", "3"]
-    with FakeOpenAIServer(thinking_classifier, enforce_max_tokens=True) as server:
+    argv = ["generate", "--seeds", str(seeds), "--out", str(tmp_path / "run"), "--model", "qwen3-8b", "-n", "3"]
+    with fake_openai(thinking_classifier, enforce_max_tokens=True) as server:
         result = CliRunner().invoke(cli, [*argv, "--base-url", server.url, "--seed", "1", "-q"], env=CLEAN_ENV)
     assert "Traceback" not in result.stderr
     notes = [r.getMessage() for r in caplog.records if "before it wrote any answer" in r.getMessage()]

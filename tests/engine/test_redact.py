@@ -14,9 +14,7 @@ from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
 from selfinstruct.engine.redact import MASK, RedactingFilter, redact
-from tests.conftest import ROOT, SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Fault, StartServer
 
 KEY = "sk-test-redact-SECRET-42"
 URL_SECRET = "sk-inurl-SECRET-77"
@@ -56,15 +54,17 @@ def test_logging_filter_redacts_formatted_messages() -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
+def server(scripted_server: StartServer) -> Iterator[FakeOpenAIServer]:
+    with scripted_server(api_key=KEY) as srv:
         yield srv
 
 
-def test_a_server_error_echoing_the_authorization_header_is_redacted(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_server_error_echoing_the_authorization_header_is_redacted(
+    tmp_path: Path, server: FakeOpenAIServer, seeds: Path
+) -> None:
     server.inject(Fault(status=403, message=f"forbidden for Authorization: Bearer {KEY}"))
     out = tmp_path / "run"
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m", "-n", "2"]
+    argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m", "-n", "2"]
     result = CliRunner().invoke(cli, [*argv, "-q"], env=ENV)
     assert result.exit_code == 1 and "permission denied (403)" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
@@ -74,14 +74,16 @@ def test_a_server_error_echoing_the_authorization_header_is_redacted(tmp_path: P
     assert KEY not in run_json
 
 
-def test_credentials_in_base_url_are_refused_without_echoing_them(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_credentials_in_base_url_are_refused_without_echoing_them(
+    tmp_path: Path, server: FakeOpenAIServer, root: Path, seeds: Path
+) -> None:
     """The SDK cannot send URL credentials beside its own key (aiohttp refuses the request with a traceback,
     httpx sends them in place of the key), and the URL is logged and saved: one line, exit 2, nothing written."""
     url = server.url.replace("http://", f"http://user:{URL_SECRET}@")
     out = tmp_path / "run"
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", url, "--model", "m", "-n", "2", "-vv"]
+    argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", url, "--model", "m", "-n", "2", "-vv"]
     proc = subprocess.run([sys.executable, "-m", "selfinstruct", *argv], capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "OPENAI_API_KEY": KEY, "PATH": "/usr/bin:/bin"})  # fmt: skip
+                          env={"PYTHONPATH": str(root), "OPENAI_API_KEY": KEY, "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if not line.startswith("DEBUG")]
     assert len(lines) == 1 and "credentials in the URL" in lines[0] and MASK in lines[0]

@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import openai
@@ -24,14 +25,22 @@ from selfinstruct.audit.settings import JUDGE_PARAMS, LOCAL_JUDGE_PARAMS
 from selfinstruct.cli.app import cli
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.engine.wire import request_body, request_path
+from selfinstruct.methods.registry import METHODS
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.methods.self_instruct.prompts import list_end_stop
 from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field
-from selfinstruct.pipeline.settings import default_params
-from tests.conftest import SEEDS, ZH_SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
-from tests.servers.scripted_model import _instruction, _rng, respond
-from tests.servers.server_rules import PROFILES, apply_stop, check_request
+from tests.servers import (
+    PROFILES,
+    FakeBatches,
+    Reply,
+    Request,
+    Responder,
+    StartServer,
+    apply_stop,
+    check_request,
+    instruction_for,
+    rng_for,
+)
 
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
 
@@ -41,7 +50,7 @@ def _default_requests() -> list[tuple[str, str, dict[str, object]]]:
     out = []
     for api, local, language in itertools.product(("chat", "completions"), (False, True), ("en", "zh")):
         endpoint = EndpointSettings(base_url="http://127.0.0.1:9/v1", api_key="k", model="m", api=api)
-        params = default_params(api, local=local)
+        params = {step: p for m in METHODS.values() for step, p in m.default_params(api, local=local).items()}
         # The instruction list also stops at the marker after the last task asked for (see bootstrap._params).
         stops = tuple(dict.fromkeys((*params["instructions"].stop, list_end_stop(language, 17))))[:4]
         params["instructions"] = dataclasses.replace(params["instructions"], stop=stops)
@@ -81,8 +90,8 @@ def test_each_profile_refuses_what_its_server_documents() -> None:
     assert check_request(chat, {**base, "temperature": 2.5}, "strict") is not None
 
 
-def test_the_fake_refuses_over_http_with_the_server_message() -> None:
-    with FakeOpenAIServer() as server, OpenAI(base_url=server.url, api_key="k", max_retries=0) as client:
+def test_the_fake_refuses_over_http_with_the_server_message(fake_openai: StartServer) -> None:
+    with fake_openai() as server, OpenAI(base_url=server.url, api_key="k", max_retries=0) as client:
         with pytest.raises(openai.BadRequestError) as caught:
             client.completions.create(model="m", prompt="x", temperature=0.0, top_p=0.0)
         assert "top_p must be in (0, 1], got 0.0" in str(caught.value)
@@ -90,9 +99,10 @@ def test_the_fake_refuses_over_http_with_the_server_message() -> None:
         assert client.completions.create(model="m", prompt="x", temperature=0.0, top_p=1.0).choices[0].text
 
 
-def test_a_batch_line_a_server_would_refuse_fails_with_its_message() -> None:
+def test_a_batch_line_a_server_would_refuse_fails_with_its_message(
+    fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> None:
     from selfinstruct.engine.batch.api import BatchClient, BatchRequest
-    from tests.servers.fake_batches import FakeBatches
 
     greedy = StepParams(temperature=0.0, top_p=1.0, max_tokens=8)
 
@@ -109,20 +119,20 @@ def test_a_batch_line_a_server_would_refuse_fails_with_its_message() -> None:
         finally:
             await client.aclose()
 
-    with FakeOpenAIServer(lambda r: "fine", routes=FakeBatches()) as server:
+    with fake_openai(lambda r: "fine", routes=fake_batches()) as server:
         settings = EndpointSettings(base_url=server.url, api_key="k", model="m", api="chat", max_retries=0)
         answered, failure = asyncio.run(go(settings))
     assert answered == {"ok"} and "top_p must be in (0, 1], got 0.0" in failure
 
 
-def test_the_fake_applies_the_earliest_stop_as_servers_do() -> None:
+def test_the_fake_applies_the_earliest_stop_as_servers_do(fake_openai: StartServer) -> None:
     assert apply_stop("Total: $20.50\n20. next", ["\n20.", "20."]) == ("Total: $", "20.")
     assert apply_stop("Total: $20.50\n20. next", ["\n20."]) == ("Total: $20.50", "\n20.")
     assert apply_stop("no stop here", ["\nTask:"]) == ("no stop here", None)
     text = "Example 1\nInput: a\nOutput: b\nTask: other"
     with (
-        FakeOpenAIServer(lambda r: text) as strict,
-        FakeOpenAIServer(lambda r: text, profile="openai") as plain,
+        fake_openai(lambda r: text) as strict,
+        fake_openai(lambda r: text, profile="openai") as plain,
     ):
         for server, reason in ((strict, "\nTask:"), (plain, None)):
             with OpenAI(base_url=server.url, api_key="k", max_retries=0) as client:
@@ -135,25 +145,31 @@ def test_the_fake_applies_the_earliest_stop_as_servers_do() -> None:
 # -- stops that cut content (defect 4) ----------------------------------------------------------------------
 
 
-def _alpaca_with_prices(request: Request) -> Reply | str:
-    """Alpaca batches whose outputs quote a price of $20.50: a bare "20." stop ended them at the "$"."""
-    tail = request.prompt.rstrip()
-    if not (tail.endswith("Instruction:") and "###" in request.prompt):
-        return respond(request)
-    first = int(re.findall(r"(\d+)\. Instruction:\s*$", tail)[0])
-    rng = _rng(request.prompt)
-    blocks = [
-        f"{i}. Instruction: {_instruction(rng)}\n{i}. Input:\n<noinput>\n{i}. Output:\n"
-        f"Two tickets for the show cost $20.50 together (case {rng.randint(1, 999)})."
-        for i in range(first, 21)
-    ]
-    return "\n###\n".join(blocks).split("Instruction:", 1)[1]
+@pytest.fixture
+def _alpaca_with_prices(scripted: Responder) -> Callable[..., Reply | str]:
+    def _alpaca_with_prices(request: Request) -> Reply | str:
+        """Alpaca batches whose outputs quote a price of $20.50: a bare "20." stop ended them at the "$"."""
+        tail = request.prompt.rstrip()
+        if not (tail.endswith("Instruction:") and "###" in request.prompt):
+            return scripted(request)
+        first = int(re.findall(r"(\d+)\. Instruction:\s*$", tail)[0])
+        rng = rng_for(request.prompt)
+        blocks = [
+            f"{i}. Instruction: {instruction_for(rng)}\n{i}. Input:\n<noinput>\n{i}. Output:\n"
+            f"Two tickets for the show cost $20.50 together (case {rng.randint(1, 999)})."
+            for i in range(first, 21)
+        ]
+        return "\n###\n".join(blocks).split("Instruction:", 1)[1]
+
+    return _alpaca_with_prices
 
 
-def test_a_price_in_an_output_is_kept_whole(tmp_path: Path) -> None:
+def test_a_price_in_an_output_is_kept_whole(
+    tmp_path: Path, fake_openai: StartServer, seeds: Path, _alpaca_with_prices: Callable[..., Reply | str]
+) -> None:
     out = tmp_path / "run"
-    with FakeOpenAIServer(_alpaca_with_prices) as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m"]
+    with fake_openai(_alpaca_with_prices) as server:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m"]
         argv += ["--mode", "alpaca", "--api", "completions", "-n", "6", "--seed", "1", "-q"]
         result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
     assert result.exit_code == 0, result.stderr
@@ -192,22 +208,28 @@ def test_a_chat_reply_s_first_line_answers_the_open_task() -> None:
     ]
 
 
-def _open_line_chat(request: Request) -> Reply | str:
-    """A chat model that answers the open "Task N:" line first, then numbers the rest."""
-    m = re.search(r"Task (\d+):$", request.prompt)
-    if m is None:
-        return respond(request)
-    first = int(m.group(1))
-    rng = _rng(request.prompt)
-    lines = [f"Compose an open-line riddle about {rng.randint(1, 10**6)} owls."]
-    lines += [f"Task {first + i}: {_instruction(rng)}" for i in range(1, 8)]
-    return "\n".join(lines)
+@pytest.fixture
+def _open_line_chat(scripted: Responder) -> Callable[..., Reply | str]:
+    def _open_line_chat(request: Request) -> Reply | str:
+        """A chat model that answers the open "Task N:" line first, then numbers the rest."""
+        m = re.search(r"Task (\d+):$", request.prompt)
+        if m is None:
+            return scripted(request)
+        first = int(m.group(1))
+        rng = rng_for(request.prompt)
+        lines = [f"Compose an open-line riddle about {rng.randint(1, 10**6)} owls."]
+        lines += [f"Task {first + i}: {instruction_for(rng)}" for i in range(1, 8)]
+        return "\n".join(lines)
+
+    return _open_line_chat
 
 
-def test_chat_mode_keeps_the_instruction_on_the_open_line(tmp_path: Path) -> None:
+def test_chat_mode_keeps_the_instruction_on_the_open_line(
+    tmp_path: Path, fake_openai: StartServer, seeds: Path, _open_line_chat: Callable[..., Reply | str]
+) -> None:
     out = tmp_path / "run"
-    with FakeOpenAIServer(_open_line_chat) as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m"]
+    with fake_openai(_open_line_chat) as server:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m"]
         argv += ["-n", "10", "--seed", "1", "-q", "--api", "chat"]
         result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
     assert result.exit_code == 0, result.stderr
@@ -218,8 +240,8 @@ def test_chat_mode_keeps_the_instruction_on_the_open_line(tmp_path: Path) -> Non
 # -- what --dry-run priced (defect 12) and the embedded model's languages (defect 13) -----------------------
 
 
-def test_dry_run_names_endpoint_model_api_and_pipeline(tmp_path: Path) -> None:
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(tmp_path / "run"), "-n", "20", "--dry-run"]
+def test_dry_run_names_endpoint_model_api_and_pipeline(tmp_path: Path, seeds: Path) -> None:
+    argv = ["generate", "--seeds", str(seeds), "--out", str(tmp_path / "run"), "-n", "20", "--dry-run"]
     embedded = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
     keyed = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"})
     assert embedded.exit_code == 0 and keyed.exit_code == 0
@@ -232,10 +254,10 @@ def test_dry_run_names_endpoint_model_api_and_pipeline(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["generate", "audit"])
-def test_the_embedded_model_is_refused_for_chinese(tmp_path: Path, command: str) -> None:
+def test_the_embedded_model_is_refused_for_chinese(tmp_path: Path, command: str, zh_seeds: Path) -> None:
     out = tmp_path / "run"
     if command == "generate":
-        argv = ["generate", "--seeds", str(ZH_SEEDS), "--language", "zh", "-n", "5", "--out", str(out)]
+        argv = ["generate", "--seeds", str(zh_seeds), "--language", "zh", "-n", "5", "--out", str(out)]
     else:
         out.mkdir()
         (out / "tasks.jsonl").write_text("")
@@ -247,16 +269,17 @@ def test_the_embedded_model_is_refused_for_chinese(tmp_path: Path, command: str)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ([] if command == "generate" else ["run", "tasks.jsonl"])
 
 
-def test_cli_top_p_zero_is_refused_before_any_request(tmp_path: Path) -> None:
-    with FakeOpenAIServer() as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(tmp_path / "run"), "--base-url", server.url]
+def test_cli_top_p_zero_is_refused_before_any_request(tmp_path: Path, fake_openai: StartServer, seeds: Path) -> None:
+    with fake_openai() as server:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(tmp_path / "run"), "--base-url", server.url]
         result = CliRunner().invoke(cli, [*argv, "--top-p", "classify=0"], env=CLEAN_ENV)
         assert result.exit_code == 2 and "above 0" in result.stderr and server.requests == []
 
 
 def test_step_params_defaults_are_greedy_without_top_p_zero() -> None:
     for api, local in itertools.product(("chat", "completions"), (False, True)):
-        for step, p in default_params(api, local=local).items():
+        every = {step: p for m in METHODS.values() for step, p in m.default_params(api, local=local).items()}
+        for step, p in every.items():
             assert isinstance(p, StepParams) and 0.0 < p.top_p <= 1.0, (api, local, step)
 
 

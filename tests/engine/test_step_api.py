@@ -13,7 +13,7 @@ import pytest
 from selfinstruct.engine.client import LLMClient
 from selfinstruct.engine.journal import JournaledClient, ResponseJournal, response_key
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
-from tests.servers.fake_openai import FakeOpenAIServer
+from tests.servers import FakeOpenAIServer, StartServer
 
 PLAIN = StepParams(temperature=0.0, top_p=1.0, max_tokens=16)
 CHAT = StepParams(temperature=0.0, top_p=1.0, max_tokens=16, api="chat")
@@ -32,8 +32,8 @@ def _ask(server: FakeOpenAIServer, params: StepParams, *, stream: bool = False) 
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_chat_step_on_a_completions_endpoint_goes_over_chat(stream: bool) -> None:
-    with FakeOpenAIServer(lambda r: f"via {r.path}") as server:
+def test_a_chat_step_on_a_completions_endpoint_goes_over_chat(stream: bool, fake_openai: StartServer) -> None:
+    with fake_openai(lambda r: f"via {r.path}") as server:
         assert _ask(server, CHAT, stream=stream).text == "via /v1/chat/completions"
         assert _ask(server, PLAIN, stream=stream).text == "via /v1/completions"
         chat, plain = server.requests
@@ -51,7 +51,7 @@ def test_a_step_without_its_own_api_is_keyed_and_recorded_as_before() -> None:
     assert plain_key != response_key("answer", "m", "chat", "p", CHAT, 1)
 
 
-def test_the_journal_replays_a_chat_step_of_a_completions_endpoint(tmp_path: Path) -> None:
+def test_the_journal_replays_a_chat_step_of_a_completions_endpoint(tmp_path: Path, fake_openai: StartServer) -> None:
     async def go(server: FakeOpenAIServer) -> list[str]:
         endpoint = EndpointSettings(base_url=server.url, api_key="k", model="m", api="completions")
         texts = []
@@ -65,6 +65,6 @@ def test_the_journal_replays_a_chat_step_of_a_completions_endpoint(tmp_path: Pat
                 journal.close()
         return texts
 
-    with FakeOpenAIServer(lambda r: f"via {r.path}") as server:
+    with fake_openai(lambda r: f"via {r.path}") as server:
         assert asyncio.run(go(server)) == ["via /v1/chat/completions"] * 2
         assert len(server.requests) == 1  # the second run replayed it

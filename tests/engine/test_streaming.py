@@ -17,7 +17,7 @@ from selfinstruct.engine.local.server import PaceWatch, usual_pace
 from selfinstruct.engine.streaming import _transport_errors
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import EndpointError
-from tests.servers.fake_openai import FakeOpenAIServer, Fault
+from tests.servers import FakeOpenAIServer, Fault, StartServer
 
 PARAMS = StepParams(temperature=0.0, top_p=1.0, max_tokens=64)
 ANSWER = "one two three four five six seven eight nine ten"
@@ -38,11 +38,11 @@ def _complete(server: FakeOpenAIServer, *, api: Any = "completions", timeout: fl
 
 
 @pytest.mark.parametrize("api", ["completions", "chat"])
-def test_a_slow_reply_that_keeps_coming_is_kept_past_the_timeout(api: str) -> None:
+def test_a_slow_reply_that_keeps_coming_is_kept_past_the_timeout(api: str, fake_openai: StartServer) -> None:
     """12 chunks 0.25 s apart: 3 s in all against a 1 s --timeout, yet never 1 s without a token. The old fixed
     deadline threw such a reply away and asked again."""
     pace: list[tuple[int, float]] = []
-    with FakeOpenAIServer(lambda r: ANSWER) as server:
+    with fake_openai(lambda r: ANSWER) as server:
         server.inject(Fault(trickle=0.25))
         result = _complete(server, api=api, timeout=1.0, pace=lambda tokens, seconds: pace.append((tokens, seconds)))
         assert len(server.requests) == 1 and server.requests[0].body["stream"] is True
@@ -51,46 +51,48 @@ def test_a_slow_reply_that_keeps_coming_is_kept_past_the_timeout(api: str) -> No
     assert len(pace) == 1 and pace[0][0] == 10 and pace[0][1] > 1.0
 
 
-def test_a_silent_server_times_out_on_inactivity_and_is_asked_again() -> None:
-    with FakeOpenAIServer(lambda r: ANSWER) as server:
+def test_a_silent_server_times_out_on_inactivity_and_is_asked_again(fake_openai: StartServer) -> None:
+    with fake_openai(lambda r: ANSWER) as server:
         server.inject(Fault(hang=10))  # no first token for 10 s
         result = _complete(server, timeout=1.0, retries=1)
         assert result.text == ANSWER and len(server.requests) == 2
 
 
-def test_silence_every_time_is_one_clear_error() -> None:
-    with FakeOpenAIServer(lambda r: ANSWER) as server:
+def test_silence_every_time_is_one_clear_error(fake_openai: StartServer) -> None:
+    with fake_openai(lambda r: ANSWER) as server:
         server.inject_when(lambda r: True, Fault(hang=10), times=10)
         with pytest.raises(EndpointError, match=r"gave up after 2 attempts \(no token for 0.5 s\)"):
             _complete(server, timeout=0.5, retries=1)
 
 
 @pytest.mark.parametrize("api", ["completions", "chat"])
-def test_a_stream_cut_mid_reply_is_asked_again(api: str) -> None:
+def test_a_stream_cut_mid_reply_is_asked_again(api: str, fake_openai: StartServer) -> None:
     """The connection closes after 3 chunks, the stream never ended: the HTTP library's own error (httpx2's
     with openai 3.x) is a broken stream, asked again, never a traceback and never a reply kept half."""
-    with FakeOpenAIServer(lambda r: ANSWER) as server:
+    with fake_openai(lambda r: ANSWER) as server:
         server.inject(Fault(stream_cut=3))
         result = _complete(server, api=api, timeout=5.0, retries=1)
         assert result.text == ANSWER and len(server.requests) == 2
 
 
-def test_streaming_needs_no_httpx_when_the_sdk_uses_httpx2(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_streaming_needs_no_httpx_when_the_sdk_uses_httpx2(
+    monkeypatch: pytest.MonkeyPatch, fake_openai: StartServer
+) -> None:
     """A fresh `pip install -e .[local]` with openai 3.x has httpx2 and no httpx: the Quick start died with
     ModuleNotFoundError on its first streamed request. (httpx made unimportable here, as it is there.)"""
     pytest.importorskip("httpx2")
     monkeypatch.setitem(sys.modules, "httpx", None)
     _transport_errors.cache_clear()  # looked up afresh, as in a new process
     try:
-        with FakeOpenAIServer(lambda r: ANSWER) as server:
+        with fake_openai(lambda r: ANSWER) as server:
             server.inject(Fault(stream_cut=3))
             assert _complete(server, timeout=5.0, retries=1).text == ANSWER
     finally:
         _transport_errors.cache_clear()
 
 
-def test_an_http_error_before_the_stream_is_handled_as_without_streaming() -> None:
-    with FakeOpenAIServer(lambda r: ANSWER) as server:
+def test_an_http_error_before_the_stream_is_handled_as_without_streaming(fake_openai: StartServer) -> None:
+    with fake_openai(lambda r: ANSWER) as server:
         server.inject(Fault(status=503))
         assert _complete(server, timeout=5.0, retries=1).text == ANSWER
         server.inject(Fault(status=401))

@@ -51,7 +51,7 @@ TASKS = [
 @pytest.fixture(scope="module")
 def tokenizer() -> Any:
     from selfinstruct.engine.local.server import default_model_path
-    from tests.servers.gguf_tokenizer import gguf_tokenizer
+    from tests.servers import gguf_tokenizer
 
     return gguf_tokenizer(default_model_path())
 

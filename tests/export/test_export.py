@@ -22,7 +22,6 @@ from selfinstruct.export.prompt_completion import TEMPLATES
 from selfinstruct.export.registry import FORMATS
 from selfinstruct.export.write import export, export_data
 from selfinstruct.io.seeds import load_tasks
-from tests.conftest import SEEDS
 
 POOL = [
     {"id": "t1", "instruction": "Write a short poem.", "is_classification": False,
@@ -109,11 +108,11 @@ def test_prompt_completion(pool: Path, tmp_path: Path) -> None:
     assert "{placeholder}" in rows[4]["prompt"]  # braces in the data are not template fields
 
 
-def test_prompt_completion_is_deterministic_per_seed(tmp_path: Path) -> None:
+def test_prompt_completion_is_deterministic_per_seed(tmp_path: Path, seeds: Path) -> None:
     a, b, c = (tmp_path / f"{k}.jsonl" for k in "abc")
-    export(SEEDS, "prompt-completion", a, seed=1)
-    export(SEEDS, "prompt-completion", b, seed=1)
-    export(SEEDS, "prompt-completion", c, seed=2)
+    export(seeds, "prompt-completion", a, seed=1)
+    export(seeds, "prompt-completion", b, seed=1)
+    export(seeds, "prompt-completion", c, seed=2)
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     used = {r["prompt"].split(" ")[0] for r in read_jsonl(a)}
     assert {"Task:", "Instruction:"} <= used  # several templates are used
@@ -247,25 +246,25 @@ def test_options_that_do_not_fit_are_one_line_exit_2(pool: Path, tmp_path: Path,
     assert result.stderr.strip().count("\n") == 0 and not out.exists()
 
 
-def test_shuffle_is_a_seeded_permutation(tmp_path: Path) -> None:
+def test_shuffle_is_a_seeded_permutation(tmp_path: Path, seeds: Path) -> None:
     plain, a, b, c = (tmp_path / f"{k}.jsonl" for k in ("plain", "a", "b", "c"))
-    export(SEEDS, "alpaca", plain)
-    export(SEEDS, "alpaca", a, shuffle=True, seed=1)
-    export(SEEDS, "alpaca", b, shuffle=True, seed=1)
-    export(SEEDS, "alpaca", c, shuffle=True, seed=2)
+    export(seeds, "alpaca", plain)
+    export(seeds, "alpaca", a, shuffle=True, seed=1)
+    export(seeds, "alpaca", b, shuffle=True, seed=1)
+    export(seeds, "alpaca", c, shuffle=True, seed=2)
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     rows = [json.dumps(r, sort_keys=True) for r in read_jsonl(plain)]
     shuffled = [json.dumps(r, sort_keys=True) for r in read_jsonl(a)]
     assert shuffled != rows and sorted(shuffled) == sorted(rows)
 
 
-def test_validation_split_holds_out_whole_tasks(tmp_path: Path) -> None:
+def test_validation_split_holds_out_whole_tasks(tmp_path: Path, seeds: Path) -> None:
     out = tmp_path / "train.jsonl"
-    result = export_data(resolve_export_settings(SEEDS, "alpaca", out, validation_split=0.1, seed=3))
+    result = export_data(resolve_export_settings(seeds, "alpaca", out, validation_split=0.1, seed=3))
     validation = tmp_path / "train.validation.jsonl"
     assert [(o.split, o.path) for o in result.outputs] == [("train", out), ("validation", validation)]
     train_rows, val_rows = read_jsonl(out), read_jsonl(validation)
-    tasks = load_tasks(SEEDS)
+    tasks = load_tasks(seeds)
     assert len(train_rows) + len(val_rows) == result.written == sum(len(t.instances) for t in tasks)
     train_instr = {r["instruction"] for r in train_rows}
     val_instr = {r["instruction"] for r in val_rows}
@@ -275,7 +274,7 @@ def test_validation_split_holds_out_whole_tasks(tmp_path: Path) -> None:
     order = [t.instruction for t in tasks]
     assert [order.index(r["instruction"]) for r in val_rows] == sorted(order.index(r["instruction"]) for r in val_rows)
     again = tmp_path / "again.jsonl"
-    export(SEEDS, "alpaca", again, validation_split=0.1, seed=3)
+    export(seeds, "alpaca", again, validation_split=0.1, seed=3)
     assert (tmp_path / "again.validation.jsonl").read_bytes() == validation.read_bytes()
 
 

@@ -10,18 +10,17 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import Responder, StartServer
 
 KEY = "sk-test-magpie-export"
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run_dir(tmp_path_factory: pytest.TempPathFactory, module_fake_openai: StartServer, scripted: Responder) -> Path:
     out = tmp_path_factory.mktemp("magpie") / "run"
     argv = ["generate", "--method", "magpie", "--api", "completions", "--out", str(out), "--model",
             "Qwen2.5-7B-Instruct", "--seed", "7", "-q", "-n", "20"]  # fmt: skip
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+    with module_fake_openai(scripted, api_key=KEY) as server:
         result = CliRunner().invoke(cli, [*argv, "--base-url", server.url],
                                     env={"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None})  # fmt: skip
     assert result.exit_code == 0, result.stderr

@@ -9,7 +9,6 @@ from selfinstruct.errors import InputError
 from selfinstruct.filters import FilterChain
 from selfinstruct.io.seeds import load_tasks, validate_seeds
 from selfinstruct.tasks import Instance
-from tests.conftest import SEEDS, ZH_SEEDS
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "seeds.jsonl") -> Path:
@@ -128,16 +127,16 @@ def check_shipped(path: Path, language: str, min_tasks: int) -> None:
         assert rejection is None, t.instruction
 
 
-def test_shipped_english_seeds() -> None:
-    check_shipped(SEEDS, "en", 120)
+def test_shipped_english_seeds(seeds: Path) -> None:
+    check_shipped(seeds, "en", 120)
 
 
-def test_shipped_chinese_seeds() -> None:
-    check_shipped(ZH_SEEDS, "zh", 40)
+def test_shipped_chinese_seeds(zh_seeds: Path) -> None:
+    check_shipped(zh_seeds, "zh", 40)
 
 
-def test_shipped_seeds_are_our_own(original_seeds: Path, zh_original_seeds: Path) -> None:
-    for ours, theirs in ((SEEDS, original_seeds), (ZH_SEEDS, zh_original_seeds)):
+def test_shipped_seeds_are_our_own(original_seeds: Path, zh_original_seeds: Path, seeds: Path, zh_seeds: Path) -> None:
+    for ours, theirs in ((seeds, original_seeds), (zh_seeds, zh_original_seeds)):
         chain = FilterChain(filters=("rouge",), threshold=0.6)
         chain.add_reference(t.instruction for t in load_tasks(theirs))
         copied = [t.instruction for t in load_tasks(ours) if chain.check(t.instruction) is not None]

@@ -23,15 +23,13 @@ from selfinstruct.engine.reasoning import REASONING_ROOM
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.engine.wire import is_openai_reasoning_model, request_body, request_path
 from selfinstruct.methods.alpaca.parsing import parse_alpaca_batch
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.registry import METHODS
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.methods.self_instruct.prompts import list_end_stop
 from selfinstruct.methods.self_instruct.stopcut import is_cut
-from selfinstruct.pipeline.settings import default_params
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault
-from tests.servers.scripted_model import respond
-from tests.servers.server_rules import PROFILES, check_request
+from tests.servers import PROFILES, Fault, StartServer, check_request
 
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
 
@@ -84,7 +82,7 @@ def _reasoning_requests() -> list[tuple[str, str, dict[str, object]]]:
     out = []
     for model, language in itertools.product(MODELS, ("en", "zh")):
         endpoint = EndpointSettings(base_url="https://api.openai.com/v1", api_key="k", model=model, api="chat")
-        params = default_params("chat")
+        params = {step: p for m in METHODS.values() for step, p in m.default_params("chat", local=False).items()}
         stops = (*params["instructions"].stop, list_end_stop(language, 17))
         params["instructions"] = dataclasses.replace(params["instructions"], stop=stops)
         for step, p in (params | {"audit": JUDGE_PARAMS}).items():
@@ -121,10 +119,12 @@ def test_the_openai_profile_refuses_what_reasoning_models_refuse() -> None:
 
 
 @pytest.mark.parametrize("model", ["o4-mini", "gpt-5-mini"])
-def test_generate_with_an_openai_reasoning_model(tmp_path: Path, model: str) -> None:
+def test_generate_with_an_openai_reasoning_model(
+    tmp_path: Path, model: str, scripted_server: StartServer, seeds: Path
+) -> None:
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, profile="openai") as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", model]
+    with scripted_server(profile="openai") as server:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", model]
         result = CliRunner().invoke(cli, [*argv, "-n", "3", "--seed", "1", "-q"], env=CLEAN_ENV)
         assert server.stats.by_outcome.get("invalid_request", 0) == 0
     assert result.exit_code == 0, result.stderr
@@ -136,16 +136,18 @@ def test_generate_with_an_openai_reasoning_model(tmp_path: Path, model: str) -> 
     assert min(asked) == 8 + REASONING_ROOM  # the yes/no classification, before: 8 tokens, all spent thinking
 
 
-def test_a_reply_cut_by_a_content_filter_loses_its_last_instance_as_a_cut(tmp_path: Path) -> None:
+def test_a_reply_cut_by_a_content_filter_loses_its_last_instance_as_a_cut(
+    tmp_path: Path, scripted_server: StartServer, seeds: Path
+) -> None:
     """OpenAI and Azure end a filtered reply with finish_reason "content_filter" and keep the text before it:
     before, its half-written last output reached the pool."""
     half = "Example 1\nInput: a\nOutput: A whole answer.\nExample 2\nInput: b\nOutput: A half"
     assert is_cut(Completion(half, "content_filter", 1, 1)) and not is_cut(Completion(half, "stop", 1, 1))
     fault = Fault(text=half, finish_reason="content_filter")
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, profile="openai") as server:
+    with scripted_server(profile="openai") as server:
         server.inject_when(lambda r: "Example 1" in r.prompt and "Class label" not in r.prompt, fault, times=100)
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m"]
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m"]
         result = CliRunner().invoke(cli, [*argv, "-n", "3", "--seed", "1", "-q", "--classify", "rules"], env=CLEAN_ENV)
     assert result.exit_code == 0, result.stderr
     pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]

@@ -8,7 +8,7 @@ import pytest
 
 from selfinstruct.engine.types import Api
 from selfinstruct.methods.self_instruct.instances import clean_instances, instances_from_reply
-from selfinstruct.pipeline.settings import default_params
+from selfinstruct.methods.self_instruct.params import default_params
 from selfinstruct.tasks import Instance
 
 

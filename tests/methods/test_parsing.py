@@ -15,7 +15,8 @@ import pytest
 
 from selfinstruct.engine.reasoning import strip_reasoning
 from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.parsing import (
     ParsedList,
     normalize_whitespace,

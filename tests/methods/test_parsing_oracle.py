@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.parsing import normalize_whitespace
 from selfinstruct.tasks import Instance
 from tests.methods.original_parsers import (
@@ -22,7 +23,7 @@ from tests.methods.original_parsers import (
     original_classification_instances,
     original_generation_instances,
 )
-from tests.methods.test_parsing_properties import VERBS, labels
+from tests.methods.strategies import VERBS, labels
 
 # --------------------------------------------------------------------------------------------------------------
 # The original scripts as an oracle (tests/methods/original_parsers.py): for every reply the original reads, ours reads

@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.methods.self_instruct.parsing import parse_instruction_list
 from selfinstruct.tasks import Instance
+from tests.methods.strategies import VERBS, labels
 
-VERBS = ["Write", "Explain", "Summarize", "Describe", "Suggest", "Compare", "Plan", "Rewrite", "Classify", "Name"]
 WORDS = [
     "a",
     "short",
@@ -115,10 +116,6 @@ def test_input_first_whole_and_cut(case: tuple[str, list[Instance]], share: floa
     assert parse_input_first(reply) == written
     parsed = parse_input_first(reply[: int(len(reply) * share)], truncated=True)
     assert parsed == written[: len(parsed)]
-
-
-labels = st.lists(st.sampled_from(["Positive", "Negative", "Neutral", "Yes", "No", "Spam"]), min_size=1, max_size=4,
-                  unique=True)  # fmt: skip
 
 
 @st.composite

@@ -20,9 +20,7 @@ from click.testing import CliRunner
 from selfinstruct.cli.app import cli
 from selfinstruct.io.seeds import load_tasks
 from selfinstruct.stats.compute import compute_stats
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Request
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Fault, Request, Responder, StartServer
 
 KEY = "sk-test-truncation"
 CLEAN_ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None}
@@ -50,10 +48,14 @@ def _cut_replies(server: FakeOpenAIServer, percent: int) -> None:
         server.inject_when(_share(quarter, i * quarter), Fault(cut=keep), times=10**6)
 
 
-def _generate(server: FakeOpenAIServer, out: Path, *args: str) -> None:
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
-    result = CliRunner().invoke(cli, [*argv, "--seed", "3", "-q", *args], env=CLEAN_ENV)
-    assert result.exit_code == 0, result.stderr
+@pytest.fixture
+def _generate(seeds: Path) -> Callable[..., None]:
+    def _generate(server: FakeOpenAIServer, out: Path, *args: str) -> None:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
+        result = CliRunner().invoke(cli, [*argv, "--seed", "3", "-q", *args], env=CLEAN_ENV)
+        assert result.exit_code == 0, result.stderr
+
+    return _generate
 
 
 def _pool(out: Path) -> list[dict[str, object]]:
@@ -61,8 +63,10 @@ def _pool(out: Path) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("percent", [12, 48])
-def test_no_cut_off_instance_reaches_the_pool(tmp_path: Path, percent: int) -> None:
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+def test_no_cut_off_instance_reaches_the_pool(
+    tmp_path: Path, percent: int, scripted_server: StartServer, _generate: Callable[..., None]
+) -> None:
+    with scripted_server(api_key=KEY) as server:
         _cut_replies(server, percent)
         out = tmp_path / "run"
         _generate(server, out, "-n", "40")
@@ -87,8 +91,10 @@ def test_no_cut_off_instance_reaches_the_pool(tmp_path: Path, percent: int) -> N
     assert stats is not None and stats.usage["instances"]["truncated"] == run["usage"]["instances"]["truncated"]
 
 
-def test_alpaca_batches_cut_at_max_tokens_lose_only_their_last_task(tmp_path: Path) -> None:
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+def test_alpaca_batches_cut_at_max_tokens_lose_only_their_last_task(
+    tmp_path: Path, scripted_server: StartServer, _generate: Callable[..., None]
+) -> None:
+    with scripted_server(api_key=KEY) as server:
         _cut_replies(server, 48)
         out = tmp_path / "run"
         _generate(server, out, "-n", "80", "--mode", "alpaca")
@@ -103,9 +109,11 @@ def test_alpaca_batches_cut_at_max_tokens_lose_only_their_last_task(tmp_path: Pa
     assert json.loads((out / "run.json").read_text())["usage"]["alpaca"]["truncated"] > 0
 
 
-def test_replies_over_max_tokens_are_cut_like_a_real_server(tmp_path: Path) -> None:
+def test_replies_over_max_tokens_are_cut_like_a_real_server(
+    tmp_path: Path, scripted_server: StartServer, _generate: Callable[..., None]
+) -> None:
     """The server cuts every reply at max_tokens: small budgets per step still give complete tasks only."""
-    with FakeOpenAIServer(respond, api_key=KEY, enforce_max_tokens=True) as server:
+    with scripted_server(api_key=KEY, enforce_max_tokens=True) as server:
         out = tmp_path / "run"
         _generate(server, out, "-n", "15", "--max-tokens", "instances=18", "--max-tokens", "60")
     pool = _pool(out)
@@ -118,18 +126,20 @@ def test_replies_over_max_tokens_are_cut_like_a_real_server(tmp_path: Path) -> N
     assert usage["instances"]["truncated"] > 0
 
 
-def test_instances_are_asked_with_the_papers_penalty_and_a_seeded_choice_of_five(tmp_path: Path) -> None:
+def test_instances_are_asked_with_the_papers_penalty_and_a_seeded_choice_of_five(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder, _generate: Callable[..., None]
+) -> None:
     labels = [f"Label {c}" for c in "ABCDEFGH"]
     many = "\n".join(f"Class label: {lab}\nInput: An input for {lab}." for lab in labels)
 
-    def scripted(request: Request) -> object:
+    def many_labels(request: Request) -> object:
         if "Class label:" in request.prompt and not request.prompt.rstrip().endswith("Is it classification?"):
             return many
-        return respond(request)
+        return scripted(request)
 
     pools = []
     for concurrency in ("1", "8"):
-        with FakeOpenAIServer(scripted, api_key=KEY) as server:
+        with fake_openai(many_labels, api_key=KEY) as server:
             out = tmp_path / f"run{concurrency}"
             _generate(server, out, "-n", "30", "--concurrency", concurrency)
             instance_requests = [r for r in server.requests if r.body and "Class label:" in r.prompt]
@@ -141,9 +151,11 @@ def test_instances_are_asked_with_the_papers_penalty_and_a_seeded_choice_of_five
     assert pools[0] == pools[1]
 
 
-def test_every_rejection_carries_stage_reason_and_the_raw_reply(tmp_path: Path) -> None:
+def test_every_rejection_carries_stage_reason_and_the_raw_reply(
+    tmp_path: Path, scripted_server: StartServer, _generate: Callable[..., None]
+) -> None:
     unparseable = "I would rather not write examples for this task."
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+    with scripted_server(api_key=KEY) as server:
         is_list = _ends_with("Task 9:")
         server.inject_when(is_list, Fault(text="@@@ " * 2000), times=1)  # 8,000 characters of garbage
         server.inject_when(is_list, Fault(text=""), times=1)
@@ -166,11 +178,13 @@ def _ends_with(tail: str) -> Callable[[Request], bool]:
     return lambda request: request.prompt.rstrip().endswith(tail)
 
 
-def test_a_chat_model_that_echoes_the_demonstrations_gets_its_new_tasks_taken(tmp_path: Path) -> None:
+def test_a_chat_model_that_echoes_the_demonstrations_gets_its_new_tasks_taken(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder, seeds: Path, _generate: Callable[..., None]
+) -> None:
     """Task 1-8 echoed, then Task 9-16 with an input under each: the 8 new tasks are the candidates."""
 
     def echoing(request: Request) -> object:
-        reply = respond(request)
+        reply = scripted(request)
         if not request.prompt.rstrip().endswith("Task 9:"):
             return reply
         demos = re.findall(r"^Task \d+: .+$", request.prompt, flags=re.M)
@@ -178,10 +192,10 @@ def test_a_chat_model_that_echoes_the_demonstrations_gets_its_new_tasks_taken(tm
                if line.startswith("Task ")]  # fmt: skip
         return "Sure! Here is the whole list:\n" + "\n".join(demos + new)
 
-    with FakeOpenAIServer(echoing, api_key=KEY) as server:
+    with fake_openai(echoing, api_key=KEY) as server:
         out = tmp_path / "run"
         _generate(server, out, "-n", "20")
     rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
-    seeds = {t.instruction for t in load_tasks(SEEDS)}
-    assert not [r for r in rejected if r.get("similar_to") in seeds and r.get("score") == 1.0]
+    seed_instructions = {t.instruction for t in load_tasks(seeds)}
+    assert not [r for r in rejected if r.get("similar_to") in seed_instructions and r.get("score") == 1.0]
     assert len(_pool(out)) == 20 and all(INSTRUCTION.match(str(t["instruction"])) for t in _pool(out))

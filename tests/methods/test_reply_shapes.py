@@ -7,7 +7,8 @@ Inputs under field names ("Sentence:", "句子："), chat markdown, label lines 
 from __future__ import annotations
 
 from selfinstruct.methods.alpaca.parsing import AlpacaItem, parse_alpaca_batch
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
 from selfinstruct.tasks import Instance
 
 TEENAGER = """Example 1

@@ -9,6 +9,7 @@ does: vLLM names the stop that fired (``stop_reason``), OpenAI, llama.cpp and Ol
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,17 +17,14 @@ from click.testing import CliRunner
 from openai import OpenAI
 
 from selfinstruct.cli.app import cli
+from selfinstruct.engine.raw_reply import read_reply
 from selfinstruct.engine.types import Completion
-from selfinstruct.engine.wire import completion_of
-from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first, parse_output_first
-from selfinstruct.methods.self_instruct.params import classification_stops
+from selfinstruct.methods.self_instruct.instance_parsing import parse_input_first
+from selfinstruct.methods.self_instruct.output_first import parse_output_first
+from selfinstruct.methods.self_instruct.params import classification_stops, default_params
 from selfinstruct.methods.self_instruct.stopcut import is_cut, stopped_inside_field, task_tail
-from selfinstruct.pipeline.settings import default_params
 from selfinstruct.tasks import Instance
-from tests.conftest import SEEDS, ZH_SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
-from tests.servers.scripted_model import respond
-from tests.servers.server_rules import PROFILES
+from tests.servers import PROFILES, Reply, Request, Responder, StartServer
 
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
 
@@ -37,40 +35,53 @@ NEXT_TASK = "\n\nTask: Invent a slogan for a bakery.\nExample 1\nInput: Not appl
 ZH_NEXT_TASK = "\n\n任务：为面包店写一句口号。\n示例 1\n输入：无\n输出：" + "新鲜面包。" * 60
 
 
-def _instances(content: str, *, zh: bool = False, tail: str = "") -> object:
-    """A responder whose input-first replies hold `content` as their second example's output, then `tail`."""
+@pytest.fixture
+def _instances(scripted: Responder) -> Callable[..., object]:
+    def _instances(content: str, *, zh: bool = False, tail: str = "") -> object:
+        """A responder whose input-first replies hold `content` as their second example's output, then `tail`."""
 
-    def responder(request: Request) -> Reply | str:
-        prompt = request.prompt
-        example = "示例 1" if zh else "Example 1"
-        if example not in prompt or prompt.rstrip().endswith(("?", "？")) or "Class label" in prompt:
-            return respond(request)
-        if zh:
-            return f"示例 1\n输入：无\n输出：简短完整的回答。\n示例 2\n输入：周六\n输出：{content}{tail}"
-        first = "Example 1\nInput: Not applicable\nOutput: A short, complete answer.\n"
-        return f"{first}Example 2\nInput: Saturday\nOutput: {content}{tail}"
+        def responder(request: Request) -> Reply | str:
+            prompt = request.prompt
+            example = "示例 1" if zh else "Example 1"
+            if example not in prompt or prompt.rstrip().endswith(("?", "？")) or "Class label" in prompt:
+                return scripted(request)
+            if zh:
+                return f"示例 1\n输入：无\n输出：简短完整的回答。\n示例 2\n输入：周六\n输出：{content}{tail}"
+            first = "Example 1\nInput: Not applicable\nOutput: A short, complete answer.\n"
+            return f"{first}Example 2\nInput: Saturday\nOutput: {content}{tail}"
 
-    return responder
+        return responder
+
+    return _instances
 
 
-def _run(tmp_path: Path, responder: object, profile: str, api: str, *, zh: bool = False) -> list[dict[str, str]]:
-    out = tmp_path / "run"
-    with FakeOpenAIServer(responder, profile=profile, enforce_max_tokens=True) as server:  # type: ignore[arg-type]
-        argv = ["generate", "--seeds", str(ZH_SEEDS if zh else SEEDS), "--out", str(out), "--base-url", server.url]
-        argv += ["--model", "m", "-n", "3", "--seed", "1", "-q", "--classify", "rules", "--api", api]
-        argv += ["--language", "zh"] if zh else []
-        result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
-        assert not server.errors
-    assert result.exit_code == 0, result.stderr
-    pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
-    return [i for t in pool if not t["is_classification"] for i in t["instances"]]
+@pytest.fixture
+def _run(fake_openai: StartServer, seeds: Path, zh_seeds: Path) -> Callable[..., list[dict[str, str]]]:
+    def _run(tmp_path: Path, responder: object, profile: str, api: str, *, zh: bool = False) -> list[dict[str, str]]:
+        out = tmp_path / "run"
+        with fake_openai(responder, profile=profile, enforce_max_tokens=True) as server:  # type: ignore[arg-type]
+            argv = ["generate", "--seeds", str(zh_seeds if zh else seeds), "--out", str(out), "--base-url", server.url]
+            argv += ["--model", "m", "-n", "3", "--seed", "1", "-q", "--classify", "rules", "--api", api]
+            argv += ["--language", "zh"] if zh else []
+            result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
+            assert not server.errors
+        assert result.exit_code == 0, result.stderr
+        pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
+        return [i for t in pool if not t["is_classification"] for i in t["instances"]]
+
+    return _run
 
 
 @pytest.mark.parametrize("api", ["completions", "chat"])
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("content", [TODO, JIRA], ids=["todo", "jira"])
 def test_an_output_with_a_task_line_survives_on_every_server(
-    tmp_path: Path, profile: str, api: str, content: str
+    tmp_path: Path,
+    profile: str,
+    api: str,
+    content: str,
+    _instances: Callable[..., object],
+    _run: Callable[..., list[dict[str, str]]],
 ) -> None:
     """Before: the "\\nTask:" stop cut it there (kept cut on OpenAI/llama.cpp/Ollama, dropped on vLLM)."""
     instances = _run(tmp_path, _instances(content), profile, api)
@@ -79,14 +90,18 @@ def test_an_output_with_a_task_line_survives_on_every_server(
 
 
 @pytest.mark.parametrize("profile", ["vllm", "ollama"])
-def test_a_chinese_output_with_a_task_line_survives(tmp_path: Path, profile: str) -> None:
+def test_a_chinese_output_with_a_task_line_survives(
+    tmp_path: Path, profile: str, _instances: Callable[..., object], _run: Callable[..., list[dict[str, str]]]
+) -> None:
     outputs = [i["output"] for i in _run(tmp_path, _instances(ZH_TODO, zh=True), profile, "completions", zh=True)]
     assert outputs.count(ZH_TODO) == outputs.count("简短完整的回答。") == len(outputs) // 2 >= 1, outputs
 
 
 @pytest.mark.parametrize("zh", [False, True], ids=["en", "zh"])
 @pytest.mark.parametrize("profile", PROFILES)
-def test_a_reply_inventing_the_next_task_ends_at_it(tmp_path: Path, profile: str, zh: bool) -> None:
+def test_a_reply_inventing_the_next_task_ends_at_it(
+    tmp_path: Path, profile: str, zh: bool, _instances: Callable[..., object], _run: Callable[..., list[dict[str, str]]]
+) -> None:
     """The fake stops it at the new task's first example: ~10 words, not the 350-token budget; the new task's
     header never reaches the pool, and the example above it is kept."""
     content = "Walk the dog before nine." if not zh else "九点前遛狗。"
@@ -101,18 +116,20 @@ def test_a_reply_inventing_the_next_task_ends_at_it(tmp_path: Path, profile: str
 
 
 @pytest.mark.parametrize("profile", ["openai", "vllm"])
-def test_a_chat_reply_inventing_the_next_task_keeps_its_own_examples(tmp_path: Path, profile: str) -> None:
+def test_a_chat_reply_inventing_the_next_task_keeps_its_own_examples(
+    tmp_path: Path, profile: str, _instances: Callable[..., object], _run: Callable[..., list[dict[str, str]]]
+) -> None:
     """Chat gets no "\\nExample 1" stop (a preamble may precede its own first example); the parser ends the
     examples where the new task's first example follows its "Task:" line."""
     instances = _run(tmp_path, _instances("Walk the dog.", tail=NEXT_TASK), profile, "chat")
     assert {i["output"] for i in instances} == {"Walk the dog.", "A short, complete answer."}
 
 
-def test_a_preamble_before_a_chat_reply_s_first_example_is_not_a_stop() -> None:
+def test_a_preamble_before_a_chat_reply_s_first_example_is_not_a_stop(fake_openai: StartServer) -> None:
     chat, completions = default_params("chat")["instances"].stop, default_params("completions")["instances"].stop
     assert "\nExample 1" not in chat and "\nExample 1" in completions and len(completions) <= 4
     assert classification_stops(completions) == ("\n\nTask:", "\n\n任务：")
-    fake = FakeOpenAIServer(lambda r: "Sure!\n\nExample 1\nInput: a\nOutput: b", profile="openai")
+    fake = fake_openai(lambda r: "Sure!\n\nExample 1\nInput: a\nOutput: b", profile="openai")
     with fake as server, OpenAI(base_url=server.url, api_key="k", max_retries=0) as client:
         reply = client.chat.completions.create(
             model="m", messages=[{"role": "user", "content": "x"}], stop=list(chat), max_tokens=50
@@ -120,20 +137,22 @@ def test_a_preamble_before_a_chat_reply_s_first_example_is_not_a_stop() -> None:
     assert parse_input_first(reply.choices[0].message.content or "") == [Instance("a", "b")]
 
 
-def test_a_classification_input_with_a_task_line_survives(tmp_path: Path) -> None:
+def test_a_classification_input_with_a_task_line_survives(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder, seeds: Path
+) -> None:
     """Before: "\\nTask:" cut the ticket; now only a blank line and "Task:" (the next task) stop it."""
     ticket = "PROJ-7 Checkout is down\nTask: roll back the release"
 
     def responder(request: Request) -> Reply | str:
         if "Class label:" not in request.prompt or request.prompt.rstrip().endswith("?"):
-            return respond(request)
+            return scripted(request)
         return (
             f"Class label: High\nInput: {ticket}\nClass label: Low\nInput: Typo on the about page\n\nTask: Rate a bug."
         )
 
     out = tmp_path / "run"
-    with FakeOpenAIServer(responder, profile="openai") as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "m"]
+    with fake_openai(responder, profile="openai") as server:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "m"]
         argv += ["-n", "6", "--seed", "1", "-q", "--classify", "rules", "--api", "completions"]
         result = CliRunner().invoke(cli, argv, env=CLEAN_ENV)
     assert result.exit_code == 0, result.stderr
@@ -187,15 +206,17 @@ def test_task_tail_and_the_new_task_stop() -> None:
     assert is_cut(Completion("Output: Two ways:", "stop", 1, 1, "\n示例 1"))
 
 
-def test_vllm_says_when_no_stop_string_fired() -> None:
-    fake = FakeOpenAIServer(lambda r: "Output: Morning\nTask: buy milk", profile="vllm")
+def test_vllm_says_when_no_stop_string_fired(fake_openai: StartServer) -> None:
+    fake = fake_openai(lambda r: "Output: Morning\nTask: buy milk", profile="vllm")
     with fake as server, OpenAI(base_url=server.url, api_key="k", max_retries=0) as client:
-        reply = client.completions.create(model="m", prompt="p", stop=["\nExample 1"], max_tokens=50)
-    assert completion_of(reply, "completions").stop_reason == ""
+        raw = client.completions.with_raw_response.create(model="m", prompt="p", stop=["\nExample 1"], max_tokens=50)
+    assert read_reply(raw.content, "completions").stop_reason == ""
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_an_output_ending_in_a_task_line_is_kept_whole_or_dropped_never_cut(tmp_path: Path, profile: str) -> None:
+def test_an_output_ending_in_a_task_line_is_kept_whole_or_dropped_never_cut(
+    tmp_path: Path, profile: str, _instances: Callable[..., object], _run: Callable[..., list[dict[str, str]]]
+) -> None:
     """Its last line "Task: call mom" may be where the new-task stop fired (OpenAI, llama.cpp and Ollama do not
     say): kept whole where vLLM says no stop fired, dropped elsewhere; never kept without that line."""
     todo = "Morning: walk the dog\nTask: call mom"
@@ -205,13 +226,15 @@ def test_an_output_ending_in_a_task_line_is_kept_whole_or_dropped_never_cut(tmp_
 
 
 @pytest.mark.parametrize("profile", ["openai", "vllm", "llamacpp"])
-def test_a_preamble_before_the_reply_s_own_first_example_is_asked_again_unstopped(tmp_path: Path, profile: str) -> None:
+def test_a_preamble_before_the_reply_s_own_first_example_is_asked_again_unstopped(
+    tmp_path: Path, profile: str, scripted: Responder, _run: Callable[..., list[dict[str, str]]]
+) -> None:
     """The embedded model wrote "The game starts with two players...\n\nExample 1\nInput: ...": the new-task
     stop ended it before its own first example, and the task was lost. It is asked again without that stop."""
 
     def responder(request: Request) -> Reply | str:
         if "Example 1" not in request.prompt or "Class label" in request.prompt:
-            return respond(request)
+            return scripted(request)
         return "The game starts with two players.\n\nExample 1\nInput: Alex and Ben\nOutput: Ben wins."
 
     instances = _run(tmp_path, responder, profile, "completions")

@@ -10,9 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.conftest import SEEDS, ZH_SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, bpe_like_count
-from tests.servers.scripted_model import respond
+from tests.servers import StartServer, bpe_like_count
 
 PRICES = ["--price-input", "0.15", "--price-output", "0.60"]
 
@@ -25,14 +23,16 @@ def _number(pattern: str, text: str) -> float:
 
 @pytest.mark.parametrize(
     "args",
-    [["-n", "50"], ["-n", "150", "--concurrency", "16"], ["-n", "60", "--language", "zh", "--seeds", str(ZH_SEEDS)]],
+    [["-n", "50"], ["-n", "150", "--concurrency", "16"], ["-n", "60", "--language", "zh", "--seeds", "{zh_seeds}"]],
 )
-def test_dry_run_estimate_within_25_percent_of_a_real_run(tmp_path: Path, args: list[str]) -> None:
+def test_dry_run_estimate_within_25_percent_of_a_real_run(
+    tmp_path: Path, args: list[str], scripted_server: StartServer, seeds: Path, zh_seeds: Path
+) -> None:
     # The fake counts tokens like a BPE pre-tokenizer (words, numbers, punctuation, CJK characters), not as
     # whitespace words, so that its usage resembles a real endpoint's.
-    with FakeOpenAIServer(respond, count_tokens=bpe_like_count) as server:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(tmp_path / "run"), "--base-url", server.url]
-        argv += ["--model", "fake-model", "--seed", "3", "-q", *PRICES, *args]
+    with scripted_server(count_tokens=bpe_like_count) as server:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(tmp_path / "run"), "--base-url", server.url]
+        argv += ["--model", "fake-model", "--seed", "3", "-q", *PRICES, *(a.format(zh_seeds=zh_seeds) for a in args)]
         env = {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None}
         plan = CliRunner().invoke(cli, [*argv, "--dry-run"], env=env)
         assert plan.exit_code == 0 and server.requests == []
@@ -49,7 +49,7 @@ def test_dry_run_estimate_within_25_percent_of_a_real_run(tmp_path: Path, args: 
     assert re.search(r"total\s+[\d,]+\s+[\d,]+\s+[\d,]+", plan.stdout)  # prompt and completion apart
 
 
-def test_dry_run_without_prices_says_how_to_get_dollars(tmp_path: Path) -> None:
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(tmp_path / "run"), "--base-url", "http://127.0.0.1:9/v1"]
+def test_dry_run_without_prices_says_how_to_get_dollars(tmp_path: Path, seeds: Path) -> None:
+    argv = ["generate", "--seeds", str(seeds), "--out", str(tmp_path / "run"), "--base-url", "http://127.0.0.1:9/v1"]
     result = CliRunner().invoke(cli, [*argv, "-n", "100", "--dry-run"], env={"OPENAI_API_KEY": None})
     assert result.exit_code == 0 and "give --price-input and --price-output" in result.stdout

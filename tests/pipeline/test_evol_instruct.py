@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,7 @@ from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
 from selfinstruct.methods.evol_instruct.lineage import OPERATIONS
-from tests.conftest import SEEDS, ZH_SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Fault, Reply, Request, Responder, StartServer
 
 KEY = "sk-test-evol"
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
@@ -27,9 +25,8 @@ EVOL = ["--method", "evol-instruct"]
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
-        yield srv
+def server(scripted_server: StartServer) -> FakeOpenAIServer:
+    return scripted_server(api_key=KEY)
 
 
 def run(server: FakeOpenAIServer, out: Path, *args: str) -> tuple[int, str, str]:
@@ -42,20 +39,25 @@ def records(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def small_source(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "source.jsonl"
-    lines = (SEEDS.read_text(encoding="utf-8").splitlines())[:count]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+@pytest.fixture
+def small_source(tmp_path: Path, seeds: Path) -> Callable[[int], Path]:
+    """`small_source(count)`: a task file of the first `count` English seeds."""
+
+    def make(count: int) -> Path:
+        path = tmp_path / "source.jsonl"
+        path.write_text("\n".join(seeds.read_text(encoding="utf-8").splitlines()[:count]) + "\n", encoding="utf-8")
+        return path
+
+    return make
 
 
-def test_exact_n_with_lineage(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_exact_n_with_lineage(tmp_path: Path, server: FakeOpenAIServer, seeds: Path) -> None:
     out = tmp_path / "run"
-    code, stdout, stderr = run(server, out, "-n", "15", "--from", str(SEEDS))
+    code, stdout, stderr = run(server, out, "-n", "15", "--from", str(seeds))
     assert code == 0, stderr
     pool = records(out / "tasks.jsonl")
     assert len(pool) == 15 and "reached the target of 15 tasks" in stdout
-    sources = {json.loads(line)["id"] for line in SEEDS.read_text().splitlines()}
+    sources = {json.loads(line)["id"] for line in seeds.read_text().splitlines()}
     for task in pool:
         meta = task["meta"]
         assert isinstance(meta, dict) and meta["method"] == "evol-instruct"
@@ -70,10 +72,12 @@ def test_exact_n_with_lineage(tmp_path: Path, server: FakeOpenAIServer) -> None:
 
 
 @pytest.mark.parametrize("rounds", [1, 2])
-def test_rounds_evolve_the_evolutions(tmp_path: Path, server: FakeOpenAIServer, rounds: int) -> None:
+def test_rounds_evolve_the_evolutions(
+    tmp_path: Path, server: FakeOpenAIServer, rounds: int, small_source: Callable[[int], Path]
+) -> None:
     """Two sources: every evolution is one round deeper than its parent, and none passes --rounds."""
     out = tmp_path / "run"
-    code, _, stderr = run(server, out, "-n", "20", "--from", str(small_source(tmp_path, 2)), "--rounds", str(rounds))
+    code, _, stderr = run(server, out, "-n", "20", "--from", str(small_source(2)), "--rounds", str(rounds))
     assert code == 0, stderr
     pool = records(out / "tasks.jsonl")
     depths = [t["meta"]["round"] for t in pool]  # type: ignore[index]
@@ -99,9 +103,11 @@ def test_a_pool_is_a_source(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert {t["meta"]["parent"] for t in records(second / "tasks.jsonl")} <= firsts  # type: ignore[index]
 
 
-def test_same_pool_at_concurrency_1_and_16(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_same_pool_at_concurrency_1_and_16(
+    tmp_path: Path, server: FakeOpenAIServer, small_source: Callable[[int], Path]
+) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    source = str(small_source(tmp_path, 6))
+    source = str(small_source(6))
     assert run(server, a, "-n", "40", "--from", source, "--concurrency", "1")[0] == 0
     assert run(server, b, "-n", "40", "--from", source, "--concurrency", "16")[0] == 0
     assert (a / "tasks.jsonl").read_bytes() == (b / "tasks.jsonl").read_bytes()
@@ -115,11 +121,17 @@ def _cli(out: Path, url: str, source: Path, concurrency: int) -> list[str]:
 
 
 @pytest.mark.parametrize("kill_after", [0.4, 1.0])
-def test_kill_9_then_resume_is_byte_identical(tmp_path: Path, kill_after: float) -> None:
+def test_kill_9_then_resume_is_byte_identical(
+    tmp_path: Path,
+    kill_after: float,
+    small_source: Callable[[int], Path],
+    fake_openai: StartServer,
+    scripted: Responder,
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
     env["OPENAI_API_KEY"] = KEY
-    source = small_source(tmp_path, 4)
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.02) as srv:
+    source = small_source(4)
+    with fake_openai(scripted, api_key=KEY, latency=0.02) as srv:
         reference = tmp_path / "reference"
         subprocess.run(_cli(reference, srv.url, source, 4), env=env, check=True, timeout=120)
         out = tmp_path / "killed"
@@ -141,12 +153,12 @@ def test_resume_with_other_rounds_is_refused(tmp_path: Path, server: FakeOpenAIS
 REFUSAL = "I'm sorry, but I can't help with rewriting that."
 
 
-def _with(change: Callable[[Request], str | None]) -> Callable[[Request], Reply]:
+def _with(change: Callable[[Request], str | None], scripted: Responder) -> Callable[[Request], Reply]:
     """The scripted model, with some replies replaced."""
 
     def responder(request: Request) -> Reply:
         text = change(request)
-        return Reply(text) if text is not None else respond(request)
+        return Reply(text) if text is not None else scripted(request)
 
     return responder
 
@@ -155,15 +167,17 @@ def _evolving(request: Request) -> bool:
     return request.prompt.rstrip().endswith(("#Rewritten Prompt#:", "#Created Prompt#:"))
 
 
-def test_a_model_that_refuses_every_evolution_stops_the_run(tmp_path: Path) -> None:
-    with FakeOpenAIServer(_with(lambda r: REFUSAL if _evolving(r) else None), api_key=KEY) as srv:
+def test_a_model_that_refuses_every_evolution_stops_the_run(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder
+) -> None:
+    with fake_openai(_with(lambda r: REFUSAL if _evolving(r) else None, scripted), api_key=KEY) as srv:
         code, stdout, _ = run(srv, tmp_path / "run", "-n", "50", "--concurrency", "8")
         sent = len(srv.requests)
     assert code == 5 and "20 responses in a row" in stdout and "response:no_items" in stdout
     assert sent <= 20 + 8  # a quarter of the way, one request at a time
 
 
-def test_the_elimination_rules(tmp_path: Path) -> None:
+def test_the_elimination_rules(tmp_path: Path, fake_openai: StartServer, scripted: Responder) -> None:
     """WizardLM's rules, each on some requests: the scaffolding copied, judged equal to its parent, an answer
     that is a short apology or only stop words. None of them reaches the pool."""
 
@@ -181,7 +195,7 @@ def test_the_elimination_rules(tmp_path: Path) -> None:
                 return "It is what it is, and that is all."
         return None
 
-    with FakeOpenAIServer(_with(change), api_key=KEY) as srv:
+    with fake_openai(_with(change, scripted), api_key=KEY) as srv:
         out = tmp_path / "run"
         code, _, stderr = run(srv, out, "-n", "8", "--concurrency", "1")
     assert code == 0, stderr
@@ -192,9 +206,9 @@ def test_the_elimination_rules(tmp_path: Path) -> None:
         assert not str(task["instances"][0]["output"]).startswith(("Sorry", "It is what"))  # type: ignore[index]
 
 
-def test_chinese(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_chinese(tmp_path: Path, server: FakeOpenAIServer, zh_seeds: Path) -> None:
     out = tmp_path / "run"
-    code, _, stderr = run(server, out, "-n", "5", "--language", "zh", "--from", str(ZH_SEEDS))
+    code, _, stderr = run(server, out, "-n", "5", "--language", "zh", "--from", str(zh_seeds))
     assert code == 0, stderr
     pool = records(out / "tasks.jsonl")
     assert len(pool) == 5 and all(str(t["instances"][0]["output"]).startswith("好的") for t in pool)  # type: ignore[index]
@@ -229,17 +243,19 @@ def test_bad_options_exit_2_and_write_nothing(
     assert not out.exists() and server.requests == []
 
 
-def test_stats_show_the_tree_and_export_reads_the_pool(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_stats_show_the_tree_and_export_reads_the_pool(
+    tmp_path: Path, server: FakeOpenAIServer, small_source: Callable[[int], Path], seeds: Path
+) -> None:
     from selfinstruct.stats.compute import compute_stats
 
     out = tmp_path / "run"
-    assert run(server, out, "-n", "12", "--from", str(small_source(tmp_path, 3)), "--rounds", "2")[0] == 0
+    assert run(server, out, "-n", "12", "--from", str(small_source(3)), "--rounds", "2")[0] == 0
     evolution = compute_stats(out, parse_verbs=False).evolution
     assert evolution is not None and evolution["depth"] == 2 and evolution["sources_evolved"] == 3
     assert sum(evolution["tasks_per_round"].values()) == sum(evolution["operations"].values()) == 12
     shown = CliRunner().invoke(cli, ["stats", str(out), "--no-verbs"])
     assert shown.exit_code == 0 and "evolution (Evol-Instruct lineage)" in shown.stdout
-    assert compute_stats(SEEDS, parse_verbs=False).evolution is None  # no lineage, no section
+    assert compute_stats(seeds, parse_verbs=False).evolution is None  # no lineage, no section
     exported = tmp_path / "alpaca.json"
     result = CliRunner().invoke(cli, ["export", str(out), "--format", "alpaca", "--out", str(exported)])
     assert result.exit_code == 0, result.stderr

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,38 +17,17 @@ from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
 from selfinstruct.io.seeds import load_tasks
-from tests.conftest import SEEDS, ZH_SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Request
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Fault, Request, Responder, StartServer
 
 KEY = "sk-test-SECRET-0123456789"
-CLEAN_ENV = {
-    k: None
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_PRICE_INPUT",
-              "SELFINSTRUCT_PRICE_OUTPUT", "SELFINSTRUCT_BATCH_DISCOUNT")
-}  # fmt: skip
 
 
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
-        yield srv
-
-
-def run(
-    server: FakeOpenAIServer, out: Path, *args: str, env: dict[str, str | None] | None = None
-) -> tuple[int, str, str]:
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
-    argv += ["--seed", "7", "-q", *args]
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY, **(env or {})})
-    return result.exit_code, result.stdout, result.stderr
-
-
-def tasks(out: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (out / "tasks.jsonl").read_text(encoding="utf-8").splitlines()]
-
-
-def test_exact_n_with_instances_and_run_record(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_exact_n_with_instances_and_run_record(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     out = tmp_path / "run"
     code, stdout, stderr = run(server, out, "-n", "12")
     assert code == 0, stderr
@@ -74,7 +53,12 @@ def test_exact_n_with_instances_and_run_record(tmp_path: Path, server: FakeOpenA
         assert rec["stage"] in ("filter", "instances", "response") and rec["reason"]
 
 
-def test_classification_tasks_get_output_first_instances(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_classification_tasks_get_output_first_instances(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     out = tmp_path / "run"
     assert run(server, out, "-n", "30")[0] == 0
     cls = [t for t in tasks(out) if t["is_classification"]]
@@ -86,7 +70,9 @@ def test_classification_tasks_get_output_first_instances(tmp_path: Path, server:
     assert len(output_first) >= len(cls)
 
 
-def test_same_pool_at_concurrency_1_and_16(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_same_pool_at_concurrency_1_and_16(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     assert run(server, a, "-n", "25", "--concurrency", "1")[0] == 0
     assert run(server, b, "-n", "25", "--concurrency", "16")[0] == 0
@@ -95,7 +81,12 @@ def test_same_pool_at_concurrency_1_and_16(tmp_path: Path, server: FakeOpenAISer
     assert (c / "tasks.jsonl").read_bytes().startswith((a / "tasks.jsonl").read_bytes())
 
 
-def test_same_pool_past_the_first_full_rounds(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_same_pool_past_the_first_full_rounds(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     """Beyond request 32 two full rounds may be in flight; the pool must not notice."""
     a, b = tmp_path / "a", tmp_path / "b"
     assert run(server, a, "-n", "150", "--concurrency", "3", "--window", "4")[0] == 0
@@ -116,7 +107,7 @@ def _minimum_requests(out: Path) -> int:
 
 @pytest.mark.parametrize(("concurrency", "slack"), [(1, 0.15), (32, 0.30)])
 def test_requests_per_task_near_the_minimum(
-    tmp_path: Path, server: FakeOpenAIServer, concurrency: int, slack: float
+    tmp_path: Path, server: FakeOpenAIServer, concurrency: int, slack: float, run: Callable[..., tuple[int, str, str]]
 ) -> None:
     """Issue 10, defect 1: 50 tasks at concurrency 1 took 311 requests where about 125 were needed."""
     out = tmp_path / "run"
@@ -129,7 +120,12 @@ def test_requests_per_task_near_the_minimum(
     assert f"requests per task: {paid / 50:.2f}" in stdout
 
 
-def test_small_runs_show_the_model_its_own_tasks(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_small_runs_show_the_model_its_own_tasks(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     """Issue 10, defect 7: from the second round (request 1) on, 2 of the 8 demonstrations are machine tasks."""
     out = tmp_path / "run"
     assert run(server, out, "-n", "30", "--concurrency", "8")[0] == 0
@@ -140,7 +136,9 @@ def test_small_runs_show_the_model_its_own_tasks(tmp_path: Path, server: FakeOpe
     assert shown[0] == 0 and all(count == 2 for count in shown[1:]), shown
 
 
-def test_resume_extends_the_same_pool(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_resume_extends_the_same_pool(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     assert run(server, a, "-n", "20")[0] == 0
     assert run(server, b, "-n", "8")[0] == 0
@@ -151,7 +149,12 @@ def test_resume_extends_the_same_pool(tmp_path: Path, server: FakeOpenAIServer) 
     assert code == 0 and "already has 20 tasks" in stdout
 
 
-def test_killed_while_starting_starts_again(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_killed_while_starting_starts_again(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     """Killed after the logs were created but before run.json was first written: nothing is lost, so the same
     command runs; a pool with records but no run.json is refused."""
     out = tmp_path / "run"
@@ -166,18 +169,29 @@ def test_killed_while_starting_starts_again(tmp_path: Path, server: FakeOpenAISe
     assert len(tasks(out)) == 3
 
 
-def test_resume_refuses_other_settings(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_resume_refuses_other_settings(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    seeds: Path,
+    run: Callable[..., tuple[int, str, str]],
+    generate_env: dict[str, str | None],
+) -> None:
     out = tmp_path / "run"
     assert run(server, out, "-n", "3")[0] == 0
     before = (out / "tasks.jsonl").read_bytes()
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
-    result = CliRunner().invoke(cli, [*argv, "--seed", "8", "-n", "5"], env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
+    result = CliRunner().invoke(cli, [*argv, "--seed", "8", "-n", "5"], env={**generate_env, "OPENAI_API_KEY": KEY})
     assert result.exit_code == 2
     assert "was generated with seed=7" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert (out / "tasks.jsonl").read_bytes() == before
 
 
-def test_transient_faults_are_retried(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_transient_faults_are_retried(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     server.inject(
         Fault(status=429, retry_after=0.05),
         Fault(status=500),
@@ -205,7 +219,12 @@ def test_transient_faults_are_retried(tmp_path: Path, server: FakeOpenAIServer) 
     ],
 )
 def test_fatal_errors_stop_at_once_and_keep_the_pool(
-    tmp_path: Path, server: FakeOpenAIServer, fault: Fault, message: str
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    fault: Fault,
+    message: str,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
 ) -> None:
     out = tmp_path / "run"
     assert run(server, out, "-n", "4")[0] == 0
@@ -225,7 +244,9 @@ def test_fatal_errors_stop_at_once_and_keep_the_pool(
     assert code == 0 and len(tasks(out)) == 10
 
 
-def test_context_too_long_is_shortened_once(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_context_too_long_is_shortened_once(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     too_long = Fault(
         status=400, message="This model's maximum context length is 10 tokens", code="context_length_exceeded"
     )
@@ -240,7 +261,12 @@ def test_context_too_long_is_shortened_once(tmp_path: Path, server: FakeOpenAISe
     assert code == 1 and "even with fewer demonstrations" in stderr
 
 
-def test_garbage_and_truncated_replies_are_counted_not_fatal(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_garbage_and_truncated_replies_are_counted_not_fatal(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     server.inject_when(lambda r: r.prompt.rstrip().endswith("Task 9:"), Fault(text="@@@ ### ???"), times=2)
     server.inject_when(
         lambda r: r.prompt.rstrip().endswith("Task 9:"),
@@ -260,7 +286,9 @@ def test_garbage_and_truncated_replies_are_counted_not_fatal(tmp_path: Path, ser
     assert all("Explain how tides" not in t["instruction"] for t in tasks(out))  # type: ignore[operator]
 
 
-def test_key_is_never_written(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_key_is_never_written(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "run"
     assert run(server, out, "-n", "3")[0] == 0
     server.inject_when(lambda r: True, Fault(status=401), times=1000)
@@ -271,7 +299,12 @@ def test_key_is_never_written(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert all(r.headers.get("authorization") == f"Bearer {KEY}" for r in server.requests[:3])
 
 
-def test_alpaca_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_alpaca_mode(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     out = tmp_path / "run"
     code, _, stderr = run(server, out, "-n", "15", "--mode", "alpaca")
     assert code == 0, stderr
@@ -282,9 +315,15 @@ def test_alpaca_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert json.loads((out / "run.json").read_text())["usage"]["alpaca"]["requests"] >= 1
 
 
-def test_chinese_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_chinese_mode(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    zh_seeds: Path,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     out = tmp_path / "run"
-    code, _, stderr = run(server, out, "-n", "40", "--language", "zh", "--seeds", str(ZH_SEEDS))
+    code, _, stderr = run(server, out, "-n", "40", "--language", "zh", "--seeds", str(zh_seeds))
     assert code == 0, stderr
     pool = tasks(out)
     assert len(pool) == 40 and all(t["instances"] for t in pool)
@@ -299,7 +338,12 @@ def test_chinese_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert "near_duplicate" in rejected  # Chinese near-duplicates are caught (rouge-score would score them 0)
 
 
-def test_completions_api(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_completions_api(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     out = tmp_path / "run"
     code, _, stderr = run(server, out, "-n", "6", "--api", "completions")
     assert code == 0, stderr
@@ -307,7 +351,9 @@ def test_completions_api(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert {r.path for r in server.requests} == {"/v1/completions"}
 
 
-def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_dry_run_calls_nothing_and_writes_nothing(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "run"
     code, stdout, _ = run(server, out, "-n", "1000", "--dry-run")
     assert code == 0
@@ -326,7 +372,14 @@ def _usage(out: Path) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize(("cap", "concurrency"), [(10_000, 2), (30_000, 8), (30_000, 32), (80_000, 16)])
-def test_token_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer, cap: int, concurrency: int) -> None:
+def test_token_budget_is_a_hard_cap(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    cap: int,
+    concurrency: int,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     """Issue 10, defect 3: --max-tokens-total 30000 stopped after 128,250 tokens."""
     out = tmp_path / "run"
     code, stdout, _ = run(server, out, "-n", "500", "--max-tokens-total", str(cap), "--concurrency", str(concurrency))
@@ -342,7 +395,9 @@ def test_token_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer, ca
     assert code == 3 and sum(_usage(out)[1:]) <= cap
 
 
-def test_cost_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_cost_budget_is_a_hard_cap(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "run"
     prices = ["--price-input", "0.15", "--price-output", "0.60"]
     code, stdout, _ = run(server, out, "-n", "500", "--max-cost", "0.005", *prices, "--concurrency", "8")
@@ -362,15 +417,23 @@ def test_cost_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer) -> 
         (["--max-cost", "-1"], "Invalid value for '--max-cost'"),
     ],
 )
-def test_cost_options_need_prices(tmp_path: Path, server: FakeOpenAIServer, args: list[str], message: str) -> None:
+def test_cost_options_need_prices(
+    tmp_path: Path, server: FakeOpenAIServer, args: list[str], message: str, run: Callable[..., tuple[int, str, str]]
+) -> None:
     code, _, stderr = run(server, tmp_path / "run", "-n", "5", *args)
     assert code == 2 and message in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists() and server.requests == []
 
 
-def test_saturation_stop(tmp_path: Path) -> None:
+def test_saturation_stop(
+    tmp_path: Path,
+    fake_openai: StartServer,
+    scripted: Responder,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     same = "Task 9: Write a haiku about autumn rain.\nTask 10: Write a haiku about autumn rain, please."
-    with FakeOpenAIServer(lambda r: same if r.prompt.rstrip().endswith("Task 9:") else respond(r), api_key=KEY) as srv:
+    with fake_openai(lambda r: same if r.prompt.rstrip().endswith("Task 9:") else scripted(r), api_key=KEY) as srv:
         out = tmp_path / "run"
         code, stdout, _ = run(srv, out, "-n", "50", "--saturation-window", "20", "--min-acceptance", "0.1")
     assert code == 4 and "run out of new tasks" in stdout and "filter:near_duplicate" in stdout
@@ -386,9 +449,16 @@ REFUSAL = "I'm sorry, I can't help with that request."
     [("", "response:empty_response"), (REFUSAL, "response:no_items"), ("@@@ ### ???", "response:no_items")],
 )
 @pytest.mark.parametrize("concurrency", [1, 32])
-def test_a_useless_model_stops_the_run_quickly(tmp_path: Path, reply: str, reason: str, concurrency: int) -> None:
+def test_a_useless_model_stops_the_run_quickly(
+    tmp_path: Path,
+    reply: str,
+    reason: str,
+    concurrency: int,
+    fake_openai: StartServer,
+    run: Callable[..., tuple[int, str, str]],
+) -> None:
     """Issue 10, defect 4: a server answering every request uselessly ran 3,433 requests in 60 s, no stop."""
-    with FakeOpenAIServer(lambda r: reply, api_key=KEY) as srv:
+    with fake_openai(lambda r: reply, api_key=KEY) as srv:
         out = tmp_path / "run"
         code, stdout, _ = run(srv, out, "-n", "50", "--concurrency", str(concurrency))
         sent = len(srv.requests)
@@ -402,22 +472,26 @@ def test_a_useless_model_stops_the_run_quickly(tmp_path: Path, reply: str, reaso
     assert json.loads((out / "run.json").read_text())["status"] == "unusable"
 
 
-def test_refused_instances_stop_the_run(tmp_path: Path) -> None:
+def test_refused_instances_stop_the_run(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder, run: Callable[..., tuple[int, str, str]]
+) -> None:
     """Instruction lists are fine but every instances reply is a refusal: nothing can ever be accepted."""
 
     def responder(request: Request) -> str:
-        text = respond(request).text
+        text = scripted(request).text
         return REFUSAL if text.startswith(("Example", "Class label")) else text
 
-    with FakeOpenAIServer(responder, api_key=KEY) as srv:
+    with fake_openai(responder, api_key=KEY) as srv:
         code, stdout, _ = run(srv, tmp_path / "run", "-n", "50", "--max-unusable", "10")
         sent = len(srv.requests)
     assert code == 5 and "10 responses in a row" in stdout and "instances:" in stdout and REFUSAL in stdout
     assert sent <= 3 * 2 * 8 + 3
 
 
-def test_null_choices_everywhere_is_an_endpoint_error(tmp_path: Path) -> None:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
+def test_null_choices_everywhere_is_an_endpoint_error(
+    tmp_path: Path, scripted_server: StartServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    with scripted_server(api_key=KEY) as srv:
         srv.inject_when(lambda r: True, Fault(null_choices=True), times=10_000)
         code, _, stderr = run(srv, tmp_path / "run", "-n", "50", "--max-retries", "2", "--concurrency", "32")
         sent = len(srv.requests)
@@ -444,17 +518,19 @@ def test_null_choices_everywhere_is_an_endpoint_error(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_exit_2_and_write_nothing(
-    tmp_path: Path, server: FakeOpenAIServer, args: list[str], message: str
+    tmp_path: Path, server: FakeOpenAIServer, args: list[str], message: str, generate_env: dict[str, str | None]
 ) -> None:
     out = tmp_path / "run"
     argv = ["generate", "--out", str(out), "--base-url", server.url, *args]
-    result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
+    result = CliRunner().invoke(cli, argv, env={**generate_env, "OPENAI_API_KEY": KEY})
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists() and server.requests == []
 
 
-def test_custom_prompt_template_is_used_and_validated(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_custom_prompt_template_is_used_and_validated(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     prompts = tmp_path / "prompts"
     prompts.mkdir()
     (prompts / "instructions.txt").write_text(
@@ -469,17 +545,23 @@ def test_custom_prompt_template_is_used_and_validated(tmp_path: Path, server: Fa
     assert code == 2 and "unknown placeholder {{colour}}" in stderr
 
 
-def _cli(out: Path, url: str, n: int, concurrency: int) -> list[str]:
-    return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(SEEDS), "--out", str(out),
-            "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q",
-            "--concurrency", str(concurrency)]  # fmt: skip
+@pytest.fixture
+def _cli(seeds: Path) -> Callable[..., list[str]]:
+    def _cli(out: Path, url: str, n: int, concurrency: int) -> list[str]:
+        return [sys.executable, "-m", "selfinstruct", "generate", "--seeds", str(seeds), "--out", str(out),
+                "--base-url", url, "--model", "fake-model", "--seed", "7", "-n", str(n), "-q",
+                "--concurrency", str(concurrency)]  # fmt: skip
+
+    return _cli
 
 
 @pytest.mark.parametrize("kill_after", [0.3, 0.8, 1.5])
-def test_kill_9_then_resume_is_byte_identical(tmp_path: Path, kill_after: float) -> None:
+def test_kill_9_then_resume_is_byte_identical(
+    tmp_path: Path, kill_after: float, scripted_server: StartServer, _cli: Callable[..., list[str]]
+) -> None:
     env = {**os.environ, "OPENAI_API_KEY": KEY}
     env.pop("OPENAI_BASE_URL", None)
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.02) as srv:
+    with scripted_server(api_key=KEY, latency=0.02) as srv:
         reference = tmp_path / "reference"
         subprocess.run(_cli(reference, srv.url, 30, 4), env=env, check=True, timeout=120)
         out = tmp_path / "killed"
@@ -491,7 +573,7 @@ def test_kill_9_then_resume_is_byte_identical(tmp_path: Path, kill_after: float)
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
 
 
-def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path) -> None:
+def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path, seeds: Path) -> None:
     """A Python without the xllamacpp runtime: the run must say what to install or pass, and write nothing."""
     out = tmp_path / "run"
     code = (
@@ -501,7 +583,7 @@ def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path) -> 
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
     result = subprocess.run(
-        [sys.executable, "-c", code, "generate", "--seeds", str(SEEDS), "-n", "2", "--out", str(out)],
+        [sys.executable, "-c", code, "generate", "--seeds", str(seeds), "-n", "2", "--out", str(out)],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1
@@ -509,11 +591,17 @@ def test_no_endpoint_without_the_local_extra_says_what_to_do(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr and not out.exists()
 
 
-def test_resume_without_model_uses_the_served_model(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_resume_without_model_uses_the_served_model(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    seeds: Path,
+    generate_env: dict[str, str | None],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     """No --model on a --base-url: the served model is picked, recorded, and the same command resumes."""
     out = tmp_path / "run"
-    argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", server.url, "--seed", "7", "-q"]
-    env = {**CLEAN_ENV, "OPENAI_API_KEY": KEY}
+    argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--seed", "7", "-q"]
+    env = {**generate_env, "OPENAI_API_KEY": KEY}
     first = CliRunner().invoke(cli, [*argv, "-n", "3"], env=env)
     assert first.exit_code == 0, first.stderr
     assert json.loads((out / "run.json").read_text())["settings"]["model"] == "fake-model"
@@ -522,19 +610,25 @@ def test_resume_without_model_uses_the_served_model(tmp_path: Path, server: Fake
     assert len(tasks(out)) == 6
 
 
-def test_base_url_without_a_key_sends_a_placeholder(tmp_path: Path) -> None:
+def test_base_url_without_a_key_sends_a_placeholder(
+    tmp_path: Path,
+    scripted_server: StartServer,
+    seeds: Path,
+    generate_env: dict[str, str | None],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     """vLLM, Ollama and llama.cpp servers want no key: a --base-url run without OPENAI_API_KEY must work, and a
     server that does want one gets a 401 message that says to set it."""
-    argv = ["generate", "--seeds", str(SEEDS), "--base-url", "", "--model", "fake-model", "--seed", "7", "-q"]
-    with FakeOpenAIServer(respond) as keyless:
+    argv = ["generate", "--seeds", str(seeds), "--base-url", "", "--model", "fake-model", "--seed", "7", "-q"]
+    with scripted_server() as keyless:
         argv[4] = keyless.url
-        result = CliRunner().invoke(cli, [*argv, "--out", str(tmp_path / "a"), "-n", "3"], env=CLEAN_ENV)
+        result = CliRunner().invoke(cli, [*argv, "--out", str(tmp_path / "a"), "-n", "3"], env=generate_env)
         assert result.exit_code == 0, result.stderr
         assert len(tasks(tmp_path / "a")) == 3
         assert all(r.headers.get("authorization") == "Bearer no-key" for r in keyless.requests)
-    with FakeOpenAIServer(respond, api_key=KEY) as keyed:
+    with scripted_server(api_key=KEY) as keyed:
         argv[4] = keyed.url
-        result = CliRunner().invoke(cli, [*argv, "--out", str(tmp_path / "b"), "-n", "3"], env=CLEAN_ENV)
+        result = CliRunner().invoke(cli, [*argv, "--out", str(tmp_path / "b"), "-n", "3"], env=generate_env)
         assert result.exit_code == 1
         assert "authentication failed (401)" in result.stderr and "set OPENAI_API_KEY" in result.stderr
         assert "Traceback" not in result.stderr

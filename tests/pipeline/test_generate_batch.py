@@ -8,41 +8,48 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.conftest import SEEDS
-from tests.servers.fake_batches import FakeBatches
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import FakeBatches, FakeOpenAIServer, StartServer
 
 KEY = "sk-test-batch"
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None, "SELFINSTRUCT_BATCH_POLL": "0.02"}
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
-    batches = FakeBatches()
-    with FakeOpenAIServer(respond, api_key=KEY, routes=batches) as server:
+def fake(
+    fake_batches: Callable[..., FakeBatches], scripted_server: StartServer
+) -> Iterator[tuple[FakeOpenAIServer, FakeBatches]]:
+    batches = fake_batches()
+    with scripted_server(api_key=KEY, routes=batches) as server:
         yield server, batches
 
 
-def _argv(out: Path, url: str, n: int, *extra: str) -> list[str]:
-    return ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", url, "--model", "fake-model",
-            "--seed", "7", "-n", str(n), "-q", *extra]  # fmt: skip
+@pytest.fixture
+def _argv(seeds: Path) -> Callable[..., list[str]]:
+    def _argv(out: Path, url: str, n: int, *extra: str) -> list[str]:
+        return ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", url, "--model", "fake-model",
+                "--seed", "7", "-n", str(n), "-q", *extra]  # fmt: skip
+
+    return _argv
 
 
-def _run(out: Path, url: str, n: int, *extra: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, _argv(out, url, n, *extra), env=ENV)
-    return result.exit_code, result.stderr
+@pytest.fixture
+def _run(_argv: Callable[..., list[str]]) -> Callable[..., tuple[int, str]]:
+    def _run(out: Path, url: str, n: int, *extra: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, _argv(out, url, n, *extra), env=ENV)
+        return result.exit_code, result.stderr
+
+    return _run
 
 
 def test_batch_run_writes_the_pool_the_synchronous_run_writes(
-    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches], _run: Callable[..., tuple[int, str]]
 ) -> None:
     server, batches = fake
     code, stderr = _run(tmp_path / "sync", server.url, 15)
@@ -59,7 +66,9 @@ def test_batch_run_writes_the_pool_the_synchronous_run_writes(
     assert "in_progress" in stderr and "completed" in stderr
 
 
-def test_200_tasks_with_5_percent_of_lines_failing(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+def test_200_tasks_with_5_percent_of_lines_failing(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches], _run: Callable[..., tuple[int, str]]
+) -> None:
     server, batches = fake
     batches.fail_rate = 0.05
     code, stderr = _run(tmp_path / "run", server.url, 200, "--batch")
@@ -81,11 +90,17 @@ def test_batch_is_refused_for_the_embedded_model(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
-def test_kill_9_while_a_batch_is_in_flight_then_resume(tmp_path: Path) -> None:
-    batches = FakeBatches(step_seconds=0.4)  # each batch stays in flight for about a second
+def test_kill_9_while_a_batch_is_in_flight_then_resume(
+    tmp_path: Path,
+    fake_batches: Callable[..., FakeBatches],
+    scripted_server: StartServer,
+    _argv: Callable[..., list[str]],
+    _run: Callable[..., tuple[int, str]],
+) -> None:
+    batches = fake_batches(step_seconds=0.4)  # each batch stays in flight for about a second
     env = {**os.environ, **{k: v for k, v in ENV.items() if v is not None}}
     env.pop("OPENAI_BASE_URL", None)
-    with FakeOpenAIServer(respond, api_key=KEY, routes=batches) as server:
+    with scripted_server(api_key=KEY, routes=batches) as server:
         code, stderr = _run(tmp_path / "reference", server.url, 20)
         assert code == 0, stderr
         out = tmp_path / "killed"
@@ -119,7 +134,9 @@ def test_batch_prices_are_the_given_prices_times_the_discount(tmp_path: Path) ->
     assert not (tmp_path / "run").exists()
 
 
-def test_the_token_budget_holds_across_batch_rounds(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+def test_the_token_budget_holds_across_batch_rounds(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches], _run: Callable[..., tuple[int, str]]
+) -> None:
     server, _ = fake
     code, stderr = _run(tmp_path / "run", server.url, 500, "--batch", "--max-tokens-total", "30000")
     assert code == 3, stderr  # budget reached before the target
@@ -128,7 +145,9 @@ def test_the_token_budget_holds_across_batch_rounds(tmp_path: Path, fake: tuple[
     assert 0 < used <= 30000
 
 
-def test_alpaca_mode_in_batches(tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+def test_alpaca_mode_in_batches(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches], _run: Callable[..., tuple[int, str]]
+) -> None:
     server, batches = fake
     code, stderr = _run(tmp_path / "sync", server.url, 30, "--mode", "alpaca")
     assert code == 0, stderr
@@ -139,7 +158,7 @@ def test_alpaca_mode_in_batches(tmp_path: Path, fake: tuple[FakeOpenAIServer, Fa
 
 
 def test_evol_instruct_through_batches_writes_the_synchronous_pool(
-    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches], _run: Callable[..., tuple[int, str]]
 ) -> None:
     """Every Evol-Instruct step goes over --api chat (the answer's own API too), so one batch file holds them."""
     server, batches = fake

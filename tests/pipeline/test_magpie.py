@@ -9,28 +9,26 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.conftest import ROOT, SEEDS
-from tests.servers.chat_template import ApplyTemplate, Render, chatml, phi3
-from tests.servers.fake_openai import FakeOpenAIServer, Reply, Request
-from tests.servers.scripted_model import respond
+from tests.servers import ApplyTemplate, FakeOpenAIServer, Render, Reply, Request, Responder, StartServer, chatml, phi3
 
 KEY = "sk-test-magpie"
 CLEAN_ENV = {k: None for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SELFINSTRUCT_MODEL", "SELFINSTRUCT_LANGUAGE")}
 MAGPIE = ["--method", "magpie", "--api", "completions"]
-SYSTEM = (ROOT / "prompts" / "en" / "magpie_system.txt").read_text(encoding="utf-8").strip()
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
-        yield srv
+def server(scripted_server: StartServer) -> FakeOpenAIServer:
+    return scripted_server(api_key=KEY)
+
+
+def system_text(root: Path) -> str:
+    return (root / "prompts" / "en" / "magpie_system.txt").read_text(encoding="utf-8").strip()
 
 
 def run(server: FakeOpenAIServer, out: Path, *args: str, model: str = "Qwen2.5-7B-Instruct") -> tuple[int, str, str]:
@@ -104,10 +102,12 @@ def _cli(out: Path, url: str, concurrency: int) -> list[str]:
 
 
 @pytest.mark.parametrize("kill_after", [0.4, 1.0])
-def test_kill_9_then_resume_is_byte_identical(tmp_path: Path, kill_after: float) -> None:
+def test_kill_9_then_resume_is_byte_identical(
+    tmp_path: Path, kill_after: float, fake_openai: StartServer, scripted: Responder
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SELFINSTRUCT_"))}
     env["OPENAI_API_KEY"] = KEY
-    with FakeOpenAIServer(respond, api_key=KEY, latency=0.02) as srv:
+    with fake_openai(scripted, api_key=KEY, latency=0.02) as srv:
         reference = tmp_path / "reference"
         subprocess.run(_cli(reference, srv.url, 4), env=env, check=True, timeout=120)
         out = tmp_path / "killed"
@@ -130,11 +130,13 @@ def test_token_budget_is_a_hard_cap(tmp_path: Path, server: FakeOpenAIServer) ->
 REFUSAL = "I'm sorry, but I can't help with that."
 
 
-def test_a_model_that_refuses_every_answer_stops_the_run(tmp_path: Path) -> None:
+def test_a_model_that_refuses_every_answer_stops_the_run(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder
+) -> None:
     def responder(request: Request) -> str:
-        return REFUSAL if request.path == "/v1/chat/completions" else respond(request).text
+        return REFUSAL if request.path == "/v1/chat/completions" else scripted(request).text
 
-    with FakeOpenAIServer(responder, api_key=KEY) as srv:
+    with fake_openai(responder, api_key=KEY) as srv:
         out = tmp_path / "run"
         code, stdout, _ = run(srv, out, *MAGPIE, "-n", "50", "--max-unusable", "10", "--concurrency", "8")
         sent = len(srv.requests)
@@ -145,16 +147,18 @@ def test_a_model_that_refuses_every_answer_stops_the_run(tmp_path: Path) -> None
     assert reasons == {"answer_refused"}
 
 
-def test_truncated_and_empty_answers_are_rejected_with_their_reason(tmp_path: Path) -> None:
+def test_truncated_and_empty_answers_are_rejected_with_their_reason(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder
+) -> None:
     def responder(request: Request) -> Reply:
         if request.path != "/v1/chat/completions":
-            return respond(request)
+            return scripted(request)
         kind = int(request.body["seed"]) % 3
         if kind == 0:
             return Reply("A long answer that ran", finish_reason="length")
-        return Reply("") if kind == 1 else respond(request)
+        return Reply("") if kind == 1 else scripted(request)
 
-    with FakeOpenAIServer(responder, api_key=KEY) as srv:
+    with fake_openai(responder, api_key=KEY) as srv:
         out = tmp_path / "run"
         code, _, stderr = run(srv, out, *MAGPIE, "-n", "6", "--concurrency", "1")
     assert code == 0, stderr
@@ -208,14 +212,15 @@ def test_chinese_queries_and_answers(tmp_path: Path, server: FakeOpenAIServer) -
         (["--method", "magpie"], "Qwen2.5-7B-Instruct", "--method magpie needs --api completions"),
         ([*MAGPIE], "mystery-model", "magpie cannot tell the chat template of model 'mystery-model'"),
         ([*MAGPIE, "--pre-query-template", "  "], "mystery-model", "--pre-query-template is empty"),
-        ([*MAGPIE, "--seeds", str(SEEDS)], "Qwen2.5-7B-Instruct", "--method magpie reads no seed tasks"),
+        ([*MAGPIE, "--seeds", "{seeds}"], "Qwen2.5-7B-Instruct", "--method magpie reads no seed tasks"),
         ([*MAGPIE, "--batch"], "Qwen2.5-7B-Instruct", "--batch: the answer step of --method magpie goes over the chat"),
         (["--pre-query-template", "<|user|>"], "Qwen2.5-7B-Instruct", "--pre-query-template works with --method"),
     ],
 )
 def test_what_magpie_cannot_do_is_one_line_and_exit_2(
-    tmp_path: Path, server: FakeOpenAIServer, args: list[str], model: str, message: str
+    tmp_path: Path, server: FakeOpenAIServer, args: list[str], model: str, message: str, seeds: Path
 ) -> None:
+    args = [a.replace("{seeds}", str(seeds)) for a in args]
     out = tmp_path / "run"
     code, _, stderr = run(server, out, *args, "-n", "3", model=model)
     assert code == 2 and message in stderr and "Traceback" not in stderr
@@ -223,9 +228,11 @@ def test_what_magpie_cannot_do_is_one_line_and_exit_2(
     assert not out.exists() and server.requests == []
 
 
-def test_unknown_served_model_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+def test_unknown_served_model_is_refused_before_anything_is_written(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder
+) -> None:
     """Without --model the served model's name is known only once the server is asked: still nothing written."""
-    with FakeOpenAIServer(respond, api_key=KEY, models=["mystery-model"]) as srv:
+    with fake_openai(scripted, api_key=KEY, models=["mystery-model"]) as srv:
         out = tmp_path / "run"
         argv = ["generate", *MAGPIE, "--out", str(out), "--base-url", srv.url, "-n", "3", "-q"]
         result = CliRunner().invoke(cli, argv, env={**CLEAN_ENV, "OPENAI_API_KEY": KEY})
@@ -248,30 +255,38 @@ def test_dry_run_estimates_both_steps_and_calls_nothing(tmp_path: Path, server: 
 @pytest.mark.parametrize(
     ("render", "family", "prompt", "stop"),
     [
-        (chatml, "chatml", "<|im_start|>system\n" + SYSTEM + "<|im_end|>\n<|im_start|>user\n", "<|im_end|>"),
+        (chatml, "chatml", "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n", "<|im_end|>"),
         (phi3, "custom", "<|user|>\n", "<|end|>"),  # no system turn: the template refuses one
     ],
 )
 def test_the_server_renders_the_template_of_a_model_we_do_not_know(
-    tmp_path: Path, render: Render, family: str, prompt: str, stop: str
+    tmp_path: Path,
+    render: Render,
+    family: str,
+    prompt: str,
+    stop: str,
+    root: Path,
+    fake_openai: StartServer,
+    scripted: Responder,
 ) -> None:
     route = ApplyTemplate(render)
-    with FakeOpenAIServer(respond, api_key=KEY, routes=route) as srv:
+    with fake_openai(scripted, api_key=KEY, routes=route) as srv:
         out = tmp_path / "run"
         code, _, stderr = run(srv, out, *MAGPIE, "-n", "3", model="mystery-model")
         queries = [r for r in srv.requests if r.path == "/v1/completions"]
     assert code == 0, stderr
     assert route.paths and all(p == "/apply-template" for p in route.paths)  # at the root, beside /v1
-    assert queries and all(r.prompt == prompt and r.body["stop"][0] == stop for r in queries)
+    expected = prompt.replace("{system}", system_text(root))
+    assert queries and all(r.prompt == expected and r.body["stop"][0] == stop for r in queries)
     facts = json.loads((out / "run.json").read_text())["settings"]["method_facts"]
     assert facts["template_source"] == "server" and facts["template_family"] == family
     pool = records(out / "tasks.jsonl")
     assert len(pool) == 3 and all(stop not in str(t["instruction"]) for t in pool)
 
 
-def test_a_given_template_wins_over_the_server(tmp_path: Path) -> None:
+def test_a_given_template_wins_over_the_server(tmp_path: Path, fake_openai: StartServer, scripted: Responder) -> None:
     route = ApplyTemplate(chatml)
-    with FakeOpenAIServer(respond, api_key=KEY, routes=route) as srv:
+    with fake_openai(scripted, api_key=KEY, routes=route) as srv:
         code, _, stderr = run(srv, tmp_path / "run", *MAGPIE, "-n", "2", "--pre-query-template", "<|user|>\\n")
         queries = [r for r in srv.requests if r.path == "/v1/completions"]
     assert code == 0, stderr

@@ -6,7 +6,7 @@ import itertools
 import json
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,24 +14,28 @@ from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
 from selfinstruct.pipeline.runstate import RunState
-from tests.conftest import SEEDS
-from tests.servers.fake_openai import FakeOpenAIServer
-from tests.servers.scripted_model import respond
+from tests.servers import FakeOpenAIServer, Responder, StartServer
 
 KEY = "sk-test-runstate"
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(respond, api_key=KEY) as srv:
-        yield srv
+def server(module_fake_openai: StartServer, scripted: Responder) -> FakeOpenAIServer:
+    return module_fake_openai(scripted, api_key=KEY)
 
 
-def run(server: FakeOpenAIServer, out: Path, *args: str, seeds: Path = SEEDS) -> tuple[int, str]:
-    argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url, "--model", "fake-model"]
-    result = CliRunner().invoke(cli, [*argv, "--seed", "7", "-q", *args], env=ENV)
-    return result.exit_code, result.stderr
+@pytest.fixture(scope="module")
+def run(seeds: Path) -> Callable[..., tuple[int, str]]:
+    """`run(server, out, *args, seeds=English)`: generate in-process with seed 7; (exit code, stderr)."""
+    english = seeds
+
+    def run(server: FakeOpenAIServer, out: Path, *args: str, seeds: Path = english) -> tuple[int, str]:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", server.url]
+        result = CliRunner().invoke(cli, [*argv, "--model", "fake-model", "--seed", "7", "-q", *args], env=ENV)
+        return result.exit_code, result.stderr
+
+    return run
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
@@ -39,7 +43,9 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def base_run(tmp_path_factory: pytest.TempPathFactory, server: FakeOpenAIServer) -> Path:
+def base_run(
+    tmp_path_factory: pytest.TempPathFactory, server: FakeOpenAIServer, run: Callable[..., tuple[int, str]]
+) -> Path:
     out = tmp_path_factory.mktemp("base") / "run"
     code, stderr = run(server, out, "-n", "4")
     assert code == 0, stderr
@@ -53,7 +59,9 @@ def copy(base_run: Path, tmp_path: Path) -> Path:
     return out
 
 
-def test_edited_prompt_template_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_edited_prompt_template_is_refused(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str]]
+) -> None:
     prompts = tmp_path / "prompts"
     prompts.mkdir()
     template = prompts / "instructions.txt"
@@ -70,13 +78,15 @@ def test_edited_prompt_template_is_refused(tmp_path: Path, server: FakeOpenAISer
     assert code == 2 and "prompts.instructions" in stderr
 
 
-def test_other_seed_set_is_refused_and_a_moved_one_resumes(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    seeds = tmp_path / "seeds.jsonl"
-    shutil.copy(SEEDS, seeds)
+def test_other_seed_set_is_refused_and_a_moved_one_resumes(
+    tmp_path: Path, server: FakeOpenAIServer, seeds: Path, run: Callable[..., tuple[int, str]]
+) -> None:
+    copied = tmp_path / "seeds.jsonl"
+    shutil.copy(seeds, copied)
     out = tmp_path / "run"
-    assert run(server, out, "-n", "3", seeds=seeds)[0] == 0
+    assert run(server, out, "-n", "3", seeds=copied)[0] == 0
     before = snapshot(out)
-    lines = SEEDS.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = seeds.read_text(encoding="utf-8").splitlines(keepends=True)
     other = tmp_path / "other.jsonl"
     other.write_text("".join(lines[:-1]), encoding="utf-8")
     code, stderr = run(server, out, "-n", "6", seeds=other)
@@ -84,7 +94,7 @@ def test_other_seed_set_is_refused_and_a_moved_one_resumes(tmp_path: Path, serve
     assert "was generated with seeds=sha256:" in stderr
     assert snapshot(out) == before
     moved = tmp_path / "moved.jsonl"
-    seeds.rename(moved)
+    copied.rename(moved)
     code, stderr = run(server, out, "-n", "6", seeds=moved)
     assert code == 0, stderr
 
@@ -103,7 +113,9 @@ def test_other_seed_set_is_refused_and_a_moved_one_resumes(tmp_path: Path, serve
         (b'{"settings": "\xff\xfe"}', "run.json: not UTF-8 text"),
     ],
 )
-def test_corrupt_run_json_is_one_clear_line(copy: Path, server: FakeOpenAIServer, content: bytes, message: str) -> None:
+def test_corrupt_run_json_is_one_clear_line(
+    copy: Path, server: FakeOpenAIServer, content: bytes, message: str, run: Callable[..., tuple[int, str]]
+) -> None:
     (copy / "run.json").write_bytes(content)
     before = snapshot(copy)
     code, stderr = run(server, copy, "-n", "8")
@@ -113,7 +125,9 @@ def test_corrupt_run_json_is_one_clear_line(copy: Path, server: FakeOpenAIServer
     assert snapshot(copy) == before
 
 
-def test_a_stale_run_json_resumes_from_the_logs(tmp_path: Path, server: FakeOpenAIServer) -> None:
+def test_a_stale_run_json_resumes_from_the_logs(
+    tmp_path: Path, server: FakeOpenAIServer, run: Callable[..., tuple[int, str]]
+) -> None:
     """run.json is saved at most once a second: a kill can leave next_request behind the logs. The resume must
     not depend on it: the same pool as a run that was never interrupted."""
     reference, out = tmp_path / "reference", tmp_path / "run"
@@ -130,7 +144,7 @@ def test_a_stale_run_json_resumes_from_the_logs(tmp_path: Path, server: FakeOpen
 
 
 def test_run_json_is_saved_at_most_once_a_second_while_running(
-    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch, run: Callable[..., tuple[int, str]]
 ) -> None:
     """Many commits a second, few run.json rewrites; the final state is still saved at exit."""
     saves: list[tuple[float, object]] = []

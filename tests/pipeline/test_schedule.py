@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from selfinstruct.pipeline.rounds import FIRST_ROUNDS, LAG_ROUNDS, SCHEDULE, horizon, round_start
-from tests.pipeline.test_generate import KEY, run, tasks
-from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request
-from tests.servers.scripted_model import respond
+from tests.servers import Fault, Reply, Request, Responder, StartServer
+
+KEY = "sk-test-schedule"
 
 
 def is_instructions(request: Request) -> bool:
@@ -56,7 +57,9 @@ def test_rule_1_is_kept_for_older_runs(request: int, window: int) -> None:
     assert start - seen <= window  # two full rounds in flight at most: what runs before schedule 2 saw
 
 
-def test_a_slow_request_does_not_hold_back_the_next_rounds(tmp_path: Path) -> None:
+def test_a_slow_request_does_not_hold_back_the_next_rounds(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder, run: Callable[..., tuple[int, str, str]]
+) -> None:
     """Issue 26, item 1: a round could start only once the rounds before it were committed, so one slow (or
     retried) instances request of request 1 held back every instruction request after it. Now requests 1-7
     need only request 0: they are all sent while that request is still unanswered."""
@@ -70,18 +73,20 @@ def test_a_slow_request_does_not_hold_back_the_next_rounds(tmp_path: Path) -> No
         if is_instances(request) and sent >= 2 and not held:  # request 1 is out: request 0 is committed
             held.append(False)
             held[0] = instructions_seen.wait(timeout=15)  # released at once when the later rounds are sent
-        return respond(request)
+        return scripted(request)
 
-    with FakeOpenAIServer(responder, api_key=KEY) as server:
+    with fake_openai(responder, api_key=KEY) as server:
         code, _, stderr = run(server, tmp_path / "run", "-n", "120", "--concurrency", "16")
     assert code == 0, stderr
     assert held == [True]
 
 
-def test_a_request_waiting_out_retry_after_frees_its_slot(tmp_path: Path) -> None:
+def test_a_request_waiting_out_retry_after_frees_its_slot(
+    tmp_path: Path, scripted_server: StartServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     """A job whose request sleeps through a 429's Retry-After held one of --concurrency slots, so at
     concurrency 1 the run sent nothing for that time. Now other needed work goes out while it waits."""
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+    with scripted_server(api_key=KEY) as server:
         server.inject_when(is_instances, Fault(status=429, retry_after=3))
         code, _, stderr = run(server, tmp_path / "run", "-n", "20", "--concurrency", "1")
         prompts = [r.prompt for r in server.requests]
@@ -91,11 +96,16 @@ def test_a_request_waiting_out_retry_after_frees_its_slot(tmp_path: Path) -> Non
     assert retried > failed + 1  # other requests were answered while the 429 was waited out
 
 
-def test_same_pool_with_faults_at_any_concurrency(tmp_path: Path) -> None:
+def test_same_pool_with_faults_at_any_concurrency(
+    tmp_path: Path,
+    scripted_server: StartServer,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
     """Retries reorder when things land, never what a request sees: the pool is the clean sequential one."""
     out = {}
     for name, concurrency, faults in (("clean", "1", False), ("faults", "32", True)):
-        with FakeOpenAIServer(respond, api_key=KEY) as server:
+        with scripted_server(api_key=KEY) as server:
             if faults:  # every 3rd instruction request and every 7th instances request fails once
                 seen = {"instructions": 0, "instances": 0}
 
@@ -116,12 +126,14 @@ def test_same_pool_with_faults_at_any_concurrency(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("rule", [1, 2])
-def test_a_run_started_under_an_older_rule_continues_under_it(tmp_path: Path, rule: int) -> None:
+def test_a_run_started_under_an_older_rule_continues_under_it(
+    tmp_path: Path, rule: int, scripted_server: StartServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     """Changing the rule changes pools: a run directory whose run.json predates the rule (no "schedule": rule 1)
     or names an older one is resumed under it, not silently switched, and keeps saying so; a new run records
     the current rule."""
     old, new = tmp_path / "old", tmp_path / "new"
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+    with scripted_server(api_key=KEY) as server:
         for out in (old, new):
             assert run(server, out, "-n", "3")[0] == 0  # request 0 only: the same under every rule
         run_json = json.loads((old / "run.json").read_text())
@@ -141,9 +153,11 @@ def test_a_run_started_under_an_older_rule_continues_under_it(tmp_path: Path, ru
     assert (old / "tasks.jsonl").read_bytes() != (new / "tasks.jsonl").read_bytes()  # the rule matters
 
 
-def test_a_run_from_a_newer_rule_is_refused(tmp_path: Path) -> None:
+def test_a_run_from_a_newer_rule_is_refused(
+    tmp_path: Path, scripted_server: StartServer, run: Callable[..., tuple[int, str, str]]
+) -> None:
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+    with scripted_server(api_key=KEY) as server:
         assert run(server, out, "-n", "3")[0] == 0
         run_json = json.loads((out / "run.json").read_text())
         run_json["settings"]["schedule"] = SCHEDULE + 1
@@ -154,7 +168,13 @@ def test_a_run_from_a_newer_rule_is_refused(tmp_path: Path) -> None:
     assert (out / "tasks.jsonl").read_bytes() == before
 
 
-def test_nothing_more_is_sent_once_the_target_is_reached(tmp_path: Path) -> None:
+def test_nothing_more_is_sent_once_the_target_is_reached(
+    tmp_path: Path,
+    fake_openai: StartServer,
+    scripted: Responder,
+    scripted_server: StartServer,
+    run: Callable[..., tuple[int, str, str]],
+) -> None:
     """Issue 26, item 1: at the target the run waited for every job still going, and those jobs kept sending: a
     retry after its backoff or Retry-After, the instances request after a classify. Each was paid for and waited
     for (a second or more at the end of a run with 429s) to decide nothing. Now only what is on the wire lands.
@@ -163,7 +183,7 @@ def test_nothing_more_is_sent_once_the_target_is_reached(tmp_path: Path) -> None
     time. The first two of those are held by the server until the target is committed, then fail with a 500:
     they must not be asked again."""
     n = 30
-    with FakeOpenAIServer(respond, api_key=KEY) as server:
+    with scripted_server(api_key=KEY) as server:
         assert run(server, tmp_path / "sequential", "-n", str(n), "--concurrency", "1")[0] == 0
         needed = {json.dumps(r.body, sort_keys=True) for r in server.requests}
     out = tmp_path / "run"
@@ -186,9 +206,9 @@ def test_nothing_more_is_sent_once_the_target_is_reached(tmp_path: Path) -> None
                     break
                 threading.Event().wait(0.01)
             raise RuntimeError("answered after the target: a 500")
-        return respond(request)
+        return scripted(request)
 
-    with FakeOpenAIServer(responder, api_key=KEY) as server:
+    with fake_openai(responder, api_key=KEY) as server:
         code, _, stderr = run(server, out, "-n", str(n), "--concurrency", "16")
         asked = [json.dumps(r.body, sort_keys=True) for r in server.requests]
     assert code == 0, stderr

@@ -125,7 +125,8 @@ class Fault:
     ``empty_choices``, ``null_choices`` that is set decides the answer; with only ``hang`` set the request is
     answered normally. ``retry_after`` adds ``Retry-After`` / ``retry-after-ms`` headers to whatever is answered.
     ``body`` is sent verbatim with status 200 and ``content_type``: a broken
-    JSON document, or the HTML page a proxy answers with. ``null_choices`` answers ``{"choices": null}``.
+    JSON document, or the HTML page a proxy answers with; in a batch line (FakeBatches), a JSON ``body`` is the
+    line's body. ``null_choices`` answers ``{"choices": null}``.
 
     Faults that change a normal answer instead of replacing it: ``cut`` keeps only that fraction of the
     responder's text (cut mid-word, as a token limit does) and reports ``finish_reason="length"``, the way
@@ -525,7 +526,8 @@ class FakeOpenAIServer:
             thread.join(timeout=5)
 
     def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
+        """Start the server, unless a fixture already did (`with fake_openai(...) as server:` ends it sooner)."""
+        return self if self._httpd is not None else self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
@@ -825,7 +827,7 @@ class FakeOpenAIServer:
             return reply, stop
         return Reply(text=text, finish_reason=finish, prompt_tokens=reply.prompt_tokens), stop
 
-    def answer_body(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def answer_body(self, path: str, body: dict[str, Any]) -> Any:
         """The 200 body a completion request would get: used for the lines of a batch (recorded as "batch")."""
         path = _normalise_path(path)
         request = Request(path=path, body=body, headers={}, prompt=_extract_prompt(path, body))
@@ -835,7 +837,11 @@ class FakeOpenAIServer:
         payload = self._completion_payload(path, str(body.get("model") or self.models[0]), request, [reply])
         self._add_stop_reasons(payload, [stop])
         self._count(path, "batch", request)
-        fault = self._take_fault(request, completion=False)  # of the scripted faults, only usage applies to a line
+        # Of the scripted faults, a line takes a JSON `body` (its body verbatim: a shape the reader must refuse or
+        # read) and the usage faults.
+        fault = self._take_fault(request, completion=False)
+        if fault is not None and fault.body is not None:
+            return json.loads(fault.body)
         if fault is not None and fault.omit_usage:
             del payload["usage"]
         elif fault is not None and fault.usage is not None:

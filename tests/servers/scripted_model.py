@@ -108,11 +108,11 @@ _INSTRUCTIONS_END = re.compile(r"(?:Task\s*(\d+)\s*:|任务\s*(\d+)\s*：)\s*$")
 _TASK_LINE = re.compile(r"^(?:Task|任务)[:：]\s*(.+?)\s*$", re.M)
 
 
-def _rng(prompt: str) -> random.Random:
+def rng_for(prompt: str) -> random.Random:
     return random.Random(hashlib.sha256(prompt.encode("utf-8")).hexdigest())
 
 
-def _instruction(rng: random.Random) -> str:
+def instruction_for(rng: random.Random) -> str:
     if rng.random() < 0.2:
         labels = rng.choice(LABEL_SETS)
         return f"Classify the sentiment of a comment about {rng.choice(TOPICS)} as {labels[0]} or {labels[1]}."
@@ -126,24 +126,24 @@ def _zh_instruction(rng: random.Random) -> str:
 
 
 def instructions_reply(prompt: str, first: int, zh: bool = False) -> str:
-    rng = _rng(prompt)
+    rng = rng_for(prompt)
     if zh:
         return "\n".join(f"任务{first + i}：{_zh_instruction(rng)}" for i in range(8))
-    lines = [f"Task {first + i}: {_instruction(rng)}" for i in range(8)]
+    lines = [f"Task {first + i}: {instruction_for(rng)}" for i in range(8)]
     if rng.random() < 0.3:  # chat models chatter
         lines.insert(0, "Sure! Here are some new tasks:")
     return "\n".join(lines)
 
 
 def zh_instances_reply(prompt: str, instruction: str, output_first: bool) -> str:
-    rng = _rng(prompt)
+    rng = rng_for(prompt)
     if output_first:
         return "\n".join(f"类别标签：{lab}\n输入：第{rng.randint(1, 999)}条{lab}评论。" for lab in ("正面", "负面"))
     return "\n".join(f"示例 {i}\n输入：无\n输出：回答{i}（{rng.randint(1, 99)}）。" for i in (1, 2))
 
 
 def instances_reply(prompt: str, instruction: str, output_first: bool) -> str:
-    rng = _rng(prompt)
+    rng = rng_for(prompt)
     if output_first:
         m = re.search(r"as (\w[\w ]*?) or (\w[\w ]*?)\.", instruction)
         labels = [m.group(1), m.group(2)] if m else ["yes", "no"]
@@ -160,11 +160,11 @@ def instances_reply(prompt: str, instruction: str, output_first: bool) -> str:
 
 
 def alpaca_reply(prompt: str, first: int, continued: bool) -> str:
-    rng = _rng(prompt)
+    rng = rng_for(prompt)
     blocks = []
     for i in range(first, 21):
         answer = f"A helpful answer {rng.randint(1, 999)}."
-        blocks.append(f"{i}. Instruction: {_instruction(rng)}\n{i}. Input:\n<noinput>\n{i}. Output:\n{answer}")
+        blocks.append(f"{i}. Instruction: {instruction_for(rng)}\n{i}. Input:\n<noinput>\n{i}. Output:\n{answer}")
     text = "\n###\n".join(blocks)
     return text.split("Instruction:", 1)[1] if continued else text
 
@@ -186,14 +186,14 @@ def query_reply(prompt: str, end_of_turn: str, seed: object) -> str:
     """What a chat model writes after its template's user header: a user's request, then its end of turn and
     the start of the assistant's (which the stop sequence cuts off). Every Magpie prompt is the same, so the
     request's seed picks the query, as it picks a sampled one."""
-    rng = _rng(f"{prompt}\x00{seed}")
-    query = _zh_instruction(rng) if "中文" in prompt else _instruction(rng)
+    rng = rng_for(f"{prompt}\x00{seed}")
+    query = _zh_instruction(rng) if "中文" in prompt else instruction_for(rng)
     return f"{query}{end_of_turn}\n<|assistant|>\nSure, here is"
 
 
 def answer_reply(question: str) -> str:
     """A chat model's answer to a bare question (Magpie's and Evol-Instruct's answer step)."""
-    rng = _rng(question)
+    rng = rng_for(question)
     if _ZH_ANSWERABLE.match(question):
         return f"好的。关于这个问题，我的回答是第{rng.randint(1, 999)}号方案：先想清楚，再一步一步做。"
     return f"Here is a helpful answer ({rng.randint(1, 999)}): start small, keep notes, and review each step."
@@ -225,10 +225,10 @@ ZH_CONSTRAINTS = [
 
 def evolve_reply(prompt: str, seed: object) -> str:
     """An evolved instruction: a new task with a constraint (a chat model sometimes repeats the label first)."""
-    rng = _rng(f"{prompt}\x00{seed}")
+    rng = rng_for(f"{prompt}\x00{seed}")
     if prompt.rstrip().endswith(("#改写指令#：", "#新指令#：")):
         return f"{_zh_instruction(rng)[:-1]}，{rng.choice(ZH_CONSTRAINTS)}。"
-    text = f"{_instruction(rng)[:-1]}, {rng.choice(CONSTRAINTS)}."
+    text = f"{instruction_for(rng)[:-1]}, {rng.choice(CONSTRAINTS)}."
     return f"#Rewritten Prompt#:\n{text}" if rng.random() < 0.2 else text
 
 

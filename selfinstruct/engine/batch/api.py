@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from selfinstruct.engine.aio import deadline
+from selfinstruct.engine.raw_reply import MalformedResponse, reply_of
 from selfinstruct.engine.retry import fatal_status, retry_after, retry_reason, retry_wait
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
-from selfinstruct.engine.wire import parse_body, request_body, request_path
+from selfinstruct.engine.wire import request_body, request_path
 from selfinstruct.errors import EndpointError
 
 log = logging.getLogger(__name__)
@@ -270,9 +271,9 @@ class BatchClient:
             if error or response.get("status_code") != 200:
                 out.failures[custom_id] = _failure_text(error, response)
                 continue
-            try:
-                out.completions[custom_id] = parse_body(self.settings, response.get("body") or {})
-            except ValueError as exc:
+            try:  # read as the online client reads a 200 (raw_reply): the same shapes, the same refusals
+                out.completions[custom_id] = reply_of(response.get("body"), self.settings.api)
+            except MalformedResponse as exc:
                 out.failures[custom_id] = f"{MALFORMED}: {exc}"
 
 

@@ -5,7 +5,7 @@ base models run past the requested list, and Chinese answers use full-width colo
 English and Chinese markers interchangeably, works line by line, and drops what it cannot attribute to an
 item instead of guessing, because a wrong instruction or instance pollutes the pool for every later round.
 This module parses instruction lists and yes/no answers, and holds the line primitives the instance and
-Alpaca parsers (``instance_parsing.py``, ``alpaca_parsing.py``) share.
+Alpaca parsers (``instance_parsing.py``, ``output_first.py``, ``alpaca_parsing.py``) share.
 """
 
 from __future__ import annotations
