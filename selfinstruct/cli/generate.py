@@ -36,8 +36,11 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--seeds",
+    "--from",
     "seeds",
-    help="Seed tasks (JSONL/JSON; Self-Instruct or Alpaca records). Default: the bundled seeds for --language.",
+    help="Seed tasks (JSONL/JSON; Self-Instruct or Alpaca records, a pool): the demonstrations, or the "
+    "instructions --method evol-instruct evolves (--from is its name there). Default: the bundled seeds for "
+    "--language.",
 )
 @click.option(
     "-n",
@@ -106,6 +109,18 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
     type=click.Choice(["chat", "completions"]),
     help="chat (default) sends the prompt as a user message; completions is the paper's base-model setting "
     "(default for the embedded model).",
+)
+@click.option(
+    "--pre-query-template",
+    help="--method magpie: the model's chat template up to the user's words, sent as the query prompt "
+    "(e.g. '<|im_start|>user\\n'). Default: the template of the model's family (Llama 3, Qwen/ChatML, "
+    "SmolLM2, Gemma, Mistral), known by its name.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(1, 100),
+    help="--method evol-instruct: how many times an instruction may be evolved, its evolutions evolved again "
+    "(default 4, as WizardLM).",
 )
 @click.option(
     "--classify",
@@ -188,7 +203,7 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
 @click.option("--dry-run", is_flag=True, help="Print one rendered prompt per step and a cost estimate; call no model.")
 @verbosity_options
 def generate(**opts: Any) -> None:
-    """Grow a task pool from seed tasks with the Self-Instruct pipeline.
+    """Grow a task pool from seed tasks with the Self-Instruct pipeline (or another --method).
 
     Each request shows the model 8 demonstrations (6 seeds + 2 tasks from the pool) and asks for new
     instructions; each survivor of the filters is classified (classification or not), gets instances
@@ -210,6 +225,8 @@ def generate(**opts: Any) -> None:
       OPENAI_API_KEY=... selfinstruct generate -n 1000 --max-cost 2 --price-input 0.15 --price-output 0.60
       selfinstruct generate --base-url http://localhost:8000/v1 --api completions --mode alpaca -n 500
       selfinstruct generate --classification-only -n 200 --out data/clf
+      selfinstruct generate --method magpie -n 20 --out data/magpie   # no seeds, embedded model
+      selfinstruct generate --method evol-instruct --from data/run1/tasks.jsonl -n 500 --out data/evol
     """
     log_to_stderr(opts["verbose"])
     try:

@@ -26,7 +26,7 @@ from selfinstruct.engine.reasoning import REASONING_ROOM, THINKING_NOTE, spent_o
 from selfinstruct.engine.retry import error_message, fatal_status, retry_after, retry_reason, retry_wait
 from selfinstruct.engine.streaming import StreamBroken, streamed_completion
 from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, Usage
-from selfinstruct.engine.wire import capped, request_body, request_path
+from selfinstruct.engine.wire import CHAT_PATH, COMPLETIONS_PATH, capped, request_body, request_path
 from selfinstruct.errors import EndpointError, LocalModelError
 
 if TYPE_CHECKING:
@@ -138,7 +138,10 @@ class LLMClient:
         # The completion URL, merged once the way the SDK merges a relative path with base_url on every request
         # (parsing and copying URLs: a fifth of its request building, measured).
         base = self._client.base_url
-        self._url = str(base.copy_with(raw_path=base.raw_path + request_path(settings).removeprefix("/v1/").encode()))
+        self._urls = {
+            api: str(base.copy_with(raw_path=base.raw_path + path.removeprefix("/v1/").encode()))
+            for api, path in (("chat", CHAT_PATH), ("completions", COMPLETIONS_PATH))
+        }
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm, settings.tpm)
         self._jitter = random.Random()
@@ -158,22 +161,24 @@ class LLMClient:
         shard = min(range(len(self._clients)), key=self._busy.__getitem__)
         self._busy[shard] += 1
         s = self.settings
-        path, body = request_path(s).removeprefix("/v1"), request_body(s, prompt, params, seed)
+        api = params.api_on(s.api)  # a step may use another API than the endpoint's (StepParams.api)
+        path, body = request_path(s, params).removeprefix("/v1"), request_body(s, prompt, params, seed)
         try:
             if s.stream:
-                got = await streamed_completion(self._clients[shard], path, body, s.api, s.timeout, s.pace)
+                got = await streamed_completion(self._clients[shard], path, body, api, s.timeout, s.pace)
                 return Completion(
                     got.text, got.finish_reason, got.prompt_tokens, got.completion_tokens, reported=got.reported
                 )
             # The SDK's documented post(): what `chat.completions.create` sends, without re-walking a body that
             # request_body already built in the wire format (about a quarter of the SDK's CPU), and the reply's
             # bytes as they came (see raw_reply). The deadline covers the whole attempt, body read included.
-            raw: bytes = await deadline(self._clients[shard].post(self._url, body=body, cast_to=bytes), s.timeout)
+            url = self._urls[api]
+            raw: bytes = await deadline(self._clients[shard].post(url, body=body, cast_to=bytes), s.timeout)
         except TimeoutError:
             raise DeadlineExceeded from None
         finally:
             self._busy[shard] -= 1
-        return read_reply(raw, s.api)
+        return read_reply(raw, api)
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         """One completion for a pipeline step (see `_complete`). A refusal because the prompt plus max_tokens

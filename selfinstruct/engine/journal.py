@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +67,9 @@ def response_key(step: str, model: str, api: str, prompt: str, params: StepParam
 @functools.lru_cache(maxsize=64)
 def _params(params: StepParams) -> dict[str, Any]:
     """A step's parameters as its keys hold them, made once per parameter set (asdict took half a key's CPU);
-    never mutated (json.dumps only reads it). No system message: no "system" key, so that the keys of every
-    response journaled before StepParams had one are unchanged."""
-    fields = asdict(params) | {"stop": list(params.stop)}
-    if not params.system:
-        del fields["system"]
-    return fields
+    never mutated (json.dumps only reads it). StepParams.to_dict leaves out an unset system message and API, so
+    that the keys of every response journaled before StepParams had them are unchanged."""
+    return params.to_dict()
 
 
 class ResponseJournal:
@@ -290,7 +286,7 @@ class JournaledClient:
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         s = self.inner.settings
-        key = response_key(step, s.model, s.api, prompt, params, seed)
+        key = response_key(step, s.model, params.api_on(s.api), prompt, params, seed)
         hit = self.journal.get(key)
         if hit is not None:
             stats = self.replayed.step(step)

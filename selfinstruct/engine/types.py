@@ -77,6 +77,23 @@ class StepParams:
     # A system message sent before the prompt (chat; with completions, the prompt's first paragraph), e.g.
     # `respond --system`'s Orca-style "explain step by step". "" (every generate step) sends none.
     system: str = ""
+    # The API this step must use whatever the endpoint's is (None: the endpoint's): Magpie's query is a raw
+    # completion of the chat template, its answer a chat request on the same endpoint.
+    api: Api | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As run.json and the journal's keys hold it: `system` and `api` only when the step sets them, so that
+        the keys and settings of runs made before the fields existed stay what they were."""
+        out = asdict(self) | {"stop": list(self.stop)}
+        if not self.system:
+            del out["system"]
+        if self.api is None:
+            del out["api"]
+        return out
+
+    def api_on(self, endpoint_api: Api) -> Api:
+        """The API a request of this step goes over, on an endpoint whose --api is `endpoint_api`."""
+        return self.api or endpoint_api
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,10 @@ def is_openai_reasoning_model(model: str) -> bool:
 def request_body(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> dict[str, Any]:
     """The JSON body of one request (without `stream`), for the endpoint's API kind. An OpenAI reasoning model
     gets only what it accepts: max_completion_tokens (its thinking counts in it) and low reasoning effort,
-    sampling at its defaults, no stops (its reply ends with its turn) and no seed."""
-    if settings.api == "chat" and is_openai_reasoning_model(settings.model):
+    sampling at its defaults, no stops (its reply ends with its turn) and no seed. The step's own API, when it
+    has one, wins over the endpoint's (StepParams.api)."""
+    api = params.api_on(settings.api)
+    if api == "chat" and is_openai_reasoning_model(settings.model):
         return {
             "model": settings.model,
             "max_completion_tokens": params.max_tokens,
@@ -54,7 +56,7 @@ def request_body(settings: EndpointSettings, prompt: str, params: StepParams, se
         body["frequency_penalty"] = params.frequency_penalty
     if seed is not None:
         body["seed"] = seed
-    if settings.api == "chat":
+    if api == "chat":
         body["messages"] = _messages(prompt, params)
     else:
         body["prompt"] = f"{params.system}\n\n{prompt}" if params.system else prompt
@@ -67,8 +69,10 @@ def _messages(prompt: str, params: StepParams) -> list[dict[str, str]]:
     return [{"role": "system", "content": params.system}, user] if params.system else [user]
 
 
-def request_path(settings: EndpointSettings) -> str:
-    return CHAT_PATH if settings.api == "chat" else COMPLETIONS_PATH
+def request_path(settings: EndpointSettings, params: StepParams | None = None) -> str:
+    """The path a request goes to: the step's API when it has one, else the endpoint's."""
+    api = params.api_on(settings.api) if params is not None else settings.api
+    return CHAT_PATH if api == "chat" else COMPLETIONS_PATH
 
 
 MAX_REPLY_CHARS = 4096  # plus REPLY_CHARS_PER_TOKEN per max_tokens: more than any honest reply of that length

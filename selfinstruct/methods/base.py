@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from selfinstruct.engine.client import Completer
-from selfinstruct.engine.types import Api, Completion, StepParams
+from selfinstruct.engine.types import Api, Completion, EndpointSettings, StepParams
 from selfinstruct.filters import Rejection
 from selfinstruct.filters.rouge import Match
 from selfinstruct.io.templates import Placeholders, PromptSet
@@ -33,6 +33,15 @@ from selfinstruct.tasks import Instance, Task
 PASS_FILTERS = 0.75  # of new instructions: not too short or long, no blacklisted word, not a near-duplicate
 USABLE_INSTANCES = 0.95  # of those: the reply gives at least one valid instance
 SAMPLES = 20  # seeds (and seed tasks) the dry run's averages are taken over
+
+
+# Chat messages -> the prompt the served model's chat template makes of them, or None (engine.served_template).
+ServedTemplate = Callable[[list[dict[str, str]]], Awaitable[str | None]]
+
+
+async def no_server(messages: list[dict[str, str]]) -> str | None:
+    """The `served` of a dry run, which asks no server."""
+    return None
 
 
 @dataclass
@@ -52,6 +61,7 @@ class Candidate:
     work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
     raw: str = ""  # the reply behind a rejection: the generating reply, or the instance reply
     similar: list[Match] = field(default_factory=list, repr=False, compare=False)  # at the final check, best first
+    meta: dict[str, Any] = field(default_factory=dict)  # the method's own fields of the record's "meta"
 
 
 @dataclass
@@ -84,6 +94,18 @@ class MethodSettings(Protocol):
     def classification_only(self) -> bool: ...
     @property
     def params(self) -> dict[str, StepParams]: ...
+    @property
+    def endpoint(self) -> EndpointSettings: ...
+    @property
+    def batch(self) -> bool: ...
+    @property
+    def local(self) -> bool: ...
+    @property
+    def local_model(self) -> Path | None: ...
+    @property
+    def pre_query_template(self) -> str | None: ...
+    @property
+    def rounds(self) -> int: ...
 
 
 class Run(Protocol):
@@ -101,6 +123,10 @@ class Run(Protocol):
     def seeds(self) -> list[Task]: ...
     @property
     def demo_seeds(self) -> list[Task]: ...
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """What the method's `setup` decided for this run (recorded in run.json; a resume must find it equal)."""
+        ...
 
     def machine_tasks(self, request: int) -> list[dict[str, Any]]:
         """The pool tasks `request` may see (those of the rounds before its own)."""
@@ -140,6 +166,9 @@ class Method(Protocol):
     demos: int  # demonstrations per generating prompt
     machine_demos: int  # of which from the pool, once it has some
     new_per_request: int  # candidates asked for per generating request
+    uses_seeds: bool  # reads a seed file (--seeds); a method that needs none is given no seeds
+    classifies_seeds: bool  # seeds without is_classification are classified (by the model) before the run
+    options: frozenset[str]  # the method's own generate options (GenerateOptions fields) it takes
 
     @property
     def prompt_templates(self) -> Mapping[str, Placeholders]:
@@ -169,6 +198,14 @@ class Method(Protocol):
         """Options the method cannot honour; an InputError otherwise."""
         ...
 
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
+        """What the run decides once `model` (the served model's name) is known, before anything is written:
+        JSON facts the method reads back through `Run.facts` (and that a resume must find equal); an InputError
+        when the method cannot work with this endpoint. `served` renders chat messages with the served model's
+        own template (None when the server cannot; always None in a dry run). Empty for a method that needs
+        nothing."""
+        ...
+
     async def propose(self, run: Run, request: int) -> JobResult: ...
 
     async def complete(self, run: Run, request: int, cand: Candidate) -> None: ...
@@ -181,9 +218,10 @@ class Method(Protocol):
         prompts: PromptSet,
         rng: random.Random,
         n: int,
+        facts: Mapping[str, Any],
     ) -> Estimate:
         """The dry run's figures for `n` tasks; `sample` holds the seeds averages are taken over (drawn from
-        `rng` before it reaches the method)."""
+        `rng` before it reaches the method); `facts`: what `setup` decided for the model the run would use."""
         ...
 
 

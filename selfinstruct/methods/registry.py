@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from selfinstruct.methods.alpaca.method import METHOD as ALPACA
 from selfinstruct.methods.base import Method
+from selfinstruct.methods.evol_instruct.method import METHOD as EVOL_INSTRUCT
+from selfinstruct.methods.magpie.method import METHOD as MAGPIE
 from selfinstruct.methods.self_instruct.method import METHOD as SELF_INSTRUCT
 
-METHODS: dict[str, Method] = {m.name: m for m in (SELF_INSTRUCT, ALPACA)}
+METHODS: dict[str, Method] = {m.name: m for m in (SELF_INSTRUCT, ALPACA, MAGPIE, EVOL_INSTRUCT)}
 # Every method's template names, so that a --prompts directory holding another method's files is no mistake.
 TEMPLATE_NAMES: tuple[str, ...] = tuple(name for m in METHODS.values() for name in m.prompt_templates)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from selfinstruct.engine import journal
@@ -74,8 +74,10 @@ class Bootstrap(Scheduler):
         baseline: Spend | None = None,
         halt: Callable[[], None] | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
+        facts: Mapping[str, Any] | None = None,
     ) -> None:
         self.s = settings
+        self.facts: Mapping[str, Any] = facts or {}  # what the method's setup decided (methods.base.Run.facts)
         self.halt = halt
         self.flush = flush  # the journal's: the replies a commit decides are on disk before it (journal docstring)
         self.baseline = baseline or client.usage.spend()  # what the run directory had spent before this run
@@ -126,17 +128,20 @@ class Bootstrap(Scheduler):
     async def generate(
         self, step: str, request: int, make_prompt: Callable[[int], str], params: StepParams
     ) -> Completion:
-        """Ask once; when the prompt is too long, shorten it once (fewer demonstrations) and ask again."""
+        """Ask once; when the prompt is too long, shorten it once (fewer demonstrations) and ask again. A prompt
+        with nothing to shorten (Magpie's query, an answer, a judgement) is not asked again."""
+        first = make_prompt(0)
         try:
-            return await self.client.complete(step, make_prompt(0), params, seed=derive_seed(self.seed, request, step))
+            return await self.client.complete(step, first, params, seed=derive_seed(self.seed, request, step))
         except ContextLengthError:
+            shorter = make_prompt(1)
+            if shorter == first:
+                raise
             log.warning(
                 "request %d: prompt too long for the model's context; retrying with fewer demonstrations", request
             )
             try:
-                return await self.client.complete(
-                    step, make_prompt(1), params, seed=derive_seed(self.seed, request, step)
-                )
+                return await self.client.complete(step, shorter, params, seed=derive_seed(self.seed, request, step))
             except ContextLengthError as exc:
                 raise EndpointError(
                     f"{exc}; even with fewer demonstrations. Use a model with a longer context, shorter seed "
@@ -217,6 +222,7 @@ class Bootstrap(Scheduler):
                 "meta": {
                     "request": k,
                     "candidate": cand.index,
+                    **cand.meta,
                     "max_similarity": round(similar[0].score, 6) if similar else 0.0,
                     "most_similar_instructions": {m.instruction: round(m.score, 6) for m in similar},
                 },

@@ -13,10 +13,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from selfinstruct.engine import aio
 from selfinstruct.engine.types import Prices
 from selfinstruct.filters.contamination.load import load_benchmarks
-from selfinstruct.methods.base import SAMPLES
-from selfinstruct.pipeline.generate import load_inputs
+from selfinstruct.methods.base import SAMPLES, no_server
+from selfinstruct.pipeline.generate import load_inputs, planned_model
 from selfinstruct.pipeline.settings import GenerateSettings
 
 
@@ -76,7 +77,9 @@ def dry_run(settings: GenerateSettings) -> DryRun:
     load_benchmarks(settings.decontaminate)  # a bad benchmark is refused here too, not first by the real run
     rng = random.Random(settings.seed or 0)
     sample = rng.sample(seeds, min(len(seeds), SAMPLES))  # the seeds the averages are taken over
-    est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n)
+    # What the method would decide, without asking a server (Magpie: the template of the model's family).
+    facts = aio.run(settings.method.setup(settings, planned_model(settings), no_server))
+    est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n, facts)
     requests, prompt_each, completion_each = est.requests, est.prompt_each, est.completion_each
     shown, assumptions = est.shown, est.assumptions
     if settings.batch and settings.prices is not None:

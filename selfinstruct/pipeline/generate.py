@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import random
 import signal
 from collections import Counter
@@ -21,6 +22,7 @@ from selfinstruct.engine.endpoint import Notice, endpoint_for
 from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.engine.redact import redact
 from selfinstruct.engine.seeding import derive_seed
+from selfinstruct.engine.served_template import render_chat
 from selfinstruct.engine.types import EndpointSettings, Usage
 from selfinstruct.errors import ClassificationSeedsError
 from selfinstruct.filters import FilterChain
@@ -48,9 +50,9 @@ def check_seeds(seeds: Sequence[Task], settings: GenerateSettings) -> None:
 
 def load_inputs(settings: GenerateSettings) -> tuple[list[Task], PromptSet]:
     """Everything read from the user's files, validated before any request or write."""
-    seeds = load_tasks(settings.seeds)
-    check_seeds(seeds, settings)
     method = settings.method
+    seeds = load_tasks(settings.seeds) if method.uses_seeds else []
+    check_seeds(seeds, settings)
     prompts = load_prompts(settings.language, settings.prompts_dir, method.prompt_templates,
                            known=(*TEMPLATE_NAMES, *AUDIT_TEMPLATES))  # fmt: skip
     return seeds, prompts
@@ -129,10 +131,14 @@ async def _run(
                         extra=(ContaminationFilter(index),) if index is not None else ())  # fmt: skip
     chain.add_reference(t.instruction for t in seeds)
     endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
+    served = functools.partial(render_chat, endpoint)
+    facts = await settings.method.setup(settings, endpoint.model, served)  # (an InputError here writes nothing)
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
     # The benchmarks by content: a resume against other ones (or none) is refused like other changed inputs.
     fingerprint["decontaminate"] = {b.name: b.sha256 for b in benchmarks}
+    if facts:  # (none for the methods that decide nothing: their run.json stays as it was)
+        fingerprint["method_facts"] = facts
     fresh = not (settings.out / RUN).exists()
     state = RunState.open(settings.out, fingerprint, chain.index)
     try:
@@ -162,7 +168,7 @@ async def _run(
                 status="starting",
                 settings=fingerprint,
                 endpoint={"base_url": endpoint.where, "concurrency": endpoint.concurrency},
-                seeds={"path": str(settings.seeds), "count": len(seeds)},
+                seeds={"path": str(settings.seeds) if settings.method.uses_seeds else None, "count": len(seeds)},
                 prompts=prompts.fingerprint(),
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
                 **({"decontamination": describe(benchmarks, index)} if index is not None else {}),
@@ -175,7 +181,8 @@ async def _run(
             loop: Bootstrap | None = None
             try:
                 try:
-                    seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
+                    if settings.method.classifies_seeds:
+                        seeds = await _classify_seeds(seeds, client, prompts, settings, seed, known)
                     await journal.flush()  # before run.json keeps what the replies decided
                 except BudgetExhausted as exc:
                     state.save(status="budget", seed_classification=known, usage=client.usage.to_dict())
@@ -190,8 +197,9 @@ async def _run(
                 state.save(seed_classification=known)
                 halt = paid.halt if isinstance(paid, LLMClient) else None
                 loop = Bootstrap(
-                    settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush
-                )
+                    settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush,
+                    facts,
+                )  # fmt: skip
                 # A batch waits for hours: an interruption leaves it to the next run (batching's ledger) at once.
                 drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
                 with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
@@ -242,6 +250,13 @@ def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
 def _templates(settings: GenerateSettings) -> list[str]:
     """The templates the run renders: a resume must find them unchanged (the others may be edited freely)."""
     return settings.method.templates(settings)
+
+
+def planned_model(settings: GenerateSettings) -> str:
+    """The model a run will use as far as the settings say ("" when a --base-url server is to be asked)."""
+    from selfinstruct.engine.local.server import DEFAULT_MODEL_NAME  # (no runtime needed: a name only)
+
+    return settings.endpoint.model or (DEFAULT_MODEL_NAME if settings.local else "")
 
 
 def generate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +60,8 @@ class GenerateSettings:
     batch: bool = False  # through the Batch API; the same requests, so the same pool
     batch_poll: float = 5.0
     decontaminate: tuple[Path, ...] = ()  # benchmark files: a candidate that reproduces an item is rejected
+    pre_query_template: str | None = None  # magpie: the chat template up to the user's words
+    rounds: int = 4  # evol-instruct: how many times an instruction may be evolved (WizardLM: 4)
 
     def __post_init__(self) -> None:
         if not self.params:
@@ -88,7 +90,7 @@ class GenerateSettings:
             "classification_only": self.classification_only,
             "model": self.endpoint.model,
             "api": self.endpoint.api,
-            "params": {k: asdict(v) | {"stop": list(v.stop)} for k, v in sorted(self.params.items())},
+            "params": {k: v.to_dict() for k, v in sorted(self.params.items())},
         }
 
 
@@ -149,6 +151,9 @@ class GenerateOptions(EngineOptions):
         window: the largest round of generating requests.
         saturation_window, min_acceptance, max_unusable: when a run stops early (see docs/generate.md).
         decontaminate: benchmark files; a candidate that reproduces one of their items is rejected.
+        pre_query_template: magpie's query prompt, the model's chat template up to the user's words (default:
+            the model's family, by its name).
+        rounds: evol-instruct's rounds: how many times an instruction may be evolved (default 4).
     """
 
     seeds: str | Path | None = None
@@ -172,6 +177,8 @@ class GenerateOptions(EngineOptions):
     min_acceptance: float = 0.01
     max_unusable: int = 20
     decontaminate: tuple[str | Path, ...] = ()
+    pre_query_template: str | None = None
+    rounds: int | None = None
 
 
 GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -187,6 +194,7 @@ GENERATE_BOUNDS: dict[str, Bound] = {
     "saturation_window": Bound(1, integer=True),
     "min_acceptance": Bound(0, 1),
     "max_unusable": Bound(1, integer=True),
+    "rounds": Bound(1, 100, integer=True),
 }
 
 
@@ -208,6 +216,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     if mode not in METHODS:
         raise InputError(f"unknown method {mode!r}; choose one of: {', '.join(METHODS)}")
     method = METHODS[mode]
+    _check_method_options(o, method)
     defaults = method.default_params(api, local=local)  # this method's steps only (see GenerateSettings.params)
     steps = tuple(defaults)
     overrides: dict[str, dict[str, float]] = {
@@ -277,6 +286,31 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         batch=bool(o.batch),
         batch_poll=float(o.batch_poll or 5.0),
         decontaminate=tuple(Path(p) for p in o.decontaminate),
+        pre_query_template=o.pre_query_template,
+        rounds=o.rounds or 4,
     )
     method.check_settings(settings)
+    if settings.batch:
+        _check_one_api(method, api, local=local)
     return settings
+
+
+def _check_one_api(method: Method, api: Api, *, local: bool) -> None:
+    """A batch file holds requests to one endpoint path: every step of the method must use --api's."""
+    for step, params in method.default_params(api, local=local).items():
+        if params.api_on(api) != api:
+            raise InputError(
+                f"--batch: the {step} step of --method {method.name} goes over the {params.api} API, the others "
+                f"over --api {api}; a batch file holds one of them"
+            )
+
+
+def _check_method_options(o: GenerateOptions, method: Method) -> None:
+    """A method's own options (Method.options) given to another method, or seeds to a method that reads none,
+    would be silently ignored: refuse them."""
+    if o.seeds and not method.uses_seeds:
+        raise InputError(f"--method {method.name} reads no seed tasks; drop --seeds")
+    for name in sorted({opt for m in METHODS.values() for opt in m.options} - method.options):
+        if getattr(o, name) is not None:
+            takers = ", ".join(m.name for m in METHODS.values() if name in m.options)
+            raise InputError(f"--{name.replace('_', '-')} works with --method {takers}, not {method.name}")

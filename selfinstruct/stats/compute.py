@@ -16,8 +16,9 @@ from typing import Any
 
 from selfinstruct.audit.summary import find_summary
 from selfinstruct.filters.rouge import DEFAULT_THRESHOLD
+from selfinstruct.io.records import read_records
 from selfinstruct.io.seeds import load_tasks
-from selfinstruct.stats import review, verbs
+from selfinstruct.stats import lineage, review, verbs
 from selfinstruct.stats.contamination import contamination_of
 from selfinstruct.stats.lengths import distribution
 from selfinstruct.stats.preferences import preference_stats
@@ -102,6 +103,15 @@ def _verbs(stats: Stats, instructions: Sequence[str], parse: bool, progress: Cal
         stats.verbs = verbs.verb_stats(instructions, nlp, progress)
 
 
+def _has_lineage(pool_file: Path) -> bool:
+    """Whether the pool's first record keeps a lineage (a cheap look before reading the records again)."""
+    if not pool_file.is_file():
+        return False
+    with pool_file.open(encoding="utf-8", errors="replace") as fh:
+        first = fh.readline(1 << 20)
+    return '"operation"' in first and '"round"' in first
+
+
 def compute_stats(
     path: Path,
     *,
@@ -124,6 +134,7 @@ def compute_stats(
         run_info = _run_info(run, rejected, len(tasks))
     else:
         tasks = load_tasks(path)
+    pool_file = path / "tasks.jsonl" if path.is_dir() else path
     language = dataset_language(run, tasks)
     count: Callable[[str], float] = word_count if language == "zh" else lambda s: float(len(s.split()))
     instances = [i for t in tasks for i in t.instances]
@@ -164,6 +175,7 @@ def compute_stats(
         audit=find_summary(path),
         preferences=preference_stats(path),
         contamination=contamination_of(path, run, len(tasks), rejected),
+        evolution=lineage.evolution(r.data for r in read_records(pool_file)) if _has_lineage(pool_file) else None,
     )
     counter, label = load_token_counter()
     if counter is None:

@@ -137,6 +137,7 @@ class Stats:
     audit: dict[str, Any] | None = None  # audit_summary.json of the last `selfinstruct audit` of this source
     preferences: dict[str, Any] | None = None  # a respond run's answers and its prefer judging (preferences.py)
     contamination: list[dict[str, Any]] | None = None  # per benchmark, when decontaminated (stats.contamination)
+    evolution: dict[str, Any] | None = None  # a pool with lineage (Evol-Instruct): depth and operation mix (lineage.py)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property

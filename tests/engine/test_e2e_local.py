@@ -129,3 +129,24 @@ def test_a_server_that_dies_mid_run_stops_the_run_at_once(
     pool = out / "tasks.jsonl"
     if pool.exists() and pool.read_text().strip():
         assert all(t.instances for t in load_tasks(pool))
+
+
+@pytest.mark.timeout(1500)  # a query and an answer of up to 400 tokens per task: minutes on a loaded 2-core machine
+def test_magpie_with_the_embedded_model(tmp_path: Path, clean_env: dict[str, str], selfinstruct_cmd: list[str]) -> None:
+    """Magpie offline: the llama.cpp server renders SmolLM2's own (ChatML) template for the queries, and answers
+    them through its chat endpoint."""
+    out = tmp_path / "magpie"
+    cmd = [*selfinstruct_cmd, "generate", "--method", "magpie", "-n", "2", "--out", str(out), "--seed", "1", "-q"]
+    proc = subprocess.run(cmd, env=clean_env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(pool) == 2
+    for task in pool:
+        assert task["instruction"].strip() and "<|im_" not in task["instruction"]
+        [instance] = task["instances"]
+        assert instance["input"] == "" and instance["output"].strip() and "<|im_" not in instance["output"]
+        assert task["meta"]["method"] == "magpie" and task["meta"]["template"] == "chatml"
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["api"] == "completions" and run["usage"]["answer"]["completion_tokens"] > 0
+    facts = run["settings"]["method_facts"]  # llama.cpp rendered the model's own template
+    assert facts["template_source"] == "server" and facts["pre_query_template"].endswith("<|im_start|>user\n")

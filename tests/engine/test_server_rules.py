@@ -58,7 +58,7 @@ def _default_requests() -> list[tuple[str, str, dict[str, object]]]:
         params |= {"audit": judge, "audit_retry": dataclasses.replace(judge, temperature=RETRY_TEMPERATURE)}
         for step, p in params.items():
             label = f"{step}/{api}/{language}/{'embedded' if local else 'endpoint'}"
-            out.append((label, request_path(endpoint), request_body(endpoint, "Task 9:", p, seed=2**31 - 1)))
+            out.append((label, request_path(endpoint, p), request_body(endpoint, "Task 9:", p, seed=2**31 - 1)))
     return out
 
 

@@ -155,3 +155,19 @@ def test_alpaca_mode_in_batches(
     assert code == 0, stderr
     assert (tmp_path / "batch" / "tasks.jsonl").read_bytes() == (tmp_path / "sync" / "tasks.jsonl").read_bytes()
     assert batches.created and set(batches.submissions.values()) == {1}
+
+
+def test_evol_instruct_through_batches_writes_the_synchronous_pool(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches], _run: Callable[..., tuple[int, str]]
+) -> None:
+    """Every Evol-Instruct step goes over --api chat (the answer's own API too), so one batch file holds them."""
+    server, batches = fake
+    evol = ("--method", "evol-instruct")
+    code, stderr = _run(tmp_path / "sync", server.url, 8, *evol)
+    assert code == 0, stderr
+    server.reset()
+    code, stderr = _run(tmp_path / "batch", server.url, 8, *evol, "--batch")
+    assert code == 0, stderr
+    assert (tmp_path / "batch" / "tasks.jsonl").read_bytes() == (tmp_path / "sync" / "tasks.jsonl").read_bytes()
+    assert all(r.outcome == "batch" and r.path == "/v1/chat/completions" for r in server.requests)
+    assert len(batches.created) >= 3  # evolve, judge, answer

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +65,11 @@ def test_a_run_json_with_every_method_s_steps_resumes(
     code, _, stderr = run(server, out, "-n", "3", *_mode(method))
     assert code == 0, stderr
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    every = {s: p for m in METHODS.values() for s, p in m.default_params("chat", local=False).items()}
-    written = {s: asdict(p) | {"stop": list(p.stop)} for s, p in every.items()} | record["settings"]["params"]
+    # (the methods registered then; to_dict is the shape run.json held them in)
+    every = {
+        s: p for m in ("self-instruct", "alpaca") for s, p in METHODS[m].default_params("chat", local=False).items()
+    }
+    written = {s: p.to_dict() for s, p in every.items()} | record["settings"]["params"]
     record["settings"]["params"] = dict(sorted(written.items()))
     assert set(record["settings"]["params"]) == {"instructions", "classify", "instances", "alpaca"}
     (out / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")

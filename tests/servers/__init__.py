@@ -8,6 +8,7 @@ recorded, the server profiles and their rules, the hostile mixes, the scripted j
 fakes' classes for type annotations.
 """
 
+from tests.servers.chat_template import ApplyTemplate, Render, chatml, phi3
 from tests.servers.fake_batches import FakeBatches
 from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request, Responder, bpe_like_count
 from tests.servers.fixtures import StartServer
@@ -49,9 +50,11 @@ __all__ = [
     "JUDGES",
     "PROFILES",
     "RESPOND_ENV",
+    "ApplyTemplate",
     "FakeBatches",
     "FakeOpenAIServer",
     "Fault",
+    "Render",
     "Reply",
     "Request",
     "Responder",
@@ -60,6 +63,7 @@ __all__ = [
     "answered_by_question",
     "apply_stop",
     "bpe_like_count",
+    "chatml",
     "check_request",
     "expected",
     "fate",
@@ -73,6 +77,7 @@ __all__ = [
     "make_hostile",
     "make_pool",
     "order_dependent",
+    "phi3",
     "primary",
     "quality",
     "questions_of",

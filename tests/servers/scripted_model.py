@@ -169,11 +169,86 @@ def alpaca_reply(prompt: str, first: int, continued: bool) -> str:
     return text.split("Instruction:", 1)[1] if continued else text
 
 
+# Magpie: a pre-query template (a chat template that ends where the user's words go) sent as a completion, and
+# the end-of-turn marker its family closes a turn with.
+PRE_QUERY_ENDS = {
+    "<|im_start|>user": "<|im_end|>",
+    "<|start_header_id|>user<|end_header_id|>": "<|eot_id|>",
+    "<start_of_turn>user": "<end_of_turn>",
+    "[INST]": "[/INST]",
+    "<|user|>": "<|end|>",
+}
+_ANSWERABLE = re.compile(rf"^(?:{'|'.join(VERBS)}|Classify the sentiment) [^\n]+\.$")
+_ZH_ANSWERABLE = re.compile(rf"^(?:{'|'.join(ZH_AUDIENCES)}|判断下面)[^\n]+。$")
+
+
+def query_reply(prompt: str, end_of_turn: str, seed: object) -> str:
+    """What a chat model writes after its template's user header: a user's request, then its end of turn and
+    the start of the assistant's (which the stop sequence cuts off). Every Magpie prompt is the same, so the
+    request's seed picks the query, as it picks a sampled one."""
+    rng = rng_for(f"{prompt}\x00{seed}")
+    query = _zh_instruction(rng) if "中文" in prompt else instruction_for(rng)
+    return f"{query}{end_of_turn}\n<|assistant|>\nSure, here is"
+
+
+def answer_reply(question: str) -> str:
+    """A chat model's answer to a bare question (Magpie's and Evol-Instruct's answer step)."""
+    rng = rng_for(question)
+    if _ZH_ANSWERABLE.match(question):
+        return f"好的。关于这个问题，我的回答是第{rng.randint(1, 999)}号方案：先想清楚，再一步一步做。"
+    return f"Here is a helpful answer ({rng.randint(1, 999)}): start small, keep notes, and review each step."
+
+
+# Evol-Instruct: an operation's prompt ends with the label of the new instruction; the judge's with "Answer:".
+EVOLVE_ENDS = ("#Rewritten Prompt#:", "#Created Prompt#:", "#改写指令#：", "#新指令#：")
+CONSTRAINTS = [
+    "in under 120 words",
+    "citing two sources",
+    "with a table of pros and cons",
+    "explaining each step",
+    "using a numbered list",
+    "for a reader with no background",
+    "in the style of a news report",
+    "with one worked example",
+    "comparing two approaches",
+    "ending with three review questions",
+]
+ZH_CONSTRAINTS = [
+    "不超过一百字",
+    "分三步说明",
+    "并举一个例子",
+    "用表格列出优缺点",
+    "并给出两个参考来源",
+    "最后提出三个问题",
+]
+
+
+def evolve_reply(prompt: str, seed: object) -> str:
+    """An evolved instruction: a new task with a constraint (a chat model sometimes repeats the label first)."""
+    rng = rng_for(f"{prompt}\x00{seed}")
+    if prompt.rstrip().endswith(("#改写指令#：", "#新指令#：")):
+        return f"{_zh_instruction(rng)[:-1]}，{rng.choice(ZH_CONSTRAINTS)}。"
+    text = f"{instruction_for(rng)[:-1]}, {rng.choice(CONSTRAINTS)}."
+    return f"#Rewritten Prompt#:\n{text}" if rng.random() < 0.2 else text
+
+
 def respond(request: Request) -> Reply:
     """The fake server's responder: one reply per pipeline step."""
     prompt = request.prompt
     tail = prompt.rstrip()
     continued = "chat" not in request.path  # a base model continues the prompt
+    if continued:
+        for header, end_of_turn in PRE_QUERY_ENDS.items():
+            if tail.endswith(header):
+                return Reply(query_reply(prompt, end_of_turn, request.body.get("seed")))
+    elif _ANSWERABLE.match(prompt) or _ZH_ANSWERABLE.match(prompt):
+        return Reply(answer_reply(prompt))
+    if tail.endswith(EVOLVE_ENDS):
+        return Reply(evolve_reply(prompt, request.body.get("seed")))
+    if tail.endswith("Answer:") and "Equal or Different" in prompt:
+        return Reply("Different")
+    if tail.endswith("回答：") and "相同 或 不同" in prompt:
+        return Reply("不同")
     m = _INSTRUCTIONS_END.search(tail)
     if tail.endswith("Instruction:") and "###" in prompt:
         first = int(re.findall(r"(\d+)\. Instruction:\s*$", tail)[0])

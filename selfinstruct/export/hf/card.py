@@ -250,6 +250,16 @@ ds = load_dataset("{folder}")
 """
 
 
+def _source(mode: str | None) -> str:
+    """What the model wrote the data from, as the run's method says."""
+    method = METHODS.get(mode or "")
+    return (
+        "with no seed tasks (the method needs none)"
+        if method and not method.uses_seeds
+        else ("from a small set of seed tasks")
+    )
+
+
 def render_card(p: Provenance, card: CardInput, folder: str) -> str:
     """The whole README.md; `folder` is the folder's name (no local path is written into the card)."""
     not_recorded = "".join(f"- {what}\n" for what in p.not_recorded)
@@ -262,7 +272,7 @@ def render_card(p: Provenance, card: CardInput, folder: str) -> str:
         yaml_header(card)
         + f"\n# {card.pretty_name}\n\n{MARKER}\n\n"
         + "Machine-generated instruction-tuning data: instructions, inputs and outputs were written by a language "
-        "model from a small set of seed tasks, and filtered automatically." + seeds + " No person has reviewed "
+        f"model {_source(p.mode)}, and filtered automatically." + seeds + " No person has reviewed "
         "the generated ones unless you say so here; expect errors, made-up facts and the generator's biases. "
         "Check the generator's terms of use before training or sharing, and set the `license` field above.\n\n"
         + "## Splits and columns\n\n"

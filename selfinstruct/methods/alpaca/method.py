@@ -4,9 +4,10 @@ seed demonstrations; no classification step, no separate instance requests, seed
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from statistics import mean
+from typing import Any
 
 from selfinstruct.engine.budget import typical_tokens
 from selfinstruct.engine.seeding import derive_seed
@@ -25,6 +26,7 @@ from selfinstruct.methods.base import (
     JobResult,
     MethodSettings,
     Run,
+    ServedTemplate,
     completion_cap,
     halve,
 )
@@ -50,6 +52,9 @@ class Alpaca:
     demos = 3
     machine_demos = 0
     new_per_request = 20
+    uses_seeds = True
+    classifies_seeds = True
+    options: frozenset[str] = frozenset()
     prompt_templates = TEMPLATES
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
@@ -69,6 +74,9 @@ class Alpaca:
 
     def describe(self, settings: MethodSettings) -> list[str]:
         return ["alpaca batches"]
+
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
+        return {}
 
     def check_settings(self, settings: MethodSettings) -> None:
         if settings.classification_only:
@@ -124,6 +132,7 @@ class Alpaca:
         prompts: PromptSet,
         rng: random.Random,
         n: int,
+        facts: Mapping[str, Any],
     ) -> Estimate:
         per = settings.new_per_request
         usable = [t for t in seeds if t.instances]

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from statistics import mean
+from typing import Any
 
 from selfinstruct.engine.budget import typical_tokens
 from selfinstruct.engine.client import Completer
@@ -28,6 +29,7 @@ from selfinstruct.methods.base import (
     JobResult,
     MethodSettings,
     Run,
+    ServedTemplate,
     completion_cap,
     halve,
 )
@@ -61,6 +63,9 @@ class SelfInstruct:
     demos = 8
     machine_demos = 2
     new_per_request = 8
+    uses_seeds = True
+    classifies_seeds = True
+    options: frozenset[str] = frozenset()
     prompt_templates = si_prompts.TEMPLATES
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
@@ -88,6 +93,9 @@ class SelfInstruct:
             "self-instruct" + (" (classification only)" if settings.classification_only else ""),
             "classification by rules" if settings.classifier == "rules" else "classification by the model",
         ]
+
+    async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
+        return {}
 
     def check_settings(self, settings: MethodSettings) -> None:
         return None
@@ -175,6 +183,7 @@ class SelfInstruct:
         prompts: PromptSet,
         rng: random.Random,
         n: int,
+        facts: Mapping[str, Any],
     ) -> Estimate:
         per, lang, p = settings.new_per_request, settings.language, settings.params
         pool = demonstration_seeds(seeds, classification_only=settings.classification_only)

@@ -188,13 +188,23 @@ def _preferences(stats: Stats) -> list[str]:
     return lines
 
 
+def _evolution(stats: Stats) -> list[str]:
+    evo = stats.evolution
+    if evo is None:
+        return []
+    rounds = ", ".join(f"round {r}: {n:,}" for r, n in evo["tasks_per_round"].items())
+    operations = ", ".join(f"{op.removeprefix('evol_')} {n:,}" for op, n in evo["operations"].items())
+    return ["", "evolution (Evol-Instruct lineage)", f"  {'depth':<28} {evo['depth']} ({rounds})",
+            f"  {'operations':<28} {operations}", f"  {'sources evolved':<28} {evo['sources_evolved']:,}"]  # fmt: skip
+
+
 def render_text(stats: Stats) -> str:
     """A readable, aligned plain-text report."""
     kind = "run directory" if stats.kind == "run" else "task file"
     lines = [f"{stats.source} ({kind}, language {stats.language})", ""]
     if stats.warnings:
         lines += ["warnings", *(f"  ! {w}" for w in stats.warnings), ""]
-    lines += _summary(stats) + _run(stats) + _contamination(stats)
+    lines += _summary(stats) + _run(stats) + _evolution(stats) + _contamination(stats)
     lines += _lengths(f"lengths ({stats.length_unit}; input: non-empty inputs only)", stats.lengths)
     if stats.token_lengths is not None:
         lines += _lengths(f"lengths in tokens ({stats.tokenizer})", stats.token_lengths)
