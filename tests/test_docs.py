@@ -3,6 +3,7 @@ command installs what CI installs."""
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import re
 import shlex
@@ -42,7 +43,9 @@ def test_cli_reference_is_current() -> None:
     rendered = _cli_reference().render()
     on_disk = (DOCS / "cli.md").read_text(encoding="utf-8")
     if rendered != on_disk:
-        pytest.fail("docs/cli.md is stale: run python docs/cli_reference.py")
+        diff = difflib.unified_diff(on_disk.splitlines(), rendered.splitlines(), "docs/cli.md", "rendered", lineterm="")
+        shown = "\n".join(list(diff)[:40])  # which option differs, so an order-dependent failure can be traced
+        pytest.fail(f"docs/cli.md is stale: run python docs/cli_reference.py\n{shown}")
 
 
 def test_cli_reference_covers_every_command() -> None:
