@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from selfinstruct.cli.common import (
+    CONTEXT_SETTINGS,
     EXIT_BUDGET,
     EXIT_UNUSABLE,
     FiniteFloat,
@@ -31,7 +32,7 @@ from selfinstruct.pipeline.prefer.run import PreferReport, prefer
 from selfinstruct.pipeline.prefer.settings import RUBRICS, PreferOptions, PreferSettings, resolve_prefer_settings
 
 
-@click.command(name="prefer")
+@click.command(name="prefer", context_settings=CONTEXT_SETTINGS)
 @click.argument("run_dir", metavar="RESPOND_DIR")
 @click.option(
     "--mode",

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from selfinstruct.cli.common import (
+    CONTEXT_SETTINGS,
     EXIT_BUDGET,
     EXIT_UNUSABLE,
     FiniteFloat,
@@ -31,7 +32,7 @@ from selfinstruct.pipeline.respond.run import RespondReport, respond
 from selfinstruct.pipeline.respond.settings import RespondOptions, RespondSettings, resolve_respond_settings
 
 
-@click.command(name="respond")
+@click.command(name="respond", context_settings=CONTEXT_SETTINGS)
 @click.argument("source", metavar="RUN_DIR_OR_FILE")
 @click.option("-o", "--out", required=True, help="Run directory for the answers (a new one, or one to resume).")
 @click.option(
