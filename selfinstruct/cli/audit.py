@@ -22,6 +22,7 @@ from selfinstruct.cli.common import (
     engine_options,
     fail,
     interrupted,
+    judge_options,
     log_to_stderr,
     notice,
     verbosity_options,
@@ -43,22 +44,7 @@ from selfinstruct.stats.render.audit import render_table
     show_default=True,
     help="Seed of the sample, of the table's instance per task and of the requests.",
 )
-@click.option(
-    "--judge-model",
-    envvar="SELFINSTRUCT_JUDGE_MODEL",
-    help="Judge model. Default: gpt-4o-mini on OpenAI, the served model on --judge-base-url.",
-)
-@click.option(
-    "--judge-base-url",
-    envvar=["SELFINSTRUCT_JUDGE_BASE_URL", "OPENAI_BASE_URL"],
-    help="OpenAI-compatible endpoint of the judge, e.g. http://localhost:8000/v1.",
-)
-@click.option(
-    "--api-key",
-    envvar=["SELFINSTRUCT_JUDGE_API_KEY", "OPENAI_API_KEY"],
-    help="API key of the judge (prefer the environment variable; it is never written to disk).",
-)
-@click.option("--api", type=click.Choice(["chat", "completions"]), help="chat (default) or completions.")
+@judge_options
 @click.option("--language", type=click.Choice(["en", "zh"]), help="Template language [default: the run's, else en].")
 @click.option("--prompts", "prompts_dir", help="Directory of templates overriding the bundled audit.txt.")
 @engine_options

@@ -158,6 +158,32 @@ def engine_options(func: F) -> F:
     return func
 
 
+def judge_options(func: F) -> F:
+    """--judge-model, --judge-base-url, --api-key, --api: the judge's endpoint, the same for `audit` and `prefer`
+    (resolved by audit.settings.resolve_judge)."""
+    options = [
+        click.option(
+            "--judge-model",
+            envvar="SELFINSTRUCT_JUDGE_MODEL",
+            help="Judge model. Default: gpt-4o-mini on OpenAI, the served model on --judge-base-url.",
+        ),
+        click.option(
+            "--judge-base-url",
+            envvar=["SELFINSTRUCT_JUDGE_BASE_URL", "OPENAI_BASE_URL"],
+            help="OpenAI-compatible endpoint of the judge, e.g. http://localhost:8000/v1.",
+        ),
+        click.option(
+            "--api-key",
+            envvar=["SELFINSTRUCT_JUDGE_API_KEY", "OPENAI_API_KEY"],
+            help="API key of the judge (prefer the environment variable; it is never written to disk).",
+        ),
+        click.option("--api", type=click.Choice(["chat", "completions"]), help="chat (default) or completions."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def cost_options(func: F) -> F:
     """--max-cost, --price-input, --price-output, --batch-discount: the same for every command that pays for
     requests (resolved by settings.resolve_prices)."""

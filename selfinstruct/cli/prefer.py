@@ -20,6 +20,7 @@ from selfinstruct.cli.common import (
     engine_options,
     fail,
     interrupted,
+    judge_options,
     log_to_stderr,
     notice,
     verbosity_options,
@@ -48,18 +49,7 @@ from selfinstruct.pipeline.prefer.settings import RUBRICS, PreferOptions, Prefer
 )
 @click.option("--margin", type=FiniteFloat(min=0), help="Score gap a pair needs (--mode score) [default: 1].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Root of the per-request seeds.")
-@click.option("--judge-model", envvar="SELFINSTRUCT_JUDGE_MODEL", help="Judge model [default: as audit].")
-@click.option(
-    "--judge-base-url",
-    envvar=["SELFINSTRUCT_JUDGE_BASE_URL", "OPENAI_BASE_URL"],
-    help="OpenAI-compatible endpoint of the judge.",
-)
-@click.option(
-    "--api-key",
-    envvar=["SELFINSTRUCT_JUDGE_API_KEY", "OPENAI_API_KEY"],
-    help="API key of the judge (prefer the environment variable; it is never written to disk).",
-)
-@click.option("--api", type=click.Choice(["chat", "completions"]), help="chat (default) or completions.")
+@judge_options
 @click.option("--language", type=click.Choice(["en", "zh"]), help="Template language [default: the run's, else en].")
 @click.option("--prompts", "prompts_dir", help="Directory of templates overriding the bundled prefer_*.txt.")
 @engine_options
