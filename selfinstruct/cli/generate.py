@@ -128,6 +128,34 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
     help="Who decides whether a task is classification: the model (default) or keyword rules "
     "(default for the embedded model, which cannot judge it).",
 )
+@click.option(
+    "--step-model",
+    multiple=True,
+    metavar="STEP=MODEL",
+    help="A step's own model, e.g. instances=gpt-4o (steps as in --temperature); on the main endpoint unless "
+    "--step-base-url names another. Repeatable.",
+)
+@click.option(
+    "--step-base-url",
+    multiple=True,
+    metavar="STEP=URL",
+    help="A step's own OpenAI-compatible endpoint, e.g. answer=http://localhost:8000/v1; its model is "
+    "--step-model's or the first the server lists. Repeatable.",
+)
+@click.option(
+    "--step-api-key-env",
+    multiple=True,
+    metavar="STEP=VARNAME",
+    help="The environment variable holding the key of a step's endpoint (its name is recorded, never the key). "
+    "Default: the main key on the main URL, none on another URL (local servers).",
+)
+@click.option(
+    "--model-price",
+    multiple=True,
+    metavar="MODEL=IN,OUT",
+    help="A model's prices in USD per 1M prompt and completion tokens, e.g. gpt-4o=2.5,10: each step is "
+    "charged at its model's prices (--price-input/--price-output price the main model). Repeatable.",
+)
 @engine_options
 @click.option(
     "--temperature",
@@ -227,6 +255,7 @@ def generate(**opts: Any) -> None:
       selfinstruct generate --classification-only -n 200 --out data/clf
       selfinstruct generate --method magpie -n 20 --out data/magpie   # no seeds, embedded model
       selfinstruct generate --method evol-instruct --from data/run1/tasks.jsonl -n 500 --out data/evol
+      selfinstruct generate --method magpie -n 200 --step-base-url answer=http://localhost:8000/v1   # small proposes
     """
     log_to_stderr(opts["verbose"])
     try:
@@ -284,7 +313,7 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
     )
     per_task = f"{report.requests_per_task:.2f}" if report.requests_per_task is not None else "-"
     for label, spend in (("this run", report.run), ("run directory, all runs", report.total)):
-        cost = spend.cost(report.prices)
+        cost = report.cost(spend)
         click.echo(
             f"{label}: {spend.requests:,} requests, {spend.tokens:,} tokens ({spend.prompt_tokens:,} prompt, "
             f"{spend.completion_tokens:,} completion)"

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct.engine.client import Completer
+from selfinstruct.engine.routing import endpoint_of
 from selfinstruct.engine.types import Completion, StepParams, Usage
 from selfinstruct.io.pool import Repair, open_locked
 from selfinstruct.io.records import is_count
@@ -285,7 +286,7 @@ class JournaledClient:
         return self.inner.waiting
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
-        s = self.inner.settings
+        s = endpoint_of(self.inner, step)  # the step's own model when steps are routed (engine/routing.py)
         key = response_key(step, s.model, params.api_on(s.api), prompt, params, seed)
         hit = self.journal.get(key)
         if hit is not None:
@@ -303,7 +304,7 @@ class JournaledClient:
             stats.prompt_tokens -= earlier[1]
             stats.completion_tokens -= earlier[2]
             if self.budget is not None:
-                await self.budget.release(earlier[1], earlier[2])
+                await self.budget.release(earlier[1], earlier[2], earlier[0])
         return result
 
     async def aclose(self) -> None:

@@ -11,13 +11,14 @@ from typing import Literal
 
 from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams, StepPrices
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_THRESHOLD, FILTER_NAMES
 from selfinstruct.io.resources import default_seeds
 from selfinstruct.methods.base import Method
 from selfinstruct.methods.registry import METHODS, method_named
 from selfinstruct.pipeline.rounds import SCHEDULE
+from selfinstruct.pipeline.routes import check_priced, model_prices, resolve_routes, step_prices
 from selfinstruct.text import Language
 
 Classifier = Literal["llm", "rules"]
@@ -62,6 +63,11 @@ class GenerateSettings:
     decontaminate: tuple[Path, ...] = ()  # benchmark files: a candidate that reproduces an item is rejected
     pre_query_template: str | None = None  # magpie: the chat template up to the user's words
     rounds: int = 4  # evol-instruct: how many times an instruction may be evolved (WizardLM: 4)
+    # Steps sent to another model or endpoint (--step-model, --step-base-url; pipeline/routes.py), how each one's
+    # key was found (never the key), and prices per model (--model-price, with --batch's discount).
+    routes: dict[str, EndpointSettings] = field(default_factory=dict)
+    route_keys: dict[str, str] = field(default_factory=dict)
+    model_prices: dict[str, Prices] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.params:
@@ -72,6 +78,15 @@ class GenerateSettings:
     def method(self) -> Method:
         """The generation method `mode` names (checked against the registry when the settings are resolved)."""
         return method_named(self.mode)
+
+    def endpoint_of(self, step: str) -> EndpointSettings:
+        """The endpoint (and model) `step`'s requests go to."""
+        return self.routes.get(step, self.endpoint)
+
+    @property
+    def pricing(self) -> StepPrices:
+        """Each step at its model's prices (a one-model run: every step at `prices`)."""
+        return step_prices(self.endpoint, self.prices, self.routes, self.model_prices)
 
     def output_affecting(self) -> dict[str, object]:
         """Settings that change what is generated: a resumed run must use the same values."""
@@ -154,6 +169,10 @@ class GenerateOptions(EngineOptions):
         pre_query_template: magpie's query prompt, the model's chat template up to the user's words (default:
             the model's family, by its name).
         rounds: evol-instruct's rounds: how many times an instruction may be evolved (default 4).
+        step_model, step_base_url, step_api_key_env: "STEP=VALUE" each: a step's own model, endpoint, and the name
+            of the environment variable holding its key (pipeline/routes.py).
+        model_price: "MODEL=IN,OUT" each: a model's prices in USD per 1M tokens (--price-input/--price-output
+            price the main model).
     """
 
     seeds: str | Path | None = None
@@ -179,6 +198,10 @@ class GenerateOptions(EngineOptions):
     decontaminate: tuple[str | Path, ...] = ()
     pre_query_template: str | None = None
     rounds: int | None = None
+    step_model: tuple[str, ...] = ()
+    step_base_url: tuple[str, ...] = ()
+    step_api_key_env: tuple[str, ...] = ()
+    model_price: tuple[str, ...] = ()
 
 
 GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -246,22 +269,37 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a directory for the run")
     prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
+    endpoint = EndpointSettings(
+        base_url=base_url,
+        # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
+        api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
+        model=model,
+        api=api,
+        timeout=o.timeout,
+        max_retries=o.max_retries,
+        concurrency=concurrency,
+        rpm=o.rpm,
+        tpm=o.tpm,
+    )
+    routes = resolve_routes(steps=steps, main=endpoint, local=local, step_model=o.step_model,
+                            step_base_url=o.step_base_url, step_api_key_env=o.step_api_key_env)  # fmt: skip
+    if o.batch and routes.endpoints:
+        raise InputError(
+            "--batch sends one batch file to one endpoint and model; --step-model/--step-base-url send steps to "
+            "others: drop --batch or the per-step options"
+        )
+    factor = (0.5 if o.batch_discount is None else float(o.batch_discount)) if o.batch else 1.0
+    by_model = model_prices(o.model_price, factor)
+    # --model-price for the main model stands in for --price-input/--price-output (checked all the same).
+    prices = resolve_prices(dataclasses.replace(o, max_cost=None) if model in by_model else o)
+    prices = by_model.get(model, prices)
+    if o.max_cost is not None:
+        check_priced(step_prices(endpoint, prices, routes.endpoints, by_model), routes.endpoints)
     settings = GenerateSettings(
         seeds=seeds,
         out=out,
         n=o.n,
-        endpoint=EndpointSettings(
-            base_url=base_url,
-            # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
-            api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
-            model=model,
-            api=api,
-            timeout=o.timeout,
-            max_retries=o.max_retries,
-            concurrency=concurrency,
-            rpm=o.rpm,
-            tpm=o.tpm,
-        ),
+        endpoint=endpoint,
         mode=mode,
         language=language,
         prompts_dir=prompts_dir,
@@ -274,7 +312,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         params=_apply_step_overrides(with_reasoning_room(defaults, model, api), method, overrides),
         max_tokens_total=o.max_tokens_total,
         max_cost=o.max_cost,
-        prices=resolve_prices(o),
+        prices=prices,
         saturation_window=o.saturation_window,
         min_acceptance=o.min_acceptance,
         max_unusable=o.max_unusable,
@@ -288,6 +326,9 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         decontaminate=tuple(Path(p) for p in o.decontaminate),
         pre_query_template=o.pre_query_template,
         rounds=o.rounds or 4,
+        routes=routes.endpoints,
+        route_keys=routes.keys,
+        model_prices=by_model,
     )
     method.check_settings(settings)
     if settings.batch:
