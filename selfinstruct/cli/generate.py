@@ -297,14 +297,31 @@ def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
     total_prompt, total_completion = sum(plan.prompt_tokens.values()), sum(plan.completion_tokens.values())
     click.echo(f"  {'total':<14} {sum(plan.requests.values()):>9,} {total_prompt:>14,} {total_completion:>18,}")
     click.echo(f"  tokens: {plan.tokens:,} (about)")
-    if plan.cost is not None and plan.prices is not None:
+    if plan.routes:
+        _render_routes(plan, settings)
+    if plan.cost is not None and plan.routes:
+        click.echo(f"  cost: {usd(plan.cost)} (about), each step at its model's prices")
+    elif plan.cost is not None and plan.prices is not None:
         click.echo(
             f"  cost: {usd(plan.cost)} (about) at ${plan.prices.input:g} / ${plan.prices.output:g} per 1M "
             "prompt / completion tokens"
         )
+    elif plan.routes:
+        click.echo("  cost: give each step's model a price (--model-price MODEL=IN,OUT) for a dollar estimate")
     else:
         click.echo("  cost: give --price-input and --price-output (USD per 1M tokens) for a dollar estimate")
     click.echo(f"  assuming {plan.assumptions}")
+
+
+def _render_routes(plan: DryRun, settings: GenerateSettings) -> None:
+    """Per step: the model and endpoint its requests go to, and their cost at that model's prices."""
+    t = plan.target
+    rows = {step: plan.routes.get(step, (t.model, t.endpoint)) for step in plan.requests}
+    width = max(len("model"), *(len(model) for model, _ in rows.values()))
+    click.echo(f"  {'step':<14} {'model':<{width}} {'cost':>10}  endpoint")
+    for step, (model, endpoint) in rows.items():
+        cost = plan.step_cost(step)
+        click.echo(f"  {step:<14} {model:<{width}} {usd(cost) if cost is not None else '-':>10}  {endpoint}")
 
 
 def _render_generate_report(report: RunReport, settings: GenerateSettings) -> None:

@@ -181,6 +181,7 @@ async def _run(
                 prompts=prompts.fingerprint(),
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
                 **({"decontamination": describe(benchmarks, index)} if index is not None else {}),
+                **_prices(settings),
             )
             known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
 
@@ -240,6 +241,15 @@ async def _run(
             journal.close()
     finally:
         state.close()
+
+
+def _prices(settings: GenerateSettings) -> dict[str, Any]:
+    """run.json's `prices`: each step's model's prices in USD per 1M tokens (as this run gave them), for `stats`
+    and the dataset card's cost per step and model; none when no step has prices."""
+    pricing = settings.pricing
+    given = {step: pricing.of(step) for step in settings.params}
+    priced = {step: {"input": p.input, "output": p.output} for step, p in given.items() if p is not None}
+    return {"prices": priced} if priced else {}
 
 
 def _routes(settings: GenerateSettings) -> dict[str, Any]:

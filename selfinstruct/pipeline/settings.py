@@ -242,6 +242,10 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     _check_method_options(o, method)
     defaults = method.default_params(api, local=local)  # this method's steps only (see GenerateSettings.params)
     steps = tuple(defaults)
+    if local and o.step_base_url:  # a step sent to a server samples as on one
+        served = method.default_params(api, local=False)
+        given = {v.partition("=")[0].strip() for v in o.step_base_url}
+        defaults = {step: served[step] if step in given else p for step, p in defaults.items()}
     overrides: dict[str, dict[str, float]] = {
         "temperature": _step_values(o.temperature, "--temperature", steps),
         "top_p": _step_values(o.top_p, "--top-p", steps),

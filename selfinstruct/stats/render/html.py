@@ -95,9 +95,13 @@ def _run(stats: Stats) -> list[str]:
     out = []
     if stats.run.usage:
         keys = ("requests", "prompt_tokens", "completion_tokens", "retries")
-        rows = [[step, *(f"{u.get(k, 0):,}" for k in keys), f"{u['truncated']:,}" if "truncated" in u else "–"]
+        models, costs = stats.run.models, stats.run.costs
+        rows = [[step, models.get(step) or "–", *(f"{u.get(k, 0):,}" for k in keys),
+                 f"{u['truncated']:,}" if "truncated" in u else "–",
+                 *([f"${costs[step]:,.4f}" if step in costs else "–"] if costs else [])]
                 for step, u in sorted(stats.run.usage.items())]  # fmt: skip
-        headers = ["step", "requests", "prompt tokens", "completion tokens", "retries", "truncated"]
+        headers = ["step", "model", "requests", "prompt tokens", "completion tokens", "retries", "truncated"]
+        headers += ["cost"] if costs else []
         out.append(_section("run", "Usage", _table(headers, rows)))
     if stats.run.rejected_by_reason:
         body = [_table(["stage:reason", "count"], [[r, f"{n:,}"] for r, n in stats.run.rejected_by_reason.items()])]
