@@ -64,7 +64,7 @@ def resolve_routes(
     env = os.environ if environ is None else environ
     models = step_values(step_model, "--step-model", steps, "MODEL")
     urls = {
-        step: str(check_base_url(url, f"--step-base-url {step}=..."))
+        step: str(check_base_url(url, f"--step-base-url of step {step}:"))
         for step, url in step_values(step_base_url, "--step-base-url", steps, "URL").items()
     }
     key_vars = step_values(step_api_key_env, "--step-api-key-env", steps, "VARNAME")

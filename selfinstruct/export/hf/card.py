@@ -125,7 +125,10 @@ def _made(p: Provenance) -> str:
     if p.usage:
         out.append("\nRequests and tokens by step and model" + (", cost at each model's prices" if p.costs else "")
                    + ":\n\n")  # fmt: skip
-        cost = (lambda step: (_usd(p.costs.get(step)),)) if p.costs else (lambda step: ())
+
+        def cost(step: str) -> tuple[str, ...]:
+            return (_usd(p.costs.get(step)),) if p.costs else ()
+
         usage = [(s, p.models.get(s) or "not recorded", u.get("requests"), u.get("prompt_tokens"),
                   u.get("completion_tokens"), *cost(s)) for s, u in p.usage.items()]  # fmt: skip
         headers = ("step", "model", "requests", "prompt tokens", "completion tokens", *(("cost",) if p.costs else ()))

@@ -68,11 +68,16 @@ def _run(stats: Stats) -> list[str]:
     else:
         lines.append(f"  {'replies cut off (max_tokens)':<28} not recorded in run.json")
     if r.usage:
-        width = max(len("model"), *(len(m) for m in r.models.values()))
+        # The model column when run.json names the models (issue 23), the cost column when it has prices.
+        width = max(len("model"), *(len(m) for m in r.models.values())) if any(r.models.values()) else 0
+
+        def model(name: str) -> str:
+            return f"{name or '-':<{width}} " if width else ""
+
         cost = f" {'cost':>10}" if r.costs else ""
-        lines.append(f"  {'step':<14} {'model':<{width}} {'requests':>9} {'prompt tok':>12} {'completion tok':>15} "
+        lines.append(f"  {'step':<14} {model('model')}{'requests':>9} {'prompt tok':>12} {'completion tok':>15} "
                      f"{'retries':>8} {'truncated':>10}{cost}")  # fmt: skip
-        lines += [f"  {step:<14} {r.models.get(step) or '-':<{width}} {u.get('requests', 0):>9,} "
+        lines += [f"  {step:<14} {model(r.models.get(step, ''))}{u.get('requests', 0):>9,} "
                   f"{u.get('prompt_tokens', 0):>12,} {u.get('completion_tokens', 0):>15,} {u.get('retries', 0):>8,} "
                   f"{u.get('truncated', '-'):>10}" + (f" {_usd(r.costs.get(step)):>10}" if r.costs else "")
                   for step, u in sorted(r.usage.items())]  # fmt: skip
