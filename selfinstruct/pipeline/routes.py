@@ -31,20 +31,24 @@ class Routes:
     keys: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def step_values(values: tuple[str, ...], option: str, steps: tuple[str, ...], what: str) -> dict[str, str]:
-    """`STEP=VALUE` pairs, each STEP one of the run's method's `steps`, each at most once, VALUE not empty."""
+def step_values(
+    values: tuple[str, ...], option: str, steps: tuple[str, ...], what: str, noun: str = "step"
+) -> dict[str, str]:
+    """`STEP=VALUE` pairs, each STEP one of the run's method's `steps` (for respond: MODEL=VALUE, one of its
+    models: `noun` "model"), each at most once, VALUE not empty."""
     out: dict[str, str] = {}
     for given in values:
+        # A model name may hold '=' less often than a URL does: split at the first one.
         step, sep, value = given.partition("=")
         step, value = step.strip(), value.strip()
         if not sep:
-            raise InputError(f"{option} {given}: give STEP={what}, STEP one of {', '.join(steps)}")
+            raise InputError(f"{option} {given}: give {noun.upper()}={what}, {noun.upper()} one of {', '.join(steps)}")
         if step not in steps:
-            raise InputError(f"{option} {given}: unknown step {step!r}; use one of {', '.join(steps)}")
+            raise InputError(f"{option} {given}: unknown {noun} {step!r}; use one of {', '.join(steps)}")
         if not value:
             raise InputError(f"{option} {given}: give a {what} after '='")
         if step in out:
-            raise InputError(f"{option}: step {step} given twice ({out[step]}, {value}); give it once")
+            raise InputError(f"{option}: {noun} {step} given twice ({out[step]}, {value}); give it once")
         out[step] = value
     return out
 
@@ -61,34 +65,48 @@ def resolve_routes(
 ) -> Routes:
     """Each step given any --step-* option, as the endpoint its requests go to (the main endpoint's timeout,
     retries, concurrency and rate limits, each endpoint its own; see engine/routing.py)."""
-    env = os.environ if environ is None else environ
     models = step_values(step_model, "--step-model", steps, "MODEL")
-    urls = {
-        step: str(check_base_url(url, f"--step-base-url of step {step}:"))
-        for step, url in step_values(step_base_url, "--step-base-url", steps, "URL").items()
-    }
+    urls = step_values(step_base_url, "--step-base-url", steps, "URL")
     key_vars = step_values(step_api_key_env, "--step-api-key-env", steps, "VARNAME")
-    routes = Routes()
-    for step in sorted({*models, *urls, *key_vars}, key=steps.index):
-        if local and step not in urls:
+    for step in sorted({*models, *key_vars} - set(urls), key=steps.index):
+        if local:
             raise InputError(
                 f"--step-model/--step-api-key-env {step}=...: the embedded model is one model on its own server; "
                 f"give the step a server with --step-base-url {step}=URL"
             )
-        url = urls.get(step, main.base_url)
+    return route_endpoints(steps, main, models, urls, key_vars, flag="--step", environ=environ, local=local)
+
+
+def route_endpoints(
+    names: tuple[str, ...],
+    main: EndpointSettings,
+    models: Mapping[str, str],
+    urls: Mapping[str, str],
+    key_vars: Mapping[str, str],
+    *,
+    flag: str,
+    local: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Routes:
+    """The endpoint of each name (a step; for respond, a model) given a model, URL or key variable, by the key
+    rule of the module docstring; `flag` is the options' prefix ("--step", "--model") for the messages."""
+    env = os.environ if environ is None else environ
+    routes = Routes()
+    for name in sorted({*models, *urls, *key_vars}, key=names.index):
+        url = str(check_base_url(urls[name], f"{flag}-base-url of {name}:")) if name in urls else main.base_url
         other = local or url != main.base_url
-        var = key_vars.get(step)
+        var = key_vars.get(name)
         if var is not None and not env.get(var):
-            raise InputError(f"--step-api-key-env {step}={var}: the environment variable {var} is not set")
+            raise InputError(f"{flag}-api-key-env {name}={var}: the environment variable {var} is not set")
         if var is not None:
             key, how = env[var], f"env:{var}"
         elif other:
             key, how = KEYLESS_PLACEHOLDER, NO_KEY
         else:
             key, how = main.api_key, MAIN_KEY
-        model = models.get(step, "" if other else main.model)
-        routes.endpoints[step] = dataclasses.replace(main, base_url=url, api_key=key, model=model)
-        routes.keys[step] = how
+        model = models.get(name, "" if other else main.model)
+        routes.endpoints[name] = dataclasses.replace(main, base_url=url, api_key=key, model=model)
+        routes.keys[name] = how
     return routes
 
 

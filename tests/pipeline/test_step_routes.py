@@ -193,7 +193,7 @@ def test_kill_9_then_resume_repays_nothing_and_is_byte_identical(
         (["--step-model", "answer=big"], {}, "--step-model answer=big: unknown step 'answer'; use one of"),
         (["--step-model", "instances="], {}, "--step-model instances=: give a MODEL after '='"),
         (["--step-model", "big"], {}, "--step-model big: give STEP=MODEL, STEP one of instructions, classify"),
-        (["--step-base-url", "instances=localhost:8000"], {}, "instances: localhost:8000: not an http(s) URL"),
+        (["--step-base-url", "instances=localhost:8000"], {}, "of instances: localhost:8000: not an http(s) URL"),
         (["--step-api-key-env", "instances=NOPE_KEY"], {}, "the environment variable NOPE_KEY is not set"),
         (["--step-model", "classify=a", "--step-model", "classify=b"], {}, "step classify given twice"),
         (["--model-price", "big=1"], {}, "--model-price big=1: give MODEL=INPUT,OUTPUT"),
