@@ -313,7 +313,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         machine_demos=method.machine_demos,
         new_per_request=method.new_per_request,
         threshold=o.threshold,
-        params=_apply_step_overrides(with_reasoning_room(defaults, model, api), method, overrides),
+        params=_apply_step_overrides(_reasoning_room(defaults, model, routes.endpoints, api), method, overrides),
         max_tokens_total=o.max_tokens_total,
         max_cost=o.max_cost,
         prices=prices,
@@ -338,6 +338,17 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     if settings.batch:
         _check_one_api(method, api, local=local)
     return settings
+
+
+def _reasoning_room(
+    params: dict[str, StepParams], model: str, routes: dict[str, EndpointSettings], api: Api
+) -> dict[str, StepParams]:
+    """Room for an OpenAI reasoning model's thinking in the max_tokens of each step it runs (a step's own model
+    with --step-model, else --model)."""
+    out: dict[str, StepParams] = {}
+    for step, p in params.items():
+        out |= with_reasoning_room({step: p}, routes[step].model if step in routes else model, api)
+    return out
 
 
 def _check_one_api(method: Method, api: Api, *, local: bool) -> None:

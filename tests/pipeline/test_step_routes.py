@@ -246,3 +246,18 @@ def test_dry_run_shows_each_step_s_model_endpoint_and_cost(
     cost = next(line for line in stdout.splitlines() if line.startswith("  cost:"))
     assert "each step at its model's prices" in cost and abs(float(cost.split("$")[1].split()[0]) - total) < 2e-4
     assert not server.requests and not strong.requests
+
+
+def test_a_reasoning_model_gets_room_for_its_thinking_in_the_steps_it_runs(tmp_path: Path) -> None:
+    from selfinstruct.engine.reasoning import REASONING_ROOM
+    from selfinstruct.pipeline.settings import GenerateOptions, resolve_generate_settings
+
+    def max_tokens(**options: object) -> dict[str, int]:
+        o = GenerateOptions(out=tmp_path / "run", api_key="sk-x", **options)  # type: ignore[arg-type]
+        return {step: p.max_tokens for step, p in resolve_generate_settings(o).params.items()}
+
+    plain = max_tokens(model="gpt-4o-mini")
+    routed = max_tokens(model="gpt-4o-mini", step_model=("instances=o3-mini",))
+    assert routed == plain | {"instances": plain["instances"] + REASONING_ROOM}
+    away = max_tokens(model="o3-mini", step_model=("classify=gpt-4o-mini",))
+    assert away == {step: n + (REASONING_ROOM if step != "classify" else 0) for step, n in plain.items()}
