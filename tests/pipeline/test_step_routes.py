@@ -261,3 +261,12 @@ def test_a_reasoning_model_gets_room_for_its_thinking_in_the_steps_it_runs(tmp_p
     assert routed == plain | {"instances": plain["instances"] + REASONING_ROOM}
     away = max_tokens(model="o3-mini", step_model=("classify=gpt-4o-mini",))
     assert away == {step: n + (REASONING_ROOM if step != "classify" else 0) for step, n in plain.items()}
+
+
+def test_a_step_url_s_credentials_are_never_shown(tmp_path: Path, server: FakeOpenAIServer, run: Run) -> None:
+    """The dry run (and run.json, through the same EndpointSettings.where) shows a step's URL without its key."""
+    url = "http://127.0.0.1:9/v1?api-key=sk-query-SECRET-42"
+    args = ["--step-base-url", f"instances={url}", "--step-model", "instances=big"]
+    code, stdout, stderr = run(server, tmp_path / "plan", "-n", "3", "--dry-run", *args)
+    assert code == 0 and "http://127.0.0.1:9/v1?api-key=[redacted]" in stdout, stderr
+    assert "SECRET" not in stdout + stderr and not (tmp_path / "plan").exists()
