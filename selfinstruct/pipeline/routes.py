@@ -15,8 +15,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from selfinstruct.engine.endpoint import check_base_url
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, EndpointSettings, Prices, StepPrices
+from selfinstruct.engine.endpoint import check_base_url, resolve_prices, with_reasoning_room
+from selfinstruct.engine.options import EngineOptions
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams, StepPrices
 from selfinstruct.errors import InputError
 
 MAIN_KEY = "main"  # how run.json names a step's key: the main key, none, or "env:VAR"
@@ -29,6 +30,54 @@ class Routes:
 
     endpoints: dict[str, EndpointSettings] = dataclasses.field(default_factory=dict)
     keys: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Routing(Routes):
+    """generate's routes with the prices: the main model's, and each model's (--model-price)."""
+
+    prices: Prices | None = None
+    model_prices: dict[str, Prices] = dataclasses.field(default_factory=dict)
+
+
+def resolve_routing(
+    o: EngineOptions,
+    *,
+    steps: tuple[str, ...],
+    main: EndpointSettings,
+    local: bool,
+    step_model: tuple[str, ...],
+    step_base_url: tuple[str, ...],
+    step_api_key_env: tuple[str, ...],
+    model_price: tuple[str, ...],
+) -> Routing:
+    """generate's per-step options and prices, checked together: --batch takes no routes, and under --max-cost
+    every step's model has a price (--model-price for the main model stands in for --price-input/-output)."""
+    routes = resolve_routes(steps=steps, main=main, local=local, step_model=step_model, step_base_url=step_base_url,
+                            step_api_key_env=step_api_key_env)  # fmt: skip
+    if o.batch and routes.endpoints:
+        raise InputError(
+            "--batch sends one batch file to one endpoint and model; --step-model/--step-base-url send steps to "
+            "others: drop --batch or the per-step options"
+        )
+    factor = (0.5 if o.batch_discount is None else float(o.batch_discount)) if o.batch else 1.0
+    by_model = model_prices(model_price, factor)
+    prices = resolve_prices(dataclasses.replace(o, max_cost=None) if main.model in by_model else o)
+    prices = by_model.get(main.model, prices)
+    if o.max_cost is not None:
+        check_priced(step_prices(main, prices, routes.endpoints, by_model), routes.endpoints)
+    return Routing(routes.endpoints, routes.keys, prices, by_model)
+
+
+def reasoning_room(
+    params: dict[str, StepParams], model: str, routes: Mapping[str, EndpointSettings], api: Api
+) -> dict[str, StepParams]:
+    """Room for an OpenAI reasoning model's thinking in the max_tokens of each step it runs (a step's own model
+    with --step-model, else --model)."""
+    out: dict[str, StepParams] = {}
+    for step, p in params.items():
+        out |= with_reasoning_room({step: p}, routes[step].model if step in routes else model, api)
+    return out
 
 
 def step_values(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
 from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams, StepPrices
 from selfinstruct.errors import InputError
@@ -18,7 +18,7 @@ from selfinstruct.io.resources import default_seeds
 from selfinstruct.methods.base import Method
 from selfinstruct.methods.registry import METHODS, method_named
 from selfinstruct.pipeline.rounds import SCHEDULE
-from selfinstruct.pipeline.routes import check_priced, model_prices, resolve_routes, step_prices
+from selfinstruct.pipeline.routes import reasoning_room, resolve_routing, step_prices
 from selfinstruct.text import Language
 
 Classifier = Literal["llm", "rules"]
@@ -244,7 +244,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     steps = tuple(defaults)
     if local and o.step_base_url:  # a step sent to a server samples as on one
         served = method.default_params(api, local=False)
-        given = {v.partition("=")[0].strip() for v in o.step_base_url}
+        given = {value.partition("=")[0].strip() for value in o.step_base_url}
         defaults = {step: served[step] if step in given else p for step, p in defaults.items()}
     overrides: dict[str, dict[str, float]] = {
         "temperature": _step_values(o.temperature, "--temperature", steps),
@@ -285,20 +285,9 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         rpm=o.rpm,
         tpm=o.tpm,
     )
-    routes = resolve_routes(steps=steps, main=endpoint, local=local, step_model=o.step_model,
-                            step_base_url=o.step_base_url, step_api_key_env=o.step_api_key_env)  # fmt: skip
-    if o.batch and routes.endpoints:
-        raise InputError(
-            "--batch sends one batch file to one endpoint and model; --step-model/--step-base-url send steps to "
-            "others: drop --batch or the per-step options"
-        )
-    factor = (0.5 if o.batch_discount is None else float(o.batch_discount)) if o.batch else 1.0
-    by_model = model_prices(o.model_price, factor)
-    # --model-price for the main model stands in for --price-input/--price-output (checked all the same).
-    prices = resolve_prices(dataclasses.replace(o, max_cost=None) if model in by_model else o)
-    prices = by_model.get(model, prices)
-    if o.max_cost is not None:
-        check_priced(step_prices(endpoint, prices, routes.endpoints, by_model), routes.endpoints)
+    routing = resolve_routing(o, steps=steps, main=endpoint, local=local, step_model=o.step_model,
+                              step_base_url=o.step_base_url, step_api_key_env=o.step_api_key_env,
+                              model_price=o.model_price)  # fmt: skip
     settings = GenerateSettings(
         seeds=seeds,
         out=out,
@@ -313,10 +302,10 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         machine_demos=method.machine_demos,
         new_per_request=method.new_per_request,
         threshold=o.threshold,
-        params=_apply_step_overrides(_reasoning_room(defaults, model, routes.endpoints, api), method, overrides),
+        params=_apply_step_overrides(reasoning_room(defaults, model, routing.endpoints, api), method, overrides),
         max_tokens_total=o.max_tokens_total,
         max_cost=o.max_cost,
-        prices=prices,
+        prices=routing.prices,
         saturation_window=o.saturation_window,
         min_acceptance=o.min_acceptance,
         max_unusable=o.max_unusable,
@@ -330,25 +319,14 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         decontaminate=tuple(Path(p) for p in o.decontaminate),
         pre_query_template=o.pre_query_template,
         rounds=o.rounds or 4,
-        routes=routes.endpoints,
-        route_keys=routes.keys,
-        model_prices=by_model,
+        routes=routing.endpoints,
+        route_keys=routing.keys,
+        model_prices=routing.model_prices,
     )
     method.check_settings(settings)
     if settings.batch:
         _check_one_api(method, api, local=local)
     return settings
-
-
-def _reasoning_room(
-    params: dict[str, StepParams], model: str, routes: dict[str, EndpointSettings], api: Api
-) -> dict[str, StepParams]:
-    """Room for an OpenAI reasoning model's thinking in the max_tokens of each step it runs (a step's own model
-    with --step-model, else --model)."""
-    out: dict[str, StepParams] = {}
-    for step, p in params.items():
-        out |= with_reasoning_room({step: p}, routes[step].model if step in routes else model, api)
-    return out
 
 
 def _check_one_api(method: Method, api: Api, *, local: bool) -> None:
