@@ -13,6 +13,7 @@ from selfinstruct.cli.app import cli
 from selfinstruct.export.hf.card import CardInput, render_card
 from selfinstruct.export.hf.provenance import gather
 from selfinstruct.stats.compute import compute_stats
+from selfinstruct.stats.render.html import render_html
 from selfinstruct.stats.render.text import render_text
 from tests.servers import Responder, StartServer
 
@@ -52,6 +53,9 @@ def test_stats_lists_usage_and_cost_per_step_and_model(routed: Path) -> None:
     for step, (model, cost) in expected.items():
         assert lines[step][1] == model and lines[step][-1] == f"${cost:,.4f}"
     assert json.loads(json.dumps(s.to_dict()))["run"]["models"]["instances"] == "strong-model"
+    page = render_html(s)
+    assert "<th>model</th>" in page and "<th>cost</th>" in page and "strong-model" in page
+    assert f"${expected['instances'][1]:,.4f}" in page
 
 
 def test_the_card_lists_usage_and_cost_per_step_and_model(routed: Path) -> None:
