@@ -270,3 +270,19 @@ def test_a_step_url_s_credentials_are_never_shown(tmp_path: Path, server: FakeOp
     code, stdout, stderr = run(server, tmp_path / "plan", "-n", "3", "--dry-run", *args)
     assert code == 0 and "http://127.0.0.1:9/v1?api-key=[redacted]" in stdout, stderr
     assert "SECRET" not in stdout + stderr and not (tmp_path / "plan").exists()
+
+
+def test_model_price_of_the_main_model_stands_in_for_price_input_and_output(tmp_path: Path) -> None:
+    from selfinstruct.engine.types import Prices
+    from selfinstruct.pipeline.settings import GenerateOptions, resolve_generate_settings
+
+    def resolved(**options: object) -> tuple[Prices | None, Prices | None]:
+        o = GenerateOptions(out=tmp_path / "run", api_key="sk-x", model="gpt-4o-mini", **options)  # type: ignore[arg-type]
+        s = resolve_generate_settings(o)
+        return s.prices, s.pricing.of("instances")
+
+    assert resolved(max_cost=1.0, model_price=("gpt-4o-mini=0.15,0.6",)) == (Prices(0.15, 0.6), Prices(0.15, 0.6))
+    both = resolved(model_price=("gpt-4o-mini=0.15,0.6", "gpt-4o=2.5,10"), step_model=("instances=gpt-4o",))
+    assert both == (Prices(0.15, 0.6), Prices(2.5, 10.0))
+    batch = resolved(batch=True, model_price=("gpt-4o-mini=0.2,0.8",))  # --batch's discount on every model's prices
+    assert batch == (Prices(0.1, 0.4), Prices(0.1, 0.4))
