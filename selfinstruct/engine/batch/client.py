@@ -44,7 +44,7 @@ LEDGER = "batches.jsonl"
 def custom_id(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> str:
     """The same request always gets the same id, and a different request a different one."""
     body = request_body(settings, prompt, params, seed)
-    text = json.dumps([request_path(settings), body], sort_keys=True, ensure_ascii=False)
+    text = json.dumps([request_path(settings, params), body], sort_keys=True, ensure_ascii=False)
     return "r" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -67,6 +67,7 @@ class BatchLedger:
         self.files: dict[str, list[str]] = {}  # file id -> custom_ids
         self.batch_of: dict[str, str] = {}  # file id -> batch id
         self.steps: dict[str, dict[str, int]] = {}  # file id -> requests per pipeline step, for progress lines
+        self.paths: dict[str, str] = {}  # file id -> the endpoint path of its lines (absent: the endpoint's API)
         if path.exists():
             self._read()
 
@@ -82,6 +83,8 @@ class BatchLedger:
                 else:
                     self.files[str(record["file"])] = [str(c) for c in record["custom_ids"]]
                     self.steps[str(record["file"])] = {str(k): int(v) for k, v in record.get("steps", {}).items()}
+                    if "path" in record:
+                        self.paths[str(record["file"])] = str(record["path"])
             except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
                 if all(not rest.strip() for rest in lines[number:]):
                     # Torn by a kill during the append: what it recorded is done again (an upload, or the lookup
@@ -102,8 +105,14 @@ class BatchLedger:
         finally:
             os.close(fd)
 
-    def add_file(self, file_id: str, ids: list[str], steps: dict[str, int] | None = None) -> None:
-        self._append({"file": file_id, "custom_ids": ids, "steps": steps or {}})
+    def add_file(
+        self, file_id: str, ids: list[str], steps: dict[str, int] | None = None, path: str | None = None
+    ) -> None:
+        record: dict[str, Any] = {"file": file_id, "custom_ids": ids, "steps": steps or {}}
+        if path is not None:
+            record["path"] = path
+            self.paths[file_id] = path
+        self._append(record)
         self.files[file_id] = ids
         self.steps[file_id] = steps or {}
 
@@ -261,14 +270,16 @@ class BatchingClient:
             self._timer = loop.call_later(self.gather_seconds, self._flush)
 
     def _flush(self) -> None:
+        """Send what was gathered: one batch per endpoint path, since a batch names one (Magpie's queries go to
+        /v1/completions and its answers to /v1/chat/completions; gathered together, they become two batches)."""
         self._timer = None
-        if not self._queue:
-            return
-        batch = list(self._queue.values())
-        self._queue.clear()
-        for p in batch:
+        by_path: dict[str, list[_Pending]] = {}
+        for p in self._queue.values():
+            by_path.setdefault(request_path(self.settings, p.request.params), []).append(p)
             self._inflight[p.request.custom_id] = p
-        self._spawn(self._submit(batch))
+        self._queue.clear()
+        for path, batch in by_path.items():
+            self._spawn(self._submit(batch, path))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -291,11 +302,11 @@ class BatchingClient:
         self._queue.clear()
         self._inflight.clear()
 
-    async def _submit(self, batch: list[_Pending]) -> None:
+    async def _submit(self, batch: list[_Pending], path: str) -> None:
         file_id = await self._client.upload([p.request for p in batch])
         self._uploaded.add(file_id)
         steps = Counter(p.step for p in batch)
-        self.ledger.add_file(file_id, [p.request.custom_id for p in batch], dict(sorted(steps.items())))
+        self.ledger.add_file(file_id, [p.request.custom_id for p in batch], dict(sorted(steps.items())), path)
         if self._journal is not None:
             # Each line charged its reservation before its batch is created (in _collect). After the file line:
             # a kill between the two leaves a file whose batch is created only by a run that asks for its lines
@@ -309,7 +320,8 @@ class BatchingClient:
     async def _batch_of(self, file_id: str) -> str:
         """The batch made of this request file: recorded, found on the endpoint, or created now."""
         if file_id not in self.ledger.batch_of:
-            status = await self._client.create(file_id, maybe_exists=file_id not in self._uploaded)
+            path = self.ledger.paths.get(file_id)
+            status = await self._client.create(file_id, path=path, maybe_exists=file_id not in self._uploaded)
             self.ledger.add_batch(file_id, status.id)
             log.info("batch %s submitted: %d requests", status.id, len(self.ledger.files[file_id]))
             self._show(status, file_id)
@@ -331,7 +343,7 @@ class BatchingClient:
     async def _results(self, file_id: str) -> BatchResults:
         batch_id = await self._batch_of(file_id)
         final = await self._client.wait(batch_id, lambda status: self._show(status, file_id))
-        return await self._client.results(final, self.ledger.files[file_id])
+        return await self._client.results(final, self.ledger.files[file_id], self.ledger.paths.get(file_id))
 
     async def _collect(self, file_id: str) -> None:
         """Wait for the file's batch (once, however many ask), then answer or resend each request still waiting."""
