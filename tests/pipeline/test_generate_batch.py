@@ -234,3 +234,46 @@ def test_magpie_kill_9_while_batches_are_in_flight_then_resume(
     assert batches.created[: len(in_flight)] == in_flight
     assert json.loads((out / "run.json").read_text())["batches"] == batches.created
     assert {batches.batches[b].endpoint for b in in_flight} == {"/v1/completions", "/v1/chat/completions"}
+
+
+def test_a_resume_that_asks_less_still_collects_and_charges_the_batches_paid_for(
+    tmp_path: Path,
+    fake_batches: Callable[..., FakeBatches],
+    scripted_server: StartServer,
+    _argv: Callable[..., list[str]],
+    _run: Callable[..., tuple[int, str]],
+) -> None:
+    """Killed with batches in flight, then resumed with a budget that lets it ask nothing: the batches, finished
+    since, were paid, so the resume journals their replies and charges what the server billed (not their
+    reservations); the full run after it answers those requests from the journal and submits nothing twice."""
+    batches = fake_batches(step_seconds=0.4)
+    env = {**os.environ, **{k: v for k, v in ENV.items() if v is not None}}
+    env.pop("OPENAI_BASE_URL", None)
+    with scripted_server(api_key=KEY, routes=batches) as server:
+        code, stderr = _run(tmp_path / "reference", server.url, 20)
+        assert code == 0, stderr
+        server.reset()
+        out = tmp_path / "killed"
+        cmd = [sys.executable, "-m", "selfinstruct", *_argv(out, server.url, 20, "--batch")]
+        proc = subprocess.Popen(cmd, env=env)
+        deadline = time.monotonic() + 60
+        while len(batches.created) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        batches.finish(server)  # a day later
+        served = server.served_tokens
+        code, stderr = _run(out, server.url, 20, "--batch", "--max-tokens-total", "1")
+        assert code == 3, stderr  # the cap allows no request
+        assert "collected" in stderr and "no request of this run took" in stderr
+        usage = json.loads((out / "run.json").read_text())["usage"]
+        assert sum(s["prompt_tokens"] + s["completion_tokens"] for s in usage.values()) == served
+        assert sum(s["unanswered"] for s in usage.values()) == 0
+        collected = sum(s["requests"] for s in usage.values())
+        code, stderr = _run(out, server.url, 20, "--batch")
+        assert code == 0, stderr
+    assert (out / "tasks.jsonl").read_bytes() == (tmp_path / "reference" / "tasks.jsonl").read_bytes()
+    assert set(batches.submissions.values()) == {1}, "a request was submitted twice"
+    run = json.loads((out / "run.json").read_text())
+    assert sum(s["requests"] for s in run["replayed"].values()) >= collected > 0
+    assert sum(s["prompt_tokens"] + s["completion_tokens"] for s in run["usage"].values()) == server.served_tokens

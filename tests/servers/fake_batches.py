@@ -26,6 +26,7 @@ import email.policy
 import hashlib
 import itertools
 import json
+import math
 import threading
 import time
 from collections import Counter
@@ -220,6 +221,14 @@ class FakeBatches:
         if batch.step == len(_LIFE) - 1 or (batch.ending == "expired" and batch.step == 2):
             self._run(fake, batch)
             batch.step = len(_LIFE) - 1
+
+    def finish(self, fake: FakeOpenAIServer) -> None:
+        """Run every batch to its end now, as if its window had passed: a test's "the next day"."""
+        with self._lock:
+            for batch in self.batches.values():
+                while self._status(batch) not in ("completed", "failed", "expired", "cancelled"):
+                    batch.last_step_at = -math.inf
+                    self._advance(fake, batch)
 
     def _status(self, batch: _Batch) -> str:
         if batch.step < len(_LIFE) - 1:
