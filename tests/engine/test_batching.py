@@ -13,6 +13,7 @@ import pytest
 from selfinstruct.engine.batch.api import BatchRequest
 from selfinstruct.engine.batch.client import BatchingClient, custom_id
 from selfinstruct.engine.batch.ledger import LEDGER, BatchLedger
+from selfinstruct.engine.budget import Budget
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -291,3 +292,40 @@ def test_lines_nobody_took_are_journaled_and_charged_by_the_sweep(
     journal.close()
     assert (cut.text, cut.finish_reason) == ("half a sent", "length")  # the caller sees the cut, as ever
     assert replayed.replayed.step("answer").requests == 1 and len(batches.created) == 1
+
+
+def test_the_sweep_corrects_the_counts_of_requests_given_up_in_the_same_run(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> None:
+    """A request given up on while its batch runs (the target reached) is charged its reservation at once, in the
+    run's usage and budget; when the batch has finished by the end of the run, the sweep replaces that by what the
+    reply reports, and a line that failed unbilled by nothing."""
+    batches = fake_batches(step_seconds=600)
+    batches.line_error = (500, None, "injected")
+    with fake_openai(_answer, routes=batches) as server:
+        journal = ResponseJournal(tmp_path / JOURNAL)
+        budget = Budget(max_tokens=100_000)
+        client = _client(server, tmp_path, journal=journal, usage=journal.spend, budget=budget)
+
+        async def run() -> None:
+            try:
+                tasks = [asyncio.ensure_future(client.complete("answer", f"q{i}", PARAMS, seed=i)) for i in range(6)]
+                while not client.ledger.batch_of:
+                    await asyncio.sleep(0.01)
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                given_up = client.usage.step("answer")
+                assert given_up.unanswered == 6 and budget.used_tokens == given_up.prompt_tokens + 6 * 64
+                batches.fail_rate = 0.5
+                batches.finish(server)
+                await client.sweep()
+            finally:
+                await client.aclose()
+                journal.close()
+
+        asyncio.run(run())
+        failed = sum(b.failed for b in batches.batches.values())
+    stats = client.usage.step("answer")
+    assert 0 < failed < 6 and stats.unanswered == 0 and stats.requests == 6 - failed
+    assert stats.prompt_tokens + stats.completion_tokens == budget.used_tokens == server.served_tokens
