@@ -327,19 +327,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         model_prices=routing.model_prices,
     )
     method.check_settings(settings)
-    if settings.batch:
-        _check_one_api(method, api, local=local)
     return settings
-
-
-def _check_one_api(method: Method, api: Api, *, local: bool) -> None:
-    """A batch file holds requests to one endpoint path: every step of the method must use --api's."""
-    for step, params in method.default_params(api, local=local).items():
-        if params.api_on(api) != api:
-            raise InputError(
-                f"--batch: the {step} step of --method {method.name} goes over the {params.api} API, the others "
-                f"over --api {api}; a batch file holds one of them"
-            )
 
 
 def _check_method_options(o: GenerateOptions, method: Method) -> None:
