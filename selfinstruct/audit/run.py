@@ -12,11 +12,10 @@ resumes without asking anything again.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from selfinstruct.audit.journal import RAW_LIMIT, AuditJournal, JudgeIdentity, Key, instance_hash, instruction_hash
 from selfinstruct.audit.prompt import TEMPLATES, render_audit
@@ -25,9 +24,8 @@ from selfinstruct.audit.summary import summarize, write_summary
 from selfinstruct.audit.verdicts import read_verdict
 from selfinstruct.engine import aio
 from selfinstruct.engine.client import engine_counters, with_served_model
-from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import ItemBudget, journaled_client, opening_budget, run_items
+from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, opening_budget, run_items
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -48,10 +46,11 @@ EMBEDDED_NOTE = (
 )
 
 
-class Judge(Protocol):
-    """What the audit needs of an engine: LLMClient, or a journal wrapper with the same `complete`."""
+def _unreadable(reply: Completion) -> str:
+    return read_verdict(reply.text, reply.finish_reason).why
 
-    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
+
+Judge = Asker  # what the audit needs of an engine: LLMClient, or a journal wrapper with the same `complete`
 
 
 @dataclass(frozen=True)
@@ -113,38 +112,23 @@ def plan_audit(settings: AuditSettings) -> Plan:
 
 
 async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
-    """The journal line of one instance: its verdict, or why the judge's replies (two at most) were unreadable."""
-    prompt_tokens = completion_tokens = 0
-    reply = Completion("", "empty", 0, 0)
-    why = ""
-    attempts = 0
-    verdict = None
-    for attempt in range(ATTEMPTS):
-        attempts = attempt + 1
-        try:
-            request_seed = derive_seed(seed, STEP, item.task.id, item.instance, attempt)
-            # The retry samples (seeded): at temperature 0 another seed would only buy the same reply again.
-            sampling = params if attempt == 0 else dataclasses.replace(params, temperature=RETRY_TEMPERATURE)
-            reply = await client.complete(STEP, item.prompt, sampling, seed=request_seed)
-        except ContextLengthError:
-            why = "prompt longer than the judge's context"
-            break
-        prompt_tokens += reply.prompt_tokens
-        completion_tokens += reply.completion_tokens
-        reading = read_verdict(reply.text, reply.finish_reason)
-        verdict, why = reading.verdict, reading.why
-        if verdict is not None:
-            break
+    """The journal line of one instance: its verdict, or why the judge's replies (two at most) were unreadable.
+    Asked as prefer asks (engine.jobs.ask_until_read): the retry samples at RETRY_TEMPERATURE with the next
+    seed, since at temperature 0 another seed would only buy the same reply again."""
+    seeds = [derive_seed(seed, STEP, item.task.id, item.instance, attempt) for attempt in range(ATTEMPTS)]
+    asked = await ask_until_read(client, STEP, item.prompt, params, seeds, _unreadable, RETRY_TEMPERATURE)
+    reply = asked.reply
+    verdict = None if asked.why else read_verdict(reply.text, reply.finish_reason).verdict
     record: dict[str, Any] = {"task_id": item.task.id, "instruction_sha256": item.sha, "instance": item.instance,
                               "instance_sha256": item.instance_sha}  # fmt: skip
     if verdict is not None:
         record |= {"status": "judged", "answers": verdict.answers, "score": verdict.score, "reason": verdict.reason}
     else:
-        record |= {"status": "unreadable", "why": why}
+        record |= {"status": "unreadable", "why": asked.why}
     return record | {
-        "attempts": attempts,
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
+        "attempts": asked.attempts,
+        "prompt_tokens": asked.prompt_tokens,
+        "completion_tokens": asked.completion_tokens,
         "raw": reply.text[:RAW_LIMIT],
     }
 
