@@ -27,7 +27,6 @@ from selfinstruct.engine.jobs import (
     ReplayOnly,
     ask_until_read,
     journaled_client,
-    opening_budget,
     run_items,
 )
 from selfinstruct.engine.journal import ResponseJournal
@@ -194,15 +193,15 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         except NotJournaled:
             continue
     replayed = len(results)
-    spending = opening_budget(ledger, settings.max_tokens_total, settings.max_cost, settings.prices)
+    spending = settings.spending.budget(ledger)
     spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
     budget = ItemBudget(spending, attempts=len(items[0].seeds) if items else 1)
-    client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.path(BATCHES) if settings.batch
-                              else None, batch_poll=settings.batch_poll, notice=notice)  # fmt: skip
+    client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.path(BATCHES) if settings.spending.batch
+                              else None, batch_poll=settings.spending.batch_poll, notice=notice)  # fmt: skip
 
     def report() -> None:
         if progress is not None:
-            counters = engine_counters(client, settings.prices)
+            counters = engine_counters(client, settings.spending.prices)
             counters["unreadable"] = sum(1 for r in results.values() if r["status"] != "judged")
             progress(len(results), counters)
 
@@ -214,7 +213,7 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
     report()
     try:
         if todo:
-            width = len(todo) if settings.batch else settings.endpoint.concurrency
+            width = len(todo) if settings.spending.batch else settings.endpoint.concurrency
             await run_items(todo, width, budget, lambda i: (items[i].prompt, settings.params.max_tokens), ask, report)
     finally:
         await client.aclose()
@@ -228,7 +227,7 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         asked=len(results) - replayed,
         replayed=replayed,
         tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.prices is not None else None,
+        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
         budget=budget.describe() if budget.reached else "",
     )
 
@@ -252,5 +251,7 @@ def prefer(
     def judge_notice(message: str) -> None:  # the endpoint's notices name generate's options
         notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
 
-    with endpoint_for(settings.endpoint, judge_notice, local=settings.local, local_model=settings.local_model) as ep:
+    with endpoint_for(
+        settings.endpoint, judge_notice, local=settings.local, local_model=settings.spending.local_model
+    ) as ep:
         return aio.run(_run(settings, ep, questions, items, template_sha, progress, notice))
