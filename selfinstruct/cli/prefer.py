@@ -25,10 +25,12 @@ from selfinstruct.cli.common import (
     notice,
     verbosity_options,
 )
+from selfinstruct.cli.estimates import render_job_dry_run
 from selfinstruct.cli.progress import ProgressView
 from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
 from selfinstruct.errors import SelfInstructError
+from selfinstruct.pipeline.prefer.dry_run import dry_run_prefer
 from selfinstruct.pipeline.prefer.run import PreferReport, prefer
 from selfinstruct.pipeline.prefer.settings import ALL, RUBRICS, PreferOptions, PreferSettings, resolve_prefer_settings
 
@@ -72,6 +74,9 @@ from selfinstruct.pipeline.prefer.settings import ALL, RUBRICS, PreferOptions, P
     help="Send the judge requests through the Batch API; re-running the command waits for the batches in flight.",
 )
 @batch_poll_option
+@click.option(
+    "--dry-run", is_flag=True, help="Print one prompt per template and the requests, tokens, cost; call no model."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @verbosity_options
 def prefer_cmd(**opts: Any) -> None:
@@ -88,7 +93,8 @@ def prefer_cmd(**opts: Any) -> None:
     then chosen against the worst (--pairs best-worst) or against each answer at least --margin below it
     (best-each). Writes judgments.jsonl, preferences.jsonl and prefer.json into the run directory; `export
     --format dpo` turns them into TRL's preference format. A reply that cannot be read is asked once more,
-    then counted as unreadable. Resumable after a crash or kill -9, as audit.
+    then counted as unreadable. Resumable after a crash or kill -9, as audit. --dry-run prints one rendered
+    judge prompt per template and the requests, tokens and cost, and sends nothing.
 
     Exit codes: 0 done, 1 endpoint error, 2 bad input, 3 a cap reached first, 5 judge unusable (no verdict
     readable, or position-biased), 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
@@ -103,6 +109,9 @@ def prefer_cmd(**opts: Any) -> None:
     log_to_stderr(opts["verbose"])
     try:
         settings = resolve_prefer_settings(cli_options(PreferOptions, opts))
+        if settings.dry_run:
+            render_job_dry_run(dry_run_prefer(settings), batch=settings.spending.batch, unit="verdicts")
+            return
         view = ProgressView(0, command="prefer", unit="verdict", quiet=opts["quiet"])
         try:
             with signals_interrupt():

@@ -32,7 +32,6 @@ _BY_FORMAT = {"chat": ("respond", "respond_noinput"), "alpaca": ("respond_alpaca
 KNOWN = (*TEMPLATE_NAMES, *AUDIT_TEMPLATES, *TEMPLATES)
 
 
-
 @dataclass(frozen=True)
 class Question:
     """One instruction with its input, as the models are asked it."""
