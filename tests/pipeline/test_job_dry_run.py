@@ -81,6 +81,10 @@ def test_respond_dry_run_leaves_out_what_is_journaled_and_changes_nothing(
     planned = len(questions_of(make_answer_pool(tmp_path / "copy.jsonl", 12))) * 2
     assert 0 < answered < planned and figures(stdout)["requests"] == planned - answered
     assert f"({planned} responses, {answered} already in the journal)" in stdout
+    other_seed = (*args[:4], "--seed", "5", *args[6:])
+    code, _, stderr = respond_cli(server, tmp_path / "run", out, *other_seed, "--dry-run")
+    assert code == 2 and "seed=4" in stderr  # as the run itself refuses to resume with other settings
+    assert tree(out) == before and len(server.requests) == asked
 
 
 def test_respond_dry_run_of_the_embedded_model_starts_nothing(tmp_path: Path, respond_cli: Any) -> None:
@@ -124,6 +128,8 @@ def test_prefer_dry_run_after_judging_has_nothing_left_to_ask(answers: Path, pre
     responses = sum(len(rs) for rs in answered_by_question(answers).values())
     assert code == 0 and figures(stdout)["requests"] == 0
     assert f"({responses} verdicts, {responses} already in the journal)" in stdout
+    code, _, stderr = prefer_cli(answers, "--rubric", "all", "--dry-run")
+    assert code == 2 and "rubric='overall'" in stderr  # as the run itself refuses to resume with other settings
 
 
 def test_the_library_returns_the_estimate(answers: Path, answers_server: FakeOpenAIServer) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from selfinstruct.engine.journal import journaled_keys, response_key
 from selfinstruct.pipeline.job_estimate import PROMPT_TOKENS, JobDryRun, embedded_name, estimate_job
-from selfinstruct.pipeline.prefer.plan import ATTEMPTS, group, load_templates, plan_items
+from selfinstruct.pipeline.prefer.plan import ATTEMPTS, group, load_templates, plan_items, template_sha256
+from selfinstruct.pipeline.prefer.run import check_resume, run_identity
 from selfinstruct.pipeline.prefer.settings import LEDGER, STEP, PreferSettings
 from selfinstruct.pipeline.respond.output import read_answers
 
@@ -24,9 +25,12 @@ def dry_run_prefer(settings: PreferSettings) -> JobDryRun:
     """One rendered judge prompt per template in use (each rubric, or the pairwise one), the requests, their
     tokens and cost; verdicts already journaled in the run directory are left out."""
     questions = group(read_answers(settings.run_dir))
-    items = plan_items(settings, questions, load_templates(settings))
+    prompts = load_templates(settings)
+    items = plan_items(settings, questions, prompts)
     model, api, params = settings.endpoint.model, settings.endpoint.api, settings.params
     named = bool(model) and not settings.local
+    if named:  # judged before with other settings: refused now, as the run itself would refuse it
+        check_resume(settings, run_identity(settings, model, template_sha256(settings, prompts)))
     journaled = journaled_keys(settings.path(LEDGER)) if named else frozenset()
     to_send = [i.prompt for i in items if response_key(STEP, model, api, i.prompt, params, i.seeds[0]) not in journaled]
     shown: dict[str, str] = {}

@@ -174,7 +174,14 @@ def _write(settings: PreferSettings, judgments: list[dict[str, Any]], pairs: lis
         fh.write("\n")
 
 
-def _check_resume(settings: PreferSettings, identity: dict[str, Any]) -> None:
+def run_identity(settings: PreferSettings, judge: str, template_sha: str) -> dict[str, Any]:
+    """What makes two prefer runs the same judging: a directory is resumed only with these unchanged."""
+    return {"mode": settings.mode, "rubric": rubric_of(settings),
+            "scale": settings.scale if settings.mode == "score" else None, "judge_model": judge,
+            "seed": settings.seed, "template_sha256": template_sha}  # fmt: skip
+
+
+def check_resume(settings: PreferSettings, identity: dict[str, Any]) -> None:
     try:
         earlier = json.loads(settings.path(SUMMARY).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -191,10 +198,8 @@ def _check_resume(settings: PreferSettings, identity: dict[str, Any]) -> None:
 async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: list[Question], items: list[Item],
                template_sha: str, progress: Progress | None, notice: Notice) -> PreferReport:  # fmt: skip
     endpoint = await with_served_model(endpoint, "--judge-model")
-    identity = {"mode": settings.mode, "rubric": rubric_of(settings),
-                "scale": settings.scale if settings.mode == "score" else None, "judge_model": endpoint.model,
-                "seed": settings.seed, "template_sha256": template_sha}  # fmt: skip
-    _check_resume(settings, identity)
+    identity = run_identity(settings, endpoint.model, template_sha)
+    check_resume(settings, identity)
     ledger = ResponseJournal(settings.path(LEDGER))
     if ledger.repair is not None:
         notice(ledger.repair.message())

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from selfinstruct.engine.journal import journaled_keys, response_key
 from selfinstruct.pipeline.job_estimate import PROMPT_TOKENS, JobDryRun, embedded_name, estimate_job
-from selfinstruct.pipeline.respond.plan import load_templates, plan_items, questions, read_source
-from selfinstruct.pipeline.respond.run import EMBEDDED_NOTE
-from selfinstruct.pipeline.respond.settings import STEP, RespondSettings
+from selfinstruct.pipeline.respond.plan import load_templates, plan_items, questions, read_source, template_sha256
+from selfinstruct.pipeline.respond.run import EMBEDDED_NOTE, check_resume
+from selfinstruct.pipeline.respond.settings import STEP, RespondSettings, identity
 
 # Tokens of a typical answer: GPT-4's answers to Alpaca's instructions (Alpaca-GPT4) run about this long.
 COMPLETION_ESTIMATE = 250
@@ -26,10 +26,13 @@ def dry_run_respond(settings: RespondSettings) -> JobDryRun:
     """One rendered prompt per template in use (an instruction with an input, and without), the requests of
     every model and sample, their tokens and cost; replies already journaled in --out are left out."""
     tasks = read_source(settings)
-    qs = questions(tasks, load_templates(settings), settings.prompt_format)
+    prompts = load_templates(settings)
+    qs = questions(tasks, prompts, settings.prompt_format)
     items = plan_items(settings, qs, settings.models)
     params, api = settings.params, settings.endpoint.api
     named = all(settings.models) and not settings.local
+    if named:  # answered before with other settings: refused now, as the run itself would refuse it
+        check_resume(settings, identity(settings, settings.models, template_sha256(prompts)))
     journaled = journaled_keys(settings.ledger) if named else frozenset()
     system = f"{params.system}\n" if params.system else ""  # the system message goes with every request
     to_send = [system + i.question.prompt for i in items

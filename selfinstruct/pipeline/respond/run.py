@@ -69,7 +69,7 @@ async def _endpoints(settings: RespondSettings, endpoint: EndpointSettings) -> d
     return out
 
 
-def _check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
+def check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
     state = read_state(settings.out)
     if state is None:
         return
@@ -88,7 +88,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
     endpoints = await _endpoints(settings, endpoint)
     models = tuple(endpoints)
     ident = identity(settings, models, template_sha256(prompts))
-    _check_resume(settings, ident)
+    check_resume(settings, ident)
     settings.out.mkdir(parents=True, exist_ok=True)
     items = plan_items(settings, qs, models)
     params = settings.params
