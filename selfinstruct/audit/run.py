@@ -25,7 +25,7 @@ from selfinstruct.audit.verdicts import read_verdict
 from selfinstruct.engine import aio
 from selfinstruct.engine.client import engine_counters, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, opening_budget, run_items
+from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, run_items
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -183,11 +183,12 @@ async def _run(
         journal.check_tasks({i.task.id: i.sha for i in plan.items}, {i.key: i.instance_sha for i in plan.items})
         todo = [item for item in plan.items if item.key not in journal.entries]
         ledger = await _ledger(settings, journal)
-        spending = opening_budget(ledger, settings.max_tokens_total, settings.max_cost, settings.prices)
+        spending = settings.spending.budget(ledger)
         spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
         budget = ItemBudget(spending, attempts=ATTEMPTS)
-        client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.batch_ledger if settings.batch
-                                  else None, batch_poll=settings.batch_poll, notice=notice)  # fmt: skip
+        job = settings.spending
+        client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.batch_ledger if job.batch else None,
+                                  batch_poll=job.batch_poll, notice=notice)  # fmt: skip
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
 
@@ -196,7 +197,7 @@ async def _run(
             if record is not None:
                 tally[record.get("status")] += 1
             if progress is not None:
-                counters = engine_counters(client, settings.prices) | {"unreadable": tally["unreadable"]}
+                counters = engine_counters(client, settings.spending.prices) | {"unreadable": tally["unreadable"]}
                 progress(tally.total(), counters)
 
         report()
@@ -208,7 +209,7 @@ async def _run(
                     journal.append(record)
                     report(record)
 
-                width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes them all
+                width = len(todo) if job.batch else settings.endpoint.concurrency  # a batch takes them all
                 await run_items(todo, width, budget, lambda i: (i.prompt, settings.params.max_tokens), ask, report)
         finally:
             await client.aclose()
@@ -226,7 +227,7 @@ async def _run(
         asked=sum(1 for i in todo if i.key in journal.entries),
         already=len(plan.items) - len(todo),
         tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.prices is not None else None,
+        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
         budget=budget.describe() if budget.reached else "",
     )
 
@@ -251,6 +252,6 @@ def audit(
         notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
 
     with endpoint_for(
-        settings.endpoint, judge_notice, local=settings.local, local_model=settings.local_model
+        settings.endpoint, judge_notice, local=settings.local, local_model=settings.spending.local_model
     ) as endpoint:
         return aio.run(_run(settings, endpoint, plan, progress, notice))
