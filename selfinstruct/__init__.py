@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         export_pool,
         filter_file,
         generate,
+        method_options,
         prefer_answers,
         respond_pool,
         validate_seeds,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from selfinstruct.audit.settings import AuditOptions
     from selfinstruct.engine.options import EngineOptions
     from selfinstruct.errors import InputError, SelfInstructError
+    from selfinstruct.methods.options import MethodOption
     from selfinstruct.pipeline.decontaminate import DecontaminateSettings
     from selfinstruct.pipeline.filter_settings import FilterSettings
     from selfinstruct.pipeline.prefer.settings import PreferOptions
@@ -41,6 +43,7 @@ _LAZY = {
         (
             "generate",
             "estimate",
+            "method_options",
             "audit_pool",
             "estimate_audit",
             "estimate_respond",
@@ -62,6 +65,7 @@ _LAZY = {
     "EngineOptions": "selfinstruct.engine.options",
     "FilterSettings": "selfinstruct.pipeline.filter_settings",
     "DecontaminateSettings": "selfinstruct.pipeline.decontaminate",
+    "MethodOption": "selfinstruct.methods.options",
     "InputError": "selfinstruct.errors",
     "SelfInstructError": "selfinstruct.errors",
 }
@@ -72,6 +76,7 @@ __all__ = [
     "FilterSettings",
     "GenerateOptions",
     "InputError",
+    "MethodOption",
     "PreferOptions",
     "RespondOptions",
     "SelfInstructError",
@@ -86,6 +91,7 @@ __all__ = [
     "export_pool",
     "filter_file",
     "generate",
+    "method_options",
     "prefer_answers",
     "respond_pool",
     "validate_seeds",

@@ -161,6 +161,11 @@ class Budget:
                 self._ratio[step] = max(seen, self._ratio.get(step, 0.0)) if step in self._ratio else seen
             self._changed.notify_all()
 
+    async def recharge(self, before: tuple[int, int], after: tuple[int, int]) -> None:
+        """A charge counted in `used_*` as (prompt, completion) `before` turned out to be `after` (a batch line
+        collected after its attempt was given up on: its reservation, then what its reply reports)."""
+        await self.release(before[0] - after[0], before[1] - after[1])  # (prices are linear in tokens)
+
     async def release(self, prompt_tokens: int, completion_tokens: int) -> None:
         """Take back a charge counted in `used_*` that turned out smaller (settled by another charge)."""
         async with self._changed:
@@ -183,6 +188,19 @@ def describe_caps(max_tokens: int | None, used_tokens: int, max_cost: float | No
     return " and ".join(caps)
 
 
+@dataclass(frozen=True)
+class LineCharge:
+    """The charge of one line of a batch: its ledger id, step and reservation, and the journal key (and seed) its
+    reply goes under, so that whichever process collects the line can journal it even if nothing asks for it."""
+
+    charge: str
+    step: str
+    prompt_tokens: int
+    completion_tokens: int
+    key: str = ""
+    seed: int | None = None
+
+
 class Ledger(Protocol):
     """Where attempts are written down before they are sent (the response journal): spend a kill cannot forget."""
 
@@ -194,8 +212,18 @@ class Ledger(Protocol):
         """The attempt was refused before anything was generated: it costs nothing."""
         ...
 
-    async def sent_many(self, charges: list[tuple[str, str, int, int]]) -> None:
-        """Record attempts (charge id, step, prompt and completion tokens reserved) sent together (a batch)."""
+    async def sent_many(self, charges: list[LineCharge]) -> None:
+        """Record attempts sent together (the lines of a batch), each with the key its reply is journaled under."""
+        ...
+
+    def open_line(self, charge: str) -> LineCharge | None:
+        """The batch line of that charge while nothing has settled it (no reply journaled, not refused)."""
+        ...
+
+    async def collected(self, charge: str, result: Completion | None) -> LineCharge | None:
+        """Settle an open batch line that no request of this process took: its reply journaled under the line's
+        key (None: it failed unbilled, and costs nothing). Returns the line, whose reservation the caller's counts
+        hold, or None when nothing was settled (unknown, already settled, or its key answered by another line)."""
         ...
 
 

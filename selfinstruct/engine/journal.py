@@ -18,6 +18,11 @@ charges it its reservation; its reply's line (which names the charge) replaces t
 charged, a `refused` line (4xx, 429: nothing generated) by nothing, and an attempt with neither (a timeout, a
 5xx, a kill while in flight) keeps its reservation, since the server may have billed it. The spend of a run
 directory is the sum over the journal; run.json only caches it.
+
+The `sent` line of a batch line also names the key its reply goes under (`for`): a batch finished after the
+request that asked for it was given up on (a kill, a resume with a smaller -n or budget, a target reached)
+is still collected and journaled under that key, charged what it reports (`collected`), and a later run that
+asks the same question gets it from here.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import hashlib
 import json
@@ -33,8 +39,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from selfinstruct.engine.budget import LineCharge
 from selfinstruct.engine.client import Completer
-from selfinstruct.engine.types import Completion, StepParams, Usage
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.io.pool import Repair, open_locked
 from selfinstruct.io.records import is_count
 
@@ -64,6 +71,11 @@ def response_key(step: str, model: str, api: str, prompt: str, params: StepParam
     return hashlib.sha256(json.dumps(question, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def key_of(settings: EndpointSettings, step: str, prompt: str, params: StepParams, seed: int | None) -> str:
+    """The key of a request to that endpoint (its model, and the step's API on it)."""
+    return response_key(step, settings.model, params.api_on(settings.api), prompt, params, seed)
+
+
 @functools.lru_cache(maxsize=64)
 def _params(params: StepParams) -> dict[str, Any]:
     """A step's parameters as its keys hold them, made once per parameter set (asdict took half a key's CPU);
@@ -86,6 +98,7 @@ class ResponseJournal:
         self.skipped = 0
         self.spend = Usage()  # what the journal says the run directory spent (see the module docstring)
         self.unanswered: dict[str, tuple[str, int, int]] = {}  # charges open on load -> (step, tokens reserved)
+        self._lines: dict[str, LineCharge] = {}  # open batch lines (charge id -> the line), loaded or sent since
         self._charges = 0
         self._sync = _GroupSync(self._fd)
         self._prefix = os.urandom(4).hex()  # charge ids unique across the processes that share the journal
@@ -117,10 +130,16 @@ class ResponseJournal:
                     closed.add(str(record.get("charge", "")))
                 elif "sent" in record:
                     sent[record["sent"]] = (record["step"], record["prompt_tokens"], record["completion_tokens"])
+                    if isinstance(record.get("for"), str):  # a batch line, and the key of its reply
+                        seed = record.get("seed") if isinstance(record.get("seed"), int) else None
+                        self._lines[record["sent"]] = LineCharge(record["sent"], *sent[record["sent"]],
+                                                                 record["for"], seed)  # fmt: skip
                 elif record["refused"] in sent:
                     closed.add(record["refused"])
                     self.spend.step(sent[record["refused"]][0]).retries += 1
                 offset += len(line)
+        for charge in closed:
+            self._lines.pop(charge, None)
         for charge, (step, prompt_tokens, completion_tokens) in sent.items():
             if charge not in closed:
                 self.unanswered[charge] = (step, prompt_tokens, completion_tokens)
@@ -151,6 +170,7 @@ class ResponseJournal:
             record["stop_reason"] = completion.stop_reason
         if completion.charge:
             record["charge"] = completion.charge
+            self._lines.pop(completion.charge, None)
         if not completion.reported:
             record["no_usage"] = True
         self._offsets[key] = await self._write(record, sync=sync)
@@ -167,16 +187,46 @@ class ResponseJournal:
         await self._write(record | {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens})
         return charge
 
-    async def sent_many(self, charges: list[tuple[str, str, int, int]]) -> None:
-        """The ledger lines of the lines of a batch, on disk before the batch is created (budget.Ledger)."""
-        for charge, step, prompt_tokens, completion_tokens in charges:
-            record = {"sent": charge, "step": step, "prompt_tokens": prompt_tokens}
-            await self._write(record | {"completion_tokens": completion_tokens}, sync=False)
+    async def sent_many(self, charges: list[LineCharge]) -> None:
+        """The ledger lines of the lines of a batch, on disk before the batch is created (budget.Ledger), each
+        naming the key its reply goes under (`for`), so that any later process can journal that reply."""
+        for line in charges:
+            record: dict[str, Any] = {"sent": line.charge, "step": line.step, "prompt_tokens": line.prompt_tokens}
+            record["completion_tokens"] = line.completion_tokens
+            if line.key:
+                record |= {"for": line.key, "seed": line.seed}
+                self._lines[line.charge] = line
+            await self._write(record, sync=False)
         await self.flush()
+
+    def open_line(self, charge: str) -> LineCharge | None:
+        """The batch line of that charge while no reply or refusal has settled it (budget.Ledger)."""
+        return self._lines.get(charge)
+
+    async def collected(self, charge: str, result: Completion | None) -> LineCharge | None:
+        """Settle a batch line nobody in this process asked for (budget.Ledger): its reply journaled under the
+        key its `sent` line named (unlabelled: no request took it), or with None a refusal (failed in its
+        batch, unbilled). A key already answered by another line is left alone (the charge stays open: an
+        over-count, never a second answer to one question)."""
+        line = self._lines.get(charge)
+        if line is None or (result is not None and line.key in self._offsets):
+            return None
+        del self._lines[charge]
+        self.unanswered.pop(charge, None)  # settled here, not by JournaledClient
+        if result is None:
+            await self._write({"refused": charge}, sync=False)
+            return line
+        token = _LABEL.set(None)
+        try:
+            await self.append(line.key, line.step, line.seed, dataclasses.replace(result, charge=charge), sync=False)
+        finally:
+            _LABEL.reset(token)
+        return line
 
     async def refused(self, charge: str) -> None:
         """The attempt was refused (nothing generated): its reservation is not spent. Not fsync'd: a line lost in
         a crash only over-counts."""
+        self._lines.pop(charge, None)
         await self._write({"refused": charge}, sync=False)
 
     async def _write(self, record: dict[str, Any], *, sync: bool = True) -> tuple[int, int]:
@@ -296,8 +346,7 @@ class JournaledClient:
         return self.inner.waiting
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
-        s = self.inner.settings
-        key = response_key(step, s.model, params.api_on(s.api), prompt, params, seed)
+        key = key_of(self.inner.settings, step, prompt, params, seed)
         hit = self.journal.get(key)
         if hit is not None:
             stats = self.replayed.step(step)

@@ -15,7 +15,8 @@ from typing import Any
 from selfinstruct.audit.prompt import TEMPLATES as AUDIT_TEMPLATES
 from selfinstruct.engine import aio
 from selfinstruct.engine.aio import all_or_first_error
-from selfinstruct.engine.batch.client import LEDGER, BatchingClient
+from selfinstruct.engine.batch.client import BatchingClient
+from selfinstruct.engine.batch.ledger import LEDGER
 from selfinstruct.engine.budget import Budget, BudgetExhausted
 from selfinstruct.engine.client import Completer, LLMClient, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
@@ -159,6 +160,8 @@ async def _run(
             notice(journal.repair.message())
         usage = spent(journal, Usage.from_dict(state.run.get("usage", {})))
         paid = _client(settings, endpoint, usage, notice, journal)
+        if isinstance(paid, BatchingClient):  # lines of finished batches no run took: journaled and charged now
+            await paid.sweep()
         # Replies are not fsync'd one by one: the next ledger line's fsync or the flush before a commit covers them.
         client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})), sync=False)
         baseline = usage.spend()
@@ -204,6 +207,10 @@ async def _run(
                 drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
                 with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
                     report = await loop.run()
+                if isinstance(paid, BatchingClient):  # what this run gave up on, in batches finished since
+                    await paid.sweep()
+                    total = client.usage.spend()
+                    report = dataclasses.replace(report, run=total - baseline, total=total)
             except BaseException as exc:  # a fatal error, Ctrl-C or a signal: run.json says so, usage up to date
                 if isinstance(exc, ClassificationSeedsError) and fresh:
                     # Nothing generated: a run.json would tie the corrected command to the refused settings (the
@@ -222,7 +229,7 @@ async def _run(
                     **batches(),
                 )
                 raise
-            state.save(replayed=client.replayed.to_dict(), **batches())
+            state.save(replayed=client.replayed.to_dict(), usage=client.usage.to_dict(), **batches())
             return report
         finally:
             await client.aclose()

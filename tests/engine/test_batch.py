@@ -91,6 +91,41 @@ def test_completions_api_batches(fake: tuple[FakeOpenAIServer, FakeBatches]) -> 
     assert server.requests[0].path == "/v1/completions"
 
 
+def test_a_step_with_its_own_api_gets_a_batch_of_its_own(fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    """A batch names one endpoint: a step's own API (Magpie's chat answers on a completions endpoint) sends its
+    lines to that path, the batch is made for it and its replies are read in its shape; mixing is refused."""
+    server, batches = fake
+    settings = _settings(server, api="completions")
+    chat = dataclasses.replace(PARAMS, api="chat")
+    answers = [BatchRequest(f"a{i}", f"q {i}", chat, seed=i) for i in range(2)]
+    lines = [json.loads(line) for line in request_file(settings, answers).decode().splitlines()]
+    assert {line["url"] for line in lines} == {"/v1/chat/completions"} and "messages" in lines[0]["body"]
+    with pytest.raises(ValueError, match="one endpoint path"):
+        request_file(settings, [*answers, *_requests(1)])
+    _, final, results = _run(settings, answers)
+    assert final.status == "completed" and results.completions["a1"].text == "answer to q 1"
+    assert batches.batches[final.id].endpoint == "/v1/chat/completions"
+    assert [r.path for r in server.requests] == ["/v1/chat/completions"] * 2
+
+
+def test_the_fake_fails_a_batch_whose_lines_go_elsewhere(fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    """What makes the test above mean something: OpenAI fails such a batch in validation, and so does the fake."""
+    server, _ = fake
+    settings = _settings(server, api="completions")
+
+    async def go() -> BatchStatus:
+        client = BatchClient(settings, poll_seconds=0.01, max_poll_seconds=0.02)
+        try:
+            file_id = await client.upload(_requests(2))
+            return await client.wait((await client.create(file_id, path="/v1/chat/completions")).id)
+        finally:
+            await client.aclose()
+
+    final = asyncio.run(go())
+    assert final.status == "failed" and "does not match the batch's endpoint" in final.errors
+    assert server.requests == []
+
+
 def test_failed_lines_are_failures_with_the_reason(fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
     server, batches = fake
     batches.fail_rate = 0.3

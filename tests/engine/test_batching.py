@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from selfinstruct.engine.batch.api import BatchRequest
-from selfinstruct.engine.batch.client import LEDGER, BatchingClient, BatchLedger, custom_id
+from selfinstruct.engine.batch.client import BatchingClient, custom_id
+from selfinstruct.engine.batch.ledger import LEDGER, BatchLedger
+from selfinstruct.engine.budget import Budget
 from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import EndpointError, InputError
 from tests.servers import FakeBatches, FakeOpenAIServer, Reply, Request, StartServer
@@ -208,3 +213,119 @@ def test_a_batch_created_but_not_recorded_is_found_not_created_again(
     answers = asyncio.run(_ask_all(again, ["a"]))
     assert answers[0].text == "answer to a"
     assert len(batches.created) == 1 and again.batch_ids == batches.created
+
+
+def _garbling(server: FakeOpenAIServer) -> None:
+    """Lines asking about "garbled" are answered 200 with a body that is no completion (billed, unreadable)."""
+    original = server.answer_body
+
+    def answer_body(path: str, body: dict[str, Any]) -> Any:
+        return {"choices": "nonsense"} if "garbled" in json.dumps(body) else original(path, body)
+
+    server.answer_body = answer_body  # type: ignore[method-assign]
+
+
+def test_lines_nobody_took_are_journaled_and_charged_by_the_sweep(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> None:
+    """The resume gap: a batch submitted before a kill whose lines the next run does not ask again was paid, but
+    its replies were never read, so they stayed charged their reservation and a later request could not find them
+    in the journal. The sweep journals them under their keys and charges what they report; a line that came back
+    unreadable keeps its reservation and gives nothing to replay."""
+    batches = fake_batches(step_seconds=600)  # in flight until the test finishes it
+    prompts = ["p0", "p1", "cut here", "garbled"]
+
+    def answer(request: Request) -> Reply:
+        if "cut" in request.prompt:
+            return Reply(text="half a sent", finish_reason="length")
+        return Reply(text=f"answer to {request.prompt}")
+
+    def open_client(shown: list[str] | None = None) -> tuple[ResponseJournal, BatchingClient]:
+        journal = ResponseJournal(tmp_path / JOURNAL)
+        client = _client(
+            server, tmp_path, journal=journal, usage=journal.spend, on_status=None if shown is None else shown.append
+        )
+        return journal, client
+
+    async def give_up_after_submit(client: BatchingClient) -> None:
+        """A run that asked, then was killed (or stopped) while its batch was in flight."""
+        tasks = [asyncio.ensure_future(client.complete("answer", p, PARAMS, seed=i)) for i, p in enumerate(prompts)]
+        while not client.ledger.batch_of:
+            await asyncio.sleep(0.01)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.aclose()
+
+    async def sweep(client: BatchingClient) -> None:
+        try:
+            await client.sweep()
+        finally:
+            await client.aclose()
+
+    with fake_openai(answer, routes=batches) as server:
+        _garbling(server)
+        journal, client = open_client()
+        asyncio.run(give_up_after_submit(client))
+        journal.close()
+        shown: list[str] = []
+        journal, client = open_client(shown)  # the next run, while the batch still runs: nothing to settle yet
+        assert journal.spend.step("answer").unanswered == 4
+        asyncio.run(sweep(client))
+        journal.close()
+        assert "4 paid batch line(s)" in " ".join(shown) and batches.created[0] in " ".join(shown)
+        batches.finish(server)  # a day later
+        shown.clear()
+        journal, client = open_client(shown)
+        asyncio.run(sweep(client))
+        journal.close()
+        assert "collected 3 batch line(s)" in " ".join(shown)
+        served = server.served_tokens
+    journal = ResponseJournal(tmp_path / JOURNAL)  # what the run directory spent, read afresh
+    stats = journal.spend.step("answer")
+    garbled = journal.unanswered.popitem()[1]  # the unreadable line: still its reservation
+    assert journal.unanswered == {} and stats.unanswered == 1 and stats.requests == 3 and len(journal) == 3
+    # the three replies charged what the server metered for them (the garbled body bypasses its meter)
+    assert stats.prompt_tokens + stats.completion_tokens - garbled[1] - garbled[2] == served
+    replayed = JournaledClient(_client(server, tmp_path, journal=journal), journal)
+    cut = asyncio.run(replayed.complete("answer", "cut here", PARAMS, seed=2))  # served from the journal
+    journal.close()
+    assert (cut.text, cut.finish_reason) == ("half a sent", "length")  # the caller sees the cut, as ever
+    assert replayed.replayed.step("answer").requests == 1 and len(batches.created) == 1
+
+
+def test_the_sweep_corrects_the_counts_of_requests_given_up_in_the_same_run(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> None:
+    """A request given up on while its batch runs (the target reached) is charged its reservation at once, in the
+    run's usage and budget; when the batch has finished by the end of the run, the sweep replaces that by what the
+    reply reports, and a line that failed unbilled by nothing."""
+    batches = fake_batches(step_seconds=600)
+    batches.line_error = (500, None, "injected")
+    with fake_openai(_answer, routes=batches) as server:
+        journal = ResponseJournal(tmp_path / JOURNAL)
+        budget = Budget(max_tokens=100_000)
+        client = _client(server, tmp_path, journal=journal, usage=journal.spend, budget=budget)
+
+        async def run() -> None:
+            try:
+                tasks = [asyncio.ensure_future(client.complete("answer", f"q{i}", PARAMS, seed=i)) for i in range(6)]
+                while not client.ledger.batch_of:
+                    await asyncio.sleep(0.01)
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                given_up = client.usage.step("answer")
+                assert given_up.unanswered == 6 and budget.used_tokens == given_up.prompt_tokens + 6 * 64
+                batches.fail_rate = 0.5
+                batches.finish(server)
+                await client.sweep()
+            finally:
+                await client.aclose()
+                journal.close()
+
+        asyncio.run(run())
+        failed = sum(b.failed for b in batches.batches.values())
+    stats = client.usage.step("answer")
+    assert 0 < failed < 6 and stats.unanswered == 0 and stats.requests == 6 - failed
+    assert stats.prompt_tokens + stats.completion_tokens == budget.used_tokens == server.served_tokens

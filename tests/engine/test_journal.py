@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from selfinstruct.engine.budget import LineCharge
 from selfinstruct.engine.client import LLMClient
 from selfinstruct.engine.journal import JournaledClient, ResponseJournal, label, response_key
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -65,6 +66,52 @@ def test_append_then_reopen_replays(tmp_path: Path) -> None:
     first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     assert first["step"] == "classify" and first["request"] == 3 and first["candidate"] == 1  # for humans
     again.close()
+
+
+def test_a_batch_line_is_settled_once_under_its_own_key(tmp_path: Path) -> None:
+    """`collected` journals a batch line's reply under the key its `sent` line named, in any later process; it
+    never overwrites an answered key nor settles a line twice, and a line sent before lines named their key (or
+    by the online client) is not a batch line it can settle."""
+    path = tmp_path / "responses.jsonl"
+    lines = [
+        LineCharge(f"f/{c}", "answer", 10, 64, response_key("answer", "m", "chat", c, PARAMS, 1), 1) for c in "abc"
+    ]
+
+    async def first() -> None:
+        journal = ResponseJournal(path)
+        await journal.sent_many(lines)
+        await journal.sent("answer", 10, 64)  # an online attempt: not a batch line
+        journal.close()
+
+    asyncio.run(first())
+    with path.open("a") as fh:  # written before `sent` lines named their key
+        fh.write(json.dumps({"sent": "old/x", "step": "answer", "prompt_tokens": 10, "completion_tokens": 64}) + "\n")
+
+    async def second() -> list[LineCharge | None]:
+        journal = ResponseJournal(path)
+        try:
+            assert journal.open_line("old/x") is None and journal.open_line("f/a") == lines[0]
+            await journal.append(lines[1].key, "answer", 1, Completion("asked", "stop", 3, 4, charge="g/b"))
+            return [
+                await journal.collected("f/a", Completion("reply a", "length", 5, 64)),
+                await journal.collected("f/a", Completion("again", "stop", 1, 1)),  # settled already
+                await journal.collected("f/b", Completion("reply b", "stop", 5, 6)),  # its key answered by g/b
+                await journal.collected("f/c", None),  # failed in its batch, unbilled
+            ]
+        finally:
+            journal.close()
+
+    settled = asyncio.run(second())
+    assert settled == [lines[0], None, None, lines[2]]
+    journal = ResponseJournal(path)
+    try:
+        hit = journal.get(lines[0].key)
+        assert hit is not None and (hit.text, hit.finish_reason, hit.prompt_tokens) == ("reply a", "length", 5)
+        assert journal.get(lines[2].key) is None and journal.open_line("f/b") == lines[1]
+        # f/b, old/x and the online attempt keep their reservations
+        assert {"f/b", "old/x"} <= set(journal.unanswered) and len(journal.unanswered) == 3
+    finally:
+        journal.close()
 
 
 def test_torn_last_line_is_cut_and_other_bad_lines_are_skipped(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -144,10 +146,19 @@ def test_kill_9_then_resume_is_byte_identical(
 
 
 def test_resume_with_other_rounds_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """--rounds changes what is generated: run.json records it (a recorded method option) and a resume must
+    give the same; left out, the default (4) is another value, refused as for any other option."""
     out = tmp_path / "run"
     assert run(server, out, "-n", "3", "--rounds", "2")[0] == 0
-    code, _, stderr = run(server, out, "-n", "6", "--rounds", "3")
-    assert code == 2 and "method_facts.rounds=2, not 3" in stderr
+    settings = json.loads((out / "run.json").read_text())["settings"]
+    assert settings["method_options"] == {"rounds": 2} and "method_facts" not in settings
+    for other in (["--rounds", "3"], []):
+        code, _, stderr = run(server, out, "-n", "6", *other)
+        shown = other[1] if other else "4"
+        assert code == 2 and f"method_options.rounds=2, not {shown}" in stderr and "Traceback" not in stderr
+    code, _, stderr = run(server, out, "-n", "6", "--rounds", "2")
+    assert code == 0, stderr
+    assert len(records(out / "tasks.jsonl")) == 6
 
 
 REFUSAL = "I'm sorry, but I can't help with rewriting that."
@@ -261,6 +272,74 @@ def test_stats_show_the_tree_and_export_reads_the_pool(
     assert result.exit_code == 0, result.stderr
     rows = json.loads(exported.read_text())
     assert len(rows) == 12 and all(r["input"] == "" and r["output"] for r in rows)
+
+
+class _Sections(HTMLParser):
+    """The text of each `<section id=...>` of a page, and the rows of its tables: what a reader sees, no screenshot."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: dict[str, str] = {}
+        self.tables: dict[str, list[list[list[str]]]] = {}
+        self._section: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section":
+            self._section = dict(attrs).get("id") or ""
+            self.text[self._section], self.tables[self._section] = "", []
+        elif self._section is not None and tag == "table":
+            self.tables[self._section].append([])
+        elif self._section is not None and tag == "tr":
+            self.tables[self._section][-1].append([])
+        elif self._section is not None and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section":
+            self._section = None
+        elif tag in ("td", "th") and self._cell is not None and self._section is not None:
+            self.tables[self._section][-1][-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._section is not None:
+            self.text[self._section] += data
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _html_sections(page: Path) -> _Sections:
+    parser = _Sections()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_the_html_report_shows_the_tree(
+    tmp_path: Path, server: FakeOpenAIServer, small_source: Callable[[int], Path], seeds: Path
+) -> None:
+    """The depth, the tasks of each round and the operation mix of a real evol pool, read back from the page."""
+    out, page = tmp_path / "run", tmp_path / "report.html"
+    assert run(server, out, "-n", "12", "--from", str(small_source(3)), "--rounds", "2")[0] == 0
+    result = CliRunner().invoke(cli, ["stats", str(out), "--no-verbs", "--html", str(page), "-q"])
+    assert result.exit_code == 0, result.stderr
+    metas = [t["meta"] for t in records(out / "tasks.jsonl")]
+    rounds = Counter(m["round"] for m in metas)  # type: ignore[index]
+    operations = Counter(str(m["operation"]) for m in metas)  # type: ignore[index]
+    assert max(rounds) == 2 and len(operations) > 1
+    sections = _html_sections(page)
+    assert "evolution" in sections.text
+    assert "Depth 2" in sections.text["evolution"] and "3 source instruction(s) evolved" in sections.text["evolution"]
+    by_round, by_operation = sections.tables["evolution"]
+    assert by_round[0] == ["round", "tasks", "share"]
+    assert {row[0]: int(row[1]) for row in by_round[1:]} == {f"round {r}": n for r, n in rounds.items()}
+    assert {row[0]: int(row[1]) for row in by_operation[1:]} == {
+        op.removeprefix("evol_"): n for op, n in operations.items()
+    }
+    assert {f"evol_{row[0]}" for row in by_operation[1:]} <= set(OPERATIONS)
+    plain = tmp_path / "seeds.html"  # a pool without lineage has no such section
+    assert CliRunner().invoke(cli, ["stats", str(seeds), "--no-verbs", "--html", str(plain), "-q"]).exit_code == 0
+    assert "evolution" not in _html_sections(plain).text and "summary" in _html_sections(plain).text
 
 
 def test_a_prompt_with_nothing_to_shorten_is_not_asked_again(tmp_path: Path, server: FakeOpenAIServer) -> None:

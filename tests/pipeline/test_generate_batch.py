@@ -171,3 +171,109 @@ def test_evol_instruct_through_batches_writes_the_synchronous_pool(
     assert (tmp_path / "batch" / "tasks.jsonl").read_bytes() == (tmp_path / "sync" / "tasks.jsonl").read_bytes()
     assert all(r.outcome == "batch" and r.path == "/v1/chat/completions" for r in server.requests)
     assert len(batches.created) >= 3  # evolve, judge, answer
+
+
+def _magpie(out: Path, url: str, *extra: str) -> list[str]:
+    """Magpie reads no seeds, and finds its template by the model's family."""
+    return ["generate", "--method", "magpie", "--api", "completions", "--model", "Qwen2.5-7B-Instruct",
+            "--out", str(out), "--base-url", url, "--seed", "7", "-n", "12", "-q", *extra]  # fmt: skip
+
+
+def _run_magpie(out: Path, url: str, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, _magpie(out, url, *extra), env=ENV)
+    return result.exit_code, result.stderr
+
+
+def test_magpie_through_batches_writes_the_synchronous_pool(
+    tmp_path: Path, fake: tuple[FakeOpenAIServer, FakeBatches]
+) -> None:
+    """Magpie's queries go over /v1/completions and its answers over /v1/chat/completions: a batch names one
+    endpoint (the fake fails a file with a line to another, as OpenAI does), so each API gets its own batches."""
+    server, batches = fake
+    code, stderr = _run_magpie(tmp_path / "sync", server.url)
+    assert code == 0, stderr
+    sync_paths = sorted(r.path for r in server.requests)
+    server.reset()
+    code, stderr = _run_magpie(tmp_path / "batch", server.url, "--batch")
+    assert code == 0, stderr
+    assert (tmp_path / "batch" / "tasks.jsonl").read_bytes() == (tmp_path / "sync" / "tasks.jsonl").read_bytes()
+    assert (tmp_path / "batch" / "rejected.jsonl").read_bytes() == (tmp_path / "sync" / "rejected.jsonl").read_bytes()
+    assert all(r.outcome == "batch" for r in server.requests)
+    assert sorted(r.path for r in server.requests) == sync_paths  # the same requests, each to its own API
+    made = [batches.batches[b] for b in batches.created]
+    assert {b.endpoint for b in made} == {"/v1/completions", "/v1/chat/completions"}
+    assert all(b.ending == "completed" for b in made)
+    assert set(batches.submissions.values()) == {1}
+    ledger = [json.loads(line) for line in (tmp_path / "batch" / "batches.jsonl").read_text().splitlines()]
+    steps = {next(iter(r["steps"])): r["path"] for r in ledger if "steps" in r}
+    assert steps == {"query": "/v1/completions", "answer": "/v1/chat/completions"}
+
+
+def test_magpie_kill_9_while_batches_are_in_flight_then_resume(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], scripted_server: StartServer
+) -> None:
+    batches = fake_batches(step_seconds=0.4)
+    env = {**os.environ, **{k: v for k, v in ENV.items() if v is not None}}
+    env.pop("OPENAI_BASE_URL", None)
+    with scripted_server(api_key=KEY, routes=batches) as server:
+        code, stderr = _run_magpie(tmp_path / "reference", server.url)
+        assert code == 0, stderr
+        out = tmp_path / "killed"
+        cmd = [sys.executable, "-m", "selfinstruct", *_magpie(out, server.url, "--batch")]
+        proc = subprocess.Popen(cmd, env=env)
+        deadline = time.monotonic() + 60
+        while len(batches.created) < 3 and time.monotonic() < deadline:  # an answer batch, then queries in flight
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        in_flight = list(batches.created)
+        assert len(in_flight) >= 3
+        subprocess.run(cmd, env=env, check=True, timeout=180)
+    assert (out / "tasks.jsonl").read_bytes() == (tmp_path / "reference" / "tasks.jsonl").read_bytes()
+    assert set(batches.submissions.values()) == {1}, "a request was submitted twice"
+    assert batches.created[: len(in_flight)] == in_flight
+    assert json.loads((out / "run.json").read_text())["batches"] == batches.created
+    assert {batches.batches[b].endpoint for b in in_flight} == {"/v1/completions", "/v1/chat/completions"}
+
+
+def test_a_resume_that_asks_less_still_collects_and_charges_the_batches_paid_for(
+    tmp_path: Path,
+    fake_batches: Callable[..., FakeBatches],
+    scripted_server: StartServer,
+    _argv: Callable[..., list[str]],
+    _run: Callable[..., tuple[int, str]],
+) -> None:
+    """Killed with batches in flight, then resumed with a budget that lets it ask nothing: the batches, finished
+    since, were paid, so the resume journals their replies and charges what the server billed (not their
+    reservations); the full run after it answers those requests from the journal and submits nothing twice."""
+    batches = fake_batches(step_seconds=0.4)
+    env = {**os.environ, **{k: v for k, v in ENV.items() if v is not None}}
+    env.pop("OPENAI_BASE_URL", None)
+    with scripted_server(api_key=KEY, routes=batches) as server:
+        code, stderr = _run(tmp_path / "reference", server.url, 20)
+        assert code == 0, stderr
+        server.reset()
+        out = tmp_path / "killed"
+        cmd = [sys.executable, "-m", "selfinstruct", *_argv(out, server.url, 20, "--batch")]
+        proc = subprocess.Popen(cmd, env=env)
+        deadline = time.monotonic() + 60
+        while len(batches.created) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        batches.finish(server)  # a day later
+        served = server.served_tokens
+        code, stderr = _run(out, server.url, 20, "--batch", "--max-tokens-total", "1")
+        assert code == 3, stderr  # the cap allows no request
+        assert "collected" in stderr and "no request of this run took" in stderr
+        usage = json.loads((out / "run.json").read_text())["usage"]
+        assert sum(s["prompt_tokens"] + s["completion_tokens"] for s in usage.values()) == served
+        assert sum(s["unanswered"] for s in usage.values()) == 0
+        collected = sum(s["requests"] for s in usage.values())
+        code, stderr = _run(out, server.url, 20, "--batch")
+        assert code == 0, stderr
+    assert (out / "tasks.jsonl").read_bytes() == (tmp_path / "reference" / "tasks.jsonl").read_bytes()
+    assert set(batches.submissions.values()) == {1}, "a request was submitted twice"
+    run = json.loads((out / "run.json").read_text())
+    assert sum(s["requests"] for s in run["replayed"].values()) >= collected > 0
+    assert sum(s["prompt_tokens"] + s["completion_tokens"] for s in run["usage"].values()) == server.served_tokens

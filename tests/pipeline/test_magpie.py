@@ -213,7 +213,6 @@ def test_chinese_queries_and_answers(tmp_path: Path, server: FakeOpenAIServer) -
         ([*MAGPIE], "mystery-model", "magpie cannot tell the chat template of model 'mystery-model'"),
         ([*MAGPIE, "--pre-query-template", "  "], "mystery-model", "--pre-query-template is empty"),
         ([*MAGPIE, "--seeds", "{seeds}"], "Qwen2.5-7B-Instruct", "--method magpie reads no seed tasks"),
-        ([*MAGPIE, "--batch"], "Qwen2.5-7B-Instruct", "--batch: the answer step of --method magpie goes over the chat"),
         (["--pre-query-template", "<|user|>"], "Qwen2.5-7B-Instruct", "--pre-query-template works with --method"),
     ],
 )

@@ -14,6 +14,8 @@ A batch walks ``validating -> in_progress -> finalizing -> completed``, one step
 * ``fail_next`` / ``expire_next``: the next created batches end ``failed`` (validation errors) or
   ``expired`` (part of the lines done, the rest in the error file with ``batch_expired``).
 
+As OpenAI's, a batch names one endpoint: a file with a line whose ``url`` is another fails its validation.
+
 ``submissions`` counts how often every custom_id was submitted, so a test can prove nothing was sent twice.
 """
 
@@ -24,6 +26,7 @@ import email.policy
 import hashlib
 import itertools
 import json
+import math
 import threading
 import time
 from collections import Counter
@@ -56,6 +59,7 @@ class _Batch:
     completed: int = 0
     failed: int = 0
     cancelled: bool = False
+    error: tuple[str, int] = ("injected validation failure", 1)  # (message, line) of a failed validation
 
 
 class FakeBatches:
@@ -184,7 +188,12 @@ class FakeBatches:
             custom_ids=[str(line["custom_id"]) for line in lines],
             created_at=int(time.time()),
         )
-        if self.fail_next:
+        wrong = next((n for n, line in enumerate(lines, 1) if line.get("url") != batch.endpoint), None)
+        if wrong is not None:  # as OpenAI's validation: a batch names one endpoint, and every line must go there
+            batch.ending = "failed"
+            batch.error = (f"The url of line {wrong} ({lines[wrong - 1].get('url')}) does not match the batch's "
+                           f"endpoint ({batch.endpoint}).", wrong)  # fmt: skip
+        elif self.fail_next:
             self.fail_next -= 1
             batch.ending = "failed"
         elif self.expire_next:
@@ -212,6 +221,14 @@ class FakeBatches:
         if batch.step == len(_LIFE) - 1 or (batch.ending == "expired" and batch.step == 2):
             self._run(fake, batch)
             batch.step = len(_LIFE) - 1
+
+    def finish(self, fake: FakeOpenAIServer) -> None:
+        """Run every batch to its end now, as if its window had passed: a test's "the next day"."""
+        with self._lock:
+            for batch in self.batches.values():
+                while self._status(batch) not in ("completed", "failed", "expired", "cancelled"):
+                    batch.last_step_at = -math.inf
+                    self._advance(fake, batch)
 
     def _status(self, batch: _Batch) -> str:
         if batch.step < len(_LIFE) - 1:
@@ -260,7 +277,7 @@ class FakeBatches:
         done = status in ("completed", "expired")
         errors = None
         if status == "failed":
-            failure = {"code": "invalid_request", "message": "injected validation failure", "param": None, "line": 1}
+            failure = {"code": "invalid_request", "message": batch.error[0], "param": None, "line": batch.error[1]}
             errors = {"object": "list", "data": [failure]}
         return {
             "id": batch.id,

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from selfinstruct.engine.aio import deadline
 from selfinstruct.engine.raw_reply import MalformedResponse, reply_of
 from selfinstruct.engine.retry import fatal_status, retry_after, retry_reason, retry_wait
-from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
-from selfinstruct.engine.wire import request_body, request_path
+from selfinstruct.engine.types import Api, Completion, EndpointSettings, StepParams
+from selfinstruct.engine.wire import CHAT_PATH, COMPLETIONS_PATH, request_body, request_path
 from selfinstruct.errors import EndpointError
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ NOT_FOUND = (
 T = TypeVar("T")
 MALFORMED = "malformed response body"  # a line answered 200 that is not a completion: billed, and retried
 
+_API_OF_PATH: dict[str, Api] = {CHAT_PATH: "chat", COMPLETIONS_PATH: "completions"}
 # The states a batch cannot leave; "expired" and "cancelled" batches may still hold part of their results.
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 
@@ -58,6 +59,7 @@ class BatchStatus:
     output_file_id: str | None = None
     error_file_id: str | None = None
     errors: str = ""
+    endpoint: str = ""  # the path its lines went to, as the server tells it
 
     @property
     def done(self) -> bool:
@@ -79,8 +81,18 @@ class BatchResults:
     failures: dict[str, str] = field(default_factory=dict)  # custom_id -> why; these may be sent again
 
 
+def batch_path(settings: EndpointSettings, requests: Sequence[BatchRequest]) -> str:
+    """The one endpoint path of a batch's requests (each request's step decides its API, StepParams.api): a
+    batch names one endpoint, and the Batch API fails a file whose lines go to another."""
+    paths = {request_path(settings, r.params) for r in requests}
+    if len(paths) != 1:
+        raise ValueError(f"a batch holds requests to one endpoint path, not {sorted(paths)}")
+    return paths.pop()
+
+
 def request_file(settings: EndpointSettings, requests: Sequence[BatchRequest]) -> bytes:
-    """The JSONL request file of a batch; custom_ids must be unique."""
+    """The JSONL request file of a batch; custom_ids must be unique, and every line go to one path."""
+    url = batch_path(settings, requests)
     seen: set[str] = set()
     lines = []
     for r in requests:
@@ -90,7 +102,7 @@ def request_file(settings: EndpointSettings, requests: Sequence[BatchRequest]) -
         line = {
             "custom_id": r.custom_id,
             "method": "POST",
-            "url": request_path(settings),
+            "url": url,
             "body": request_body(settings, r.prompt, r.params, r.seed),
         }
         lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
@@ -111,6 +123,7 @@ def _status(batch: Any) -> BatchStatus:
         output_file_id=batch.output_file_id,
         error_file_id=batch.error_file_id,
         errors=errors,
+        endpoint=str(getattr(batch, "endpoint", "") or ""),
     )
 
 
@@ -173,14 +186,15 @@ class BatchClient:
         )
         return uploaded.id
 
-    async def create(self, file_id: str, *, maybe_exists: bool = False) -> BatchStatus:
-        """The batch of an uploaded file (24 h window), created at most once.
+    async def create(self, file_id: str, *, path: str | None = None, maybe_exists: bool = False) -> BatchStatus:
+        """The batch of an uploaded file (24 h window) to `path` (by default the endpoint's API), created at most
+        once.
 
         A create whose answer was lost may have created the batch anyway: before trying again (or at once, with
         `maybe_exists`, for a file an earlier process uploaded), look for a batch of this file, so that neither a
         flaky connection nor a kill ever pays for the same requests twice.
         """
-        endpoint: Any = request_path(self.settings)
+        endpoint: Any = path or request_path(self.settings)
         tried = maybe_exists
 
         async def create_once() -> Any:
@@ -200,7 +214,7 @@ class BatchClient:
         return status
 
     async def submit(self, requests: Sequence[BatchRequest]) -> BatchStatus:
-        return await self.create(await self.upload(requests))
+        return await self.create(await self.upload(requests), path=batch_path(self.settings, requests))
 
     async def find_by_file(self, file_id: str, limit: int = 1000) -> BatchStatus | None:
         """The batch created from this request file, among the newest `limit` batches of the account."""
@@ -240,8 +254,10 @@ class BatchClient:
         )
         return content.text
 
-    async def results(self, status: BatchStatus, expected: Iterable[str]) -> BatchResults:
-        """Completions and failures for every expected custom_id; lines missing from both files are failures."""
+    async def results(self, status: BatchStatus, expected: Iterable[str], path: str | None = None) -> BatchResults:
+        """Completions and failures for every expected custom_id; lines missing from both files are failures.
+        Replies are read in the shape of the batch's API: `path`, else the endpoint the batch names, else --api's."""
+        api = _API_OF_PATH.get(path or status.endpoint, self.settings.api)
         out = BatchResults()
         if status.status == "failed":
             reason = f"batch {status.id} failed" + (f": {status.errors}" if status.errors else "")
@@ -249,13 +265,13 @@ class BatchClient:
             return out
         for file_id in (status.output_file_id, status.error_file_id):
             if file_id:
-                self._read_lines(await self._file_text(file_id), out)
+                self._read_lines(await self._file_text(file_id), out, api)
         for custom_id in expected:
             if custom_id not in out.completions and custom_id not in out.failures:
                 out.failures[custom_id] = f"missing from the output of batch {status.id} ({status.status})"
         return out
 
-    def _read_lines(self, text: str, out: BatchResults) -> None:
+    def _read_lines(self, text: str, out: BatchResults, api: Api) -> None:
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -274,7 +290,7 @@ class BatchClient:
                 out.failures[custom_id] = _failure_text(error, response)
                 continue
             try:  # read as the online client reads a 200 (raw_reply): the same shapes, the same refusals
-                out.completions[custom_id] = reply_of(response.get("body"), self.settings.api)
+                out.completions[custom_id] = reply_of(response.get("body"), api)
             except MalformedResponse as exc:
                 out.failures[custom_id] = f"{MALFORMED}: {exc}"
 

@@ -12,6 +12,12 @@ submitted batch is written (fsync'd) to `batches.jsonl` in the run directory bef
 restarted run that asks for the same request again finds it in that ledger and waits for the batch already in
 flight, however long ago it was submitted; only lines that failed inside a batch are sent again, at most
 `max_attempts` times per run of the command.
+
+A line nobody in this process waits for (its request given up on, or asked by an earlier process and not
+again by this one: a resume with a smaller -n or budget) was paid all the same. `sweep` settles the lines of
+every finished batch that are still open in the journal: each reply journaled under its key (a later request
+with that key is answered from the journal) and charged what it reports instead of its reservation, each line
+that failed unbilled refused. `generate` sweeps before its pipeline starts and after it ends.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,21 +36,21 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct.engine.batch.api import MALFORMED, BatchClient, BatchRequest, BatchResults, BatchStatus
-from selfinstruct.engine.budget import Budget, Charging, Ledger
+from selfinstruct.engine.batch.ledger import BatchLedger
+from selfinstruct.engine.budget import Budget, Charging, Ledger, LineCharge, typical_tokens
 from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.journal import key_of
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.engine.wire import capped, request_body, request_path
-from selfinstruct.errors import EndpointError, InputError
+from selfinstruct.errors import EndpointError
 
 log = logging.getLogger(__name__)
-
-LEDGER = "batches.jsonl"
 
 
 def custom_id(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> str:
     """The same request always gets the same id, and a different request a different one."""
     body = request_body(settings, prompt, params, seed)
-    text = json.dumps([request_path(settings), body], sort_keys=True, ensure_ascii=False)
+    text = json.dumps([request_path(settings, params), body], sort_keys=True, ensure_ascii=False)
     return "r" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -52,73 +58,6 @@ def _charge(file_id: str, cid: str) -> str:
     """The journal's id for a line of a request file: the same in every process, so that a restart that waits
     for an earlier process's batch closes that process's charge instead of making another."""
     return f"{file_id}/{cid}"
-
-
-class BatchLedger:
-    """`batches.jsonl`: every request file this run uploaded with its custom_ids, and the batch made of it.
-
-    The file line is written (fsync'd) before the batch is created and the batch line right after, so a kill at
-    any point leaves either a file with no batch (the restart finds the batch by its input file, or creates it)
-    or a batch to wait for: the billable step is never repeated.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.files: dict[str, list[str]] = {}  # file id -> custom_ids
-        self.batch_of: dict[str, str] = {}  # file id -> batch id
-        self.steps: dict[str, dict[str, int]] = {}  # file id -> requests per pipeline step, for progress lines
-        if path.exists():
-            self._read()
-
-    def _read(self) -> None:
-        lines = self.path.read_bytes().split(b"\n")
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if "batch" in record:
-                    self.batch_of[str(record["file"])] = str(record["batch"])
-                else:
-                    self.files[str(record["file"])] = [str(c) for c in record["custom_ids"]]
-                    self.steps[str(record["file"])] = {str(k): int(v) for k, v in record.get("steps", {}).items()}
-            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
-                if all(not rest.strip() for rest in lines[number:]):
-                    # Torn by a kill during the append: what it recorded is done again (an upload, or the lookup
-                    # of a batch by its file), never a second batch.
-                    with self.path.open("r+b") as f:
-                        f.truncate(sum(len(x) + 1 for x in lines[: number - 1]))
-                    return
-                raise InputError(
-                    f"{self.path}:{number}: not a batch record; the run directory is damaged "
-                    "(restore the line or start a new --out)"
-                ) from None
-
-    def _append(self, record: dict[str, Any]) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
-        try:
-            os.write(fd, (json.dumps(record) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def add_file(self, file_id: str, ids: list[str], steps: dict[str, int] | None = None) -> None:
-        self._append({"file": file_id, "custom_ids": ids, "steps": steps or {}})
-        self.files[file_id] = ids
-        self.steps[file_id] = steps or {}
-
-    def add_batch(self, file_id: str, batch_id: str) -> None:
-        self._append({"file": file_id, "batch": batch_id})
-        self.batch_of[file_id] = batch_id
-
-    @property
-    def batches(self) -> dict[str, list[str]]:
-        """Batch id -> custom_ids, oldest first."""
-        return {self.batch_of[f]: ids for f, ids in self.files.items() if f in self.batch_of}
-
-    def attempts(self, cid: str) -> list[str]:
-        """The request files that held this request, oldest first."""
-        return [f for f, ids in self.files.items() if cid in ids]
 
 
 @dataclass
@@ -261,14 +200,16 @@ class BatchingClient:
             self._timer = loop.call_later(self.gather_seconds, self._flush)
 
     def _flush(self) -> None:
+        """Send what was gathered: one batch per endpoint path, since a batch names one (Magpie's queries go to
+        /v1/completions and its answers to /v1/chat/completions; gathered together, they become two batches)."""
         self._timer = None
-        if not self._queue:
-            return
-        batch = list(self._queue.values())
-        self._queue.clear()
-        for p in batch:
+        by_path: dict[str, list[_Pending]] = {}
+        for p in self._queue.values():
+            by_path.setdefault(request_path(self.settings, p.request.params), []).append(p)
             self._inflight[p.request.custom_id] = p
-        self._spawn(self._submit(batch))
+        self._queue.clear()
+        for path, batch in by_path.items():
+            self._spawn(self._submit(batch, path))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -291,16 +232,18 @@ class BatchingClient:
         self._queue.clear()
         self._inflight.clear()
 
-    async def _submit(self, batch: list[_Pending]) -> None:
+    async def _submit(self, batch: list[_Pending], path: str) -> None:
         file_id = await self._client.upload([p.request for p in batch])
         self._uploaded.add(file_id)
         steps = Counter(p.step for p in batch)
-        self.ledger.add_file(file_id, [p.request.custom_id for p in batch], dict(sorted(steps.items())))
+        self.ledger.add_file(file_id, [p.request.custom_id for p in batch], dict(sorted(steps.items())), path)
         if self._journal is not None:
             # Each line charged its reservation before its batch is created (in _collect). After the file line:
             # a kill between the two leaves a file whose batch is created only by a run that asks for its lines
             # again, and their replies are charged when they are journaled.
-            charges = [(_charge(file_id, p.request.custom_id), p.step, *p.reserved) for p in batch]
+            charges = [LineCharge(_charge(file_id, p.request.custom_id), p.step, *p.reserved,
+                                  key_of(self.settings, p.step, p.request.prompt, p.request.params, p.request.seed),
+                                  p.request.seed) for p in batch]  # fmt: skip
             await self._journal.sent_many(charges)
         await self._collect(file_id)
 
@@ -309,7 +252,8 @@ class BatchingClient:
     async def _batch_of(self, file_id: str) -> str:
         """The batch made of this request file: recorded, found on the endpoint, or created now."""
         if file_id not in self.ledger.batch_of:
-            status = await self._client.create(file_id, maybe_exists=file_id not in self._uploaded)
+            path = self.ledger.paths.get(file_id)
+            status = await self._client.create(file_id, path=path, maybe_exists=file_id not in self._uploaded)
             self.ledger.add_batch(file_id, status.id)
             log.info("batch %s submitted: %d requests", status.id, len(self.ledger.files[file_id]))
             self._show(status, file_id)
@@ -331,7 +275,7 @@ class BatchingClient:
     async def _results(self, file_id: str) -> BatchResults:
         batch_id = await self._batch_of(file_id)
         final = await self._client.wait(batch_id, lambda status: self._show(status, file_id))
-        return await self._client.results(final, self.ledger.files[file_id])
+        return await self._client.results(final, self.ledger.files[file_id], self.ledger.paths.get(file_id))
 
     async def _collect(self, file_id: str) -> None:
         """Wait for the file's batch (once, however many ask), then answer or resend each request still waiting."""
@@ -344,6 +288,8 @@ class BatchingClient:
             if cid not in self._inflight or self.ledger.attempts(cid)[-1] != file_id:
                 continue  # not asked for by this run (yet), or waiting for a newer batch
             pending = self._inflight.pop(cid)
+            if all(w.done() for w in pending.waiters):
+                continue  # given up on (cancelled): not sent again; its charge stays open for the sweep
             if cid in results.completions:
                 self._answer(pending, dataclasses.replace(results.completions[cid], charge=_charge(file_id, cid)))
             else:
@@ -381,3 +327,81 @@ class BatchingClient:
         self.usage.step(pending.step).retries += 1
         log.info("batch line %s failed (%s); sending it again (attempt %d)", cid, why, tries + 1)
         self._enqueue(pending)
+
+    # -- settling the lines nobody waits for ---------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Settle the open lines of every finished batch that no request of this process waits for (see the
+        module docstring). One status call per batch that has such lines; a batch still running is left to a
+        later run, and said so. Best effort: a control call that fails leaves everything as it was."""
+        if self._journal is None:
+            return
+        journal = self._journal
+        settled, running = 0, Counter[str]()
+        for file_id, ids in list(self.ledger.files.items()):
+            batch_id = self.ledger.batch_of.get(file_id)
+            todo = [
+                cid for cid in ids if journal.open_line(_charge(file_id, cid)) is not None and not self._wanted(cid)
+            ]
+            if batch_id is None or not todo:
+                continue  # (a file with no batch recorded is created only by a run that asks for its lines)
+            try:
+                results = await self._finished(file_id, batch_id)
+            except EndpointError as exc:
+                log.warning("could not collect batch %s: %s", batch_id, exc)
+                return
+            if results is None:
+                running[batch_id] = len(todo)
+                continue
+            for cid in todo:
+                settled += await self._settle(journal, _charge(file_id, cid), results, cid)
+        if settled and self._on_status is not None:
+            self._on_status(f"collected {settled} batch line(s) no request of this run took: journaled, so a "
+                            "later request for one is answered from the journal")  # fmt: skip
+        if running and self._on_status is not None:
+            self._on_status(f"{sum(running.values())} paid batch line(s) no request of this run took are still in "
+                            f"batches in flight ({', '.join(running)}): running the same command again collects "
+                            "them")  # fmt: skip
+
+    def _wanted(self, cid: str) -> bool:
+        pending = self._inflight.get(cid) or self._queue.get(cid)
+        return pending is not None and not all(w.done() for w in pending.waiters)
+
+    async def _finished(self, file_id: str, batch_id: str) -> BatchResults | None:
+        """The results of a finished batch (those this process already read, or read now), None while it runs."""
+        task = self._batches.get(file_id)
+        if task is not None and task.done() and not task.cancelled() and task.exception() is None:
+            return task.result()
+        status = await self._client.retrieve(batch_id)
+        if not status.done:
+            return None
+        return await self._client.results(status, self.ledger.files[file_id], self.ledger.paths.get(file_id))
+
+    async def _settle(self, journal: Ledger, charge: str, results: BatchResults, cid: str) -> int:
+        """One open line: its reply journaled and charged, or (failed in its batch, unbilled) refused; a reply
+        that was unreadable was billed and keeps its reservation. The counts that held the reservation (a charge
+        open when the journal was read, or an attempt given up on here) then hold what it cost."""
+        line = journal.open_line(charge)
+        if line is None:
+            return 0
+        result: Completion | None = None
+        if cid in results.completions:
+            result = capped(results.completions[cid], line.completion_tokens)
+            if not result.reported:  # charged as the online client charges a reply without usage (budget.charged)
+                completion = max(line.completion_tokens, math.ceil(typical_tokens(result.text)))
+                result = dataclasses.replace(result, prompt_tokens=line.prompt_tokens, completion_tokens=completion)
+        elif results.failures[cid].startswith(MALFORMED):
+            return 0
+        if await journal.collected(charge, result) is None:
+            return 0
+        stats = self.usage.step(line.step)
+        stats.unanswered -= 1
+        stats.prompt_tokens -= line.prompt_tokens
+        stats.completion_tokens -= line.completion_tokens
+        after = (0, 0)
+        if result is not None:
+            stats.record(result)
+            after = (result.prompt_tokens, result.completion_tokens)
+        if self.budget is not None:
+            await self.budget.recharge((line.prompt_tokens, line.completion_tokens), after)
+        return 1

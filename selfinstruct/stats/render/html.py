@@ -1,6 +1,6 @@
 """The self-contained HTML report of `selfinstruct stats`: one file, its charts inlined as SVG (no external
-script, style sheet, font or image), every section with an id (warnings, summary, run, rejected, lengths,
-similarity, pairs, verbs, sample)."""
+script, style sheet, font or image), every section with an id (warnings, summary, run, rejected, evolution for
+a pool with an Evol-Instruct lineage, lengths, similarity, pairs, verbs, sample)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,30 @@ def _run(stats: Stats) -> list[str]:
     return out
 
 
+def _evolution(stats: Stats) -> list[str]:
+    """The evolution tree of a pool with lineage (stats/lineage.py): its depth, the tasks of each round and the
+    operation mix, the figures a reader of an Evol-Instruct pool checks first (is it deep, is one operation
+    crowding out the others)."""
+    evo = stats.evolution
+    if evo is None:
+        return []
+    tasks = sum(evo["tasks_per_round"].values()) or 1
+    rounds = [[f"round {r}", f"{n:,}", f"{n / tasks:.1%}"] for r, n in evo["tasks_per_round"].items()]
+    operations = [[op.removeprefix("evol_"), f"{n:,}", f"{n / tasks:.1%}"] for op, n in evo["operations"].items()]
+    return [
+        _section(
+            "evolution",
+            "Evolution tree (Evol-Instruct lineage)",
+            f"<p>Depth {evo['depth']}: the deepest task was evolved {evo['depth']} time(s) from its source; "
+            f"{evo['sources_evolved']:,} source instruction(s) evolved.</p>",
+            "<h3>Tasks per round</h3>",
+            _table(["round", "tasks", "share"], rounds),
+            "<h3>Operations</h3>",
+            _table(["operation", "tasks", "share"], operations),
+        )
+    ]
+
+
 def _charts(stats: Stats, part: str) -> str:
     try:
         return plot.figure_svg(stats, part)
@@ -171,6 +195,7 @@ def render_html(stats: Stats) -> str:
         _section("warnings", "Warnings", f'<ul class="warn">{warn}</ul>' if warn else "<p>None.</p>"),
         _summary(stats),
         *_run(stats),
+        *_evolution(stats),
     ]
     tokens = (
         [f"<h3>In tokens ({_e(stats.tokenizer)})</h3>", _length_table(stats.token_lengths)]
