@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from selfinstruct.audit.settings import run_language, tasks_file_of
-from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, with_reasoning_room
+from selfinstruct.engine.jobs import Spending
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.text import Language
 
@@ -38,13 +39,14 @@ class RespondSettings:
     prompts_dir: Path | None = None
     params: StepParams = DEFAULT_PARAMS
     seed: int = 0
-    local: bool = False
-    local_model: Path | None = None
-    max_tokens_total: int | None = None
-    max_cost: float | None = None
-    prices: Prices | None = None
-    batch: bool = False
-    batch_poll: float = 5.0
+    spending: Spending = field(
+        default_factory=Spending
+    )  # the embedded model or the endpoint, caps, prices, --batch (as prefer's)
+    dry_run: bool = False
+
+    @property
+    def local(self) -> bool:
+        return self.spending.local
 
     @property
     def answers(self) -> Path:
@@ -190,13 +192,8 @@ def resolve_respond_settings(o: RespondOptions) -> RespondSettings:
         prompts_dir=Path(o.prompts_dir) if o.prompts_dir else None,
         params=params,
         seed=int(o.seed),
-        local=local,
-        local_model=local_model,
-        max_tokens_total=o.max_tokens_total,
-        max_cost=o.max_cost,
-        prices=resolve_prices(o),
-        batch=bool(o.batch),
-        batch_poll=float(o.batch_poll or 5.0),
+        spending=Spending.of(o, local=local, local_model=local_model),
+        dry_run=bool(o.dry_run),
     )
 
 
