@@ -39,10 +39,13 @@ from selfinstruct.pipeline.filter_file import FilterReport
 from selfinstruct.pipeline.filter_file import filter_file as run_filter
 from selfinstruct.pipeline.filter_settings import FilterSettings
 from selfinstruct.pipeline.generate import generate as run_generate
+from selfinstruct.pipeline.job_estimate import JobDryRun
+from selfinstruct.pipeline.prefer.dry_run import dry_run_prefer
 from selfinstruct.pipeline.prefer.run import PreferReport
 from selfinstruct.pipeline.prefer.run import prefer as run_prefer
 from selfinstruct.pipeline.prefer.settings import PreferOptions, resolve_prefer_settings
 from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.respond.dry_run import dry_run_respond
 from selfinstruct.pipeline.respond.run import RespondReport
 from selfinstruct.pipeline.respond.run import respond as run_respond
 from selfinstruct.pipeline.respond.settings import RespondOptions, resolve_respond_settings
@@ -95,6 +98,16 @@ def respond_pool(
     """Answer a pool's instructions with one or more models into `options.out` (`respond`); resumes from its
     journal."""
     return run_respond(resolve_respond_settings(options), progress=progress, notice=notice)
+
+
+def estimate_respond(options: RespondOptions) -> JobDryRun:
+    """What `respond` would ask and cost (`--dry-run`): one rendered prompt per template, requests, tokens."""
+    return dry_run_respond(resolve_respond_settings(options))
+
+
+def estimate_prefer(options: PreferOptions) -> JobDryRun:
+    """What `prefer` would ask the judge and cost (`--dry-run`): one rendered prompt per template, requests."""
+    return dry_run_prefer(resolve_prefer_settings(options))
 
 
 def prefer_answers(

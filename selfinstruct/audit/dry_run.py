@@ -35,9 +35,13 @@ def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
     todo = [item for item in plan.items if item.key not in journaled]
     prompt_tokens = round(sum(typical_tokens(item.prompt) for item in todo))
     completion_tokens = len(todo) * min(COMPLETION_ESTIMATE, settings.params.max_tokens)
-    cost = settings.prices.cost(prompt_tokens, completion_tokens) if settings.prices is not None else None
+    cost = (
+        settings.spending.prices.cost(prompt_tokens, completion_tokens)
+        if settings.spending.prices is not None
+        else None
+    )
     example = random.Random(settings.seed).choice(todo or plan.items).prompt
-    name = settings.local_model.name if settings.local_model else "SmolLM2-135M"
+    name = settings.spending.local_model.name if settings.spending.local_model else "SmolLM2-135M"
     note = EMBEDDED_NOTE.format(name=name) if settings.local else ""
     return AuditDryRun(
         example=example,

@@ -12,11 +12,10 @@ resumes without asking anything again.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from selfinstruct.audit.journal import RAW_LIMIT, AuditJournal, JudgeIdentity, Key, instance_hash, instruction_hash
 from selfinstruct.audit.prompt import TEMPLATES, render_audit
@@ -25,9 +24,8 @@ from selfinstruct.audit.summary import summarize, write_summary
 from selfinstruct.audit.verdicts import read_verdict
 from selfinstruct.engine import aio
 from selfinstruct.engine.client import engine_counters, with_served_model
-from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import ItemBudget, journaled_client, opening_budget, run_items
+from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, run_items
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -48,10 +46,11 @@ EMBEDDED_NOTE = (
 )
 
 
-class Judge(Protocol):
-    """What the audit needs of an engine: LLMClient, or a journal wrapper with the same `complete`."""
+def _unreadable(reply: Completion) -> str:
+    return read_verdict(reply.text, reply.finish_reason).why
 
-    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion: ...
+
+Judge = Asker  # what the audit needs of an engine: LLMClient, or a journal wrapper with the same `complete`
 
 
 @dataclass(frozen=True)
@@ -113,38 +112,23 @@ def plan_audit(settings: AuditSettings) -> Plan:
 
 
 async def judge_one(item: AuditItem, client: Judge, params: StepParams, seed: int) -> dict[str, Any]:
-    """The journal line of one instance: its verdict, or why the judge's replies (two at most) were unreadable."""
-    prompt_tokens = completion_tokens = 0
-    reply = Completion("", "empty", 0, 0)
-    why = ""
-    attempts = 0
-    verdict = None
-    for attempt in range(ATTEMPTS):
-        attempts = attempt + 1
-        try:
-            request_seed = derive_seed(seed, STEP, item.task.id, item.instance, attempt)
-            # The retry samples (seeded): at temperature 0 another seed would only buy the same reply again.
-            sampling = params if attempt == 0 else dataclasses.replace(params, temperature=RETRY_TEMPERATURE)
-            reply = await client.complete(STEP, item.prompt, sampling, seed=request_seed)
-        except ContextLengthError:
-            why = "prompt longer than the judge's context"
-            break
-        prompt_tokens += reply.prompt_tokens
-        completion_tokens += reply.completion_tokens
-        reading = read_verdict(reply.text, reply.finish_reason)
-        verdict, why = reading.verdict, reading.why
-        if verdict is not None:
-            break
+    """The journal line of one instance: its verdict, or why the judge's replies (two at most) were unreadable.
+    Asked as prefer asks (engine.jobs.ask_until_read): the retry samples at RETRY_TEMPERATURE with the next
+    seed, since at temperature 0 another seed would only buy the same reply again."""
+    seeds = [derive_seed(seed, STEP, item.task.id, item.instance, attempt) for attempt in range(ATTEMPTS)]
+    asked = await ask_until_read(client, STEP, item.prompt, params, seeds, _unreadable, RETRY_TEMPERATURE)
+    reply = asked.reply
+    verdict = None if asked.why else read_verdict(reply.text, reply.finish_reason).verdict
     record: dict[str, Any] = {"task_id": item.task.id, "instruction_sha256": item.sha, "instance": item.instance,
                               "instance_sha256": item.instance_sha}  # fmt: skip
     if verdict is not None:
         record |= {"status": "judged", "answers": verdict.answers, "score": verdict.score, "reason": verdict.reason}
     else:
-        record |= {"status": "unreadable", "why": why}
+        record |= {"status": "unreadable", "why": asked.why}
     return record | {
-        "attempts": attempts,
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
+        "attempts": asked.attempts,
+        "prompt_tokens": asked.prompt_tokens,
+        "completion_tokens": asked.completion_tokens,
         "raw": reply.text[:RAW_LIMIT],
     }
 
@@ -199,11 +183,12 @@ async def _run(
         journal.check_tasks({i.task.id: i.sha for i in plan.items}, {i.key: i.instance_sha for i in plan.items})
         todo = [item for item in plan.items if item.key not in journal.entries]
         ledger = await _ledger(settings, journal)
-        spending = opening_budget(ledger, settings.max_tokens_total, settings.max_cost, settings.prices)
+        spending = settings.spending.budget(ledger)
         spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
         budget = ItemBudget(spending, attempts=ATTEMPTS)
-        client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.batch_ledger if settings.batch
-                                  else None, batch_poll=settings.batch_poll, notice=notice)  # fmt: skip
+        job = settings.spending
+        client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.batch_ledger if job.batch else None,
+                                  batch_poll=job.batch_poll, notice=notice)  # fmt: skip
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
 
@@ -212,7 +197,7 @@ async def _run(
             if record is not None:
                 tally[record.get("status")] += 1
             if progress is not None:
-                counters = engine_counters(client, settings.prices) | {"unreadable": tally["unreadable"]}
+                counters = engine_counters(client, settings.spending.prices) | {"unreadable": tally["unreadable"]}
                 progress(tally.total(), counters)
 
         report()
@@ -224,7 +209,7 @@ async def _run(
                     journal.append(record)
                     report(record)
 
-                width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes them all
+                width = len(todo) if job.batch else settings.endpoint.concurrency  # a batch takes them all
                 await run_items(todo, width, budget, lambda i: (i.prompt, settings.params.max_tokens), ask, report)
         finally:
             await client.aclose()
@@ -242,7 +227,7 @@ async def _run(
         asked=sum(1 for i in todo if i.key in journal.entries),
         already=len(plan.items) - len(todo),
         tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.prices is not None else None,
+        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
         budget=budget.describe() if budget.reached else "",
     )
 
@@ -267,6 +252,6 @@ def audit(
         notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
 
     with endpoint_for(
-        settings.endpoint, judge_notice, local=settings.local, local_model=settings.local_model
+        settings.endpoint, judge_notice, local=settings.local, local_model=settings.spending.local_model
     ) as endpoint:
         return aio.run(_run(settings, endpoint, plan, progress, notice))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, with_reasoning_room
+from selfinstruct.engine.jobs import Spending
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.io.rundir import RUN, TASKS
 from selfinstruct.text import Language
@@ -32,14 +33,15 @@ class AuditSettings:
     sample: int | None = None
     seed: int = 0
     params: StepParams = JUDGE_PARAMS
-    local: bool = False  # no judge endpoint given: the embedded model judges (a smoke test only)
-    local_model: Path | None = None
-    max_tokens_total: int | None = None
-    max_cost: float | None = None  # USD, with prices
-    prices: Prices | None = None  # USD per 1M tokens; with --batch, the batch prices
+    # the embedded judge or the endpoint, the caps at the prices, --batch (one batch for the whole audit, plus one
+    # for the retries): engine.jobs.Spending, as respond's and prefer's
+    spending: Spending = field(default_factory=Spending)
     dry_run: bool = False
-    batch: bool = False  # the Batch API: one batch for the whole audit (plus one for the retries)
-    batch_poll: float = 5.0
+
+    @property
+    def local(self) -> bool:
+        """No judge endpoint given: the embedded model judges (a smoke test only)."""
+        return self.spending.local
 
     @property
     def batch_ledger(self) -> Path:
@@ -149,14 +151,8 @@ def resolve_audit_settings(o: AuditOptions) -> AuditSettings:
         sample=o.sample,
         seed=o.seed if o.seed is not None else 0,
         params=judge.params,
-        local=judge.local,
-        local_model=judge.local_model,
-        max_tokens_total=o.max_tokens_total,
-        max_cost=o.max_cost,
-        prices=resolve_prices(o),
+        spending=Spending.of(o, local=judge.local, local_model=judge.local_model),
         dry_run=bool(o.dry_run),
-        batch=bool(o.batch),
-        batch_poll=float(o.batch_poll or 5.0),
     )
 
 

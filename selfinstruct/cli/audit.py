@@ -144,10 +144,10 @@ def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:
     click.echo(f"  {'requests':<18} {plan.requests:>10,}")
     click.echo(f"  {'prompt tokens':<18} {plan.prompt_tokens:>10,} (about)")
     click.echo(f"  {'completion tokens':<18} {plan.completion_tokens:>10,} (about)")
-    if plan.cost is not None and settings.prices is not None:
-        batch = " (batch prices)" if settings.batch else ""
-        click.echo(f"  {'cost':<18} {'$' + format(plan.cost, ',.4f'):>10} (at ${settings.prices.input:g} / "
-                   f"${settings.prices.output:g} per 1M prompt / completion tokens{batch})")  # fmt: skip
+    if plan.cost is not None and settings.spending.prices is not None:
+        batch = " (batch prices)" if settings.spending.batch else ""
+        click.echo(f"  {'cost':<18} {'$' + format(plan.cost, ',.4f'):>10} (at ${settings.spending.prices.input:g} / "
+                   f"${settings.spending.prices.output:g} per 1M prompt / completion tokens{batch})")  # fmt: skip
     else:
         click.echo("  cost: give --price-input and --price-output (USD per 1M tokens) for a dollar estimate")
     click.echo(f"  assuming {plan.assumptions}")

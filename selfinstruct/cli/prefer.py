@@ -25,12 +25,14 @@ from selfinstruct.cli.common import (
     notice,
     verbosity_options,
 )
+from selfinstruct.cli.estimates import render_job_dry_run
 from selfinstruct.cli.progress import ProgressView
 from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
 from selfinstruct.errors import SelfInstructError
+from selfinstruct.pipeline.prefer.dry_run import dry_run_prefer
 from selfinstruct.pipeline.prefer.run import PreferReport, prefer
-from selfinstruct.pipeline.prefer.settings import RUBRICS, PreferOptions, PreferSettings, resolve_prefer_settings
+from selfinstruct.pipeline.prefer.settings import ALL, RUBRICS, PreferOptions, PreferSettings, resolve_prefer_settings
 
 
 @click.command(name="prefer", context_settings=CONTEXT_SETTINGS)
@@ -40,7 +42,13 @@ from selfinstruct.pipeline.prefer.settings import RUBRICS, PreferOptions, Prefer
     type=click.Choice(["score", "pairwise"]),
     help="score: each answer rated on the rubric (default); pairwise: two answers compared, in both orders.",
 )
-@click.option("--rubric", type=click.Choice(RUBRICS), help="The scoring template prefer_RUBRIC.txt [default: overall].")
+@click.option(
+    "--rubric",
+    type=click.Choice([*RUBRICS, ALL]),
+    multiple=True,
+    help="The scoring template prefer_RUBRIC.txt [default: overall]; repeat it (or 'all') to rate each aspect on "
+    "its own and rank by their mean.",
+)
 @click.option("--scale", type=click.IntRange(5, 10), help="Scores from 1 to 10 (default) or 1 to 5.")
 @click.option(
     "--pairs",
@@ -66,6 +74,9 @@ from selfinstruct.pipeline.prefer.settings import RUBRICS, PreferOptions, Prefer
     help="Send the judge requests through the Batch API; re-running the command waits for the batches in flight.",
 )
 @batch_poll_option
+@click.option(
+    "--dry-run", is_flag=True, help="Print one prompt per template and the requests, tokens, cost; call no model."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @verbosity_options
 def prefer_cmd(**opts: Any) -> None:
@@ -73,14 +84,17 @@ def prefer_cmd(**opts: Any) -> None:
 
     As UltraFeedback rated several models' answers per instruction and Zephyr trained on the pairs: with
     --mode score every answer is rated from 1 to --scale with a reason, on an editable rubric
-    (prompts/LANG/prefer_RUBRIC.txt: overall, helpfulness, honesty, instruction_following); with --mode
+    (prompts/LANG/prefer_RUBRIC.txt: overall, helpfulness, honesty, instruction_following, truthfulness);
+    several --rubric (or --rubric all) rate each aspect in its own request and rank an answer by the mean, as
+    UltraFeedback did, and an answer with an unreadable aspect is left unranked and counted; with --mode
     pairwise every two answers of an instruction are compared in both orders, and only a verdict the same
     in both counts (ties and order-dependent verdicts are counted, never guessed; a judge that names one
     position in 90% of its verdicts is position-biased and none of its verdicts is used). The best answer is
     then chosen against the worst (--pairs best-worst) or against each answer at least --margin below it
     (best-each). Writes judgments.jsonl, preferences.jsonl and prefer.json into the run directory; `export
     --format dpo` turns them into TRL's preference format. A reply that cannot be read is asked once more,
-    then counted as unreadable. Resumable after a crash or kill -9, as audit.
+    then counted as unreadable. Resumable after a crash or kill -9, as audit. --dry-run prints one rendered
+    judge prompt per template and the requests, tokens and cost, and sends nothing.
 
     Exit codes: 0 done, 1 endpoint error, 2 bad input, 3 a cap reached first, 5 judge unusable (no verdict
     readable, or position-biased), 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
@@ -88,12 +102,16 @@ def prefer_cmd(**opts: Any) -> None:
     \b
     Example:
       selfinstruct prefer data/answers --judge-model gpt-4o --rubric helpfulness --pairs best-each --margin 2
+      selfinstruct prefer data/answers --judge-model gpt-4o --rubric all --dry-run --price-input 2.5 --price-output 10
       selfinstruct prefer data/answers --mode pairwise --judge-base-url http://localhost:8000/v1
       selfinstruct export data/answers --format dpo --out dpo.jsonl
     """
     log_to_stderr(opts["verbose"])
     try:
         settings = resolve_prefer_settings(cli_options(PreferOptions, opts))
+        if settings.dry_run:
+            render_job_dry_run(dry_run_prefer(settings), batch=settings.spending.batch, unit="verdicts")
+            return
         view = ProgressView(0, command="prefer", unit="verdict", quiet=opts["quiet"])
         try:
             with signals_interrupt():
@@ -108,6 +126,11 @@ def prefer_cmd(**opts: Any) -> None:
     _render(report, settings, as_json=opts["as_json"])
 
 
+def _aspect(model: str, figures: dict[str, Any]) -> str:
+    mean = f"mean {figures['mean']:g}" if figures["mean"] is not None else "no score"
+    return f"{model} {mean}" + (f" ({figures['unreadable']:,} unreadable)" if figures["unreadable"] else "")
+
+
 def _render(report: PreferReport, settings: PreferSettings, *, as_json: bool) -> None:
     s = report.summary
     v = s["verdicts"]
@@ -119,6 +142,11 @@ def _render(report: PreferReport, settings: PreferSettings, *, as_json: bool) ->
                    + f", {v['pending']:,} not asked")  # fmt: skip
         for model, scores in s["scores"].items():
             click.echo(f"  {model}: mean score {scores['mean']:g} over {scores['judged']:,}")
+        for aspect, models in s.get("aspects", {}).items():
+            click.echo(f"    {aspect}: " + ", ".join(_aspect(m, a) for m, a in models.items()))
+        unranked = s.get("ranking", {}).get("unranked_reasons", {})
+        if unranked:
+            click.echo("  answers not ranked: " + ", ".join(f"{why} {n:,}" for why, n in unranked.items()))
         p = s["position"]
         if p:
             click.echo(f"  both orders: {p['consistent']:,} consistent, {p['tie']:,} ties, "

@@ -24,10 +24,12 @@ from selfinstruct.cli.common import (
     notice,
     verbosity_options,
 )
+from selfinstruct.cli.estimates import render_job_dry_run
 from selfinstruct.cli.progress import ProgressView
 from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
 from selfinstruct.errors import SelfInstructError
+from selfinstruct.pipeline.respond.dry_run import dry_run_respond
 from selfinstruct.pipeline.respond.run import RespondReport, respond
 from selfinstruct.pipeline.respond.settings import RespondOptions, RespondSettings, resolve_respond_settings
 
@@ -93,6 +95,9 @@ from selfinstruct.pipeline.respond.settings import RespondOptions, RespondSettin
     "same command waits for the batches in flight.",
 )
 @batch_poll_option
+@click.option(
+    "--dry-run", is_flag=True, help="Print one prompt per template and the requests, tokens, cost; call no model."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @verbosity_options
 def respond_cmd(**opts: Any) -> None:
@@ -109,6 +114,7 @@ def respond_cmd(**opts: Any) -> None:
     reply is journaled as it arrives, so re-running the command after a crash or kill -9 asks only what is
     missing, and with --seed on a deterministic endpoint the output is byte-identical at any concurrency.
     With no --base-url and no OPENAI_API_KEY the embedded 135M model answers: a smoke test, not a teacher.
+    --dry-run prints one rendered prompt per template and the requests, tokens and cost, and sends nothing.
 
     Exit codes: 0 every response asked, 1 endpoint error, 2 bad input, 3 a cap (--max-tokens-total,
     --max-cost) reached first, 5 no reply was an answer, 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
@@ -119,12 +125,16 @@ def respond_cmd(**opts: Any) -> None:
       selfinstruct respond alpaca_data.json --out data/answers --base-url http://localhost:8000/v1 \\
           --model Qwen/Qwen2.5-7B-Instruct --model meta-llama/Llama-3.1-8B-Instruct --samples 2
       selfinstruct respond data/run1 --out data/orca --system "Explain your answer step by step."
+      selfinstruct respond data/run1 --out data/gpt4o --model gpt-4o --dry-run --price-input 2.5 --price-output 10
       selfinstruct respond data/run1 --out data/pair --model gpt-4o --model qwen \\
           --model-base-url qwen=http://localhost:8000/v1   # OPENAI_API_KEY for gpt-4o, none for vLLM
     """
     log_to_stderr(opts["verbose"])
     try:
         settings = resolve_respond_settings(cli_options(RespondOptions, opts))
+        if settings.dry_run:
+            render_job_dry_run(dry_run_respond(settings), batch=settings.spending.batch, unit="responses")
+            return
         view = ProgressView(0, command="respond", unit="response", quiet=opts["quiet"])
         try:
             with signals_interrupt():

@@ -18,11 +18,37 @@ from typing import Protocol, TypeVar
 from selfinstruct.engine.budget import Budget, BudgetExhausted, Reservation, describe_caps, upper_prompt_tokens
 from selfinstruct.engine.client import Completer, LLMClient
 from selfinstruct.engine.context_window import ContextLengthError
+from selfinstruct.engine.endpoint import resolve_prices
 from selfinstruct.engine.journal import JournaledClient, ResponseJournal, response_key
+from selfinstruct.engine.options import EngineOptions
 from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, Usage
 
 T = TypeVar("T")
 TICK = 1.0  # seconds between progress ticks while nothing lands (a 429 wait, a batch in flight)
+
+
+@dataclass(frozen=True)
+class Spending:
+    """How a job's requests are sent and what they may spend, the same for `respond` and `prefer`: the embedded
+    model (`local`, a GGUF in `local_model`) or an endpoint, the hard caps at the prices, and the Batch API."""
+
+    local: bool = False  # no endpoint given: the embedded model answers (a smoke test only)
+    local_model: Path | None = None
+    max_tokens_total: int | None = None
+    max_cost: float | None = None  # USD, with prices
+    prices: Prices | None = None  # USD per 1M tokens; with --batch, the batch prices
+    batch: bool = False
+    batch_poll: float = 5.0
+
+    @classmethod
+    def of(cls, o: EngineOptions, *, local: bool, local_model: Path | None) -> Spending:
+        """The options' caps, prices and batch flags (bad ones are InputErrors) for an endpoint already resolved."""
+        return cls(local=local, local_model=local_model, max_tokens_total=o.max_tokens_total, max_cost=o.max_cost,
+                   prices=resolve_prices(o), batch=bool(o.batch), batch_poll=float(o.batch_poll or 5.0))  # fmt: skip
+
+    def budget(self, ledger: ResponseJournal) -> Budget:
+        """The hard budget of a run directory, from what its ledger says was spent before."""
+        return opening_budget(ledger, self.max_tokens_total, self.max_cost, self.prices)
 
 
 class ItemBudget:

@@ -299,6 +299,17 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return record if ok else None
 
 
+def journaled_keys(path: Path) -> frozenset[str]:
+    """The keys of the replies a journal holds, read without opening it for appending (no lock, no repair): what
+    a dry run leaves out of its estimate, writing nothing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return frozenset()
+    records = (_parse(line) for line in data.split(b"\n") if line.strip())
+    return frozenset(r["key"] for r in records if r is not None and "key" in r)
+
+
 def _completion(record: dict[str, Any]) -> Completion:
     reported = not record.get("no_usage", False)
     tokens = (max(0, record["prompt_tokens"]), max(0, record["completion_tokens"]))

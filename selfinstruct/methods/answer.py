@@ -29,15 +29,35 @@ def answer_params(*, local: bool) -> dict[str, StepParams]:
     return {ANSWER_STEP: StepParams(temperature=0.0, top_p=1.0, max_tokens=2048, api="chat")}
 
 
-def answer_problem(text: str, finish_reason: str) -> Rejection | None:
-    """Why an answer cannot be kept, or None."""
-    if not text.strip():
-        return Rejection("answer", "answer_empty", f"finish_reason={finish_reason}")
+# Why a reply is not an answer, for `respond` (answers.jsonl's "why") and the answer step (its rejection codes).
+TRUNCATED, EMPTY, REFUSAL = "truncated", "empty", "refusal"
+_REJECTIONS = {
+    TRUNCATED: ("answer_truncated", "the answer was cut at max_tokens"),
+    EMPTY: ("answer_empty", "the model returned no text"),
+    REFUSAL: ("answer_refused", "the model declined to answer"),
+}
+
+
+def why_not_an_answer(text: str, finish_reason: str) -> str | None:
+    """None when a reply is an answer; else why not, in one order for every command: cut at max_tokens first
+    (also when no visible text came back: the tokens went somewhere, often a reasoning model's hidden thinking,
+    and the fix is a larger --max-tokens), then empty, then a refusal."""
     if finish_reason == "length":
-        return Rejection("answer", "answer_truncated", "the answer was cut at max_tokens")
+        return TRUNCATED
+    if not text.strip() or finish_reason == "empty":
+        return EMPTY
     if is_refusal(text):
-        return Rejection("answer", "answer_refused", "the model declined to answer")
+        return REFUSAL
     return None
+
+
+def answer_problem(text: str, finish_reason: str) -> Rejection | None:
+    """Why an answer cannot be kept (why_not_an_answer, as the answer step's rejection), or None."""
+    why = why_not_an_answer(text, finish_reason)
+    if why is None:
+        return None
+    reason, detail = _REJECTIONS[why]
+    return Rejection("answer", reason, f"{detail} (finish_reason={finish_reason})")
 
 
 async def answer(

@@ -24,11 +24,18 @@ def method_named(name: str) -> Method:
 
 def method_options() -> dict[str, tuple[MethodOption[Any], tuple[str, ...]]]:
     """Every registered method's own options by name, each with the methods that take it (read from the
-    registry when asked, so a method registered later counts). Methods sharing an option name share its
-    declaration: the first one's is the flag's."""
+    registry when asked, so a method registered later counts). Methods may share an option only by declaring
+    it alike (one flag has one type, default, range and help); a clash is a programming error, raised here,
+    so that it shows the first time the registry is read rather than as one method's values parsed by the
+    other's declaration."""
     out: dict[str, tuple[MethodOption[Any], tuple[str, ...]]] = {}
     for method in METHODS.values():
         for option in method.options:
             spec, takers = out.get(option.name, (option, ()))
+            if spec != option:
+                raise TypeError(
+                    f"method {method.name!r} declares option {option.name!r} differently from {takers[0]!r}: "
+                    "declare it alike (one MethodOption shared by both), or give it another name"
+                )
             out[option.name] = (spec, (*takers, method.name))
     return out

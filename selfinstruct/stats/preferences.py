@@ -1,7 +1,8 @@
 """What `stats` shows of a `respond` run and its `prefer` judging: responses per model (answered, and dropped by
-reason), the judge's score distributions per model, the pairs and why instructions gave none, the agreement
-between the two orders of pairwise verdicts, and the length of chosen against rejected answers (length is the
-best-known judge bias: the share of pairs whose chosen answer is the longer one)."""
+reason), the judge's score distributions per model (and per aspect, when several were rated), the pairs and why
+instructions gave none, the agreement between the two orders of pairwise verdicts, and the length of chosen
+against rejected answers (length is the best-known judge bias: the share of pairs whose chosen answer is the
+longer one)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _pairs(path: Path) -> list[dict[str, Any]]:
 
 
 KEPT = ("mode", "rubric", "scale", "pairs_rule", "margin", "judge_model", "verdicts", "pairs", "dropped", "scores",
-        "position", "length")  # fmt: skip
+        "position", "length", "ranking", "aspects")  # fmt: skip
 
 
 def preference_stats(path: Path) -> dict[str, Any] | None:

@@ -6,7 +6,12 @@ from collections import Counter
 
 import pytest
 
-from selfinstruct.methods.evol_instruct.checks import answer_problem, evolved_text, judged_equal, scaffolding
+from selfinstruct.methods.evol_instruct.checks import (
+    evolved_text,
+    judged_equal,
+    scaffolding,
+    short_apology_or_stop_words,
+)
 from selfinstruct.methods.evol_instruct.lineage import OPERATIONS, Parent, choose, evolved_counts, parents
 from selfinstruct.tasks import Instance, Task
 
@@ -103,5 +108,5 @@ def test_the_judge_verdict(reply: str, equal: bool | None) -> None:
     ],
 )
 def test_answer_rules(answer: str, reason: str | None) -> None:
-    problem = answer_problem(answer)
+    problem = short_apology_or_stop_words(answer)
     assert (problem.reason if problem else None) == reason

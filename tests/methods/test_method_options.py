@@ -161,3 +161,30 @@ def test_evol_instruct_rounds_from_python(tmp_path: Path) -> None:
         selfinstruct.estimate(selfinstruct.GenerateOptions(**base, method_options={"pre_query_template": "<|u|>"}))
     with pytest.raises(InputError, match="unknown method 'toy'"):
         selfinstruct.method_options("toy")
+
+
+def test_two_methods_declaring_one_option_differently_is_refused(toy: Toy) -> None:
+    """One flag has one declaration: a second method with another `spice` would have its values parsed by the
+    toy's range; the registry says so the first time it is read."""
+
+    class Hot(Toy):
+        name = "hot"
+        options: tuple[MethodOption[Any], ...] = (MethodOption[int]("spice", int, 5, "hotter.", bound=Bound(0, 99)),)
+
+    class Twin(Toy):
+        name = "twin"
+        options: tuple[MethodOption[Any], ...] = (SPICE,)
+
+    from selfinstruct.methods.registry import method_options
+
+    METHODS["twin"] = Twin()  # the same declaration: shared, both take it
+    try:
+        assert method_options()["spice"] == (SPICE, ("toy", "twin"))
+        METHODS["hot"] = Hot()
+        try:
+            with pytest.raises(TypeError, match="'hot' declares option 'spice' differently from 'toy'"):
+                method_options()
+        finally:
+            del METHODS["hot"]
+    finally:
+        del METHODS["twin"]

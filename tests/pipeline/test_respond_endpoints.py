@@ -122,3 +122,15 @@ def test_batch_with_an_endpoint_per_model_gives_the_synchronous_answers(
     assert {str(r.body["model"]) for r in other.requests} == {"strong"}
     for name in ("answers.jsonl", "tasks.jsonl"):
         assert (tmp_path / "batch" / name).read_bytes() == (tmp_path / "sync" / name).read_bytes()
+
+
+def test_the_dry_run_names_each_model_s_own_endpoint(
+    tmp_path: Path, servers: tuple[FakeOpenAIServer, FakeOpenAIServer]
+) -> None:
+    main, other = servers
+    make_answer_pool(tmp_path / "run" / "tasks.jsonl", 3)
+    code, stdout, stderr = _respond(tmp_path / "run", tmp_path / "out", *_split(main, other), "--dry-run",
+                                    env={"OTHER_KEY": OTHER_KEY})  # fmt: skip
+    assert code == 0, stderr
+    assert f"strong at {other.url}" in stdout and "weak" in stdout
+    assert not main.requests and not other.requests and not (tmp_path / "out").exists()

@@ -5,7 +5,9 @@ Answering models: "strong" answers every prompt; "weak" refuses task numbers end
 max_tokens on 8 and answers nothing on 9. The judge ("judge") rates an answer by `quality(text)` (1-10), as JSON
 or labelled lines, and garbles every rating of a task number with remainder 5 mod 7; in pairwise mode it prefers
 the answer of higher quality whatever the order, except on task numbers with remainder 3 mod 5, where it always
-names A (order-dependent). "first-judge" always names A. One responder (`answer_or_judge`) plays them all.
+names A (order-dependent). Asked about one aspect (a rubric other than overall) it scores `aspect_quality(text,
+aspect)`, and garbles the honesty verdicts of task numbers with remainder 4 mod 11 too (an answer with one aspect
+missing). "first-judge" always names A. One responder (`answer_or_judge`) plays them all.
 """
 
 from __future__ import annotations
@@ -51,8 +53,21 @@ def quality(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % 10 + 1
 
 
-def garbled(number: int) -> bool:
-    return number % 7 == 5
+def aspect_quality(text: str, aspect: str) -> int:
+    """The scripted judge's score of an answer on one aspect ("overall": `quality`), 1-10."""
+    return quality(text) if aspect == "overall" else quality(f"{aspect}|{text}")
+
+
+def garbled(number: int, aspect: str = "overall") -> bool:
+    return number % 7 == 5 or (aspect == "honesty" and number % 11 == 4)
+
+
+_ASPECT = re.compile(r"Judge one aspect only:\n- ([a-z ]+):")
+
+
+def aspect_of(prompt: str) -> str:
+    """The aspect a rating prompt asks about (the English templates), "overall" for the combined one."""
+    return m.group(1).replace(" ", "_") if (m := _ASPECT.search(prompt)) else "overall"
 
 
 def order_dependent(number: int) -> bool:
@@ -79,9 +94,10 @@ def _judge(request: Request) -> Reply:
             return Reply('{"better": "A", "reason": "The first one."}')
         better = "A" if quality(a) > quality(b) else "B" if quality(b) > quality(a) else "tie"
         return Reply(json.dumps({"better": better, "reason": "Scripted."}))
-    if garbled(number):
+    aspect = aspect_of(prompt)
+    if garbled(number, aspect):
         return Reply('{"score": ')
-    score = quality(prompt.split("Response:\n", 1)[1].rstrip("\n"))
+    score = aspect_quality(prompt.split("Response:\n", 1)[1].rstrip("\n"), aspect)
     if number % 3 == 0:
         return Reply(f"**Score:** {score}/10\n**Reason:** Scripted {number}.")
     return Reply(json.dumps({"score": score, "reason": f"Scripted {number}."}))

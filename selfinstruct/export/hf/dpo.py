@@ -50,6 +50,35 @@ def _write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
 
 
+def _rubric(rubric: Any) -> str:
+    if isinstance(rubric, list):
+        return ", ".join(map(str, rubric)) + " (each rated on its own; an answer ranked by their mean)"
+    return str(rubric) if rubric else "–"
+
+
+def _aspects(prefer: dict[str, Any]) -> str:
+    """Several aspects rated: each one's mean score per answering model, and the answers left unranked."""
+    aspects: dict[str, dict[str, Any]] = prefer.get("aspects") or {}
+    if not aspects:
+        return ""
+    models = list(dict.fromkeys(m for figures in aspects.values() for m in figures))
+    rows = [(aspect, *(_mean(figures.get(m)) for m in models)) for aspect, figures in aspects.items()]
+    ranking = prefer.get("ranking") or {}
+    unranked = ", ".join(f"{why}: {n}" for why, n in (ranking.get("unranked_reasons") or {}).items())
+    return ("\n## Scores per aspect\n\nThe judge's mean score per aspect and answering model (unreadable verdicts "
+            "in brackets); an answer is ranked by the mean of its aspects, and only when every aspect was read.\n\n"
+            + md_table(("aspect", *(f"`{m}`" for m in models)), rows)
+            + f"\nAnswers ranked: {ranking.get('ranked', '–')}; not ranked: {ranking.get('unranked', '–')}"
+            + (f" ({unranked})" if unranked else "") + ".\n")  # fmt: skip
+
+
+def _mean(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return "–"
+    mean = "–" if figures.get("mean") is None else f"{figures['mean']:g}"
+    return mean + (f" ({figures['unreadable']} unreadable)" if figures.get("unreadable") else "")
+
+
 def render_card(name: str, language: str, splits: dict[str, int], respond: dict[str, Any],
                 prefer: dict[str, Any], settings: ExportSettings) -> str:  # fmt: skip
     """The README.md: the YAML header the Hub reads, then the models, the judge, the rules and the biases."""
@@ -68,7 +97,7 @@ def render_card(name: str, language: str, splits: dict[str, int], respond: dict[
         ("system prompt of the answers", params.get("system") or "none"),
         ("judge", f"`{prefer.get('judge_model')}`" if prefer.get("judge_model") else "not recorded"),
         ("mode", prefer.get("mode", "not recorded")),
-        ("rubric", prefer.get("rubric") or "–"),
+        ("rubric", _rubric(prefer.get("rubric"))),
         ("scale", prefer.get("scale") or "–"),
         ("pairs rule", prefer.get("pairs_rule", "not recorded")),
         ("margin", prefer.get("margin") if prefer.get("margin") is not None else "–"),
@@ -93,6 +122,7 @@ def render_card(name: str, language: str, splits: dict[str, int], respond: dict[
         "when given, then the user's instruction and input), `chosen` and `rejected` (one assistant turn each).\n\n",
         "## How the pairs were made\n\n", md_table(("what", "value"), facts),
         "\n## The judge's biases\n\n", md_table(("measure", "value"), bias),
+        _aspects(prefer),
         "\n## Instructions without a pair\n\n",
         md_table(("reason", "instructions"), dropped) if dropped else "None.\n",
         "\n## Splits\n\n", md_table(("split", "pairs"), list(splits.items())),

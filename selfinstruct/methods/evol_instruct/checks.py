@@ -57,7 +57,7 @@ def judged_equal(reply: str) -> bool | None:
     return None
 
 
-def answer_problem(answer: str) -> Rejection | None:
+def short_apology_or_stop_words(answer: str) -> Rejection | None:
     """WizardLM's rules for the answer to an evolved instruction, beyond empty, cut and refused."""
     words = _WORD.findall(answer.lower())
     if "sorry" in answer.lower() and len(words) < SHORT_APOLOGY_WORDS:

@@ -138,7 +138,7 @@ class EvolInstruct:
             cand.rejection = Rejection("judge", "no_information_gain", f"judged equal to {parent.id}")
             cand.raw = verdict.text
             return
-        await answer(run, request, cand, extra=checks.answer_problem)
+        await answer(run, request, cand, extra=checks.short_apology_or_stop_words)
 
     # -- the dry run ---------------------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 """Preference pairs from the judge's verdicts, by fixed rules; whatever the rules cannot decide is dropped with
 its reason, never guessed.
 
-Score mode: the best-rated answer of an instruction is chosen; `best-worst` pairs it with the lowest-rated one
-(the first of them in the answers' order), `best-each` with every answer rated at least `margin` below it. A
-tie for best, or no answer `margin` below it, gives no pair.
+Score mode: the best-rated answer of an instruction (several aspects: the best mean) is chosen; `best-worst`
+pairs it with the lowest-rated one (the first of them in the answers' order), `best-each` with every answer
+rated at least `margin` below it. A tie for best, or no answer `margin` below it, gives no pair.
 
 Pairwise mode: two answers were compared in both orders. Only a pair the judge decided the same way in both
 orders counts as a win (or a tie); one decided differently by order is order-dependent. The best answer has
@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfinstruct.pipeline.prefer.plan import Question, QuestionKey, ResponseId, response_id
+from selfinstruct.pipeline.prefer.scores import DIGITS
+
+Aspects = Mapping[tuple[QuestionKey, ResponseId], dict[str, float]]
 
 BIASED = 0.9
 BIASED_MIN = 6
@@ -41,9 +44,13 @@ class Pairing:
     position: dict[str, Any] = field(default_factory=dict)
 
 
-def _side(record: dict[str, Any], score: float | None = None) -> dict[str, Any]:
+def _side(
+    record: dict[str, Any], score: float | None = None, aspects: dict[str, float] | None = None
+) -> dict[str, Any]:
     side = {"model": record["model"], "sample": record["sample"], "output": record["output"]}
-    return side | ({"score": score} if score is not None else {})
+    if score is not None:
+        side["score"] = round(score, DIGITS)
+    return side | ({"aspects": aspects} if aspects is not None and len(aspects) > 1 else {})
 
 
 def _pair(q: Question, chosen: dict[str, Any], rejected: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -52,8 +59,10 @@ def _pair(q: Question, chosen: dict[str, Any], rejected: dict[str, Any], **extra
 
 
 def score_pairs(questions: Sequence[Question], scores: Mapping[tuple[QuestionKey, ResponseId], float], rule: str,
-                margin: float) -> Pairing:  # fmt: skip
-    """Pairs from each answer's score (`scores`: the judged ones only)."""
+                margin: float, aspects: Aspects | None = None) -> Pairing:  # fmt: skip
+    """Pairs from each answer's score (`scores`: the ranked ones only: one rubric's score, or the mean of several
+    aspects, given per response in `aspects` and written beside it)."""
+    per = aspects or {}
     out = Pairing()
     for q in questions:
         if len(q.responses) < 2:
@@ -77,7 +86,8 @@ def score_pairs(questions: Sequence[Question], scores: Mapping[tuple[QuestionKey
             low = min(s for _, s in below)
             below = [next((r, s) for r, s in below if s == low)]
         for rejected, s in below:
-            out.pairs.append(_pair(q, _side(chosen, high), _side(rejected, s), margin=high - s))
+            sides = [_side(r, x, per.get((q.key, response_id(r)))) for r, x in ((chosen, high), (rejected, s))]
+            out.pairs.append(_pair(q, *sides, margin=round(high - s, DIGITS)))
     return out
 
 

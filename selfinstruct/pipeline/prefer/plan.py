@@ -41,13 +41,14 @@ class Question:
 
 @dataclass(frozen=True)
 class Item:
-    """One judge request: a response rated (`b` None), or response `a` shown first against `b`."""
+    """One judge request: a response rated on one aspect (`b` None), or response `a` shown first against `b`."""
 
     question: Question
     a: dict[str, Any]
     b: dict[str, Any] | None
     prompt: str
     seeds: tuple[int, ...]
+    aspect: str | None = None  # the rubric of a rating (score mode)
 
 
 def response_id(record: dict[str, Any]) -> ResponseId:
@@ -68,13 +69,21 @@ def group(answers: Sequence[dict[str, Any]]) -> list[Question]:
             for k, v in found.items()]  # fmt: skip
 
 
-def template_name(settings: PreferSettings) -> str:
-    return "prefer_pairwise" if settings.mode == "pairwise" else f"prefer_{settings.rubric}"
+def template_names(settings: PreferSettings) -> tuple[str, ...]:
+    if settings.mode == "pairwise":
+        return ("prefer_pairwise",)
+    return tuple(f"prefer_{rubric}" for rubric in settings.rubrics)
 
 
 def load_templates(settings: PreferSettings) -> PromptSet:
-    name = template_name(settings)
-    return load_prompts(settings.language, settings.prompts_dir, {name: TEMPLATES[name]}, known=KNOWN)
+    declared = {name: TEMPLATES[name] for name in template_names(settings)}
+    return load_prompts(settings.language, settings.prompts_dir, declared, known=KNOWN)
+
+
+def template_sha256(settings: PreferSettings, prompts: PromptSet) -> str:
+    """The hash a run is resumed with: one template's own, or of several, their prefixes in rubric order."""
+    shas = [prompts[name].sha256 for name in template_names(settings)]
+    return shas[0] if len(shas) == 1 else "".join(sha[:16] for sha in shas)
 
 
 def _seeds(settings: PreferSettings, *coordinates: object) -> tuple[int, ...]:
@@ -82,18 +91,21 @@ def _seeds(settings: PreferSettings, *coordinates: object) -> tuple[int, ...]:
 
 
 def plan_items(settings: PreferSettings, questions: Sequence[Question], prompts: PromptSet) -> list[Item]:
-    """Every request, in the answers' order: score mode one per response; pairwise two per pair of responses
-    of an instruction (each one first once)."""
-    template = prompts[template_name(settings)]
+    """Every request, in the answers' order: score mode one per response and rubric; pairwise two per pair of
+    responses of an instruction (each one first once)."""
     items = []
+    several = len(settings.rubrics) > 1  # (one rubric keeps the seeds it had before there could be several)
     for q in questions:
         shown_input = q.input.strip() or _NO_INPUT[settings.language]
         if settings.mode == "score":
             for r in q.responses:
-                prompt = template.render(instruction=q.instruction, input=shown_input, response=r["output"],
-                                         scale=settings.scale)  # fmt: skip
-                items.append(Item(q, r, None, prompt, _seeds(settings, *q.key, *response_id(r))))
+                for rubric in settings.rubrics:
+                    prompt = prompts[f"prefer_{rubric}"].render(instruction=q.instruction, input=shown_input,
+                                                                response=r["output"], scale=settings.scale)  # fmt: skip
+                    where = (*q.key, *response_id(r), *((rubric,) if several else ()))
+                    items.append(Item(q, r, None, prompt, _seeds(settings, *where), rubric))
             continue
+        template = prompts["prefer_pairwise"]
         for i, first in enumerate(q.responses):
             for second in q.responses[i + 1 :]:
                 for a, b in ((first, second), (second, first)):

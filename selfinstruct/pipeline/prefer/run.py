@@ -27,7 +27,6 @@ from selfinstruct.engine.jobs import (
     ReplayOnly,
     ask_until_read,
     journaled_client,
-    opening_budget,
     run_items,
 )
 from selfinstruct.engine.journal import ResponseJournal
@@ -35,7 +34,16 @@ from selfinstruct.engine.types import Completion, EndpointSettings
 from selfinstruct.errors import InputError
 from selfinstruct.io.records import atomic_writer, dumps
 from selfinstruct.pipeline.prefer.pairs import Pairing, length_bias, pairwise_pairs, score_pairs
-from selfinstruct.pipeline.prefer.plan import Item, Question, group, load_templates, plan_items, response_id
+from selfinstruct.pipeline.prefer.plan import (
+    Item,
+    Question,
+    group,
+    load_templates,
+    plan_items,
+    response_id,
+    template_sha256,
+)
+from selfinstruct.pipeline.prefer.scores import Response, by_aspect, by_model, rank
 from selfinstruct.pipeline.prefer.settings import (
     BATCHES,
     JUDGMENTS,
@@ -74,7 +82,7 @@ def _record(settings: PreferSettings, item: Item, asked: Asked) -> dict[str, Any
     q = item.question
     record: dict[str, Any] = {"task_id": q.key[0], "instance": q.key[1]}
     if item.b is None:
-        record |= {"model": item.a["model"], "sample": item.a["sample"]}
+        record |= {"model": item.a["model"], "sample": item.a["sample"], "aspect": item.aspect}
     else:
         record |= {"a": dict(zip(("model", "sample"), response_id(item.a), strict=True)),
                    "b": dict(zip(("model", "sample"), response_id(item.b), strict=True))}  # fmt: skip
@@ -91,27 +99,38 @@ def _record(settings: PreferSettings, item: Item, asked: Asked) -> dict[str, Any
                      "completion_tokens": asked.completion_tokens, "raw": reply.text[:RAW_LIMIT]}  # fmt: skip
 
 
+def _planned(questions: list[Question]) -> list[Response]:
+    return [(q.key, response_id(r)) for q in questions for r in q.responses]
+
+
 def build_pairs(settings: PreferSettings, questions: list[Question], judgments: list[dict[str, Any]]) -> Pairing:
-    """The pairs the rules give from the judged lines."""
-    judged = [j for j in judgments if j["status"] == "judged"]
+    """The pairs the rules give from the judged lines (score mode: on each ranked response's mean)."""
     if settings.mode == "score":
-        scores = {((j["task_id"], j["instance"]), (j["model"], j["sample"])): float(j["score"]) for j in judged}
-        return score_pairs(questions, scores, settings.pairs, settings.margin)
+        ranking = rank(judgments, settings.rubrics, _planned(questions))
+        return score_pairs(questions, ranking.scores, settings.pairs, settings.margin, ranking.aspects)
+    judged = [j for j in judgments if j["status"] == "judged"]
     verdicts = {((j["task_id"], j["instance"]), (j["a"]["model"], j["a"]["sample"]), (j["b"]["model"],
                 j["b"]["sample"])): j["better"] for j in judged}  # fmt: skip
     return pairwise_pairs(questions, verdicts, settings.pairs)
 
 
-def _scores_by_model(judgments: list[dict[str, Any]]) -> dict[str, Any]:
-    per: dict[str, list[float]] = {}
-    for j in judgments:
-        if j["status"] == "judged" and "score" in j:
-            per.setdefault(j["model"], []).append(float(j["score"]))
-    return {
-        m: {"judged": len(v), "mean": round(sum(v) / len(v), 3),
-            "distribution": {f"{k:g}": n for k, n in sorted(Counter(v).items())}}
-        for m, v in per.items()
-    }  # fmt: skip
+def rubric_of(settings: PreferSettings) -> str | list[str] | None:
+    """prefer.json's "rubric": one name, or the aspects' list; None in pairwise mode."""
+    if settings.mode != "score":
+        return None
+    return settings.rubrics[0] if len(settings.rubrics) == 1 else list(settings.rubrics)
+
+
+def _scores(settings: PreferSettings, judgments: list[dict[str, Any]], questions: list[Question]) -> dict[str, Any]:
+    """Score mode: the ranked responses' scores per model, how many were ranked, and (several aspects) each
+    aspect's figures per model."""
+    if settings.mode != "score":
+        return {"scores": {}}
+    ranking = rank(judgments, settings.rubrics, _planned(questions))
+    out: dict[str, Any] = {"scores": by_model(ranking), "ranking": ranking.counts()}
+    if len(settings.rubrics) > 1:
+        out["aspects"] = by_aspect(judgments, settings.rubrics)
+    return out
 
 
 def summarize(settings: PreferSettings, judge: str, template_sha: str, items: list[Item],
@@ -125,7 +144,7 @@ def summarize(settings: PreferSettings, judge: str, template_sha: str, items: li
     return {
         "version": SUMMARY_VERSION,
         "mode": settings.mode,
-        "rubric": settings.rubric if settings.mode == "score" else None,
+        "rubric": rubric_of(settings),
         "scale": settings.scale if settings.mode == "score" else None,
         "pairs_rule": settings.pairs,
         "margin": settings.margin if settings.mode == "score" else None,
@@ -137,7 +156,7 @@ def summarize(settings: PreferSettings, judge: str, template_sha: str, items: li
         "verdicts": verdicts,
         "pairs": len(pairing.pairs),
         "dropped": dict(sorted(pairing.dropped.items())),
-        "scores": _scores_by_model(judgments),
+        **_scores(settings, judgments, questions),
         "position": pairing.position,
         "length": length_bias(pairing.pairs),
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -155,7 +174,14 @@ def _write(settings: PreferSettings, judgments: list[dict[str, Any]], pairs: lis
         fh.write("\n")
 
 
-def _check_resume(settings: PreferSettings, identity: dict[str, Any]) -> None:
+def run_identity(settings: PreferSettings, judge: str, template_sha: str) -> dict[str, Any]:
+    """What makes two prefer runs the same judging: a directory is resumed only with these unchanged."""
+    return {"mode": settings.mode, "rubric": rubric_of(settings),
+            "scale": settings.scale if settings.mode == "score" else None, "judge_model": judge,
+            "seed": settings.seed, "template_sha256": template_sha}  # fmt: skip
+
+
+def check_resume(settings: PreferSettings, identity: dict[str, Any]) -> None:
     try:
         earlier = json.loads(settings.path(SUMMARY).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -172,10 +198,8 @@ def _check_resume(settings: PreferSettings, identity: dict[str, Any]) -> None:
 async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: list[Question], items: list[Item],
                template_sha: str, progress: Progress | None, notice: Notice) -> PreferReport:  # fmt: skip
     endpoint = await with_served_model(endpoint, "--judge-model")
-    identity = {"mode": settings.mode, "rubric": settings.rubric if settings.mode == "score" else None,
-                "scale": settings.scale if settings.mode == "score" else None, "judge_model": endpoint.model,
-                "seed": settings.seed, "template_sha256": template_sha}  # fmt: skip
-    _check_resume(settings, identity)
+    identity = run_identity(settings, endpoint.model, template_sha)
+    check_resume(settings, identity)
     ledger = ResponseJournal(settings.path(LEDGER))
     if ledger.repair is not None:
         notice(ledger.repair.message())
@@ -194,15 +218,15 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         except NotJournaled:
             continue
     replayed = len(results)
-    spending = opening_budget(ledger, settings.max_tokens_total, settings.max_cost, settings.prices)
+    spending = settings.spending.budget(ledger)
     spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
     budget = ItemBudget(spending, attempts=len(items[0].seeds) if items else 1)
-    client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.path(BATCHES) if settings.batch
-                              else None, batch_poll=settings.batch_poll, notice=notice)  # fmt: skip
+    client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.path(BATCHES) if settings.spending.batch
+                              else None, batch_poll=settings.spending.batch_poll, notice=notice)  # fmt: skip
 
     def report() -> None:
         if progress is not None:
-            counters = engine_counters(client, settings.prices)
+            counters = engine_counters(client, settings.spending.prices)
             counters["unreadable"] = sum(1 for r in results.values() if r["status"] != "judged")
             progress(len(results), counters)
 
@@ -214,7 +238,7 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
     report()
     try:
         if todo:
-            width = len(todo) if settings.batch else settings.endpoint.concurrency
+            width = len(todo) if settings.spending.batch else settings.endpoint.concurrency
             await run_items(todo, width, budget, lambda i: (items[i].prompt, settings.params.max_tokens), ask, report)
     finally:
         await client.aclose()
@@ -228,7 +252,7 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         asked=len(results) - replayed,
         replayed=replayed,
         tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.prices is not None else None,
+        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
         budget=budget.describe() if budget.reached else "",
     )
 
@@ -245,12 +269,14 @@ def prefer(
     questions = group(read_answers(settings.run_dir))
     prompts = load_templates(settings)
     items = plan_items(settings, questions, prompts)
-    template_sha = next(iter(prompts.templates.values())).sha256
+    template_sha = template_sha256(settings, prompts)
     if total is not None:
         total(len(items))
 
     def judge_notice(message: str) -> None:  # the endpoint's notices name generate's options
         notice(message.replace("--base-url/--model", "--judge-base-url/--judge-model"))
 
-    with endpoint_for(settings.endpoint, judge_notice, local=settings.local, local_model=settings.local_model) as ep:
+    with endpoint_for(
+        settings.endpoint, judge_notice, local=settings.local, local_model=settings.spending.local_model
+    ) as ep:
         return aio.run(_run(settings, ep, questions, items, template_sha, progress, notice))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from selfinstruct.audit.settings import JUDGE_PARAMS, LOCAL_JUDGE_PARAMS, resolve_judge
-from selfinstruct.engine.endpoint import resolve_prices
+from selfinstruct.engine.jobs import Spending
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import Api, EndpointSettings, Prices, StepParams
+from selfinstruct.engine.types import Api, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.pipeline.respond.output import read_state
 from selfinstruct.pipeline.respond.settings import ANSWERS
@@ -17,7 +17,10 @@ from selfinstruct.text import Language
 
 Mode = Literal["score", "pairwise"]
 Pairs = Literal["best-worst", "best-each"]
-RUBRICS = ("overall", "helpfulness", "honesty", "instruction_following")
+# UltraFeedback's aspects, each rated on its own; "overall" asks for the first three in one score.
+ASPECTS = ("helpfulness", "honesty", "instruction_following", "truthfulness")
+RUBRICS = ("overall", *ASPECTS)
+ALL = "all"  # --rubric all: every aspect
 STEP = "prefer"
 JUDGMENTS = "judgments.jsonl"  # every verdict, in the answers' order
 PREFERENCES = "preferences.jsonl"  # the pairs
@@ -34,7 +37,7 @@ class PreferSettings:
     run_dir: Path  # a directory written by `respond`
     endpoint: EndpointSettings
     mode: Mode = "score"
-    rubric: str = "overall"
+    rubrics: tuple[str, ...] = ("overall",)  # several: each response rated per aspect, ranked by their mean
     scale: int = 10
     pairs: Pairs = "best-worst"
     margin: float = 1.0
@@ -42,13 +45,14 @@ class PreferSettings:
     prompts_dir: Path | None = None
     params: StepParams = PARAMS
     seed: int = 0
-    local: bool = False
-    local_model: Path | None = None
-    max_tokens_total: int | None = None
-    max_cost: float | None = None
-    prices: Prices | None = None
-    batch: bool = False
-    batch_poll: float = 5.0
+    spending: Spending = field(
+        default_factory=Spending
+    )  # the embedded judge or the endpoint, caps, prices, --batch (as respond's)
+    dry_run: bool = False
+
+    @property
+    def local(self) -> bool:
+        return self.spending.local
 
     def path(self, name: str) -> Path:
         return self.run_dir / name
@@ -61,7 +65,9 @@ class PreferOptions(EngineOptions):
     Attributes:
         run_dir: a directory written by `respond` (its answers.jsonl).
         mode: "score" (each response rated on the rubric) or "pairwise" (two at a time, both orders).
-        rubric: the scoring template (overall, helpfulness, honesty, instruction_following); scale: 10 or 5.
+        rubric: the scoring template (overall, helpfulness, honesty, instruction_following, truthfulness), or
+            several aspects (a tuple, or "all"): each rated on its own, the response ranked by their mean.
+            scale: 10 or 5.
         pairs: "best-worst" (one pair per instruction) or "best-each" (the best against every response at
             least `margin` below it). margin: the score gap a pair needs (score mode).
         judge_model, judge_base_url, api_key, api: the judge; with neither URL nor key, the embedded model.
@@ -70,7 +76,7 @@ class PreferOptions(EngineOptions):
 
     run_dir: str | Path = "."
     mode: Mode | None = None
-    rubric: str | None = None
+    rubric: str | tuple[str, ...] | None = None
     scale: int | None = None
     pairs: Pairs | None = None
     margin: float | None = None
@@ -84,12 +90,25 @@ class PreferOptions(EngineOptions):
 
 PREFER_CHOICES: dict[str, tuple[str, ...]] = {
     "mode": ("score", "pairwise"),
-    "rubric": RUBRICS,
     "pairs": ("best-worst", "best-each"),
     "api": ("chat", "completions"),
     "language": ("en", "zh"),
 }
 PREFER_BOUNDS: dict[str, Bound] = {"seed": Bound(integer=True), "margin": Bound(0), "scale": Bound(5, 10, integer=True)}
+
+
+def _rubrics(given: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """The rubrics named (none: the default), "all" as every aspect, each once in the order given."""
+    names = (given,) if isinstance(given, str) else tuple(given or ())
+    out: list[str] = []
+    for name in names:
+        if name not in (*RUBRICS, ALL):
+            raise InputError(f"--rubric {name!r}: choose one of {', '.join((*RUBRICS, ALL))}")
+        out += [a for a in (ASPECTS if name == ALL else (name,)) if a not in out]
+    if len(out) > 1 and "overall" in out:
+        raise InputError("--rubric overall rates the aspects together in one score; with several --rubric name "
+                         f"aspects only ({', '.join(ASPECTS)}, or all)")  # fmt: skip
+    return tuple(out)
 
 
 def resolve_prefer_settings(o: PreferOptions) -> PreferSettings:
@@ -105,7 +124,8 @@ def resolve_prefer_settings(o: PreferOptions) -> PreferSettings:
     language: Language = o.language or ("zh" if state.get("language") == "zh" else "en")
     judge = resolve_judge(o, language=language, default=PARAMS, local_default=LOCAL_PARAMS)
     mode: Mode = o.mode or "score"
-    if mode == "pairwise" and (o.rubric is not None or o.scale is not None):
+    rubrics = _rubrics(o.rubric)
+    if mode == "pairwise" and (rubrics or o.scale is not None):
         raise InputError("--rubric and --scale rate each response on its own (--mode score); pairwise asks which of "
                          "two is better (prompts prefer_pairwise.txt)")  # fmt: skip
     if mode == "pairwise" and o.margin is not None:
@@ -114,7 +134,7 @@ def resolve_prefer_settings(o: PreferOptions) -> PreferSettings:
         run_dir=run_dir,
         endpoint=judge.endpoint,
         mode=mode,
-        rubric=o.rubric or "overall",
+        rubrics=rubrics or ("overall",),
         scale=int(o.scale or 10),
         pairs=o.pairs or "best-worst",
         margin=float(o.margin if o.margin is not None else 1.0),
@@ -122,11 +142,6 @@ def resolve_prefer_settings(o: PreferOptions) -> PreferSettings:
         prompts_dir=Path(o.prompts_dir) if o.prompts_dir else None,
         params=judge.params,
         seed=int(o.seed),
-        local=judge.local,
-        local_model=judge.local_model,
-        max_tokens_total=o.max_tokens_total,
-        max_cost=o.max_cost,
-        prices=resolve_prices(o),
-        batch=bool(o.batch),
-        batch_poll=float(o.batch_poll or 5.0),
+        spending=Spending.of(o, local=judge.local, local_model=judge.local_model),
+        dry_run=bool(o.dry_run),
     )

@@ -15,10 +15,10 @@ from selfinstruct.engine.types import Completion
 from selfinstruct.errors import InputError
 from selfinstruct.io.seeds import load_tasks
 from selfinstruct.io.templates import Placeholders, PromptSet, load_prompts
+from selfinstruct.methods.answer import why_not_an_answer as answer_rule
 from selfinstruct.methods.registry import TEMPLATE_NAMES
 from selfinstruct.pipeline.respond.settings import STEP, RespondSettings
 from selfinstruct.tasks import Task
-from selfinstruct.text import is_refusal
 
 _BOTH = frozenset({"instruction", "input"})
 _ONE = frozenset({"instruction"})
@@ -30,9 +30,6 @@ TEMPLATES: dict[str, Placeholders] = {
 }
 _BY_FORMAT = {"chat": ("respond", "respond_noinput"), "alpaca": ("respond_alpaca", "respond_alpaca_noinput")}
 KNOWN = (*TEMPLATE_NAMES, *AUDIT_TEMPLATES, *TEMPLATES)
-
-# Why a reply is not an answer.
-TRUNCATED, EMPTY, REFUSAL = "truncated", "empty", "refusal"
 
 
 @dataclass(frozen=True)
@@ -103,11 +100,6 @@ def read_source(settings: RespondSettings) -> list[Task]:
 
 
 def why_not_an_answer(reply: Completion) -> str | None:
-    """None when the reply is an answer; else why not (cut off at max_tokens, empty, a refusal)."""
-    if reply.finish_reason == "length":
-        return TRUNCATED
-    if not reply.text.strip() or reply.finish_reason == "empty":
-        return EMPTY
-    if is_refusal(reply.text):
-        return REFUSAL
-    return None
+    """None when the reply is an answer; else why not (methods.answer's one rule, shared with the answer step of
+    generate's methods)."""
+    return answer_rule(reply.text, reply.finish_reason)

@@ -19,7 +19,7 @@ from selfinstruct.engine import aio
 from selfinstruct.engine.client import Completer, engine_counters, with_served_model
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import ItemBudget, journaled_client, opening_budget, run_items
+from selfinstruct.engine.jobs import ItemBudget, journaled_client, run_items
 from selfinstruct.engine.journal import ResponseJournal, response_key
 from selfinstruct.engine.types import EndpointSettings, Usage
 from selfinstruct.errors import InputError
@@ -83,7 +83,7 @@ def _own(settings: RespondSettings) -> dict[str, Any]:
     }
 
 
-def _check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
+def check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
     state = read_state(settings.out)
     if state is None:
         return
@@ -102,7 +102,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
     endpoints = await _endpoints(settings, endpoint)
     models = tuple(endpoints)
     ident = identity(settings, models, template_sha256(prompts))
-    _check_resume(settings, ident)
+    check_resume(settings, ident)
     settings.out.mkdir(parents=True, exist_ok=True)
     items = plan_items(settings, qs, models)
     params = settings.params
@@ -116,20 +116,21 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
         if hit is not None:
             results[i] = record_of(item, hit, params, why_not_an_answer(hit))
     replayed = len(results)
-    spending = opening_budget(ledger, settings.max_tokens_total, settings.max_cost, settings.prices)
+    spending = settings.spending.budget(ledger)
     spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
     budget = ItemBudget(spending)
+    job = settings.spending
     usage = Usage()
     clients: dict[str, Completer] = {
-        model: journaled_client(ep, ledger, spending, notice=notice, usage=usage, batch_poll=settings.batch_poll,
-                                batch_ledger=settings.batch_ledger(model) if settings.batch else None)
+        model: journaled_client(ep, ledger, spending, notice=notice, usage=usage, batch_poll=job.batch_poll,
+                                batch_ledger=settings.batch_ledger(model) if job.batch else None)
         for model, ep in endpoints.items()
     }  # fmt: skip
     first = next(iter(clients.values()))
 
     def report() -> None:
         if progress is not None:
-            counters = engine_counters(first, settings.prices)
+            counters = engine_counters(first, settings.spending.prices)
             counters["in_flight"] = sum(c.in_flight for c in clients.values())
             counters["dropped"] = sum(1 for r in results.values() if r["status"] != ANSWERED)
             progress(len(results), counters)
@@ -148,7 +149,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
     report()
     try:
         if todo:
-            width = len(todo) if settings.batch else settings.endpoint.concurrency  # a batch takes them all
+            width = len(todo) if settings.spending.batch else settings.endpoint.concurrency  # a batch takes them all
             await run_items(todo, width, budget, lambda i: (items[i].question.prompt, params.max_tokens), ask, report)
     finally:
         for client in clients.values():
@@ -163,7 +164,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
         asked=len(results) - replayed,
         replayed=replayed,
         tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.prices is not None else None,
+        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
         budget=budget.describe() if budget.reached else "",
         note=note,
     )
@@ -184,5 +185,7 @@ def respond(
     qs = questions(tasks, prompts, settings.prompt_format)
     if total is not None:
         total(len(qs) * len(settings.models) * settings.samples)
-    with endpoint_for(settings.endpoint, notice, local=settings.local, local_model=settings.local_model) as endpoint:
+    with endpoint_for(
+        settings.endpoint, notice, local=settings.local, local_model=settings.spending.local_model
+    ) as endpoint:
         return aio.run(_run(settings, endpoint, tasks, prompts, qs, progress, notice))

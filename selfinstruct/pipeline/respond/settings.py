@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from selfinstruct.audit.settings import run_language, tasks_file_of
-from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, with_reasoning_room
+from selfinstruct.engine.jobs import Spending
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.pipeline.routes import route_endpoints, step_values
 from selfinstruct.text import Language
@@ -39,17 +40,18 @@ class RespondSettings:
     prompts_dir: Path | None = None
     params: StepParams = DEFAULT_PARAMS
     seed: int = 0
-    local: bool = False
-    local_model: Path | None = None
-    max_tokens_total: int | None = None
-    max_cost: float | None = None
-    prices: Prices | None = None
-    batch: bool = False
-    batch_poll: float = 5.0
+    spending: Spending = field(
+        default_factory=Spending
+    )  # the embedded model or the endpoint, caps, prices, --batch (as prefer's)
+    dry_run: bool = False
     # The models with an endpoint of their own (--model-base-url, --model-api-key-env; pipeline/routes.py), and
     # where each one's key came from ("main", "none", "env:VAR"; never the key).
     model_endpoints: dict[str, EndpointSettings] = field(default_factory=dict)
     model_keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def local(self) -> bool:
+        return self.spending.local
 
     @property
     def answers(self) -> Path:
@@ -206,13 +208,8 @@ def resolve_respond_settings(o: RespondOptions) -> RespondSettings:
         prompts_dir=Path(o.prompts_dir) if o.prompts_dir else None,
         params=params,
         seed=int(o.seed),
-        local=local,
-        local_model=local_model,
-        max_tokens_total=o.max_tokens_total,
-        max_cost=o.max_cost,
-        prices=resolve_prices(o),
-        batch=bool(o.batch),
-        batch_poll=float(o.batch_poll or 5.0),
+        spending=Spending.of(o, local=local, local_model=local_model),
+        dry_run=bool(o.dry_run),
         model_endpoints=routes.endpoints,
         model_keys=routes.keys,
     )

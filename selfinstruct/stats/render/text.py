@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from selfinstruct.stats.report import SIM_BINS, Distribution, Stats
 
@@ -161,6 +162,21 @@ def _audit(stats: Stats) -> list[str]:
     return ["", "audit (selfinstruct audit)", *(f"  {line}" for line in render_table(stats.audit).splitlines())]
 
 
+def _aspects(judged: dict[str, Any]) -> list[str]:
+    """Several aspects rated: each one's mean per model (and its unreadable verdicts), and the answers left
+    unranked because an aspect is missing."""
+    lines = []
+    for aspect, models in (judged.get("aspects") or {}).items():
+        cells = [f"{m} {f['mean']:g}" if f["mean"] is not None else f"{m} -" for m, f in models.items()]
+        unreadable = sum(f["unreadable"] for f in models.values())
+        lines.append(f"    {aspect}: mean " + ", ".join(cells) + (f"; {unreadable:,} unreadable" if unreadable else ""))
+    ranking = judged.get("ranking") or {}
+    if ranking.get("unranked"):
+        why = ", ".join(f"{k} {n:,}" for k, n in ranking["unranked_reasons"].items())
+        lines.append(f"  answers ranked {ranking['ranked']:,}, not ranked {ranking['unranked']:,} ({why})")
+    return lines
+
+
 def _preferences(stats: Stats) -> list[str]:
     """A respond run: responses per model; and when prefer judged it, scores, pairs, order agreement, lengths."""
     p = stats.preferences
@@ -179,6 +195,7 @@ def _preferences(stats: Stats) -> list[str]:
     for model, scores in (judged["scores"] or {}).items():
         spread = " ".join(f"{k}:{n}" for k, n in scores["distribution"].items())
         lines.append(f"  {model}: mean score {scores['mean']:g} over {scores['judged']:,} ({spread})")
+    lines += _aspects(judged)
     position = judged["position"] or {}
     if position:
         lines.append(f"  both orders agree on {position.get('order_agreement') or 0:.0%} of compared pairs "
