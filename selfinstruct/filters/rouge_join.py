@@ -202,19 +202,20 @@ def _join(
         part = docs[start : start + _CHUNK_DOCS]
         probe = Signatures(el, part, long_prefix, levels)
         field = layout.field(probe.sig)
+        # Signatures absent from the indexed side go first (about half of them), before any length arithmetic.
+        folded = field & seen_mask
+        order = np.flatnonzero((seen[folded >> 3] >> (folded & 7).astype(np.uint8)) & 1)
+        field, p_doc, n_y, pos = field[order], probe.doc[order], probe.n[order], probe.pos[order]
+        del probe, folded, order
         # The shorter text x: n_x in [n_lo, n_y] with 2 n_x > bound (n_x + n_y), and the y-side positional bound.
-        n_y = probe.n
         n_lo = np.floor(ratio * n_y).astype(np.int64)
         if bound > 0:  # the smallest n_x that passes that float test itself (it holds for every larger n_x)
             n_lo += 2 * n_lo <= bound * (n_lo + n_y)
-        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - probe.pos) / bound - n_y).astype(np.int64))
-        folded = field & seen_mask
-        live = (n_hi >= n_lo) & ((seen[folded >> 3] >> (folded & 7).astype(np.uint8)) & 1).astype(bool)
-        del folded
+        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - pos) / bound - n_y).astype(np.int64))
         # In any order: the directory bounds each search to one bucket (sorting the probes cost more than it saved).
-        order = np.flatnonzero(live)
-        field, p_doc, n_y, n_lo, n_hi = field[order], probe.doc[order], n_y[order], n_lo[order], n_hi[order]
-        del probe, order, live
+        order = np.flatnonzero(n_hi >= n_lo)
+        field, p_doc, n_y, n_lo, n_hi = field[order], p_doc[order], n_y[order], n_lo[order], n_hi[order]
+        del pos, order
         lo, hi = search.ranges(layout.probe(field, np.minimum(n_lo, layout.len_cap)), layout.probe(field, n_hi + 1))
         del field
         count = np.maximum(hi - lo, 0)
