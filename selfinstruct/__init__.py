@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         export_pool,
         filter_file,
         generate,
+        method_options,
         prefer_answers,
         respond_pool,
         validate_seeds,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from selfinstruct.audit.settings import AuditOptions
     from selfinstruct.engine.options import EngineOptions
     from selfinstruct.errors import InputError, SelfInstructError
+    from selfinstruct.methods.options import MethodOption
     from selfinstruct.pipeline.decontaminate import DecontaminateSettings
     from selfinstruct.pipeline.filter_settings import FilterSettings
     from selfinstruct.pipeline.prefer.settings import PreferOptions
@@ -39,6 +41,7 @@ _LAZY = {
         (
             "generate",
             "estimate",
+            "method_options",
             "audit_pool",
             "estimate_audit",
             "filter_file",
@@ -58,6 +61,7 @@ _LAZY = {
     "EngineOptions": "selfinstruct.engine.options",
     "FilterSettings": "selfinstruct.pipeline.filter_settings",
     "DecontaminateSettings": "selfinstruct.pipeline.decontaminate",
+    "MethodOption": "selfinstruct.methods.options",
     "InputError": "selfinstruct.errors",
     "SelfInstructError": "selfinstruct.errors",
 }
@@ -68,6 +72,7 @@ __all__ = [
     "FilterSettings",
     "GenerateOptions",
     "InputError",
+    "MethodOption",
     "PreferOptions",
     "RespondOptions",
     "SelfInstructError",
@@ -80,6 +85,7 @@ __all__ = [
     "export_pool",
     "filter_file",
     "generate",
+    "method_options",
     "prefer_answers",
     "respond_pool",
     "validate_seeds",

@@ -23,11 +23,15 @@ from selfinstruct.audit.run import AuditReport
 from selfinstruct.audit.run import audit as run_audit
 from selfinstruct.audit.settings import AuditOptions, resolve_audit_settings
 from selfinstruct.engine.endpoint import Notice
+from selfinstruct.errors import InputError
 from selfinstruct.export.options import resolve_export_settings
 from selfinstruct.export.result import ExportResult
 from selfinstruct.export.write import export_data
 from selfinstruct.io.seeds import SeedSummary
 from selfinstruct.io.seeds import validate_seeds as validate
+from selfinstruct.methods.options import MethodOption
+from selfinstruct.methods.registry import METHODS
+from selfinstruct.methods.registry import method_options as registered_options
 from selfinstruct.pipeline.decontaminate import DecontaminateReport, DecontaminateSettings, decontaminate_file
 from selfinstruct.pipeline.estimate import DryRun
 from selfinstruct.pipeline.estimate import dry_run as estimate_run
@@ -52,8 +56,22 @@ def _to_stderr(message: str) -> None:
 
 
 def generate(options: GenerateOptions, *, progress: Progress | None = None, notice: Notice = _to_stderr) -> RunReport:
-    """Grow the pool in `options.out` to `options.n` tasks (or resume it); `notice` hears one-line notes."""
+    """Grow the pool in `options.out` to `options.n` tasks (or resume it); `notice` hears one-line notes.
+
+    A method's own options go in `options.method_options`, by name (its flag without the dashes), typed:
+    `{"rounds": 2}` (int, 1-100, default 4) for evol-instruct, `{"pre_query_template": "<|im_start|>user\\n"}`
+    (str) for magpie; `selfinstruct.method_options()` lists them all. They are checked as the flags are, and
+    one the method does not take is an InputError.
+    """
     return run_generate(resolve_generate_settings(options), progress=progress, notice=notice)
+
+
+def method_options(method: str | None = None) -> dict[str, MethodOption[Any]]:
+    """The methods' own options (for `GenerateOptions.method_options`), by name: every registered method's, or
+    those `method` takes. Each says its type, default, range or choices and help."""
+    if method is not None and method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+    return {name: spec for name, (spec, takers) in registered_options().items() if method in (None, *takers)}
 
 
 def estimate(options: GenerateOptions) -> DryRun:

@@ -19,6 +19,7 @@ from selfinstruct.cli.app import cli
 from selfinstruct.cli.audit import audit_cmd
 from selfinstruct.cli.generate import generate as generate_cmd
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound
+from selfinstruct.methods.registry import method_options
 from selfinstruct.pipeline.settings import GENERATE_BOUNDS, GENERATE_CHOICES, GenerateOptions
 from tests.servers import StartServer
 
@@ -112,7 +113,10 @@ def test_the_options_and_the_flags_cannot_drift(
     params = {p.name: p for p in command.params}
     fields = {f.name: f for f in dataclasses.fields(options)}
     display = {"verbose", "quiet", "as_json"}
-    assert set(params) - display == set(fields)
+    own = set(method_options()) if options is GenerateOptions else set()  # the flags of `method_options`
+    assert not own & set(fields)  # no method option hides a shared one
+    assert set(params) - display - own == set(fields) - {"method_options"}
+    fields.pop("method_options", None)
     for name, field in fields.items():
         param = params[name]
         if param.default is not None and not isinstance(param.default, type(click.core.UNSET)):
@@ -131,3 +135,23 @@ def test_the_options_and_the_flags_cannot_drift(
             ), name
         if isinstance(param.type, click.Choice) and name in choices:
             assert tuple(param.type.choices) == choices[name], name
+
+
+def test_the_method_option_flags_are_their_declarations() -> None:
+    """Each method option's flag has its declared range and choices, no default (None: not given, so that one
+    given to another method is refused) and help naming the methods that take it."""
+    params = {p.name: p for p in generate_cmd.params}
+    for name, (spec, takers) in method_options().items():
+        param = params[name]
+        assert param.default is None and param.opts == [spec.flag], name
+        assert isinstance(param, click.Option) and param.help == f"--method {', '.join(takers)}: {spec.help}"
+        flag_bounds = _bounds_of(param)
+        if spec.bound is not None:
+            assert flag_bounds is not None, name
+            assert (spec.bound.low, spec.bound.high, spec.bound.low_open) == (
+                flag_bounds.low,
+                flag_bounds.high,
+                flag_bounds.low_open,
+            ), name
+        if spec.choices:
+            assert isinstance(param.type, click.Choice) and tuple(param.type.choices) == spec.choices, name

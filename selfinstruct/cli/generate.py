@@ -22,6 +22,7 @@ from selfinstruct.cli.common import (
     verbosity_options,
 )
 from selfinstruct.cli.common import fail as _fail
+from selfinstruct.cli.method_options import RegistryCommand, given_method_options, method_choice, own_method_options
 from selfinstruct.cli.progress import ProgressView
 from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
@@ -33,7 +34,7 @@ from selfinstruct.pipeline.report import RunReport
 from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, resolve_generate_settings
 
 
-@click.command(context_settings=CONTEXT_SETTINGS)
+@click.command(cls=RegistryCommand, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--seeds",
     "--from",
@@ -57,17 +58,7 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
     show_default=True,
     help="Run directory: tasks.jsonl, rejected.jsonl, seeds.jsonl, run.json.",
 )
-@click.option(
-    "--method",
-    "--mode",
-    "mode",
-    type=click.Choice(list(METHODS)),
-    default="self-instruct",
-    show_default=True,
-    help="The generation method (--mode is its older name). "
-    + "; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
-    + ".",
-)
+@method_choice
 @click.option(
     "--classification-only",
     is_flag=True,
@@ -110,18 +101,7 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
     help="chat (default) sends the prompt as a user message; completions is the paper's base-model setting "
     "(default for the embedded model).",
 )
-@click.option(
-    "--pre-query-template",
-    help="--method magpie: the model's chat template up to the user's words, sent as the query prompt "
-    "(e.g. '<|im_start|>user\\n'). Default: the template of the model's family (Llama 3, Qwen/ChatML, "
-    "SmolLM2, Gemma, Mistral), known by its name.",
-)
-@click.option(
-    "--rounds",
-    type=click.IntRange(1, 100),
-    help="--method evol-instruct: how many times an instruction may be evolved, its evolutions evolved again "
-    "(default 4, as WizardLM).",
-)
+@own_method_options
 @click.option(
     "--classify",
     type=click.Choice(["llm", "rules"]),
@@ -230,7 +210,8 @@ def generate(**opts: Any) -> None:
     """
     log_to_stderr(opts["verbose"])
     try:
-        settings = resolve_generate_settings(cli_options(GenerateOptions, opts))
+        options = cli_options(GenerateOptions, opts | {"method_options": given_method_options(opts)})
+        settings = resolve_generate_settings(options)
         if settings.dry_run:
             _render_dry_run(dry_run(settings), settings)
             return

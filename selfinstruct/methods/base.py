@@ -8,7 +8,8 @@ candidates strictly in (request, candidate) order. It never reads a method's nam
 - whether its candidates need more requests before they can be decided (`completes`), and how one candidate
   is completed (`complete`: Self-Instruct's classify and instances requests);
 - its steps' sampling defaults, its demonstration counts, the templates a resume must find unchanged, its
-  seed checks and its dry-run estimate.
+  seed checks and its dry-run estimate;
+- its own options (`options`, typed `MethodOption`s): the CLI and the settings build, check and record them.
 
 Everything a method needs from the run comes through `Run`, so a method is testable without the pipeline.
 """
@@ -27,6 +28,7 @@ from selfinstruct.engine.types import Api, Completion, EndpointSettings, StepPar
 from selfinstruct.filters import Rejection
 from selfinstruct.filters.rouge import Match
 from selfinstruct.io.templates import Placeholders, PromptSet
+from selfinstruct.methods.options import MethodOption
 from selfinstruct.tasks import Instance, Task
 
 # What the dry-run estimate assumes of every method's candidates.
@@ -103,9 +105,9 @@ class MethodSettings(Protocol):
     @property
     def local_model(self) -> Path | None: ...
     @property
-    def pre_query_template(self) -> str | None: ...
-    @property
-    def rounds(self) -> int: ...
+    def method_options(self) -> Mapping[str, object]:
+        """The method's own options, resolved (read them with `MethodOption.value`)."""
+        ...
 
 
 class Run(Protocol):
@@ -168,7 +170,7 @@ class Method(Protocol):
     new_per_request: int  # candidates asked for per generating request
     uses_seeds: bool  # reads a seed file (--seeds); a method that needs none is given no seeds
     classifies_seeds: bool  # seeds without is_classification are classified (by the model) before the run
-    options: frozenset[str]  # the method's own generate options (GenerateOptions fields) it takes
+    options: tuple[MethodOption[Any], ...]  # its own generate options (flags, checks, run.json: options.py)
 
     @property
     def prompt_templates(self) -> Mapping[str, Placeholders]:

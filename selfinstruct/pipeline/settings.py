@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -16,7 +16,7 @@ from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_THRESHOLD, FILTER_NAMES
 from selfinstruct.io.resources import default_seeds
 from selfinstruct.methods.base import Method
-from selfinstruct.methods.registry import METHODS, method_named
+from selfinstruct.methods.registry import METHODS, method_named, method_options
 from selfinstruct.pipeline.rounds import SCHEDULE
 from selfinstruct.text import Language
 
@@ -60,8 +60,9 @@ class GenerateSettings:
     batch: bool = False  # through the Batch API; the same requests, so the same pool
     batch_poll: float = 5.0
     decontaminate: tuple[Path, ...] = ()  # benchmark files: a candidate that reproduces an item is rejected
-    pre_query_template: str | None = None  # magpie: the chat template up to the user's words
-    rounds: int = 4  # evol-instruct: how many times an instruction may be evolved (WizardLM: 4)
+    # The method's own options (Method.options), each resolved: given or its default; methods read them with
+    # MethodOption.value. Those `recorded` are in output_affecting.
+    method_options: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.params:
@@ -91,7 +92,12 @@ class GenerateSettings:
             "model": self.endpoint.model,
             "api": self.endpoint.api,
             "params": {k: v.to_dict() for k, v in sorted(self.params.items())},
-        }
+        } | self._recorded_options()
+
+    def _recorded_options(self) -> dict[str, object]:
+        """The method's recorded options, under one key (none for a method without: run.json stays as it was)."""
+        recorded = {o.name: self.method_options.get(o.name, o.default) for o in self.method.options if o.recorded}
+        return {"method_options": dict(sorted(recorded.items()))} if recorded else {}
 
 
 # What each per-step sampling option accepts (the OpenAI API's ranges), and how to say so.
@@ -141,7 +147,7 @@ class GenerateOptions(EngineOptions):
     Attributes:
         seeds: the seed task file (default: the bundled seeds of `language`).
         n: tasks the pool should hold. out: the run directory.
-        mode: the method (`methods.registry`): "self-instruct" or "alpaca".
+        mode: the method, a name in `methods.registry.METHODS` (default "self-instruct").
         classification_only: only classification tasks (Self-Instruct).
         language: "en" or "zh". seed: the run's random seed.
         model, base_url, api_key: the endpoint; with neither base_url nor api_key, the embedded model.
@@ -151,9 +157,9 @@ class GenerateOptions(EngineOptions):
         window: the largest round of generating requests.
         saturation_window, min_acceptance, max_unusable: when a run stops early (see docs/generate.md).
         decontaminate: benchmark files; a candidate that reproduces one of their items is rejected.
-        pre_query_template: magpie's query prompt, the model's chat template up to the user's words (default:
-            the model's family, by its name).
-        rounds: evol-instruct's rounds: how many times an instruction may be evolved (default 4).
+        method_options: the method's own options by name, as its flags without the dashes (each method
+            declares them, `Method.options`; see `selfinstruct.generate` and docs/methods.md). Checked as the
+            flags are; one that `mode` does not take is refused.
     """
 
     seeds: str | Path | None = None
@@ -177,8 +183,7 @@ class GenerateOptions(EngineOptions):
     min_acceptance: float = 0.01
     max_unusable: int = 20
     decontaminate: tuple[str | Path, ...] = ()
-    pre_query_template: str | None = None
-    rounds: int | None = None
+    method_options: Mapping[str, object] = field(default_factory=dict)
 
 
 GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -194,7 +199,6 @@ GENERATE_BOUNDS: dict[str, Bound] = {
     "saturation_window": Bound(1, integer=True),
     "min_acceptance": Bound(0, 1),
     "max_unusable": Bound(1, integer=True),
-    "rounds": Bound(1, 100, integer=True),
 }
 
 
@@ -286,8 +290,7 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         batch=bool(o.batch),
         batch_poll=float(o.batch_poll or 5.0),
         decontaminate=tuple(Path(p) for p in o.decontaminate),
-        pre_query_template=o.pre_query_template,
-        rounds=o.rounds or 4,
+        method_options=_resolve_method_options(o, method),
     )
     method.check_settings(settings)
     if settings.batch:
@@ -310,7 +313,19 @@ def _check_method_options(o: GenerateOptions, method: Method) -> None:
     would be silently ignored: refuse them."""
     if o.seeds and not method.uses_seeds:
         raise InputError(f"--method {method.name} reads no seed tasks; drop --seeds")
-    for name in sorted({opt for m in METHODS.values() for opt in m.options} - method.options):
-        if getattr(o, name) is not None:
-            takers = ", ".join(m.name for m in METHODS.values() if name in m.options)
-            raise InputError(f"--{name.replace('_', '-')} works with --method {takers}, not {method.name}")
+    known = method_options()
+    if not isinstance(o.method_options, Mapping):
+        raise InputError(f"method_options {o.method_options!r}: give a mapping of option names to values")
+    own = {opt.name for opt in method.options}
+    for name, value in sorted(o.method_options.items(), key=lambda item: str(item[0])):
+        if name not in known:
+            offered = ", ".join(sorted(known)) or "none"
+            raise InputError(f"unknown method option {name!r}; the methods take: {offered}")
+        if value is not None and name not in own:
+            spec, takers = known[name]
+            raise InputError(f"{spec.flag} works with --method {', '.join(takers)}, not {method.name}")
+
+
+def _resolve_method_options(o: GenerateOptions, method: Method) -> dict[str, object]:
+    """Each of the method's own options, given (checked by its declaration) or its default."""
+    return {opt.name: opt.resolve(o.method_options.get(opt.name)) for opt in method.options}

@@ -144,10 +144,19 @@ def test_kill_9_then_resume_is_byte_identical(
 
 
 def test_resume_with_other_rounds_is_refused(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """--rounds changes what is generated: run.json records it (a recorded method option) and a resume must
+    give the same; left out, the default (4) is another value, refused as for any other option."""
     out = tmp_path / "run"
     assert run(server, out, "-n", "3", "--rounds", "2")[0] == 0
-    code, _, stderr = run(server, out, "-n", "6", "--rounds", "3")
-    assert code == 2 and "method_facts.rounds=2, not 3" in stderr
+    settings = json.loads((out / "run.json").read_text())["settings"]
+    assert settings["method_options"] == {"rounds": 2} and "method_facts" not in settings
+    for other in (["--rounds", "3"], []):
+        code, _, stderr = run(server, out, "-n", "6", *other)
+        shown = other[1] if other else "4"
+        assert code == 2 and f"method_options.rounds=2, not {shown}" in stderr and "Traceback" not in stderr
+    code, _, stderr = run(server, out, "-n", "6", "--rounds", "2")
+    assert code == 0, stderr
+    assert len(records(out / "tasks.jsonl")) == 6
 
 
 REFUSAL = "I'm sorry, but I can't help with rewriting that."

@@ -30,6 +30,7 @@ from selfinstruct.methods.base import (
     completion_cap,
     halve,
 )
+from selfinstruct.methods.options import MethodOption
 from selfinstruct.methods.prompts import ends_open
 from selfinstruct.methods.self_instruct.instances import clean_instances
 from selfinstruct.methods.self_instruct.parsing import normalize_whitespace
@@ -54,7 +55,7 @@ class Alpaca:
     new_per_request = 20
     uses_seeds = True
     classifies_seeds = True
-    options: frozenset[str] = frozenset()
+    options: tuple[MethodOption[Any], ...] = ()
     prompt_templates = TEMPLATES
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:

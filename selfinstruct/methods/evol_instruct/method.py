@@ -14,6 +14,7 @@ from statistics import mean
 from typing import Any
 
 from selfinstruct.engine.budget import typical_tokens
+from selfinstruct.engine.options import Bound
 from selfinstruct.engine.types import Api, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.filters import Rejection
@@ -39,12 +40,20 @@ from selfinstruct.methods.evol_instruct.lineage import (
     evolved_counts,
     parents,
 )
+from selfinstruct.methods.options import MethodOption
 from selfinstruct.tasks import Task
 from selfinstruct.text import is_refusal
 
 EVOLVE_STEP, JUDGE_STEP = "evolve", "judge"
 ANSWER_TOKENS = 400.0  # what the dry run assumes of an answer, before the answer step's max_tokens caps it
 ADDED_TOKENS = 25.0  # and of what an evolution adds to its parent
+ROUNDS = MethodOption[int](
+    "rounds",
+    int,
+    4,
+    "how many times an instruction may be evolved, its evolutions evolved again (default 4, as WizardLM).",
+    bound=Bound(1, 100, integer=True),
+)  # recorded in run.json: a resume with other --rounds is refused
 
 
 class EvolInstruct:
@@ -61,7 +70,7 @@ class EvolInstruct:
     new_per_request = 1
     uses_seeds = True  # the instructions it evolves (--from, or --seeds)
     classifies_seeds = False  # (a 52k --from file would cost 52k questions for nothing)
-    options: frozenset[str] = frozenset({"rounds"})
+    options: tuple[MethodOption[Any], ...] = (ROUNDS,)
     prompt_templates: Mapping[str, Placeholders] = {
         **{op: (frozenset({"instruction"}), frozenset({"instruction"})) for op in OPERATIONS},
         JUDGE_TEMPLATE: (frozenset({"parent", "evolved"}), frozenset({"parent", "evolved"})),
@@ -87,21 +96,21 @@ class EvolInstruct:
             raise InputError("has no instruction to evolve", path=path)
 
     def describe(self, settings: MethodSettings) -> list[str]:
-        return [f"evol-instruct, up to {settings.rounds} rounds", "equality judge, answers through chat"]
+        return [f"evol-instruct, up to {ROUNDS.value(settings)} rounds", "equality judge, answers through chat"]
 
     def check_settings(self, settings: MethodSettings) -> None:
         if settings.classification_only:
             raise InputError("--classification-only works with --method self-instruct")
 
     async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
-        return {"rounds": settings.rounds}  # (so that a resume with other --rounds is refused)
+        return {}  # (--rounds is a recorded option: run.json keeps it and a resume compares it)
 
     # -- the requests --------------------------------------------------------------------------------------
 
     def evolution(self, run: Run, request: int) -> Evolution:
         """The request's parent and operation (lineage.choose): a pure function of what the request may see."""
         pool = run.machine_tasks(request)
-        return choose(run.seed, request, parents(run.seeds, pool), evolved_counts(pool), int(run.facts["rounds"]))
+        return choose(run.seed, request, parents(run.seeds, pool), evolved_counts(pool), ROUNDS.value(run.s))
 
     async def propose(self, run: Run, request: int) -> JobResult:
         evo = self.evolution(run, request)

@@ -27,9 +27,20 @@ from selfinstruct.methods.base import (
     completion_cap,
 )
 from selfinstruct.methods.magpie.templates import PreQuery, cut_at_turn_end, pre_query, served_pre_query
+from selfinstruct.methods.options import MethodOption
 from selfinstruct.tasks import Task
 
 QUERY_STEP = "query"
+PRE_QUERY_TEMPLATE = MethodOption[str | None](
+    "pre_query_template",
+    str,
+    None,
+    "the model's chat template up to the user's words, sent as the query prompt (e.g. '<|im_start|>user\\n'). "
+    "Default: the template of the model's family (Llama 3, Qwen/ChatML, SmolLM2, Gemma, Mistral), known by its "
+    "name.",
+    metavar="TEXT",
+    recorded=False,  # setup records the template it decides (method_facts), whichever way it was found
+)
 SYSTEM_TEMPLATE = "magpie_system"
 QUERY_TOKENS = 40.0  # what the dry run assumes of a query: a question of a few lines
 ANSWER_TOKENS = 350.0  # and of an answer, before its step's max_tokens caps it
@@ -48,7 +59,7 @@ class Magpie:
     new_per_request = 1
     uses_seeds = False
     classifies_seeds = False
-    options: frozenset[str] = frozenset({"pre_query_template"})
+    options: tuple[MethodOption[Any], ...] = (PRE_QUERY_TEMPLATE,)
     prompt_templates: Mapping[str, Placeholders] = {SYSTEM_TEMPLATE: (frozenset(), frozenset())}
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
@@ -84,13 +95,14 @@ class Magpie:
     async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
         """The pre-query template: --pre-query-template, else the one the server renders with the model's own
         chat template, else the model's family by its name (for --local-model, by the GGUF file's name)."""
-        if settings.pre_query_template is None:
+        given = PRE_QUERY_TEMPLATE.value(settings)
+        if given is None:
             found = await served_pre_query(served)
             if found is not None:
                 return found.to_facts() | {"template_source": "server"}
         name = settings.local_model.name if settings.local_model is not None else model
-        source = "option" if settings.pre_query_template is not None else "family"
-        return pre_query(name, settings.pre_query_template).to_facts() | {"template_source": source}
+        source = "option" if given is not None else "family"
+        return pre_query(name, given).to_facts() | {"template_source": source}
 
     # -- the requests --------------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from selfinstruct.methods.base import (
     completion_cap,
     halve,
 )
+from selfinstruct.methods.options import MethodOption
 from selfinstruct.methods.prompts import ends_open
 from selfinstruct.methods.self_instruct import params
 from selfinstruct.methods.self_instruct import prompts as si_prompts
@@ -65,7 +66,7 @@ class SelfInstruct:
     new_per_request = 8
     uses_seeds = True
     classifies_seeds = True
-    options: frozenset[str] = frozenset()
+    options: tuple[MethodOption[Any], ...] = ()
     prompt_templates = si_prompts.TEMPLATES
 
     def default_params(self, api: Api, *, local: bool) -> dict[str, StepParams]:
