@@ -13,7 +13,8 @@ candidate; this index gives the same decisions while touching a few of them (a s
    is shared, the overlap is at most 1 + the shorter of the two remainders after it.
 3. Verification. Survivors get an exact bit-parallel LCS (rapidfuzz on strings with one code point per
    token) and rouge-score's own float formula (same operations, same order), so boundary cases decide
-   exactly as rouge-score does. Bounds use a small safety margin: they can only admit extra candidates.
+   exactly as rouge-score does (rouge_verify). Bounds use a small safety margin: they can only admit extra
+   candidates.
 
 `add_unique` runs the greedy filter a block at a time (rouge_probe: one probe of the index per block, one
 pairwise LCS call), or over a whole file through the batch self-join (rouge_join, decisions by rouge_resolve),
@@ -27,12 +28,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from operator import itemgetter
 from sys import intern  # the few distinct details of 300k drops are held once
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.base import Rejection
 from selfinstruct.filters.heap import retain_heap
@@ -50,9 +48,7 @@ from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import (
     FloatArray,
     IntArray,
-    fmeasures,
     min_overlap,
-    rouge_fmeasure,
 )
 from selfinstruct.filters.rouge_probe import (
     BLOCK_MAX,
@@ -64,12 +60,12 @@ from selfinstruct.filters.rouge_probe import (
 )
 from selfinstruct.filters.rouge_resolve import greedy_join
 from selfinstruct.filters.rouge_topk import top_k
+from selfinstruct.filters.rouge_verify import exact_scores, postings_candidates
 from selfinstruct.text import rouge_token_bytes
 
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_BLOCK = 64
 JOIN_MIN = 4096  # add_unique calls with at least this many instructions use the batch join by default
-_SMALL = 24  # below this many candidates, plain Python beats numpy's and rapidfuzz's per-call overhead
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,36 +230,10 @@ class NearDuplicateIndex:
             docs: list[int] = candidate_pairs(self._probe(), [code], [self._prefix(code, t)], t)[1].tolist()
             return docs
         # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
-        alpha = min_overlap(len(code), t)
-        if alpha is None:
-            return []
-        counts = Counter(code)
-        covered, lists = 0, []
-        postings = self._full_postings()
-        for ch in sorted(counts, key=lambda c: len(postings.get(c, ()))):
-            if ch in postings:
-                lists.append(postings[ch])
-            covered += counts[ch]
-            if covered >= len(code) - alpha + 1:
-                break
-        return sorted(set().union(*lists))
+        return postings_candidates(code, t, self._full_postings())
 
     def _scores(self, code: str, docs: Sequence[int] | IntArray) -> FloatArray:
-        """Exact ROUGE-L F1 of `code` against each doc, with rouge-score's float operations in its order."""
-        m, codes = len(code), self._codes
-        if len(docs) <= _SMALL:
-            lcs = LCSseq.similarity
-            return np.array(
-                [rouge_fmeasure(lcs(code, codes[d]), m, len(codes[d])) for d in docs],
-                dtype=np.float64,
-            )
-        if isinstance(docs, np.ndarray):
-            choices = itemgetter(*docs.tolist())(codes)
-        else:
-            choices = itemgetter(*docs)(codes)
-            docs = np.array(docs, dtype=np.int64)
-        sims = process.cdist([code], choices, scorer=LCSseq.similarity, dtype=np.int64)[0]
-        return fmeasures(sims, m, np.frombuffer(self._lens, dtype=np.int64)[docs])
+        return exact_scores(code, docs, self._codes, self._lens)
 
     def matches(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> list[Match]:
         """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first.

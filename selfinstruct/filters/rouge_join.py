@@ -47,6 +47,7 @@ _CHUNK_TUPLES = 1 << 18  # candidate (text, text) tuples expanded per step (a do
 _VERIFY = 1 << 18  # pairs per LCS call (its two lists of texts are held meanwhile)
 _MAX_LEN = (1 << 20) - 1  # tokens in a text; longer ones go to the incremental index (OverflowError)
 _SEEN_BITS = 27  # of the bitmap of signatures present on the indexed side (16 MiB)
+_SEEN_BLOCK = 1 << 21  # keys marked in it at once
 
 
 def _release_freed() -> None:
@@ -73,6 +74,19 @@ def _masks(el: Elements, codes: Sequence[str]) -> npt.NDArray[np.uint64]:
         doc = np.repeat(np.arange(start, start + len(part), dtype=np.int64), el.lens[start : start + len(part)])
         np.bitwise_or.at(flat, 2 * doc + (bit >> 6), np.uint64(1) << (bit & 63).astype(np.uint64))
     return out
+
+
+def _mark_seen(seen: npt.NDArray[np.uint8], keys: IntArray, shift: int, bits: int, folds: bool) -> None:
+    """Set the bit of each sorted key's signature field (keys >> shift), folded to the bitmap's `bits`, a block
+    of keys at a time: a sorted block falls into runs per bitmap byte, OR-ed together by one reduceat
+    (np.bitwise_or.at and np.unique cost several times more)."""
+    for at in range(0, len(keys), _SEEN_BLOCK):
+        folded = (keys[at : at + _SEEN_BLOCK] >> shift) & ((1 << bits) - 1)
+        if folds:  # fields wider than the bitmap: folding breaks their order
+            folded.sort()
+        byte = folded >> 3
+        run = np.flatnonzero(np.concatenate(([True], byte[1:] != byte[:-1])))
+        seen[byte[run]] |= np.bitwise_or.reduceat(np.uint8(1) << (folded & 7).astype(np.uint8), run)
 
 
 def similar_pairs(
@@ -169,40 +183,45 @@ def _join(
         short = Signatures(el, docs[start : start + _CHUNK_DOCS], short_prefix, levels)
         s_key[at : at + len(short.sig)] = layout.keys(short)
         at += len(short.sig)
-        folded = layout.field(short.sig) & seen_mask
-        np.bitwise_or.at(seen, folded >> 3, np.uint8(1) << (folded & 7).astype(np.uint8))
-        del short, folded
+        del short
     if at != len(s_key):
         raise RuntimeError(f"the join counted {len(s_key)} signatures and made {at}")
     s_key.sort()
+    _mark_seen(seen, s_key, layout.shift + layout.len_bits, seen_bits, layout.sig_bits > seen_bits)
     search = KeySearch(s_key, layout.sig_bits)
     doc_mask = (1 << layout.doc_bits) - 1
     lens = el.lens
     exact_len = layout.len_cap >= int(lens.max())  # the key's length field is the text's length
     len_shift = layout.shift
     ratio = bound / (2 - bound) if bound > 0 else 0.0
+    # alpha_of[m + n]: the fewest shared elements at that combined length (a gather from a small table is
+    # cheaper than the float arithmetic per candidate tuple, and gives the same integers).
+    alpha_of = _alpha(np.arange(2 * int(lens.max()) + 2, dtype=np.int64), bound)
+    bits = (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1])).astype(np.int64)  # tokens in each mask
     for start in range(0, len(docs), _CHUNK_DOCS):
         part = docs[start : start + _CHUNK_DOCS]
         probe = Signatures(el, part, long_prefix, levels)
         field = layout.field(probe.sig)
-        # The shorter text x: n_x in [ratio * n_y, n_y], and the y-side positional bound.
-        n_y = probe.n
-        n_lo = np.floor(ratio * n_y).astype(np.int64)
-        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - probe.pos) / bound - n_y).astype(np.int64))
+        # Signatures absent from the indexed side go first (about half of them), before any length arithmetic.
         folded = field & seen_mask
-        live = (n_hi >= n_lo) & ((seen[folded >> 3] >> (folded & 7).astype(np.uint8)) & 1).astype(bool)
-        del folded
+        order = np.flatnonzero((seen[folded >> 3] >> (folded & 7).astype(np.uint8)) & 1)
+        field, p_doc, n_y, pos = field[order], probe.doc[order], probe.n[order], probe.pos[order]
+        del probe, folded, order
+        # The shorter text x: n_x in [n_lo, n_y] with 2 n_x > bound (n_x + n_y), and the y-side positional bound.
+        n_lo = np.floor(ratio * n_y).astype(np.int64)
+        if bound > 0:  # the smallest n_x that passes that float test itself (it holds for every larger n_x)
+            n_lo += 2 * n_lo <= bound * (n_lo + n_y)
+        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - pos) / bound - n_y).astype(np.int64))
         # In any order: the directory bounds each search to one bucket (sorting the probes cost more than it saved).
-        order = np.flatnonzero(live)
-        needles = layout.probe(field[order], np.minimum(n_lo[order], layout.len_cap))
-        field, p_doc, n_y, n_hi = field[order], probe.doc[order], n_y[order], n_hi[order]
-        del probe, order, live, n_lo
-        lo = search.lower_bound(needles)
-        hi = search.range_ends(lo, layout.probe(field, n_hi + 1))
-        del needles
+        order = np.flatnonzero(n_hi >= n_lo)
+        field, p_doc, n_y, n_lo, n_hi = field[order], p_doc[order], n_y[order], n_lo[order], n_hi[order]
+        del pos, order
+        lo, hi = search.ranges(layout.probe(field, np.minimum(n_lo, layout.len_cap)), layout.probe(field, n_hi + 1))
+        del field
         count = np.maximum(hi - lo, 0)
         cum = np.cumsum(count)
         first = 0
+        pieces: list[IntArray] = []
         while first < len(count):
             # Entries first..last expand to at most _CHUNK_TUPLES tuples (or one entry, however many).
             base = int(cum[first - 1]) if first else 0
@@ -214,27 +233,33 @@ def _join(
             x_key = s_key[where]
             del where
             src = np.repeat(np.arange(first, last, dtype=np.int64), c)
-            # Length and positional filters from the key alone (no gather of the indexed texts' lengths).
+            # Length and positional filters from the key alone (no gather of the indexed texts' lengths). With
+            # exact lengths in the keys, the range holds only n_lo <= n_x <= n_hi <= n_y: the length filter.
             nx = (x_key >> len_shift) & layout.len_cap if exact_len else lens[x_key & doc_mask]
             ny = n_y[src]
             both = nx + ny
-            ok = (x_key >> layout.doc_bits) & layout.pos_max <= nx - _alpha(both, bound)
-            ok &= (nx <= ny) & (2 * nx > bound * both)
+            ok = (x_key >> layout.doc_bits) & layout.pos_max <= nx - alpha_of[both]
+            if not exact_len:
+                ok &= (nx <= ny) & (2 * nx > bound * both)
             hit = np.flatnonzero(ok)
             x, y = x_key[hit] & doc_mask, p_doc[src[hit]]
-            nx, ny, alpha = nx[hit], ny[hit], _alpha(both[hit], bound)
+            nx, ny, alpha = nx[hit], ny[hit], alpha_of[both[hit]]
             del x_key, src, both, ok, hit
             # The token-mask overlap bound: tokens of one text missing from the other's mask are not shared.
+            # (popcount(mx & ~my) = popcount(mx) - popcount(mx & my): two popcounts per tuple, not four.)
             mx, my = masks[x], masks[y]
-            missing_x = np.bitwise_count(mx[:, 0] & ~my[:, 0]) + np.bitwise_count(mx[:, 1] & ~my[:, 1])
-            missing_y = np.bitwise_count(my[:, 0] & ~mx[:, 0]) + np.bitwise_count(my[:, 1] & ~mx[:, 1])
-            ok = (np.minimum(nx - missing_x, ny - missing_y) >= alpha) & (x != y)
+            common = np.bitwise_count(mx[:, 0] & my[:, 0]) + np.bitwise_count(mx[:, 1] & my[:, 1])
+            ok = (np.minimum(nx - bits[x], ny - bits[y]) + common >= alpha) & (x != y)
             if first_new:
                 ok &= np.maximum(x, y) >= first_new
             x, y = x[ok], y[ok]
             if len(x):
-                found.append(np.unique(np.minimum(x, y) << 32 | np.maximum(x, y)))
+                pieces.append(np.minimum(x, y) << 32 | np.maximum(x, y))
             first = last
+        if pieces:  # a pair is found once per signature it shares: kept once (a sort is cheaper than np.unique)
+            pairs = np.concatenate(pieces)
+            pairs.sort()
+            found.append(pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))])
         if progress is not None:
             done = int(np.count_nonzero(part >= first_new))
             if done:

@@ -21,6 +21,7 @@ _POS_BITS = 4
 _MIN_SIG_BITS = 24
 _STEPS = 4  # keys stepped over (they share a cache line) before a bucket is binary-searched
 _DIR_BITS = 22  # at most, of the directory of key buckets (KeySearch: 16 MiB of int32)
+_BATCH = 1 << 15  # probes searched at once (their key lines stay cached from range starts to range ends)
 _SPREAD = 0x9E3779B1  # odd: multiplying by it modulo a power of two is one to one
 
 
@@ -86,6 +87,15 @@ class KeySearch:
         bucket = needles >> self.shift
         at: IntArray = self.starts[bucket].astype(np.int64)
         return self._step(at, self.starts[bucket + 1], needles)
+
+    def ranges(self, starts: IntArray, ends: IntArray) -> tuple[IntArray, IntArray]:
+        """(lower_bound(starts), lower_bound(ends)) for ranges starts[i] <= ends[i], a batch of probes at a
+        time: the key lines a batch's starts read are still in the cache when its ends are searched."""
+        lo, hi = np.empty_like(starts), np.empty_like(ends)
+        for at in range(0, len(starts), _BATCH):
+            lo[at : at + _BATCH] = self.lower_bound(starts[at : at + _BATCH])
+            hi[at : at + _BATCH] = self.range_ends(lo[at : at + _BATCH], ends[at : at + _BATCH])
+        return lo, hi
 
     def range_ends(self, lo: IntArray, ends: IntArray) -> IntArray:
         """lower_bound(ends) for ends just past lo (each range starts at lo): most ranges hold a few keys."""

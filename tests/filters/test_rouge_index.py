@@ -174,6 +174,10 @@ def test_similar_pairs_exact_under_any_key_layout(
         ):
             mp.setattr(rouge_keys, name, value)
         mp.setattr(rouge_join, "_SEEN_BITS", seen_bits)
+        # Blocks of a few keys for the bitmap of present signatures (runs of one byte span blocks), and a few
+        # probes per search batch.
+        mp.setattr(rouge_join, "_SEEN_BLOCK", 5)
+        mp.setattr(rouge_keys, "_BATCH", 3)
         a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
     got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
     assert got == _brute_pairs(texts, threshold, first_new)
@@ -224,8 +228,11 @@ def test_key_search_is_searchsorted(
         search = rouge_keys.KeySearch(sorted_keys, sig_bits)
         lo = search.lower_bound(starts)
         hi = search.range_ends(lo, ends)
+        mp.setattr(rouge_keys, "_BATCH", 7)  # several batches of probes
+        batched = search.ranges(starts, ends)
     assert lo.tolist() == np.searchsorted(sorted_keys, starts, "left").tolist()
     assert hi.tolist() == np.searchsorted(sorted_keys, ends, "left").tolist()
+    assert batched[0].tolist() == lo.tolist() and batched[1].tolist() == hi.tolist()
 
 
 def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:
