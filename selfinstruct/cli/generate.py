@@ -108,6 +108,34 @@ from selfinstruct.pipeline.settings import GenerateOptions, GenerateSettings, re
     help="Who decides whether a task is classification: the model (default) or keyword rules "
     "(default for the embedded model, which cannot judge it).",
 )
+@click.option(
+    "--step-model",
+    multiple=True,
+    metavar="STEP=MODEL",
+    help="A step's own model, e.g. instances=gpt-4o (steps as in --temperature); on the main endpoint unless "
+    "--step-base-url names another. Repeatable.",
+)
+@click.option(
+    "--step-base-url",
+    multiple=True,
+    metavar="STEP=URL",
+    help="A step's own OpenAI-compatible endpoint, e.g. answer=http://localhost:8000/v1; its model is "
+    "--step-model's or the first the server lists. Repeatable.",
+)
+@click.option(
+    "--step-api-key-env",
+    multiple=True,
+    metavar="STEP=VARNAME",
+    help="The environment variable holding the key of a step's endpoint (its name is recorded, never the key). "
+    "Default: the main key on the main URL, none on another URL (local servers).",
+)
+@click.option(
+    "--model-price",
+    multiple=True,
+    metavar="MODEL=IN,OUT",
+    help="A model's prices in USD per 1M prompt and completion tokens, e.g. gpt-4o=2.5,10: each step is "
+    "charged at its model's prices (--price-input/--price-output price the main model). Repeatable.",
+)
 @engine_options
 @click.option(
     "--temperature",
@@ -207,6 +235,7 @@ def generate(**opts: Any) -> None:
       selfinstruct generate --classification-only -n 200 --out data/clf
       selfinstruct generate --method magpie -n 20 --out data/magpie   # no seeds, embedded model
       selfinstruct generate --method evol-instruct --from data/run1/tasks.jsonl -n 500 --out data/evol
+      selfinstruct generate --method magpie -n 200 --step-base-url answer=http://localhost:8000/v1   # small proposes
     """
     log_to_stderr(opts["verbose"])
     try:
@@ -249,14 +278,31 @@ def _render_dry_run(plan: DryRun, settings: GenerateSettings) -> None:
     total_prompt, total_completion = sum(plan.prompt_tokens.values()), sum(plan.completion_tokens.values())
     click.echo(f"  {'total':<14} {sum(plan.requests.values()):>9,} {total_prompt:>14,} {total_completion:>18,}")
     click.echo(f"  tokens: {plan.tokens:,} (about)")
-    if plan.cost is not None and plan.prices is not None:
+    if plan.routes:
+        _render_routes(plan, settings)
+    if plan.cost is not None and plan.routes:
+        click.echo(f"  cost: {usd(plan.cost)} (about), each step at its model's prices")
+    elif plan.cost is not None and plan.prices is not None:
         click.echo(
             f"  cost: {usd(plan.cost)} (about) at ${plan.prices.input:g} / ${plan.prices.output:g} per 1M "
             "prompt / completion tokens"
         )
+    elif plan.routes:
+        click.echo("  cost: give each step's model a price (--model-price MODEL=IN,OUT) for a dollar estimate")
     else:
         click.echo("  cost: give --price-input and --price-output (USD per 1M tokens) for a dollar estimate")
     click.echo(f"  assuming {plan.assumptions}")
+
+
+def _render_routes(plan: DryRun, settings: GenerateSettings) -> None:
+    """Per step: the model and endpoint its requests go to, and their cost at that model's prices."""
+    t = plan.target
+    rows = {step: plan.routes.get(step, (t.model, t.endpoint)) for step in plan.requests}
+    width = max(len("model"), *(len(model) for model, _ in rows.values()))
+    click.echo(f"  {'step':<14} {'model':<{width}} {'cost':>10}  endpoint")
+    for step, (model, endpoint) in rows.items():
+        cost = plan.step_cost(step)
+        click.echo(f"  {step:<14} {model:<{width}} {usd(cost) if cost is not None else '-':>10}  {endpoint}")
 
 
 def _render_generate_report(report: RunReport, settings: GenerateSettings) -> None:
@@ -265,7 +311,7 @@ def _render_generate_report(report: RunReport, settings: GenerateSettings) -> No
     )
     per_task = f"{report.requests_per_task:.2f}" if report.requests_per_task is not None else "-"
     for label, spend in (("this run", report.run), ("run directory, all runs", report.total)):
-        cost = spend.cost(report.prices)
+        cost = report.cost(spend)
         click.echo(
             f"{label}: {spend.requests:,} requests, {spend.tokens:,} tokens ({spend.prompt_tokens:,} prompt, "
             f"{spend.completion_tokens:,} completion)"

@@ -51,6 +51,19 @@ from selfinstruct.pipeline.respond.settings import RespondOptions, RespondSettin
     show_envvar=True,
     help="API key (prefer the environment variable; it is never written to disk).",
 )
+@click.option(
+    "--model-base-url",
+    multiple=True,
+    metavar="MODEL=URL",
+    help="A --model's own OpenAI-compatible endpoint, e.g. Qwen2.5-7B-Instruct=http://localhost:8000/v1. Repeatable.",
+)
+@click.option(
+    "--model-api-key-env",
+    multiple=True,
+    metavar="MODEL=VARNAME",
+    help="The environment variable holding the key of a --model's endpoint (its name is recorded, never the key). "
+    "Default: the main key on the main URL, none on another URL (local servers).",
+)
 @click.option("--api", type=click.Choice(["chat", "completions"]), help="chat (default) or completions.")
 @click.option("--samples", type=click.IntRange(1, 100), default=1, show_default=True, help="Answers per model.")
 @click.option("--system", help="A system message for every request, e.g. Orca's 'explain step by step'.")
@@ -113,6 +126,8 @@ def respond_cmd(**opts: Any) -> None:
           --model Qwen/Qwen2.5-7B-Instruct --model meta-llama/Llama-3.1-8B-Instruct --samples 2
       selfinstruct respond data/run1 --out data/orca --system "Explain your answer step by step."
       selfinstruct respond data/run1 --out data/gpt4o --model gpt-4o --dry-run --price-input 2.5 --price-output 10
+      selfinstruct respond data/run1 --out data/pair --model gpt-4o --model qwen \\
+          --model-base-url qwen=http://localhost:8000/v1   # OPENAI_API_KEY for gpt-4o, none for vLLM
     """
     log_to_stderr(opts["verbose"])
     try:

@@ -20,6 +20,7 @@ import contextvars
 import dataclasses
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -88,8 +89,10 @@ class Budget:
         prices: Prices | None = None,
         used_tokens: int = 0,
         used_cost: float = 0.0,
+        step_prices: Mapping[str, Prices | None] | None = None,
     ) -> None:
-        if max_cost is not None and prices is None:
+        self.step_prices = dict(step_prices or {})  # steps sent to another model: priced at its prices
+        if max_cost is not None and (prices is None or None in self.step_prices.values()):
             raise ValueError("a cost cap needs prices")
         self.max_tokens = max_tokens
         self.max_cost = max_cost
@@ -101,6 +104,10 @@ class Budget:
         self._ratio: dict[str, float] = {}
         self._changed = asyncio.Condition()
         self._queue: list[tuple[int, int]] = []  # the SPEND_ORDER of every ranked attempt waiting in reserve()
+
+    def prices_of(self, step: str) -> Prices | None:
+        """The prices `step`'s requests are charged at: its model's (see StepPrices)."""
+        return self.step_prices.get(step, self.prices)
 
     def prompt_estimate(self, step: str, prompt: str) -> int:
         """An upper estimate of the prompt's tokens."""
@@ -114,7 +121,8 @@ class Budget:
     async def reserve(self, step: str, prompt: str, max_tokens: int) -> Reservation:
         """Wait until the request's worst case fits; BudgetExhausted when it never will."""
         estimate = self.prompt_estimate(step, prompt)
-        cost = self.prices.cost(estimate, max_tokens) if self.prices is not None else 0.0
+        prices = self.prices_of(step)
+        cost = prices.cost(estimate, max_tokens) if prices is not None else 0.0
         reservation = Reservation(estimate + max_tokens, cost, estimate, max_tokens)
         order = SPEND_ORDER.get()
         async with self._changed:
@@ -153,25 +161,27 @@ class Budget:
             self._reserved_tokens -= reservation.tokens
             self._reserved_cost -= reservation.cost
             self.used_tokens += prompt_tokens + completion_tokens
-            if self.prices is not None:
-                self.used_cost += self.prices.cost(prompt_tokens, completion_tokens)
+            prices = self.prices_of(step)
+            if prices is not None:
+                self.used_cost += prices.cost(prompt_tokens, completion_tokens)
             size = len(prompt.encode("utf-8"))
             if reported and prompt_tokens and size:
                 seen = prompt_tokens / size * MARGIN
                 self._ratio[step] = max(seen, self._ratio.get(step, 0.0)) if step in self._ratio else seen
             self._changed.notify_all()
 
-    async def recharge(self, before: tuple[int, int], after: tuple[int, int]) -> None:
-        """A charge counted in `used_*` as (prompt, completion) `before` turned out to be `after` (a batch line
-        collected after its attempt was given up on: its reservation, then what its reply reports)."""
-        await self.release(before[0] - after[0], before[1] - after[1])  # (prices are linear in tokens)
+    async def recharge(self, before: tuple[int, int], after: tuple[int, int], step: str = "") -> None:
+        """A charge of `step` counted in `used_*` as (prompt, completion) `before` turned out to be `after` (a batch
+        line collected after its attempt was given up on: its reservation, then what its reply reports)."""
+        await self.release(before[0] - after[0], before[1] - after[1], step)  # (prices are linear in tokens)
 
-    async def release(self, prompt_tokens: int, completion_tokens: int) -> None:
-        """Take back a charge counted in `used_*` that turned out smaller (settled by another charge)."""
+    async def release(self, prompt_tokens: int, completion_tokens: int, step: str = "") -> None:
+        """Take back a charge of `step` counted in `used_*` that turned out smaller (settled by another charge)."""
         async with self._changed:
             self.used_tokens -= prompt_tokens + completion_tokens
-            if self.prices is not None:
-                self.used_cost -= self.prices.cost(prompt_tokens, completion_tokens)
+            prices = self.prices_of(step)
+            if prices is not None:
+                self.used_cost -= prices.cost(prompt_tokens, completion_tokens)
             self._changed.notify_all()
 
     def describe(self) -> str:

@@ -25,7 +25,7 @@ from selfinstruct.engine.raw_reply import MalformedResponse, read_reply
 from selfinstruct.engine.reasoning import REASONING_ROOM, THINKING_NOTE, spent_on_thinking
 from selfinstruct.engine.retry import error_message, fatal_status, retry_after, retry_reason, retry_wait
 from selfinstruct.engine.streaming import StreamBroken, streamed_completion
-from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, Usage
+from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, StepPrices, Usage
 from selfinstruct.engine.wire import CHAT_PATH, COMPLETIONS_PATH, capped, request_body, request_path
 from selfinstruct.errors import EndpointError, LocalModelError
 
@@ -62,9 +62,9 @@ class Completer(Protocol):
     async def aclose(self) -> None: ...
 
 
-def engine_counters(client: Completer, prices: Prices | None) -> dict[str, Any]:
+def engine_counters(client: Completer, prices: Prices | StepPrices | None) -> dict[str, Any]:
     """What a progress display shows of an engine: what is in flight and waiting now, then the totals (requests,
-    retries, tokens, and the cost when prices are known)."""
+    retries, tokens, and the cost when prices are known: one model's, or each step's model's)."""
     usage = client.usage
     total = usage.total()
     counters: dict[str, Any] = {
@@ -73,7 +73,7 @@ def engine_counters(client: Completer, prices: Prices | None) -> dict[str, Any]:
         "retries": total.retries,
         "tokens": total.total_tokens,
     }
-    cost = usage.spend().cost(prices)
+    cost = prices.cost(usage) if isinstance(prices, StepPrices) else usage.spend().cost(prices)
     if cost is not None:
         counters["cost"] = cost
     waits = list(client.waiting.values())

@@ -41,6 +41,7 @@ from typing import Any
 
 from selfinstruct.engine.budget import LineCharge
 from selfinstruct.engine.client import Completer
+from selfinstruct.engine.routing import endpoint_of
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.io.pool import Repair, open_locked
 from selfinstruct.io.records import is_count
@@ -346,7 +347,8 @@ class JournaledClient:
         return self.inner.waiting
 
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
-        key = key_of(self.inner.settings, step, prompt, params, seed)
+        # The step's own model when steps are routed (engine/routing.py).
+        key = key_of(endpoint_of(self.inner, step), step, prompt, params, seed)
         hit = self.journal.get(key)
         if hit is not None:
             stats = self.replayed.step(step)
@@ -363,7 +365,7 @@ class JournaledClient:
             stats.prompt_tokens -= earlier[1]
             stats.completion_tokens -= earlier[2]
             if self.budget is not None:
-                await self.budget.release(earlier[1], earlier[2])
+                await self.budget.release(earlier[1], earlier[2], earlier[0])
         return result
 
     async def aclose(self) -> None:

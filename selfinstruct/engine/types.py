@@ -7,7 +7,7 @@ nothing here imports them back.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -166,6 +166,33 @@ class Usage:
         for name, values in data.items():
             usage.steps[name] = StepUsage(**{k: int(v) for k, v in values.items() if k in StepUsage.__annotations__})
         return usage
+
+
+@dataclass(frozen=True)
+class StepPrices:
+    """Prices by pipeline step, for runs whose steps go to different models (engine/routing.py): each step is
+    priced at its own model's prices; a step not named (or every step of a one-model run) at `default`. A step's
+    model never changes within a run directory (run.json refuses a resume with another), so pricing the spend
+    recorded per step is pricing it per model."""
+
+    default: Prices | None
+    steps: Mapping[str, Prices | None] = field(default_factory=dict)
+
+    def of(self, step: str) -> Prices | None:
+        """The prices of `step`'s model (None: not known)."""
+        return self.steps.get(step, self.default)
+
+    def cost(self, usage: Usage) -> float | None:
+        """What `usage` cost, each step at its model's prices; None when a step that used tokens has none."""
+        total = 0.0
+        for step, counts in usage.steps.items():
+            if not counts.total_tokens:
+                continue
+            prices = self.of(step)
+            if prices is None:
+                return None
+            total += prices.cost(counts.prompt_tokens, counts.completion_tokens)
+        return total
 
 
 KEYLESS_PLACEHOLDER = "no-key"  # sent to a --base-url when OPENAI_API_KEY is not set: the SDK refuses none

@@ -45,7 +45,7 @@ from selfinstruct.io.seeds import demonstration_seeds
 from selfinstruct.io.templates import PromptSet
 from selfinstruct.methods.base import Candidate, JobResult
 from selfinstruct.pipeline.rejections import candidate_rejection, response_rejection
-from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.report import RunReport, report_costs
 from selfinstruct.pipeline.rounds import horizon
 from selfinstruct.pipeline.runstate import RunState
 from selfinstruct.pipeline.scheduler import Progress, Scheduler, landed
@@ -75,8 +75,10 @@ class Bootstrap(Scheduler):
         halt: Callable[[], None] | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
         facts: Mapping[str, Any] | None = None,
+        baseline_cost: float | None = None,
     ) -> None:
         self.s = settings
+        self.baseline_cost = baseline_cost  # what the run directory had cost before this run (each step's prices)
         self.facts: Mapping[str, Any] = facts or {}  # what the method's setup decided (methods.base.Run.facts)
         self.halt = halt
         self.flush = flush  # the journal's: the replies a commit decides are on disk before it (journal docstring)
@@ -293,6 +295,7 @@ class Bootstrap(Scheduler):
             rejected=self.rejected,
             message=messages[status],
             prices=self.s.prices,
+            **report_costs(self.s.pricing, self.client.usage, self.baseline_cost),
         )
 
 

@@ -11,10 +11,10 @@ worked examples in the templates, since a model continues the few-shot pattern i
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from selfinstruct.engine import aio
-from selfinstruct.engine.types import Prices
+from selfinstruct.engine.types import Prices, StepPrices
 from selfinstruct.filters.contamination.load import load_benchmarks
 from selfinstruct.methods.base import SAMPLES, no_server
 from selfinstruct.pipeline.generate import load_inputs, planned_model
@@ -58,17 +58,25 @@ class DryRun:
     prompt_tokens: dict[str, int]
     completion_tokens: dict[str, int]
     assumptions: str
-    prices: Prices | None = None
+    prices: Prices | None = None  # the main model's
+    # The steps sent to their own model (--step-model, --step-base-url): step -> (model, endpoint), and each
+    # step's model's prices; empty for a one-model run.
+    routes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    pricing: StepPrices | None = None
 
     @property
     def tokens(self) -> int:
         return sum(self.prompt_tokens.values()) + sum(self.completion_tokens.values())
 
+    def step_cost(self, step: str) -> float | None:
+        """What `step`'s requests would cost at its model's prices."""
+        prices = self.pricing.of(step) if self.pricing is not None else self.prices
+        return prices.cost(self.prompt_tokens[step], self.completion_tokens[step]) if prices is not None else None
+
     @property
     def cost(self) -> float | None:
-        if self.prices is None:
-            return None
-        return self.prices.cost(sum(self.prompt_tokens.values()), sum(self.completion_tokens.values()))
+        costs = [self.step_cost(step) for step in self.requests]
+        return None if None in costs else sum(c for c in costs if c is not None)
 
 
 def dry_run(settings: GenerateSettings) -> DryRun:
@@ -92,4 +100,6 @@ def dry_run(settings: GenerateSettings) -> DryRun:
         completion_tokens={step: round(count * completion_each[step]) for step, count in requests.items()},
         assumptions=assumptions,
         prices=settings.prices,
+        routes={step: (e.model or "the first model the server lists", e.where) for step, e in settings.routes.items()},
+        pricing=settings.pricing,
     )

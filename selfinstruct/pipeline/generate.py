@@ -22,6 +22,7 @@ from selfinstruct.engine.client import Completer, LLMClient, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
 from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.engine.redact import redact
+from selfinstruct.engine.routing import RoutingClient
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.served_template import render_chat
 from selfinstruct.engine.types import EndpointSettings, Usage
@@ -36,7 +37,7 @@ from selfinstruct.io.templates import PromptSet, load_prompts
 from selfinstruct.methods.registry import TEMPLATE_NAMES
 from selfinstruct.methods.self_instruct.method import classify
 from selfinstruct.pipeline.bootstrap import Bootstrap
-from selfinstruct.pipeline.report import RunReport
+from selfinstruct.pipeline.report import RunReport, report_costs
 from selfinstruct.pipeline.rounds import schedule_of
 from selfinstruct.pipeline.runstate import RunState, input_fingerprint
 from selfinstruct.pipeline.scheduler import Progress
@@ -84,13 +85,14 @@ def budget_for(settings: GenerateSettings, usage: Usage) -> Budget | None:
     """The run's hard cap, starting from what the run directory has spent already."""
     if settings.max_tokens_total is None and settings.max_cost is None:
         return None
-    prices = settings.prices
+    pricing = settings.pricing  # each step at its model's prices, what it spent before too
     return Budget(
         max_tokens=settings.max_tokens_total,
         max_cost=settings.max_cost,
-        prices=prices,
+        prices=settings.prices,
         used_tokens=usage.total().total_tokens,
-        used_cost=usage.spend().cost(prices) or 0.0,
+        used_cost=pricing.cost(usage) or 0.0,
+        step_prices=pricing.steps,
     )
 
 
@@ -110,6 +112,8 @@ def _client(
     """The synchronous client (each attempt written to the journal before it is sent), or with --batch one that
     sends the same requests as batches."""
     budget = budget_for(settings, usage)
+    if settings.routes:  # each step to its endpoint, one budget and one journal (--batch refuses routes)
+        return RoutingClient(endpoint, settings.routes, usage, budget=budget, ledger=journal)
     if not settings.batch:
         return LLMClient(endpoint, usage, budget=budget, ledger=journal)
     ledger = settings.out / LEDGER
@@ -132,10 +136,15 @@ async def _run(
                         extra=(ContaminationFilter(index),) if index is not None else ())  # fmt: skip
     chain.add_reference(t.instruction for t in seeds)
     endpoint = await with_served_model(endpoint)  # before the run directory: a resume compares it
-    served = functools.partial(render_chat, endpoint)
-    facts = await settings.method.setup(settings, endpoint.model, served)  # (an InputError here writes nothing)
+    routes = {step: await with_served_model(e, f"--step-model {step}=MODEL") for step, e in settings.routes.items()}
+    settings = dataclasses.replace(settings, routes=routes,
+                                   endpoint=dataclasses.replace(settings.endpoint, model=endpoint.model))  # fmt: skip
+    proposer = routes.get(settings.method.generating_step, endpoint)  # (Magpie's template is its model's)
+    served = functools.partial(render_chat, proposer)
+    facts = await settings.method.setup(settings, proposer.model, served)  # (an InputError here writes nothing)
     inputs = input_fingerprint(seeds, prompts, _templates(settings))
     fingerprint = settings.output_affecting() | {"model": endpoint.model} | inputs
+    fingerprint["step_models"] = {step: settings.endpoint_of(step).model for step in settings.params}
     # The benchmarks by content: a resume against other ones (or none) is refused like other changed inputs.
     fingerprint["decontaminate"] = {b.name: b.sha256 for b in benchmarks}
     if facts:  # (none for the methods that decide nothing: their run.json stays as it was)
@@ -164,17 +173,18 @@ async def _run(
             await paid.sweep()
         # Replies are not fsync'd one by one: the next ledger line's fsync or the flush before a commit covers them.
         client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})), sync=False)
-        baseline = usage.spend()
+        baseline, baseline_cost = usage.spend(), settings.pricing.cost(usage)
         try:
             fingerprint["seed"] = seed
             state.save(
                 status="starting",
                 settings=fingerprint,
-                endpoint={"base_url": endpoint.where, "concurrency": endpoint.concurrency},
+                endpoint={"base_url": endpoint.where, "concurrency": endpoint.concurrency, **_routes(settings)},
                 seeds={"path": str(settings.seeds) if settings.method.uses_seeds else None, "count": len(seeds)},
                 prompts=prompts.fingerprint(),
                 state={"next_request": state.next_request, "seed": seed, "target": settings.n},
                 **({"decontamination": describe(benchmarks, index)} if index is not None else {}),
+                **_prices(settings),
             )
             known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
 
@@ -192,19 +202,21 @@ async def _run(
                     message = f"stopped while classifying the seeds: the next request could overrun the {exc}"
                     spend = client.usage.spend()
                     return RunReport("budget", len(state.pool), settings.n, 0, spend - baseline, spend, Counter(),
-                                     message, settings.prices)  # fmt: skip
+                                     message, settings.prices,
+                                     **report_costs(settings.pricing, client.usage, baseline_cost))  # fmt: skip
                 if settings.classification_only:  # seeds without is_classification are decided now
                     needed = settings.demos - settings.machine_demos
                     check_classification_seeds(seeds, needed=needed, path=settings.seeds, decided=True)
                 state.write_seeds(seeds)
                 state.save(seed_classification=known)
-                halt = paid.halt if isinstance(paid, LLMClient) else None
+                online = paid if isinstance(paid, (LLMClient, RoutingClient)) else None
+                halt = online.halt if online is not None else None
                 loop = Bootstrap(
                     settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush,
-                    facts,
+                    facts, baseline_cost,
                 )  # fmt: skip
                 # A batch waits for hours: an interruption leaves it to the next run (batching's ledger) at once.
-                drain = _drain(paid, loop, notice) if isinstance(paid, LLMClient) else None
+                drain = _drain(online, loop, notice) if online is not None else None
                 with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
                     report = await loop.run()
                 if isinstance(paid, BatchingClient):  # what this run gave up on, in batches finished since
@@ -238,7 +250,29 @@ async def _run(
         state.close()
 
 
-def _drain(paid: LLMClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
+def _prices(settings: GenerateSettings) -> dict[str, Any]:
+    """run.json's `prices`: each step's model's prices in USD per 1M tokens (as this run gave them), for `stats`
+    and the dataset card's cost per step and model; none when no step has prices."""
+    pricing = settings.pricing
+    given = {step: pricing.of(step) for step in settings.params}
+    priced = {step: {"input": p.input, "output": p.output} for step, p in given.items() if p is not None}
+    return {"prices": priced} if priced else {}
+
+
+def _routes(settings: GenerateSettings) -> dict[str, Any]:
+    """run.json's record of the steps sent to their own model or endpoint: model, URL without credentials, and
+    where the key came from (`main`, `none` or `env:VAR`; never the key)."""
+    if not settings.routes:
+        return {}
+    return {
+        "steps": {
+            step: {"model": e.model, "base_url": e.where, "api_key": settings.route_keys.get(step, "main")}
+            for step, e in settings.routes.items()
+        }
+    }
+
+
+def _drain(paid: LLMClient | RoutingClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
     """What the first Ctrl-C, SIGTERM or SIGHUP does to a running bootstrap: send nothing more, and let the
     requests on the wire land in the journal (Scheduler.interrupt), so that a resume replays them."""
 

@@ -226,7 +226,7 @@ class Scheduler:
     def _postfix(self) -> dict[str, Any]:
         """What the progress display shows: the run directory's totals, and what is happening right now."""
         self._last_progress = time.monotonic()
-        return engine_counters(self.client, self.s.prices) | {"rejected": sum(self.rejected.values())}
+        return engine_counters(self.client, self.s.pricing) | {"rejected": sum(self.rejected.values())}
 
 
 def landed(work: asyncio.Task[None] | None) -> bool:

@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, resolve_prices, with_reasoning_room
+from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams, StepPrices
 from selfinstruct.errors import InputError
 from selfinstruct.filters import DEFAULT_THRESHOLD, FILTER_NAMES
 from selfinstruct.io.resources import default_seeds
 from selfinstruct.methods.base import Method
 from selfinstruct.methods.registry import METHODS, method_named, method_options
 from selfinstruct.pipeline.rounds import SCHEDULE
+from selfinstruct.pipeline.routes import reasoning_room, resolve_routing, step_prices
 from selfinstruct.text import Language
 
 Classifier = Literal["llm", "rules"]
@@ -63,6 +64,11 @@ class GenerateSettings:
     # The method's own options (Method.options), each resolved: given or its default; methods read them with
     # MethodOption.value. Those `recorded` are in output_affecting.
     method_options: Mapping[str, object] = field(default_factory=dict)
+    # Steps sent to another model or endpoint (--step-model, --step-base-url; pipeline/routes.py), how each one's
+    # key was found (never the key), and prices per model (--model-price, with --batch's discount).
+    routes: dict[str, EndpointSettings] = field(default_factory=dict)
+    route_keys: dict[str, str] = field(default_factory=dict)
+    model_prices: dict[str, Prices] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.params:
@@ -73,6 +79,15 @@ class GenerateSettings:
     def method(self) -> Method:
         """The generation method `mode` names (checked against the registry when the settings are resolved)."""
         return method_named(self.mode)
+
+    def endpoint_of(self, step: str) -> EndpointSettings:
+        """The endpoint (and model) `step`'s requests go to."""
+        return self.routes.get(step, self.endpoint)
+
+    @property
+    def pricing(self) -> StepPrices:
+        """Each step at its model's prices (a one-model run: every step at `prices`)."""
+        return step_prices(self.endpoint, self.prices, self.routes, self.model_prices)
 
     def output_affecting(self) -> dict[str, object]:
         """Settings that change what is generated: a resumed run must use the same values."""
@@ -160,6 +175,10 @@ class GenerateOptions(EngineOptions):
         method_options: the method's own options by name, as its flags without the dashes (each method
             declares them, `Method.options`; see `selfinstruct.generate` and docs/methods.md). Checked as the
             flags are; one that `mode` does not take is refused.
+        step_model, step_base_url, step_api_key_env: "STEP=VALUE" each: a step's own model, endpoint, and the name
+            of the environment variable holding its key (pipeline/routes.py).
+        model_price: "MODEL=IN,OUT" each: a model's prices in USD per 1M tokens (--price-input/--price-output
+            price the main model).
     """
 
     seeds: str | Path | None = None
@@ -184,6 +203,10 @@ class GenerateOptions(EngineOptions):
     max_unusable: int = 20
     decontaminate: tuple[str | Path, ...] = ()
     method_options: Mapping[str, object] = field(default_factory=dict)
+    step_model: tuple[str, ...] = ()
+    step_base_url: tuple[str, ...] = ()
+    step_api_key_env: tuple[str, ...] = ()
+    model_price: tuple[str, ...] = ()
 
 
 GENERATE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -223,6 +246,10 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     _check_method_options(o, method)
     defaults = method.default_params(api, local=local)  # this method's steps only (see GenerateSettings.params)
     steps = tuple(defaults)
+    if local and o.step_base_url:  # a step sent to a server samples as on one
+        served = method.default_params(api, local=False)
+        given = {value.partition("=")[0].strip() for value in o.step_base_url}
+        defaults = {step: served[step] if step in given else p for step, p in defaults.items()}
     overrides: dict[str, dict[str, float]] = {
         "temperature": _step_values(o.temperature, "--temperature", steps),
         "top_p": _step_values(o.top_p, "--top-p", steps),
@@ -250,22 +277,26 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a directory for the run")
     prompts_dir = Path(o.prompts_dir) if o.prompts_dir else None
+    endpoint = EndpointSettings(
+        base_url=base_url,
+        # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
+        api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
+        model=model,
+        api=api,
+        timeout=o.timeout,
+        max_retries=o.max_retries,
+        concurrency=concurrency,
+        rpm=o.rpm,
+        tpm=o.tpm,
+    )
+    routing = resolve_routing(o, steps=steps, main=endpoint, local=local, step_model=o.step_model,
+                              step_base_url=o.step_base_url, step_api_key_env=o.step_api_key_env,
+                              model_price=o.model_price)  # fmt: skip
     settings = GenerateSettings(
         seeds=seeds,
         out=out,
         n=o.n,
-        endpoint=EndpointSettings(
-            base_url=base_url,
-            # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
-            api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
-            model=model,
-            api=api,
-            timeout=o.timeout,
-            max_retries=o.max_retries,
-            concurrency=concurrency,
-            rpm=o.rpm,
-            tpm=o.tpm,
-        ),
+        endpoint=endpoint,
         mode=mode,
         language=language,
         prompts_dir=prompts_dir,
@@ -275,10 +306,10 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         machine_demos=method.machine_demos,
         new_per_request=method.new_per_request,
         threshold=o.threshold,
-        params=_apply_step_overrides(with_reasoning_room(defaults, model, api), method, overrides),
+        params=_apply_step_overrides(reasoning_room(defaults, model, routing.endpoints, api), method, overrides),
         max_tokens_total=o.max_tokens_total,
         max_cost=o.max_cost,
-        prices=resolve_prices(o),
+        prices=routing.prices,
         saturation_window=o.saturation_window,
         min_acceptance=o.min_acceptance,
         max_unusable=o.max_unusable,
@@ -291,6 +322,9 @@ def resolve_generate_settings(o: GenerateOptions) -> GenerateSettings:
         batch_poll=float(o.batch_poll or 5.0),
         decontaminate=tuple(Path(p) for p in o.decontaminate),
         method_options=_resolve_method_options(o, method),
+        routes=routing.endpoints,
+        route_keys=routing.keys,
+        model_prices=routing.model_prices,
     )
     method.check_settings(settings)
     return settings

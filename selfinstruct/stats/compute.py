@@ -27,6 +27,7 @@ from selfinstruct.stats.render.text import render_text
 from selfinstruct.stats.report import INSTALL_HINT, SIM_BINS, Distribution, RunInfo, Stats, VerbStats
 from selfinstruct.stats.similarity import similarities_both_ways, similarity_bin
 from selfinstruct.stats.tokens import load_token_counter
+from selfinstruct.stats.usage import step_costs, step_models
 from selfinstruct.tasks import Task
 from selfinstruct.text import detect_language, word_count
 
@@ -53,7 +54,7 @@ def _run_info(run: dict[str, Any], rejected: list[dict[str, Any]], accepted: int
     reasons = Counter(f"{r.get('stage', '?')}:{r.get('reason', '?')}" for r in rejected)
     status = run.get("status")
     return RunInfo(status if isinstance(status, str) else None, usage, accepted, len(rejected) - failed, failed,
-                   dict(reasons.most_common()))  # fmt: skip
+                   dict(reasons.most_common()), step_models(run, sorted(usage)), step_costs(run, usage))  # fmt: skip
 
 
 def dataset_language(run: dict[str, Any], tasks: Sequence[Task]) -> str:

@@ -34,6 +34,8 @@ class RunInfo:
     rejected_candidates: int  # candidates the filters or the instance step dropped (not failed responses)
     failed_responses: int
     rejected_by_reason: dict[str, int]  # "stage:reason" -> count, most common first
+    models: dict[str, str] = field(default_factory=dict)  # step -> the model its requests went to (run.json)
+    costs: dict[str, float] = field(default_factory=dict)  # step -> USD at its model's prices, where recorded
 
     @property
     def acceptance_rate(self) -> float | None:

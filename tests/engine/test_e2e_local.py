@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from selfinstruct.io.seeds import load_tasks
+from tests.servers import StartServer
 
 pytestmark = pytest.mark.e2e  # skipped without the embedded model's runtime or model (tests/conftest.py)
 
@@ -150,3 +151,28 @@ def test_magpie_with_the_embedded_model(tmp_path: Path, clean_env: dict[str, str
     assert run["settings"]["api"] == "completions" and run["usage"]["answer"]["completion_tokens"] > 0
     facts = run["settings"]["method_facts"]  # llama.cpp rendered the model's own template
     assert facts["template_source"] == "server" and facts["pre_query_template"].endswith("<|im_start|>user\n")
+
+
+@pytest.mark.timeout(1500)
+def test_the_embedded_model_proposes_and_a_server_answers(
+    tmp_path: Path, clean_env: dict[str, str], selfinstruct_cmd: list[str], scripted_server: StartServer
+) -> None:
+    """Issue 23's "a cheap model proposes, a strong one answers" offline-first: Magpie's queries from the embedded
+    model, each answered by another endpoint (`--step-base-url answer=URL`), which sees only the answers."""
+    out = tmp_path / "magpie"
+    with scripted_server(models=["strong-model"]) as strong:
+        cmd = [*selfinstruct_cmd, "generate", "--method", "magpie", "-n", "2", "--out", str(out), "--seed", "1", "-q",
+               "--step-base-url", f"answer={strong.url}"]  # fmt: skip
+        proc = subprocess.run(cmd, env=clean_env, capture_output=True, text=True, timeout=1200)
+        answers = strong.requests
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert len(answers) == run["usage"]["answer"]["requests"] >= 2 and run["usage"]["query"]["requests"] >= 2
+    assert {r.path for r in answers} == {"/v1/chat/completions"} and {r.body["model"] for r in answers} == {
+        "strong-model"
+    }
+    queries = {r.prompt for r in answers}
+    pool = [json.loads(line) for line in (out / "tasks.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(pool) == 2 and all(task["instruction"] in queries for task in pool)  # the embedded model's queries
+    assert run["settings"]["step_models"]["answer"] == "strong-model"
+    assert run["endpoint"]["steps"]["answer"] == {"model": "strong-model", "base_url": strong.url, "api_key": "none"}

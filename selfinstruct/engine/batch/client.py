@@ -403,5 +403,5 @@ class BatchingClient:
             stats.record(result)
             after = (result.prompt_tokens, result.completion_tokens)
         if self.budget is not None:
-            await self.budget.recharge((line.prompt_tokens, line.completion_tokens), after)
+            await self.budget.recharge((line.prompt_tokens, line.completion_tokens), after, line.step)
         return 1

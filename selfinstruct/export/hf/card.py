@@ -123,9 +123,16 @@ def _made(p: Provenance) -> str:
         out.append("\nPrompt templates (sha256 of each template file):\n\n")
         out.append(md_table(("template", "sha256"), [(k, f"`{v}`") for k, v in p.prompts.items()]))
     if p.usage:
-        out.append("\nRequests and tokens by step:\n\n")
-        usage = [(s, u.get("requests"), u.get("prompt_tokens"), u.get("completion_tokens")) for s, u in p.usage.items()]
-        out.append(md_table(("step", "requests", "prompt tokens", "completion tokens"), usage))
+        out.append("\nRequests and tokens by step and model" + (", cost at each model's prices" if p.costs else "")
+                   + ":\n\n")  # fmt: skip
+
+        def cost(step: str) -> tuple[str, ...]:
+            return (_usd(p.costs.get(step)),) if p.costs else ()
+
+        usage = [(s, p.models.get(s) or "not recorded", u.get("requests"), u.get("prompt_tokens"),
+                  u.get("completion_tokens"), *cost(s)) for s, u in p.usage.items()]  # fmt: skip
+        headers = ("step", "model", "requests", "prompt tokens", "completion tokens", *(("cost",) if p.costs else ()))
+        out.append(md_table(headers, usage))
     return "".join(out)
 
 
@@ -290,3 +297,7 @@ def render_card(p: Provenance, card: CardInput, folder: str) -> str:
         + "\n## Use\n\n"
         + _use(card, folder)
     )
+
+
+def _usd(cost: float | None) -> str:
+    return "not recorded" if cost is None else f"${cost:,.4f}"

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from selfinstruct.audit.summary import find_summary
 from selfinstruct.engine.local.server import DEFAULT_MODEL_NAME
+from selfinstruct.stats.usage import step_costs, step_models
 from selfinstruct.version import __version__
 
 OPENAI_HOST = "api.openai.com"
@@ -59,6 +60,8 @@ class Provenance:
     settings: dict[str, Any] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> temperature, top_p, max_tokens
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)  # step -> the model its requests went to
+    costs: dict[str, float] = field(default_factory=dict)  # step -> USD at its model's prices, where recorded
     counts: dict[str, Any] = field(default_factory=dict)  # accepted, rejected, rejected_by_reason
     stats: HeadlineStats | None = None
     rejections_recorded: bool = False  # the run directory has a rejected.jsonl
@@ -150,6 +153,8 @@ def gather(source: Path, run: dict[str, Any]) -> Provenance:
         step: {k: int(v) for k, v in _dict(nums).items() if k in ("requests", "prompt_tokens", "completion_tokens")}
         for step, nums in sorted(_dict(run.get("usage")).items())
     }
+    prov.models = step_models(run, list(prov.usage))
+    prov.costs = step_costs(run, prov.usage)
     prov.counts = _dict(run.get("counts"))
     prov.rejections_recorded = (source / "rejected.jsonl").is_file()
     if not prov.rejections_recorded and prov.stats is not None:

@@ -18,7 +18,8 @@ def _target(settings: RespondSettings) -> str:
     if settings.local:
         name = embedded_name(settings.spending.local_model)
         return f"the embedded llama.cpp server with {name} (no --base-url and no OPENAI_API_KEY)"
-    models = ", ".join(m or "the served model" for m in settings.models)
+    own = settings.model_endpoints  # (--model-base-url: a model on its own endpoint)
+    models = ", ".join((m or "the served model") + (f" at {own[m].where}" if m in own else "") for m in settings.models)
     return f"{settings.endpoint.where} ({settings.endpoint.api}): {models}"
 
 

@@ -58,15 +58,29 @@ class RespondReport:
 
 
 async def _endpoints(settings: RespondSettings, endpoint: EndpointSettings) -> dict[str, EndpointSettings]:
-    """Each model's endpoint (one URL for all: the models differ by name), the served model for "" (or the
-    embedded one)."""
+    """Each model's endpoint (its own with --model-base-url, else the main one, where the models differ by
+    name), the served model for "" (or the embedded one)."""
     out: dict[str, EndpointSettings] = {}
     for model in settings.models:
-        resolved = await with_served_model(dataclasses.replace(endpoint, model=model or endpoint.model), "--model")
+        base = settings.model_endpoints.get(model, endpoint)
+        resolved = await with_served_model(dataclasses.replace(base, model=model or base.model), "--model")
         if resolved.model in out:
             raise InputError(f"--model {resolved.model!r} twice (the served model); name each model once")
         out[resolved.model] = resolved
     return out
+
+
+def _own(settings: RespondSettings) -> dict[str, Any]:
+    """respond.json's record of the models with an endpoint of their own: URL without credentials, and where
+    the key came from (never the key)."""
+    if not settings.model_endpoints:
+        return {}
+    return {
+        "model_endpoints": {
+            model: {"base_url": e.where, "api_key": settings.model_keys.get(model, "main")}
+            for model, e in settings.model_endpoints.items()
+        }
+    }
 
 
 def check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
@@ -143,7 +157,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
         ledger.close()
         note = EMBEDDED_NOTE.format(name=models[0]) if settings.local else ""
         state = {"source": str(settings.tasks_file), **ident, "language": settings.language,
-                 "embedded_model": settings.local, **({"note": note} if note else {})}  # fmt: skip
+                 "embedded_model": settings.local, **({"note": note} if note else {}), **_own(settings)}  # fmt: skip
         tally = write_outputs(settings.out, tasks, items, results, models, state)
     return RespondReport(
         counts=tally,

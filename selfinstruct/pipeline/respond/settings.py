@@ -13,6 +13,7 @@ from selfinstruct.engine.jobs import Spending
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
 from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
+from selfinstruct.pipeline.routes import route_endpoints, step_values
 from selfinstruct.text import Language
 
 PromptFormat = Literal["chat", "alpaca"]
@@ -43,6 +44,10 @@ class RespondSettings:
         default_factory=Spending
     )  # the embedded model or the endpoint, caps, prices, --batch (as prefer's)
     dry_run: bool = False
+    # The models with an endpoint of their own (--model-base-url, --model-api-key-env; pipeline/routes.py), and
+    # where each one's key came from ("main", "none", "env:VAR"; never the key).
+    model_endpoints: dict[str, EndpointSettings] = field(default_factory=dict)
+    model_keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def local(self) -> bool:
@@ -74,7 +79,9 @@ class RespondOptions(EngineOptions):
         source: a run directory, or any file `filter` reads (Self-Instruct or Alpaca records, JSONL or JSON).
         out: the run directory to write (answers.jsonl, tasks.jsonl, respond.json, the journal).
         model: the models that answer, in order (the first one's answers go into tasks.jsonl); base_url and
-            api_key: their endpoint (one for all); with neither, the embedded model answers.
+            api_key: their endpoint; with neither, the embedded model answers.
+        model_base_url, model_api_key_env: "MODEL=VALUE" each: a model's own endpoint, and the name of the
+            environment variable holding its key (the rule of pipeline/routes.py).
         samples: answers per model and instruction. system: a system message (Orca-style explanations).
         prompt_format: "chat" (the instruction, then the input) or "alpaca" (Alpaca's instance prompt).
         temperature, top_p, max_tokens: sampling. seed: the per-request seeds' root.
@@ -95,6 +102,8 @@ class RespondOptions(EngineOptions):
     max_tokens: int | None = None
     seed: int = 0
     language: Language | None = None
+    model_base_url: tuple[str, ...] = ()
+    model_api_key_env: tuple[str, ...] = ()
 
 
 RESPOND_CHOICES: dict[str, tuple[str, ...]] = {
@@ -142,7 +151,11 @@ def resolve_respond_settings(o: RespondOptions) -> RespondSettings:
         raise InputError("--out is the source's own directory; give a new directory for the answers")
     base_url = check_base_url(o.base_url or None, "--base-url")
     api_key = o.api_key or ""
-    local = not base_url and not api_key
+    named = tuple(m.strip() for m in o.model)
+    own_urls = step_values(o.model_base_url, "--model-base-url", named, "URL", noun="model")
+    key_vars = step_values(o.model_api_key_env, "--model-api-key-env", named, "VARNAME", noun="model")
+    # The embedded model answers when no endpoint is given, unless every --model has its own.
+    local = not base_url and not api_key and not (named and set(named) <= set(own_urls))
     local_model = Path(o.local_model) if o.local_model else None
     if local_model is not None and not local:
         raise InputError("--local-model serves a GGUF locally; it cannot be combined with --base-url or a key")
@@ -170,21 +183,24 @@ def resolve_respond_settings(o: RespondOptions) -> RespondSettings:
     )
     if not local:
         params = with_reasoning_room({STEP: params}, models[0], api)[STEP]
+    endpoint = EndpointSettings(
+        base_url=base_url,
+        api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
+        model=models[0],
+        api=api,
+        timeout=o.timeout or 120.0,
+        max_retries=o.max_retries if o.max_retries is not None else 6,
+        concurrency=o.concurrency or (2 if local else 8),
+        rpm=o.rpm,
+        tpm=o.tpm,
+    )
+    own = {m: m for m in (*own_urls, *key_vars)}
+    routes = route_endpoints(models, endpoint, own, own_urls, key_vars, flag="--model")
     return RespondSettings(
         source=source,
         tasks_file=tasks_file,
         out=out,
-        endpoint=EndpointSettings(
-            base_url=base_url,
-            api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
-            model=models[0],
-            api=api,
-            timeout=o.timeout or 120.0,
-            max_retries=o.max_retries if o.max_retries is not None else 6,
-            concurrency=o.concurrency or (2 if local else 8),
-            rpm=o.rpm,
-            tpm=o.tpm,
-        ),
+        endpoint=endpoint,
         models=models,
         samples=int(o.samples),
         prompt_format=o.prompt_format or "chat",
@@ -194,6 +210,8 @@ def resolve_respond_settings(o: RespondOptions) -> RespondSettings:
         seed=int(o.seed),
         spending=Spending.of(o, local=local, local_model=local_model),
         dry_run=bool(o.dry_run),
+        model_endpoints=routes.endpoints,
+        model_keys=routes.keys,
     )
 
 

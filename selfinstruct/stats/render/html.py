@@ -95,9 +95,14 @@ def _run(stats: Stats) -> list[str]:
     out = []
     if stats.run.usage:
         keys = ("requests", "prompt_tokens", "completion_tokens", "retries")
-        rows = [[step, *(f"{u.get(k, 0):,}" for k in keys), f"{u['truncated']:,}" if "truncated" in u else "–"]
+        models, costs = stats.run.models, stats.run.costs
+        named = any(models.values())  # the model column when run.json names the models, cost when it has prices
+        rows = [[step, *([models.get(step) or "–"] if named else []), *(f"{u.get(k, 0):,}" for k in keys),
+                 f"{u['truncated']:,}" if "truncated" in u else "–",
+                 *([f"${costs[step]:,.4f}" if step in costs else "–"] if costs else [])]
                 for step, u in sorted(stats.run.usage.items())]  # fmt: skip
-        headers = ["step", "requests", "prompt tokens", "completion tokens", "retries", "truncated"]
+        headers = ["step", *(["model"] if named else []), "requests", "prompt tokens", "completion tokens", "retries"]
+        headers += ["truncated", *(["cost"] if costs else [])]
         out.append(_section("run", "Usage", _table(headers, rows)))
     if stats.run.rejected_by_reason:
         body = [_table(["stage:reason", "count"], [[r, f"{n:,}"] for r, n in stats.run.rejected_by_reason.items()])]

@@ -69,11 +69,18 @@ def _run(stats: Stats) -> list[str]:
     else:
         lines.append(f"  {'replies cut off (max_tokens)':<28} not recorded in run.json")
     if r.usage:
-        lines.append(f"  {'step':<14} {'requests':>9} {'prompt tok':>12} {'completion tok':>15} {'retries':>8} "
-                     f"{'truncated':>10}")  # fmt: skip
-        lines += [f"  {step:<14} {u.get('requests', 0):>9,} {u.get('prompt_tokens', 0):>12,} "
-                  f"{u.get('completion_tokens', 0):>15,} {u.get('retries', 0):>8,} "
-                  f"{u.get('truncated', '-'):>10}"
+        # The model column when run.json names the models (issue 23), the cost column when it has prices.
+        width = max(len("model"), *(len(m) for m in r.models.values())) if any(r.models.values()) else 0
+
+        def model(name: str) -> str:
+            return f"{name or '-':<{width}} " if width else ""
+
+        cost = f" {'cost':>10}" if r.costs else ""
+        lines.append(f"  {'step':<14} {model('model')}{'requests':>9} {'prompt tok':>12} {'completion tok':>15} "
+                     f"{'retries':>8} {'truncated':>10}{cost}")  # fmt: skip
+        lines += [f"  {step:<14} {model(r.models.get(step, ''))}{u.get('requests', 0):>9,} "
+                  f"{u.get('prompt_tokens', 0):>12,} {u.get('completion_tokens', 0):>15,} {u.get('retries', 0):>8,} "
+                  f"{u.get('truncated', '-'):>10}" + (f" {_usd(r.costs.get(step)):>10}" if r.costs else "")
                   for step, u in sorted(r.usage.items())]  # fmt: skip
     if r.rejected_by_reason:
         lines.append("  rejected (stage:reason; response: failed requests, not candidates)")
@@ -229,3 +236,7 @@ def render_text(stats: Stats) -> str:
         lines += ["", f"note: {stats.tokens_note}"]
     lines += _similarity(stats) + _verbs(stats) + _audit(stats) + _preferences(stats) + _sample(stats)
     return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"
+
+
+def _usd(cost: float | None) -> str:
+    return "-" if cost is None else f"${cost:,.4f}"
