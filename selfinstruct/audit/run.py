@@ -25,7 +25,7 @@ from selfinstruct.audit.verdicts import read_verdict
 from selfinstruct.engine import aio
 from selfinstruct.engine.client import engine_counters, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, run_items
+from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, run_items, sweep
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -184,11 +184,17 @@ async def _run(
         todo = [item for item in plan.items if item.key not in journal.entries]
         ledger = await _ledger(settings, journal)
         spending = settings.spending.budget(ledger)
-        spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
-        budget = ItemBudget(spending, attempts=ATTEMPTS)
         job = settings.spending
         client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.batch_ledger if job.batch else None,
                                   batch_poll=job.batch_poll, notice=notice)  # fmt: skip
+        try:  # lines of earlier batches no run took, finished since: journaled (a later ask replays them), charged
+            await sweep([client])
+        except BaseException:
+            await client.aclose()
+            ledger.close()
+            raise
+        spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
+        budget = ItemBudget(spending, attempts=ATTEMPTS)
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
 
@@ -211,6 +217,7 @@ async def _run(
 
                 width = len(todo) if job.batch else settings.endpoint.concurrency  # a batch takes them all
                 await run_items(todo, width, budget, lambda i: (i.prompt, settings.params.max_tokens), ask, report)
+                await sweep([client])  # what this run gave up on, in batches finished since
         finally:
             await client.aclose()
             ledger.close()

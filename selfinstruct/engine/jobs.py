@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -117,8 +117,20 @@ def journaled_client(
     from selfinstruct.engine.batch.client import BatchingClient
 
     batching = BatchingClient.for_command(endpoint, batch_ledger, poll_seconds=batch_poll, notice=notice,
-                                          usage=usage, budget=budget, journal=ledger)  # fmt: skip
+                                          usage=usage, budget=budget, journal=ledger, counts_earlier=False)  # fmt: skip
     return JournaledClient(batching, ledger)
+
+
+async def sweep(clients: Iterable[Completer]) -> None:
+    """Collect the paid lines of finished batches that no request of this run took (BatchingClient.sweep): before
+    the journal is replayed, so that a resume asking fewer items (a smaller cap) still journals and charges what
+    an earlier run's batches served, and after the items, for what this run gave up on. No-op without --batch."""
+    from selfinstruct.engine.batch.client import BatchingClient
+
+    for client in clients:
+        inner = client.inner if isinstance(client, JournaledClient) else client
+        if isinstance(inner, BatchingClient):
+            await inner.sweep()
 
 
 def opening_budget(ledger: ResponseJournal, max_tokens: int | None, max_cost: float | None,

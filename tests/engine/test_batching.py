@@ -16,7 +16,7 @@ from selfinstruct.engine.batch.ledger import LEDGER, BatchLedger
 from selfinstruct.engine.budget import Budget
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal
-from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.errors import EndpointError, InputError
 from tests.servers import FakeBatches, FakeOpenAIServer, Reply, Request, StartServer
 
@@ -329,3 +329,48 @@ def test_the_sweep_corrects_the_counts_of_requests_given_up_in_the_same_run(
     stats = client.usage.step("answer")
     assert 0 < failed < 6 and stats.unanswered == 0 and stats.requests == 6 - failed
     assert stats.prompt_tokens + stats.completion_tokens == budget.used_tokens == server.served_tokens
+
+
+def test_a_job_sweeping_an_earlier_runs_lines_leaves_its_own_counts_alone(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> None:
+    """respond, prefer and audit count this process's requests only (their usage starts at zero; what the run
+    directory spent is the budget's, read from the journal). A line of an earlier process collected by the sweep
+    corrects the budget to what the server served, and must not be taken out of counts that never held it (they
+    went negative: -1 unanswered, minus the reservation's tokens)."""
+    batches = fake_batches(step_seconds=600)
+    with fake_openai(_answer, routes=batches) as server:
+        journal = ResponseJournal(tmp_path / JOURNAL)
+        earlier = _client(server, tmp_path, journal=journal, usage=journal.spend)
+
+        async def give_up() -> None:
+            try:
+                tasks = [asyncio.ensure_future(earlier.complete("answer", f"q{i}", PARAMS, seed=i)) for i in range(3)]
+                while not earlier.ledger.batch_of:
+                    await asyncio.sleep(0.01)
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                await earlier.aclose()
+
+        asyncio.run(give_up())
+        journal.close()
+        batches.finish(server)
+        journal = ResponseJournal(tmp_path / JOURNAL)
+        spent = journal.spend.total()
+        budget = Budget(max_tokens=100_000, used_tokens=spent.prompt_tokens + spent.completion_tokens)
+        usage = Usage()
+        client = _client(server, tmp_path, journal=journal, usage=usage, budget=budget, counts_earlier=False)
+
+        async def sweep() -> None:
+            try:
+                await client.sweep()
+            finally:
+                await client.aclose()
+
+        asyncio.run(sweep())
+        journal.close()
+        served = server.served_tokens
+    assert usage.to_dict() == Usage().to_dict()  # nothing this process asked: nothing counted
+    assert budget.used_tokens == served and len(ResponseJournal(tmp_path / JOURNAL)) == 3

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from selfinstruct.engine.journal import ResponseJournal
 from tests.servers import (
     ANSWER_KEY,
     JUDGES,
@@ -184,3 +185,54 @@ def test_outputs_do_not_depend_on_concurrency(answers: Path, prefer_cli: PreferC
         assert prefer_cli(copy, "--mode", "pairwise", "--concurrency", concurrency)[0] == 0
         digests.add(tuple((copy / n).read_bytes() for n in ("judgments.jsonl", "preferences.jsonl")))
     assert len(digests) == 1
+
+
+def test_a_capped_resume_after_a_kill_collects_and_charges_the_judge_batch(
+    answers: Path, fake_openai: StartServer, fake_batches: Any, tmp_path: Path
+) -> None:
+    """Killed with its batch in flight, then resumed with a cap that lets it ask nothing new: the batch, finished
+    since, was paid, so the resume journals the verdicts (and writes them) charged what the server served, not
+    the lines' reservations; the full run after it gives the synchronous judgments and submits nothing twice."""
+    batches = fake_batches(step_seconds=600)  # in flight until the test finishes it
+    env = {k: v for k, v in os.environ.items() if k not in RESPOND_ENV}
+    env |= {"OPENAI_API_KEY": ANSWER_KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
+    runs = {}
+    for name in ("reference", "killed"):
+        runs[name] = tmp_path / name
+        runs[name].mkdir()
+        for f in ("answers.jsonl", "respond.json"):
+            (runs[name] / f).write_bytes((answers / f).read_bytes())
+    with fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=JUDGES, routes=batches) as srv:
+
+        def argv(run_dir: Path, *extra: str) -> list[str]:
+            return [sys.executable, "-m", "selfinstruct", "prefer", str(run_dir), "--judge-base-url", srv.url,
+                    "--judge-model", "judge", "-q", *extra]  # fmt: skip
+
+        subprocess.run(argv(runs["reference"]), env=env, check=True, timeout=120, stderr=subprocess.DEVNULL)
+        srv.reset()
+        out = runs["killed"]
+        proc = subprocess.Popen(argv(out, "--batch"), env=env, stderr=subprocess.DEVNULL)
+        ledger = out / "prefer_batches.jsonl"
+        deadline = time.monotonic() + 60
+        while not (ledger.exists() and '"batch"' in ledger.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert len(batches.created) == 1
+        batches.finish(srv)  # a day later
+        served = srv.served_tokens
+        capped = subprocess.run(argv(out, "--batch", "--max-tokens-total", "1"), env=env, capture_output=True,
+                                text=True, timeout=120)  # fmt: skip
+        assert capped.returncode == 3, capped.stderr  # the garbled verdicts' second attempts do not fit
+        assert "collected" in capped.stderr and "no request of this run took" in capped.stderr
+        journal = ResponseJournal(out / "prefer_responses.jsonl")  # what the judge cost, read afresh
+        spent = journal.spend.total()
+        journal.close()
+        assert journal.unanswered == {} and spent.prompt_tokens + spent.completion_tokens == served
+        judged = json.loads((out / "prefer.json").read_text())["verdicts"]
+        assert judged["judged"] > 0 and judged["pending"] > 0  # the first attempts' verdicts, from the journal
+        batches.step_seconds = 0  # the second attempts go in a new batch
+        subprocess.run(argv(out, "--batch"), env=env, check=True, timeout=120, stderr=subprocess.DEVNULL)
+    assert set(batches.submissions.values()) == {1}, "a judge request was submitted twice"
+    for name in ("judgments.jsonl", "preferences.jsonl"):
+        assert (out / name).read_bytes() == (runs["reference"] / name).read_bytes()

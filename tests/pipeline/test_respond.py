@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
+from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from tests.servers import (
     ANSWER_KEY,
@@ -240,3 +241,53 @@ def test_batch_gives_the_synchronous_answers_for_every_model(
     for name in ("answers.jsonl", "tasks.jsonl"):
         assert (tmp_path / "batch" / name).read_bytes() == (tmp_path / "sync" / name).read_bytes()
     assert len(list((tmp_path / "batch").glob("batches-*.jsonl"))) == 2  # one batch ledger per model
+
+
+def _batches_recorded(out: Path) -> int:
+    """Batches the run's ledgers (one per model) have recorded as created."""
+    ledgers = list(out.glob("batches-*.jsonl"))
+    return sum(1 for ledger in ledgers for r in tolerant_lines(ledger) if "batch" in r)
+
+
+def test_a_capped_resume_after_a_kill_collects_and_charges_the_batches_paid_for(
+    tmp_path: Path, fake_openai: StartServer, fake_batches: Any
+) -> None:
+    """Killed with a batch per model in flight, then resumed with a cap that lets it ask nothing: the batches,
+    finished since, were paid, so the resume journals their replies (and writes them as answers) charged what the
+    server served, not their reservations; a full run after it replays them all and sends nothing."""
+    batches = fake_batches(step_seconds=600)  # in flight until the test finishes them
+    env = {k: v for k, v in os.environ.items() if k not in RESPOND_ENV}
+    env |= {"OPENAI_API_KEY": ANSWER_KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
+    with fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=MODELS, routes=batches) as srv:
+        make_answer_pool(tmp_path / "run" / "tasks.jsonl", 20)
+        subprocess.run(_cli(tmp_path / "run", tmp_path / "reference", srv.url, 4), env=env, check=True, timeout=120)
+        srv.reset()
+        out = tmp_path / "killed"
+        cmd = [*_cli(tmp_path / "run", out, srv.url, 4), "--batch"]
+        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while _batches_recorded(out) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _batches_recorded(out) == 2 and len(batches.created) == 2, "kill with a batch per model in flight"
+        batches.finish(srv)  # a day later
+        served = srv.served_tokens
+        capped = subprocess.run([*cmd, "--max-tokens-total", "1"], env=env, capture_output=True, text=True,
+                                timeout=120)  # fmt: skip
+        assert capped.returncode == 0, capped.stderr
+        assert "collected" in capped.stderr and "no request of this run took" in capped.stderr
+        ledger = ResponseJournal(out / "responses.jsonl")  # what the run directory spent, read afresh
+        spent = ledger.spend.total()
+        ledger.close()
+        assert ledger.unanswered == {} and spent.unanswered == 0
+        assert spent.prompt_tokens + spent.completion_tokens == served  # what the server served, nothing reserved
+        state = json.loads((out / "respond.json").read_text())
+        assert state["counts"]["pending"] == 0
+        mark = len(srv.requests)
+        full = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert full.returncode == 0, full.stderr
+        assert len(srv.requests) == mark  # everything replayed from the journal
+    assert len(batches.created) == 2 and set(batches.submissions.values()) == {1}, "a request was submitted twice"
+    for name in ("answers.jsonl", "tasks.jsonl"):
+        assert (out / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()

@@ -17,7 +17,8 @@ A line nobody in this process waits for (its request given up on, or asked by an
 again by this one: a resume with a smaller -n or budget) was paid all the same. `sweep` settles the lines of
 every finished batch that are still open in the journal: each reply journaled under its key (a later request
 with that key is answered from the journal) and charged what it reports instead of its reservation, each line
-that failed unbilled refused. `generate` sweeps before its pipeline starts and after it ends.
+that failed unbilled refused. `generate` sweeps before its pipeline starts and after it ends; `respond`, `prefer`
+and `audit` (engine.jobs.sweep) before they replay the journal and after their items.
 """
 
 from __future__ import annotations
@@ -85,8 +86,12 @@ class BatchingClient:
         poll_seconds: float = 5.0,
         max_poll_seconds: float = 60.0,
         on_status: Callable[[str], None] | None = None,
+        counts_earlier: bool = True,
     ) -> None:
         self.settings = settings
+        # Whether `usage` holds the charges the journal had open when read (generate's run totals do; a job's
+        # counts are this process's only, so a line an earlier process paid for is not taken out of them).
+        self.counts_earlier = counts_earlier
         self.usage = usage or Usage()
         self.budget = budget
         self._charging = Charging(budget, None)  # the journal is charged per batch line instead, in _submit
@@ -106,6 +111,7 @@ class BatchingClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
         self._uploaded: set[str] = set()  # request files of this process: their batch cannot exist yet
+        self._charged: set[str] = set()  # the charges of the lines this process sent
 
     @classmethod
     def for_command(
@@ -118,6 +124,7 @@ class BatchingClient:
         usage: Usage | None = None,
         budget: Budget | None = None,
         journal: Ledger | None = None,
+        counts_earlier: bool = True,
     ) -> BatchingClient:
         """As `generate` and `audit` use it: requests gathered for up to 1 s (half the first poll), polls from
         `poll_seconds` backing off to 60 s, and every state change told to `notice` with the time so far."""
@@ -132,6 +139,7 @@ class BatchingClient:
             poll_seconds=poll_seconds,
             max_poll_seconds=max(60.0, poll_seconds),
             on_status=lambda line: notice(f"{line} ({time.monotonic() - start:.0f} s)"),
+            counts_earlier=counts_earlier,
         )
 
     @property
@@ -244,6 +252,7 @@ class BatchingClient:
             charges = [LineCharge(_charge(file_id, p.request.custom_id), p.step, *p.reserved,
                                   key_of(self.settings, p.step, p.request.prompt, p.request.params, p.request.seed),
                                   p.request.seed) for p in batch]  # fmt: skip
+            self._charged.update(c.charge for c in charges)
             await self._journal.sent_many(charges)
         await self._collect(file_id)
 
@@ -392,16 +401,18 @@ class BatchingClient:
                 result = dataclasses.replace(result, prompt_tokens=line.prompt_tokens, completion_tokens=completion)
         elif results.failures[cid].startswith(MALFORMED):
             return 0
+        earlier = charge not in self._charged  # an earlier process's line, not this one's
         if await journal.collected(charge, result) is None:
             return 0
+        if self.budget is not None:
+            after = (result.prompt_tokens, result.completion_tokens) if result is not None else (0, 0)
+            await self.budget.recharge((line.prompt_tokens, line.completion_tokens), after, line.step)
+        if earlier and not self.counts_earlier:
+            return 1
         stats = self.usage.step(line.step)
         stats.unanswered -= 1
         stats.prompt_tokens -= line.prompt_tokens
         stats.completion_tokens -= line.completion_tokens
-        after = (0, 0)
         if result is not None:
             stats.record(result)
-            after = (result.prompt_tokens, result.completion_tokens)
-        if self.budget is not None:
-            await self.budget.recharge((line.prompt_tokens, line.completion_tokens), after, line.step)
         return 1

@@ -28,6 +28,7 @@ from selfinstruct.engine.jobs import (
     ask_until_read,
     journaled_client,
     run_items,
+    sweep,
 )
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.types import Completion, EndpointSettings
@@ -211,6 +212,15 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         asked = await ask_until_read(client, STEP, item.prompt, settings.params, item.seeds, unreadable)
         results[i] = _record(settings, item, asked)
 
+    spending = settings.spending.budget(ledger)
+    client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.path(BATCHES) if settings.spending.batch
+                              else None, batch_poll=settings.spending.batch_poll, notice=notice)  # fmt: skip
+    try:  # lines of earlier batches no run took, finished since: journaled (replayed below) and charged now
+        await sweep([client])
+    except BaseException:
+        await client.aclose()
+        ledger.close()
+        raise
     replay = ReplayOnly(endpoint, ledger)
     for i in range(len(items)):  # what was paid for, replayed without a reservation
         try:
@@ -218,11 +228,8 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         except NotJournaled:
             continue
     replayed = len(results)
-    spending = settings.spending.budget(ledger)
     spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
     budget = ItemBudget(spending, attempts=len(items[0].seeds) if items else 1)
-    client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.path(BATCHES) if settings.spending.batch
-                              else None, batch_poll=settings.spending.batch_poll, notice=notice)  # fmt: skip
 
     def report() -> None:
         if progress is not None:
@@ -240,6 +247,7 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         if todo:
             width = len(todo) if settings.spending.batch else settings.endpoint.concurrency
             await run_items(todo, width, budget, lambda i: (items[i].prompt, settings.params.max_tokens), ask, report)
+            await sweep([client])  # what this run gave up on, in batches finished since
     finally:
         await client.aclose()
         ledger.close()

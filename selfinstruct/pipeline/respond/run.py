@@ -11,7 +11,7 @@ replies arrived in.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from selfinstruct.engine import aio
 from selfinstruct.engine.client import Completer, engine_counters, with_served_model
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import ItemBudget, journaled_client, run_items
+from selfinstruct.engine.jobs import ItemBudget, journaled_client, run_items, sweep
 from selfinstruct.engine.journal import ResponseJournal, response_key
 from selfinstruct.engine.types import EndpointSettings, Usage
 from selfinstruct.errors import InputError
@@ -83,6 +83,12 @@ def _own(settings: RespondSettings) -> dict[str, Any]:
     }
 
 
+async def _close(clients: Iterable[Completer], ledger: ResponseJournal) -> None:
+    for client in clients:
+        await client.aclose()
+    ledger.close()
+
+
 def check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
     state = read_state(settings.out)
     if state is None:
@@ -110,15 +116,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
     if ledger.repair is not None:
         notice(ledger.repair.message())
     results: dict[int, dict[str, Any]] = {}
-    for i, item in enumerate(items):  # replayed without a reservation: already paid for
-        ep = endpoints[item.model]
-        hit = ledger.get(response_key(STEP, ep.model, ep.api, item.question.prompt, params, item.seed))
-        if hit is not None:
-            results[i] = record_of(item, hit, params, why_not_an_answer(hit))
-    replayed = len(results)
     spending = settings.spending.budget(ledger)
-    spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
-    budget = ItemBudget(spending)
     job = settings.spending
     usage = Usage()
     clients: dict[str, Completer] = {
@@ -127,6 +125,19 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
         for model, ep in endpoints.items()
     }  # fmt: skip
     first = next(iter(clients.values()))
+    try:  # lines of earlier batches no run took, finished since: journaled (replayed below) and charged now
+        await sweep(clients.values())
+    except BaseException:
+        await _close(clients.values(), ledger)
+        raise
+    for i, item in enumerate(items):  # replayed without a reservation: already paid for
+        ep = endpoints[item.model]
+        hit = ledger.get(response_key(STEP, ep.model, ep.api, item.question.prompt, params, item.seed))
+        if hit is not None:
+            results[i] = record_of(item, hit, params, why_not_an_answer(hit))
+    replayed = len(results)
+    spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
+    budget = ItemBudget(spending)
 
     def report() -> None:
         if progress is not None:
@@ -151,10 +162,9 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
         if todo:
             width = len(todo) if settings.spending.batch else settings.endpoint.concurrency  # a batch takes them all
             await run_items(todo, width, budget, lambda i: (items[i].question.prompt, params.max_tokens), ask, report)
+            await sweep(clients.values())  # what this run gave up on, in batches finished since
     finally:
-        for client in clients.values():
-            await client.aclose()
-        ledger.close()
+        await _close(clients.values(), ledger)
         note = EMBEDDED_NOTE.format(name=models[0]) if settings.local else ""
         state = {"source": str(settings.tasks_file), **ident, "language": settings.language,
                  "embedded_model": settings.local, **({"note": note} if note else {}), **_own(settings)}  # fmt: skip
