@@ -6,10 +6,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, with_reasoning_room
+from selfinstruct.engine.endpoint import (
+    check_base_url,
+    job_endpoint,
+    refuse_embedded_language,
+    with_reasoning_room,
+)
 from selfinstruct.engine.jobs import Spending
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
+from selfinstruct.engine.types import Api, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.io.rundir import RUN, TASKS
 from selfinstruct.text import Language
@@ -196,16 +201,6 @@ def resolve_judge(
         )
     if local and local_model is None:
         refuse_embedded_language(language, "--judge-base-url")
-    endpoint = EndpointSettings(
-        base_url=base_url,
-        api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
-        model=model,
-        api=api,
-        timeout=o.timeout or 120.0,
-        max_retries=o.max_retries if o.max_retries is not None else 6,
-        concurrency=o.concurrency or (2 if local else 8),
-        rpm=o.rpm,
-        tpm=o.tpm,
-    )
+    endpoint = job_endpoint(o, base_url=base_url, api_key=api_key, model=model, api=api, local=local)
     params = local_default if local else with_reasoning_room({"judge": default}, model, api)["judge"]
     return Judge(endpoint, params, local, local_model, language)

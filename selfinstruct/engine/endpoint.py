@@ -17,7 +17,7 @@ from pathlib import Path
 from selfinstruct.engine.options import EngineOptions
 from selfinstruct.engine.reasoning import REASONING_ROOM
 from selfinstruct.engine.redact import redact
-from selfinstruct.engine.types import Api, EndpointSettings, Prices, StepParams
+from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams
 from selfinstruct.engine.wire import is_openai_reasoning_model
 from selfinstruct.errors import InputError
 
@@ -120,3 +120,23 @@ def with_reasoning_room(params: dict[str, StepParams], model: str | None, api: A
     if api != "chat" or not model or not is_openai_reasoning_model(model):
         return params
     return {step: dataclasses.replace(p, max_tokens=p.max_tokens + REASONING_ROOM) for step, p in params.items()}
+
+
+def job_endpoint(
+    o: EngineOptions, *, base_url: str | None, api_key: str, model: str, api: Api, local: bool
+) -> EndpointSettings:
+    """The endpoint of a command of independent requests (respond, prefer, audit): the engine options with
+    those commands' defaults, a longer --timeout (answers and verdicts are long) and more retries (a lost
+    item costs a whole answer), and the keyless placeholder a local server's SDK client needs."""
+    return EndpointSettings(
+        base_url=base_url,
+        # Local servers (vLLM, Ollama, llama.cpp) usually want no key, but the SDK refuses to send none.
+        api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
+        model=model,
+        api=api,
+        timeout=o.timeout or 120.0,
+        max_retries=o.max_retries if o.max_retries is not None else 6,
+        concurrency=o.concurrency or (2 if local else 8),
+        rpm=o.rpm,
+        tpm=o.tpm,
+    )

@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from selfinstruct.audit.settings import run_language, tasks_file_of
-from selfinstruct.engine.endpoint import check_base_url, refuse_embedded_language, with_reasoning_room
+from selfinstruct.engine.endpoint import (
+    check_base_url,
+    job_endpoint,
+    refuse_embedded_language,
+    with_reasoning_room,
+)
 from selfinstruct.engine.jobs import Spending
 from selfinstruct.engine.options import ENGINE_BOUNDS, Bound, EngineOptions, check_bounds, check_choices
-from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, StepParams
+from selfinstruct.engine.types import Api, EndpointSettings, StepParams
 from selfinstruct.errors import InputError
 from selfinstruct.pipeline.routes import route_endpoints, step_values
 from selfinstruct.text import Language
@@ -183,17 +188,7 @@ def resolve_respond_settings(o: RespondOptions) -> RespondSettings:
     )
     if not local:
         params = with_reasoning_room({STEP: params}, models[0], api)[STEP]
-    endpoint = EndpointSettings(
-        base_url=base_url,
-        api_key=api_key or (KEYLESS_PLACEHOLDER if base_url else ""),
-        model=models[0],
-        api=api,
-        timeout=o.timeout or 120.0,
-        max_retries=o.max_retries if o.max_retries is not None else 6,
-        concurrency=o.concurrency or (2 if local else 8),
-        rpm=o.rpm,
-        tpm=o.tpm,
-    )
+    endpoint = job_endpoint(o, base_url=base_url, api_key=api_key, model=models[0], api=api, local=local)
     own = {m: m for m in (*own_urls, *key_vars)}
     routes = route_endpoints(models, endpoint, own, own_urls, key_vars, flag="--model")
     return RespondSettings(
