@@ -90,14 +90,21 @@ def resolve_prices(o: EngineOptions) -> Prices | None:
             "--max-cost needs the model's prices: --price-input and --price-output in USD per 1M tokens "
             "(or SELFINSTRUCT_PRICE_INPUT and SELFINSTRUCT_PRICE_OUTPUT)"
         )
-    discount = o.batch_discount
-    if discount is not None and not o.batch:
+    if o.batch_discount is not None and not o.batch:
         raise InputError("--batch-discount applies to --batch runs only; pass --batch too")
     price_input, price_output = given
     if price_input is None or price_output is None:
         return None
-    factor = (0.5 if discount is None else float(discount)) if o.batch else 1.0
+    factor = batch_factor(o)
     return Prices(float(price_input) * factor, float(price_output) * factor)
+
+
+def batch_factor(o: EngineOptions) -> float:
+    """What the given (synchronous) prices are multiplied by: --batch-discount (OpenAI's half by default) with
+    --batch, else 1; every price a command resolves (--price-input/-output, generate's --model-price) alike."""
+    if not o.batch:
+        return 1.0
+    return 0.5 if o.batch_discount is None else float(o.batch_discount)
 
 
 # Languages the embedded SmolLM2-135M can write: it was trained on English only, and asked for Chinese it

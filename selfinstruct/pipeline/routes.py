@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from selfinstruct.engine.endpoint import check_base_url, resolve_prices, with_reasoning_room
+from selfinstruct.engine.endpoint import batch_factor, check_base_url, resolve_prices, with_reasoning_room
 from selfinstruct.engine.options import EngineOptions
 from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams, StepPrices
 from selfinstruct.errors import InputError
@@ -60,8 +60,7 @@ def resolve_routing(
             "--batch sends one batch file to one endpoint and model; --step-model/--step-base-url send steps to "
             "others: drop --batch or the per-step options"
         )
-    factor = (0.5 if o.batch_discount is None else float(o.batch_discount)) if o.batch else 1.0
-    by_model = model_prices(model_price, factor)
+    by_model = model_prices(model_price, batch_factor(o))
     prices = resolve_prices(dataclasses.replace(o, max_cost=None) if main.model in by_model else o)
     prices = by_model.get(main.model, prices)
     if o.max_cost is not None:
