@@ -116,6 +116,39 @@ def test_each_endpoint_and_model_gets_its_own_batches_and_the_pool_is_the_synchr
         assert STRONG_KEY not in text and MAIN not in text, path
 
 
+def test_magpie_queries_and_answers_in_batches_at_their_own_endpoints(
+    tmp_path: Path, pair: tuple[Side, Side], generate_env: dict[str, str | None]
+) -> None:
+    """Magpie's queries (completions, the main model) and its answers (chat, another model on the second server):
+    each endpoint's batches hold its own step's lines, over its own API; the pool is the synchronous run's."""
+    from click.testing import CliRunner
+
+    from selfinstruct.cli.app import cli
+
+    main, strong = pair
+
+    def magpie(out: Path, *extra: str) -> tuple[int, str]:
+        argv = ["generate", "--method", "magpie", "--api", "completions", "--model", "Qwen2.5-7B-Instruct",
+                "--out", str(out), "--base-url", main.server.url, "--seed", "7", "-n", "12", "-q",
+                "--step-base-url", f"answer={strong.server.url}", "--step-model", "answer=strong-model",
+                "--step-api-key-env", "answer=STRONG_KEY", *extra]  # fmt: skip
+        result = CliRunner().invoke(cli, argv, env={**generate_env, "OPENAI_API_KEY": MAIN, **POLL})
+        return result.exit_code, result.stderr
+
+    code, stderr = magpie(tmp_path / "sync")
+    assert code == 0, stderr
+    main.server.reset()
+    strong.server.reset()
+    code, stderr = magpie(tmp_path / "batch", "--batch")
+    assert code == 0, stderr
+    for name in ("tasks.jsonl", "rejected.jsonl"):
+        assert (tmp_path / "batch" / name).read_bytes() == (tmp_path / "sync" / name).read_bytes(), name
+    assert {(r.outcome, r.path) for r in main.server.requests} == {("batch", "/v1/completions")}
+    assert {(r.outcome, r.path) for r in strong.server.requests} == {("batch", "/v1/chat/completions")}
+    assert set(main.made()) == {"Qwen2.5-7B-Instruct"} and set(strong.made()) == {"strong-model"}
+    assert all(b.ending == "completed" for side in pair for b in side.batches.batches.values())
+
+
 @pytest.fixture
 def _cli(seeds: Path) -> Callable[..., list[str]]:
     def _cli(out: Path, main: str, other: str, *extra: str) -> list[str]:
