@@ -62,6 +62,21 @@ class Completer(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Sender(Completer, Protocol):
+    """A client that sends the requests and pays for them: LLMClient, the batching client, or a RoutingClient over
+    either (one per step's endpoint). What `generate` asks of it beyond `complete`, whichever it holds."""
+
+    @property
+    def online(self) -> bool: ...  # answers land within --timeout: a stop or Ctrl-C halts and drains them
+
+    def halt(self) -> None: ...  # send nothing more (an online client's drain)
+
+    async def sweep(self) -> None: ...  # settle the paid batch lines no request took (none online)
+
+    @property
+    def batch_ids(self) -> list[str]: ...  # the batches it made or waited for, for run.json (none online)
+
+
 def engine_counters(client: Completer, prices: Prices | StepPrices | None) -> dict[str, Any]:
     """What a progress display shows of an engine: what is in flight and waiting now, then the totals (requests,
     retries, tokens, and the cost when prices are known: one model's, or each step's model's)."""
@@ -152,6 +167,15 @@ class LLMClient:
         """Send nothing more: the attempts on the wire go on (each within its --timeout), every other one, and
         every retry, raises Halted at once (generate's drain on Ctrl-C, see Scheduler.run)."""
         self._halt.set()
+
+    online = True  # (Sender) and no batches: nothing to sweep, no batch ids
+
+    async def sweep(self) -> None:
+        return None
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return []
 
     async def aclose(self) -> None:
         for client in self._clients:

@@ -10,25 +10,37 @@ Concurrency and rate limits (--concurrency, --rpm, --tpm) hold per endpoint: eac
 semaphore and limiter, as providers count their limits per model and a local server has its own slots. The
 pipeline's scheduler bounds the jobs in flight across all of them. The pipeline and the methods never learn
 about routing: they name a step, as they always did.
+
+With --batch each endpoint gets a batching client instead (`make`; engine/batch/routed.py): a batch file names
+one model and one endpoint, so each step's lines go into its own endpoint's batches, at its model's batch prices.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from selfinstruct.engine.budget import Budget, Ledger
-from selfinstruct.engine.client import Completer, LLMClient
+from selfinstruct.engine.client import Completer, LLMClient, Sender
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 
 
-def _identity(endpoint: EndpointSettings) -> tuple[str | None, str, str]:
+def identity(endpoint: EndpointSettings) -> tuple[str | None, str, str]:
     """What makes two endpoints one client: the same URL, key and model."""
     return endpoint.base_url, endpoint.api_key, endpoint.model
 
 
+def distinct(main: EndpointSettings, routes: Mapping[str, EndpointSettings]) -> list[EndpointSettings]:
+    """The endpoints a run sends to, one per URL, key and model, the main one first."""
+    found: dict[tuple[str | None, str, str], EndpointSettings] = {}
+    for endpoint in (main, *routes.values()):
+        found.setdefault(identity(endpoint), endpoint)
+    return list(found.values())
+
+
 class RoutingClient:
-    """Sends each step's requests to its endpoint (`routes`; any other step to `main`)."""
+    """Sends each step's requests to its endpoint (`routes`; any other step to `main`): through an LLMClient per
+    endpoint, or the client `make` builds for it (sharing `usage`, the budget and the journal it was given)."""
 
     def __init__(
         self,
@@ -38,19 +50,18 @@ class RoutingClient:
         *,
         budget: Budget | None = None,
         ledger: Ledger | None = None,
+        make: Callable[[EndpointSettings], Sender] | None = None,
     ) -> None:
         self.settings = main
         self.usage = usage or Usage()
         self.budget = budget
-        clients: dict[tuple[str | None, str, str], LLMClient] = {}
-        for endpoint in (main, *routes.values()):
-            if _identity(endpoint) not in clients:
-                clients[_identity(endpoint)] = LLMClient(endpoint, self.usage, budget=budget, ledger=ledger)
+        build = make or (lambda endpoint: LLMClient(endpoint, self.usage, budget=budget, ledger=ledger))
+        clients = {identity(endpoint): build(endpoint) for endpoint in distinct(main, routes)}
         self.clients = list(clients.values())
-        self._main = clients[_identity(main)]
-        self._routes = {step: clients[_identity(endpoint)] for step, endpoint in routes.items()}
+        self._main = clients[identity(main)]
+        self._routes = {step: clients[identity(endpoint)] for step, endpoint in routes.items()}
 
-    def client_for(self, step: str) -> LLMClient:
+    def client_for(self, step: str) -> Sender:
         return self._routes.get(step, self._main)
 
     def settings_for(self, step: str) -> EndpointSettings:
@@ -68,10 +79,23 @@ class RoutingClient:
     async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
         return await self.client_for(step).complete(step, prompt, params, seed=seed)
 
+    @property
+    def online(self) -> bool:
+        return all(client.online for client in self.clients)
+
     def halt(self) -> None:
         """Send nothing more, on any endpoint (LLMClient.halt)."""
         for client in self.clients:
             client.halt()
+
+    async def sweep(self) -> None:
+        """Every endpoint's paid batch lines no request took (BatchingClient.sweep), each at its own endpoint."""
+        for client in self.clients:
+            await client.sweep()
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return [batch for client in self.clients for batch in client.batch_ids]
 
     async def aclose(self) -> None:
         for client in self.clients:

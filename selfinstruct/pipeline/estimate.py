@@ -90,7 +90,7 @@ def dry_run(settings: GenerateSettings) -> DryRun:
     est = settings.method.estimate(settings, seeds, sample, prompts, rng, settings.n, facts)
     requests, prompt_each, completion_each = est.requests, est.prompt_each, est.completion_each
     shown, assumptions = est.shown, est.assumptions
-    if settings.batch and settings.prices is not None:
+    if settings.batch and (settings.prices is not None or settings.model_prices):  # (each step's model's too)
         assumptions += "; Batch API prices (the given prices times --batch-discount)"
     return DryRun(
         target=describe_target(settings),

@@ -15,10 +15,10 @@ from typing import Any
 from selfinstruct.audit.prompt import TEMPLATES as AUDIT_TEMPLATES
 from selfinstruct.engine import aio
 from selfinstruct.engine.aio import all_or_first_error
-from selfinstruct.engine.batch.client import BatchingClient
 from selfinstruct.engine.batch.ledger import LEDGER
+from selfinstruct.engine.batch.routed import batching_router
 from selfinstruct.engine.budget import Budget, BudgetExhausted
-from selfinstruct.engine.client import Completer, LLMClient, with_served_model
+from selfinstruct.engine.client import Completer, LLMClient, Sender, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
 from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal, label
 from selfinstruct.engine.redact import redact
@@ -108,18 +108,17 @@ def spent(journal: ResponseJournal, cached: Usage) -> Usage:
 
 def _client(
     settings: GenerateSettings, endpoint: EndpointSettings, usage: Usage, notice: Notice, journal: ResponseJournal
-) -> Completer:
+) -> Sender:
     """The synchronous client (each attempt written to the journal before it is sent), or with --batch one that
-    sends the same requests as batches."""
+    sends the same requests as batches; with routes, one per step's endpoint, one budget and one journal."""
     budget = budget_for(settings, usage)
-    if settings.routes:  # each step to its endpoint, one budget and one journal (--batch refuses routes)
+    if settings.batch:  # (each endpoint its own batches, all in one batches.jsonl)
+        return batching_router(endpoint, settings.routes, settings.out / LEDGER, keys=settings.route_keys,
+                               poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget,
+                               journal=journal)  # fmt: skip
+    if settings.routes:
         return RoutingClient(endpoint, settings.routes, usage, budget=budget, ledger=journal)
-    if not settings.batch:
-        return LLMClient(endpoint, usage, budget=budget, ledger=journal)
-    ledger = settings.out / LEDGER
-    return BatchingClient.for_command(
-        endpoint, ledger, poll_seconds=settings.batch_poll, notice=notice, usage=usage, budget=budget, journal=journal
-    )
+    return LLMClient(endpoint, usage, budget=budget, ledger=journal)
 
 
 async def _run(
@@ -169,8 +168,7 @@ async def _run(
             notice(journal.repair.message())
         usage = spent(journal, Usage.from_dict(state.run.get("usage", {})))
         paid = _client(settings, endpoint, usage, notice, journal)
-        if isinstance(paid, BatchingClient):  # lines of finished batches no run took: journaled and charged now
-            await paid.sweep()
+        await paid.sweep()  # lines of finished batches no run took: journaled and charged now (none online)
         # Replies are not fsync'd one by one: the next ledger line's fsync or the flush before a commit covers them.
         client = JournaledClient(paid, journal, Usage.from_dict(state.run.get("replayed", {})), sync=False)
         baseline, baseline_cost = usage.spend(), settings.pricing.cost(usage)
@@ -189,7 +187,7 @@ async def _run(
             known: dict[str, Any] = dict(state.run.get("seed_classification", {}))
 
             def batches() -> dict[str, Any]:
-                return {"batches": paid.batch_ids} if isinstance(paid, BatchingClient) else {}
+                return {"batches": paid.batch_ids} if settings.batch else {}
 
             loop: Bootstrap | None = None
             try:
@@ -209,7 +207,7 @@ async def _run(
                     check_classification_seeds(seeds, needed=needed, path=settings.seeds, decided=True)
                 state.write_seeds(seeds)
                 state.save(seed_classification=known)
-                online = paid if isinstance(paid, (LLMClient, RoutingClient)) else None
+                online = paid if paid.online else None
                 halt = online.halt if online is not None else None
                 loop = Bootstrap(
                     settings, client, state, chain, prompts, seeds, seed, progress, baseline, halt, journal.flush,
@@ -219,7 +217,7 @@ async def _run(
                 drain = _drain(online, loop, notice) if online is not None else None
                 with aio.on_interrupt(drain) if drain is not None else contextlib.nullcontext():
                     report = await loop.run()
-                if isinstance(paid, BatchingClient):  # what this run gave up on, in batches finished since
+                if not paid.online:  # what this run gave up on, in batches finished since
                     await paid.sweep()
                     total = client.usage.spend()
                     report = dataclasses.replace(report, run=total - baseline, total=total)
@@ -272,7 +270,7 @@ def _routes(settings: GenerateSettings) -> dict[str, Any]:
     }
 
 
-def _drain(paid: LLMClient | RoutingClient, loop: Bootstrap, notice: Notice) -> aio.Hook:
+def _drain(paid: Sender, loop: Bootstrap, notice: Notice) -> aio.Hook:
     """What the first Ctrl-C, SIGTERM or SIGHUP does to a running bootstrap: send nothing more, and let the
     requests on the wire land in the journal (Scheduler.interrupt), so that a resume replays them."""
 

@@ -51,15 +51,11 @@ def resolve_routing(
     step_api_key_env: tuple[str, ...],
     model_price: tuple[str, ...],
 ) -> Routing:
-    """generate's per-step options and prices, checked together: --batch takes no routes, and under --max-cost
-    every step's model has a price (--model-price for the main model stands in for --price-input/-output)."""
+    """generate's per-step options and prices, checked together: under --max-cost every step's model has a price
+    (--model-price for the main model stands in for --price-input/-output); with --batch, every price is the
+    batch price (each endpoint gets its own batches: engine/batch/routed.py)."""
     routes = resolve_routes(steps=steps, main=main, local=local, step_model=step_model, step_base_url=step_base_url,
                             step_api_key_env=step_api_key_env)  # fmt: skip
-    if o.batch and routes.endpoints:
-        raise InputError(
-            "--batch sends one batch file to one endpoint and model; --step-model/--step-base-url send steps to "
-            "others: drop --batch or the per-step options"
-        )
     by_model = model_prices(model_price, batch_factor(o))
     prices = resolve_prices(dataclasses.replace(o, max_cost=None) if main.model in by_model else o)
     prices = by_model.get(main.model, prices)

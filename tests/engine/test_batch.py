@@ -126,6 +126,27 @@ def test_the_fake_fails_a_batch_whose_lines_go_elsewhere(fake: tuple[FakeOpenAIS
     assert server.requests == []
 
 
+def test_the_fake_fails_a_batch_whose_lines_name_two_models(fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
+    """A batch file takes one model, at OpenAI and at the fake: what makes the routed --batch tests (a batch per
+    step's model) mean something. The file is uploaded with the SDK itself, as the batching client never mixes."""
+    import openai
+
+    server, batches = fake
+    cheap, strong = _settings(server), dataclasses.replace(_settings(server), model="strong-model")
+    content = request_file(cheap, _requests(1)) + request_file(strong, [BatchRequest("s", "q", PARAMS, seed=1)])
+    sdk = openai.OpenAI(base_url=server.url, api_key="k", max_retries=0)
+    try:
+        uploaded = sdk.files.create(file=("mixed.jsonl", content), purpose="batch")
+        created = sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
+                                     completion_window="24h")  # fmt: skip
+        final = sdk.batches.retrieve(created.id)
+    finally:
+        sdk.close()
+    assert final.status == "failed" and final.errors is not None and final.errors.data is not None
+    assert "a batch file takes one model" in str(final.errors.data[0].message)
+    assert server.requests == [] and batches.batches[created.id].ending == "failed"
+
+
 def test_failed_lines_are_failures_with_the_reason(fake: tuple[FakeOpenAIServer, FakeBatches]) -> None:
     server, batches = fake
     batches.fail_rate = 0.3

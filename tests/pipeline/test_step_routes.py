@@ -202,7 +202,6 @@ def test_kill_9_then_resume_repays_nothing_and_is_byte_identical(
          "--max-cost needs the price of every step's model: give --model-price big=IN,OUT"),
         (["--step-base-url", "instances=http://localhost:9/v1", "--max-cost", "1", "--price-input", "1",
           "--price-output", "2"], {}, "the instances step's model is not known before the run"),
-        (["--step-model", "instances=big", "--batch"], {}, "--batch sends one batch file to one endpoint"),
     ],
 )  # fmt: skip
 def test_bad_step_options_exit_2_with_one_line_and_write_nothing(

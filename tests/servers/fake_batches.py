@@ -14,7 +14,8 @@ A batch walks ``validating -> in_progress -> finalizing -> completed``, one step
 * ``fail_next`` / ``expire_next``: the next created batches end ``failed`` (validation errors) or
   ``expired`` (part of the lines done, the rest in the error file with ``batch_expired``).
 
-As OpenAI's, a batch names one endpoint: a file with a line whose ``url`` is another fails its validation.
+As OpenAI's, a batch names one endpoint and one model: a file with a line whose ``url`` is another, or whose
+body names another model than the first line's, fails its validation.
 
 ``submissions`` counts how often every custom_id was submitted, so a test can prove nothing was sent twice.
 """
@@ -189,10 +190,16 @@ class FakeBatches:
             created_at=int(time.time()),
         )
         wrong = next((n for n, line in enumerate(lines, 1) if line.get("url") != batch.endpoint), None)
+        model = lines[0].get("body", {}).get("model") if lines else None
+        other = next((n for n, line in enumerate(lines, 1) if line.get("body", {}).get("model") != model), None)
         if wrong is not None:  # as OpenAI's validation: a batch names one endpoint, and every line must go there
             batch.ending = "failed"
             batch.error = (f"The url of line {wrong} ({lines[wrong - 1].get('url')}) does not match the batch's "
                            f"endpoint ({batch.endpoint}).", wrong)  # fmt: skip
+        elif other is not None:  # ... and one model: a file with lines for two is refused whole
+            batch.ending = "failed"
+            batch.error = (f"The model of line {other} ({lines[other - 1]['body'].get('model')}) differs from the "
+                           f"model of line 1 ({model}); a batch file takes one model.", other)  # fmt: skip
         elif self.fail_next:
             self.fail_next -= 1
             batch.ending = "failed"

@@ -75,7 +75,7 @@ class BatchingClient:
     def __init__(
         self,
         settings: EndpointSettings,
-        ledger: Path,
+        ledger: Path | BatchLedger,
         usage: Usage | None = None,
         *,
         budget: Budget | None = None,
@@ -96,7 +96,8 @@ class BatchingClient:
         self.budget = budget
         self._charging = Charging(budget, None)  # the journal is charged per batch line instead, in _submit
         self._journal = journal
-        self.ledger = BatchLedger(ledger)
+        # (a BatchLedger given: one endpoint's view of a ledger several share, engine.batch.routed)
+        self.ledger = ledger if isinstance(ledger, BatchLedger) else BatchLedger(ledger)
         self.waiting: dict[str, str] = {}  # batch id -> its state, for the progress bar
         self.gather_seconds = gather_seconds
         self.max_batch = max_batch
@@ -117,7 +118,7 @@ class BatchingClient:
     def for_command(
         cls,
         settings: EndpointSettings,
-        ledger: Path,
+        ledger: Path | BatchLedger,
         *,
         poll_seconds: float,
         notice: Callable[[str], None],
@@ -141,6 +142,11 @@ class BatchingClient:
             on_status=lambda line: notice(f"{line} ({time.monotonic() - start:.0f} s)"),
             counts_earlier=counts_earlier,
         )
+
+    online = False  # a batch waits for hours: a stop or an interruption leaves its lines to the ledger, undrained
+
+    def halt(self) -> None:
+        """Nothing to stop: a line in a batch is paid already (never drained; see `online`)."""
 
     @property
     def batch_ids(self) -> list[str]:
