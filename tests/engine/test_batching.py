@@ -15,7 +15,8 @@ from selfinstruct.engine.batch.client import BatchingClient, custom_id
 from selfinstruct.engine.batch.ledger import LEDGER, BatchLedger
 from selfinstruct.engine.budget import Budget
 from selfinstruct.engine.context_window import ContextLengthError
-from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal
+from selfinstruct.engine.journal import JOURNAL, ResponseJournal
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.errors import EndpointError, InputError
 from tests.servers import FakeBatches, FakeOpenAIServer, Reply, Request, StartServer
