@@ -25,7 +25,16 @@ from selfinstruct.audit.verdicts import read_verdict
 from selfinstruct.engine import aio
 from selfinstruct.engine.client import engine_counters, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, run_items, sweep
+from selfinstruct.engine.jobs import (
+    Asker,
+    ItemBudget,
+    NotJournaled,
+    ReplayOnly,
+    ask_until_read,
+    journaled_client,
+    run_items,
+    sweep,
+)
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -141,6 +150,7 @@ class AuditReport:
     tokens: int  # spent by this run
     cost: float | None  # USD spent by this run, when prices are given
     budget: str = ""  # the cap that stopped the audit before every instance was asked ("" when none did)
+    replayed: int = 0  # instances whose verdicts were paid for (in the ledger) but not in the journal: written now
 
 
 async def _ledger(settings: AuditSettings, journal: AuditJournal) -> ResponseJournal:
@@ -169,6 +179,23 @@ def _meta(settings: AuditSettings, plan: Plan, model: str) -> dict[str, Any]:
     if settings.local:
         meta["note"] = EMBEDDED_NOTE.format(name=model)
     return meta
+
+
+async def _replay(todo: list[AuditItem], replay: ReplayOnly, settings: AuditSettings, journal: AuditJournal,
+                  report: Callable[[dict[str, Any]], None]) -> int:  # fmt: skip
+    """Write the verdicts whose every attempt the ledger holds (paid for by an earlier run that was stopped before
+    its verdict line, or by a batch collected since), without a reservation: a replay costs nothing, so a cap that
+    fits no new request must not stop it. Returns how many."""
+    count = 0
+    for item in todo:
+        try:
+            record = await judge_one(item, replay, settings.params, settings.seed)
+        except NotJournaled:
+            continue
+        journal.append(record)
+        report(record)
+        count += 1
+    return count
 
 
 async def _run(
@@ -207,7 +234,10 @@ async def _run(
                 progress(tally.total(), counters)
 
         report()
+        replayed = 0
         try:
+            replayed = await _replay(todo, ReplayOnly(endpoint, ledger), settings, journal, report)
+            todo = [item for item in todo if item.key not in journal.entries]
             if todo:
 
                 async def ask(item: AuditItem) -> None:
@@ -232,7 +262,8 @@ async def _run(
     return AuditReport(
         summary=summary,
         asked=sum(1 for i in todo if i.key in journal.entries),
-        already=len(plan.items) - len(todo),
+        already=len(plan.items) - len(todo) - replayed,
+        replayed=replayed,
         tokens=budget.tokens - spent_tokens,
         cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
         budget=budget.describe() if budget.reached else "",

@@ -120,7 +120,9 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
         cost = f", {usd(report.cost)}" if report.cost is not None else ""
         click.echo(
             f"this run: {report.asked:,} instances asked, {report.tokens:,} tokens{cost}; {report.already:,} were "
-            f"already in {settings.journal}; summary -> {settings.summary_path}"
+            f"already in {settings.journal}"
+            + (f", {report.replayed:,} replayed from the judge's paid replies" if report.replayed else "")
+            + f"; summary -> {settings.summary_path}"
         )
     if report.budget:
         pending = report.summary.get("instances", {}).get("pending", report.summary["pending"])
