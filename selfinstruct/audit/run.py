@@ -34,6 +34,7 @@ from selfinstruct.engine.jobs import (
     journaled_client,
     run_items,
     sweep,
+    this_run,
 )
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
@@ -220,7 +221,6 @@ async def _run(
             await client.aclose()
             ledger.close()
             raise
-        spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
         budget = ItemBudget(spending, attempts=ATTEMPTS)
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
@@ -259,13 +259,14 @@ async def _run(
             write_summary(settings.summary_path, summary)
     finally:
         journal.close()
+    tokens, cost = this_run(client.usage, settings.spending.prices)
     return AuditReport(
         summary=summary,
         asked=sum(1 for i in todo if i.key in journal.entries),
         already=len(plan.items) - len(todo) - replayed,
         replayed=replayed,
-        tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
+        tokens=tokens,
+        cost=cost,
         budget=budget.describe() if budget.reached else "",
     )
 

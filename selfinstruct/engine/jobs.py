@@ -150,6 +150,14 @@ async def sweep(clients: Iterable[Completer]) -> None:
             await inner.sweep()
 
 
+def this_run(usage: Usage, prices: Prices | None) -> tuple[int, float | None]:
+    """What a job's own requests spent (its usage counts this process's only): tokens, and USD at `prices`. Not
+    the budget's change over the run, which also holds the corrections of what earlier runs were charged (a
+    batch line collected now: its reservation replaced by its reply's usage), and so went below zero."""
+    spend = usage.spend()
+    return spend.tokens, spend.cost(prices)
+
+
 def opening_budget(ledger: ResponseJournal, max_tokens: int | None, max_cost: float | None,
                    pricing: ModelPrices) -> Budget:  # fmt: skip
     """The run's hard budget, starting from what the ledger says was spent before: each line at the prices of

@@ -57,13 +57,24 @@ class JournaledClient:
         return result
 
     async def _paid_earlier(self, earlier: tuple[str, int, int, str], step: str, result: Completion) -> None:
+        """The reply came from a batch line an earlier process sent and charged its reservation: the budget (which
+        holds what the journal said was spent) takes the reservation back, the reply's charge replacing it. Counts
+        that hold the journal's charges (generate's) do the same; a job's, this process's only, never held the
+        reservation, and the reply was paid by the earlier run: taken back out of them (they went negative)."""
         owner, prompt_tokens, completion_tokens, model = earlier
-        stats = self.usage.step(owner)
-        stats.unanswered -= 1
-        stats.prompt_tokens -= prompt_tokens
-        stats.completion_tokens -= completion_tokens
         if self.budget is not None:
             await self.budget.release(prompt_tokens, completion_tokens, owner, model)
+        if getattr(self.inner, "counts_earlier", True):
+            stats = self.usage.step(owner)
+            stats.unanswered -= 1
+            stats.prompt_tokens -= prompt_tokens
+            stats.completion_tokens -= completion_tokens
+            return
+        self.usage.step(step).record(result, -1)
+        again = self.replayed.step(step)
+        again.requests += 1
+        again.prompt_tokens += result.prompt_tokens
+        again.completion_tokens += result.completion_tokens
 
     async def aclose(self) -> None:
         await self.inner.aclose()

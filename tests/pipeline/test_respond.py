@@ -277,6 +277,7 @@ def test_a_capped_resume_after_a_kill_collects_and_charges_the_batches_paid_for(
                                 timeout=120)  # fmt: skip
         assert capped.returncode == 0, capped.stderr
         assert "collected" in capped.stderr and "no request of this run took" in capped.stderr
+        assert "this run: 0 asked, 0 tokens;" in capped.stdout  # the killed run's lines (not below zero)
         ledger = ResponseJournal(out / "responses.jsonl")  # what the run directory spent, read afresh
         spent = ledger.spend.total()
         ledger.close()
