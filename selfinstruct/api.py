@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.audit.dry_run import AuditDryRun, dry_run_audit
+from selfinstruct.audit.dry_run import dry_run_audit
 from selfinstruct.audit.run import AuditReport
 from selfinstruct.audit.run import audit as run_audit
 from selfinstruct.audit.settings import AuditOptions, resolve_audit_settings
@@ -87,7 +87,7 @@ def audit_pool(options: AuditOptions, *, progress: Progress | None = None, notic
     return run_audit(resolve_audit_settings(options), progress=progress, notice=notice)
 
 
-def estimate_audit(options: AuditOptions) -> AuditDryRun:
+def estimate_audit(options: AuditOptions) -> JobDryRun:
     """What `audit` would ask and cost (`--dry-run`)."""
     return dry_run_audit(resolve_audit_settings(options))
 
