@@ -33,7 +33,7 @@ def _cost_lines(plan: JobDryRun, batch: bool) -> list[str]:
     lines = [f"  {'cost':<18} {_usd(plan.cost):>10} (each model at its prices; at most {_usd(plan.worst_cost)})"]
     for model, part in plan.models.items():
         if part.prices is not None and part.cost is not None and part.worst_cost is not None:
-            lines.append(f"    {model:<16} {_usd(part.cost):>10} ({part.requests:,} requests "
+            lines.append(f"    {model or 'the served model':<16} {_usd(part.cost):>10} ({part.requests:,} requests "
                          f"{_at(part.prices, batch)}; at most {_usd(part.worst_cost)})")  # fmt: skip
     return lines
 
