@@ -136,7 +136,7 @@ class ResponseJournal:
                     closed.add(charge)
                 elif "sent" in record:
                     model = record["model"] if isinstance(record.get("model"), str) else ""
-                    step, prompt_tokens, completion_tokens = (record[k] for k in ("step", *_COUNTS))
+                    step, prompt_tokens, completion_tokens = record["step"], record[_P], record[_C]
                     sent[record["sent"]] = (step, prompt_tokens, completion_tokens, model)
                     if isinstance(record.get("for"), str):  # a batch line, and the key of its reply
                         seed = record.get("seed") if isinstance(record.get("seed"), int) else None
@@ -296,7 +296,7 @@ def _fsync(fd: int) -> None:
         os.fsync(fd)
 
 
-_COUNTS = ("prompt_tokens", "completion_tokens")
+_P, _C = "prompt_tokens", "completion_tokens"
 _NO_LINE = ("", 0, 0, "")  # the sent line of a reply without one (journaled before charges were written)
 
 
