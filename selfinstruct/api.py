@@ -18,11 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.audit.dry_run import AuditDryRun, dry_run_audit
+from selfinstruct.audit.dry_run import dry_run_audit
 from selfinstruct.audit.run import AuditReport
 from selfinstruct.audit.run import audit as run_audit
 from selfinstruct.audit.settings import AuditOptions, resolve_audit_settings
 from selfinstruct.engine.endpoint import Notice
+from selfinstruct.engine.job_estimate import JobDryRun
 from selfinstruct.errors import InputError
 from selfinstruct.export.options import resolve_export_settings
 from selfinstruct.export.result import ExportResult
@@ -39,7 +40,6 @@ from selfinstruct.pipeline.filter_file import FilterReport
 from selfinstruct.pipeline.filter_file import filter_file as run_filter
 from selfinstruct.pipeline.filter_settings import FilterSettings
 from selfinstruct.pipeline.generate import generate as run_generate
-from selfinstruct.pipeline.job_estimate import JobDryRun
 from selfinstruct.pipeline.prefer.dry_run import dry_run_prefer
 from selfinstruct.pipeline.prefer.run import PreferReport
 from selfinstruct.pipeline.prefer.run import prefer as run_prefer
@@ -87,7 +87,7 @@ def audit_pool(options: AuditOptions, *, progress: Progress | None = None, notic
     return run_audit(resolve_audit_settings(options), progress=progress, notice=notice)
 
 
-def estimate_audit(options: AuditOptions) -> AuditDryRun:
+def estimate_audit(options: AuditOptions) -> JobDryRun:
     """What `audit` would ask and cost (`--dry-run`)."""
     return dry_run_audit(resolve_audit_settings(options))
 

@@ -1,58 +1,46 @@
 """`audit --dry-run`: what the audit would ask and cost, without calling any model (nor starting the embedded
-one)."""
+one); an estimate of the same kind as respond's and prefer's (engine.job_estimate), printed by the same renderer."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 from selfinstruct.audit.journal import read_journal
-from selfinstruct.audit.run import EMBEDDED_NOTE, plan_audit
+from selfinstruct.audit.run import ATTEMPTS, EMBEDDED_NOTE, plan_audit
 from selfinstruct.audit.settings import AuditSettings
-from selfinstruct.engine.budget import typical_tokens
+from selfinstruct.engine.job_estimate import PROMPT_TOKENS, JobDryRun, embedded_name, estimate_job
 
 COMPLETION_ESTIMATE = 60  # tokens of a JSON verdict with a one-sentence reason
 
 
-@dataclass(frozen=True)
-class AuditDryRun:
-    example: str  # one rendered judge prompt
-    tasks: int  # audited tasks
-    audited: int  # their instances
-    journaled: int
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float | None  # USD, when both prices are given
-    assumptions: str
-    note: str
+def _target(settings: AuditSettings, audited: int, tasks: int) -> str:
+    what = f"the {audited:,} instances of {tasks:,} audited tasks"
+    if settings.local:
+        name = embedded_name(settings.spending.local_model)
+        return f"{what}, judged by the embedded llama.cpp server with {name} (no --judge-base-url, no OPENAI_API_KEY)"
+    e = settings.endpoint
+    return f"{what}, judged by {e.model or 'the served model'} at {e.where} ({e.api})"
 
 
-def dry_run_audit(settings: AuditSettings) -> AuditDryRun:
-    """What the audit would ask and cost, without calling any model (nor starting the embedded one)."""
+def dry_run_audit(settings: AuditSettings) -> JobDryRun:
+    """One rendered judge prompt, the requests (instances not judged yet), their tokens and cost, typical and
+    worst case (an unreadable reply asked once more, every reply at max_tokens: what the budget reserves)."""
     plan = plan_audit(settings)
     journaled = set(read_journal(settings.journal)) if settings.journal.exists() else set()
     todo = [item for item in plan.items if item.key not in journaled]
-    prompt_tokens = round(sum(typical_tokens(item.prompt) for item in todo))
-    completion_tokens = len(todo) * min(COMPLETION_ESTIMATE, settings.params.max_tokens)
-    cost = (
-        settings.spending.prices.cost(prompt_tokens, completion_tokens)
-        if settings.spending.prices is not None
-        else None
-    )
     example = random.Random(settings.seed).choice(todo or plan.items).prompt
-    name = settings.spending.local_model.name if settings.spending.local_model else "SmolLM2-135M"
-    note = EMBEDDED_NOTE.format(name=name) if settings.local else ""
-    return AuditDryRun(
-        example=example,
-        tasks=plan.tasks,
-        audited=len(plan.items),
-        journaled=len(plan.items) - len(todo),
-        requests=len(todo),
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        cost=cost,
-        assumptions=f"one request per instance (a retry for each unreadable reply comes on top), about "
-        f"{COMPLETION_ESTIMATE} completion tokens per verdict, prompts at 4.3 bytes per token (1 per CJK character)",
+    note = EMBEDDED_NOTE.format(name=embedded_name(settings.spending.local_model)) if settings.local else ""
+    return estimate_job(
+        _target(settings, len(plan.items), plan.tasks),
+        {"judge prompt (one instance)": example},
+        [item.prompt for item in todo],
+        len(plan.items),
+        typical=COMPLETION_ESTIMATE,
+        max_tokens=settings.params.max_tokens,
+        prices=settings.spending.prices,
+        assumptions=f"one request per instance (an unreadable reply is asked once more: up to {ATTEMPTS} each), "
+        f"about {COMPLETION_ESTIMATE} completion tokens per verdict (at most {settings.params.max_tokens}), "
+        f"{PROMPT_TOKENS}",
         note=note,
+        attempts=ATTEMPTS,
     )

@@ -25,7 +25,17 @@ from selfinstruct.audit.verdicts import read_verdict
 from selfinstruct.engine import aio
 from selfinstruct.engine.client import engine_counters, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import Asker, ItemBudget, ask_until_read, journaled_client, run_items, sweep
+from selfinstruct.engine.jobs import (
+    Asker,
+    ItemBudget,
+    NotJournaled,
+    ReplayOnly,
+    ask_until_read,
+    journaled_client,
+    run_items,
+    sweep,
+    this_run,
+)
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.seeding import derive_seed
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
@@ -141,6 +151,7 @@ class AuditReport:
     tokens: int  # spent by this run
     cost: float | None  # USD spent by this run, when prices are given
     budget: str = ""  # the cap that stopped the audit before every instance was asked ("" when none did)
+    replayed: int = 0  # instances whose verdicts were paid for (in the ledger) but not in the journal: written now
 
 
 async def _ledger(settings: AuditSettings, journal: AuditJournal) -> ResponseJournal:
@@ -171,6 +182,23 @@ def _meta(settings: AuditSettings, plan: Plan, model: str) -> dict[str, Any]:
     return meta
 
 
+async def _replay(todo: list[AuditItem], replay: ReplayOnly, settings: AuditSettings, journal: AuditJournal,
+                  report: Callable[[dict[str, Any]], None]) -> int:  # fmt: skip
+    """Write the verdicts whose every attempt the ledger holds (paid for by an earlier run that was stopped before
+    its verdict line, or by a batch collected since), without a reservation: a replay costs nothing, so a cap that
+    fits no new request must not stop it. Returns how many."""
+    count = 0
+    for item in todo:
+        try:
+            record = await judge_one(item, replay, settings.params, settings.seed)
+        except NotJournaled:
+            continue
+        journal.append(record)
+        report(record)
+        count += 1
+    return count
+
+
 async def _run(
     settings: AuditSettings, endpoint: EndpointSettings, plan: Plan, progress: Progress | None, notice: Notice
 ) -> AuditReport:
@@ -193,7 +221,6 @@ async def _run(
             await client.aclose()
             ledger.close()
             raise
-        spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
         budget = ItemBudget(spending, attempts=ATTEMPTS)
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
@@ -207,7 +234,10 @@ async def _run(
                 progress(tally.total(), counters)
 
         report()
+        replayed = 0
         try:
+            replayed = await _replay(todo, ReplayOnly(endpoint, ledger), settings, journal, report)
+            todo = [item for item in todo if item.key not in journal.entries]
             if todo:
 
                 async def ask(item: AuditItem) -> None:
@@ -229,12 +259,14 @@ async def _run(
             write_summary(settings.summary_path, summary)
     finally:
         journal.close()
+    tokens, cost = this_run(client.usage, settings.spending.prices)
     return AuditReport(
         summary=summary,
         asked=sum(1 for i in todo if i.key in journal.entries),
-        already=len(plan.items) - len(todo),
-        tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
+        already=len(plan.items) - len(todo) - replayed,
+        replayed=replayed,
+        tokens=tokens,
+        cost=cost,
         budget=budget.describe() if budget.reached else "",
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from selfinstruct.audit.dry_run import AuditDryRun, dry_run_audit
+from selfinstruct.audit.dry_run import dry_run_audit
 from selfinstruct.audit.run import AuditReport, audit
 from selfinstruct.audit.settings import AuditOptions, AuditSettings, resolve_audit_settings
 from selfinstruct.cli.common import (
@@ -27,6 +27,7 @@ from selfinstruct.cli.common import (
     notice,
     verbosity_options,
 )
+from selfinstruct.cli.estimates import render_job_dry_run
 from selfinstruct.cli.progress import ProgressView
 from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
@@ -96,7 +97,7 @@ def audit_cmd(**opts: Any) -> None:
     try:
         settings = resolve_audit_settings(cli_options(AuditOptions, opts))
         if settings.dry_run:
-            _render_dry_run(dry_run_audit(settings), settings)
+            render_job_dry_run(dry_run_audit(settings), batch=settings.spending.batch, unit="instances")
             return
         view = ProgressView(0, command="audit", unit="instance", quiet=opts["quiet"])
         try:
@@ -120,7 +121,9 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
         cost = f", {usd(report.cost)}" if report.cost is not None else ""
         click.echo(
             f"this run: {report.asked:,} instances asked, {report.tokens:,} tokens{cost}; {report.already:,} were "
-            f"already in {settings.journal}; summary -> {settings.summary_path}"
+            f"already in {settings.journal}"
+            + (f", {report.replayed:,} replayed from the judge's paid replies" if report.replayed else "")
+            + f"; summary -> {settings.summary_path}"
         )
     if report.budget:
         pending = report.summary.get("instances", {}).get("pending", report.summary["pending"])
@@ -133,23 +136,3 @@ def _render_report(report: AuditReport, settings: AuditSettings, *, as_json: boo
         click.echo(f"judge unusable: none of its {unreadable:,} replies could be read as a verdict; use a stronger "
                    "--judge-model (the journal keeps each reply's reason)", err=True)  # fmt: skip
         sys.exit(EXIT_UNUSABLE)
-
-
-def _render_dry_run(plan: AuditDryRun, settings: AuditSettings) -> None:
-    click.echo("===== judge prompt (one instance) =====")
-    click.echo(plan.example)
-    click.echo()
-    click.echo(f"===== estimate for the {plan.audited:,} instances of {plan.tasks:,} audited tasks "
-               f"({plan.journaled:,} already judged) =====")  # fmt: skip
-    click.echo(f"  {'requests':<18} {plan.requests:>10,}")
-    click.echo(f"  {'prompt tokens':<18} {plan.prompt_tokens:>10,} (about)")
-    click.echo(f"  {'completion tokens':<18} {plan.completion_tokens:>10,} (about)")
-    if plan.cost is not None and settings.spending.prices is not None:
-        batch = " (batch prices)" if settings.spending.batch else ""
-        click.echo(f"  {'cost':<18} {'$' + format(plan.cost, ',.4f'):>10} (at ${settings.spending.prices.input:g} / "
-                   f"${settings.spending.prices.output:g} per 1M prompt / completion tokens{batch})")  # fmt: skip
-    else:
-        click.echo("  cost: give --price-input and --price-output (USD per 1M tokens) for a dollar estimate")
-    click.echo(f"  assuming {plan.assumptions}")
-    if plan.note:
-        click.echo(f"NOTE: {plan.note}")

@@ -87,6 +87,13 @@ from selfinstruct.pipeline.respond.settings import RespondOptions, RespondSettin
     help="Token cap of the run directory (journal included): a request is sent only if its worst case fits.",
 )
 @cost_options
+@click.option(
+    "--model-price",
+    multiple=True,
+    metavar="MODEL=IN,OUT",
+    help="A --model's prices in USD per 1M prompt and completion tokens, e.g. gpt-4o=2.5,10: each answer is "
+    "charged at its model's prices (--price-input/--price-output price the models without one). Repeatable.",
+)
 @click.option("--local-model", help="Answer with this GGUF file on the embedded llama.cpp server.")
 @click.option(
     "--batch",
@@ -126,6 +133,8 @@ def respond_cmd(**opts: Any) -> None:
           --model Qwen/Qwen2.5-7B-Instruct --model meta-llama/Llama-3.1-8B-Instruct --samples 2
       selfinstruct respond data/run1 --out data/orca --system "Explain your answer step by step."
       selfinstruct respond data/run1 --out data/gpt4o --model gpt-4o --dry-run --price-input 2.5 --price-output 10
+      selfinstruct respond data/run1 --out data/two --model gpt-4o --model gpt-4o-mini --max-cost 5 \\
+          --model-price gpt-4o=2.5,10 --model-price gpt-4o-mini=0.15,0.6
       selfinstruct respond data/run1 --out data/pair --model gpt-4o --model qwen \\
           --model-base-url qwen=http://localhost:8000/v1   # OPENAI_API_KEY for gpt-4o, none for vLLM
     """
@@ -162,6 +171,11 @@ def _render(report: RespondReport, settings: RespondSettings, *, as_json: bool) 
         cost = f", {usd(report.cost)}" if report.cost is not None else ""
         click.echo(f"this run: {report.asked:,} asked, {report.tokens:,} tokens{cost}; {report.replayed:,} were "
                    f"already in the journal; -> {settings.out}/answers.jsonl, tasks.jsonl")  # fmt: skip
+        spent = report.spend.get("models", {})
+        if report.cost is not None and len(spent) > 1:  # each model at its own prices
+            click.echo("  " + "; ".join(f"{m}: {s['prompt_tokens'] + s['completion_tokens']:,} tokens"
+                                        + (f", {usd(s['cost'])}" if s["cost"] is not None else "")
+                                        for m, s in spent.items()))  # fmt: skip
     if report.note:
         click.echo(f"NOTE: {report.note}", err=True)
     if report.budget:

@@ -90,9 +90,12 @@ class Budget:
         used_tokens: int = 0,
         used_cost: float = 0.0,
         step_prices: Mapping[str, Prices | None] | None = None,
+        model_prices: Mapping[str, Prices] | None = None,
     ) -> None:
         self.step_prices = dict(step_prices or {})  # steps sent to another model: priced at its prices
-        if max_cost is not None and (prices is None or None in self.step_prices.values()):
+        # One step's requests to several models (respond): each model's own prices, before the step's.
+        self.model_prices = dict(model_prices or {})
+        if max_cost is not None and ((prices is None and not self.model_prices) or None in self.step_prices.values()):
             raise ValueError("a cost cap needs prices")
         self.max_tokens = max_tokens
         self.max_cost = max_cost
@@ -105,8 +108,11 @@ class Budget:
         self._changed = asyncio.Condition()
         self._queue: list[tuple[int, int]] = []  # the SPEND_ORDER of every ranked attempt waiting in reserve()
 
-    def prices_of(self, step: str) -> Prices | None:
-        """The prices `step`'s requests are charged at: its model's (see StepPrices)."""
+    def prices_of(self, step: str, model: str = "") -> Prices | None:
+        """The prices `step`'s requests to `model` are charged at: the model's own (model_prices), else the
+        step's model's (see StepPrices)."""
+        if model in self.model_prices:
+            return self.model_prices[model]
         return self.step_prices.get(step, self.prices)
 
     def prompt_estimate(self, step: str, prompt: str) -> int:
@@ -118,10 +124,10 @@ class Budget:
             return False
         return self.max_cost is None or self.used_cost + self._reserved_cost + cost <= self.max_cost
 
-    async def reserve(self, step: str, prompt: str, max_tokens: int) -> Reservation:
+    async def reserve(self, step: str, prompt: str, max_tokens: int, model: str = "") -> Reservation:
         """Wait until the request's worst case fits; BudgetExhausted when it never will."""
         estimate = self.prompt_estimate(step, prompt)
-        prices = self.prices_of(step)
+        prices = self.prices_of(step, model)
         cost = prices.cost(estimate, max_tokens) if prices is not None else 0.0
         reservation = Reservation(estimate + max_tokens, cost, estimate, max_tokens)
         order = SPEND_ORDER.get()
@@ -154,6 +160,7 @@ class Budget:
         completion_tokens: int,
         *,
         reported: bool = True,
+        model: str = "",
     ) -> None:
         """Replace the reservation by what the attempt is charged; only usage the endpoint `reported` teaches
         the prompt estimate."""
@@ -161,7 +168,7 @@ class Budget:
             self._reserved_tokens -= reservation.tokens
             self._reserved_cost -= reservation.cost
             self.used_tokens += prompt_tokens + completion_tokens
-            prices = self.prices_of(step)
+            prices = self.prices_of(step, model)
             if prices is not None:
                 self.used_cost += prices.cost(prompt_tokens, completion_tokens)
             size = len(prompt.encode("utf-8"))
@@ -170,16 +177,17 @@ class Budget:
                 self._ratio[step] = max(seen, self._ratio.get(step, 0.0)) if step in self._ratio else seen
             self._changed.notify_all()
 
-    async def recharge(self, before: tuple[int, int], after: tuple[int, int], step: str = "") -> None:
+    async def recharge(self, before: tuple[int, int], after: tuple[int, int], step: str = "", model: str = "") -> None:
         """A charge of `step` counted in `used_*` as (prompt, completion) `before` turned out to be `after` (a batch
         line collected after its attempt was given up on: its reservation, then what its reply reports)."""
-        await self.release(before[0] - after[0], before[1] - after[1], step)  # (prices are linear in tokens)
+        await self.release(before[0] - after[0], before[1] - after[1], step, model)  # (prices are linear in tokens)
 
-    async def release(self, prompt_tokens: int, completion_tokens: int, step: str = "") -> None:
-        """Take back a charge of `step` counted in `used_*` that turned out smaller (settled by another charge)."""
+    async def release(self, prompt_tokens: int, completion_tokens: int, step: str = "", model: str = "") -> None:
+        """Take back a charge of `step` (to `model`) counted in `used_*` that turned out smaller (settled by
+        another charge)."""
         async with self._changed:
             self.used_tokens -= prompt_tokens + completion_tokens
-            prices = self.prices_of(step)
+            prices = self.prices_of(step, model)
             if prices is not None:
                 self.used_cost -= prices.cost(prompt_tokens, completion_tokens)
             self._changed.notify_all()
@@ -209,13 +217,15 @@ class LineCharge:
     completion_tokens: int
     key: str = ""
     seed: int | None = None
+    model: str = ""  # the model it was sent to, which prices it ("" in journals written before lines named it)
 
 
 class Ledger(Protocol):
     """Where attempts are written down before they are sent (the response journal): spend a kill cannot forget."""
 
-    async def sent(self, step: str, prompt_tokens: int, completion_tokens: int) -> str:
-        """Record an attempt about to be sent, charged its reservation until it is settled; returns its id."""
+    async def sent(self, step: str, prompt_tokens: int, completion_tokens: int, model: str = "") -> str:
+        """Record an attempt (to `model`) about to be sent, charged its reservation until it is settled; returns
+        its id."""
         ...
 
     async def refused(self, charge: str) -> None:
@@ -246,25 +256,30 @@ class Attempt:
 
 
 class Charging:
-    """Opens and settles the attempts of one client against its budget and ledger (either may be None) and
-    counts what each costs in the step's usage."""
+    """Opens and settles the attempts of one client (to `model`) against its budget and ledger (either may be
+    None) and counts what each costs in the step's usage; the model prices the charge (Budget.prices_of) and is
+    written on the ledger's line, so that a resume prices it again the same way."""
 
-    def __init__(self, budget: Budget | None, ledger: Ledger | None) -> None:
+    def __init__(self, budget: Budget | None, ledger: Ledger | None, model: str = "") -> None:
         self.budget = budget
         self.ledger = ledger
+        self.model = model
 
     async def open(self, step: str, prompt: str, max_tokens: int) -> Attempt:
         """Reserve the attempt's worst case (BudgetExhausted when it cannot fit) and write it down."""
         if self.budget is not None:
-            reservation = await self.budget.reserve(step, prompt, max_tokens)
+            reservation = await self.budget.reserve(step, prompt, max_tokens, self.model)
         else:
             estimate = upper_prompt_tokens(prompt)
             reservation = Reservation(estimate + max_tokens, 0.0, estimate, max_tokens)
         try:
-            charge = "" if self.ledger is None else await self.ledger.sent(step, reservation.prompt_tokens, max_tokens)
+            charge = (
+                "" if self.ledger is None
+                else await self.ledger.sent(step, reservation.prompt_tokens, max_tokens, self.model)
+            )  # fmt: skip
         except BaseException:
             if self.budget is not None:  # never sent: nothing to charge
-                await self.budget.settle(reservation, step, prompt, 0, 0)
+                await self.budget.settle(reservation, step, prompt, 0, 0, model=self.model)
             raise
         return Attempt(step, prompt, reservation, charge)
 
@@ -274,7 +289,7 @@ class Charging:
                 await self.ledger.refused(attempt.charge)
         finally:
             if self.budget is not None:
-                await self.budget.settle(attempt.reservation, attempt.step, attempt.prompt, 0, 0)
+                await self.budget.settle(attempt.reservation, attempt.step, attempt.prompt, 0, 0, model=self.model)
 
     async def lost(self, attempt: Attempt, stats: StepUsage) -> None:
         """Sent and never answered (timeout, dropped connection, 5xx, malformed reply, cancelled): it may have been
@@ -285,7 +300,7 @@ class Charging:
         stats.completion_tokens += r.completion_tokens
         if self.budget is not None:
             await self.budget.settle(r, attempt.step, attempt.prompt, r.prompt_tokens, r.completion_tokens,
-                                     reported=False)  # fmt: skip
+                                     reported=False, model=self.model)  # fmt: skip
 
     async def answered(self, attempt: Attempt, result: Completion, stats: StepUsage) -> Completion:
         """The reply, charged (see `charged`) and counted; the ledger's line is closed by the journaled reply."""
@@ -293,7 +308,7 @@ class Charging:
         stats.record(result)
         if self.budget is not None:
             await self.budget.settle(attempt.reservation, attempt.step, attempt.prompt, result.prompt_tokens,
-                                     result.completion_tokens, reported=result.reported)  # fmt: skip
+                                     result.completion_tokens, reported=result.reported, model=self.model)  # fmt: skip
         return result
 
 

@@ -127,7 +127,7 @@ class LLMClient:
         self.settings = settings
         self.usage = usage or Usage()
         self.budget = budget
-        self.charging = Charging(budget, ledger)
+        self.charging = Charging(budget, ledger, settings.model)
         self.in_flight = 0  # requests on the wire now
         self.waiting: dict[int, str] = {}  # request id -> why it waits ("429: waiting 30 s"), for the progress bar
         self._ids = 0

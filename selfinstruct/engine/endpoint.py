@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -97,6 +98,51 @@ def resolve_prices(o: EngineOptions) -> Prices | None:
         return None
     factor = batch_factor(o)
     return Prices(float(price_input) * factor, float(price_output) * factor)
+
+
+def model_prices(values: tuple[str, ...], factor: float) -> dict[str, Prices]:
+    """--model-price MODEL=IN,OUT (USD per 1M prompt and completion tokens), times `factor` (--batch's discount):
+    generate's (a step's model) and respond's (each --model) alike."""
+    out: dict[str, Prices] = {}
+    for given in values:
+        model, sep, pair = given.rpartition("=")
+        parts = pair.split(",")
+        try:
+            numbers = [float(p) for p in parts] if sep and model.strip() and len(parts) == 2 else []
+        except ValueError:
+            numbers = []
+        if len(numbers) != 2 or not all(math.isfinite(x) and x >= 0 for x in numbers):
+            raise InputError(f"--model-price {given}: give MODEL=INPUT,OUTPUT in USD per 1M tokens, e.g. gpt-4o=2.5,10")
+        if model.strip() in out:
+            raise InputError(f"--model-price: model {model.strip()} given twice; give it once")
+        out[model.strip()] = Prices(numbers[0] * factor, numbers[1] * factor)
+    return out
+
+
+def resolve_model_prices(
+    o: EngineOptions, models: tuple[str, ...], given: tuple[str, ...]
+) -> tuple[Prices | None, dict[str, Prices]]:
+    """A job's prices when its requests go to several models (respond): each --model's own --model-price, and
+    --price-input/--price-output for every model without one. Under --max-cost every model must be priced before
+    anything runs, as generate's steps must (a served model, "", is only named by asking its server)."""
+    if not given:
+        return resolve_prices(o), {}
+    by_model = model_prices(given, batch_factor(o))
+    for model in by_model:
+        if all(models) and model not in models:
+            raise InputError(f"--model-price {model}=...: {model} is not a --model of this run ({', '.join(models)})")
+    unpriced = [m for m in models if m not in by_model]
+    if o.max_cost is not None and unpriced and None in (o.price_input, o.price_output):
+        if not unpriced[0]:
+            raise InputError(
+                "--max-cost: the served model is not known before the run; name it with --model and price it with "
+                "--model-price MODEL=IN,OUT, or give --price-input and --price-output"
+            )
+        raise InputError(
+            f"--max-cost needs the price of every --model: give --model-price {unpriced[0]}=IN,OUT (USD per 1M "
+            "prompt and completion tokens), or --price-input and --price-output for the models without one"
+        )
+    return resolve_prices(o if unpriced else dataclasses.replace(o, max_cost=None)), by_model
 
 
 def batch_factor(o: EngineOptions) -> float:

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from selfinstruct.engine.budget import Budget, BudgetExhausted, Reservation, describe_caps, upper_prompt_tokens
 from selfinstruct.engine.client import Completer, LLMClient
 from selfinstruct.engine.context_window import ContextLengthError
-from selfinstruct.engine.endpoint import resolve_prices
-from selfinstruct.engine.journal import JournaledClient, ResponseJournal, response_key
+from selfinstruct.engine.endpoint import resolve_model_prices
+from selfinstruct.engine.journal import ResponseJournal, response_key
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.options import EngineOptions
-from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, Usage
+from selfinstruct.engine.types import Completion, EndpointSettings, ModelPrices, Prices, StepParams, Usage
 
 T = TypeVar("T")
 TICK = 1.0  # seconds between progress ticks while nothing lands (a 429 wait, a batch in flight)
@@ -39,16 +40,31 @@ class Spending:
     prices: Prices | None = None  # USD per 1M tokens; with --batch, the batch prices
     batch: bool = False
     batch_poll: float = 5.0
+    model_prices: Mapping[str, Prices] = field(default_factory=dict)  # respond --model-price: a model's own
 
     @classmethod
-    def of(cls, o: EngineOptions, *, local: bool, local_model: Path | None) -> Spending:
-        """The options' caps, prices and batch flags (bad ones are InputErrors) for an endpoint already resolved."""
+    def of(cls, o: EngineOptions, *, local: bool, local_model: Path | None, models: tuple[str, ...] = (),
+           model_price: tuple[str, ...] = ()) -> Spending:  # fmt: skip
+        """The options' caps, prices (`model_price`: MODEL=IN,OUT of some of `models`) and batch flags (bad ones
+        are InputErrors) for an endpoint already resolved."""
+        prices, by_model = resolve_model_prices(o, models, model_price)
         return cls(local=local, local_model=local_model, max_tokens_total=o.max_tokens_total, max_cost=o.max_cost,
-                   prices=resolve_prices(o), batch=bool(o.batch), batch_poll=float(o.batch_poll or 5.0))  # fmt: skip
+                   prices=prices, batch=bool(o.batch), batch_poll=float(o.batch_poll or 5.0),
+                   model_prices=by_model)  # fmt: skip
+
+    @property
+    def pricing(self) -> ModelPrices:
+        """The prices of each model's requests (the journal's lines name their model)."""
+        return ModelPrices(self.prices, self.model_prices)
+
+    def priced(self) -> bool:
+        """Whether any price is known (a cost can be shown)."""
+        return self.prices is not None or bool(self.model_prices)
 
     def budget(self, ledger: ResponseJournal) -> Budget:
-        """The hard budget of a run directory, from what its ledger says was spent before."""
-        return opening_budget(ledger, self.max_tokens_total, self.max_cost, self.prices)
+        """The hard budget of a run directory, from what its ledger says was spent before, each charge at its
+        model's prices."""
+        return opening_budget(ledger, self.max_tokens_total, self.max_cost, self.pricing)
 
 
 class ItemBudget:
@@ -75,11 +91,12 @@ class ItemBudget:
     def cost(self) -> float:
         return self.spending.used_cost
 
-    def reserve(self, prompt: str, max_tokens: int) -> Reservation | None:
-        """The item's worst case, reserved; None (and `reached`) when it does not fit."""
+    def reserve(self, prompt: str, max_tokens: int, model: str = "") -> Reservation | None:
+        """The item's worst case (at `model`'s prices), reserved; None (and `reached`) when it does not fit."""
         prompt_tokens = self.attempts * upper_prompt_tokens(prompt)
         completion_tokens = self.attempts * max_tokens
-        cost = self.prices.cost(prompt_tokens, completion_tokens) if self.prices is not None else 0.0
+        prices = self.spending.prices_of("", model)
+        cost = prices.cost(prompt_tokens, completion_tokens) if prices is not None else 0.0
         worst = Reservation(prompt_tokens + completion_tokens, cost)
         tokens_after = self.tokens + self._reserved.tokens + worst.tokens
         cost_after = self.cost + self._reserved.cost + worst.cost
@@ -133,12 +150,22 @@ async def sweep(clients: Iterable[Completer]) -> None:
             await inner.sweep()
 
 
+def this_run(usage: Usage, prices: Prices | None) -> tuple[int, float | None]:
+    """What a job's own requests spent (its usage counts this process's only): tokens, and USD at `prices`. Not
+    the budget's change over the run, which also holds the corrections of what earlier runs were charged (a
+    batch line collected now: its reservation replaced by its reply's usage), and so went below zero."""
+    spend = usage.spend()
+    return spend.tokens, spend.cost(prices)
+
+
 def opening_budget(ledger: ResponseJournal, max_tokens: int | None, max_cost: float | None,
-                   prices: Prices | None) -> Budget:  # fmt: skip
-    """The run's hard budget, starting from what the ledger says was spent before."""
+                   pricing: ModelPrices) -> Budget:  # fmt: skip
+    """The run's hard budget, starting from what the ledger says was spent before: each line at the prices of
+    the model it names (ModelPrices: a line written before lines named it at the highest)."""
     spent = ledger.spend.spend()
-    return Budget(max_tokens=max_tokens, max_cost=max_cost, prices=prices, used_tokens=spent.tokens,
-                  used_cost=spent.cost(prices) or 0.0)  # fmt: skip
+    return Budget(max_tokens=max_tokens, max_cost=max_cost, prices=pricing.default, used_tokens=spent.tokens,
+                  used_cost=pricing.cost(ledger.spend_models.steps) or 0.0,
+                  model_prices=pricing.models)  # fmt: skip
 
 
 async def run_items(
@@ -148,16 +175,18 @@ async def run_items(
     cost_of: Callable[[T], tuple[str, int]],
     ask: Callable[[T], Awaitable[None]],
     tick: Callable[[], None] = lambda: None,
+    model_of: Callable[[T], str] = lambda _: "",
 ) -> None:
     """Ask every item with at most `width` in flight, in order of `items`; each first reserves its worst case
-    (`cost_of`: its prompt and max_tokens) and is not asked when that does not fit (the budget is then
-    `reached` and no later item starts). The first error cancels and awaits the rest, then is raised."""
+    (`cost_of`: its prompt and max_tokens, at `model_of`'s prices) and is not asked when that does not fit (the
+    budget is then `reached` and no later item starts). The first error cancels and awaits the rest, then is
+    raised."""
     queue = iter(items)
 
     async def worker() -> None:
         for item in queue:  # one shared iterator: each item goes to exactly one worker
             prompt, max_tokens = cost_of(item)
-            reserved = budget.reserve(prompt, max_tokens)
+            reserved = budget.reserve(prompt, max_tokens, model_of(item))
             if reserved is None:
                 return
             try:

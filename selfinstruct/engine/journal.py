@@ -17,7 +17,9 @@ The journal is also the ledger of what the run directory has spent: before an at
 charges it its reservation; its reply's line (which names the charge) replaces that by what the reply is
 charged, a `refused` line (4xx, 429: nothing generated) by nothing, and an attempt with neither (a timeout, a
 5xx, a kill while in flight) keeps its reservation, since the server may have billed it. The spend of a run
-directory is the sum over the journal; run.json only caches it.
+directory is the sum over the journal; run.json only caches it. Each line names the model it went to, so
+that a job asking several models under one step (respond) prices every charge at its own model's prices
+(`spend_models`); lines written before lines named it are counted under "" (ModelPrices prices them).
 
 The `sent` line of a batch line also names the key its reply goes under (`for`): a batch finished after the
 request that asked for it was given up on (a kill, a resume with a smaller -n or budget, a target reached)
@@ -35,13 +37,10 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from selfinstruct.engine.budget import LineCharge
-from selfinstruct.engine.client import Completer
-from selfinstruct.engine.routing import endpoint_of
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.io.pool import Repair, open_locked
 from selfinstruct.io.records import is_count
@@ -98,7 +97,9 @@ class ResponseJournal:
         self.repair: Repair | None = None
         self.skipped = 0
         self.spend = Usage()  # what the journal says the run directory spent (see the module docstring)
-        self.unanswered: dict[str, tuple[str, int, int]] = {}  # charges open on load -> (step, tokens reserved)
+        self.spend_models = Usage()  # the same by the model each line names ("" : written before lines named it)
+        # charges open on load -> (step, tokens reserved, model)
+        self.unanswered: dict[str, tuple[str, int, int, str]] = {}
         self._lines: dict[str, LineCharge] = {}  # open batch lines (charge id -> the line), loaded or sent since
         self._charges = 0
         self._sync = _GroupSync(self._fd)
@@ -114,7 +115,7 @@ class ResponseJournal:
 
     def _load(self) -> None:
         offset = 0
-        sent: dict[str, tuple[str, int, int]] = {}  # charge id -> (step, prompt, completion) reserved
+        sent: dict[str, tuple[str, int, int, str]] = {}  # charge id -> (step, prompt, completion) reserved, model
         closed: set[str] = set()
         with self.path.open("rb") as fh:
             for number, line in enumerate(fh, start=1):
@@ -127,28 +128,35 @@ class ResponseJournal:
                     self.skipped += 1
                 elif "key" in record:
                     self._offsets[record["key"]] = (offset, len(line))
-                    self.spend.step(record["step"]).record(_completion(record))
-                    closed.add(str(record.get("charge", "")))
+                    charge = str(record.get("charge", ""))
+                    completion = _completion(record)
+                    self.spend.step(record["step"]).record(completion)
+                    model = record["model"] if isinstance(record.get("model"), str) else sent.get(charge, _NO_LINE)[3]
+                    self.spend_models.step(model).record(completion)
+                    closed.add(charge)
                 elif "sent" in record:
-                    sent[record["sent"]] = (record["step"], record["prompt_tokens"], record["completion_tokens"])
+                    model = record["model"] if isinstance(record.get("model"), str) else ""
+                    step, prompt_tokens, completion_tokens = record["step"], record[_P], record[_C]
+                    sent[record["sent"]] = (step, prompt_tokens, completion_tokens, model)
                     if isinstance(record.get("for"), str):  # a batch line, and the key of its reply
                         seed = record.get("seed") if isinstance(record.get("seed"), int) else None
-                        self._lines[record["sent"]] = LineCharge(record["sent"], *sent[record["sent"]],
-                                                                 record["for"], seed)  # fmt: skip
+                        self._lines[record["sent"]] = LineCharge(record["sent"], step, prompt_tokens, completion_tokens,
+                                                                 record["for"], seed, model)  # fmt: skip
                 elif record["refused"] in sent:
                     closed.add(record["refused"])
                     self.spend.step(sent[record["refused"]][0]).retries += 1
+                    self.spend_models.step(sent[record["refused"]][3]).retries += 1
                 offset += len(line)
         for charge in closed:
             self._lines.pop(charge, None)
-        for charge, (step, prompt_tokens, completion_tokens) in sent.items():
+        for charge, (step, prompt_tokens, completion_tokens, model) in sent.items():
             if charge not in closed:
-                self.unanswered[charge] = (step, prompt_tokens, completion_tokens)
-                stats = self.spend.step(step)
-                stats.unanswered += 1
-                stats.retries += 1
-                stats.prompt_tokens += prompt_tokens
-                stats.completion_tokens += completion_tokens
+                self.unanswered[charge] = (step, prompt_tokens, completion_tokens, model)
+                for stats in (self.spend.step(step), self.spend_models.step(model)):
+                    stats.unanswered += 1
+                    stats.retries += 1
+                    stats.prompt_tokens += prompt_tokens
+                    stats.completion_tokens += completion_tokens
 
     def get(self, key: str) -> Completion | None:
         """The journaled response for `key`, or None."""
@@ -157,10 +165,15 @@ class ResponseJournal:
             return None
         return _completion(json.loads(os.pread(self._fd, where[1], where[0])))
 
-    async def append(self, key: str, step: str, seed: int | None, completion: Completion, *, sync: bool = True) -> None:
-        """Write one response and wait until it is on disk (fsync in a thread: the event loop keeps running);
-        without `sync` the line is written (a kill keeps it) and reaches the disk with the next fsync (flush)."""
+    async def append(
+        self, key: str, step: str, seed: int | None, completion: Completion, *, sync: bool = True, model: str = ""
+    ) -> None:
+        """Write one response (of `model`) and wait until it is on disk (fsync in a thread: the event loop keeps
+        running); without `sync` the line is written (a kill keeps it) and reaches the disk with the next fsync
+        (flush)."""
         record = {"key": key, "step": step, "seed": seed, **(_LABEL.get() or {})}
+        if model:
+            record["model"] = model
         record |= {
             "text": completion.text,
             "finish_reason": completion.finish_reason,
@@ -180,11 +193,11 @@ class ResponseJournal:
         """Return once every line written so far is on disk (at once when it is)."""
         await self._sync.wait(self._sync.written)
 
-    async def sent(self, step: str, prompt_tokens: int, completion_tokens: int) -> str:
+    async def sent(self, step: str, prompt_tokens: int, completion_tokens: int, model: str = "") -> str:
         """The ledger line of an attempt about to be sent, on disk before it leaves (budget.Ledger)."""
         self._charges += 1
         charge = f"{self._prefix}-{self._charges}"
-        record = {"sent": charge, "step": step, **(_LABEL.get() or {})}
+        record = {"sent": charge, "step": step, **({"model": model} if model else {}), **(_LABEL.get() or {})}
         await self._write(record | {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens})
         return charge
 
@@ -192,7 +205,10 @@ class ResponseJournal:
         """The ledger lines of the lines of a batch, on disk before the batch is created (budget.Ledger), each
         naming the key its reply goes under (`for`), so that any later process can journal that reply."""
         for line in charges:
-            record: dict[str, Any] = {"sent": line.charge, "step": line.step, "prompt_tokens": line.prompt_tokens}
+            record: dict[str, Any] = {"sent": line.charge, "step": line.step}
+            if line.model:
+                record["model"] = line.model
+            record["prompt_tokens"] = line.prompt_tokens
             record["completion_tokens"] = line.completion_tokens
             if line.key:
                 record |= {"for": line.key, "seed": line.seed}
@@ -219,7 +235,8 @@ class ResponseJournal:
             return line
         token = _LABEL.set(None)
         try:
-            await self.append(line.key, line.step, line.seed, dataclasses.replace(result, charge=charge), sync=False)
+            await self.append(line.key, line.step, line.seed, dataclasses.replace(result, charge=charge), sync=False,
+                              model=line.model)  # fmt: skip
         finally:
             _LABEL.reset(token)
         return line
@@ -279,6 +296,10 @@ def _fsync(fd: int) -> None:
         os.fsync(fd)
 
 
+_P, _C = "prompt_tokens", "completion_tokens"
+_NO_LINE = ("", 0, 0, "")  # the sent line of a reply without one (journaled before charges were written)
+
+
 def _parse(line: bytes) -> dict[str, Any] | None:
     """A response, `sent` or `refused` line with the fields it needs, or None (a foreign or damaged line)."""
     try:
@@ -317,56 +338,3 @@ def _completion(record: dict[str, Any]) -> Completion:
     return Completion(
         record["text"], record["finish_reason"], *tokens, stop if isinstance(stop, str) else None, reported
     )
-
-
-class JournaledClient:
-    """A client whose every paid response goes through the journal, and whose journaled ones cost nothing.
-
-    It wraps a client (synchronous or batching) rather than re-creating one: same `complete` interface, same
-    settings, usage (paid requests only) and budget; `replayed` counts what the journal answered instead."""
-
-    def __init__(
-        self, inner: Completer, journal: ResponseJournal, replayed: Usage | None = None, *, sync: bool = True
-    ) -> None:
-        self.inner = inner
-        # False: a reply is written, not waited for on disk; whoever keeps what follows from it flushes the journal
-        # first (generate: the next request's ledger line is fsync'd with it, a commit flushes; see the docstring).
-        self.sync = sync
-        self.journal = journal
-        self.replayed = replayed or Usage()
-        self.settings = inner.settings
-        self.usage = inner.usage
-        self.budget = inner.budget
-
-    @property
-    def in_flight(self) -> int:
-        return self.inner.in_flight
-
-    @property
-    def waiting(self) -> Mapping[Any, str]:
-        return self.inner.waiting
-
-    async def complete(self, step: str, prompt: str, params: StepParams, *, seed: int | None = None) -> Completion:
-        # The step's own model when steps are routed (engine/routing.py).
-        key = key_of(endpoint_of(self.inner, step), step, prompt, params, seed)
-        hit = self.journal.get(key)
-        if hit is not None:
-            stats = self.replayed.step(step)
-            stats.requests += 1
-            stats.prompt_tokens += hit.prompt_tokens
-            stats.completion_tokens += hit.completion_tokens
-            return hit
-        result = await self.inner.complete(step, prompt, params, seed=seed)
-        await self.journal.append(key, step, seed, result, sync=self.sync)
-        earlier = self.journal.unanswered.pop(result.charge, None)
-        if earlier is not None:  # a batch line an earlier process charged, collected by this one: now exact
-            stats = self.usage.step(earlier[0])
-            stats.unanswered -= 1
-            stats.prompt_tokens -= earlier[1]
-            stats.completion_tokens -= earlier[2]
-            if self.budget is not None:
-                await self.budget.release(earlier[1], earlier[2], earlier[0])
-        return result
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -124,16 +124,17 @@ class StepUsage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def record(self, result: Completion) -> None:
-        """Count one paid response (empty and cut-off ones too, for run.json and stats)."""
-        self.requests += 1
-        self.prompt_tokens += result.prompt_tokens
-        self.completion_tokens += result.completion_tokens
-        self.no_usage += not result.reported
+    def record(self, result: Completion, sign: int = 1) -> None:
+        """Count one paid response (empty and cut-off ones too, for run.json and stats); `sign` -1 takes back one
+        counted (paid by another run after all)."""
+        self.requests += sign
+        self.prompt_tokens += sign * result.prompt_tokens
+        self.completion_tokens += sign * result.completion_tokens
+        self.no_usage += sign * (not result.reported)
         if result.finish_reason == "empty" or not result.text.strip():
-            self.empty += 1
+            self.empty += sign
         if result.finish_reason == "length":
-            self.truncated += 1
+            self.truncated += sign
 
 
 @dataclass
@@ -189,6 +190,38 @@ class StepPrices:
             if not counts.total_tokens:
                 continue
             prices = self.of(step)
+            if prices is None:
+                return None
+            total += prices.cost(counts.prompt_tokens, counts.completion_tokens)
+        return total
+
+
+@dataclass(frozen=True)
+class ModelPrices:
+    """Prices by model, for jobs whose requests go to several models under one step name (`respond --model
+    --model-price`): the journal records each charge's model, and the spend is priced by it. A model without its
+    own prices is charged `default`; a charge journaled before charges named their model ("") at the highest
+    prices known, input and output each, so that a hard cap never counts less than was spent."""
+
+    default: Prices | None
+    models: Mapping[str, Prices] = field(default_factory=dict)
+
+    def of(self, model: str) -> Prices | None:
+        """The prices of `model`'s charges (None: not known)."""
+        if model in self.models:
+            return self.models[model]
+        if model or not self.models:
+            return self.default
+        known = [*self.models.values(), *([self.default] if self.default is not None else [])]
+        return Prices(max(p.input for p in known), max(p.output for p in known))
+
+    def cost(self, by_model: Mapping[str, StepUsage]) -> float | None:
+        """What the counts of each model cost at its prices; None when a model that used tokens has none."""
+        total = 0.0
+        for model, counts in by_model.items():
+            if not counts.total_tokens:
+                continue
+            prices = self.of(model)
             if prices is None:
                 return None
             total += prices.cost(counts.prompt_tokens, counts.completion_tokens)

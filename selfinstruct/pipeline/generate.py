@@ -20,7 +20,8 @@ from selfinstruct.engine.batch.routed import batching_router
 from selfinstruct.engine.budget import Budget, BudgetExhausted
 from selfinstruct.engine.client import Completer, LLMClient, Sender, with_served_model
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal, label
+from selfinstruct.engine.journal import JOURNAL, ResponseJournal, label
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.redact import redact
 from selfinstruct.engine.routing import RoutingClient
 from selfinstruct.engine.seeding import derive_seed

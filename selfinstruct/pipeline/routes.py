@@ -10,12 +10,17 @@ on another URL without --step-model uses the first model that server lists, as -
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from selfinstruct.engine.endpoint import batch_factor, check_base_url, resolve_prices, with_reasoning_room
+from selfinstruct.engine.endpoint import (
+    batch_factor,
+    check_base_url,
+    model_prices,
+    resolve_prices,
+    with_reasoning_room,
+)
 from selfinstruct.engine.options import EngineOptions
 from selfinstruct.engine.types import KEYLESS_PLACEHOLDER, Api, EndpointSettings, Prices, StepParams, StepPrices
 from selfinstruct.errors import InputError
@@ -152,24 +157,6 @@ def route_endpoints(
         routes.endpoints[name] = dataclasses.replace(main, base_url=url, api_key=key, model=model)
         routes.keys[name] = how
     return routes
-
-
-def model_prices(values: tuple[str, ...], factor: float) -> dict[str, Prices]:
-    """--model-price MODEL=IN,OUT (USD per 1M prompt and completion tokens), times `factor` (--batch's discount)."""
-    out: dict[str, Prices] = {}
-    for given in values:
-        model, sep, pair = given.rpartition("=")
-        parts = pair.split(",")
-        try:
-            numbers = [float(p) for p in parts] if sep and model.strip() and len(parts) == 2 else []
-        except ValueError:
-            numbers = []
-        if len(numbers) != 2 or not all(math.isfinite(x) and x >= 0 for x in numbers):
-            raise InputError(f"--model-price {given}: give MODEL=INPUT,OUTPUT in USD per 1M tokens, e.g. gpt-4o=2.5,10")
-        if model.strip() in out:
-            raise InputError(f"--model-price: model {model.strip()} given twice; give it once")
-        out[model.strip()] = Prices(numbers[0] * factor, numbers[1] * factor)
-    return out
 
 
 def step_prices(

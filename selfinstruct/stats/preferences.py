@@ -1,8 +1,8 @@
 """What `stats` shows of a `respond` run and its `prefer` judging: responses per model (answered, and dropped by
-reason), the judge's score distributions per model (and per aspect, when several were rated), the pairs and why
-instructions gave none, the agreement between the two orders of pairwise verdicts, and the length of chosen
-against rejected answers (length is the best-known judge bias: the share of pairs whose chosen answer is the
-longer one)."""
+reason) and what each model's answers cost (respond.json's spend, each at its prices), the judge's score
+distributions per model (and per aspect, when several were rated), the pairs and why instructions gave none, the
+agreement between the two orders of pairwise verdicts, and the length of chosen against rejected answers (length
+is the best-known judge bias: the share of pairs whose chosen answer is the longer one)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ def preference_stats(path: Path) -> dict[str, Any] | None:
     if state is None:
         return None
     out: dict[str, Any] = {"models": state.get("models", []), "responses": state.get("counts", {})}
+    if isinstance(state.get("spend"), dict):  # (run directories answered before it was recorded have none)
+        out["spend"] = state["spend"]
     judged = _json(path / SUMMARY)
     if judged is not None:
         pairs = _pairs(path / PREFERENCES)

@@ -343,9 +343,31 @@ def test_dry_run_counts_what_is_left_and_calls_nothing(
     assert code == 0, stderr
     assert server.requests == []
     assert "===== judge prompt" in stdout and "Instruction:\nDo task #" in stdout
-    assert re.search(rf"requests\s+{total - judged}\b", stdout) and f"({judged} already judged)" in stdout
+    assert re.search(rf"requests\s+{total - judged}\b", stdout) and f"{judged} already in the journal)" in stdout
     assert f"the {total} instances of 12 audited tasks" in stdout and "$" in stdout
     assert "not a real judge" not in stdout
+
+
+def test_the_dry_run_prints_the_worst_case_as_respond_and_prefer_do(
+    tmp_path: Path, server: FakeOpenAIServer, run_audit: Callable[..., tuple[int, str, str]]
+) -> None:
+    """One renderer for the three dry runs (cli/estimates.py): the audit's now gives the worst case too, each
+    instance asked twice (an unreadable reply's retry) at the judge's max_tokens, what its hard budget reserves."""
+    pool = tmp_path / "pool.jsonl"
+    total = len(keys_of(make_pool(pool, 8)))
+    code, stdout, stderr = run_audit(server, pool, "--dry-run", "--price-input", "100", "--price-output", "400")
+    assert code == 0, stderr
+    assert f"===== estimate: the {total} instances of 8 audited tasks, judged by" in stdout
+    assert re.search(rf"requests\s+{total} \({total} instances, 0 already in the journal\)", stdout)
+    prompt = int(re.search(r"prompt tokens\s+([\d,]+)", stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    worst = re.search(r"completion tokens\s+([\d,]+) \(about; at most ([\d,]+)\)", stdout)
+    assert worst is not None and int(worst.group(2).replace(",", "")) == 2 * total * 256
+    cost = re.search(
+        r"cost\s+\$([\d.]+) \(at \$100 / \$400 per 1M prompt / completion tokens; at most \$([\d.]+)\)", stdout
+    )
+    assert cost is not None
+    assert float(cost.group(2)) == pytest.approx((2 * prompt * 100 + 2 * total * 256 * 400) / 1e6, abs=1e-4)
+    assert server.requests == []
 
 
 def test_the_embedded_judge_says_it_is_no_judge_in_a_dry_run(tmp_path: Path, judge_env: dict[str, str | None]) -> None:

@@ -115,6 +115,7 @@ def test_a_capped_resume_after_a_kill_collects_and_charges_the_audit_batch(
                                 timeout=120)  # fmt: skip
         assert capped.returncode == 3, capped.stderr  # the cap allows no request
         assert "collected" in capped.stderr and "no request of this run took" in capped.stderr
+        assert "this run: 0 instances asked, 0 tokens;" in capped.stdout  # the killed run's lines (not below zero)
         journal = ResponseJournal(pool.parent / "audit_responses.jsonl")  # what the audit spent, read afresh
         spent = journal.spend.total()
         journal.close()

@@ -11,7 +11,8 @@ from pathlib import Path
 from selfinstruct.engine.batch.ledger import LEDGER, BatchLedger, owner_of
 from selfinstruct.engine.batch.routed import batching_router
 from selfinstruct.engine.budget import Budget
-from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal
+from selfinstruct.engine.journal import JOURNAL, ResponseJournal
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.routing import RoutingClient
 from selfinstruct.engine.types import Completion, EndpointSettings, Prices, StepParams, StepPrices, Usage
 from tests.servers import FakeBatches, FakeOpenAIServer, Reply, Request, StartServer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ from selfinstruct.engine.batch.client import BatchingClient, custom_id
 from selfinstruct.engine.batch.ledger import LEDGER, BatchLedger
 from selfinstruct.engine.budget import Budget
 from selfinstruct.engine.context_window import ContextLengthError
-from selfinstruct.engine.journal import JOURNAL, JournaledClient, ResponseJournal
-from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
+from selfinstruct.engine.journal import JOURNAL, ResponseJournal
+from selfinstruct.engine.journaled import JournaledClient
+from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, StepUsage, Usage
 from selfinstruct.errors import EndpointError, InputError
 from tests.servers import FakeBatches, FakeOpenAIServer, Reply, Request, StartServer
 
@@ -374,3 +376,55 @@ def test_a_job_sweeping_an_earlier_runs_lines_leaves_its_own_counts_alone(
         served = server.served_tokens
     assert usage.to_dict() == Usage().to_dict()  # nothing this process asked: nothing counted
     assert budget.used_tokens == served and len(ResponseJournal(tmp_path / JOURNAL)) == 3
+
+
+def test_a_job_request_answered_by_an_earlier_runs_batch_line_leaves_its_own_counts_alone(
+    tmp_path: Path, fake_batches: Callable[..., FakeBatches], fake_openai: StartServer
+) -> None:
+    """The same as the sweep above, but the earlier process's lines are taken by this process's own requests for
+    the same questions (JournaledClient over BatchingClient, as respond, prefer and audit ask): the budget takes
+    the lines' reservations back and holds what the server served; this process paid for nothing, so its counts
+    stay at zero (they went negative: -1 unanswered each, minus the reservations, plus the replies) and the
+    replies count as replayed."""
+    batches = fake_batches(step_seconds=600)
+    with fake_openai(_answer, routes=batches) as server:
+        journal = ResponseJournal(tmp_path / JOURNAL)
+        earlier = _client(server, tmp_path, journal=journal, usage=journal.spend)
+
+        async def give_up() -> None:
+            try:
+                tasks = [asyncio.ensure_future(earlier.complete("answer", f"q{i}", PARAMS, seed=i)) for i in range(3)]
+                while not earlier.ledger.batch_of:
+                    await asyncio.sleep(0.01)
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                await earlier.aclose()
+
+        asyncio.run(give_up())
+        journal.close()
+        batches.finish(server)
+        journal = ResponseJournal(tmp_path / JOURNAL)
+        spent = journal.spend.total()
+        budget = Budget(max_tokens=100_000, used_tokens=spent.prompt_tokens + spent.completion_tokens)
+        usage = Usage()
+        inner = _client(server, tmp_path, journal=journal, usage=usage, budget=budget, counts_earlier=False)
+        client = JournaledClient(inner, journal)
+
+        async def ask() -> list[Completion]:
+            try:
+                return list(
+                    await asyncio.gather(*(client.complete("answer", f"q{i}", PARAMS, seed=i) for i in range(3)))
+                )
+            finally:
+                await client.aclose()
+
+        replies = asyncio.run(ask())
+        journal.close()
+        served = server.served_tokens
+    assert [r.text for r in replies] == [f"answer to q{i}" for i in range(3)]
+    assert len(batches.created) == 1  # the earlier batch's lines, nothing submitted again
+    assert usage.to_dict() == {"answer": dataclasses.asdict(StepUsage())}  # nothing this process paid for
+    assert client.replayed.step("answer").requests == 3
+    assert budget.used_tokens == served and ResponseJournal(tmp_path / JOURNAL).unanswered == {}

@@ -45,7 +45,7 @@ def test_a_journal_line_with_a_negative_count_is_damaged_and_its_charge_stays_op
     journal = ResponseJournal(path)
     try:
         assert journal.skipped == 1 and journal.get("k1") is None and len(journal) == 0
-        assert journal.unanswered == {"c1": ("instances", 300, 350)}
+        assert journal.unanswered == {"c1": ("instances", 300, 350, "")}  # (no model named)
         stats = journal.spend.step("instances")
         assert (stats.prompt_tokens, stats.completion_tokens, stats.unanswered) == (300, 350, 1)
         assert path.read_text().count("\n") == 2  # nothing rewritten: the line is only passed over

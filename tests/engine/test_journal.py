@@ -18,7 +18,8 @@ import pytest
 
 from selfinstruct.engine.budget import LineCharge
 from selfinstruct.engine.client import LLMClient
-from selfinstruct.engine.journal import JournaledClient, ResponseJournal, label, response_key
+from selfinstruct.engine.journal import ResponseJournal, label, response_key
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams
 from selfinstruct.errors import PoolError
 from tests.servers import FakeOpenAIServer, Reply, Request, Responder, StartServer

@@ -13,7 +13,8 @@ import pytest
 
 from selfinstruct.engine.budget import Budget, BudgetExhausted
 from selfinstruct.engine.client import LLMClient
-from selfinstruct.engine.journal import JournaledClient, ResponseJournal
+from selfinstruct.engine.journal import ResponseJournal
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from selfinstruct.errors import EndpointError
 from tests.servers import HUGE_TEXT, FakeOpenAIServer, Fault, Reply, StartServer, make_pool, usage_faults

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from selfinstruct.engine.budget import Budget
-from selfinstruct.engine.journal import JournaledClient, ResponseJournal, response_key
+from selfinstruct.engine.journal import ResponseJournal, response_key
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.routing import RoutingClient, endpoint_of
 from selfinstruct.engine.types import EndpointSettings, Prices, StepParams, StepPrices, StepUsage, Usage
 from tests.servers import FakeOpenAIServer, Reply, Request, StartServer

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from selfinstruct.engine.client import LLMClient
-from selfinstruct.engine.journal import JournaledClient, ResponseJournal, response_key
+from selfinstruct.engine.journal import ResponseJournal, response_key
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
 from tests.servers import FakeOpenAIServer, StartServer
 

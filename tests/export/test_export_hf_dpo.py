@@ -38,6 +38,12 @@ def test_hf_dpo_folder_loads_in_datasets_and_its_card_says_how_the_pairs_were_ma
     assert f"| {length['longer_chosen']} of {length['of']} |" in card
     for reason, count in summary["dropped"].items():
         assert f"| {reason} | {count} |" in card
+    spend = json.loads((answers / "respond.json").read_text())["spend"]["models"]  # each model's tokens (no prices)
+    tokens = {m: s["prompt_tokens"] + s["completion_tokens"] for m, s in spend.items()}
+    assert (
+        f"| cost of the answers per model | `strong` {tokens['strong']:,} tokens; `weak` {tokens['weak']:,} tokens |"
+        in card
+    )
     # Re-exporting replaces the folder (it is ours); a folder that is not ours is refused.
     again = CliRunner().invoke(cli, ["export", str(answers), "--format", "hf-dpo", "--out", str(out)])
     assert again.exit_code == 0, again.output

@@ -225,6 +225,7 @@ def test_a_capped_resume_after_a_kill_collects_and_charges_the_judge_batch(
                                 text=True, timeout=120)  # fmt: skip
         assert capped.returncode == 3, capped.stderr  # the garbled verdicts' second attempts do not fit
         assert "collected" in capped.stderr and "no request of this run took" in capped.stderr
+        assert "this run: 0 asked, 0 tokens;" in capped.stdout  # the lines were the killed run's (not below zero)
         journal = ResponseJournal(out / "prefer_responses.jsonl")  # what the judge cost, read afresh
         spent = journal.spend.total()
         journal.close()

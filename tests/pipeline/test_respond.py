@@ -277,6 +277,7 @@ def test_a_capped_resume_after_a_kill_collects_and_charges_the_batches_paid_for(
                                 timeout=120)  # fmt: skip
         assert capped.returncode == 0, capped.stderr
         assert "collected" in capped.stderr and "no request of this run took" in capped.stderr
+        assert "this run: 0 asked, 0 tokens;" in capped.stdout  # the killed run's lines (not below zero)
         ledger = ResponseJournal(out / "responses.jsonl")  # what the run directory spent, read afresh
         spent = ledger.spend.total()
         ledger.close()
@@ -291,3 +292,41 @@ def test_a_capped_resume_after_a_kill_collects_and_charges_the_batches_paid_for(
     assert len(batches.created) == 2 and set(batches.submissions.values()) == {1}, "a request was submitted twice"
     for name in ("answers.jsonl", "tasks.jsonl"):
         assert (out / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()
+
+
+def test_a_resume_whose_requests_take_an_earlier_runs_batch_lines_counts_nothing_as_its_own(
+    tmp_path: Path, fake_openai: StartServer, fake_batches: Any
+) -> None:
+    """Killed with a batch per model in flight, resumed while they still run: the resume's requests wait for the
+    killed run's lines (nothing is submitted again), and when the batches finish they take their replies. Those
+    were the killed run's: the resume's own spend is nothing, its summary says 0 tokens (it said a negative
+    number: each line's reservation taken out of counts that never held it), and respond.json's spend, from the
+    journal, is what the server served."""
+    batches = fake_batches(step_seconds=600)
+    env = {k: v for k, v in os.environ.items() if k not in RESPOND_ENV}
+    env |= {"OPENAI_API_KEY": ANSWER_KEY, "SELFINSTRUCT_BATCH_POLL": "0.02"}
+    with fake_openai(answer_or_judge, api_key=ANSWER_KEY, models=MODELS, routes=batches) as srv:
+        make_answer_pool(tmp_path / "run" / "tasks.jsonl", 20)
+        out = tmp_path / "killed"
+        cmd = [*_cli(tmp_path / "run", out, srv.url, 4), "--batch"]
+        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while _batches_recorded(out) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert len(batches.created) == 2, "kill with a batch per model in flight"
+        polled = sum(batches.retrieved.values())
+        resume = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        # The sweep asks each batch once; polls beyond that are the requests waiting for the killed run's lines.
+        while sum(batches.retrieved.values()) < polled + 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        batches.finish(srv)
+        stdout, stderr = resume.communicate(timeout=120)
+        served = srv.served_tokens
+    assert resume.returncode == 0, stderr
+    assert len(batches.created) == 2 and set(batches.submissions.values()) == {1}
+    assert ", 0 tokens;" in stdout, stdout
+    spend = json.loads((out / "respond.json").read_text())["spend"]
+    assert spend["tokens"] == served

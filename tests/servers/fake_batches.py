@@ -81,6 +81,7 @@ class FakeBatches:
         self.files: dict[str, tuple[str, bytes]] = {}  # id -> (purpose, content)
         self.batches: dict[str, _Batch] = {}
         self.created: list[str] = []
+        self.retrieved: Counter[str] = Counter()  # batch id -> times its state was asked (polls)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -133,6 +134,7 @@ class FakeBatches:
                 batch.cancelled = True
                 return 200, self._batch_object(batch)
             if len(parts) == 2 and method == "GET":
+                self.retrieved[parts[1]] += 1
                 self._advance(fake, batch)
                 return 200, self._batch_object(batch)
         return 404, f"Unknown request URL: {method} {path}"

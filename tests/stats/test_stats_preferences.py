@@ -28,6 +28,19 @@ def test_a_respond_run_shows_responses_per_model(answers: Path) -> None:
     assert "answers (selfinstruct respond)" in text and "  weak: answered " in text and "refusal" in text
 
 
+def test_a_respond_run_shows_what_each_model_spent(answers: Path) -> None:
+    """respond.json's spend per model (from the journal): here each response's tokens, as answers.jsonl has them
+    (the fake never fails, so no attempt is charged twice)."""
+    spend = json.loads(stats(answers, "--json"))["preferences"]["spend"]
+    records = lines(answers / "answers.jsonl")
+    for model in ("strong", "weak"):
+        tokens = sum(r["prompt_tokens"] + r["completion_tokens"] for r in records if r["model"] == model)
+        assert spend["models"][model]["prompt_tokens"] + spend["models"][model]["completion_tokens"] == tokens
+        assert spend["models"][model]["cost"] is None  # no prices given
+    strong = spend["models"]["strong"]
+    assert f"  spent: strong {strong['prompt_tokens'] + strong['completion_tokens']:,} tokens; weak" in stats(answers)
+
+
 def test_a_judged_run_shows_scores_agreement_and_length_bias(answers: Path, prefer_cli: Any) -> None:
     assert prefer_cli(answers, "--mode", "pairwise", "--pairs", "best-each")[0] == 0
     got = json.loads(stats(answers, "--json"))["preferences"]["prefer"]

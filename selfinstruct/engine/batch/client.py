@@ -94,7 +94,8 @@ class BatchingClient:
         self.counts_earlier = counts_earlier
         self.usage = usage or Usage()
         self.budget = budget
-        self._charging = Charging(budget, None)  # the journal is charged per batch line instead, in _submit
+        # The journal is charged per batch line instead, in _submit.
+        self._charging = Charging(budget, None, settings.model)
         self._journal = journal
         # (a BatchLedger given: one endpoint's view of a ledger several share, engine.batch.routed)
         self.ledger = ledger if isinstance(ledger, BatchLedger) else BatchLedger(ledger)
@@ -257,7 +258,7 @@ class BatchingClient:
             # again, and their replies are charged when they are journaled.
             charges = [LineCharge(_charge(file_id, p.request.custom_id), p.step, *p.reserved,
                                   key_of(self.settings, p.step, p.request.prompt, p.request.params, p.request.seed),
-                                  p.request.seed) for p in batch]  # fmt: skip
+                                  p.request.seed, self.settings.model) for p in batch]  # fmt: skip
             self._charged.update(c.charge for c in charges)
             await self._journal.sent_many(charges)
         await self._collect(file_id)
@@ -412,7 +413,7 @@ class BatchingClient:
             return 0
         if self.budget is not None:
             after = (result.prompt_tokens, result.completion_tokens) if result is not None else (0, 0)
-            await self.budget.recharge((line.prompt_tokens, line.completion_tokens), after, line.step)
+            await self.budget.recharge((line.prompt_tokens, line.completion_tokens), after, line.step, line.model)
         if earlier and not self.counts_earlier:
             return 1
         stats = self.usage.step(line.step)

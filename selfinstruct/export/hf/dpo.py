@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from selfinstruct.engine.budget import usd
 from selfinstruct.export.dpo import conversational_record, read_pairs
 from selfinstruct.export.format import ExportFormat
 from selfinstruct.export.hf.card import MARKER, md_table, size_category, yaml_quote
@@ -79,6 +80,15 @@ def _mean(figures: dict[str, Any] | None) -> str:
     return mean + (f" ({figures['unreadable']} unreadable)" if figures.get("unreadable") else "")
 
 
+def _spend(spend: Any) -> str:
+    """Each answering model's tokens and cost (at its own prices) as respond.json records them."""
+    if not isinstance(spend, dict) or not spend.get("models"):
+        return "not recorded"
+    return "; ".join(f"`{model}` {s['prompt_tokens'] + s['completion_tokens']:,} tokens"
+                     + (f", {usd(s['cost'])}" if s.get("cost") is not None else "")
+                     for model, s in spend["models"].items())  # fmt: skip
+
+
 def render_card(name: str, language: str, splits: dict[str, int], respond: dict[str, Any],
                 prefer: dict[str, Any], settings: ExportSettings) -> str:  # fmt: skip
     """The README.md: the YAML header the Hub reads, then the models, the judge, the rules and the biases."""
@@ -95,6 +105,7 @@ def render_card(name: str, language: str, splits: dict[str, int], respond: dict[
         ("sampling", f"temperature {params.get('temperature')}, top_p {params.get('top_p')}, max_tokens "
          f"{params.get('max_tokens')}" if params else "not recorded"),
         ("system prompt of the answers", params.get("system") or "none"),
+        ("cost of the answers per model", _spend(respond.get("spend"))),
         ("judge", f"`{prefer.get('judge_model')}`" if prefer.get("judge_model") else "not recorded"),
         ("mode", prefer.get("mode", "not recorded")),
         ("rubric", _rubric(prefer.get("rubric"))),

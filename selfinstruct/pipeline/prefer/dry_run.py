@@ -3,8 +3,8 @@ without starting the embedded model and without writing a file."""
 
 from __future__ import annotations
 
+from selfinstruct.engine.job_estimate import PROMPT_TOKENS, JobDryRun, embedded_name, estimate_job
 from selfinstruct.engine.journal import journaled_keys, response_key
-from selfinstruct.pipeline.job_estimate import PROMPT_TOKENS, JobDryRun, embedded_name, estimate_job
 from selfinstruct.pipeline.prefer.plan import ATTEMPTS, group, load_templates, plan_items, template_sha256
 from selfinstruct.pipeline.prefer.run import check_resume, run_identity
 from selfinstruct.pipeline.prefer.settings import LEDGER, STEP, PreferSettings

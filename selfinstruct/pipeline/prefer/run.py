@@ -29,6 +29,7 @@ from selfinstruct.engine.jobs import (
     journaled_client,
     run_items,
     sweep,
+    this_run,
 )
 from selfinstruct.engine.journal import ResponseJournal
 from selfinstruct.engine.types import Completion, EndpointSettings
@@ -228,7 +229,6 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         except NotJournaled:
             continue
     replayed = len(results)
-    spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
     budget = ItemBudget(spending, attempts=len(items[0].seeds) if items else 1)
 
     def report() -> None:
@@ -255,12 +255,13 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
         pairing = build_pairs(settings, questions, judgments)
         summary = summarize(settings, endpoint.model, template_sha, items, judgments, pairing, questions)
         _write(settings, judgments, pairing.pairs, summary)
+    tokens, cost = this_run(client.usage, settings.spending.prices)
     return PreferReport(
         summary=summary,
         asked=len(results) - replayed,
         replayed=replayed,
-        tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
+        tokens=tokens,
+        cost=cost,
         budget=budget.describe() if budget.reached else "",
     )
 

@@ -7,7 +7,8 @@ byte-identical at any concurrency and after kill -9 + resume), and how later com
 - tasks.jsonl: the source's tasks with their outputs replaced by the first model's first usable answer (an SFT
   set the other commands read: stats, audit, filter, export); a task with no answer at all is left out.
 - respond.json: the settings that make the run itself (a directory resumes only with the same ones), counts
-  per model and reason, and the spend.
+  per model and reason, and the spend of the run directory per model (read from the journal, each model at its
+  prices).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from selfinstruct.engine.types import Completion, StepParams
+from selfinstruct.engine.types import Completion, ModelPrices, StepParams, StepUsage
 from selfinstruct.errors import InputError
 from selfinstruct.io.records import atomic_writer, dumps, read_records
 from selfinstruct.io.rundir import TASKS
@@ -99,6 +100,31 @@ def counts(records: Sequence[dict[str, Any]], planned: int) -> dict[str, Any]:
         "dropped_reasons": dict(sorted(dropped.items())),
         "pending": planned - len(records),
         "models": {m: dict(sorted(c.items())) for m, c in per_model.items()},
+    }
+
+
+UNRECORDED = "(model not recorded)"  # charges journaled before lines named their model
+
+
+def spend_by_model(counts: Mapping[str, StepUsage], pricing: ModelPrices) -> dict[str, Any]:
+    """Requests, tokens and cost of each model (None without its prices), and their totals: what respond.json,
+    the summary, stats and the dataset card show."""
+    models: dict[str, dict[str, Any]] = {}
+    for model, t in counts.items():
+        if not (t.requests or t.total_tokens):
+            continue
+        prices = pricing.of(model)
+        models[model or UNRECORDED] = {
+            "requests": t.requests,
+            "prompt_tokens": t.prompt_tokens,
+            "completion_tokens": t.completion_tokens,
+            "cost": prices.cost(t.prompt_tokens, t.completion_tokens) if prices is not None else None,
+        }
+    costs = [m["cost"] for m in models.values()]
+    return {
+        "tokens": sum(m["prompt_tokens"] + m["completion_tokens"] for m in models.values()),
+        "cost": None if None in costs else sum(costs),
+        "models": models,
     }
 
 

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.engine import aio
-from selfinstruct.engine.client import Completer, engine_counters, with_served_model
+from selfinstruct.engine.client import Completer, with_served_model
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
 from selfinstruct.engine.jobs import ItemBudget, journaled_client, run_items, sweep
 from selfinstruct.engine.journal import ResponseJournal, response_key
-from selfinstruct.engine.types import EndpointSettings, Usage
+from selfinstruct.engine.types import EndpointSettings, StepUsage, Usage
 from selfinstruct.errors import InputError
 from selfinstruct.io.templates import PromptSet
-from selfinstruct.pipeline.respond.output import ANSWERED, read_state, record_of, write_outputs
+from selfinstruct.pipeline.respond.output import ANSWERED, read_state, record_of, spend_by_model, write_outputs
 from selfinstruct.pipeline.respond.plan import (
     Question,
     load_templates,
@@ -51,10 +51,11 @@ class RespondReport:
     counts: dict[str, Any]  # planned, answered, dropped, dropped_reasons, pending, per model
     asked: int  # responses asked by this run
     replayed: int  # responses found in the journal (paid for by an earlier run)
-    tokens: int  # spent by this run
+    tokens: int  # spent by this run (its own requests: what earlier runs paid for is theirs)
     cost: float | None  # USD spent by this run, when prices are given
     budget: str = ""  # the cap that stopped the run before every response was asked ("" when none did)
     note: str = ""
+    spend: dict[str, Any] = dataclasses.field(default_factory=dict)  # this run's, per model (output.spend_by_model)
 
 
 async def _endpoints(settings: RespondSettings, endpoint: EndpointSettings) -> dict[str, EndpointSettings]:
@@ -89,6 +90,20 @@ async def _close(clients: Iterable[Completer], ledger: ResponseJournal) -> None:
     ledger.close()
 
 
+def _totals(usages: dict[str, Usage]) -> dict[str, StepUsage]:
+    return {model: usage.total() for model, usage in usages.items()}
+
+
+def directory_spend(settings: RespondSettings) -> dict[str, Any]:
+    """What the run directory spent, per model at its prices, read afresh from the journal (the ledger: exact
+    whatever this and earlier processes collected and settled)."""
+    ledger = ResponseJournal(settings.ledger)
+    try:
+        return spend_by_model(dict(ledger.spend_models.steps), settings.spending.pricing)
+    finally:
+        ledger.close()
+
+
 def check_resume(settings: RespondSettings, ident: dict[str, Any]) -> None:
     state = read_state(settings.out)
     if state is None:
@@ -118,13 +133,12 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
     results: dict[int, dict[str, Any]] = {}
     spending = settings.spending.budget(ledger)
     job = settings.spending
-    usage = Usage()
+    usages = {model: Usage() for model in endpoints}  # each model's: priced at its own prices
     clients: dict[str, Completer] = {
-        model: journaled_client(ep, ledger, spending, notice=notice, usage=usage, batch_poll=job.batch_poll,
+        model: journaled_client(ep, ledger, spending, notice=notice, usage=usages[model], batch_poll=job.batch_poll,
                                 batch_ledger=settings.batch_ledger(model) if job.batch else None)
         for model, ep in endpoints.items()
     }  # fmt: skip
-    first = next(iter(clients.values()))
     try:  # lines of earlier batches no run took, finished since: journaled (replayed below) and charged now
         await sweep(clients.values())
     except BaseException:
@@ -136,13 +150,22 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
         if hit is not None:
             results[i] = record_of(item, hit, params, why_not_an_answer(hit))
     replayed = len(results)
-    spent_tokens, spent_cost = spending.used_tokens, spending.used_cost
     budget = ItemBudget(spending)
 
     def report() -> None:
         if progress is not None:
-            counters = engine_counters(first, settings.spending.prices)
-            counters["in_flight"] = sum(c.in_flight for c in clients.values())
+            totals = _totals(usages)
+            counters: dict[str, Any] = {
+                "in_flight": sum(c.in_flight for c in clients.values()),
+                "requests": sum(t.requests for t in totals.values()),
+                "retries": sum(t.retries for t in totals.values()),
+                "tokens": sum(t.total_tokens for t in totals.values()),
+            }
+            if job.priced() and (cost := spend_by_model(totals, job.pricing)["cost"]) is not None:
+                counters["cost"] = cost
+            waits = [why for c in clients.values() for why in c.waiting.values()]
+            if waits:
+                counters["waiting"] = waits[-1] + (f" (+{len(waits) - 1} more)" if len(waits) > 1 else "")
             counters["dropped"] = sum(1 for r in results.values() if r["status"] != ANSWERED)
             progress(len(results), counters)
 
@@ -161,22 +184,26 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
     try:
         if todo:
             width = len(todo) if settings.spending.batch else settings.endpoint.concurrency  # a batch takes them all
-            await run_items(todo, width, budget, lambda i: (items[i].question.prompt, params.max_tokens), ask, report)
+            await run_items(todo, width, budget, lambda i: (items[i].question.prompt, params.max_tokens), ask, report,
+                            model_of=lambda i: items[i].model)  # fmt: skip
             await sweep(clients.values())  # what this run gave up on, in batches finished since
     finally:
         await _close(clients.values(), ledger)
         note = EMBEDDED_NOTE.format(name=models[0]) if settings.local else ""
         state = {"source": str(settings.tasks_file), **ident, "language": settings.language,
-                 "embedded_model": settings.local, **({"note": note} if note else {}), **_own(settings)}  # fmt: skip
+                 "embedded_model": settings.local, **({"note": note} if note else {}), **_own(settings),
+                 "spend": directory_spend(settings)}  # fmt: skip
         tally = write_outputs(settings.out, tasks, items, results, models, state)
+    this_run = spend_by_model(_totals(usages), job.pricing)
     return RespondReport(
         counts=tally,
         asked=len(results) - replayed,
         replayed=replayed,
-        tokens=budget.tokens - spent_tokens,
-        cost=budget.cost - spent_cost if settings.spending.prices is not None else None,
+        tokens=this_run["tokens"],
+        cost=this_run["cost"] if job.priced() else None,
         budget=budget.describe() if budget.reached else "",
         note=note,
+        spend=this_run,
     )
 
 

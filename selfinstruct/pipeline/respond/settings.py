@@ -87,6 +87,8 @@ class RespondOptions(EngineOptions):
             api_key: their endpoint; with neither, the embedded model answers.
         model_base_url, model_api_key_env: "MODEL=VALUE" each: a model's own endpoint, and the name of the
             environment variable holding its key (the rule of pipeline/routes.py).
+        model_price: "MODEL=IN,OUT" each: a model's own prices in USD per 1M tokens (price_input and
+            price_output price the others); under max_cost every model needs one or the other.
         samples: answers per model and instruction. system: a system message (Orca-style explanations).
         prompt_format: "chat" (the instruction, then the input) or "alpaca" (Alpaca's instance prompt).
         temperature, top_p, max_tokens: sampling. seed: the per-request seeds' root.
@@ -109,6 +111,7 @@ class RespondOptions(EngineOptions):
     language: Language | None = None
     model_base_url: tuple[str, ...] = ()
     model_api_key_env: tuple[str, ...] = ()
+    model_price: tuple[str, ...] = ()
 
 
 RESPOND_CHOICES: dict[str, tuple[str, ...]] = {
@@ -203,7 +206,7 @@ def resolve_respond_settings(o: RespondOptions) -> RespondSettings:
         prompts_dir=Path(o.prompts_dir) if o.prompts_dir else None,
         params=params,
         seed=int(o.seed),
-        spending=Spending.of(o, local=local, local_model=local_model),
+        spending=Spending.of(o, local=local, local_model=local_model, models=models, model_price=o.model_price),
         dry_run=bool(o.dry_run),
         model_endpoints=routes.endpoints,
         model_keys=routes.keys,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from selfinstruct.engine.budget import usd
 from selfinstruct.stats.report import SIM_BINS, Distribution, Stats
 
 SHOWN = 300  # characters of a rejected reply or a sampled text in the terminal
@@ -177,6 +178,17 @@ def _aspects(judged: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _spend(spend: dict[str, Any] | None) -> list[str]:
+    """What each model's answers cost the run directory (tokens, and USD at its prices when known)."""
+    if not spend or not spend.get("models"):
+        return []
+    parts = [f"{model} {s['prompt_tokens'] + s['completion_tokens']:,} tokens"
+             + (f" ({usd(s['cost'])})" if s.get("cost") is not None else "")
+             for model, s in spend["models"].items()]  # fmt: skip
+    total = f", {usd(spend['cost'])} in all" if spend.get("cost") is not None else ""
+    return [f"  spent: {'; '.join(parts)}{total}"]
+
+
 def _preferences(stats: Stats) -> list[str]:
     """A respond run: responses per model; and when prefer judged it, scores, pairs, order agreement, lengths."""
     p = stats.preferences
@@ -185,6 +197,7 @@ def _preferences(stats: Stats) -> list[str]:
     lines = ["", "answers (selfinstruct respond)"]
     for model, tally in p["responses"].get("models", {}).items():
         lines.append(f"  {model}: " + ", ".join(f"{k} {n:,}" for k, n in tally.items()))
+    lines += _spend(p.get("spend"))
     judged = p.get("prefer")
     if judged is None:
         return lines

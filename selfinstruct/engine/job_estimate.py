@@ -1,21 +1,24 @@
-"""`respond --dry-run` and `prefer --dry-run`: what a job of independent requests would send and cost, without
-sending anything, starting the embedded model or writing a file.
+"""`respond --dry-run`, `prefer --dry-run` and `audit --dry-run`: what a job of independent requests would send
+and cost, without sending anything, starting the embedded model or writing a file (one renderer prints them all,
+cli/estimates.py).
 
 Every request is known up front (engine.jobs), so the count is exact and the prompt tokens are estimated from
 the rendered prompts. Only the completions are assumed: a typical length for the estimate, and max_tokens for
 the worst case, which is what the hard budget reserves before it sends a request. Replies already in the run
 directory's journal are left out (they are replayed for free), when the model is named: the served model of a
-bare --base-url is only known by asking the server.
+bare --base-url is only known by asking the server. A job asking several models at their own prices (respond
+--model-price) is estimated per model and added up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from selfinstruct.engine.budget import typical_tokens
-from selfinstruct.engine.types import Prices
+from selfinstruct.engine.types import ModelPrices, Prices
 
 PROMPT_TOKENS = "prompts at 4.3 bytes per token (1 per CJK character)"
 
@@ -36,16 +39,29 @@ class JobDryRun:
     prices: Prices | None
     assumptions: str
     note: str = ""
+    # A job over several models at their own prices: each model's estimate (its `prices` its own); the figures
+    # above are their sums, and the costs too.
+    models: Mapping[str, JobDryRun] = field(default_factory=dict)
 
     @property
     def cost(self) -> float | None:
+        if self.models:
+            return _sum(m.cost for m in self.models.values())
         return self.prices.cost(self.prompt_tokens, self.completion_tokens) if self.prices is not None else None
 
     @property
     def worst_cost(self) -> float | None:
+        if self.models:
+            return _sum(m.worst_cost for m in self.models.values())
         if self.prices is None:
             return None
         return self.prices.cost(self.worst_prompt_tokens, self.worst_completion_tokens)
+
+
+def _sum(costs: Iterable[float | None]) -> float | None:
+    """The total of costs, None when one is not known (a model without prices)."""
+    known = list(costs)
+    return None if None in known else sum(c for c in known if c is not None)
 
 
 def embedded_name(local_model: Path | None) -> str:
@@ -75,3 +91,15 @@ def estimate_job(target: str, prompts: dict[str, str], to_send: Sequence[str], p
         assumptions=assumptions,
         note=note,
     )
+
+
+def by_model(whole: JobDryRun, to_send: Mapping[str, Sequence[str]], planned: Mapping[str, int], *, typical: int,
+             max_tokens: int, pricing: ModelPrices, attempts: int = 1) -> JobDryRun:  # fmt: skip
+    """`whole` (the estimate of every prompt in `to_send`) split by model, each model's part at its own prices
+    (`pricing`): the cost is their sum."""
+    parts = {
+        model: estimate_job(whole.target, {}, prompts, planned[model], typical=typical, max_tokens=max_tokens,
+                            prices=pricing.of(model), assumptions="", attempts=attempts)
+        for model, prompts in to_send.items()
+    }  # fmt: skip
+    return dataclasses.replace(whole, models=parts)
