@@ -4,24 +4,59 @@ Each command parses its options, calls one library function and renders the resu
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any
 
 import click
 
-from selfinstruct.cli.audit import audit_cmd
 from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line
-from selfinstruct.cli.decontaminate import decontaminate_cmd
-from selfinstruct.cli.export import export_cmd
-from selfinstruct.cli.filter import filter_cmd
-from selfinstruct.cli.generate import generate
-from selfinstruct.cli.prefer import prefer_cmd
-from selfinstruct.cli.respond import respond_cmd
-from selfinstruct.cli.stats import stats_cmd
-from selfinstruct.cli.validate import validate
 from selfinstruct.version import __version__
+
+# Each command's module, in the order docs/cli.md lists them. A command is imported when it is run or its help
+# shown: importing all nine (audit, export, stats, respond, prefer...) cost every invocation ~0.15 s of CPU that
+# `generate` and most commands never use (python -X importtime, issue 26).
+COMMANDS = {
+    "generate": "selfinstruct.cli.generate:generate",
+    "filter": "selfinstruct.cli.filter:filter_cmd",
+    "decontaminate": "selfinstruct.cli.decontaminate:decontaminate_cmd",
+    "validate": "selfinstruct.cli.validate:validate",
+    "stats": "selfinstruct.cli.stats:stats_cmd",
+    "export": "selfinstruct.cli.export:export_cmd",
+    "audit": "selfinstruct.cli.audit:audit_cmd",
+    "respond": "selfinstruct.cli.respond:respond_cmd",
+    "prefer": "selfinstruct.cli.prefer:prefer_cmd",
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The group's commands by name (click.Group.commands), each imported from its module on first use."""
+
+    def __init__(self, where: dict[str, str]) -> None:
+        self._where = dict(where)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, attr = self._where[name].split(":")  # KeyError for an unknown name, as a dict
+            self._loaded[name] = getattr(importlib.import_module(module), attr)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._where.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._where[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
 
 
 class OneLineErrorGroup(click.Group):
@@ -72,15 +107,4 @@ def main() -> None:
     cli.main(prog_name="selfinstruct")
 
 
-for command in (
-    generate,
-    filter_cmd,
-    decontaminate_cmd,
-    validate,
-    stats_cmd,
-    export_cmd,
-    audit_cmd,
-    respond_cmd,
-    prefer_cmd,
-):
-    cli.add_command(command)
+cli.commands = LazyCommands(COMMANDS)

@@ -59,14 +59,22 @@ def fatal_status(exc: openai.APIStatusError, s: EndpointSettings, *, not_found: 
     return None
 
 
+FIRST_RETRY = (0.05, 0.1)  # seconds: the first wait no Retry-After named, jittered (see retry_wait)
+
+
 def retry_wait(guessed: int, delay: float | None, jitter: random.Random) -> float:
-    """Seconds before the next attempt: what the server asked for (Retry-After, at most 120 s), else exponential
-    backoff with jitter (from 0.5 s, doubling, at most 60 s) over the `guessed` earlier waits of this request
-    that the server did not name. A Retry-After honoured does not lengthen the guess after it: a 500 after three
-    429s with Retry-After 1 s waited 2-4 s (the fourth step of the backoff), most of the tail of a run with
-    faults, where the last needed requests are waited for."""
+    """Seconds before the next attempt: what the server asked for (Retry-After, at most 120 s), else a backoff with
+    jitter over the `guessed` earlier waits of this request that the server did not name: the first 0.05-0.1 s,
+    then 0.5-1 s, doubling, at most 60 s (about 31 s over six retries, as before the short first step).
+
+    A lone 5xx or dropped connection usually heals at once: waiting 0.25-0.5 s for it put that wait on the
+    critical path of a run's last needed requests (issue 26's tail); a second failure in a row backs off as
+    before, so an endpoint that is really down is given the same patience. A Retry-After honoured does not
+    lengthen the guess after it: a 500 after three 429s waited the fourth step of the backoff before."""
     if delay is not None:
         return min(120.0, delay)
+    if guessed == 0:
+        return jitter.uniform(*FIRST_RETRY)
     return float(min(60.0, 0.5 * 2**guessed) * jitter.uniform(0.5, 1.0))
 
 
