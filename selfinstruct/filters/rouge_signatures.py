@@ -3,9 +3,9 @@ prefixes give under the signature levels (rouge_join's steps 1 and 3).
 
 An element is a token or its k-th repeat (so that shared elements count shared tokens with multiplicity). The
 global order ranks elements rarest first by their document frequency over the whole input. A signature is an
-element of a prefix on its own (rare elements), or hashed together with the next one or two elements that
-follow it within the prefix plus one or two (frequent ones), so that common words never make long candidate
-lists.
+element of a prefix on its own (rare elements), or hashed together with each element that follows it within
+the prefix plus one (frequent ones), and a pair that many indexed texts hold (PairTable) with each one after
+that within the prefix plus two too, so that common words never make long candidate lists.
 """
 
 from __future__ import annotations
