@@ -13,8 +13,14 @@ multiset overlap, of alpha = floor(t(m+n)/2) + 1 elements; an element is a token
 2. Length-aware prefixes: the shorter text of a pair needs only the prefix for partners at least as long as
    itself (alpha >= floor(t*m) + 1), the longer one the prefix for its shortest possible partner.
 3. Signatures: a rare first common element is matched on its own; a frequent one (many texts hold it) only
-   together with the second common element, which follows it in the order and is frequent too. So common
-   words never produce the long candidate lists a plain prefix filter reads.
+   together with the second common element, which follows it in the order and is frequent too, and a pair of
+   two very common elements that many texts hold as a pair only together with the third common element too.
+   So common words never produce the long candidate lists a plain prefix filter reads, and only the pairs
+   that would are matched by triples (a text of c common words has about c^2/2 pairs but c^3/6 triples).
+   Exact because both texts of a pair name the same signature: its first common element e1 decides alone or
+   not (by rank), and its first two (e1, e2) decide pair or triple, through one table (PairTable) that both
+   sides read; e2 and e3, the next common elements, lie within both prefixes plus one and plus two (step 1),
+   so both texts hold that signature, whatever the table says. The table only trades probes for candidates.
 4. Candidates are ranges of one array of keys (signature | length | position | text) sorted in place
    (rouge_keys), found through a directory of key buckets after a bitmap of the signatures present screens out
    most probes;
@@ -30,18 +36,22 @@ from __future__ import annotations
 import contextlib
 import ctypes
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
+from selfinstruct.filters.heap import reused_heap
 from selfinstruct.filters.rouge_keys import KeyLayout, KeySearch
 from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap
-from selfinstruct.filters.rouge_signatures import Elements, Signatures
+from selfinstruct.filters.rouge_signatures import Elements, PairTable, Signatures
 
-_LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone, with one more, with two more
+_LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone; in over 1,000, pairs may be triples
+_PAIR_DF = 100  # such a pair indexed in more texts than this is matched as triples (PairTable)
+_PAIR_BITS = 22  # of the table of pair counts (16 MiB of int32)
 _CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
 _CHUNK_TUPLES = 1 << 18  # candidate (text, text) tuples expanded per step (a dozen arrays of this many)
 _VERIFY = 1 << 18  # pairs per LCS call (its two lists of texts are held meanwhile)
@@ -76,6 +86,14 @@ def _masks(el: Elements, codes: Sequence[str]) -> npt.NDArray[np.uint64]:
     return out
 
 
+def _pick(codes: Sequence[str], at: IntArray) -> Sequence[str]:
+    """codes[i] for each i in `at`, in one C call (a list comprehension took twice as long)."""
+    if len(at) == 1:
+        return [codes[int(at[0])]]
+    picked: Sequence[str] = itemgetter(*at.tolist())(codes) if len(at) else []
+    return picked
+
+
 def _mark_seen(seen: npt.NDArray[np.uint8], keys: IntArray, shift: int, bits: int, folds: bool) -> None:
     """Set the bit of each sorted key's signature field (keys >> shift), folded to the bitmap's `bits`, a block
     of keys at a time: a sorted block falls into runs per bitmap byte, OR-ed together by one reduceat
@@ -101,10 +119,17 @@ def similar_pairs(
     and its F1 (rouge-score's float, with b as the prediction's reference order: precision = LCS / len(a)).
 
     `progress(k)` is called as the texts from first_new on are probed (the counts add up to their number)."""
+    if not codes or first_new >= len(codes):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    with reused_heap():
+        return _similar_pairs(codes, t, first_new, workers, progress)
+
+
+def _similar_pairs(
+    codes: Sequence[str], t: float, first_new: int, workers: int, progress: Callable[[int], object] | None
+) -> tuple[IntArray, IntArray, FloatArray]:
     n_docs = len(codes)
     none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    if n_docs == 0 or first_new >= n_docs:
-        return none
     el = Elements(codes)
     if len(el.lens) and int(el.lens.max()) > _MAX_LEN:
         raise OverflowError("a text is too long for the batch join")
@@ -133,7 +158,10 @@ def similar_pairs(
                 _join(el, small, (short_prefix, long_prefix), levels, bound, first_new, masks, found, None)
     if not found:
         return none
-    pairs = np.unique(np.concatenate(found))
+    # Each chunk's pairs are sorted already: a stable sort merges the runs (np.unique hashed them, 3x slower).
+    pairs = np.concatenate(found)
+    pairs.sort(kind="stable")
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
     lens = el.lens
     del el, masks, found  # the verification's lists of texts come on top of what is still held
     _release_freed()
@@ -142,8 +170,8 @@ def similar_pairs(
     for s in range(0, len(pairs), _VERIFY):
         aa, bb = a[s : s + _VERIFY], b[s : s + _VERIFY]
         lcs = process.cpdist(
-            [codes[i] for i in bb.tolist()],
-            [codes[i] for i in aa.tolist()],
+            _pick(codes, bb),
+            _pick(codes, aa),
             scorer=LCSseq.similarity,
             dtype=np.int64,
             workers=workers,
@@ -176,11 +204,19 @@ def _join(
     # Counted first, then made into place a chunk at a time: holding every chunk until the array could be
     # allocated doubled the join's peak memory.
     chunks = range(0, len(docs), _CHUNK_DOCS)
-    total = sum(Signatures.count(el, docs[c : c + _CHUNK_DOCS], short_prefix, levels) for c in chunks)
+    # Which pairs of common elements are common pairs: counted on the indexed side, whose lists they would make.
+    frequent = None
+    if levels[1] < el.n_elements:
+        table = PairTable(_PAIR_BITS)
+        for c in chunks:
+            table.add(el, docs[c : c + _CHUNK_DOCS], short_prefix, levels)
+        frequent = table.frequent(_PAIR_DF)
+        del table
+    total = sum(Signatures.count(el, docs[c : c + _CHUNK_DOCS], short_prefix, levels, frequent) for c in chunks)
     s_key = np.empty(total, dtype=np.int64)
     at = 0
     for start in chunks:
-        short = Signatures(el, docs[start : start + _CHUNK_DOCS], short_prefix, levels)
+        short = Signatures(el, docs[start : start + _CHUNK_DOCS], short_prefix, levels, frequent)
         s_key[at : at + len(short.sig)] = layout.keys(short)
         at += len(short.sig)
         del short
@@ -198,9 +234,10 @@ def _join(
     # cheaper than the float arithmetic per candidate tuple, and gives the same integers).
     alpha_of = _alpha(np.arange(2 * int(lens.max()) + 2, dtype=np.int64), bound)
     bits = (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1])).astype(np.int64)  # tokens in each mask
+    rows = masks.view(np.dtype("V16")).reshape(-1)  # a text's mask as one item
     for start in range(0, len(docs), _CHUNK_DOCS):
         part = docs[start : start + _CHUNK_DOCS]
-        probe = Signatures(el, part, long_prefix, levels)
+        probe = Signatures(el, part, long_prefix, levels, frequent)
         field = layout.field(probe.sig)
         # Signatures absent from the indexed side go first (about half of them), before any length arithmetic.
         folded = field & seen_mask
@@ -228,11 +265,11 @@ def _join(
             last = max(first + 1, int(np.searchsorted(cum, base + _CHUNK_TUPLES, "right")))
             c = count[first:last]
             # Key positions lo .. hi - 1 of each probe: one repeat of (lo - where its run starts), plus 0, 1, ...
-            where = np.repeat(lo[first:last] - (cum[first:last] - c - base), c)
+            src = np.repeat(np.arange(first, last, dtype=np.int64), c)
+            where = lo[src] - (cum[src] - count[src] - base)  # gathers in order: cheaper than a second repeat
             where += np.arange(len(where), dtype=np.int64)
             x_key = s_key[where]
             del where
-            src = np.repeat(np.arange(first, last, dtype=np.int64), c)
             # Length and positional filters from the key alone (no gather of the indexed texts' lengths). With
             # exact lengths in the keys, the range holds only n_lo <= n_x <= n_hi <= n_y: the length filter.
             nx = (x_key >> len_shift) & layout.len_cap if exact_len else lens[x_key & doc_mask]
@@ -247,8 +284,11 @@ def _join(
             del x_key, src, both, ok, hit
             # The token-mask overlap bound: tokens of one text missing from the other's mask are not shared.
             # (popcount(mx & ~my) = popcount(mx) - popcount(mx & my): two popcounts per tuple, not four.)
-            mx, my = masks[x], masks[y]
-            common = np.bitwise_count(mx[:, 0] & my[:, 0]) + np.bitwise_count(mx[:, 1] & my[:, 1])
+            # Each text's two halves gathered as one 16-byte item (rows of the 2-D array gathered 4x slower).
+            mx, my = rows[x].view(np.uint64), rows[y].view(np.uint64)
+            mx &= my
+            both_halves = np.bitwise_count(mx)
+            common = both_halves[0::2] + both_halves[1::2]
             ok = (np.minimum(nx - bits[x], ny - bits[y]) + common >= alpha) & (x != y)
             if first_new:
                 ok &= np.maximum(x, y) >= first_new

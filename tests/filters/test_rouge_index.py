@@ -183,11 +183,70 @@ def test_similar_pairs_exact_under_any_key_layout(
     assert got == _brute_pairs(texts, threshold, first_new)
 
 
+# Signature levels and pair tables for 300 texts (_LEVEL_DF, _PAIR_DF, _PAIR_BITS): elements in over 3 texts
+# are matched in pairs and those in over 10 may be triples, with every such pair a triple (0), none (10**9), or
+# the pairs of a table so small (2 to 16 buckets) that rare pairs share buckets with common ones.
+PAIR_RULES = [((3, 10), 0, 22), ((3, 10), 10**9, 22), ((3, 10), 4, 1), ((2, 2), 2, 4), ((1, 30), 8, 3)]
+
+
+@pytest.mark.parametrize("rule", PAIR_RULES)
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.5, 0.6, 0.7, 0.8]))
+def test_similar_pairs_exact_whichever_pairs_are_triples(
+    rule: tuple[tuple[int, int], int, int], seed: int, threshold: float
+) -> None:
+    """Both texts of a pair read one table of common pairs, so whichever pairs it marks (all, none, rare ones
+    colliding with common ones in a tiny table), matching a marked pair by triples finds every pair: exactly
+    the brute-force pairs, over a Zipf-like vocabulary where most texts are common words only."""
+    rng = random.Random(seed)
+    vocab = [f"w{k}" for k in range(40)]
+    weights = [1 / (k + 1) ** 1.3 for k in range(40)]
+    texts = [" ".join(rng.choices(vocab, weights, k=rng.randint(0, 24))) for _ in range(260)]
+    texts += [" ".join(rng.sample(t.split(), len(t.split()))) for t in texts[:40]]  # reordered copies
+    idx = NearDuplicateIndex()
+    codes = [idx._encode(t, assign=True) for t in texts]
+    first_new = rng.randint(0, len(codes))
+    level_df, pair_df, pair_bits = rule
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rouge_join, "_LEVEL_DF", level_df)
+        mp.setattr(rouge_join, "_PAIR_DF", pair_df)
+        mp.setattr(rouge_join, "_PAIR_BITS", pair_bits)
+        a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
+    got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
+    assert got == _brute_pairs(texts, threshold, first_new)
+
+
+def test_pair_table_counts_the_pairs_of_the_indexed_texts() -> None:
+    """PairTable counts, per bucket of pair hashes, the (first, second) pairs whose first element may start a
+    triple, over the texts added (in any number of calls); frequent(k) marks the buckets counted over k."""
+    texts = ["a b c d e f", "a b c d e g", "a b x y z w", "c d q r s t"] * 3
+    index = NearDuplicateIndex()
+    el = rouge_signatures.Elements([index._encode(t, assign=True) for t in texts])
+    prefix = np.arange(8, dtype=np.int64)  # each text's whole 6 elements
+    whole = rouge_signatures.PairTable(20)
+    whole.add(el, np.arange(12, dtype=np.int64), prefix, (0, 0))  # every element may start a triple
+    split = rouge_signatures.PairTable(20)
+    for part in (np.arange(0, 5), np.arange(5, 12)):
+        split.add(el, part.astype(np.int64), prefix, (0, 0))
+    assert whole.counts().tolist() == split.counts().tolist()
+    # Each text's pairs: an element and each later one within the prefix plus one (all 6 here): 15 per text.
+    assert int(whole.counts().sum()) == 12 * 15
+    # "a b" and "c d" are pairs of 9 texts each; every other pair of fewer.
+    assert sorted(whole.counts().tolist())[-3:] == [6, 9, 9]
+    assert whole.frequent(8).sum() == 2 and not whole.frequent(9).any()
+    # First elements ranked from 10 on only (e in 6 texts; a, b, c, d in 9; the 10 others in 3 start none):
+    # e with each of a, b, c, d in 6 texts, the 6 pairs of a, b, c, d in 6, "a b" in 3 more and "c d" in 3 more.
+    common = rouge_signatures.PairTable(20)
+    common.add(el, np.arange(12, dtype=np.int64), prefix, (0, 10))
+    assert int(common.counts().sum()) == 4 * 6 + 6 * 6 + 3 + 3
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_signatures_are_counted_before_they_are_made(seed: int) -> None:
     """The join sizes its key array from _Signatures.count before making the signatures into it: the count is
-    exactly what _Signatures makes, for any levels and prefixes (0 to the whole text), repeats and short texts."""
+    exactly what _Signatures makes, for any levels, pairs marked as triples and prefixes (0 to the whole text),
+    repeats and short texts."""
     rng = random.Random(seed)
     vocab = [f"w{k}" for k in range(30)]
     weights = [1 / (k + 1) for k in range(30)]
@@ -201,8 +260,10 @@ def test_signatures_are_counted_before_they_are_made(seed: int) -> None:
     max_len = int(el.lens.max())
     prefix = np.array([rng.randint(0, length) for length in range(max_len + 1)], dtype=np.int64)
     docs = np.array(sorted(rng.sample(range(len(texts)), rng.randint(0, len(texts)))), dtype=np.int64)
-    made = rouge_signatures.Signatures(el, docs, prefix, levels)
-    assert rouge_signatures.Signatures.count(el, docs, prefix, levels) == len(made.sig) == len(made.doc)
+    # Which pairs go on to triples: all (None), or the marked buckets of a table of 1 to 64 buckets.
+    frequent = rng.choice([None, np.array([rng.random() < 0.5 for _ in range(2 ** rng.randint(0, 6))])])
+    made = rouge_signatures.Signatures(el, docs, prefix, levels, frequent)
+    assert rouge_signatures.Signatures.count(el, docs, prefix, levels, frequent) == len(made.sig) == len(made.doc)
 
 
 @settings(max_examples=300, deadline=None)
