@@ -171,14 +171,17 @@ class Meter:
         self.model = model
         self.tokens = 0
         self.requests = 0
+        self.largest = 0  # the most tokens one request cost, over the meter's life
         self._lock = threading.Lock()
 
     def __call__(self, request: Request) -> Reply | str:
         reply = self.model(request)
         text = reply if isinstance(reply, str) else reply.text
+        tokens = len(request.prompt.split()) + len(text.split())
         with self._lock:
-            self.tokens += len(request.prompt.split()) + len(text.split())
+            self.tokens += tokens
             self.requests += 1
+            self.largest = max(self.largest, tokens)
         return reply
 
     def take(self) -> int:
@@ -223,8 +226,8 @@ def test_interrupted_run_resumes_without_paying_again(
 ) -> None:
     """Interrupted at about 1/6 of the target, then resumed: the same pool; of what the server served before the
     interruption, only what was in flight (at most --concurrency requests) is lost, and the journaled part plus
-    the resumed run cost at most 5% more than a run that was never interrupted (where a run stops asking once
-    the target is in sight depends on timing, in the reference run too)."""
+    the resumed run cost at most --concurrency requests more than a run that was never interrupted (how far past
+    the last needed request a run has asked when the target is reached depends on timing, in either run)."""
     n, concurrency = 36, 4
     env = {**os.environ, "OPENAI_API_KEY": KEY}
     env.pop("OPENAI_BASE_URL", None)
@@ -252,7 +255,7 @@ def test_interrupted_run_resumes_without_paying_again(
         subprocess.run(_cli(out, srv.url, n), env=env, check=True, timeout=300, capture_output=True)
         resumed = meter.take()
     assert (out / "tasks.jsonl").read_bytes() == (reference / "tasks.jsonl").read_bytes()
-    assert kept + resumed <= 1.05 * uninterrupted, (kept, resumed, served, uninterrupted)
+    assert kept + resumed <= uninterrupted + concurrency * meter.largest, (kept, resumed, served, uninterrupted)
     replayed = json.loads((out / "run.json").read_text(encoding="utf-8"))["replayed"]
     # How many journaled responses were still uncommitted at the interruption depends on timing (the engine asks
     # only for what can still matter, so often none is); those there were are replayed, never paid again.
