@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from selfinstruct.engine.batch.api import BatchRequest
-from selfinstruct.engine.batch.client import BatchingClient, custom_id
+from selfinstruct.engine.batch.client import BatchingClient
+from selfinstruct.engine.batch.ids import custom_id
 from selfinstruct.engine.batch.ledger import LEDGER, BatchLedger
 from selfinstruct.engine.budget import Budget
 from selfinstruct.engine.context_window import ContextLengthError

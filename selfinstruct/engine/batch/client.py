@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import json
 import logging
 import math
 import time
@@ -37,28 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from selfinstruct.engine.batch.api import MALFORMED, BatchClient, BatchRequest, BatchResults, BatchStatus
+from selfinstruct.engine.batch.ids import custom_id, line_charge
 from selfinstruct.engine.batch.ledger import BatchLedger
 from selfinstruct.engine.budget import Budget, Charging, Ledger, LineCharge, typical_tokens
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.journal import key_of
 from selfinstruct.engine.types import Completion, EndpointSettings, StepParams, Usage
-from selfinstruct.engine.wire import capped, request_body, request_path
+from selfinstruct.engine.wire import capped, request_path
 from selfinstruct.errors import EndpointError
 
 log = logging.getLogger(__name__)
-
-
-def custom_id(settings: EndpointSettings, prompt: str, params: StepParams, seed: int | None) -> str:
-    """The same request always gets the same id, and a different request a different one."""
-    body = request_body(settings, prompt, params, seed)
-    text = json.dumps([request_path(settings, params), body], sort_keys=True, ensure_ascii=False)
-    return "r" + hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _charge(file_id: str, cid: str) -> str:
-    """The journal's id for a line of a request file: the same in every process, so that a restart that waits
-    for an earlier process's batch closes that process's charge instead of making another."""
-    return f"{file_id}/{cid}"
 
 
 @dataclass
@@ -256,7 +242,7 @@ class BatchingClient:
             # Each line charged its reservation before its batch is created (in _collect). After the file line:
             # a kill between the two leaves a file whose batch is created only by a run that asks for its lines
             # again, and their replies are charged when they are journaled.
-            charges = [LineCharge(_charge(file_id, p.request.custom_id), p.step, *p.reserved,
+            charges = [LineCharge(line_charge(file_id, p.request.custom_id), p.step, *p.reserved,
                                   key_of(self.settings, p.step, p.request.prompt, p.request.params, p.request.seed),
                                   p.request.seed, self.settings.model) for p in batch]  # fmt: skip
             self._charged.update(c.charge for c in charges)
@@ -307,11 +293,11 @@ class BatchingClient:
             if all(w.done() for w in pending.waiters):
                 continue  # given up on (cancelled): not sent again; its charge stays open for the sweep
             if cid in results.completions:
-                self._answer(pending, dataclasses.replace(results.completions[cid], charge=_charge(file_id, cid)))
+                self._answer(pending, dataclasses.replace(results.completions[cid], charge=line_charge(file_id, cid)))
             else:
                 billed = results.failures[cid].startswith(MALFORMED)  # answered 200, however unreadable
                 if self._journal is not None and not billed:  # a line that failed in its batch is not billed
-                    await self._journal.refused(_charge(file_id, cid))
+                    await self._journal.refused(line_charge(file_id, cid))
                 self._retry(pending, results.failures[cid])
 
     def _answer(self, pending: _Pending, result: Completion) -> None:
@@ -357,7 +343,7 @@ class BatchingClient:
         for file_id, ids in list(self.ledger.files.items()):
             batch_id = self.ledger.batch_of.get(file_id)
             todo = [
-                cid for cid in ids if journal.open_line(_charge(file_id, cid)) is not None and not self._wanted(cid)
+                cid for cid in ids if journal.open_line(line_charge(file_id, cid)) is not None and not self._wanted(cid)
             ]
             if batch_id is None or not todo:
                 continue  # (a file with no batch recorded is created only by a run that asks for its lines)
@@ -370,7 +356,7 @@ class BatchingClient:
                 running[batch_id] = len(todo)
                 continue
             for cid in todo:
-                settled += await self._settle(journal, _charge(file_id, cid), results, cid)
+                settled += await self._settle(journal, line_charge(file_id, cid), results, cid)
         if settled and self._on_status is not None:
             self._on_status(f"collected {settled} batch line(s) no request of this run took: journaled, so a "
                             "later request for one is answered from the journal")  # fmt: skip
