@@ -165,13 +165,33 @@ def _kill_while_in_flight(cmd: list[str], env: dict[str, str], at: Side, other: 
     """Kill -9 the run while a batch is in flight at `at`, once `other` has made batches too. (The pipeline's
     steps take turns: under --batch the jobs of a round move together, so one endpoint has a batch in flight at a
     time; tests/engine/test_batch_routed.py restarts with batches in flight at both at once.)"""
+    ledger = Path(cmd[cmd.index("--out") + 1]) / "batches.jsonl"
+
+    def ready() -> bool:  # every batch either server made is in the run's ledger (a batch made but not yet
+        # recorded is one the run cannot know of: the kill would test that gap, not the resume)
+        made = len(at.batches.batches) + len(other.batches.batches)
+        return at.running() and bool(other.batches.created) and _recorded(ledger) == made
+
     proc = subprocess.Popen(cmd, env=env)
     deadline = time.monotonic() + 120
-    while not (at.running() and other.batches.created) and proc.poll() is None and time.monotonic() < deadline:
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert at.running() and other.batches.created, "the run ended before a batch was in flight there"
+
+
+def _recorded(ledger: Path) -> int:
+    """How many batches the run's ledger records (a line the kill cut short is not one)."""
+    if not ledger.exists():
+        return 0
+    count = 0
+    for line in ledger.read_bytes().splitlines():
+        try:
+            count += "batch" in json.loads(line)
+        except ValueError:
+            continue
+    return count
 
 
 @pytest.fixture
