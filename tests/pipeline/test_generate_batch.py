@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.servers import FakeBatches, FakeOpenAIServer, StartServer
+from tests.servers import FakeBatches, FakeOpenAIServer, StartServer, recorded_batches
 
 KEY = "sk-test-batch"
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None, "SELFINSTRUCT_BATCH_POLL": "0.02"}
@@ -271,7 +271,7 @@ def test_a_resume_that_asks_less_still_collects_and_charges_the_batches_paid_for
         cmd = [sys.executable, "-m", "selfinstruct", *_argv(out, server.url, 20, "--batch")]
         proc = subprocess.Popen(cmd, env=env)
         deadline = time.monotonic() + 60
-        while len(batches.created) < 2 and time.monotonic() < deadline:
+        while not 2 <= len(batches.created) == recorded_batches(out / "batches.jsonl") and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -34,6 +34,7 @@ from tests.servers import (
     journal_lines,
     make_answer_pool,
     questions_of,
+    recorded_batches,
     tolerant_lines,
 )
 
@@ -245,8 +246,7 @@ def test_batch_gives_the_synchronous_answers_for_every_model(
 
 def _batches_recorded(out: Path) -> int:
     """Batches the run's ledgers (one per model) have recorded as created."""
-    ledgers = list(out.glob("batches-*.jsonl"))
-    return sum(1 for ledger in ledgers for r in tolerant_lines(ledger) if "batch" in r)
+    return recorded_batches(*out.glob("batches-*.jsonl"))
 
 
 def test_a_capped_resume_after_a_kill_collects_and_charges_the_batches_paid_for(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import FakeBatches, FakeOpenAIServer, StartServer
+from tests.servers import FakeBatches, FakeOpenAIServer, StartServer, recorded_batches
 
 Run = Callable[..., tuple[int, str, str]]
 MAIN = "sk-test-SECRET-0123456789"  # the `run` fixture sends the server's own key
@@ -170,7 +170,7 @@ def _kill_while_in_flight(cmd: list[str], env: dict[str, str], at: Side, other: 
     def ready() -> bool:  # every batch either server made is in the run's ledger (a batch made but not yet
         # recorded is one the run cannot know of: the kill would test that gap, not the resume)
         made = len(at.batches.batches) + len(other.batches.batches)
-        return at.running() and bool(other.batches.created) and _recorded(ledger) == made
+        return at.running() and bool(other.batches.created) and recorded_batches(ledger) == made
 
     proc = subprocess.Popen(cmd, env=env)
     deadline = time.monotonic() + 120
@@ -179,19 +179,6 @@ def _kill_while_in_flight(cmd: list[str], env: dict[str, str], at: Side, other: 
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert at.running() and other.batches.created, "the run ended before a batch was in flight there"
-
-
-def _recorded(ledger: Path) -> int:
-    """How many batches the run's ledger records (a line the kill cut short is not one)."""
-    if not ledger.exists():
-        return 0
-    count = 0
-    for line in ledger.read_bytes().splitlines():
-        try:
-            count += "batch" in json.loads(line)
-        except ValueError:
-            continue
-    return count
 
 
 @pytest.fixture

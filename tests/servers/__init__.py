@@ -29,6 +29,7 @@ from tests.servers.scripted_answers import (
     order_dependent,
     quality,
     questions_of,
+    recorded_batches,
     task_number,
     tolerant_lines,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "primary",
     "quality",
     "questions_of",
+    "recorded_batches",
     "rng_for",
     "style_of",
     "task_number",

@@ -150,3 +150,10 @@ def tolerant_lines(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return out
+
+
+def recorded_batches(*ledgers: Path) -> int:
+    """How many batches a run's ledgers (batches*.jsonl) record as created. A test that kills a run to leave a
+    batch in flight waits for this to reach the batches the fake made: killed between a batch's creation and its
+    ledger line, the run cannot know that batch, and a capped resume has nothing to collect."""
+    return sum(1 for ledger in ledgers if ledger.exists() for r in tolerant_lines(ledger) if "batch" in r)
