@@ -185,15 +185,7 @@ class StepPrices:
 
     def cost(self, usage: Usage) -> float | None:
         """What `usage` cost, each step at its model's prices; None when a step that used tokens has none."""
-        total = 0.0
-        for step, counts in usage.steps.items():
-            if not counts.total_tokens:
-                continue
-            prices = self.of(step)
-            if prices is None:
-                return None
-            total += prices.cost(counts.prompt_tokens, counts.completion_tokens)
-        return total
+        return priced_cost(usage.steps, self.of)
 
 
 @dataclass(frozen=True)
@@ -217,15 +209,21 @@ class ModelPrices:
 
     def cost(self, by_model: Mapping[str, StepUsage]) -> float | None:
         """What the counts of each model cost at its prices; None when a model that used tokens has none."""
-        total = 0.0
-        for model, counts in by_model.items():
-            if not counts.total_tokens:
-                continue
-            prices = self.of(model)
-            if prices is None:
-                return None
-            total += prices.cost(counts.prompt_tokens, counts.completion_tokens)
-        return total
+        return priced_cost(by_model, self.of)
+
+
+def priced_cost(counts: Mapping[str, StepUsage], prices_of: Callable[[str], Prices | None]) -> float | None:
+    """What token counts grouped by a name (a step, a model) cost, each group at `prices_of(name)`; None when a
+    group that used tokens has no price (StepPrices and ModelPrices alike)."""
+    total = 0.0
+    for name, used in counts.items():
+        if not used.total_tokens:
+            continue
+        prices = prices_of(name)
+        if prices is None:
+            return None
+        total += prices.cost(used.prompt_tokens, used.completion_tokens)
+    return total
 
 
 KEYLESS_PLACEHOLDER = "no-key"  # sent to a --base-url when OPENAI_API_KEY is not set: the SDK refuses none
