@@ -31,7 +31,9 @@ from selfinstruct.engine.jobs import (
     NotJournaled,
     ReplayOnly,
     ask_until_read,
+    close,
     journaled_client,
+    opening_sweep,
     run_items,
     sweep,
     this_run,
@@ -215,12 +217,8 @@ async def _run(
         job = settings.spending
         client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.batch_ledger if job.batch else None,
                                   batch_poll=job.batch_poll, notice=notice)  # fmt: skip
-        try:  # lines of earlier batches no run took, finished since: journaled (a later ask replays them), charged
-            await sweep([client])
-        except BaseException:
-            await client.aclose()
-            ledger.close()
-            raise
+        # lines of earlier batches no run took, finished since: journaled (a later ask replays them), charged
+        await opening_sweep([client], ledger)
         budget = ItemBudget(spending, attempts=ATTEMPTS)
         earlier = [journal.entries[i.key] for i in plan.items if i.key in journal.entries]
         tally = Counter(e.get("status") for e in earlier)  # the audited instances' verdicts so far, by status
@@ -249,8 +247,7 @@ async def _run(
                 await run_items(todo, width, budget, lambda i: (i.prompt, settings.params.max_tokens), ask, report)
                 await sweep([client])  # what this run gave up on, in batches finished since
         finally:
-            await client.aclose()
-            ledger.close()
+            await close([client], ledger)
             summary = summarize(
                 [journal.entries.get(i.key) for i in plan.items],
                 [i.primary for i in plan.items],

@@ -150,6 +150,24 @@ async def sweep(clients: Iterable[Completer]) -> None:
             await inner.sweep()
 
 
+async def opening_sweep(clients: Iterable[Completer], ledger: ResponseJournal) -> None:
+    """`sweep` before a job replays its journal (respond, prefer, audit); when it fails (a signal, an OS error)
+    the clients and the ledger are closed before the error goes on, as the job's own end would close them."""
+    clients = list(clients)
+    try:
+        await sweep(clients)
+    except BaseException:
+        await close(clients, ledger)
+        raise
+
+
+async def close(clients: Iterable[Completer], ledger: ResponseJournal) -> None:
+    """Close a job's clients, then its ledger (the response journal they write to)."""
+    for client in clients:
+        await client.aclose()
+    ledger.close()
+
+
 def this_run(usage: Usage, prices: Prices | None) -> tuple[int, float | None]:
     """What a job's own requests spent (its usage counts this process's only): tokens, and USD at `prices`. Not
     the budget's change over the run, which also holds the corrections of what earlier runs were charged (a

@@ -26,7 +26,9 @@ from selfinstruct.engine.jobs import (
     NotJournaled,
     ReplayOnly,
     ask_until_read,
+    close,
     journaled_client,
+    opening_sweep,
     run_items,
     sweep,
     this_run,
@@ -216,12 +218,8 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
     spending = settings.spending.budget(ledger)
     client = journaled_client(endpoint, ledger, spending, batch_ledger=settings.path(BATCHES) if settings.spending.batch
                               else None, batch_poll=settings.spending.batch_poll, notice=notice)  # fmt: skip
-    try:  # lines of earlier batches no run took, finished since: journaled (replayed below) and charged now
-        await sweep([client])
-    except BaseException:
-        await client.aclose()
-        ledger.close()
-        raise
+    # lines of earlier batches no run took, finished since: journaled (replayed below) and charged now
+    await opening_sweep([client], ledger)
     replay = ReplayOnly(endpoint, ledger)
     for i in range(len(items)):  # what was paid for, replayed without a reservation
         try:
@@ -249,8 +247,7 @@ async def _run(settings: PreferSettings, endpoint: EndpointSettings, questions: 
             await run_items(todo, width, budget, lambda i: (items[i].prompt, settings.params.max_tokens), ask, report)
             await sweep([client])  # what this run gave up on, in batches finished since
     finally:
-        await client.aclose()
-        ledger.close()
+        await close([client], ledger)
         judgments = [results[i] for i in range(len(items)) if i in results]
         pairing = build_pairs(settings, questions, judgments)
         summary = summarize(settings, endpoint.model, template_sha, items, judgments, pairing, questions)

@@ -11,7 +11,7 @@ replies arrived in.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from selfinstruct.engine import aio
 from selfinstruct.engine.client import Completer, with_served_model
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
-from selfinstruct.engine.jobs import ItemBudget, journaled_client, run_items, sweep
+from selfinstruct.engine.jobs import ItemBudget, close, journaled_client, opening_sweep, run_items, sweep
 from selfinstruct.engine.journal import ResponseJournal, response_key
 from selfinstruct.engine.types import EndpointSettings, StepUsage, Usage
 from selfinstruct.errors import InputError
@@ -84,12 +84,6 @@ def _own(settings: RespondSettings) -> dict[str, Any]:
     }
 
 
-async def _close(clients: Iterable[Completer], ledger: ResponseJournal) -> None:
-    for client in clients:
-        await client.aclose()
-    ledger.close()
-
-
 def _totals(usages: dict[str, Usage]) -> dict[str, StepUsage]:
     return {model: usage.total() for model, usage in usages.items()}
 
@@ -139,11 +133,8 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
                                 batch_ledger=settings.batch_ledger(model) if job.batch else None)
         for model, ep in endpoints.items()
     }  # fmt: skip
-    try:  # lines of earlier batches no run took, finished since: journaled (replayed below) and charged now
-        await sweep(clients.values())
-    except BaseException:
-        await _close(clients.values(), ledger)
-        raise
+    # lines of earlier batches no run took, finished since: journaled (replayed below) and charged now
+    await opening_sweep(clients.values(), ledger)
     for i, item in enumerate(items):  # replayed without a reservation: already paid for
         ep = endpoints[item.model]
         hit = ledger.get(response_key(STEP, ep.model, ep.api, item.question.prompt, params, item.seed))
@@ -188,7 +179,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
                             model_of=lambda i: items[i].model)  # fmt: skip
             await sweep(clients.values())  # what this run gave up on, in batches finished since
     finally:
-        await _close(clients.values(), ledger)
+        await close(clients.values(), ledger)
         note = EMBEDDED_NOTE.format(name=models[0]) if settings.local else ""
         state = {"source": str(settings.tasks_file), **ident, "language": settings.language,
                  "embedded_model": settings.local, **({"note": note} if note else {}), **_own(settings),
