@@ -17,7 +17,7 @@ from selfinstruct.engine.budget import BudgetExhausted
 from selfinstruct.engine.client import Halted, engine_counters
 from selfinstruct.methods.base import Candidate, JobResult, Method
 from selfinstruct.pipeline.report import RunReport
-from selfinstruct.pipeline.rounds import horizon
+from selfinstruct.pipeline.rounds import horizon, previews
 
 if TYPE_CHECKING:
     from selfinstruct.engine.client import Completer
@@ -64,6 +64,10 @@ class Scheduler:
         self._yield = [len(self.state.pool) + self.s.new_per_request / 2, self.state.next_request + 1.0]
         self._acceptance = [float(PRIOR_ACCEPTANCE[0]), float(PRIOR_ACCEPTANCE[1])]
         self._interrupted = False  # set by interrupt(): drain, commit, end as interrupted
+        # Rule 4 (rounds.previews): the first rounds see request 0's candidates that passed the instruction
+        # filters, as {"instruction": ...} records, once its reply has landed (or from its records on a resume).
+        self._previewing = self.s.schedule >= 4 and self.method.demos_from_candidates(self.s)
+        self._preview: list[dict[str, Any]] | None = None
 
     def interrupt(self) -> None:
         """The first Ctrl-C, SIGTERM or SIGHUP (aio.on_interrupt), once the client sends nothing more: dispatch
@@ -88,6 +92,18 @@ class Scheduler:
 
     def _report(self, status: str, start_accepted: int) -> RunReport:
         raise NotImplementedError
+
+    # -- what a request may see ----------------------------------------------------------------------------
+
+    def _sees_preview(self, request: int) -> bool:
+        return self._previewing and previews(request, self.s.window, self.s.schedule)
+
+    def _may_send(self, request: int) -> bool:
+        """Whether everything `request` may see is decided: the requests before its horizon are committed, or,
+        for the first rounds under rule 4, request 0's reply has landed."""
+        if horizon(request, self.s.window, self.s.schedule) <= self.state.next_request:
+            return True
+        return self._preview is not None and self._sees_preview(request)
 
     # -- the loop ----------------------------------------------------------------------------------------
 
@@ -135,7 +151,7 @@ class Scheduler:
             return
         per_request = self._yield[0] / self._yield[1]
         acceptance = self._acceptance[0] / self._acceptance[1]
-        while free > 0 and horizon(self._next_dispatch, self.s.window, self.s.schedule) <= self.state.next_request:
+        while free > 0 and self._may_send(self._next_dispatch):
             if cautious and self._next_dispatch > self.state.next_request:
                 return
             if accepted + acceptance * live + per_request * len(self._instr) >= n:
@@ -205,6 +221,9 @@ class Scheduler:
             k for k, task in self._instr.items() if task.done() and not task.cancelled() and task.exception() is None
         ]:
             self._results[k] = self._instr.pop(k).result()
+        if self._previewing and self._preview is None and 0 in self._results:
+            # Taken as request 0's reply lands: its candidates' rejections are still the instruction filters' own.
+            self._preview = [{"instruction": c.instruction} for c in self._results[0].candidates if c.rejection is None]
         return exhausted
 
     async def _advance(self) -> str | None:
