@@ -64,6 +64,7 @@ class Scheduler:
         self._yield = [len(self.state.pool) + self.s.new_per_request / 2, self.state.next_request + 1.0]
         self._acceptance = [float(PRIOR_ACCEPTANCE[0]), float(PRIOR_ACCEPTANCE[1])]
         self._interrupted = False  # set by interrupt(): drain, commit, end as interrupted
+        self._exhausted = False  # a job could not be paid for: drain, commit, end as "budget"
         # Rule 4 (rounds.previews): the first rounds see request 0's candidates that passed the instruction
         # filters, as {"instruction": ...} records, once its reply has landed (or from its records on a resume).
         self._previewing = self.s.schedule >= 4 and self.method.demos_from_candidates(self.s)
@@ -171,7 +172,7 @@ class Scheduler:
         status = "complete"
         try:
             while True:
-                stop = await self._advance()
+                stop = await self._advance(refill=True)
                 if stop is not None:
                     status = stop
                     # What is on the wire is paid for already: let it land, so that usage counts it. Nothing more
@@ -188,11 +189,13 @@ class Scheduler:
                         raise asyncio.CancelledError  # ends as a cancelled run does: run.json says interrupted
                     status = stop
                     break
-                self._dispatch()
-                if not self._flying:
-                    raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
-                done, _ = await asyncio.wait(self._flying, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
-                if self._harvest(done):
+                if not self._exhausted:
+                    self._dispatch()
+                    if not self._flying:
+                        raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
+                    done, _ = await asyncio.wait(self._flying, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
+                    self._exhausted = self._harvest(done)
+                if self._exhausted:
                     # The next request cannot be paid for: let the others land, commit what they decide, stop.
                     self._harvest(set(await _settled(self._flying)))
                     status = await self._advance() or "budget"
@@ -226,8 +229,11 @@ class Scheduler:
             self._preview = [{"instruction": c.instruction} for c in self._results[0].candidates if c.rejection is None]
         return exhausted
 
-    async def _advance(self) -> str | None:
-        """Commit every request that can be decided now; the stop status once the run should end."""
+    async def _advance(self, *, refill: bool = False) -> str | None:
+        """Commit every request that can be decided now; the stop status once the run should end. With `refill`
+        (the dispatch loop's own call), between commits the jobs that ended are taken in and their slots handed
+        on: each commit waits for its writes to reach the disk, and at concurrency 128 a run of commits held the
+        loop for a quarter of its time while finished jobs' slots stood empty."""
         while self.state.next_request in self._results:
             done = await self._commit(self._results[self.state.next_request])
             if done is None:
@@ -240,6 +246,10 @@ class Scheduler:
             self._verdict = self.stops.verdict()
             if self._verdict is not None:
                 return self._verdict.status
+            if refill and not self._interrupted and not self._exhausted:
+                self._exhausted = self._harvest({task for task in self._flying if task.done()})
+                if not self._exhausted:
+                    self._dispatch()
         return None
 
     def _postfix(self) -> dict[str, Any]:
