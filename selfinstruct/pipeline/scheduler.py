@@ -108,8 +108,9 @@ class Scheduler:
 
     # -- the loop ----------------------------------------------------------------------------------------
 
-    def _dispatch(self) -> None:
-        """Hand free job slots to the work that can still matter, in commit order, then to instruction requests."""
+    def _dispatch(self, *, instructions: bool = True) -> None:
+        """Hand free job slots to the work that can still matter, in commit order, then to instruction requests
+        (not while `instructions` is false: between commits, whose unusable replies may yet make the run cautious)."""
         # A job whose request waits out a 429's Retry-After or a backoff holds no connection: it does not count
         # against --concurrency (the client still sends at most that many at once), up to twice as many jobs.
         concurrency, jobs = self.client.settings.concurrency, len(self._flying)
@@ -123,10 +124,13 @@ class Scheduler:
         cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
-        live = 0  # of which sent (or, for a method whose candidates come complete, parsed) and not yet decided
+        live = 0  # of which landed (sent, waiting for a slot, or for a method whose candidates come complete, parsed)
+        sendable: list[tuple[int, Candidate]] = []  # needed and not sent yet, in commit order, at most `free`
+        enough = False  # the candidates so far can reach the target: nothing after them is needed
         for k in range(self.state.next_request, self._next_dispatch):
             if cautious and k > self.state.next_request:
-                return
+                enough = True
+                break
             result = self._results.get(k)
             if result is None:  # still in flight: it may bring new_per_request candidates, all ahead
                 ahead += self.s.new_per_request
@@ -135,32 +139,49 @@ class Scheduler:
             for cand in result.candidates[first:]:
                 if cand.rejection is not None or cand.doomed or (k, cand.index) in self.state.written:
                     continue
-                if cand.work is not None or not self.method.completes:
-                    ahead, live = ahead + 1, live + 1
-                    continue
-                if accepted + ahead >= n:
-                    return  # enough candidates before this one to reach the target: nothing more is needed
-                if free == 0:  # (before the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
-                    return
-                if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
-                    cand.doomed = True  # a near-duplicate of a task committed while it waited
-                    continue
-                cand.work = asyncio.create_task(self._complete(k, cand))
-                self._flying.add(cand.work)
-                free, ahead, live = free - 1, ahead + 1, live + 1
-        if accepted + ahead >= n:
-            return
-        per_request = self._yield[0] / self._yield[1]
-        acceptance = self._acceptance[0] / self._acceptance[1]
-        while free > 0 and self._may_send(self._next_dispatch):
-            if cautious and self._next_dispatch > self.state.next_request:
-                return
-            if accepted + acceptance * live + per_request * len(self._instr) >= n:
-                return  # what is on its way should do: measured, not assumed
+                if accepted + ahead >= n and cand.work is None and self.method.completes:
+                    enough = True  # enough candidates before this one to reach the target: nothing more is needed
+                    break
+                if cand.work is None and self.method.completes and len(sendable) < free:
+                    # (only here the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
+                    if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
+                        cand.doomed = True  # a near-duplicate of a task committed while it waited
+                        continue
+                    sendable.append((k, cand))
+                ahead, live = ahead + 1, live + 1
+            if enough:
+                break
+        needed = instructions and not enough and accepted + ahead < n
+        wanted = self._instructions_wanted(accepted, live, free) if needed else 0
+        # Candidates first, in commit order; but when they would take every free slot, up to an eighth of
+        # --concurrency goes to the instruction requests the estimate wants, so that their candidates have landed
+        # before the work in hand runs out (otherwise a round of them goes out only once the slots run dry, and
+        # the run's last candidates wait a request longer).
+        asked = min(wanted, max(free - len(sendable), min(self.client.settings.concurrency // 8, free)))
+        for k, cand in sendable[: free - asked]:
+            cand.work = asyncio.create_task(self._complete(k, cand))
+            self._flying.add(cand.work)
+        for _ in range(asked):
             k = self._next_dispatch
             self._instr[k] = asyncio.create_task(self._job(k))
             self._flying.add(self._instr[k])
-            self._next_dispatch, free = k + 1, free - 1
+            self._next_dispatch = k + 1
+
+    def _instructions_wanted(self, accepted: int, live: int, free: int) -> int:
+        """How many more instruction requests the expected supply falls short by (at most `free`, in request order
+        as far as the rounds allow): the measured yield of those in flight and the measured acceptance of the
+        candidates landed, not assumed."""
+        per_request = self._yield[0] / self._yield[1]
+        acceptance = self._acceptance[0] / self._acceptance[1]
+        cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
+        wanted = 0
+        while wanted < free and self._may_send(self._next_dispatch + wanted):
+            if cautious and self._next_dispatch + wanted > self.state.next_request:
+                break
+            if accepted + acceptance * live + per_request * (len(self._instr) + wanted) >= self.s.n:
+                break  # what is on its way should do
+            wanted += 1
+        return wanted
 
     async def run(self) -> RunReport:
         state = self.state
@@ -249,7 +270,7 @@ class Scheduler:
             if refill and not self._interrupted and not self._exhausted:
                 self._exhausted = self._harvest({task for task in self._flying if task.done()})
                 if not self._exhausted:
-                    self._dispatch()
+                    self._dispatch(instructions=False)
         return None
 
     def _postfix(self) -> dict[str, Any]:
