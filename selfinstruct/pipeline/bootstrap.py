@@ -23,7 +23,8 @@ measured yield of accepted tasks per instruction request for those in flight, th
 candidates waiting) falls short of the target, and a quarter of the way to the unusable stop nothing is sent
 beyond the request at the commit cursor. At most `concurrency` jobs run at a time (one whose request waits
 out a Retry-After or a backoff does not count), commit order first, so at concurrency 1 a run pays the
-sequential minimum.
+sequential minimum; from concurrency 8 on, up to an eighth of them may go to the instruction requests the
+estimate wants while candidates wait, so that new candidates land before the work in hand runs out.
 """
 
 from __future__ import annotations
