@@ -200,6 +200,12 @@ class Method(Protocol):
         """Options the method cannot honour; an InputError otherwise."""
         ...
 
+    def demos_from_candidates(self, settings: MethodSettings) -> bool:
+        """Whether its generating prompt shows only the instructions of the pool tasks it samples, whatever
+        their classification or instances: then the first rounds may be shown request 0's candidates that passed
+        the instruction filters before those are completed (scheduling rule 4, pipeline/rounds.py)."""
+        ...
+
     async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
         """What the run decides once `model` (the served model's name) is known, before anything is written:
         JSON facts the method reads back through `Run.facts` (and that a resume must find equal); an InputError

@@ -3,11 +3,13 @@
 Determinism. Requests are numbered, and request k's demonstrations are sampled with an RNG seeded by (seed, k)
 from the pool committed by earlier *rounds*. Rounds are runs of consecutive requests: request 0 alone, then each
 round as long as all earlier ones together, at most `--window` requests (0 | 1 | 2-3 | 4-7 | 8-15 | 16-31 |
-32-63 | 64-95 | ...). Rounds that start before the second full round (requests 1-63) see request 0 only; a
-later round sees the rounds before a quarter of its start, and all but at most four full rounds before its
-own (scheduler.horizon, rule 3), so that while one request is retried the next rounds can go out. A request
-is sent only once every request it may see is committed, so what it sees never depends on timing, faults or
-concurrency, and from the second round (request 1) on it sees the model's own tasks. Candidates
+32-63 | 64-95 | ...). Rounds that start before the second full round (requests 1-63) see request 0 only: its
+candidates that passed the instruction filters, once its reply lands, for a method whose prompt shows only
+instructions (rounds.previews, rule 4), or else its tasks; a later round sees the rounds before a quarter of
+its start, and all but at most four full rounds before its own (rounds.horizon), so that while one request is
+retried the next rounds can go out. A request is sent only once everything it may see is decided, so what it
+sees never depends on timing, faults or concurrency, and from the second round (request 1) on it sees the
+model's own instructions. Candidates
 are decided strictly in (request, candidate) order, where the final near-duplicate check sees everything
 accepted before, and a candidate's classify and instances requests are a pure function of the candidate.
 So with a deterministic endpoint the pool is byte-identical whatever the concurrency, and a killed run
@@ -21,7 +23,8 @@ measured yield of accepted tasks per instruction request for those in flight, th
 candidates waiting) falls short of the target, and a quarter of the way to the unusable stop nothing is sent
 beyond the request at the commit cursor. At most `concurrency` jobs run at a time (one whose request waits
 out a Retry-After or a backoff does not count), commit order first, so at concurrency 1 a run pays the
-sequential minimum.
+sequential minimum; from concurrency 8 on, up to an eighth of them may go to the instruction requests the
+estimate wants while candidates wait, so that new candidates land before the work in hand runs out.
 """
 
 from __future__ import annotations
@@ -105,17 +108,40 @@ class Bootstrap(Scheduler):
         )
         self._verdict: Verdict | None = None
         self._init_schedule()
+        if self._previewing and state.next_request >= 1:
+            self._preview = self._preview_from_records()
         self._saved_at = -SAVE_INTERVAL
 
     # -- prompts -----------------------------------------------------------------------------------------
 
     def _visible(self, request: int) -> int:
-        """How many pool tasks request k may see: those of the rounds before its own."""
+        """How many pool tasks request k may see: those of the rounds before its own (under rule 4's preview,
+        none: its near-duplicate snapshot is the seeds, as request 0's was, whether or not request 0 is
+        committed yet)."""
+        if self._sees_preview(request):
+            request = 0
         return self.state.pool_count_through(horizon(request, self.s.window, self.s.schedule) - 1)
+
+    def _preview_from_records(self) -> list[dict[str, Any]]:
+        """Request 0's preview (scheduler._harvest) when an earlier run committed it: its records in candidate
+        order, accepted or rejected, that the instruction filters pass, which is what they said when its reply
+        landed (the filters are a pure function of the instruction and the seeds)."""
+        found: dict[int, str] = {}
+        for record in (*self.state.pool.records, *self.state.rejected.records):
+            meta, text = record.get("meta"), record.get("instruction")
+            j = meta.get("candidate") if isinstance(meta, dict) and meta.get("request") == 0 else None
+            if isinstance(j, int) and j >= 0 and isinstance(text, str):
+                found[j] = text
+        passed = [text for j, text in sorted(found.items()) if self.precheck(Candidate(j, text), 0).rejection is None]
+        return [{"instruction": text} for text in passed]
 
     # -- what a method gets from the run (methods.base.Run) ----------------------------------------------
 
     def machine_tasks(self, request: int) -> list[dict[str, Any]]:
+        if self._sees_preview(request):
+            if self._preview is None:
+                raise RuntimeError(f"request {request} sent before request 0's reply landed")  # a bug
+            return self._preview
         return self.state.pool.records[: self._visible(request)]
 
     def params(self, step: str, extra_stop: tuple[str, ...] = ()) -> StepParams:

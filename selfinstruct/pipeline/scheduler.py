@@ -17,7 +17,7 @@ from selfinstruct.engine.budget import BudgetExhausted
 from selfinstruct.engine.client import Halted, engine_counters
 from selfinstruct.methods.base import Candidate, JobResult, Method
 from selfinstruct.pipeline.report import RunReport
-from selfinstruct.pipeline.rounds import horizon
+from selfinstruct.pipeline.rounds import horizon, previews
 
 if TYPE_CHECKING:
     from selfinstruct.engine.client import Completer
@@ -64,6 +64,11 @@ class Scheduler:
         self._yield = [len(self.state.pool) + self.s.new_per_request / 2, self.state.next_request + 1.0]
         self._acceptance = [float(PRIOR_ACCEPTANCE[0]), float(PRIOR_ACCEPTANCE[1])]
         self._interrupted = False  # set by interrupt(): drain, commit, end as interrupted
+        self._exhausted = False  # a job could not be paid for: drain, commit, end as "budget"
+        # Rule 4 (rounds.previews): the first rounds see request 0's candidates that passed the instruction
+        # filters, as {"instruction": ...} records, once its reply has landed (or from its records on a resume).
+        self._previewing = self.s.schedule >= 4 and self.method.demos_from_candidates(self.s)
+        self._preview: list[dict[str, Any]] | None = None
 
     def interrupt(self) -> None:
         """The first Ctrl-C, SIGTERM or SIGHUP (aio.on_interrupt), once the client sends nothing more: dispatch
@@ -89,10 +94,23 @@ class Scheduler:
     def _report(self, status: str, start_accepted: int) -> RunReport:
         raise NotImplementedError
 
+    # -- what a request may see ----------------------------------------------------------------------------
+
+    def _sees_preview(self, request: int) -> bool:
+        return self._previewing and previews(request, self.s.window, self.s.schedule)
+
+    def _may_send(self, request: int) -> bool:
+        """Whether everything `request` may see is decided: the requests before its horizon are committed, or,
+        for the first rounds under rule 4, request 0's reply has landed."""
+        if horizon(request, self.s.window, self.s.schedule) <= self.state.next_request:
+            return True
+        return self._preview is not None and self._sees_preview(request)
+
     # -- the loop ----------------------------------------------------------------------------------------
 
-    def _dispatch(self) -> None:
-        """Hand free job slots to the work that can still matter, in commit order, then to instruction requests."""
+    def _dispatch(self, *, instructions: bool = True) -> None:
+        """Hand free job slots to the work that can still matter, in commit order, then to instruction requests
+        (not while `instructions` is false: between commits, whose unusable replies may yet make the run cautious)."""
         # A job whose request waits out a 429's Retry-After or a backoff holds no connection: it does not count
         # against --concurrency (the client still sends at most that many at once), up to twice as many jobs.
         concurrency, jobs = self.client.settings.concurrency, len(self._flying)
@@ -106,10 +124,13 @@ class Scheduler:
         cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
-        live = 0  # of which sent (or, for a method whose candidates come complete, parsed) and not yet decided
+        live = 0  # of which landed (sent, waiting for a slot, or for a method whose candidates come complete, parsed)
+        sendable: list[tuple[int, Candidate]] = []  # needed and not sent yet, in commit order, at most `free`
+        enough = False  # the candidates so far can reach the target: nothing after them is needed
         for k in range(self.state.next_request, self._next_dispatch):
             if cautious and k > self.state.next_request:
-                return
+                enough = True
+                break
             result = self._results.get(k)
             if result is None:  # still in flight: it may bring new_per_request candidates, all ahead
                 ahead += self.s.new_per_request
@@ -118,32 +139,49 @@ class Scheduler:
             for cand in result.candidates[first:]:
                 if cand.rejection is not None or cand.doomed or (k, cand.index) in self.state.written:
                     continue
-                if cand.work is not None or not self.method.completes:
-                    ahead, live = ahead + 1, live + 1
-                    continue
-                if accepted + ahead >= n:
-                    return  # enough candidates before this one to reach the target: nothing more is needed
-                if free == 0:  # (before the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
-                    return
-                if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
-                    cand.doomed = True  # a near-duplicate of a task committed while it waited
-                    continue
-                cand.work = asyncio.create_task(self._complete(k, cand))
-                self._flying.add(cand.work)
-                free, ahead, live = free - 1, ahead + 1, live + 1
-        if accepted + ahead >= n:
-            return
-        per_request = self._yield[0] / self._yield[1]
-        acceptance = self._acceptance[0] / self._acceptance[1]
-        while free > 0 and horizon(self._next_dispatch, self.s.window, self.s.schedule) <= self.state.next_request:
-            if cautious and self._next_dispatch > self.state.next_request:
-                return
-            if accepted + acceptance * live + per_request * len(self._instr) >= n:
-                return  # what is on its way should do: measured, not assumed
+                if accepted + ahead >= n and cand.work is None and self.method.completes:
+                    enough = True  # enough candidates before this one to reach the target: nothing more is needed
+                    break
+                if cand.work is None and self.method.completes and len(sendable) < free:
+                    # (only here the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
+                    if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
+                        cand.doomed = True  # a near-duplicate of a task committed while it waited
+                        continue
+                    sendable.append((k, cand))
+                ahead, live = ahead + 1, live + 1
+            if enough:
+                break
+        needed = instructions and not enough and accepted + ahead < n
+        wanted = self._instructions_wanted(accepted, live, free) if needed else 0
+        # Candidates first, in commit order; but when they would take every free slot, up to an eighth of
+        # --concurrency goes to the instruction requests the estimate wants, so that their candidates have landed
+        # before the work in hand runs out (otherwise a round of them goes out only once the slots run dry, and
+        # the run's last candidates wait a request longer).
+        asked = min(wanted, max(free - len(sendable), min(self.client.settings.concurrency // 8, free)))
+        for k, cand in sendable[: free - asked]:
+            cand.work = asyncio.create_task(self._complete(k, cand))
+            self._flying.add(cand.work)
+        for _ in range(asked):
             k = self._next_dispatch
             self._instr[k] = asyncio.create_task(self._job(k))
             self._flying.add(self._instr[k])
-            self._next_dispatch, free = k + 1, free - 1
+            self._next_dispatch = k + 1
+
+    def _instructions_wanted(self, accepted: int, live: int, free: int) -> int:
+        """How many more instruction requests the expected supply falls short by (at most `free`, in request order
+        as far as the rounds allow): the measured yield of those in flight and the measured acceptance of the
+        candidates landed, not assumed."""
+        per_request = self._yield[0] / self._yield[1]
+        acceptance = self._acceptance[0] / self._acceptance[1]
+        cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
+        wanted = 0
+        while wanted < free and self._may_send(self._next_dispatch + wanted):
+            if cautious and self._next_dispatch + wanted > self.state.next_request:
+                break
+            if accepted + acceptance * live + per_request * (len(self._instr) + wanted) >= self.s.n:
+                break  # what is on its way should do
+            wanted += 1
+        return wanted
 
     async def run(self) -> RunReport:
         state = self.state
@@ -155,7 +193,7 @@ class Scheduler:
         status = "complete"
         try:
             while True:
-                stop = await self._advance()
+                stop = await self._advance(refill=True)
                 if stop is not None:
                     status = stop
                     # What is on the wire is paid for already: let it land, so that usage counts it. Nothing more
@@ -172,11 +210,13 @@ class Scheduler:
                         raise asyncio.CancelledError  # ends as a cancelled run does: run.json says interrupted
                     status = stop
                     break
-                self._dispatch()
-                if not self._flying:
-                    raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
-                done, _ = await asyncio.wait(self._flying, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
-                if self._harvest(done):
+                if not self._exhausted:
+                    self._dispatch()
+                    if not self._flying:
+                        raise RuntimeError("bootstrap: nothing in flight and nothing to commit")  # a bug
+                    done, _ = await asyncio.wait(self._flying, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
+                    self._exhausted = self._harvest(done)
+                if self._exhausted:
                     # The next request cannot be paid for: let the others land, commit what they decide, stop.
                     self._harvest(set(await _settled(self._flying)))
                     status = await self._advance() or "budget"
@@ -205,10 +245,16 @@ class Scheduler:
             k for k, task in self._instr.items() if task.done() and not task.cancelled() and task.exception() is None
         ]:
             self._results[k] = self._instr.pop(k).result()
+        if self._previewing and self._preview is None and 0 in self._results:
+            # Taken as request 0's reply lands: its candidates' rejections are still the instruction filters' own.
+            self._preview = [{"instruction": c.instruction} for c in self._results[0].candidates if c.rejection is None]
         return exhausted
 
-    async def _advance(self) -> str | None:
-        """Commit every request that can be decided now; the stop status once the run should end."""
+    async def _advance(self, *, refill: bool = False) -> str | None:
+        """Commit every request that can be decided now; the stop status once the run should end. With `refill`
+        (the dispatch loop's own call), between commits the jobs that ended are taken in and their slots handed
+        on: each commit waits for its writes to reach the disk, and at concurrency 128 a run of commits held the
+        loop for a quarter of its time while finished jobs' slots stood empty."""
         while self.state.next_request in self._results:
             done = await self._commit(self._results[self.state.next_request])
             if done is None:
@@ -221,6 +267,10 @@ class Scheduler:
             self._verdict = self.stops.verdict()
             if self._verdict is not None:
                 return self._verdict.status
+            if refill and not self._interrupted and not self._exhausted:
+                self._exhausted = self._harvest({task for task in self._flying if task.done()})
+                if not self._exhausted:
+                    self._dispatch(instructions=False)
         return None
 
     def _postfix(self) -> dict[str, Any]:

@@ -126,10 +126,13 @@ def test_small_runs_show_the_model_its_own_tasks(
     run: Callable[..., tuple[int, str, str]],
     tasks: Callable[[Path], list[dict[str, object]]],
 ) -> None:
-    """Issue 10, defect 7: from the second round (request 1) on, 2 of the 8 demonstrations are machine tasks."""
+    """Issue 10, defect 7: from the second round (request 1) on, 2 of the 8 demonstrations are the model's own:
+    tasks, or, for requests 1-63 (rule 4), request 0's candidates, some of which its instances step rejected."""
     out = tmp_path / "run"
     assert run(server, out, "-n", "30", "--concurrency", "8")[0] == 0
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text(encoding="utf-8").splitlines()]
     machine = {str(t["instruction"]) for t in tasks(out)}
+    machine |= {r["instruction"] for r in rejected if r["meta"]["request"] == 0 and "instruction" in r}
     prompts = [r.prompt for r in server.requests if r.prompt.rstrip().endswith("Task 9:")]
     assert len(prompts) >= 3
     shown = [sum(f": {m}\n" in p for m in machine) for p in prompts]

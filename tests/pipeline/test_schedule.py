@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfinstruct.pipeline.rounds import FIRST_ROUNDS, LAG_ROUNDS, SCHEDULE, horizon, round_start
+from selfinstruct.pipeline.rounds import FIRST_ROUNDS, LAG_ROUNDS, SCHEDULE, horizon, previews, round_start
 from tests.servers import Fault, Reply, Request, Responder, StartServer
 
 KEY = "sk-test-schedule"
@@ -26,8 +26,8 @@ def is_instances(request: Request) -> bool:
     return not is_instructions(request) and not tail.endswith("Is it classification?")
 
 
-@given(st.integers(0, 10_000), st.integers(1, 64), st.sampled_from([2, SCHEDULE]))
-def test_rules_2_and_3_see_whole_rounds_at_most_a_few_rounds_back(request: int, window: int, rule: int) -> None:
+@given(st.integers(0, 10_000), st.integers(1, 64), st.sampled_from([2, 3, SCHEDULE]))
+def test_rules_2_to_4_see_whole_rounds_at_most_a_few_rounds_back(request: int, window: int, rule: int) -> None:
     seen = horizon(request, window, rule)
     start = round_start(request, window)
     assert seen <= start and (seen == 0 or round_start(seen, window) == seen)  # a round boundary
@@ -37,15 +37,19 @@ def test_rules_2_and_3_see_whole_rounds_at_most_a_few_rounds_back(request: int, 
 
 
 @given(st.integers(1, 10_000), st.integers(1, 64))
-def test_rule_3_gates_the_first_rounds_on_request_0_only(request: int, window: int) -> None:
+def test_rules_3_and_4_gate_the_first_rounds_on_request_0_only(request: int, window: int) -> None:
     """Under rule 2 requests 1, 3 and 7 each held back the rounds after them, so one retried request among
-    them stalled a run's start; under rule 3 nothing before the second full round waits for more than request 0,
-    and later rounds see what rule 2 showed them."""
-    if round_start(request, window) < FIRST_ROUNDS * window:
-        assert horizon(request, window, SCHEDULE) == 1
-    else:
-        assert horizon(request, window, SCHEDULE) == horizon(request, window, 2)
-    assert horizon(request, window, SCHEDULE) <= horizon(request, window, 2)
+    them stalled a run's start; under rules 3 and 4 nothing before the second full round waits for more than
+    request 0, and later rounds see what rule 2 showed them. Rule 4 shows exactly those first rounds request 0's
+    candidates (its preview) instead of its tasks."""
+    for rule in (3, SCHEDULE):
+        if round_start(request, window) < FIRST_ROUNDS * window:
+            assert horizon(request, window, rule) == 1
+        else:
+            assert horizon(request, window, rule) == horizon(request, window, 2)
+        assert horizon(request, window, rule) <= horizon(request, window, 2)
+    assert previews(request, window, SCHEDULE) == (round_start(request, window) < FIRST_ROUNDS * window)
+    assert not previews(0, window, SCHEDULE) and not any(previews(request, window, rule) for rule in (1, 2, 3))
 
 
 @given(st.integers(0, 10_000), st.integers(1, 64))
@@ -125,7 +129,7 @@ def test_same_pool_with_faults_at_any_concurrency(
     assert (out["clean"] / "tasks.jsonl").read_bytes() == (out["faults"] / "tasks.jsonl").read_bytes()
 
 
-@pytest.mark.parametrize("rule", [1, 2])
+@pytest.mark.parametrize("rule", [1, 2, 3])
 def test_a_run_started_under_an_older_rule_continues_under_it(
     tmp_path: Path, rule: int, scripted_server: StartServer, run: Callable[..., tuple[int, str, str]]
 ) -> None:
@@ -215,3 +219,72 @@ def test_nothing_more_is_sent_once_the_target_is_reached(
     assert len(held) == 2  # the concurrent run did ask ahead, and those requests were on the wire at the end
     assert [asked.count(question) for question in held] == [1, 1]
     assert (out / "tasks.jsonl").read_bytes() == (tmp_path / "sequential" / "tasks.jsonl").read_bytes()
+
+
+def test_the_first_rounds_go_out_when_request_0s_reply_lands(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    """Issue 26, rule 4: requests 1-63 waited for request 0's classify and instances requests, three steps in a
+    row on the critical path of every run (a 429 on any of them stalled the start by its Retry-After). Now they
+    need request 0's instruction reply only: the next rounds are sent while request 0's classify requests are
+    held."""
+    released = threading.Event()
+    held: list[bool] = []  # for each held request: released by the later rounds (not by the timeout)
+
+    def responder(request: Request) -> Reply:
+        if sum(map(is_instructions, server.requests)) >= 8:
+            released.set()
+        if not is_instructions(request) and not released.is_set():
+            held.append(released.wait(timeout=15))
+        return scripted(request)
+
+    with fake_openai(responder, api_key=KEY) as server:
+        code, _, stderr = run(server, tmp_path / "run", "-n", "60", "--concurrency", "16")
+    assert code == 0, stderr
+    assert held and all(held)
+
+
+def _demonstrated(prompt: str, instructions: list[str]) -> set[str]:
+    return {text for text in instructions if text in prompt}
+
+
+def test_the_first_rounds_see_request_0s_candidates_also_after_a_resume(
+    tmp_path: Path,
+    fake_openai: StartServer,
+    scripted: Responder,
+    run: Callable[..., tuple[int, str, str]],
+    tasks: Callable[[Path], list[dict[str, object]]],
+) -> None:
+    """Under rule 4 requests 1-63 sample request 0's candidates that passed the instruction filters, including
+    one its instances request later rejected (as the original script's machine pool held instructions before
+    any instances). A run stopped once request 0 is committed takes that preview from request 0's records on
+    resume, so its requests show what the uninterrupted run's showed and the pool is the same."""
+    broken: list[str] = []  # the instruction whose instances reply is unusable
+
+    def responder(request: Request) -> Reply:
+        if is_instances(request) and (not broken or broken[0] in request.prompt):
+            if not broken:
+                broken.append(request.prompt.rsplit("Task:", 1)[-1].strip().splitlines()[0])
+            return Reply(text="")
+        return scripted(request)
+
+    prompts: dict[str, list[str]] = {}
+    for name in ("whole", "stopped"):
+        out = tmp_path / name
+        broken.clear()
+        with fake_openai(responder, api_key=KEY) as server:
+            if name == "stopped":  # the second instruction request is refused for good: request 0 only is committed
+                server.inject_when(lambda r: is_instructions(r) and sum(map(is_instructions, server.requests)) == 2,
+                                   Fault(status=401), times=1)  # fmt: skip
+                code, _, stderr = run(server, out, "-n", "40", "--concurrency", "1")
+                assert code != 0 and len(tasks(out)) > 0 and {t["meta"]["request"] for t in tasks(out)} == {0}  # type: ignore[index]
+            code, _, stderr = run(server, out, "-n", "40", "--concurrency", "1")
+            assert code == 0, stderr
+            prompts[name] = [r.prompt for r in server.requests if is_instructions(r)]
+    rejected = [json.loads(line) for line in (tmp_path / "whole" / "rejected.jsonl").read_text().splitlines()]
+    dropped = [r["instruction"] for r in rejected if r["meta"]["request"] == 0 and r["stage"] == "instances"]
+    assert dropped == broken
+    shown = set().union(*(_demonstrated(p, dropped) for p in prompts["whole"][1:8]))
+    assert shown == set(dropped)  # a candidate that never became a task was shown to the first rounds
+    assert prompts["whole"][1:] == prompts["stopped"][-len(prompts["whole"][1:]) :]
+    assert (tmp_path / "whole" / "tasks.jsonl").read_bytes() == (tmp_path / "stopped" / "tasks.jsonl").read_bytes()

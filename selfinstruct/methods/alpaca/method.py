@@ -79,6 +79,9 @@ class Alpaca:
     async def setup(self, settings: MethodSettings, model: str, served: ServedTemplate) -> dict[str, Any]:
         return {}
 
+    def demos_from_candidates(self, settings: MethodSettings) -> bool:
+        return False  # its prompt shows whole tasks (and request 0 is committed when its one reply lands)
+
     def check_settings(self, settings: MethodSettings) -> None:
         if settings.classification_only:
             raise InputError(

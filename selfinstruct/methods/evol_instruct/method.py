@@ -98,6 +98,9 @@ class EvolInstruct:
     def describe(self, settings: MethodSettings) -> list[str]:
         return [f"evol-instruct, up to {ROUNDS.value(settings)} rounds", "equality judge, answers through chat"]
 
+    def demos_from_candidates(self, settings: MethodSettings) -> bool:
+        return False  # it evolves accepted tasks
+
     def check_settings(self, settings: MethodSettings) -> None:
         if settings.classification_only:
             raise InputError("--classification-only works with --method self-instruct")

@@ -83,6 +83,9 @@ class Magpie:
     def describe(self, settings: MethodSettings) -> list[str]:
         return ["magpie queries from the pre-query template, answers through chat"]
 
+    def demos_from_candidates(self, settings: MethodSettings) -> bool:
+        return False  # it shows no demonstrations
+
     def check_settings(self, settings: MethodSettings) -> None:
         if settings.classification_only:
             raise InputError("--classification-only works with --method self-instruct")

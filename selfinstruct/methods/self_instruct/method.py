@@ -101,6 +101,12 @@ class SelfInstruct:
     def check_settings(self, settings: MethodSettings) -> None:
         return None
 
+    def demos_from_candidates(self, settings: MethodSettings) -> bool:
+        # The original script, too, added an instruction to its machine pool once it passed the filters, before
+        # any classification or instances (those were later scripts). A classification-only run shows
+        # classification tasks only, which a candidate is not known to be until it is classified.
+        return not settings.classification_only
+
     # -- the generating request ---------------------------------------------------------------------------
 
     def demonstrations(self, run: Run, request: int) -> list[str]:
