@@ -1,9 +1,11 @@
-"""Allocator tuning for the near-duplicate index (glibc only; elsewhere nothing changes)."""
+"""Memory management for the near-duplicate index: allocator tuning (glibc only; elsewhere nothing changes), and
+the cyclic garbage collector held off while a whole file is decided."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 from collections.abc import Iterator
 
 _M_TOP_PAD = -2  # glibc mallopt parameter
@@ -53,3 +55,21 @@ def reused_heap() -> Iterator[None]:
         libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_AFTER)
         libc.mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_AFTER)
         libc.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """Inside: Python's cyclic garbage collector does not run; on exit it is as it was (enabled or not).
+
+    Deciding a whole file makes a few hundred thousand small objects that stay alive (matches, rejections, the
+    tuples behind them) and none that form a reference cycle. Each time such survivors grow by a quarter, the
+    collector walks every live object: at a million instructions 7 full passes, 1.4-1.9 s of CPU, against 2
+    (0.1 s) at 200,000, the fastest-growing cost of the filter outside the join. Nothing inside makes a cycle
+    (an exception's traceback may: the collector finds it once it runs again)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

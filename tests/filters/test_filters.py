@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from selfinstruct.filters import (
     parse_filter_names,
 )
 from selfinstruct.filters import keyword as keyword_module
+from selfinstruct.filters.base import Rejection
+from selfinstruct.text import Language
 
 
 @pytest.mark.parametrize(
@@ -167,6 +170,41 @@ def test_chain_is_greedy_in_order_and_cheap_rejects_do_not_enter_the_index() -> 
     assert chain.offer_many(["Describe the image of a sunset over the sea."])[0] is not None
     assert chain.offer_many(["Describe the painting of a sunset over the sea."])[0] is None
     assert len(chain.index) == 2
+
+
+class _CollectorWitness:
+    """A text filter that notes whether the garbage collector was enabled when it ran, and may fail."""
+
+    name = "witness"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.seen: list[bool] = []
+        self.fail = fail
+
+    def check(self, instruction: str, language: Language) -> Rejection | None:
+        self.seen.append(gc.isenabled())
+        if self.fail:
+            raise RuntimeError("the filter failed")
+        return None
+
+
+def test_chain_pauses_the_garbage_collector_while_deciding_and_restores_it() -> None:
+    """offer_many decides with the collector off (its full passes over a million decisions' objects grew faster
+    than the file), and leaves it as it found it: on, off, and on again after a filter raised."""
+    assert gc.isenabled()
+    witness = _CollectorWitness()
+    assert FilterChain(extra=(witness,)).offer_many(["Write a short poem about the sea."]) == [None]
+    assert witness.seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        FilterChain(extra=(witness,)).offer_many(["Write a short poem about the sea."])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    failing = _CollectorWitness(fail=True)
+    with pytest.raises(RuntimeError):
+        FilterChain(extra=(failing,)).offer_many(["Write a short poem about the sea."])
+    assert failing.seen == [False] and gc.isenabled()
 
 
 def test_chain_auto_language() -> None:
