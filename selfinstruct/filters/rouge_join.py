@@ -43,7 +43,7 @@ import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
-from selfinstruct.filters.heap import reused_heap
+from selfinstruct.filters.heap import reused_heap, small_pages
 from selfinstruct.filters.rouge_keys import KeyLayout, KeySearch
 from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap
@@ -131,7 +131,7 @@ def similar_pairs(
     `progress(k)` is called as the texts from first_new on are probed (the counts add up to their number)."""
     if not codes or first_new >= len(codes):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    with reused_heap():
+    with reused_heap(), small_pages():
         return _similar_pairs(codes, t, first_new, workers, progress)
 
 

@@ -16,10 +16,14 @@ from selfinstruct.filters import (
     FormatFilter,
     KeywordFilter,
     LengthFilter,
+    heap,
     parse_filter_names,
+    rouge_join,
+    rouge_signatures,
 )
 from selfinstruct.filters import keyword as keyword_module
 from selfinstruct.filters.base import Rejection
+from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.text import Language
 
 
@@ -219,3 +223,36 @@ def test_chain_validates() -> None:
         FilterChain(threshold=1.2)
     with pytest.raises(InputError):
         FilterChain(language="fr")  # type: ignore[arg-type]
+
+
+def test_the_join_asks_numpy_for_small_pages_and_restores_its_setting() -> None:
+    """The batch join and the decisions read off it run with numpy's huge-page advice off (a fresh huge page cost
+    this VM more than its small pages: heap.small_pages), and numpy's setting comes back afterwards, whatever it
+    was, also when the join fails."""
+    switch = heap._huge_page_switch()
+    if switch is None:
+        pytest.skip("this numpy has no huge-page switch")
+    seen: list[bool] = []
+    real = rouge_signatures.Elements
+
+    def noting(codes: list[str]) -> rouge_signatures.Elements:
+        seen.append(switch(False))  # returns the setting in force (and leaves it off, as it was inside)
+        return real(codes)
+
+    texts = [f"Write a short story about a {w} and a {v}." for w in ("cat", "dog", "fox") for v in ("owl", "bee")]
+    for before in (True, False):
+        previous = switch(before)
+        try:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(rouge_join, "Elements", noting)
+                assert NearDuplicateIndex().add_unique(texts, join=True) == NearDuplicateIndex().add_unique(
+                    texts, join=False
+                )
+                assert switch(before) == before  # restored after the join
+                mp.setattr(rouge_join, "Elements", lambda codes: 1 / 0)
+                with pytest.raises(ZeroDivisionError):
+                    rouge_join.similar_pairs(["abc"], 0.7)
+                assert switch(before) == before  # and after a failure
+        finally:
+            switch(previous)
+    assert seen == [False, False]
