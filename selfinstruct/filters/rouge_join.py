@@ -59,7 +59,7 @@ _LEN_BITS = 20
 _MAX_LEN = (1 << _LEN_BITS) - 1  # tokens in a text; longer ones go to the incremental index (OverflowError)
 _SEEN_BITS = 27  # of the bitmap of signatures present on the indexed side (16 MiB)
 _SEEN_BLOCK = 1 << 21  # keys marked in it at once
-_GROUP_PROBES = 1 << 19  # probes of several chunks searched together (KeySearch.by_part)
+_GROUP_PROBES = 1 << 20  # probes of several chunks searched together (KeySearch.by_part; 24 MB of them)
 
 
 def _release_freed() -> None:
@@ -109,12 +109,20 @@ def _mark_seen(seen: npt.NDArray[np.uint8], keys: IntArray, shift: int, bits: in
         seen[byte[run]] |= np.bitwise_or.reduceat(np.uint8(1) << (folded & 7).astype(np.uint8), run)
 
 
-def _grouped(group: list[tuple[IntArray, IntArray, IntArray]], search: KeySearch) -> tuple[IntArray, ...]:
-    """The probes of several chunks (range starts, range ends, text and length) in one array each, in the order
-    that KeySearch reads fastest (by part of the keys). Only the order changes: the pairs are sorted afterwards."""
-    starts, ends, who = (np.concatenate(arrays) for arrays in zip(*group, strict=True))
-    order = search.by_part(starts)
-    return starts[order], ends[order], who[order]
+def _grouped(group: tuple[list[IntArray], ...], search: KeySearch) -> list[IntArray]:
+    """The probes of several chunks (columns: range starts, range ends, text and length), each column as one
+    array in the order that KeySearch reads fastest (by part of the keys), the chunks' arrays freed as it goes
+    (this is the join's peak at a million texts). Only the order changes: the pairs are sorted afterwards."""
+    out: list[IntArray] = []
+    order = None
+    for column in group:
+        joined = np.concatenate(column)
+        column.clear()
+        if order is None:
+            order = search.by_part(joined)
+        out.append(joined[order])
+        del joined
+    return out
 
 
 def similar_pairs(
@@ -247,7 +255,7 @@ def _join(
     # its shared tokens are not counted by the masks' common bits.
     unmasked = lens - (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1])).astype(np.int64)
     rows = masks.view(np.dtype("V16")).reshape(-1)  # a text's mask as one item
-    group: list[tuple[IntArray, IntArray, IntArray]] = []  # probes of chunks not yet searched
+    group: tuple[list[IntArray], ...] = ([], [], [])  # range starts, ends, text|length of probes not yet searched
     held = probed = 0
     for start in range(0, len(docs), _CHUNK_DOCS):
         part = docs[start : start + _CHUNK_DOCS]
@@ -267,13 +275,14 @@ def _join(
         order = np.flatnonzero(n_hi >= n_lo)
         field, n_lo, n_hi = field[order], n_lo[order], n_hi[order]
         starts, ends = layout.probe(field, np.minimum(n_lo, layout.len_cap)), layout.probe(field, n_hi + 1)
-        group.append((starts, ends, p_doc[order] << _LEN_BITS | n_y[order]))
+        for column, values in zip(group, (starts, ends, p_doc[order] << _LEN_BITS | n_y[order]), strict=True):
+            column.append(values)
         held += len(order)
         del pos, order, field, n_lo, n_hi, starts, ends, p_doc, n_y
         if held < _GROUP_PROBES and start + _CHUNK_DOCS < len(docs):
             continue
         starts, ends, who = _grouped(group, search)
-        group, held = [], 0
+        held = 0
         lo, hi = search.ranges(starts, ends)
         del starts, ends
         count = np.maximum(hi - lo, 0)
