@@ -9,6 +9,7 @@ from typing import Literal
 from selfinstruct.errors import InputError
 from selfinstruct.filters.base import Rejection, TextFilter
 from selfinstruct.filters.format import FormatFilter
+from selfinstruct.filters.heap import paused_collector
 from selfinstruct.filters.keyword import DEFAULT_KEYWORDS, KeywordFilter, require_jieba
 from selfinstruct.filters.length import LengthFilter
 from selfinstruct.filters.rouge import DEFAULT_THRESHOLD, NearDuplicateIndex
@@ -94,7 +95,14 @@ class FilterChain:
         self, instructions: Sequence[str], progress: Callable[[int], object] | None = None
     ) -> list[Rejection | None]:
         """The greedy in-order decision of the original scripts (check, then keep if accepted) for each
-        instruction in turn, with the near-duplicate checks batched. `progress(k)` counts decided instructions."""
+        instruction in turn, with the near-duplicate checks batched. `progress(k)` counts decided instructions.
+        The garbage collector waits meanwhile (heap.paused_collector: its full passes grew faster than the file)."""
+        with paused_collector():
+            return self._offer_many(instructions, progress)
+
+    def _offer_many(
+        self, instructions: Sequence[str], progress: Callable[[int], object] | None
+    ) -> list[Rejection | None]:
         out = [self.check_text(instruction) for instruction in instructions]
         todo = [k for k, rejection in enumerate(out) if rejection is None] if self.uses_rouge else []
         if progress is not None and len(todo) < len(instructions):

@@ -43,7 +43,7 @@ import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
-from selfinstruct.filters.heap import reused_heap
+from selfinstruct.filters.heap import reused_heap, small_pages
 from selfinstruct.filters.rouge_keys import KeyLayout, KeySearch
 from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap
@@ -55,9 +55,11 @@ _PAIR_BITS = 22  # of the table of pair counts (16 MiB of int32)
 _CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
 _CHUNK_TUPLES = 1 << 18  # candidate (text, text) tuples expanded per step (a dozen arrays of this many)
 _VERIFY = 1 << 18  # pairs per LCS call (its two lists of texts are held meanwhile)
-_MAX_LEN = (1 << 20) - 1  # tokens in a text; longer ones go to the incremental index (OverflowError)
+_LEN_BITS = 20
+_MAX_LEN = (1 << _LEN_BITS) - 1  # tokens in a text; longer ones go to the incremental index (OverflowError)
 _SEEN_BITS = 27  # of the bitmap of signatures present on the indexed side (16 MiB)
 _SEEN_BLOCK = 1 << 21  # keys marked in it at once
+_GROUP_PROBES = 1 << 20  # probes of several chunks searched together (KeySearch.by_part; 24 MB of them)
 
 
 def _release_freed() -> None:
@@ -107,6 +109,22 @@ def _mark_seen(seen: npt.NDArray[np.uint8], keys: IntArray, shift: int, bits: in
         seen[byte[run]] |= np.bitwise_or.reduceat(np.uint8(1) << (folded & 7).astype(np.uint8), run)
 
 
+def _grouped(group: tuple[list[IntArray], ...], search: KeySearch) -> list[IntArray]:
+    """The probes of several chunks (columns: range starts, range ends, text and length), each column as one
+    array in the order that KeySearch reads fastest (by part of the keys), the chunks' arrays freed as it goes
+    (this is the join's peak at a million texts). Only the order changes: the pairs are sorted afterwards."""
+    out: list[IntArray] = []
+    order = None
+    for column in group:
+        joined = np.concatenate(column)
+        column.clear()
+        if order is None:
+            order = search.by_part(joined)
+        out.append(joined[order])
+        del joined
+    return out
+
+
 def similar_pairs(
     codes: Sequence[str],
     t: float,
@@ -121,7 +139,7 @@ def similar_pairs(
     `progress(k)` is called as the texts from first_new on are probed (the counts add up to their number)."""
     if not codes or first_new >= len(codes):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    with reused_heap():
+    with reused_heap(), small_pages():
         return _similar_pairs(codes, t, first_new, workers, progress)
 
 
@@ -233,10 +251,15 @@ def _join(
     # alpha_of[m + n]: the fewest shared elements at that combined length (a gather from a small table is
     # cheaper than the float arithmetic per candidate tuple, and gives the same integers).
     alpha_of = _alpha(np.arange(2 * int(lens.max()) + 2, dtype=np.int64), bound)
-    bits = (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1])).astype(np.int64)  # tokens in each mask
+    # Tokens of each text beyond the bits of its mask (repeats, and tokens sharing a bit): at most this many of
+    # its shared tokens are not counted by the masks' common bits.
+    unmasked = lens - (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1])).astype(np.int64)
     rows = masks.view(np.dtype("V16")).reshape(-1)  # a text's mask as one item
+    group: tuple[list[IntArray], ...] = ([], [], [])  # range starts, ends, text|length of probes not yet searched
+    held = probed = 0
     for start in range(0, len(docs), _CHUNK_DOCS):
         part = docs[start : start + _CHUNK_DOCS]
+        probed += int(np.count_nonzero(part >= first_new))
         probe = Signatures(el, part, long_prefix, levels, frequent)
         field = layout.field(probe.sig)
         # Signatures absent from the indexed side go first (about half of them), before any length arithmetic.
@@ -249,14 +272,23 @@ def _join(
         if bound > 0:  # the smallest n_x that passes that float test itself (it holds for every larger n_x)
             n_lo += 2 * n_lo <= bound * (n_lo + n_y)
         n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - pos) / bound - n_y).astype(np.int64))
-        # In any order: the directory bounds each search to one bucket (sorting the probes cost more than it saved).
         order = np.flatnonzero(n_hi >= n_lo)
-        field, p_doc, n_y, n_lo, n_hi = field[order], p_doc[order], n_y[order], n_lo[order], n_hi[order]
-        del pos, order
-        lo, hi = search.ranges(layout.probe(field, np.minimum(n_lo, layout.len_cap)), layout.probe(field, n_hi + 1))
-        del field
+        field, n_lo, n_hi = field[order], n_lo[order], n_hi[order]
+        starts, ends = layout.probe(field, np.minimum(n_lo, layout.len_cap)), layout.probe(field, n_hi + 1)
+        for column, values in zip(group, (starts, ends, p_doc[order] << _LEN_BITS | n_y[order]), strict=True):
+            column.append(values)
+        held += len(order)
+        del pos, order, field, n_lo, n_hi, starts, ends, p_doc, n_y
+        if held < _GROUP_PROBES and start + _CHUNK_DOCS < len(docs):
+            continue
+        starts, ends, who = _grouped(group, search)
+        held = 0
+        lo, hi = search.ranges(starts, ends)
+        del starts, ends
         count = np.maximum(hi - lo, 0)
         cum = np.cumsum(count)
+        at = lo - (cum - count)  # a tuple's key position: at[its probe] + its number among all the tuples
+        del lo, hi
         first = 0
         pieces: list[IntArray] = []
         while first < len(count):
@@ -264,24 +296,23 @@ def _join(
             base = int(cum[first - 1]) if first else 0
             last = max(first + 1, int(np.searchsorted(cum, base + _CHUNK_TUPLES, "right")))
             c = count[first:last]
-            # Key positions lo .. hi - 1 of each probe: one repeat of (lo - where its run starts), plus 0, 1, ...
-            src = np.repeat(np.arange(first, last, dtype=np.int64), c)
-            where = lo[src] - (cum[src] - count[src] - base)  # gathers in order: cheaper than a second repeat
-            where += np.arange(len(where), dtype=np.int64)
+            # Key positions lo .. hi - 1 of each probe; each tuple also gets its probe's text and length.
+            where = np.repeat(at[first:last], c)
+            where += np.arange(base, base + len(where), dtype=np.int64)
             x_key = s_key[where]
+            probe_of = np.repeat(who[first:last], c)
             del where
             # Length and positional filters from the key alone (no gather of the indexed texts' lengths). With
             # exact lengths in the keys, the range holds only n_lo <= n_x <= n_hi <= n_y: the length filter.
             nx = (x_key >> len_shift) & layout.len_cap if exact_len else lens[x_key & doc_mask]
-            ny = n_y[src]
+            ny = probe_of & _MAX_LEN
             both = nx + ny
             ok = (x_key >> layout.doc_bits) & layout.pos_max <= nx - alpha_of[both]
             if not exact_len:
                 ok &= (nx <= ny) & (2 * nx > bound * both)
             hit = np.flatnonzero(ok)
-            x, y = x_key[hit] & doc_mask, p_doc[src[hit]]
-            nx, ny, alpha = nx[hit], ny[hit], alpha_of[both[hit]]
-            del x_key, src, both, ok, hit
+            x, y, alpha = x_key[hit] & doc_mask, probe_of[hit] >> _LEN_BITS, alpha_of[both[hit]]
+            del x_key, probe_of, nx, ny, both, ok, hit
             # The token-mask overlap bound: tokens of one text missing from the other's mask are not shared.
             # (popcount(mx & ~my) = popcount(mx) - popcount(mx & my): two popcounts per tuple, not four.)
             # Each text's two halves gathered as one 16-byte item (rows of the 2-D array gathered 4x slower).
@@ -289,7 +320,7 @@ def _join(
             mx &= my
             both_halves = np.bitwise_count(mx)
             common = both_halves[0::2] + both_halves[1::2]
-            ok = (np.minimum(nx - bits[x], ny - bits[y]) + common >= alpha) & (x != y)
+            ok = (np.minimum(unmasked[x], unmasked[y]) + common >= alpha) & (x != y)
             if first_new:
                 ok &= np.maximum(x, y) >= first_new
             x, y = x[ok], y[ok]
@@ -300,7 +331,6 @@ def _join(
             pairs = np.concatenate(pieces)
             pairs.sort()
             found.append(pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))])
-        if progress is not None:
-            done = int(np.count_nonzero(part >= first_new))
-            if done:
-                progress(done)
+        if progress is not None and probed:
+            progress(probed)
+        probed = 0

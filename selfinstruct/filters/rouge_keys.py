@@ -22,6 +22,7 @@ _MIN_SIG_BITS = 24
 _STEPS = 4  # keys stepped over (they share a cache line) before a bucket is binary-searched
 _DIR_BITS = 22  # at most, of the directory of key buckets (KeySearch: 16 MiB of int32)
 _BATCH = 1 << 15  # probes searched at once (their key lines stay cached from range starts to range ends)
+_PART_BITS = 8  # KeySearch.by_part: 256 parts of the keys (half a megabyte each at a million texts)
 _SPREAD = 0x9E3779B1  # odd: multiplying by it modulo a power of two is one to one
 
 
@@ -82,6 +83,15 @@ class KeySearch:
             fresh = starts[first] == len(keys)  # not begun in an earlier part
             starts[first[fresh]] = at + new[fresh]
         self.starts = np.minimum.accumulate(starts[::-1])[::-1].copy()  # empty buckets start where the next does
+
+    def by_part(self, starts: IntArray) -> IntArray:
+        """An order of range starts that brings together those in the same part of the keys (the same top bits):
+        searched in it, a part's keys are read from the cache. At a million texts the keys are 100 MB and a
+        chunk's 200k probes land on as many different cache lines, in any order (sorting one chunk's probes
+        gained nothing); half a million probes in 256 parts of 50k keys each share them. A one-byte radix sort."""
+        part = (starts >> max(0, _KEY_BITS - _PART_BITS)).astype(np.uint8)  # range starts are below 2**_KEY_BITS
+        order: IntArray = np.argsort(part, kind="stable")
+        return order
 
     def lower_bound(self, needles: IntArray) -> IntArray:
         bucket = needles >> self.shift

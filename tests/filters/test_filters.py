@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from collections.abc import Iterator
@@ -15,9 +16,15 @@ from selfinstruct.filters import (
     FormatFilter,
     KeywordFilter,
     LengthFilter,
+    heap,
     parse_filter_names,
+    rouge_join,
+    rouge_signatures,
 )
 from selfinstruct.filters import keyword as keyword_module
+from selfinstruct.filters.base import Rejection
+from selfinstruct.filters.rouge import NearDuplicateIndex
+from selfinstruct.text import Language
 
 
 @pytest.mark.parametrize(
@@ -169,6 +176,41 @@ def test_chain_is_greedy_in_order_and_cheap_rejects_do_not_enter_the_index() -> 
     assert len(chain.index) == 2
 
 
+class _CollectorWitness:
+    """A text filter that notes whether the garbage collector was enabled when it ran, and may fail."""
+
+    name = "witness"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.seen: list[bool] = []
+        self.fail = fail
+
+    def check(self, instruction: str, language: Language) -> Rejection | None:
+        self.seen.append(gc.isenabled())
+        if self.fail:
+            raise RuntimeError("the filter failed")
+        return None
+
+
+def test_chain_pauses_the_garbage_collector_while_deciding_and_restores_it() -> None:
+    """offer_many decides with the collector off (its full passes over a million decisions' objects grew faster
+    than the file), and leaves it as it found it: on, off, and on again after a filter raised."""
+    assert gc.isenabled()
+    witness = _CollectorWitness()
+    assert FilterChain(extra=(witness,)).offer_many(["Write a short poem about the sea."]) == [None]
+    assert witness.seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        FilterChain(extra=(witness,)).offer_many(["Write a short poem about the sea."])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    failing = _CollectorWitness(fail=True)
+    with pytest.raises(RuntimeError):
+        FilterChain(extra=(failing,)).offer_many(["Write a short poem about the sea."])
+    assert failing.seen == [False] and gc.isenabled()
+
+
 def test_chain_auto_language() -> None:
     chain = FilterChain(language="auto")
     assert chain.offer_many(["写一首关于秋天的诗。"])[0] is None
@@ -181,3 +223,36 @@ def test_chain_validates() -> None:
         FilterChain(threshold=1.2)
     with pytest.raises(InputError):
         FilterChain(language="fr")  # type: ignore[arg-type]
+
+
+def test_the_join_asks_numpy_for_small_pages_and_restores_its_setting() -> None:
+    """The batch join and the decisions read off it run with numpy's huge-page advice off (a fresh huge page cost
+    this VM more than its small pages: heap.small_pages), and numpy's setting comes back afterwards, whatever it
+    was, also when the join fails."""
+    switch = heap._huge_page_switch()
+    if switch is None:
+        pytest.skip("this numpy has no huge-page switch")
+    seen: list[bool] = []
+    real = rouge_signatures.Elements
+
+    def noting(codes: list[str]) -> rouge_signatures.Elements:
+        seen.append(switch(False))  # returns the setting in force (and leaves it off, as it was inside)
+        return real(codes)
+
+    texts = [f"Write a short story about a {w} and a {v}." for w in ("cat", "dog", "fox") for v in ("owl", "bee")]
+    for before in (True, False):
+        previous = switch(before)
+        try:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(rouge_join, "Elements", noting)
+                assert NearDuplicateIndex().add_unique(texts, join=True) == NearDuplicateIndex().add_unique(
+                    texts, join=False
+                )
+                assert switch(before) == before  # restored after the join
+                mp.setattr(rouge_join, "Elements", lambda codes: 1 / 0)
+                with pytest.raises(ZeroDivisionError):
+                    rouge_join.similar_pairs(["abc"], 0.7)
+                assert switch(before) == before  # and after a failure
+        finally:
+            switch(previous)
+    assert seen == [False, False]

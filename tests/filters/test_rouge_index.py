@@ -174,10 +174,15 @@ def test_similar_pairs_exact_under_any_key_layout(
         ):
             mp.setattr(rouge_keys, name, value)
         mp.setattr(rouge_join, "_SEEN_BITS", seen_bits)
-        # Blocks of a few keys for the bitmap of present signatures (runs of one byte span blocks), and a few
-        # probes per search batch.
+        # Blocks of a few keys for the bitmap of present signatures (runs of one byte span blocks), a few
+        # probes per search batch, chunks of a few texts whose probes are searched a few dozen at a time, in
+        # 2 to 16 parts of the keys, and a few candidate tuples expanded at once.
         mp.setattr(rouge_join, "_SEEN_BLOCK", 5)
         mp.setattr(rouge_keys, "_BATCH", 3)
+        mp.setattr(rouge_join, "_CHUNK_DOCS", 16)
+        mp.setattr(rouge_join, "_GROUP_PROBES", 40)
+        mp.setattr(rouge_keys, "_PART_BITS", 1 + seed % 4)
+        mp.setattr(rouge_join, "_CHUNK_TUPLES", 7)
         a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
     got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
     assert got == _brute_pairs(texts, threshold, first_new)
@@ -291,7 +296,12 @@ def test_key_search_is_searchsorted(
         hi = search.range_ends(lo, ends)
         mp.setattr(rouge_keys, "_BATCH", 7)  # several batches of probes
         batched = search.ranges(starts, ends)
+        mp.setattr(rouge_keys, "_PART_BITS", 3)
+        in_parts = search.by_part(starts[starts < 256])
     assert lo.tolist() == np.searchsorted(sorted_keys, starts, "left").tolist()
+    # by_part: a stable order of the range starts by their top 3 of 8 bits (their part of the keys).
+    part_of = (starts[starts < 256] >> 5).tolist()
+    assert in_parts.tolist() == sorted(range(len(part_of)), key=part_of.__getitem__)
     assert hi.tolist() == np.searchsorted(sorted_keys, ends, "left").tolist()
     assert batched[0].tolist() == lo.tolist() and batched[1].tolist() == hi.tolist()
 
