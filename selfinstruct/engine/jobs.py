@@ -125,7 +125,7 @@ def journaled_client(
     batch_poll: float = 5.0,
     notice: Callable[[str], None] = lambda _: None,
     usage: Usage | None = None,
-) -> Completer:
+) -> JournaledClient:
     """The synchronous client, or with a `batch_ledger` the batching one; either charges every attempt in
     `ledger` (the replies journaled there too, so that nothing journaled is paid twice) against `budget`. Clients
     of several models share one `usage` (the run's counts) as they share the ledger and the budget."""
@@ -138,19 +138,15 @@ def journaled_client(
     return JournaledClient(batching, ledger)
 
 
-async def sweep(clients: Iterable[Completer]) -> None:
+async def sweep(clients: Iterable[JournaledClient]) -> None:
     """Collect the paid lines of finished batches that no request of this run took (BatchingClient.sweep): before
     the journal is replayed, so that a resume asking fewer items (a smaller cap) still journals and charges what
     an earlier run's batches served, and after the items, for what this run gave up on. No-op without --batch."""
-    from selfinstruct.engine.batch.client import BatchingClient
-
     for client in clients:
-        inner = client.inner if isinstance(client, JournaledClient) else client
-        if isinstance(inner, BatchingClient):
-            await inner.sweep()
+        await client.sweep()
 
 
-async def opening_sweep(clients: Iterable[Completer], ledger: ResponseJournal) -> None:
+async def opening_sweep(clients: Iterable[JournaledClient], ledger: ResponseJournal) -> None:
     """`sweep` before a job replays its journal (respond, prefer, audit); when it fails (a signal, an OS error)
     the clients and the ledger are closed before the error goes on, as the job's own end would close them."""
     clients = list(clients)

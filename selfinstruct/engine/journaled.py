@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from selfinstruct.engine.client import Completer
+from selfinstruct.engine.client import Sender
 from selfinstruct.engine.journal import ResponseJournal, key_of
 from selfinstruct.engine.routing import endpoint_of
 from selfinstruct.engine.types import Completion, StepParams, Usage
@@ -19,7 +19,7 @@ class JournaledClient:
     settings, usage (paid requests only) and budget; `replayed` counts what the journal answered instead."""
 
     def __init__(
-        self, inner: Completer, journal: ResponseJournal, replayed: Usage | None = None, *, sync: bool = True
+        self, inner: Sender, journal: ResponseJournal, replayed: Usage | None = None, *, sync: bool = True
     ) -> None:
         self.inner = inner
         # False: a reply is written, not waited for on disk; whoever keeps what follows from it flushes the journal
@@ -75,6 +75,10 @@ class JournaledClient:
         again.requests += 1
         again.prompt_tokens += result.prompt_tokens
         again.completion_tokens += result.completion_tokens
+
+    async def sweep(self) -> None:
+        """The paid batch lines of the client it wraps that no request took (Sender.sweep; none online)."""
+        await self.inner.sweep()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

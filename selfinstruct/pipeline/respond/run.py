@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from selfinstruct.engine import aio
-from selfinstruct.engine.client import Completer, with_served_model
+from selfinstruct.engine.client import with_served_model
 from selfinstruct.engine.context_window import ContextLengthError
 from selfinstruct.engine.endpoint import Notice, endpoint_for
 from selfinstruct.engine.jobs import ItemBudget, close, journaled_client, opening_sweep, run_items, sweep
 from selfinstruct.engine.journal import ResponseJournal, response_key
+from selfinstruct.engine.journaled import JournaledClient
 from selfinstruct.engine.types import EndpointSettings, StepUsage, Usage
 from selfinstruct.errors import InputError
 from selfinstruct.io.templates import PromptSet
@@ -128,7 +129,7 @@ async def _run(settings: RespondSettings, endpoint: EndpointSettings, tasks: lis
     spending = settings.spending.budget(ledger)
     job = settings.spending
     usages = {model: Usage() for model in endpoints}  # each model's: priced at its own prices
-    clients: dict[str, Completer] = {
+    clients: dict[str, JournaledClient] = {
         model: journaled_client(ep, ledger, spending, notice=notice, usage=usages[model], batch_poll=job.batch_poll,
                                 batch_ledger=settings.batch_ledger(model) if job.batch else None)
         for model, ep in endpoints.items()
