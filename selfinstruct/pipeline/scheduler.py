@@ -127,6 +127,8 @@ class Scheduler:
         live = 0  # of which landed (sent, waiting for a slot, or for a method whose candidates come complete, parsed)
         sendable: list[tuple[int, Candidate]] = []  # needed and not sent yet, in commit order, at most `free`
         enough = False  # the candidates so far can reach the target: nothing after them is needed
+        reserve = min(self.client.settings.concurrency // 8, free) if instructions else 0
+        full = False  # the scan stopped at a candidate that has no slot (nothing is reserved): no estimate needed
         for k in range(self.state.next_request, self._next_dispatch):
             if cautious and k > self.state.next_request:
                 enough = True
@@ -142,6 +144,9 @@ class Scheduler:
                 if accepted + ahead >= n and cand.work is None and self.method.completes:
                     enough = True  # enough candidates before this one to reach the target: nothing more is needed
                     break
+                if cand.work is None and self.method.completes and len(sendable) == free and not reserve:
+                    full = True  # the slots are taken and no instruction request may have one: the rest can wait
+                    break
                 if cand.work is None and self.method.completes and len(sendable) < free:
                     # (only here the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
                     if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
@@ -149,15 +154,15 @@ class Scheduler:
                         continue
                     sendable.append((k, cand))
                 ahead, live = ahead + 1, live + 1
-            if enough:
+            if enough or full:
                 break
-        needed = instructions and not enough and accepted + ahead < n
+        needed = instructions and not enough and not full and accepted + ahead < n
         wanted = self._instructions_wanted(accepted, live, free) if needed else 0
         # Candidates first, in commit order; but when they would take every free slot, up to an eighth of
         # --concurrency goes to the instruction requests the estimate wants, so that their candidates have landed
         # before the work in hand runs out (otherwise a round of them goes out only once the slots run dry, and
         # the run's last candidates wait a request longer).
-        asked = min(wanted, max(free - len(sendable), min(self.client.settings.concurrency // 8, free)))
+        asked = min(wanted, max(free - len(sendable), reserve))
         for k, cand in sendable[: free - asked]:
             cand.work = asyncio.create_task(self._complete(k, cand))
             self._flying.add(cand.work)
