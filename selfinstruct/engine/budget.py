@@ -6,9 +6,9 @@ bills can never pass the cap, whatever the concurrency; when the next attempt ca
 in flight, the budget is exhausted and the run stops. The prompt estimate starts from a generous tokens-per-byte
 ratio and then follows the largest ratio the endpoint has reported for that step, with a margin.
 
-An attempt that may have been billed is charged: a reply its reported usage (or, without usable usage, the
-larger of its reservation and a tokenizer estimate), a timeout, dropped connection, 5xx or malformed reply its
-whole reservation; only a refusal (4xx, 429: nothing generated) costs nothing. With a ledger (the response
+An attempt that may have been billed is charged: a reply its reported usage (or, without usable usage, its
+reservation, the worst case the server could have billed), a timeout, dropped connection, 5xx or malformed reply
+its whole reservation; only a refusal (4xx, 429: nothing generated) costs nothing. With a ledger (the response
 journal) the reservation is written down before the request leaves, so a kill cannot forget it either.
 """
 
@@ -313,15 +313,13 @@ class Charging:
 
 
 def charged(result: Completion, attempt: Attempt) -> Completion:
-    """A reply as charged: its reported usage, or without usable usage the larger of its reservation and a
-    tokenizer estimate of its text (never less than the server may have billed), tagged with the ledger id."""
+    """A reply as charged: its reported usage, or without usable usage its reservation (the upper estimate of its
+    prompt and the max_tokens the server cannot exceed: never less than it may have billed), tagged with the
+    ledger id. Not more: the reservations fit under the cap, so the charges counted from the journal do too (the
+    larger of the reservation and a tokenizer estimate of the text passed a 320,000-token cap by 5-14 tokens)."""
     charge = attempt.charge or result.charge  # a batch line is charged by its file (batching._charge)
     if result.reported:
         return dataclasses.replace(result, charge=charge)
     r = attempt.reservation
-    return dataclasses.replace(
-        result,
-        prompt_tokens=max(r.prompt_tokens, math.ceil(typical_tokens(attempt.prompt))),
-        completion_tokens=max(r.completion_tokens, math.ceil(typical_tokens(result.text))),
-        charge=charge,
-    )
+    return dataclasses.replace(result, prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
+                               charge=charge)  # fmt: skip
