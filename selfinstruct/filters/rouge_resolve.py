@@ -78,6 +78,7 @@ def number_distinct(
     return distinct, position, n_old, new, first
 
 
+@small_pages()  # the pairs' arrays too (heap.small_pages)
 def greedy_join(
     old: Sequence[str],
     codes: Sequence[str],
@@ -89,17 +90,6 @@ def greedy_join(
     threshold among the distinct texts, then the decisions read off them in order. Per code: None (kept), or
     (the position of its match, F1), positions counting `old` first and then the kept codes; and which codes
     were kept. `progress(k)` counts decided codes."""
-    with small_pages():  # the pairs' arrays too (heap.small_pages)
-        return _greedy_join(old, codes, threshold, workers, progress)
-
-
-def _greedy_join(
-    old: Sequence[str],
-    codes: Sequence[str],
-    threshold: float,
-    workers: int,
-    progress: Callable[[int], object] | None,
-) -> tuple[list[tuple[int, float] | None], array[int]]:
     distinct, position, n_old, new, first = number_distinct(old, codes)
     a, b, scores = similar_pairs(distinct, threshold, first_new=n_old, workers=workers, progress=progress)
     if progress is not None and len(distinct) - n_old < len(codes):
