@@ -126,13 +126,8 @@ class Bootstrap(Scheduler):
         """Request 0's preview (scheduler._harvest) when an earlier run committed it: its records in candidate
         order, accepted or rejected, that the instruction filters pass, which is what they said when its reply
         landed (the filters are a pure function of the instruction and the seeds)."""
-        found: dict[int, str] = {}
-        for record in (*self.state.pool.records, *self.state.rejected.records):
-            meta, text = record.get("meta"), record.get("instruction")
-            j = meta.get("candidate") if isinstance(meta, dict) and meta.get("request") == 0 else None
-            if isinstance(j, int) and j >= 0 and isinstance(text, str):
-                found[j] = text
-        passed = [text for j, text in sorted(found.items()) if self.precheck(Candidate(j, text), 0).rejection is None]
+        found = sorted(self.state.candidates_of(0).items())
+        passed = [text for j, text in found if self.precheck(Candidate(j, text), 0).rejection is None]
         return [{"instruction": text} for text in passed]
 
     # -- what a method gets from the run (methods.base.Run) ----------------------------------------------

@@ -99,6 +99,15 @@ class RunState:
             )
         return state
 
+    def candidates_of(self, request: int) -> dict[int, str]:
+        """The instructions of `request`'s candidates on disk, accepted or rejected, by candidate index."""
+        found: dict[int, str] = {}
+        for record in (*self.pool.records, *self.rejected.records):
+            key, text = _key(record), record.get("instruction")
+            if key is not None and key[0] == request and key[1] >= 0 and isinstance(text, str):
+                found[key[1]] = text
+        return found
+
     def pool_count_through(self, request: int) -> int:
         """How many pool tasks came from requests <= `request` (a prefix of the pool)."""
         if request < 0:

@@ -119,9 +119,7 @@ class Scheduler:
         if free <= 0:
             return
         n = self.s.n
-        # A quarter of the way to the unusable stop (responses in a row that gave nothing usable), go no further than
-        # the request at the commit cursor: a useless model is found out at nearly the sequential price.
-        cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
+        cautious = self._cautious()
         accepted = len(self.state.pool) + len(self._tasks)
         ahead = 0  # earlier candidates that may still be accepted: an upper bound
         live = 0  # of which landed (sent, waiting for a slot, or for a method whose candidates come complete, parsed)
@@ -141,23 +139,24 @@ class Scheduler:
             for cand in result.candidates[first:]:
                 if cand.rejection is not None or cand.doomed or (k, cand.index) in self.state.written:
                     continue
-                if accepted + ahead >= n and cand.work is None and self.method.completes:
-                    enough = True  # enough candidates before this one to reach the target: nothing more is needed
-                    break
-                if cand.work is None and self.method.completes and len(sendable) == free and not reserve:
-                    full = True  # the slots are taken and no instruction request may have one: the rest can wait
-                    break
-                if cand.work is None and self.method.completes and len(sendable) < free:
-                    # (only here the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
-                    if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
-                        cand.doomed = True  # a near-duplicate of a task committed while it waited
-                        continue
-                    sendable.append((k, cand))
+                if cand.work is None and self.method.completes:  # landed, not sent yet
+                    if accepted + ahead >= n:
+                        enough = True  # enough candidates before this one to reach the target: nothing more is needed
+                        break
+                    if len(sendable) == free and not reserve:
+                        full = True  # the slots are taken and no instruction request may have one: the rest can wait
+                        break
+                    if len(sendable) < free:
+                        # (only here the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
+                        if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
+                            cand.doomed = True  # a near-duplicate of a task committed while it waited
+                            continue
+                        sendable.append((k, cand))
                 ahead, live = ahead + 1, live + 1
             if enough or full:
                 break
         needed = instructions and not enough and not full and accepted + ahead < n
-        wanted = self._instructions_wanted(accepted, live, free) if needed else 0
+        wanted = self._instructions_wanted(accepted, live, free, cautious) if needed else 0
         # Candidates first, in commit order; but when they would take every free slot, up to an eighth of
         # --concurrency goes to the instruction requests the estimate wants, so that their candidates have landed
         # before the work in hand runs out (otherwise a round of them goes out only once the slots run dry, and
@@ -172,13 +171,17 @@ class Scheduler:
             self._flying.add(self._instr[k])
             self._next_dispatch = k + 1
 
-    def _instructions_wanted(self, accepted: int, live: int, free: int) -> int:
+    def _cautious(self) -> bool:
+        """A quarter of the way to the unusable stop (responses in a row that gave nothing usable): go no further
+        than the request at the commit cursor, so a useless model is found out at nearly the sequential price."""
+        return 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
+
+    def _instructions_wanted(self, accepted: int, live: int, free: int, cautious: bool) -> int:
         """How many more instruction requests the expected supply falls short by (at most `free`, in request order
         as far as the rounds allow): the measured yield of those in flight and the measured acceptance of the
         candidates landed, not assumed."""
         per_request = self._yield[0] / self._yield[1]
         acceptance = self._acceptance[0] / self._acceptance[1]
-        cautious = 4 * sum(self.stops.streak.values()) >= self.stops.max_unusable
         wanted = 0
         while wanted < free and self._may_send(self._next_dispatch + wanted):
             if cautious and self._next_dispatch + wanted > self.state.next_request:
