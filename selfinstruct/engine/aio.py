@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from types import FrameType
 from typing import Any, TypeVar
 
+from selfinstruct.engine.collector import steady_collector
 from selfinstruct.errors import Terminated
 
 T = TypeVar("T")
@@ -135,7 +136,8 @@ def run(main: Coroutine[Any, Any, T]) -> T:
                 signal.signal(signum, previous)  # remove_signal_handler leaves the default action: restore ours
 
     try:
-        return asyncio.run(guarded())
+        with steady_collector():
+            return asyncio.run(guarded())
     except asyncio.CancelledError:
         if received and received[0] == signal.SIGINT:
             raise KeyboardInterrupt from None
