@@ -1,4 +1,4 @@
-"""The indexed side of the batch join: one int64 key per signature (signature | length | position | text),
+"""The indexed side of the batch join: one int64 key per signature (signature | length | text | position),
 sorted in place, and the search of its ranges (rouge_join's step 4).
 
 Sorting the keys themselves groups the entries by signature and then length with no permutation array (an
@@ -27,11 +27,12 @@ _SPREAD = 0x9E3779B1  # odd: multiplying by it modulo a power of two is one to o
 
 
 class KeyLayout:
-    """The bits of a key of the indexed (shorter) side, high to low: signature | length | position | text.
+    """The bits of a key of the indexed (shorter) side, high to low: signature | length | text | position.
 
-    Sorting these keys in place groups the entries by signature and then length, with no permutation array
-    (an argsort and its gathers were most of the join's peak memory). Signatures are folded to the bits left,
-    lengths and positions clamped; both only admit extra candidates (lengths are read from the texts)."""
+    Sorting these keys in place groups the entries by signature, then length, then text, with no permutation
+    array (an argsort and its gathers were most of the join's peak memory); a range can so end before a given
+    text of a given length (`before`). Signatures are folded to the bits left, lengths and positions clamped;
+    both only admit extra candidates (lengths are read from the texts)."""
 
     def __init__(self, n_docs: int, max_len: int) -> None:
         self.doc_bits = max(1, (n_docs - 1).bit_length())
@@ -57,11 +58,21 @@ class KeyLayout:
         out: IntArray = ((field << self.len_bits) + np.minimum(n, self.len_cap + 1)) << self.shift  # +, not |
         return out
 
+    def before(self, field: IntArray, n: IntArray, doc: IntArray) -> IntArray:
+        """The smallest key with this signature field, length field n (at most len_cap) and text `doc`: a range
+        ending there holds the texts of that length numbered below doc, and none of longer ones."""
+        out: IntArray = ((field << self.len_bits | n) << self.shift) | doc << _POS_BITS
+        return out
+
     def keys(self, sig: Signatures) -> IntArray:
         length = np.minimum(sig.n, self.len_cap)
         pos = np.minimum(sig.pos, self.pos_max)  # a lower position only admits more
         out: IntArray = (self.field(sig.sig) << self.len_bits | length) << self.shift
-        out |= pos << self.doc_bits | sig.doc
+        out |= sig.doc << _POS_BITS | pos
+        return out
+
+    def doc(self, key: IntArray) -> IntArray:
+        out: IntArray = (key >> _POS_BITS) & ((1 << self.doc_bits) - 1)
         return out
 
 

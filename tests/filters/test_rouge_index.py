@@ -306,6 +306,35 @@ def test_key_search_is_searchsorted(
     assert batched[0].tolist() == lo.tolist() and batched[1].tolist() == hi.tolist()
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 9), st.integers(0, 40), st.integers(0, 20)), max_size=80),
+    st.tuples(st.integers(0, 3), st.integers(0, 9), st.integers(0, 9), st.integers(0, 41)),
+)
+def test_a_range_ends_before_a_text_of_its_length(
+    entries: list[tuple[int, int, int, int]], probe: tuple[int, int, int, int]
+) -> None:
+    """Keys sort by signature, length, text, position, so the range from a signature's length n_lo up to
+    `before(field, n, doc)` holds exactly its keys of lengths n_lo .. n - 1 and those of length n whose text
+    is numbered below doc: the join's probes so meet each pair of equal lengths once and never themselves."""
+    from types import SimpleNamespace
+
+    layout = rouge_keys.KeyLayout(41, 9)  # 6 bits of text, 4 of length (up to 15), positions clamped at 15
+    sig, n, pos, doc = np.array(entries, dtype=np.int64).reshape(-1, 4).T
+    keys = np.sort(layout.keys(SimpleNamespace(sig=sig, n=n, pos=pos, doc=doc)))
+    f, n_lo, n_end, d = probe
+    field = layout.field(np.array([f], dtype=np.int64))
+    start = layout.probe(field, np.array([n_lo], dtype=np.int64))
+    end = layout.before(field, np.array([n_end], dtype=np.int64), np.array([d], dtype=np.int64))
+    got = keys[int(np.searchsorted(keys, start[0])) : int(np.searchsorted(keys, end[0]))]
+    expected = [
+        (s, m, q, t) for s, m, q, t in entries if s == f and n_lo <= m and (m < n_end or (m == n_end and t < d))
+    ]
+    assert sorted((int(layout.doc(got)[i]), int(got[i] & layout.pos_max)) for i in range(len(got))) == sorted(
+        (t, min(q, layout.pos_max)) for _, _, q, t in expected
+    )
+
+
 def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:
     """Too many texts for a key's bits is an OverflowError from the join, and add_unique then decides block by
     block: the same decisions."""
