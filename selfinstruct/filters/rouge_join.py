@@ -257,7 +257,8 @@ def _join(
     alpha_of = _alpha(np.arange(2 * int(lens.max()) + 2, dtype=np.int64), bound)
     # Tokens of each text beyond the bits of its mask (repeats, and tokens sharing a bit): at most this many of
     # its shared tokens are not counted by the masks' common bits.
-    unmasked = lens - (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1])).astype(np.int64)
+    # (int32: gathered twice per candidate tuple, from 4 MB at a million texts instead of 8)
+    unmasked = (lens - (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1]))).astype(np.int32)
     rows = masks.view(np.dtype("V16")).reshape(-1)  # a text's mask as one item
     group: tuple[list[IntArray], ...] = ([], [], [])  # range starts, ends, text|length of probes not yet searched
     held = probed = 0

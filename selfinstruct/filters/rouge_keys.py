@@ -20,7 +20,7 @@ _KEY_BITS = 62
 _POS_BITS = 4
 _MIN_SIG_BITS = 24
 _STEPS = 4  # keys stepped over (they share a cache line) before a bucket is binary-searched
-_DIR_BITS = 22  # at most, of the directory of key buckets (KeySearch: 16 MiB of int32)
+_DIR_BITS = 24  # at most, of the directory of key buckets (KeySearch: 64 MiB of int32, from 13M keys on)
 _BATCH = 1 << 15  # probes searched at once (their key lines stay cached from range starts to range ends)
 _PART_BITS = 8  # KeySearch.by_part: 256 parts of the keys (half a megabyte each at a million texts)
 _SPREAD = 0x9E3779B1  # odd: multiplying by it modulo a power of two is one to one
@@ -93,7 +93,8 @@ class KeySearch:
             first = bucket[new]
             fresh = starts[first] == len(keys)  # not begun in an earlier part
             starts[first[fresh]] = at + new[fresh]
-        self.starts = np.minimum.accumulate(starts[::-1])[::-1].copy()  # empty buckets start where the next does
+        np.minimum.accumulate(starts[::-1], out=starts[::-1])  # empty buckets start where the next does
+        self.starts = starts
 
     def by_part(self, starts: IntArray) -> IntArray:
         """An order of range starts that brings together those in the same part of the keys (the same top bits):
