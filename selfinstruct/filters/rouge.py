@@ -221,32 +221,35 @@ class NearDuplicateIndex:
 
     # -- searching ---------------------------------------------------------------------------------------
 
-    def _candidates(self, code: str, t: float) -> Sequence[int]:
-        """Documents that could score above t (a superset: never misses one)."""
+    def _candidates(self, code: str, t: float, window: range) -> Sequence[int]:
+        """Documents in `window` that could score above t (a superset: never misses one)."""
         if t < 0:
-            return range(len(self._codes))
+            return window
         if t >= self._prefix_t:
             self._maybe_rebuild()
-            docs: list[int] = candidate_pairs(self._probe(), [code], [self._prefix(code, t)], t)[1].tolist()
+            probe = candidate_pairs(self._probe(), [code], [self._prefix(code, t)], t, window)
+            docs: list[int] = probe[1].tolist()
             return docs
         # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
-        return postings_candidates(code, t, self._full_postings())
+        return [d for d in postings_candidates(code, t, self._full_postings()) if d in window]
 
     def _scores(self, code: str, docs: Sequence[int] | IntArray) -> FloatArray:
         return exact_scores(code, docs, self._codes, self._lens)
 
-    def matches(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> list[Match]:
+    def matches(
+        self, instruction: str, threshold: float | None = None, *, limit: int | None = None, since: int = 0
+    ) -> list[Match]:
         """Every indexed instruction whose ROUGE-L F1 against `instruction` is above threshold, best first.
 
-        `limit` restricts the search to the first `limit` indexed instructions (a snapshot of an earlier state).
+        `limit` restricts the search to the first `limit` indexed instructions (a snapshot of an earlier state),
+        `since` to those from the `since`-th on (the ones indexed after an earlier search of the others).
         """
         t = self.threshold if threshold is None else threshold
         code = self._encode(instruction)
-        if not code or not self._codes:
+        window = range(since, len(self._codes) if limit is None else min(limit, len(self._codes)))
+        if not code or not window:
             return []
-        docs = self._candidates(code, t - _EPS)
-        if limit is not None:
-            docs = [d for d in docs if d < limit]
+        docs = self._candidates(code, t - _EPS, window)
         if not docs:
             return []
         scores = self._scores(code, docs)
@@ -255,9 +258,12 @@ class NearDuplicateIndex:
         found.sort(key=lambda x: (-x.score, x.index))
         return found
 
-    def best_match(self, instruction: str, threshold: float | None = None, *, limit: int | None = None) -> Match | None:
-        """The most similar indexed instruction if its F1 is above threshold (ties: the earliest)."""
-        found = self.matches(instruction, threshold, limit=limit)
+    def best_match(
+        self, instruction: str, threshold: float | None = None, *, limit: int | None = None, since: int = 0
+    ) -> Match | None:
+        """The most similar indexed instruction if its F1 is above threshold (ties: the earliest), among those
+        `matches` searches."""
+        found = self.matches(instruction, threshold, limit=limit, since=since)
         return found[0] if found else None
 
     def most_similar(self, instruction: str, k: int = 10) -> list[Match]:

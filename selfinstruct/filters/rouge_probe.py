@@ -4,6 +4,7 @@ score above a threshold, for a block of queries at once (prefix, length and posi
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -54,9 +55,11 @@ def index_prefix(postings: dict[str, array[int]], doc: int, prefix: Prefix) -> N
 
 
 def candidate_pairs(
-    index: PrefixIndex, codes: Sequence[str], prefixes: Sequence[Prefix], t: float
+    index: PrefixIndex, codes: Sequence[str], prefixes: Sequence[Prefix], t: float, window: range | None = None
 ) -> tuple[IntArray, IntArray]:
-    """(query, document) pairs that could score above t, for a block of queries (a superset of the true ones).
+    """(query, document) pairs that could score above t, for a block of queries (a superset of the true ones);
+    with `window`, only documents in it (each postings list is in document order: its slice is found by bisection,
+    so a search of the few documents indexed since an earlier one reads only their postings).
 
     Prefix, length and positional filters (PPJoin). The probes run in the global order, so for each pair the
     matched elements arrive in order: every common element before the last matched one is among them, and
@@ -64,7 +67,8 @@ def candidate_pairs(
     the last match) and at most (1 + what follows the first match). Moreover a common element that was not
     matched lies outside one of the two prefixes, so after the end of the prefix that ends first in the
     global order: the overlap is also at most (matched + the elements after that prefix)."""
-    lists = list(map(index.postings.get, chain.from_iterable(prefixes), repeat(NO_POSTINGS)))
+    found = map(index.postings.get, chain.from_iterable(prefixes), repeat(NO_POSTINGS))
+    lists = list(found) if window is None else [_within(postings, window) for postings in found]
     probed = b"".join(lists)  # one copy of every probed list, in C (a numpy view of each costs far more)
     if not probed:
         return NO_PAIRS, NO_PAIRS
@@ -97,6 +101,13 @@ def candidate_pairs(
         (2 * np.minimum(m, n) > t * total) & (after_first >= need) & (after_last >= need) & (after_prefix >= need)
     )
     return query[keep], doc[keep]
+
+
+def _within(postings: array[int], window: range) -> memoryview:
+    """The entries of one postings list (sorted: document, then position) whose document lies in `window`."""
+    lo = bisect_left(postings, window.start << _DOC_SHIFT)
+    hi = bisect_left(postings, window.stop << _DOC_SHIFT, lo)
+    return memoryview(postings)[lo:hi]
 
 
 def best_in_index(

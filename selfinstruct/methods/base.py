@@ -57,9 +57,11 @@ class Candidate:
     is_classification: bool | None = None
     instances: list[Instance] = field(default_factory=list)
     # Scheduling: checked against the whole pool at the commit cursor; a near-duplicate of a task committed
-    # while it waited (rejected at commit, never sent further); its completion requests.
+    # while it waited (rejected at commit, never sent further); how much of the pool a search has cleared it of;
+    # its completion requests.
     final: bool = False
     doomed: bool = False
+    checked: int = 0  # the indexed tasks before this one were searched for a near-duplicate (Bootstrap.precheck)
     work: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
     raw: str = ""  # the reply behind a rejection: the generating reply, or the instance reply
     similar: list[Match] = field(default_factory=list, repr=False, compare=False)  # at the final check, best first

@@ -185,6 +185,7 @@ class Bootstrap(Scheduler):
             match = self.chain.index.best_match(cand.instruction, limit=limit)
             if match is not None:
                 rejection = _rouge_rejection(match.instruction, match.score, self.chain.threshold)
+            cand.checked = min(limit, len(self.chain.index))
         cand.rejection = rejection
         return cand
 

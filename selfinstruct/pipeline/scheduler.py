@@ -147,8 +147,10 @@ class Scheduler:
                         full = True  # the slots are taken and no instruction request may have one: the rest can wait
                         break
                     if len(sendable) < free:
-                        # (only here the ROUGE-L check: a candidate that cannot be sent now is checked when it can)
-                        if not cand.final and self.chain.uses_rouge and self.chain.index.best_match(cand.instruction):
+                        # (only here the ROUGE-L check: a candidate that cannot be sent now is checked when it can;
+                        # against the tasks committed since its precheck, which searched those before them)
+                        rouge = not cand.final and self.chain.uses_rouge
+                        if rouge and self.chain.index.best_match(cand.instruction, since=cand.checked):
                             cand.doomed = True  # a near-duplicate of a task committed while it waited
                             continue
                         sendable.append((k, cand))

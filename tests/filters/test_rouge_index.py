@@ -54,6 +54,39 @@ def test_index_agrees_with_plain_lcs(texts: list[str], threshold: float) -> None
             kept.append(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(instruction, min_size=1, max_size=60),
+    instruction,
+    st.sampled_from([0.3, 0.5, 0.7, 0.8]),
+    st.sampled_from([None, 0.0, 0.5, 0.7]),
+    st.integers(0, 70),
+    st.integers(0, 70),
+)
+def test_a_search_within_a_window_is_the_full_search_cut_to_it(
+    indexed: list[str], query: str, built: float, asked: float | None, since: int, limit: int
+) -> None:
+    """`since` and `limit` cut each postings list to the window (by bisection): the same matches as the whole
+    search restricted to the window, at the index's threshold and at a lower one (full postings), also after the
+    prefixes were rebuilt (every fourfold growth re-ranks the tokens)."""
+    index = NearDuplicateIndex(built)
+    for text in indexed:
+        index.add(text)
+    t = built if asked is None else asked
+    whole = [m for m in index.matches(query, asked) if since <= m.index < limit]
+    assert index.matches(query, asked, since=since, limit=limit) == whole
+    q = rouge_tokens(query)
+    brute = []
+    for i, text in enumerate(indexed[since:limit], start=since):
+        d = rouge_tokens(text)
+        score = rouge_fmeasure(lcs_length(q, d), len(q), len(d))
+        if score > t:
+            brute.append((i, score))
+    assert sorted((m.index, m.score) for m in whole) == sorted(brute)
+    best = index.best_match(query, asked, since=since, limit=limit)
+    assert best == (whole[0] if whole else None)
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     st.lists(instruction, min_size=0, max_size=12),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -288,3 +289,47 @@ def test_the_first_rounds_see_request_0s_candidates_also_after_a_resume(
     assert shown == set(dropped)  # a candidate that never became a task was shown to the first rounds
     assert prompts["whole"][1:] == prompts["stopped"][-len(prompts["whole"][1:]) :]
     assert (tmp_path / "whole" / "tasks.jsonl").read_bytes() == (tmp_path / "stopped" / "tasks.jsonl").read_bytes()
+
+
+def test_a_candidate_that_duplicates_a_task_committed_after_its_precheck_is_never_sent(
+    tmp_path: Path, fake_openai: StartServer, scripted: Responder, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    """A candidate is searched for near-duplicates when its reply lands (against the tasks its round may see) and
+    again before its classify request is paid: the second search covers only the tasks committed since the
+    first (`Candidate.checked`). Requests 1-63 see only the seeds when they land, so a near-duplicate of one of
+    request 0's tasks passes its first search; its replies are held until request 0 is committed, and the second
+    search must then find that task: the candidate is rejected as a near-duplicate without a request of its own."""
+    original = "Write a haiku about the quiet harbour at dawn for tired sailors."
+    duplicate = "Write a haiku about the quiet harbour at dawn for young sailors."
+    out = tmp_path / "run"
+    seen: list[bool] = []  # for each later instruction request: request 0 was committed before its reply
+
+    def committed() -> bool:
+        path = out / "tasks.jsonl"
+        return path.exists() and original.encode() in path.read_bytes()
+
+    def first_task(reply: Reply, text: str) -> Reply:
+        return Reply(re.sub(r"^Task 9: .*$", f"Task 9: {text}", reply.text, count=1, flags=re.M))
+
+    def responder(request: Request) -> Reply:
+        if not is_instructions(request):
+            return scripted(request)
+        if sum(map(is_instructions, server.requests)) == 1:  # request 0
+            return first_task(scripted(request), original)
+        for _ in range(3000):  # 30 s at most: the test then fails, not hangs
+            if committed():
+                break
+            threading.Event().wait(0.01)
+        seen.append(committed())
+        return first_task(scripted(request), duplicate)
+
+    with fake_openai(responder, api_key=KEY) as server:
+        code, _, stderr = run(server, out, "-n", "20", "--concurrency", "4")
+        prompts = [r.prompt for r in server.requests if not is_instructions(r)]
+    assert code == 0, stderr
+    assert seen and all(seen)
+    assert any(original in p for p in prompts)
+    assert not any(duplicate in p for p in prompts)
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["reason"] for r in rejected if r.get("instruction") == duplicate]
+    assert {r["reason"] for r in rejected if r.get("instruction") == duplicate} == {"near_duplicate"}
