@@ -1,4 +1,4 @@
-"""The indexed side of the batch join: one int64 key per signature (signature | length | position | text),
+"""The indexed side of the batch join: one int64 key per signature (signature | length | text | position),
 sorted in place, and the search of its ranges (rouge_join's step 4).
 
 Sorting the keys themselves groups the entries by signature and then length with no permutation array (an
@@ -20,18 +20,19 @@ _KEY_BITS = 62
 _POS_BITS = 4
 _MIN_SIG_BITS = 24
 _STEPS = 4  # keys stepped over (they share a cache line) before a bucket is binary-searched
-_DIR_BITS = 22  # at most, of the directory of key buckets (KeySearch: 16 MiB of int32)
+_DIR_BITS = 24  # at most, of the directory of key buckets (KeySearch: 64 MiB of int32, from 13M keys on)
 _BATCH = 1 << 15  # probes searched at once (their key lines stay cached from range starts to range ends)
 _PART_BITS = 8  # KeySearch.by_part: 256 parts of the keys (half a megabyte each at a million texts)
 _SPREAD = 0x9E3779B1  # odd: multiplying by it modulo a power of two is one to one
 
 
 class KeyLayout:
-    """The bits of a key of the indexed (shorter) side, high to low: signature | length | position | text.
+    """The bits of a key of the indexed (shorter) side, high to low: signature | length | text | position.
 
-    Sorting these keys in place groups the entries by signature and then length, with no permutation array
-    (an argsort and its gathers were most of the join's peak memory). Signatures are folded to the bits left,
-    lengths and positions clamped; both only admit extra candidates (lengths are read from the texts)."""
+    Sorting these keys in place groups the entries by signature, then length, then text, with no permutation
+    array (an argsort and its gathers were most of the join's peak memory); a range can so end before a given
+    text of a given length (`before`). Signatures are folded to the bits left, lengths and positions clamped;
+    both only admit extra candidates (lengths are read from the texts)."""
 
     def __init__(self, n_docs: int, max_len: int) -> None:
         self.doc_bits = max(1, (n_docs - 1).bit_length())
@@ -57,11 +58,21 @@ class KeyLayout:
         out: IntArray = ((field << self.len_bits) + np.minimum(n, self.len_cap + 1)) << self.shift  # +, not |
         return out
 
+    def before(self, field: IntArray, n: IntArray, doc: IntArray) -> IntArray:
+        """The smallest key with this signature field, length field n (at most len_cap) and text `doc`: a range
+        ending there holds the texts of that length numbered below doc, and none of longer ones."""
+        out: IntArray = ((field << self.len_bits | n) << self.shift) | doc << _POS_BITS
+        return out
+
     def keys(self, sig: Signatures) -> IntArray:
         length = np.minimum(sig.n, self.len_cap)
         pos = np.minimum(sig.pos, self.pos_max)  # a lower position only admits more
         out: IntArray = (self.field(sig.sig) << self.len_bits | length) << self.shift
-        out |= pos << self.doc_bits | sig.doc
+        out |= sig.doc << _POS_BITS | pos
+        return out
+
+    def doc(self, key: IntArray) -> IntArray:
+        out: IntArray = (key >> _POS_BITS) & ((1 << self.doc_bits) - 1)
         return out
 
 
@@ -82,7 +93,8 @@ class KeySearch:
             first = bucket[new]
             fresh = starts[first] == len(keys)  # not begun in an earlier part
             starts[first[fresh]] = at + new[fresh]
-        self.starts = np.minimum.accumulate(starts[::-1])[::-1].copy()  # empty buckets start where the next does
+        np.minimum.accumulate(starts[::-1], out=starts[::-1])  # empty buckets start where the next does
+        self.starts = starts
 
     def by_part(self, starts: IntArray) -> IntArray:
         """An order of range starts that brings together those in the same part of the keys (the same top bits):

@@ -12,6 +12,8 @@ from selfinstruct.filters.heap import small_pages
 from selfinstruct.filters.rouge_join import similar_pairs
 from selfinstruct.filters.rouge_math import FloatArray, IntArray
 
+_KEY_BITS = 63  # of partners_in_order's sort keys (int64, non-negative)
+
 
 def resolve(
     n_old: int, new: Sequence[int], first: Sequence[bool], a: IntArray, b: IntArray, scores: FloatArray
@@ -25,12 +27,12 @@ def resolve(
     n_texts = max(n_old, max(new, default=-1) + 1)
     kept = bytearray(n_texts)
     kept[:n_old] = b"\x01" * n_old
-    src, dst, score = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((scores, scores))
-    order = np.lexsort((dst, -score, src))
-    src, dst, score = src[order], dst[order], score[order]
+    src, dst, score = partners_in_order(n_texts, a, b, scores)
     # Flat machine arrays, not lists: a million texts' bounds and partners as Python ints and floats were the
     # filter's peak memory, after the join (indexing an array makes each int as it is read).
-    bounds = array("q", np.searchsorted(src, np.arange(n_texts + 1)).astype(np.int64).tobytes())
+    bounds = array(
+        "q", np.concatenate(([0], np.cumsum(np.bincount(src, minlength=n_texts)))).astype(np.int64).tobytes()
+    )
     partners = array("q", dst.astype(np.int64).tobytes())
     partner_scores = array("d", score.astype(np.float64).tobytes())
     out: list[tuple[int, float] | None] = []
@@ -47,6 +49,27 @@ def resolve(
             kept[text] = 1
         out.append(match)
     return out
+
+
+def partners_in_order(
+    n_texts: int, a: IntArray, b: IntArray, scores: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Both ends of every pair as (text, partner, F1), sorted by text, then F1 from the best, then partner.
+
+    One sort of int64 keys, text | rank of the F1 among the distinct ones (best first) | partner, when they fit
+    in 63 bits: the F1s are few distinct floats (1,168 among 643k pairs at a million texts), and equal floats
+    share a rank, so the order is exactly a lexsort's, in 0.14 s instead of its three passes' 0.36 s at 1M."""
+    levels = np.unique(scores)
+    text_bits, rank_bits = max(1, (n_texts - 1).bit_length()), max(1, (len(levels) - 1).bit_length())
+    if 2 * text_bits + rank_bits > _KEY_BITS:
+        src, dst, score = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((scores, scores))
+        order = np.lexsort((dst, -score, src))
+        return src[order], dst[order], score[order]
+    rank = len(levels) - 1 - np.searchsorted(levels, scores)
+    key = np.concatenate(((a << rank_bits | rank) << text_bits | b, (b << rank_bits | rank) << text_bits | a))
+    key.sort()
+    text_mask, rank_mask = (1 << text_bits) - 1, (1 << rank_bits) - 1
+    return key >> (rank_bits + text_bits), key & text_mask, levels[len(levels) - 1 - ((key >> text_bits) & rank_mask)]
 
 
 def number_distinct(

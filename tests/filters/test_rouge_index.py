@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from selfinstruct.filters import rouge_join, rouge_keys, rouge_signatures
+from selfinstruct.filters import rouge_join, rouge_keys, rouge_resolve, rouge_signatures
 from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.text import rouge_tokens
@@ -337,6 +337,57 @@ def test_key_search_is_searchsorted(
     assert in_parts.tolist() == sorted(range(len(part_of)), key=part_of.__getitem__)
     assert hi.tolist() == np.searchsorted(sorted_keys, ends, "left").tolist()
     assert batched[0].tolist() == lo.tolist() and batched[1].tolist() == hi.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 9), st.integers(0, 40), st.integers(0, 20)), max_size=80),
+    st.tuples(st.integers(0, 3), st.integers(0, 9), st.integers(0, 9), st.integers(0, 41)),
+)
+def test_a_range_ends_before_a_text_of_its_length(
+    entries: list[tuple[int, int, int, int]], probe: tuple[int, int, int, int]
+) -> None:
+    """Keys sort by signature, length, text, position, so the range from a signature's length n_lo up to
+    `before(field, n, doc)` holds exactly its keys of lengths n_lo .. n - 1 and those of length n whose text
+    is numbered below doc: the join's probes so meet each pair of equal lengths once and never themselves."""
+    from types import SimpleNamespace
+
+    layout = rouge_keys.KeyLayout(41, 9)  # 6 bits of text, 4 of length (up to 15), positions clamped at 15
+    sig, n, pos, doc = np.array(entries, dtype=np.int64).reshape(-1, 4).T
+    keys = np.sort(layout.keys(SimpleNamespace(sig=sig, n=n, pos=pos, doc=doc)))
+    f, n_lo, n_end, d = probe
+    field = layout.field(np.array([f], dtype=np.int64))
+    start = layout.probe(field, np.array([n_lo], dtype=np.int64))
+    end = layout.before(field, np.array([n_end], dtype=np.int64), np.array([d], dtype=np.int64))
+    got = keys[int(np.searchsorted(keys, start[0])) : int(np.searchsorted(keys, end[0]))]
+    expected = [
+        (s, m, q, t) for s, m, q, t in entries if s == f and n_lo <= m and (m < n_end or (m == n_end and t < d))
+    ]
+    assert sorted((int(layout.doc(got)[i]), int(got[i] & layout.pos_max)) for i in range(len(got))) == sorted(
+        (t, min(q, layout.pos_max)) for _, _, q, t in expected
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 30), st.sampled_from([0.71, 0.75, 0.8, 0.9, 1.0])), max_size=60
+    ),
+    st.sampled_from([63, 8]),
+)
+def test_partners_come_best_first_then_earliest(pairs: list[tuple[int, int, float]], key_bits: int) -> None:
+    """The greedy decisions read each text's partners by F1 from the best, ties to the earliest partner: one
+    sort of packed keys orders them exactly as a lexsort of (text, -F1, partner), and so does the lexsort
+    itself when the keys would not fit (8 bits here); equal F1s many times over, and no pairs at all."""
+    a = np.array([min(i, j) for i, j, _ in pairs if i != j], dtype=np.int64)
+    b = np.array([max(i, j) for i, j, _ in pairs if i != j], dtype=np.int64)
+    scores = np.array([f for i, j, f in pairs if i != j], dtype=np.float64)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rouge_resolve, "_KEY_BITS", key_bits)
+        src, dst, score = rouge_resolve.partners_in_order(31, a, b, scores)
+    both = [(x, -f, y) for x, y, f in zip(a.tolist(), b.tolist(), scores.tolist(), strict=True)]
+    both += [(y, -f, x) for x, y, f in zip(a.tolist(), b.tolist(), scores.tolist(), strict=True)]
+    assert list(zip(src.tolist(), (-score).tolist(), dst.tolist(), strict=True)) == sorted(both)
 
 
 def test_join_falls_back_when_the_key_layout_cannot_fit() -> None:
