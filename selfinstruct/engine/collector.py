@@ -19,28 +19,30 @@ from collections.abc import Iterator
 YOUNG_THRESHOLD = 10_000  # allocations between collections of the youngest generation (CPython's default: 700)
 
 _lock = threading.Lock()
-_depth = [0]  # runs under way in this process (threads may run their own): only the outermost one tunes
+_runs = 0  # runs under way in this process (threads may run their own)
+_saved: tuple[tuple[int, int, int], bool] = ((700, 10, 10), False)  # the settings the first run found; it froze
 
 
 @contextlib.contextmanager
 def steady_collector() -> Iterator[None]:
-    """Freeze what exists now and collect the young generation less often, until the block ends. A process that
-    froze objects itself (gc.get_freeze_count() > 0) keeps its own freeze: then only the threshold changes."""
+    """Freeze what exists now and collect the young generation less often, until the block ends; with several
+    runs at once (threads), from the first one's start to the last one's end. A process that froze objects itself
+    (gc.get_freeze_count() > 0) keeps its own freeze: then only the threshold changes."""
+    global _runs, _saved
     with _lock:
-        _depth[0] += 1
-        outermost = _depth[0] == 1
-        if outermost:
+        if _runs == 0:
             threshold = gc.get_threshold()
-            froze = gc.get_freeze_count() == 0
-            if froze:
+            _saved = (threshold, gc.get_freeze_count() == 0)
+            if _saved[1]:
                 gc.freeze()
             gc.set_threshold(max(threshold[0], YOUNG_THRESHOLD), *threshold[1:])
+        _runs += 1
     try:
         yield
     finally:
         with _lock:
-            _depth[0] -= 1
-            if outermost:
-                gc.set_threshold(*threshold)
-                if froze:
+            _runs -= 1
+            if _runs == 0:
+                gc.set_threshold(*_saved[0])
+                if _saved[1]:
                     gc.unfreeze()
