@@ -227,8 +227,8 @@ class NearDuplicateIndex:
             return window
         if t >= self._prefix_t:
             self._maybe_rebuild()
-            probe = candidate_pairs(self._probe(), [code], [self._prefix(code, t)], t, window)
-            docs: list[int] = probe[1].tolist()
+            part = window if len(window) < len(self._codes) else None  # (whole: no list needs cutting)
+            docs: list[int] = candidate_pairs(self._probe(), [code], [self._prefix(code, t)], t, part)[1].tolist()
             return docs
         # A lower threshold than the index was built for: probe the query's rarest tokens in full postings.
         return [d for d in postings_candidates(code, t, self._full_postings()) if d in window]
