@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
+from selfinstruct.engine.types import ModelPrices, Prices, StepUsage
+from selfinstruct.pipeline.respond.output import UNRECORDED, spend_by_model
 from tests.servers import ANSWER_KEY, RESPOND_ENV, FakeOpenAIServer, StartServer, answer_or_judge, make_answer_pool
 
 OTHER_KEY = "sk-other-SECRET-6666"
@@ -142,3 +144,13 @@ def test_the_dry_run_prices_each_model_apart(
 
     assert dollars(total) == pytest.approx(dollars(strong) + dollars(weak), abs=2e-4)
     assert dollars(weak) == pytest.approx(dollars(strong) / 100, abs=1e-4)  # the same prompts at 1/100 the price
+
+
+def test_each_models_spend_comes_by_name_whichever_answer_landed_first() -> None:
+    """respond.json, stats and the card list the models' spend in one order, by name with charges that name no model
+    last, not in the journal's order (which answer landed first varies from run to run)."""
+    counts = {"weak": StepUsage(1, 10, 5), "": StepUsage(1, 3, 2), "strong": StepUsage(2, 20, 10)}
+    spend = spend_by_model(counts, ModelPrices(Prices(1.0, 1.0)))
+    assert list(spend["models"]) == ["strong", "weak", UNRECORDED]
+    assert spend["tokens"] == 50
+    assert spend_by_model(dict(reversed(counts.items())), ModelPrices(Prices(1.0, 1.0))) == spend

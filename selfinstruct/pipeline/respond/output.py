@@ -108,9 +108,10 @@ UNRECORDED = "(model not recorded)"  # charges journaled before lines named thei
 
 def spend_by_model(counts: Mapping[str, StepUsage], pricing: ModelPrices) -> dict[str, Any]:
     """Requests, tokens and cost of each model (None without its prices), and their totals: what respond.json,
-    the summary, stats and the dataset card show."""
+    the summary, stats and the dataset card show. Models come by name (the unrecorded ones last), not in the
+    journal's order, which is whichever answer landed first."""
     models: dict[str, dict[str, Any]] = {}
-    for model, t in counts.items():
+    for model, t in sorted(counts.items(), key=lambda kv: (kv[0] == "", kv[0])):
         if not (t.requests or t.total_tokens):
             continue
         prices = pricing.of(model)
