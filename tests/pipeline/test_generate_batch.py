@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from selfinstruct.cli.app import cli
-from tests.servers import FakeBatches, FakeOpenAIServer, StartServer, recorded_batches
+from tests.servers import FakeBatches, FakeOpenAIServer, StartServer, kill_at_rest, recorded_batches, uploaded
 
 KEY = "sk-test-batch"
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": None, "SELFINSTRUCT_MODEL": None, "SELFINSTRUCT_BATCH_POLL": "0.02"}
@@ -276,12 +276,10 @@ def test_a_resume_that_asks_less_still_collects_and_charges_the_batches_paid_for
         server.reset()
         out = tmp_path / "killed"
         cmd = [sys.executable, "-m", "selfinstruct", *_argv(out, server.url, 20, "--batch")]
-        proc = subprocess.Popen(cmd, env=env)
-        deadline = time.monotonic() + 60
-        while not 2 <= len(batches.created) == recorded_batches(out / "batches.jsonl") and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        ledger = out / "batches.jsonl"
+        kill_at_rest(subprocess.Popen(cmd, env=env),
+                     lambda: 2 <= len(batches.created) == recorded_batches(ledger) == uploaded(batches), [batches],
+                     timeout=60)  # fmt: skip
         batches.finish(server)  # a day later
         served = server.served_tokens
         code, stderr = _run(out, server.url, 20, "--batch", "--max-tokens-total", "1")

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import FakeBatches, FakeOpenAIServer, StartServer, recorded_batches
+from tests.servers import FakeBatches, FakeOpenAIServer, StartServer, kill_at_rest, recorded_batches, uploaded
 
 Run = Callable[..., tuple[int, str, str]]
 MAIN = "sk-test-SECRET-0123456789"  # the `run` fixture sends the server's own key
@@ -167,17 +165,17 @@ def _kill_while_in_flight(cmd: list[str], env: dict[str, str], at: Side, other: 
     time; tests/engine/test_batch_routed.py restarts with batches in flight at both at once.)"""
     ledger = Path(cmd[cmd.index("--out") + 1]) / "batches.jsonl"
 
-    def ready() -> bool:  # every batch either server made is in the run's ledger (a batch made but not yet
-        # recorded is one the run cannot know of: the kill would test that gap, not the resume)
-        made = len(at.batches.batches) + len(other.batches.batches)
-        return at.running() and bool(other.batches.created) and recorded_batches(ledger) == made
+    sides = (at, other)
 
-    proc = subprocess.Popen(cmd, env=env)
-    deadline = time.monotonic() + 120
-    while not ready() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    def ready() -> bool:  # every file either server took has its batch, and every batch is in the run's ledger
+        # (a batch made but not yet recorded is one the run cannot know of; a file uploaded without its batch
+        # holds lines charged their reservation that only a run asking for them sends: the kill would test those
+        # gaps, not the resume)
+        made = sum(len(side.batches.batches) for side in sides)
+        uploaded_files = uploaded(*(side.batches for side in sides))
+        return at.running() and bool(other.batches.created) and recorded_batches(ledger) == made == uploaded_files
+
+    kill_at_rest(subprocess.Popen(cmd, env=env), ready, [side.batches for side in sides], timeout=120)
     assert at.running() and other.batches.created, "the run ended before a batch was in flight there"
 
 

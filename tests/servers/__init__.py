@@ -9,7 +9,7 @@ fakes' classes for type annotations.
 """
 
 from tests.servers.chat_template import ApplyTemplate, Render, chatml, phi3
-from tests.servers.fake_batches import FakeBatches
+from tests.servers.fake_batches import FakeBatches, kill_at_rest, uploaded
 from tests.servers.fake_openai import FakeOpenAIServer, Fault, Reply, Request, Responder, bpe_like_count
 from tests.servers.fixtures import StartServer
 from tests.servers.gguf_tokenizer import gguf_tokenizer
@@ -78,6 +78,7 @@ __all__ = [
     "instruction_for",
     "journal_lines",
     "keys_of",
+    "kill_at_rest",
     "make_answer_pool",
     "make_hostile",
     "make_pool",
@@ -91,6 +92,7 @@ __all__ = [
     "style_of",
     "task_number",
     "tolerant_lines",
+    "uploaded",
     "usage_faults",
     "verdict_of",
 ]

@@ -18,6 +18,7 @@ As OpenAI's, a batch names one endpoint and one model: a file with a line whose 
 body names another model than the first line's, fails its validation.
 
 ``submissions`` counts how often every custom_id was submitted, so a test can prove nothing was sent twice.
+``uploads_open`` (an Event) holds file uploads while it is cleared.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ import hashlib
 import itertools
 import json
 import math
+import os
+import signal
+import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +87,10 @@ class FakeBatches:
         self.batches: dict[str, _Batch] = {}
         self.created: list[str] = []
         self.retrieved: Counter[str] = Counter()  # batch id -> times its state was asked (polls)
+        # cleared, uploads wait (up to a minute) until it is set again: a test that kills a run at a chosen state
+        # holds them, so that no new request file (and no charge journaled after it) can slip in before the kill
+        self.uploads_open = threading.Event()
+        self.uploads_open.set()
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -92,6 +101,8 @@ class FakeBatches:
         if path.split("/")[:3] not in (FILES.split("/"), BATCHES.split("/")):
             return False
         trickle = None
+        if method == "POST" and path.split("?")[0].rstrip("/") == FILES:
+            self.uploads_open.wait(timeout=60)
         with self._lock:
             if self.errors_next:
                 error = self.errors_next.pop(0)
@@ -311,3 +322,36 @@ class FakeBatches:
 def _line(custom_id: str, response: dict[str, Any] | None, error: dict[str, Any] | None) -> str:
     record = {"id": f"batch_req_{custom_id}", "custom_id": custom_id, "response": response, "error": error}
     return json.dumps(record) + "\n"
+
+
+def uploaded(*fakes: FakeBatches) -> int:
+    """How many request files (purpose "batch") the fakes took, outputs not counted."""
+    return sum(purpose == "batch" for fake in fakes for purpose, _ in list(fake.files.values()))
+
+
+def kill_at_rest(proc: subprocess.Popen[Any], ready: Callable[[], bool], fakes: Sequence[FakeBatches],
+                 timeout: float) -> None:  # fmt: skip
+    """Kill -9 `proc` once `ready()` holds, checked again with every fake's uploads held: the run can then make
+    no new request file (nor journal the charges that follow one) between the check and the kill, which a loaded
+    machine otherwise leaves time for. Polls until `proc` ends or `timeout` seconds pass, then kills all the same."""
+
+    def held() -> bool:
+        if not ready():
+            return False
+        for fake in fakes:
+            fake.uploads_open.clear()
+        if ready():
+            return True
+        for fake in fakes:
+            fake.uploads_open.set()
+        return False
+
+    deadline = time.monotonic() + timeout
+    try:
+        while not held() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        for fake in fakes:
+            fake.uploads_open.set()
