@@ -80,7 +80,9 @@ class Match:
 class NearDuplicateIndex:
     """Instructions kept so far, searchable for exact ROUGE-L F1 above a threshold.
 
-    `workers` is the number of threads for the batched LCS calls (-1: every core).
+    `workers` is the number of threads for the batched LCS calls of one-at-a-time searches (-1: every core);
+    `join_workers` that of the batch join that decides a whole file at once (add_unique): -1, a thread per core
+    (at most 4), since its pairs and decisions are the same in any number of threads.
 
     Example:
         >>> index = NearDuplicateIndex()
@@ -94,11 +96,12 @@ class NearDuplicateIndex:
 
     name = "rouge"
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, workers: int = 1) -> None:
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, workers: int = 1, join_workers: int = -1) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
         self.threshold = threshold
         self.workers = workers
+        self.join_workers = join_workers
         self._chars: dict[bytes, str] = {}  # token -> its code point (by first-seen id)
         self._texts: list[str] = []
         self._codes: list[str] = []
@@ -332,7 +335,7 @@ class NearDuplicateIndex:
             if progress is not None:
                 progress(len(texts))
             return [None] * len(texts)
-        decisions, kept = greedy_join(self._codes, codes, self.threshold, self.workers, progress)
+        decisions, kept = greedy_join(self._codes, codes, self.threshold, self.join_workers, progress)
         n, out = len(self._texts), list[Match | None]()
         for decision in decisions:
             if decision is None:

@@ -29,7 +29,8 @@ multiset overlap, of alpha = floor(t(m+n)/2) + 1 elements; an element is a token
 4. Candidates are ranges of one array of keys (signature | length | text | position) sorted in place
    (rouge_keys), found through a directory of key buckets after a bitmap of the signatures present screens out
    most probes;
-   the length, positional and a 128-bit token-mask overlap bound prune them in numpy before any LCS is computed.
+   the length, positional and a 128-bit token-mask overlap bound prune them in numpy before any LCS is computed
+   (rouge_candidates: the probing texts' chunks shared out among a thread per core, up to 4).
 5. Survivors get rapidfuzz's exact bit-parallel LCS and rouge-score's own float formula.
 
 Pairs whose threshold needs a single shared element (alpha < 2: very short texts at lower thresholds) are
@@ -49,6 +50,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
 from selfinstruct.filters.heap import reused_heap, small_pages
+from selfinstruct.filters.rouge_candidates import MAX_LEN, Probing, probe_all, threads_for
 from selfinstruct.filters.rouge_keys import KeyLayout, KeySearch
 from selfinstruct.filters.rouge_math import EPS as _EPS
 from selfinstruct.filters.rouge_math import FloatArray, IntArray, fmeasures, min_overlap
@@ -58,13 +60,10 @@ _LEVEL_DF = (100, 1000)  # elements in at most this many texts are matched alone
 _PAIR_DF = 100  # such a pair indexed in more texts than this is matched as triples (PairTable)
 _PAIR_BITS = 22  # of the table of pair counts (16 MiB of int32)
 _CHUNK_DOCS = 8192  # texts whose signatures are made at once (bounds the memory of the candidate ranges)
-_CHUNK_TUPLES = 1 << 18  # candidate (text, text) tuples expanded per step (a dozen arrays of this many)
 _VERIFY = 1 << 18  # pairs per LCS call (its two lists of texts are held meanwhile)
-_LEN_BITS = 20
-_MAX_LEN = (1 << _LEN_BITS) - 1  # tokens in a text; longer ones go to the incremental index (OverflowError)
 _SEEN_BITS = 27  # of the bitmap of signatures present on the indexed side (16 MiB)
 _SEEN_BLOCK = 1 << 21  # keys marked in it at once
-_GROUP_PROBES = 1 << 20  # probes of several chunks searched together (KeySearch.by_part; 24 MB of them)
+_GROUP_PROBES = 1 << 20  # probes of several chunks searched together (KeySearch.by_part; 24 MB of them), all threads
 
 
 def _release_freed() -> None:
@@ -114,22 +113,6 @@ def _mark_seen(seen: npt.NDArray[np.uint8], keys: IntArray, shift: int, bits: in
         seen[byte[run]] |= np.bitwise_or.reduceat(np.uint8(1) << (folded & 7).astype(np.uint8), run)
 
 
-def _grouped(group: tuple[list[IntArray], ...], search: KeySearch) -> list[IntArray]:
-    """The probes of several chunks (columns: range starts, range ends, text and length), each column as one
-    array in the order that KeySearch reads fastest (by part of the keys), the chunks' arrays freed as it goes
-    (this is the join's peak at a million texts). Only the order changes: the pairs are sorted afterwards."""
-    out: list[IntArray] = []
-    order = None
-    for column in group:
-        joined = np.concatenate(column)
-        column.clear()
-        if order is None:
-            order = search.by_part(joined)
-        out.append(joined[order])
-        del joined
-    return out
-
-
 def similar_pairs(
     codes: Sequence[str],
     t: float,
@@ -154,7 +137,7 @@ def _similar_pairs(
     n_docs = len(codes)
     none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     el = Elements(codes)
-    if len(el.lens) and int(el.lens.max()) > _MAX_LEN:
+    if len(el.lens) and int(el.lens.max()) > MAX_LEN:
         raise OverflowError("a text is too long for the batch join")
     bound = t - _EPS
     max_len = int(el.lens.max()) if n_docs else 0
@@ -169,16 +152,16 @@ def _similar_pairs(
     found: list[IntArray] = []
     docs = np.arange(n_docs, dtype=np.int64)
     if bound <= 0:
-        _join(el, docs, (short_prefix, long_prefix), (every, every), bound, first_new, masks, found, progress)
+        _join(el, docs, (short_prefix, long_prefix), (every, every), bound, first_new, masks, found, progress, workers)
     else:
         r1, r2 = (int(np.searchsorted(el.df_sorted, d, "right")) for d in _LEVEL_DF)
-        _join(el, docs, (short_prefix, long_prefix), (r1, r2), bound, first_new, masks, found, progress)
+        _join(el, docs, (short_prefix, long_prefix), (r1, r2), bound, first_new, masks, found, progress, workers)
         # Pairs that need fewer than three shared elements (m + n < 4/t), then fewer than two (m + n < 2/t),
         # are found again among the short texts with fewer levels.
         for size, levels in ((4, (r1, every)), (2, (every, every))):
             small = docs[el.lens < size / bound]
             if len(small):
-                _join(el, small, (short_prefix, long_prefix), levels, bound, first_new, masks, found, None)
+                _join(el, small, (short_prefix, long_prefix), levels, bound, first_new, masks, found, None, workers)
     if not found:
         return none
     # Each chunk's pairs are sorted already: a stable sort merges the runs (np.unique hashed them, 3x slower).
@@ -214,6 +197,7 @@ def _join(
     masks: npt.NDArray[np.uint64],
     found: list[IntArray],
     progress: Callable[[int], object] | None,
+    workers: int,
 ) -> None:
     """Candidate pairs among `docs` (shorter text's short prefix against the longer one's long prefix), pruned,
     appended to `found` as a << 32 | b keys (a < b)."""
@@ -249,9 +233,6 @@ def _join(
     _mark_seen(seen, s_key, layout.shift + layout.len_bits, seen_bits, layout.sig_bits > seen_bits)
     search = KeySearch(s_key, layout.sig_bits)
     lens = el.lens
-    exact_len = layout.len_cap >= int(lens.max())  # the key's length field is the text's length
-    len_shift = layout.shift
-    ratio = bound / (2 - bound) if bound > 0 else 0.0
     # alpha_of[m + n]: the fewest shared elements at that combined length (a gather from a small table is
     # cheaper than the float arithmetic per candidate tuple, and gives the same integers).
     alpha_of = _alpha(np.arange(2 * int(lens.max()) + 2, dtype=np.int64), bound)
@@ -260,86 +241,6 @@ def _join(
     # (int32: gathered twice per candidate tuple, from 4 MB at a million texts instead of 8)
     unmasked = (lens - (np.bitwise_count(masks[:, 0]) + np.bitwise_count(masks[:, 1]))).astype(np.int32)
     rows = masks.view(np.dtype("V16")).reshape(-1)  # a text's mask as one item
-    group: tuple[list[IntArray], ...] = ([], [], [])  # range starts, ends, text|length of probes not yet searched
-    held = probed = 0
-    for start in range(0, len(docs), _CHUNK_DOCS):
-        part = docs[start : start + _CHUNK_DOCS]
-        probed += int(np.count_nonzero(part >= first_new))
-        probe = Signatures(el, part, long_prefix, levels, frequent)
-        field = layout.field(probe.sig)
-        # Signatures absent from the indexed side go first (about half of them), before any length arithmetic.
-        folded = field & seen_mask
-        order = np.flatnonzero((seen[folded >> 3] >> (folded & 7).astype(np.uint8)) & 1)
-        field, p_doc, n_y, pos = field[order], probe.doc[order], probe.n[order], probe.pos[order]
-        del probe, folded, order
-        # The shorter text x: n_x in [n_lo, n_y] with 2 n_x > bound (n_x + n_y), and the y-side positional bound.
-        n_lo = np.floor(ratio * n_y).astype(np.int64)
-        if bound > 0:  # the smallest n_x that passes that float test itself (it holds for every larger n_x)
-            n_lo += 2 * n_lo <= bound * (n_lo + n_y)
-        n_hi = n_y if bound <= 0 else np.minimum(n_y, np.floor(2 * (n_y - pos) / bound - n_y).astype(np.int64))
-        order = np.flatnonzero(n_hi >= n_lo)
-        field, n_lo, n_hi, p_doc, n_y = field[order], n_lo[order], n_hi[order], p_doc[order], n_y[order]
-        starts, ends = layout.probe(field, np.minimum(n_lo, layout.len_cap)), layout.probe(field, n_hi + 1)
-        if exact_len:  # at y's own length the range ends before y: an equal pair once, never y with itself
-            ends = np.where(n_hi < n_y, ends, layout.before(field, n_y, p_doc))
-        for column, values in zip(group, (starts, ends, p_doc << _LEN_BITS | n_y), strict=True):
-            column.append(values)
-        held += len(order)
-        del pos, order, field, n_lo, n_hi, starts, ends, p_doc, n_y
-        if held < _GROUP_PROBES and start + _CHUNK_DOCS < len(docs):
-            continue
-        starts, ends, who = _grouped(group, search)
-        held = 0
-        lo, hi = search.ranges(starts, ends)
-        del starts, ends
-        count = np.maximum(hi - lo, 0)
-        cum = np.cumsum(count)
-        at = lo - (cum - count)  # a tuple's key position: at[its probe] + its number among all the tuples
-        del lo, hi
-        first = 0
-        pieces: list[IntArray] = []
-        while first < len(count):
-            # Entries first..last expand to at most _CHUNK_TUPLES tuples (or one entry, however many).
-            base = int(cum[first - 1]) if first else 0
-            last = max(first + 1, int(np.searchsorted(cum, base + _CHUNK_TUPLES, "right")))
-            c = count[first:last]
-            # Key positions lo .. hi - 1 of each probe; each tuple also gets its probe's text and length.
-            where = np.repeat(at[first:last], c)
-            where += np.arange(base, base + len(where), dtype=np.int64)
-            x_key = s_key[where]
-            probe_of = np.repeat(who[first:last], c)
-            del where
-            # Length and positional filters from the key alone (no gather of the indexed texts' lengths). With
-            # exact lengths in the keys, the range holds only n_lo <= n_x <= n_hi <= n_y: the length filter.
-            nx = (x_key >> len_shift) & layout.len_cap if exact_len else lens[layout.doc(x_key)]
-            ny = probe_of & _MAX_LEN
-            both = nx + ny
-            ok = x_key & layout.pos_max <= nx - alpha_of[both]
-            if not exact_len:
-                ok &= (nx <= ny) & (2 * nx > bound * both)
-            hit = np.flatnonzero(ok)
-            x, y, alpha = layout.doc(x_key[hit]), probe_of[hit] >> _LEN_BITS, alpha_of[both[hit]]
-            del x_key, probe_of, nx, ny, both, ok, hit
-            # The token-mask overlap bound: tokens of one text missing from the other's mask are not shared.
-            # (popcount(mx & ~my) = popcount(mx) - popcount(mx & my): two popcounts per tuple, not four.)
-            # Each text's two halves gathered as one 16-byte item (rows of the 2-D array gathered 4x slower).
-            mx, my = rows[x].view(np.uint64), rows[y].view(np.uint64)
-            mx &= my
-            both_halves = np.bitwise_count(mx)
-            common = both_halves[0::2] + both_halves[1::2]
-            ok = np.minimum(unmasked[x], unmasked[y]) + common >= alpha
-            if not exact_len:  # clamped lengths: the ranges hold y itself and both orders of equal pairs
-                ok &= x != y
-            if first_new:
-                ok &= np.maximum(x, y) >= first_new
-            x, y = x[ok], y[ok]
-            if len(x):
-                pieces.append(np.minimum(x, y) << 32 | np.maximum(x, y))
-            first = last
-        if pieces:  # a pair is found once per signature it shares: kept once (a sort is cheaper than np.unique)
-            pairs = np.concatenate(pieces)
-            pairs.sort()
-            found.append(pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))])
-        if progress is not None and probed:
-            progress(probed)
-        probed = 0
+    probing = Probing(el, docs, long_prefix, levels, frequent, layout, seen, seen_mask, search, s_key, bound,
+                      first_new, alpha_of, unmasked, rows, _CHUNK_DOCS, _GROUP_PROBES)  # fmt: skip
+    probe_all(probing, threads_for(len(docs), _CHUNK_DOCS, workers), found, progress)

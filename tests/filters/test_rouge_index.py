@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from selfinstruct.filters import rouge_join, rouge_keys, rouge_resolve, rouge_signatures
+from selfinstruct.filters import rouge_candidates, rouge_join, rouge_keys, rouge_resolve, rouge_signatures
 from selfinstruct.filters.rouge import NearDuplicateIndex
 from selfinstruct.filters.rouge_math import lcs_length, rouge_fmeasure
 from selfinstruct.text import rouge_tokens
@@ -183,7 +183,8 @@ def test_similar_pairs_exact_under_any_key_layout(
     layout: tuple[int, int, int, int, int], seed: int, threshold: float
 ) -> None:
     """Folded signatures, clamped lengths and positions and a saturated bitmap only admit extra candidates: the
-    pairs stay exactly the brute-force ones, for CJK, repeated tokens, texts of 0 to 3 tokens and up to 40."""
+    pairs stay exactly the brute-force ones, in any number of threads, for CJK, repeated tokens, texts of 0 to 3
+    tokens and up to 40."""
     rng = random.Random(seed)
     vocab = [f"w{k}" for k in range(50)] + list("山水人大小中天日月")
     weights = [1 / (k + 1) for k in range(len(vocab))]
@@ -215,8 +216,9 @@ def test_similar_pairs_exact_under_any_key_layout(
         mp.setattr(rouge_join, "_CHUNK_DOCS", 16)
         mp.setattr(rouge_join, "_GROUP_PROBES", 40)
         mp.setattr(rouge_keys, "_PART_BITS", 1 + seed % 4)
-        mp.setattr(rouge_join, "_CHUNK_TUPLES", 7)
-        a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new)
+        mp.setattr(rouge_candidates, "_CHUNK_TUPLES", 7)
+        # 22 chunks: probed by 1, 2 or 3 threads
+        a, b, scores = rouge_join.similar_pairs(codes, threshold, first_new=first_new, workers=1 + seed % 3)
     got = sorted(zip(a.tolist(), b.tolist(), scores.tolist(), strict=True))
     assert got == _brute_pairs(texts, threshold, first_new)
 
@@ -416,6 +418,56 @@ def test_join_reports_progress_and_keeps_the_index_usable() -> None:
     assert index.best_match("Write a short story about a fox and a bee!") is not None
     assert index.add("Explain photosynthesis to a child.") == len(index) - 1
     assert index.best_match("Explain photosynthesis to a small child.") is not None
+
+
+@pytest.mark.parametrize("group", [rouge_join._GROUP_PROBES, 5000])
+def test_the_join_finds_the_same_pairs_in_any_number_of_threads(monkeypatch: pytest.MonkeyPatch, group: int) -> None:
+    """40,000 texts over a Zipf-like vocabulary with reordered and edited copies, probed by 1, 2 and 3 threads
+    (each taking the next chunk as it goes), with the probes searched in one group or many: the same pairs and
+    F1s, and progress counts every probed text once."""
+    monkeypatch.setattr(rouge_join, "_GROUP_PROBES", group)
+    rng = random.Random(11)
+    vocab = [f"w{k}" for k in range(3000)]
+    weights = [1 / (k + 1) for k in range(3000)]
+    texts = [" ".join(rng.choices(vocab, weights, k=rng.randint(4, 20))) for _ in range(36_000)]
+    for t in rng.sample(texts, 4_000):
+        words = t.split()
+        words[rng.randrange(len(words))] = rng.choice(vocab)
+        texts.append(" ".join(rng.sample(words, len(words)) if rng.random() < 0.3 else words))
+    idx = NearDuplicateIndex()
+    codes = [idx._encode(t, assign=True) for t in texts]
+    assert rouge_candidates.threads_for(len(codes), 8192, -1) >= 1
+    assert rouge_candidates.threads_for(len(codes), 8192, 3) == 3
+    assert rouge_candidates.threads_for(8192 * 3, 8192, 3) == 1  # a few chunks are not shared out
+    results = []
+    for workers in (1, 2, 3):
+        reported: list[int] = []
+        a, b, scores = rouge_join.similar_pairs(codes, 0.7, first_new=5, workers=workers, progress=reported.append)
+        assert sum(reported) == len(codes) - 5
+        results.append((a.tolist(), b.tolist(), scores.tolist()))
+    assert results[0] == results[1] == results[2]
+    assert len(results[0][0]) > 1000
+
+
+def test_a_failing_thread_stops_the_others_after_their_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error in one thread of the join (here the progress callback's) reaches the caller, and the other
+    threads take no new chunk: of 160 chunks, only the few in hand when it failed are probed."""
+    monkeypatch.setattr(rouge_join, "_CHUNK_DOCS", 64)
+    monkeypatch.setattr(rouge_join, "_GROUP_PROBES", 1)  # every chunk searched (and reported) on its own
+    rng = random.Random(3)
+    vocab = [f"w{k}" for k in range(500)]
+    idx = NearDuplicateIndex()
+    codes = [idx._encode(" ".join(rng.choices(vocab, k=rng.randint(4, 12))), assign=True) for _ in range(64 * 160)]
+    calls: list[int] = []
+
+    def failing(k: int) -> None:  # fails once; the other thread's calls succeed
+        calls.append(k)
+        if len(calls) == 1:
+            raise RuntimeError("progress failed")
+
+    with pytest.raises(RuntimeError, match="progress failed"):
+        rouge_join.similar_pairs(codes, 0.7, workers=2, progress=failing)
+    assert 1 <= len(calls) <= 4
 
 
 def test_add_unique_rejects_a_bad_block() -> None:
