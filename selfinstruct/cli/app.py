@@ -4,6 +4,7 @@ Each command parses its options, calls one library function and renders the resu
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -12,7 +13,8 @@ from typing import Any
 
 import click
 
-from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line
+from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line, signals_interrupt
+from selfinstruct.errors import Terminated
 from selfinstruct.version import __version__
 
 # Each command's module, in the order docs/cli.md lists them. A command is imported when it is run or its help
@@ -61,7 +63,8 @@ class LazyCommands(MutableMapping[str, click.Command]):
 
 class OneLineErrorGroup(click.Group):
     """Usage errors (bad option values, unknown commands) become one line on stderr and exit code 2; OS errors
-    of any command (a full disk, a read-only file system) one line naming the path, exit code 1."""
+    of any command (a full disk, a read-only file system) one line naming the path, exit code 1; Ctrl-C, SIGTERM
+    and SIGHUP in a command that does not say more itself "Aborted." (by SIGTERM...), exit code 130 (143, 129)."""
 
     def main(  # type: ignore[override]
         self,
@@ -73,10 +76,14 @@ class OneLineErrorGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, standalone_mode=False, **kw)
         try:
-            result = super().main(args, prog_name, standalone_mode=False, **kw)
-        except click.exceptions.Abort:
-            click.echo("Aborted.", err=True)
-            sys.exit(130)
+            with signals_interrupt():
+                result = super().main(args, prog_name, standalone_mode=False, **kw)
+        except click.exceptions.Abort as exc:  # Ctrl-C, SIGTERM or SIGHUP in a command that did not handle it
+            cause = exc.__cause__
+            by = f" by {cause}" if isinstance(cause, Terminated) else ""
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone
+                click.echo(f"Aborted{by}.", err=True)
+            sys.exit(cause.exit_code if isinstance(cause, Terminated) else 130)
         except click.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

@@ -147,8 +147,10 @@ def filter_file(settings: FilterSettings, progress: Callable[[int], object] | No
         else None
     )
     # Without --min-score only the instructions are held while deciding; the records are read again to be
-    # written (a million records as dicts is most of a gigabyte).
-    records = read_records(settings.input) if settings.min_score is not None else None
+    # written (a million records as dicts is most of a gigabyte). A pipe or FIFO (`filter <(zcat data.gz)`)
+    # cannot be read twice: its records are held.
+    once = settings.min_score is not None or (settings.input.exists() and not settings.input.is_file())
+    records = read_records(settings.input) if once else None
     instructions = _instructions(iter_records(settings.input) if records is None else records, settings.input)
     report = FilterReport(total=len(instructions), min_score=settings.min_score)
     drops: list[str | None] = [None] * len(instructions)
