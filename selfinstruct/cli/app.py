@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line, signals_interrupt
+from selfinstruct.cli.common import CONTEXT_SETTINGS, os_error_line
+from selfinstruct.engine.signals import signals_interrupt
 from selfinstruct.errors import Terminated
 from selfinstruct.version import __version__
 

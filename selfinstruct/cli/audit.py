@@ -29,8 +29,8 @@ from selfinstruct.cli.common import (
 )
 from selfinstruct.cli.estimates import render_job_dry_run
 from selfinstruct.cli.progress import ProgressView
-from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
+from selfinstruct.engine.signals import signals_interrupt
 from selfinstruct.errors import SelfInstructError
 from selfinstruct.stats.render.audit import render_table
 

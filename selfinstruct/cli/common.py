@@ -8,10 +8,8 @@ import errno
 import logging
 import math
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -83,33 +81,6 @@ def interrupted(exc: KeyboardInterrupt, what: str) -> NoReturn:
     with contextlib.suppress(OSError):
         click.echo(f"Interrupted{by}. {what} is intact: run the same command to resume.", err=True)
     sys.exit(exc.exit_code if isinstance(exc, Terminated) else 130)
-
-
-@contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """Inside: SIGTERM and SIGHUP raise Terminated in the main thread, as Ctrl-C raises KeyboardInterrupt, so that
-    a command that runs no event loop (filter, stats, export, validate, decontaminate) ends on them with one line
-    and exit code 128 + the signal, its outputs unwritten (each is written atomically), instead of dying
-    silently. The asynchronous runs install their own (engine.aio.run) and put these back. A signal the process
-    was told to ignore (`nohup`) stays ignored; off the main thread nothing changes. On exit the handlers the
-    process had come back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(signum: int, frame: object) -> None:
-        raise Terminated(signum)
-
-    installed = []
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
-            installed.append((signum, signal.signal(signum, terminate)))
-    try:
-        yield
-    finally:
-        for signum, previous in installed:
-            signal.signal(signum, previous)
 
 
 def verbosity_options(func: F) -> F:

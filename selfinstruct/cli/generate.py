@@ -24,8 +24,8 @@ from selfinstruct.cli.common import (
 from selfinstruct.cli.common import fail as _fail
 from selfinstruct.cli.method_options import RegistryCommand, given_method_options, method_choice, own_method_options
 from selfinstruct.cli.progress import ProgressView
-from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
+from selfinstruct.engine.signals import signals_interrupt
 from selfinstruct.errors import SelfInstructError
 from selfinstruct.methods.registry import METHODS
 from selfinstruct.pipeline.estimate import DryRun, dry_run

@@ -27,8 +27,8 @@ from selfinstruct.cli.common import (
 )
 from selfinstruct.cli.estimates import render_job_dry_run
 from selfinstruct.cli.progress import ProgressView
-from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
+from selfinstruct.engine.signals import signals_interrupt
 from selfinstruct.errors import SelfInstructError
 from selfinstruct.pipeline.prefer.dry_run import dry_run_prefer
 from selfinstruct.pipeline.prefer.run import PreferReport, prefer

@@ -26,8 +26,8 @@ from selfinstruct.cli.common import (
 )
 from selfinstruct.cli.estimates import render_job_dry_run
 from selfinstruct.cli.progress import ProgressView
-from selfinstruct.engine.aio import signals_interrupt
 from selfinstruct.engine.budget import usd
+from selfinstruct.engine.signals import signals_interrupt
 from selfinstruct.errors import SelfInstructError
 from selfinstruct.pipeline.respond.dry_run import dry_run_respond
 from selfinstruct.pipeline.respond.run import RespondReport, respond

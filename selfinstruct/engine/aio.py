@@ -19,14 +19,13 @@ import contextvars
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
-from types import FrameType
 from typing import Any, TypeVar
 
 from selfinstruct.engine.collector import steady_collector
+from selfinstruct.engine.signals import handled as handled_signals
 from selfinstruct.errors import Terminated
 
 T = TypeVar("T")
-SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
 
 
 async def all_or_first_error(aws: Iterable[Awaitable[T]]) -> list[T]:
@@ -66,14 +65,6 @@ async def deadline(aw: Awaitable[T], seconds: float) -> T:
     return task.result()
 
 
-def _handled() -> list[int]:
-    """The signals to handle here: none off the main thread (Python allows it only there), and not one the
-    process was told to ignore (`nohup` ignores SIGHUP: a closed session must not end such a run)."""
-    if threading.current_thread() is not threading.main_thread():
-        return []
-    return [signum for signum in SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN]
-
-
 Hook = Callable[[int], None]  # told the signal number of the first interruption
 _HOOKS: contextvars.ContextVar[list[Hook] | None] = contextvars.ContextVar("interrupt_hooks", default=None)
 
@@ -100,7 +91,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     registered, the first signal goes to it and the second cancels. Later SIGTERM and SIGHUP are ignored (the
     cleanup is short); a later Ctrl-C raises KeyboardInterrupt out of the loop at once."""
     received: list[int] = []
-    handled = _handled()
+    handled = list(handled_signals())
     # Ctrl-C too, while Python's default handler has it (asyncio.run's would cancel at once; not when ignored).
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
@@ -144,19 +135,3 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         if received:
             raise Terminated(received[0]) from None
         raise
-
-
-@contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """Outside the event loop (reading inputs, starting the embedded model), SIGTERM and SIGHUP raise Terminated
-    where Python would otherwise die silently; the previous handlers come back on exit."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated(signum)
-
-    previous = [(signum, signal.signal(signum, handler)) for signum in _handled()]
-    try:
-        yield
-    finally:
-        for signum, old in previous:
-            signal.signal(signum, old)

@@ -22,9 +22,6 @@ from typing import BinaryIO
 
 import pytest
 
-from selfinstruct.cli.common import signals_interrupt
-from selfinstruct.errors import Terminated
-
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 
 
@@ -90,16 +87,6 @@ def test_an_ignored_sighup_stays_ignored(reading: Callable[..., tuple[subprocess
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143, stderr
-
-
-def test_the_handlers_are_put_back() -> None:
-    before = signal.getsignal(signal.SIGTERM)
-    with signals_interrupt():
-        with pytest.raises(Terminated) as raised:
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)  # the handler runs at the next bytecode; never reached
-        assert raised.value.exit_code == 143
-    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_a_fifo_is_read_once(reading: Callable[..., tuple[subprocess.Popen[str], BinaryIO]], tmp_path: Path) -> None:

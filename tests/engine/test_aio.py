@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from selfinstruct.engine import aio
+from selfinstruct.engine import aio, signals
 from selfinstruct.errors import Terminated
 
 
@@ -85,7 +85,7 @@ def test_a_signal_cancels_the_run_then_raises_terminated(sig: signal.Signals) ->
 
 def test_outside_the_loop_a_signal_raises_terminated_and_the_handler_is_restored() -> None:
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(Terminated), aio.signals_interrupt():
+    with pytest.raises(Terminated), signals.signals_interrupt():
         os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next statement
         pytest.fail("SIGTERM did not raise Terminated")
     assert signal.getsignal(signal.SIGTERM) is before
