@@ -91,7 +91,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     registered, the first signal goes to it and the second cancels. Later SIGTERM and SIGHUP are ignored (the
     cleanup is short); a later Ctrl-C raises KeyboardInterrupt out of the loop at once."""
     received: list[int] = []
-    handled = list(handled_signals())
+    handled = handled_signals()
     # Ctrl-C too, while Python's default handler has it (asyncio.run's would cancel at once; not when ignored).
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:

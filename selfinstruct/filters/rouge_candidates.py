@@ -55,8 +55,9 @@ class Probing:
 
 def probe_all(probing: Probing, threads: int, found: list[IntArray], progress: Callable[[int], object] | None) -> None:
     """Probe every chunk of texts, in `threads` threads that take the next chunk as they go (numpy releases the
-    GIL in the searches and gathers that are most of the time); each keeps its own pairs, merged in `found`.
-    Which thread probes which chunk changes only the order of `found`, which the caller sorts. An interrupt or
+    GIL in the searches and gathers that are most of the time), each appending its pairs to `found` (one append
+    at a time under the GIL). Which thread probes which chunk changes only the order of `found`, which the caller
+    sorts. An interrupt or
     an error stops every thread after its current chunk (no thread goes on probing after the join has failed)."""
     chunks = iter(range(0, len(probing.docs), probing.chunk_docs))
     take, report, stop = threading.Lock(), threading.Lock(), threading.Event()
@@ -73,10 +74,9 @@ def probe_all(probing: Probing, threads: int, found: list[IntArray], progress: C
     if threads == 1:
         _probe_chunks(probing, next_chunk, probing.group_probes, found, counted)
         return
-    mine: list[list[IntArray]] = [[] for _ in range(threads)]
     with ThreadPoolExecutor(threads, thread_name_prefix="rouge-join") as pool:
-        runs = [pool.submit(_probe_chunks, probing, next_chunk, probing.group_probes // threads, part, counted)
-                for part in mine]  # fmt: skip
+        runs = [pool.submit(_probe_chunks, probing, next_chunk, probing.group_probes // threads, found, counted)
+                for _ in range(threads)]  # fmt: skip
         try:
             wait(runs, return_when=FIRST_EXCEPTION)
             stop.set()  # (all done, or one failed: the others stop after their chunk)
@@ -85,8 +85,6 @@ def probe_all(probing: Probing, threads: int, found: list[IntArray], progress: C
         except BaseException:
             stop.set()
             raise
-    for part in mine:
-        found.extend(part)
 
 
 def threads_for(n_docs: int, chunk_docs: int, workers: int) -> int:

@@ -124,6 +124,7 @@ def similar_pairs(
     """Every pair (a, b), a < b, b >= first_new, of texts (one code point per token) with ROUGE-L F1 above t,
     and its F1 (rouge-score's float, with b as the prediction's reference order: precision = LCS / len(a)).
 
+    `workers`: threads for the probes and the LCS (-1: one per core, at most 4; one for small inputs, threads_for).
     `progress(k)` is called as the texts from first_new on are probed (the counts add up to their number)."""
     if not codes or first_new >= len(codes):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -151,17 +152,18 @@ def _similar_pairs(
     masks = _masks(el, codes)
     found: list[IntArray] = []
     docs = np.arange(n_docs, dtype=np.int64)
+    threads = threads_for(n_docs, _CHUNK_DOCS, workers)  # for the probes and the LCS alike
     if bound <= 0:
-        _join(el, docs, (short_prefix, long_prefix), (every, every), bound, first_new, masks, found, progress, workers)
+        _join(el, docs, (short_prefix, long_prefix), (every, every), bound, first_new, masks, found, progress, threads)
     else:
         r1, r2 = (int(np.searchsorted(el.df_sorted, d, "right")) for d in _LEVEL_DF)
-        _join(el, docs, (short_prefix, long_prefix), (r1, r2), bound, first_new, masks, found, progress, workers)
+        _join(el, docs, (short_prefix, long_prefix), (r1, r2), bound, first_new, masks, found, progress, threads)
         # Pairs that need fewer than three shared elements (m + n < 4/t), then fewer than two (m + n < 2/t),
         # are found again among the short texts with fewer levels.
         for size, levels in ((4, (r1, every)), (2, (every, every))):
             small = docs[el.lens < size / bound]
             if len(small):
-                _join(el, small, (short_prefix, long_prefix), levels, bound, first_new, masks, found, None, workers)
+                _join(el, small, (short_prefix, long_prefix), levels, bound, first_new, masks, found, None, threads)
     if not found:
         return none
     # Each chunk's pairs are sorted already: a stable sort merges the runs (np.unique hashed them, 3x slower).
@@ -180,7 +182,7 @@ def _similar_pairs(
             _pick(codes, aa),
             scorer=LCSseq.similarity,
             dtype=np.int64,
-            workers=workers,
+            workers=threads,
         )
         scores[s : s + _VERIFY] = fmeasures(lcs, lens[bb], lens[aa])
     keep = scores > t
@@ -197,10 +199,10 @@ def _join(
     masks: npt.NDArray[np.uint64],
     found: list[IntArray],
     progress: Callable[[int], object] | None,
-    workers: int,
+    threads: int,
 ) -> None:
     """Candidate pairs among `docs` (shorter text's short prefix against the longer one's long prefix), pruned,
-    appended to `found` as a << 32 | b keys (a < b)."""
+    appended to `found` as a << 32 | b keys (a < b), probed in `threads` threads."""
     short_prefix, long_prefix = prefixes
     layout = KeyLayout(len(el.lens), int(el.lens.max()))
     # Which signature fields occur at all, a bit each (folded to _SEEN_BITS): most probes are dropped by it
@@ -243,4 +245,4 @@ def _join(
     rows = masks.view(np.dtype("V16")).reshape(-1)  # a text's mask as one item
     probing = Probing(el, docs, long_prefix, levels, frequent, layout, seen, seen_mask, search, s_key, bound,
                       first_new, alpha_of, unmasked, rows, _CHUNK_DOCS, _GROUP_PROBES)  # fmt: skip
-    probe_all(probing, threads_for(len(docs), _CHUNK_DOCS, workers), found, progress)
+    probe_all(probing, threads, found, progress)
